@@ -1,0 +1,116 @@
+"""Shared fixtures: the real servers of this machine, skipped (or failed under CI) when absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PG_DSN = os.environ.get("POOLTUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_DSN = os.environ.get("POOLTUI_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
+ODBC_PG_DSN = (
+    "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=test;Uid=postgres;"
+)
+ODBC_MYSQL_DSN = "odbc:Driver={MariaDB Unicode};Server=127.0.0.1;Port=3306;Database=test;User=root;"
+
+REQUIRE_DB = os.environ.get("POOLTUI_REQUIRE_DB") == "1"
+
+
+def _absent(reason: str) -> None:
+    """Skip with the reason, or fail when CI says the servers must be there."""
+    if REQUIRE_DB:
+        pytest.fail(f"{reason} (POOLTUI_REQUIRE_DB=1, so this fails instead of skipping)")
+    pytest.skip(reason)
+
+
+def _check_pg() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure means "not usable here"
+        return f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}"
+
+
+def _check_mysql() -> str | None:
+    try:
+        import pymysql
+
+        pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test",
+                        connect_timeout=3).close()
+        return None
+    except Exception as exc:
+        return f"MariaDB at 127.0.0.1:3306 is not reachable: {exc}"
+
+
+def _check_odbc(driver: str) -> str | None:
+    try:
+        import pyodbc
+    except ImportError as exc:
+        return f"pyodbc cannot be imported ({exc}); install unixodbc"
+    if driver not in pyodbc.drivers():
+        return f"the ODBC driver {driver!r} is not installed (apt-get install odbc-postgresql odbc-mariadb)"
+    return None
+
+
+_cache: dict[str, str | None] = {}
+
+
+def _once(key: str, check) -> str | None:
+    if key not in _cache:
+        _cache[key] = check()
+    return _cache[key]
+
+
+@pytest.fixture
+def pg_dsn() -> str:
+    reason = _once("pg", _check_pg)
+    if reason:
+        _absent(reason)
+    return PG_DSN
+
+
+@pytest.fixture
+def mysql_dsn() -> str:
+    reason = _once("mysql", _check_mysql)
+    if reason:
+        _absent(reason)
+    return MYSQL_DSN
+
+
+@pytest.fixture
+def odbc_pg_dsn(pg_dsn: str) -> str:
+    reason = _once("odbc-pg", lambda: _check_odbc("PostgreSQL Unicode"))
+    if reason:
+        _absent(reason)
+    return ODBC_PG_DSN
+
+
+@pytest.fixture
+def odbc_mysql_dsn(mysql_dsn: str) -> str:
+    reason = _once("odbc-mysql", lambda: _check_odbc("MariaDB Unicode"))
+    if reason:
+        _absent(reason)
+    return ODBC_MYSQL_DSN
+
+
+@pytest.fixture
+def sqlite_dsn(tmp_path: Path) -> str:
+    """A file database with a small table, made fresh for each test."""
+    import sqlite3
+
+    path = tmp_path / "pool.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+        con.executemany("INSERT INTO items (name) VALUES (?)", [(f"item {i}",) for i in range(20)])
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Keep the user's own data and config dirs out of every test."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
