@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 
 class PooltuiError(Exception):
-    """Base: ``str(error)`` is shown to the user as it is, so it must name the problem and the fix."""
+    """Base: ``str(error)`` is shown to the user as it is, so it names the problem and the fix."""
 
     exit_code = 1
 
@@ -22,6 +25,192 @@ class CannotConnect(PooltuiError):
 
 
 class RunFailed(PooltuiError):
-    """Anything else that stopped the work: a file that cannot be written, a query that always fails."""
+    """Anything else that stopped the work: a file that cannot be written, a failing query."""
 
     exit_code = 1
+
+
+
+# --- redaction ----------------------------------------------------------------------------------
+
+MASK = "***"
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?=@)", re.I)
+_KEY_PASSWORD = re.compile(
+    r"(?P<head>\b(?:pwd|password|sslpassword|passwd)\s*=\s*)"
+    r"(?:\{(?:[^}]|\}\})*\}|'(?:[^'\\]|\\.)*'|[^;&\s]*)",
+    re.I,
+)
+
+
+def _secret_of(target_or_secret: Any) -> str | None:
+    if target_or_secret is None or isinstance(target_or_secret, str):
+        return target_or_secret or None
+    return getattr(target_or_secret, "_password", None) or None
+
+
+def redact(text: str, target_or_secret: Any = None) -> str:
+    """Remove a password from any text: the last line of defence before anything is shown.
+
+    ``target_or_secret`` is a Target (its password is removed) or the secret itself; either way
+    anything that looks like a password in a URL or a ``key=value`` string is masked as well.
+    """
+    from urllib.parse import quote, quote_plus
+
+    secret = _secret_of(target_or_secret)
+    if secret:
+        forms = {secret, quote(secret, safe=""), quote_plus(secret), secret.replace("}", "}}")}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, MASK)
+    text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK, text)
+    return _KEY_PASSWORD.sub(lambda m: m["head"] + MASK, text)
+
+
+# --- turning driver exceptions into sentences ---------------------------------------------------
+
+_ODBC_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
+_ODBC_TAIL = re.compile(r"(\s*\(-?\d+\))*\s*\(SQL\w+\)\s*$")
+
+
+class _Seen:
+    """What one exception says, normalised across psycopg, PyMySQL, pyodbc and sqlite3."""
+
+    def __init__(self, exc: BaseException) -> None:
+        args = getattr(exc, "args", ())
+        text = args[1] if len(args) >= 2 and isinstance(args[1], str) else str(exc)
+        self.name = type(exc).__name__
+        self.module = type(exc).__module__
+        self.errno: int | None = args[0] if args and isinstance(args[0], int) else None
+        self.state: str = getattr(exc, "sqlstate", None) or ""
+        if not self.state and args and isinstance(args[0], str) and \
+                re.fullmatch(r"[0-9A-Z]{5}", args[0]):
+            self.state = args[0]  # pyodbc: (SQLSTATE, message)
+        if self.errno is None:  # MariaDB ODBC ends its messages with "(1049) (SQLDriverConnect)"
+            found = re.search(r"\((\d{4})\) \(SQL\w+\)\s*$", text)
+            self.errno = int(found.group(1)) if found else None
+        first = next((part.strip() for part in text.splitlines() if part.strip()), "")
+        first = _ODBC_TAIL.sub("", _ODBC_PREFIX.sub("", first)).strip().rstrip(";").strip()
+        for prefix in ("connection failed:", "ERROR:", "FATAL:"):
+            first = first.removeprefix(prefix).strip()
+        self.line = first or self.name
+        self.low = (str(exc) + " " + text).lower()
+
+    def says(self, *fragments: str) -> bool:
+        return any(fragment in self.low for fragment in fragments)
+
+
+def _where(target: Any) -> str:
+    host = getattr(target, "host", "") or ""
+    port = getattr(target, "port", None)
+    if getattr(target, "kind", "") == "sqlite":
+        return f"the SQLite file {getattr(target, 'database', '')}"
+    if host.startswith("/"):
+        return f"the local socket in {host}"
+    if not host:
+        return "the local server" + (f" (port {port})" if port else "")
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{port}" if port else shown
+
+
+def _odbc_drivers() -> str:
+    try:
+        import pyodbc
+
+        names = pyodbc.drivers()
+    except Exception:  # pyodbc itself may be what is missing
+        names = []
+    if not names:
+        return "no ODBC driver is installed (e.g. apt-get install odbc-postgresql odbc-mariadb)"
+    return "installed: " + ", ".join(names)
+
+
+def _sentence(exc: BaseException, target: Any) -> str:
+    """The sentence for ``exc``; the order of the checks matters (a timeout is also a 2013)."""
+    s = _Seen(exc)
+    where = _where(target)
+    product = {"postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB", "sqlite": "SQLite"}.get(
+        getattr(target, "backend", ""), "database")
+    user = getattr(target, "user", "") or "(default)"
+    database = getattr(target, "database", "") or "(default)"
+    env = getattr(target, "password_env", "") or "the password environment variable"
+    timed_out = s.says("timed out", "timeout expired", "system error: 110",
+                       "reading initial communication packet") or \
+        s.name == "ConnectionTimeout" or s.state in ("HYT00", "HYT01")
+
+    if isinstance(exc, ImportError):
+        return (f"The database driver cannot be loaded ({s.line}): install it (for ODBC also "
+                "the unixODBC library: apt-get install unixodbc).")
+    if s.says("can't open lib", "data source name not found") or s.state == "IM002":
+        found = re.search(r"can't open lib '([^']*)'", str(exc), re.I)
+        what = f"The ODBC driver {found.group(1)!r} is not installed" if found else \
+            "The ODBC connection string names no installed driver or defined data source"
+        return f"{what}: name one in Driver={{...}} ({_odbc_drivers()})."
+    if s.says("too many clients", "too many connections", "connection slots are reserved",
+              "max_user_connections") or s.errno in (1040, 1203) or s.state == "53300":
+        return (f"The server at {where} has no free connection slots (its connection limit is "
+                "reached): close other clients, lower maxconnections or raise the server's "
+                "max_connections.")
+    if s.says("could not translate host name", "failed to resolve host", "unknown server host",
+              "name or service not known", "temporary failure in name resolution",
+              "nodename nor servname", "unknown mysql server host") or s.errno == 2005:
+        return (f"The host name {getattr(target, 'host', '')!r} could not be resolved: check the "
+                "host in the DSN.")
+    if not timed_out and (s.says("connection refused", "can't connect to")
+                          or s.errno in (2002, 2003)):
+        return (f"Nothing accepted the connection at {where}: check that the {product} server is "
+                "running there and that the host and port in the DSN are right.")
+    if s.says("password authentication failed", "access denied for user", "no pg_hba.conf entry",
+              "authentication failed", "no password supplied", "password is required") or \
+            (s.says("role \"") and s.says("does not exist")) or s.errno == 1045 or \
+            s.state in ("28000", "28P01"):
+        return (f"The server at {where} refused the login of user {user!r} (wrong password, "
+                "unknown user or not allowed from this host): check the user in the DSN and the "
+                f"password (in the DSN, at the prompt or in {env}).")
+    if (s.says('database "') and s.says("does not exist")) or s.says("unknown database") or \
+            s.errno == 1049 or s.state == "3D000":
+        return (f"The database {database!r} does not exist on the server at {where}: check the "
+                "database name in the DSN.")
+    if s.says("statement timeout", "max_statement_time") or s.state == "57014" or \
+            s.errno == 1969:
+        return (f"The server cancelled the query at its statement timeout ({s.line}): make the "
+                "query faster or raise that timeout.")
+    if timed_out:
+        return (f"The server at {where} did not answer within the timeout: check the host and "
+                "port, that no firewall drops the traffic and that the server is not overloaded.")
+    if s.says("terminating connection", "server closed the connection", "connection is closed",
+              "lost connection", "gone away", "connection lost", "connection not open",
+              "connection already closed", "connection has been lost", "consuming input failed",
+              "connection was killed") or s.errno in (2006, 2013, 1927, 4031) or \
+            s.state in ("57P01", "57P02", "57P03", "08S01", "08003", "08006") or \
+            (s.name == "InterfaceError" and s.errno == 0):
+        return (f"The server at {where} closed the connection (killed, idle timeout or restart): "
+                "DBUtils reconnects at the next use; if it happens after idle periods, keep idle "
+                "connections younger than the server's idle timeout or turn on a checkout ping.")
+    if getattr(target, "kind", "") == "sqlite" or s.module.startswith("sqlite3"):
+        if s.says("unable to open database"):
+            return (f"The SQLite database {database!r} cannot be opened: check that the file "
+                    "exists and is readable (pooltui never creates it).")
+        if s.says("database is locked", "database is busy"):
+            return ("The SQLite database is locked by another writer: retry, or raise the busy "
+                    "timeout with ?timeout=SECONDS in the DSN.")
+    if s.name in ("ProgrammingError", "DataError", "IntegrityError", "NotSupportedError") or \
+            s.state[:2] in ("42", "22", "23", "25", "0A", "2B", "40", "44") or \
+            (s.errno is not None and 1000 <= s.errno < 2000) or \
+            s.says("no such table", "syntax error"):
+        return f"The query failed ({s.line}): fix the SQL (the workload's query) and run it again."
+    return (f"The {product} server at {where} reported an error ({s.line}): check the DSN and the "
+            "server's log.")
+
+
+def describe_db_error(exc: BaseException, target: Any = None) -> str:
+    """One sentence naming what went wrong with the database and what to do about it.
+
+    ``target`` (a Target) supplies the host, port, user and database the sentence names and the
+    password it must never contain. Understands psycopg, PyMySQL, pyodbc and sqlite3 errors.
+    """
+    if isinstance(exc, PooltuiError):
+        return redact(str(exc), target)
+    try:
+        sentence = _sentence(exc, target)
+    except Exception:  # describing an error must never raise one of its own
+        sentence = f"The database reported {type(exc).__name__}: check the DSN and the server."
+    return redact(sentence, target)

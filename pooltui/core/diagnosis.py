@@ -1,0 +1,319 @@
+"""The diagnosis wizard's pure core: answers about a workload become a PooledDB configuration.
+
+Every value it recommends comes with the reason, drawn from what DBUtils really does (research
+notes §1, §6, §7) and from the queueing models in ``queueing`` (whose assumptions are listed in
+each recommendation). Nothing here touches a database: the wizard measures, this module decides.
+The rules themselves live in ``diagnosis_rules``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
+
+from pooltui.core import queueing as q
+from pooltui.core.config import PoolConfig
+from pooltui.core.diagnosis_rules import (
+    RULES,
+    Advice,
+    Change,
+    Context,
+    Prediction,
+    predict_for,
+    symptom_advice,
+)
+from pooltui.core.errors import BadInput
+
+if TYPE_CHECKING:
+    from pooltui.core.probes import ServerInfo
+    from pooltui.core.targets import DriverFacts
+
+__all__ = [
+    "ANSWER_HELP",
+    "ANSWER_NAMES",
+    "COMPLEXITIES",
+    "DEFAULT_ANSWERS",
+    "GOALS",
+    "SHAPES",
+    "SYMPTOMS",
+    "TYPICAL_QUERY_MS",
+    "Advice",
+    "Answers",
+    "Change",
+    "Measurements",
+    "Prediction",
+    "Recommendation",
+    "answers_from_mapping",
+    "predict",
+    "recommend",
+    "recommendation_as_dict",
+    "validate_answers",
+]
+
+SYMPTOMS = (
+    "exhaustion",
+    "hanging",
+    "timeouts",
+    "gone_away",
+    "slow_under_load",
+    "churn",
+    "server_too_many",
+)
+SHAPES = ("steady", "bursty")
+COMPLEXITIES = ("lookup", "join", "report")
+GOALS = ("latency", "fewest_connections")
+TYPICAL_QUERY_MS = {"lookup": 2.0, "join": 20.0, "report": 2000.0}
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the wizard asks; times in milliseconds, the rate over all processes together."""
+
+    threads_per_process: int = 8
+    processes: int = 1
+    peak_rate_per_s: float = 50.0
+    shape: str = "steady"
+    peak_to_average: float = 1.0
+    complexity: str = "lookup"
+    query: str | None = None
+    hold_ms: float = 20.0  # connection hold per request, query and app time included
+    query_ms: float = 2.0
+    connect_ms: float = 20.0
+    connections_per_request: int = 1
+    symptoms: frozenset[str] = frozenset()
+    goal: str = "latency"
+    db_cores: int | None = None
+    assumed: frozenset[str] = frozenset()  # answers that are defaults, not the user's figures
+
+
+ANSWER_NAMES = tuple(f.name for f in fields(Answers) if f.name != "assumed")
+DEFAULT_ANSWERS = Answers(assumed=frozenset(ANSWER_NAMES))
+ANSWER_HELP = {
+    "threads_per_process": "How many threads (concurrent requests) does one process run?",
+    "processes": "How many processes or instances share the database, each with its own pool?",
+    "peak_rate_per_s": "How many requests per second at peak, all processes together?",
+    "shape": "Is the load steady, or does it come in bursts?",
+    "peak_to_average": "How many times the average rate is the peak rate (1 = flat)?",
+    "complexity": "What do the queries mostly do: simple lookups, joins or long reports?",
+    "query": "A representative read-only query pooltui can time on the target, if you have one.",
+    "hold_ms": "How long does a request keep its connection, application work included (ms)?",
+    "query_ms": "How long does one typical query take (ms)?",
+    "connect_ms": "How long does opening a new connection take (ms)?",
+    "connections_per_request": "How many connections does one request hold at the same time?",
+    "symptoms": "What do you see now: exhaustion, hanging, timeouts, gone_away, "
+    "slow_under_load, churn, server_too_many?",
+    "goal": "What matters most: the lowest latency, or the fewest server connections?",
+    "db_cores": "How many CPU cores does the database server have (if known)?",
+}
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Figures pooltui measured on the target; they replace answers left at their default."""
+
+    connect_ms: float | None = None
+    query_ms: float | None = None
+    server: ServerInfo | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    config: PoolConfig
+    changes: tuple[Change, ...]  # only parameters whose value differs from the current config
+    advice: tuple[Advice, ...]  # errors first, then warnings, then info
+    prediction: Prediction  # the recommended config at peak
+    prediction_before: Prediction  # the current config at peak
+    assumptions: tuple[str, ...]  # sentences: model assumptions, defaults, measured figures
+
+
+def _number(value: object, *, integer: bool = False) -> bool:
+    if isinstance(value, bool):
+        return False
+    if integer:
+        return isinstance(value, int)
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _check_keep_up(threads: int, rate_per_process: float, hold_ms: float) -> None:
+    interval_ms = threads / rate_per_process * 1000.0
+    if hold_ms >= interval_ms:
+        raise BadInput(
+            f"At {rate_per_process:g} requests/s per process each of the {threads} threads must "
+            f"start a request every {interval_ms:.3g} ms but holds a connection for "
+            f"{hold_ms:g} ms, so the threads could never keep up; check the rate, the hold time "
+            "or the threads."
+        )
+
+
+def validate_answers(answers: Answers) -> None:
+    """Refuse impossible answers with one sentence naming the answer and what it must be."""
+    a = answers
+    for name in ("threads_per_process", "processes", "connections_per_request"):
+        value = getattr(a, name)
+        if not _number(value, integer=True) or value < 1:
+            raise BadInput(f"{name} must be a whole number of at least 1, not {value!r}.")
+    if not _number(a.peak_rate_per_s) or a.peak_rate_per_s <= 0:
+        raise BadInput(f"peak_rate_per_s must be above 0 requests/s, not {a.peak_rate_per_s!r}.")
+    if not _number(a.peak_to_average) or a.peak_to_average < 1:
+        raise BadInput(
+            "peak_to_average must be at least 1 (a peak is never below the average), "
+            f"not {a.peak_to_average!r}."
+        )
+    if not _number(a.hold_ms) or a.hold_ms <= 0:
+        raise BadInput(f"hold_ms must be a positive number of milliseconds, not {a.hold_ms!r}.")
+    for name in ("query_ms", "connect_ms"):
+        value = getattr(a, name)
+        if not _number(value) or value < 0:
+            raise BadInput(f"{name} must be a number of milliseconds >= 0, not {value!r}.")
+    for name, allowed in (("shape", SHAPES), ("complexity", COMPLEXITIES), ("goal", GOALS)):
+        if getattr(a, name) not in allowed:
+            raise BadInput(f"{name} must be one of {', '.join(allowed)}, not {getattr(a, name)!r}.")
+    if not isinstance(a.symptoms, frozenset | set):
+        raise BadInput(f"symptoms must be a set of names, not {a.symptoms!r}.")
+    for symptom in sorted(a.symptoms):
+        if symptom not in SYMPTOMS:
+            raise BadInput(f"Unknown symptom {symptom!r}; choose from {', '.join(SYMPTOMS)}.")
+    for name in sorted(set(a.assumed) - set(ANSWER_NAMES)):
+        raise BadInput(f"Unknown answer {name!r} in assumed; use {', '.join(ANSWER_NAMES)}.")
+    if a.db_cores is not None and (not _number(a.db_cores, integer=True) or a.db_cores < 1):
+        raise BadInput(f"db_cores must be a whole number of at least 1, not {a.db_cores!r}.")
+    if a.query is not None and not isinstance(a.query, str):
+        raise BadInput(f"query must be SQL text, not {a.query!r}.")
+    if a.hold_ms < a.query_ms and not {"hold_ms", "query_ms"} & a.assumed:
+        raise BadInput(
+            f"hold_ms ({a.hold_ms:g} ms) is shorter than query_ms ({a.query_ms:g} ms), but a "
+            "request holds its connection at least while its query runs; give the hold time "
+            "including it."
+        )
+    _check_keep_up(a.threads_per_process, a.peak_rate_per_s / a.processes, a.hold_ms)
+
+
+def answers_from_mapping(data: Mapping[str, Any]) -> Answers:
+    """Answers from a parsed file or CLI options; a missing answer keeps its default, assumed."""
+    unknown = sorted(set(data) - set(ANSWER_NAMES))
+    if unknown:
+        raise BadInput(f"Unknown answer {unknown[0]!r}; the answers are {', '.join(ANSWER_NAMES)}.")
+    values = dict(data)
+    if "symptoms" in values:
+        symptoms = values["symptoms"]
+        if isinstance(symptoms, str) or not all(isinstance(s, str) for s in symptoms):
+            raise BadInput(f"symptoms must be a list of names, not {symptoms!r}.")
+        values["symptoms"] = frozenset(symptoms)
+    for name in ("peak_rate_per_s", "peak_to_average", "hold_ms", "query_ms", "connect_ms"):
+        if _number(values.get(name), integer=True):
+            values[name] = float(values[name])
+    answers = replace(DEFAULT_ANSWERS, **values, assumed=DEFAULT_ANSWERS.assumed - set(values))
+    validate_answers(answers)
+    return answers
+
+
+def _context(
+    answers: Answers, facts: DriverFacts, measurements: Measurements | None
+) -> tuple[Context, list[str]]:
+    """Apply measurements to assumed answers and derive the load; notes say what was done."""
+    m, a, notes = measurements or Measurements(), answers, []
+    query_ms, connect_ms, hold_ms = a.query_ms, a.connect_ms, a.hold_ms
+    if "query_ms" in a.assumed and m.query_ms is not None:
+        query_ms = m.query_ms
+        notes.append(f"query_ms is the {query_ms:.3g} ms measured on the target.")
+    elif "query_ms" in a.assumed and "complexity" not in a.assumed:
+        query_ms = TYPICAL_QUERY_MS[a.complexity]
+        notes.append(f"query_ms {query_ms:g} ms is typical of {a.complexity} queries, not timed.")
+    if "connect_ms" in a.assumed and m.connect_ms is not None:
+        connect_ms = m.connect_ms
+        notes.append(f"connect_ms is the {connect_ms:.3g} ms measured on the target.")
+    if hold_ms < query_ms:
+        notes.append(f"hold_ms raised from {hold_ms:g} ms to the query time, {query_ms:.3g} ms.")
+        hold_ms = query_ms
+    rate = a.peak_rate_per_s / a.processes
+    _check_keep_up(a.threads_per_process, rate, hold_ms)
+    cpr = a.connections_per_request
+    load = q.littles_law(rate, hold_ms / 1000.0) * cpr
+    server_name = f"{getattr(m.server, 'product', '')} {getattr(m.server, 'version', '')}".lower()
+    ctx = Context(
+        answers=a,
+        facts=facts,
+        server=m.server,
+        hold_s=hold_ms / 1000.0,
+        query_ms=query_ms,
+        connect_ms=connect_ms,
+        rate=rate,
+        load=load,
+        load_avg=load / a.peak_to_average,
+        usable=a.threads_per_process * cpr,
+        deadlock=q.deadlock_free_size(a.threads_per_process, cpr),
+        mysql=facts.module_name == "pymysql" or "mysql" in server_name or "mariadb" in server_name,
+    )
+    for name in ANSWER_NAMES:
+        if name in a.assumed and name not in ("query_ms", "connect_ms", "query", "symptoms"):
+            notes.append(f"{name} = {getattr(a, name)!r} is a default, not your figure.")
+    return ctx, notes
+
+
+def predict(
+    answers: Answers,
+    config: PoolConfig,
+    facts: DriverFacts,
+    measurements: Measurements | None = None,
+) -> Prediction:
+    """The waits (or rejections) ``config`` would give this workload at peak, e.g. for a slider."""
+    validate_answers(answers)
+    return predict_for(_context(answers, facts, measurements)[0], config)
+
+
+_MODEL_ASSUMPTIONS = (
+    "Poisson arrivals and exponential hold times (M/M/N) are assumed; real holds are "
+    "heavier-tailed, so real waits are usually somewhat longer.",
+    "The database is assumed not to slow down as more connections are busy.",
+)
+_LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def recommend(
+    answers: Answers,
+    current: PoolConfig,
+    facts: DriverFacts,
+    measurements: Measurements | None = None,
+) -> Recommendation:
+    """Run every rule in order on ``current``; later rules see the values earlier ones chose."""
+    validate_answers(answers)
+    ctx, notes = _context(answers, facts, measurements)
+    cfg, changes, advice = current, {}, []
+    for rule in RULES:
+        rule_changes, rule_advice = rule(ctx, cfg)
+        for c in rule_changes:
+            cfg = replace(cfg, **{c.param: c.new})
+            changes[c.param] = replace(c, old=getattr(current, c.param))
+        advice += rule_advice
+    before, after = predict_for(ctx, current), predict_for(ctx, cfg)
+    advice += symptom_advice(ctx, current, before, after)
+    advice.sort(key=lambda item: _LEVEL_ORDER.get(item.level, 3))
+    assumptions = [*_MODEL_ASSUMPTIONS, *notes]
+    if answers.shape == "bursty":
+        assumptions.append("Bursts arrive more clumped than Poisson: expect more waiting in them.")
+    if answers.processes > 1:
+        assumptions.append(f"Figures are per process; each of the {answers.processes} has a pool.")
+    if answers.db_cores is None:
+        assumptions.append("db_cores is unknown, so HikariCP's cores x 2 bound was not checked.")
+    final = tuple(c for c in changes.values() if c.old != c.new)
+    return Recommendation(cfg, final, tuple(advice), after, before, tuple(assumptions))
+
+
+def recommendation_as_dict(rec: Recommendation) -> dict[str, Any]:
+    """The JSON form (``pooltui diagnose --json``); an unbounded wait becomes null."""
+
+    def finite(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: None if isinstance(v, float) and math.isinf(v) else v for k, v in values.items()}
+
+    config = asdict(rec.config)
+    config["setsession"] = list(rec.config.setsession)
+    return {
+        "config": config,
+        "changes": [asdict(c) for c in rec.changes],
+        "advice": [asdict(a) for a in rec.advice],
+        "prediction": finite(asdict(rec.prediction)),
+        "prediction_before": finite(asdict(rec.prediction_before)),
+        "assumptions": list(rec.assumptions),
+    }

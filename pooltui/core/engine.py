@@ -1,0 +1,530 @@
+"""The load engine: warm-up and bursts of requests against an InstrumentedPool.
+
+The engine owns its threads (plain daemon threads, never the console's asyncio loop) and keeps
+the per-request path lean, because `bench/overhead.py` holds it to >= 0.95 of a bare PooledDB
+loop: each thread counts into its own `_Tally` (no shared counters, no locks), and the only locks
+on the hot path are the histograms'. The calling thread samples: every `sample_interval_s` it
+swaps the interval histograms and calls `on_sample`, until every worker has ended.
+
+Patterns:
+- ``steady``: closed loop, `threads` workers back to back (``think_ms`` between requests).
+- ``poisson``: open loop, pgbench ``-R`` style. A dispatcher draws exponential gaps at ``rate``
+  (seeded, reproducible) and queues the *scheduled* arrival times for up to `threads` workers;
+  latency counts from the scheduled arrival (waiting for a free worker is part of it) and the
+  schedule lag is the start of service minus the scheduled arrival. An arrival that finds
+  ``QUEUE_PER_THREAD * threads`` already queued is dropped and counted as an ``overload`` error.
+- ``bursty``: the open loop in alternating ``BURST_PHASE_S`` phases, starting with a peak at
+  ``rate``, then a quiet phase at ``rate / BURST_QUIET_DIVISOR``. The gap is redrawn at each
+  phase edge, which is exact for a Poisson process (it is memoryless).
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import random
+import statistics
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from dbutils.pooled_db import TooManyConnectionsError
+
+from pooltui.core.config import PoolConfig, Workload, validate_workload
+from pooltui.core.errors import BadInput, describe_db_error
+from pooltui.core.histogram import LatencyHistogram, Summary
+
+if TYPE_CHECKING:
+    from pooltui.core.pool import InstrumentedPool
+    from pooltui.core.stats import PoolStats
+
+FATAL_AFTER = 20            # failures in a row of one worker (no success between) end the run
+QUEUE_PER_THREAD = 10       # open loop: arrivals allowed to wait per worker before dropping
+BURST_PHASE_S = 1.0         # length of each peak and each quiet phase of the bursty pattern
+BURST_QUIET_DIVISOR = 10.0  # bursty: quiet rate = rate / this
+JOIN_GRACE_S = 5.0          # after the end, how long a worker may take to finish its request
+MAX_EVENTS = 50
+
+REJECTED = "rejected"       # error kind: TooManyConnectionsError (blocking=False, pool full)
+OVERLOAD = "overload"       # error kind: open-loop arrival dropped, too many already waiting
+
+
+@dataclass(frozen=True)
+class WarmupResult:
+    """What pre-opening connections cost, and what it buys: cold vs warm acquire."""
+
+    opened: int                  # connections opened for the warm-up (incl. PooledDB's mincached)
+    connect_ms: list[float]      # their connect times, in order
+    cold_acquire_ms: float       # an acquire that has to open a connection
+    warm_acquire_ms: float       # an acquire served from the idle cache, after the warm-up
+    duration_s: float
+    idle: int = 0                # idle connections ready after the warm-up
+    cold_measured: bool = True   # False: the pool was already warm, cold = median connect time
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``warmup`` member of ``bench --json``."""
+        return {"opened": self.opened, "idle": self.idle,
+                "connect_ms": [round(ms, 3) for ms in self.connect_ms],
+                "cold_acquire_ms": round(self.cold_acquire_ms, 3),
+                "warm_acquire_ms": round(self.warm_acquire_ms, 3),
+                "cold_measured": self.cold_measured, "duration_s": round(self.duration_s, 3)}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One tick of a run for the live plots: a pool snapshot and the last interval's figures."""
+
+    elapsed_s: float
+    stats: PoolStats
+    interval_requests: int       # requests that ended in the interval (ok + failed)
+    interval_errors: int
+    throughput_rps: float        # successful requests per second in the interval
+    p95_ms: float                # request latency (acquire + query + hold) in the interval
+    p95_acquire_ms: float
+    schedule_lag_ms: float       # p95 schedule lag in the interval; 0 for the closed loop
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run. Latency and throughput count successful requests only."""
+
+    requests: int                # requests attempted: ok + failed (incl. rejected, overload)
+    errors: int
+    duration_s: float
+    throughput_rps: float        # successful requests per second
+    latency: Summary             # whole request; from the scheduled arrival in the open loop
+    acquire: Summary             # the pool's own timings (pool.py)
+    query: Summary
+    hold: Summary
+    schedule_lag: Summary        # empty for the closed loop
+    error_kinds: dict[str, int]
+    pool: PoolStats              # final snapshot
+    config: PoolConfig           # the effective configuration (after DBUtils' normalising)
+    target: str                  # the redacted DSN
+    driver: str
+    workload: Workload
+    server_version: str | None = None
+    stopped: bool = False        # ended early because `stop` was set
+    fatal_error: str | None = None   # one sentence when requests kept failing
+    events: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``pooltui bench --json`` object (design.md, "Headless CLI")."""
+        config = asdict(self.config) | {"setsession": list(self.config.setsession)}
+        return {
+            "requests": self.requests, "errors": self.errors,
+            "duration_s": round(self.duration_s, 3),
+            "throughput_rps": round(self.throughput_rps, 3),
+            "latency_ms": self.latency.as_dict(), "acquire_ms": self.acquire.as_dict(),
+            "hold_ms": self.hold.as_dict(), "query_ms": self.query.as_dict(),
+            "schedule_lag_ms": self.schedule_lag.as_dict(),
+            "error_kinds": dict(sorted(self.error_kinds.items())),
+            "pool": self.pool.as_dict(), "config": config,
+            "target": {"dsn": self.target, "driver": self.driver,
+                       "server_version": self.server_version},
+            "workload": asdict(self.workload), "stopped": self.stopped,
+            "fatal_error": self.fatal_error, "events": list(self.events),
+        }
+
+
+def _effective_config(pool: InstrumentedPool) -> PoolConfig:
+    """The configuration DBUtils really uses (``pool.config`` is the one requested)."""
+    validation = getattr(pool, "validation", None)
+    return validation.effective if validation is not None else pool.config
+
+
+def _emit(pool: InstrumentedPool, kind: str, message: str) -> None:
+    """A PoolEvent for the console's event log, when the pool offers ``emit``."""
+    emit = getattr(pool, "emit", None)
+    if emit is not None:
+        emit(kind, message)
+
+
+def _timed_acquire(pool: InstrumentedPool) -> float:
+    """Seconds one `connection()` call takes; the connection goes straight back."""
+    started = perf_counter()
+    with pool.connection():
+        return perf_counter() - started
+
+
+_preopen_reported: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def warm_up(pool: InstrumentedPool, count: int | None = None) -> WarmupResult:
+    """Make `count` connections (default mincached, at least 1) wait idle; time each connect.
+
+    PooledDB opens mincached connections in its constructor, so the first warm-up of a pool also
+    reports those. A cold acquire is only measured when no connection is idle; on a pool that is
+    already warm it is estimated as the median connect time (``cold_measured=False``).
+    BadInput when `count` exceeds maxconnections or maxcached (pool.open_idle says which).
+    """
+    if count is None:
+        count = max(1, _effective_config(pool).mincached)
+    if count < 1:
+        raise BadInput(f"the warm-up count is {count} but must be at least 1.")
+    started = perf_counter()
+    connects: list[float] = []
+    if pool not in _preopen_reported:
+        _preopen_reported.add(pool)
+        connects.extend(getattr(pool, "initial_connect_times", ()))
+    before = pool.snapshot()
+    cold_measured = before.idle == 0
+    cold = 0.0
+    if cold_measured:  # this acquire opens a connection: its connect time is in the stats
+        cold = _timed_acquire(pool)
+        after = pool.snapshot().connect
+        if after.count == before.connect.count + 1:
+            total_ms = after.mean * after.count - before.connect.mean * before.connect.count
+            connects.append(total_ms / 1000.0)
+    connects.extend(pool.open_idle(count))
+    warm = _timed_acquire(pool)
+    if not cold_measured:
+        cold = statistics.median(connects) if connects else pool.snapshot().connect.p50 / 1000
+    result = WarmupResult(opened=len(connects), connect_ms=[s * 1000.0 for s in connects],
+                          cold_acquire_ms=cold * 1000.0, warm_acquire_ms=warm * 1000.0,
+                          duration_s=perf_counter() - started, idle=pool.snapshot().idle,
+                          cold_measured=cold_measured)
+    _emit(pool, "warmup_done", f"Warm-up done: {result.idle} connections idle; acquire "
+          f"{result.cold_acquire_ms:.2f} ms cold, {result.warm_acquire_ms:.2f} ms warm.")
+    return result
+
+
+def error_kind(exc: BaseException) -> str:
+    """A short name for the error table: the class, plus the driver's error code if it has one."""
+    if isinstance(exc, TooManyConnectionsError):
+        return REJECTED
+    name = type(exc).__name__
+    args = getattr(exc, "args", ())
+    code = args[0] if args else None
+    if isinstance(code, int) and not isinstance(code, bool):  # PyMySQL: (2013, "Lost ...")
+        return f"{name}({code})"
+    if isinstance(code, str) and len(code) == 5 and code.isalnum() and len(args) > 1:
+        return f"{name}({code})"  # pyodbc: ("08S01", "[08S01] ...")
+    return name
+
+
+class _Tally:
+    """One thread's counters: only that thread writes them; the sampler reads them racily."""
+
+    __slots__ = ("consecutive", "ended", "failed", "kinds", "ok")
+
+    def __init__(self) -> None:
+        self.ok = self.failed = self.consecutive = 0
+        self.kinds: dict[str, int] = {}
+        self.ended = 0.0
+
+
+class _Run:
+    """One run: what its threads share (plain attributes, read without locks) and the sampler."""
+
+    def __init__(self, pool: InstrumentedPool, workload: Workload, stop: threading.Event,
+                 seed: int | None) -> None:
+        self.pool, self.workload, self.stop, self.seed = pool, workload, stop, seed
+        self.query = workload.query
+        self.hold_s = workload.hold_ms / 1000.0
+        self.think_s = workload.think_ms / 1000.0
+        self.limit = workload.requests
+        self.tickets = itertools.count()
+        self.workers = workload.threads
+        self.exits = itertools.count(1)
+        self.finished = threading.Event()     # set by the last worker to leave
+        self.halt = False                     # a fatal failure or the grace bound: stop now
+        self.exhausted = False                # every `requests` ticket has been taken
+        self.stopped = False                  # a worker left because of `stop`
+        self.fatal: BaseException | None = None
+        self.tallies = [_Tally() for _ in range(workload.threads + 1)]  # + the dispatcher
+        self.arrivals: queue.SimpleQueue[float | None] = queue.SimpleQueue()
+        self.start = self.deadline = 0.0
+        # interval histograms (the workers record, the sampler swaps) and the run's totals
+        self.latency, self.acquire, self.lag = (LatencyHistogram(), LatencyHistogram(),
+                                                LatencyHistogram())
+        self.totals = (LatencyHistogram(), LatencyHistogram(), LatencyHistogram())
+        self.retired: list[tuple[LatencyHistogram, ...]] = []
+        self.last = (0.0, 0, 0)               # when the last tick was, ok and failed then
+        self.events: list[str] = []
+
+    # --- the workers' side ------------------------------------------------------------------
+
+    def request(self, tally: _Tally, t0: float, scheduled: float) -> None:
+        """Acquire, query, hold, release; count the outcome. Never raises."""
+        pool = self.pool
+        try:
+            with pool.connection() as con:
+                t1 = perf_counter()
+                try:
+                    cur = con.cursor()
+                    try:
+                        cur.execute(self.query)
+                        if cur.description is not None:
+                            cur.fetchall()
+                    finally:
+                        cur.close()
+                except Exception:
+                    pool.record_query(perf_counter() - t1, True)
+                    raise
+                pool.record_query(perf_counter() - t1)
+                if self.hold_s:
+                    self.stop.wait(self.hold_s)
+            t3 = perf_counter()
+        except TooManyConnectionsError:  # the pool's fault, not the workload's: never fatal
+            tally.failed += 1
+            tally.kinds[REJECTED] = tally.kinds.get(REJECTED, 0) + 1
+            return
+        except Exception as exc:
+            self.failed(tally, exc)
+            return
+        tally.ok += 1
+        tally.consecutive = 0
+        self.latency.record(t3 - scheduled)
+        self.acquire.record(t1 - t0)
+
+    def failed(self, tally: _Tally, exc: BaseException) -> None:
+        """Count a failed request; FATAL_AFTER in a row mean the workload cannot work at all."""
+        kind = error_kind(exc)
+        tally.failed += 1
+        tally.kinds[kind] = tally.kinds.get(kind, 0) + 1
+        tally.consecutive += 1
+        if tally.consecutive >= FATAL_AFTER and self.fatal is None:
+            self.fatal = exc
+            self.halt = True
+
+    def leave(self, tally: _Tally) -> None:
+        tally.ended = perf_counter()
+        if (self.stop.is_set() and tally.ended < self.deadline and not self.exhausted
+                and not self.halt):
+            self.stopped = True  # left because of the stop, not at a natural end
+        if next(self.exits) == self.workers:
+            self.finished.set()
+
+    def closed_loop(self, tally: _Tally) -> None:
+        """A steady worker: requests back to back until the end."""
+        stop, deadline, think_s, limit = self.stop, self.deadline, self.think_s, self.limit
+        request, tickets = self.request, self.tickets
+        try:
+            while not (self.halt or stop.is_set()):
+                t0 = perf_counter()
+                if t0 >= deadline:
+                    break
+                if limit and next(tickets) >= limit:  # itertools.count is atomic under the GIL
+                    self.exhausted = True
+                    break
+                request(tally, t0, t0)
+                if think_s:
+                    stop.wait(think_s)
+        except Exception as exc:  # a bug must not hang the run: count it and leave
+            self.failed(tally, exc)
+        finally:
+            self.leave(tally)
+
+    def open_loop(self, tally: _Tally) -> None:
+        """Serve queued arrivals; latency counts from the scheduled arrival."""
+        get, stop, deadline, request = self.arrivals.get, self.stop, self.deadline, self.request
+        try:
+            while True:
+                scheduled = get()
+                if scheduled is None or self.halt or stop.is_set():
+                    break
+                t0 = perf_counter()
+                if t0 >= deadline:
+                    break
+                self.lag.record(t0 - scheduled)
+                request(tally, t0, scheduled)
+        except Exception as exc:
+            self.failed(tally, exc)
+        finally:
+            self.leave(tally)
+
+    def dispatch(self, tally: _Tally, bursty: bool) -> None:
+        """Queue arrival times on a Poisson schedule; always release the workers at the end."""
+        rng = random.Random(self.seed)
+        stop, deadline = self.stop, self.deadline
+        put, qsize = self.arrivals.put, self.arrivals.qsize
+        bound, peak_rate = QUEUE_PER_THREAD * self.workers, self.workload.rate
+        at, issued = self.start, 0
+        try:
+            while not self.halt:
+                if bursty:
+                    phase = int((at - self.start) / BURST_PHASE_S)
+                    edge = self.start + (phase + 1) * BURST_PHASE_S
+                    gap = rng.expovariate(peak_rate if phase % 2 == 0
+                                          else peak_rate / BURST_QUIET_DIVISOR)
+                    if at + gap >= edge:  # no arrival left in this phase: redraw at its edge
+                        at = edge
+                        if at >= deadline:
+                            break
+                        continue
+                    at += gap
+                else:
+                    at += rng.expovariate(peak_rate)
+                if at >= deadline or (self.limit and issued >= self.limit):
+                    self.exhausted = at < deadline
+                    break
+                delay = at - perf_counter()
+                if (delay > 0 and stop.wait(delay)) or stop.is_set():
+                    break
+                issued += 1
+                if qsize() >= bound:
+                    tally.failed += 1
+                    tally.kinds[OVERLOAD] = tally.kinds.get(OVERLOAD, 0) + 1
+                else:
+                    put(at)
+        except Exception as exc:
+            self.failed(tally, exc)
+        finally:
+            tally.ended = perf_counter()
+            for _ in range(self.workers):
+                put(None)
+
+    # --- the sampler's side (the calling thread) -----------------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        return sum(t.ok for t in self.tallies), sum(t.failed for t in self.tallies)
+
+    def tick(self, now: float, on_sample: Callable[[Sample], None] | None) -> None:
+        """Swap the interval histograms, report the interval, merge last tick's into the totals.
+
+        A worker may record into a histogram just after it was swapped out; merging it a tick
+        later (or at the end, after the join) loses none of those samples.
+        """
+        interval = (self.latency, self.acquire, self.lag)
+        self.latency, self.acquire, self.lag = (LatencyHistogram(), LatencyHistogram(),
+                                                LatencyHistogram())
+        self.merge_retired()
+        self.retired.append(interval)
+        check_leaks = getattr(self.pool, "check_leaks", None)
+        if check_leaks is not None:
+            try:
+                check_leaks()
+            except Exception as exc:
+                self.note(f"the leak check failed: {error_kind(exc)}")
+        ok, failed = self.counts()
+        at, last_ok, last_failed = self.last
+        self.last = (now, ok, failed)
+        if on_sample is None:
+            return
+        latency, acquire, lag = interval
+        sample = Sample(
+            elapsed_s=now - self.start, stats=self.pool.snapshot(),
+            interval_requests=ok + failed - last_ok - last_failed,
+            interval_errors=failed - last_failed,
+            throughput_rps=(ok - last_ok) / max(now - at, 1e-9),
+            p95_ms=latency.percentile(95.0) * 1000.0,
+            p95_acquire_ms=acquire.percentile(95.0) * 1000.0,
+            schedule_lag_ms=lag.percentile(95.0) * 1000.0)
+        try:
+            on_sample(sample)
+        except Exception as exc:  # the front end's callback must not end the run
+            self.note(f"on_sample raised {error_kind(exc)}")
+
+    def merge_retired(self) -> None:
+        for interval in self.retired:
+            for total, histogram in zip(self.totals, interval, strict=True):
+                total.merge(histogram)
+        self.retired.clear()
+
+    def note(self, text: str) -> None:
+        if len(self.events) < MAX_EVENTS and text not in self.events:
+            self.events.append(text)
+
+
+def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | None = None,
+        on_sample: Callable[[Sample], None] | None = None, sample_interval_s: float = 0.25,
+        server_version: str | None = None, seed: int | None = None) -> RunResult:
+    """Run one workload against the pool and measure it; a failing database never raises.
+
+    Ends at `duration_s`, after `requests` (if > 0), when `stop` is set (within one request),
+    or after FATAL_AFTER failures in a row of one worker (then `fatal_error` says why). Calls
+    `on_sample` every `sample_interval_s` and once at the end. Resets the pool's interval stats
+    first; does not close the pool but leaves no connection checked out. `seed` makes the open
+    loop's arrivals reproducible. BadInput for a workload no run can honour.
+    """
+    problems = [f for f in validate_workload(workload) if f.level == "error"]
+    if problems:
+        raise BadInput(problems[0].message)
+    if not sample_interval_s > 0:
+        raise BadInput(f"sample_interval_s is {sample_interval_s:g} but must be more than 0.")
+    stop = stop if stop is not None else threading.Event()
+    state = _Run(pool, workload, stop, seed)
+    open_loop = workload.pattern in ("poisson", "bursty")
+    threads = [threading.Thread(target=state.open_loop if open_loop else state.closed_loop,
+                                args=(state.tallies[i],), daemon=True, name=f"pooltui-worker-{i}")
+               for i in range(workload.threads)]
+    if open_loop:
+        threads.append(threading.Thread(
+            target=state.dispatch, args=(state.tallies[-1], workload.pattern == "bursty"),
+            daemon=True, name="pooltui-dispatcher"))
+
+    pool.reset_interval()
+    state.start = perf_counter()
+    state.deadline = state.start + workload.duration_s
+    state.last = (state.start, 0, 0)
+    for thread in threads:
+        thread.start()
+    next_tick, grace_end = state.start + sample_interval_s, None
+    while not state.finished.wait(max(0.0, next_tick - perf_counter())):
+        now = perf_counter()
+        if now >= next_tick:
+            state.tick(now, on_sample)
+            next_tick = max(next_tick + sample_interval_s, now + sample_interval_s / 2)
+        if grace_end is None and (stop.is_set() or now >= state.deadline or state.halt):
+            grace_end = now + JOIN_GRACE_S  # workers finish their request, boundedly
+        if grace_end is not None and now >= grace_end:
+            break
+    state.halt = True
+    join_end = perf_counter() + JOIN_GRACE_S
+    for thread in threads:
+        thread.join(max(0.0, join_end - perf_counter()))
+    busy = sum(thread.is_alive() for thread in threads)
+    if busy:
+        state.note(f"{busy} threads were still busy {JOIN_GRACE_S:g} s after the end; their "
+                   "connections return to the pool when their statements finish")
+    ended = perf_counter() if busy else max(t.ended for t in state.tallies)
+    unserved = 0
+    while not state.arrivals.empty():
+        unserved += state.arrivals.get_nowait() is not None
+    if unserved:
+        state.note(f"{unserved} arrivals were still waiting for a thread at the end")
+    state.tick(perf_counter(), on_sample)
+    return _result(state, max(ended - state.start, 0.0), server_version, open_loop)
+
+
+def _result(state: _Run, duration_s: float, server_version: str | None,
+            open_loop: bool) -> RunResult:
+    """Fold the tallies and histograms into the RunResult, once the threads have ended."""
+    state.retired.append((state.latency, state.acquire, state.lag))
+    state.merge_retired()
+    latency, _, lag = state.totals
+    pool = state.pool
+    ok, failed = state.counts()
+    kinds: dict[str, int] = {}
+    for tally in state.tallies:
+        for kind, count in tally.kinds.items():
+            kinds[kind] = kinds.get(kind, 0) + count
+    fatal = None
+    if state.fatal is not None:
+        fatal = describe_db_error(state.fatal, pool.target)
+        state.note(f"stopped after {FATAL_AFTER} failures in a row ({error_kind(state.fatal)})")
+    elif state.stopped:
+        state.note(f"stopped on request after {duration_s:.2f} s")
+    if kinds.get(OVERLOAD):
+        state.note(f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
+                   "were already waiting for a thread")
+    if kinds.get(REJECTED):
+        state.note(f"{kinds[REJECTED]} requests rejected: the pool was at maxconnections and "
+                   "blocking is off")
+    stats = pool.snapshot()
+    result = RunResult(
+        requests=ok + failed, errors=failed, duration_s=duration_s,
+        throughput_rps=ok / duration_s if duration_s > 0 else 0.0,
+        latency=latency.summary(), acquire=stats.acquire, query=stats.query, hold=stats.hold,
+        schedule_lag=lag.summary() if open_loop else Summary(), error_kinds=kinds, pool=stats,
+        config=_effective_config(pool), target=pool.target.redacted,
+        driver=pool.target.facts.module_name, workload=state.workload,
+        server_version=server_version, stopped=state.stopped and fatal is None,
+        fatal_error=fatal, events=state.events)
+    _emit(pool, "run_finished", f"Run finished: {result.requests} requests, {result.errors} "
+          f"errors, {result.throughput_rps:.1f} req/s.")
+    return result

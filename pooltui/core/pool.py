@@ -1,0 +1,494 @@
+"""InstrumentedPool: a real DBUtils PooledDB, with the gauges, counters and timings it lacks.
+
+PooledDB publishes nothing, so pooltui counts from the outside (research/pools.md §1.3-1.5):
+
+* the creator is wrapped: every connect is timed and counted, and the raw connection is handed
+  to DBUtils inside a thin proxy whose ``close()`` counts the close and forgets the server id;
+* ``connection()`` is wrapped: acquire wait, checkouts, rejections and hold time;
+* the few private PooledDB fields the gauges need (``_connections``, ``_idle_cache``,
+  ``_shared_cache``, ``_lock._waiters``) are read without the pool lock. Each read is atomic under
+  the GIL; taking the lock would stall the sampler behind a connect, which PooledDB performs while
+  holding it.
+
+Our own bookkeeping lock (``_mutex``) is only ever held for a few assignments and never while
+waiting for the pool lock, so the lock order is always pool lock -> ``_mutex``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import os
+import sys
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from time import monotonic, perf_counter
+from types import CodeType, ModuleType, TracebackType
+from typing import Any
+
+from dbutils.pooled_db import PooledDB, TooManyConnectionsError
+
+from pooltui.core.config import PoolConfig, pooled_db_kwargs, validate
+from pooltui.core.errors import BadInput, CannotConnect, RunFailed, describe_db_error
+from pooltui.core.histogram import LatencyHistogram
+from pooltui.core.stats import PoolStats, overflow_of
+
+_TAGS = itertools.count(1)
+_STACK_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class PoolEvent:
+    """Something the event log shows: ``at`` is ``time.monotonic()``."""
+
+    kind: str
+    message: str
+    at: float
+    detail: str = ""
+
+
+class _RawConnection:
+    """The raw DB-API connection as DBUtils sees it: everything delegated, ``close()`` counted.
+
+    A subclass per driver module sets ``__module__`` to the driver's name, so DBUtils' own
+    detection of the DB-API module (``SteadyDBConnection._create``) finds the driver.
+    """
+
+    __slots__ = ("_con", "_owner", "_sid")
+
+    def __init__(self, con: Any, owner: InstrumentedPool, sid: int | None) -> None:
+        object.__setattr__(self, "_con", con)
+        object.__setattr__(self, "_owner", owner)
+        object.__setattr__(self, "_sid", sid)
+
+    def close(self) -> None:
+        """Close once: a second close (DBUtils after a forced close) is a no-op, not an error."""
+        if self._owner._forget(self):
+            self._con.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._con, name, value)  # e.g. ``con.autocommit = True`` reaches the driver
+
+
+_proxy_classes: dict[str, type[_RawConnection]] = {}
+
+
+def _proxy_class(module: ModuleType) -> type[_RawConnection]:
+    name = getattr(module, "__name__", None) or type(module).__module__
+    cls = _proxy_classes.get(name)
+    if cls is None:
+        cls = type(f"Raw{name.title()}Connection", (_RawConnection,),
+                   {"__slots__": (), "__module__": name})
+        _proxy_classes[name] = cls
+    return cls
+
+
+class _Lease:
+    """``with pool.connection() as con``: times acquire and hold; the leak detector's record."""
+
+    __slots__ = ("_con", "_pool", "_shareable", "reported", "stack", "started", "thread")
+
+    def __init__(self, pool: InstrumentedPool, shareable: bool) -> None:
+        self._pool = pool
+        self._shareable = shareable
+        self._con: Any = None
+        self.started = 0.0
+        self.reported = False
+        self.stack: list[tuple[CodeType, int]] | None = None
+        self.thread = ""
+
+    def __enter__(self) -> Any:
+        self._con = self._pool._acquire(self, self._shareable)
+        return self._con
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        con, self._con = self._con, None
+        if con is not None:
+            self._pool._release(self, con)
+
+
+class InstrumentedPool:
+    """A PooledDB over ``target`` with ``config``, counted as it is used. See the module doc."""
+
+    def __init__(self, target: Any, config: PoolConfig, *, leak_threshold_s: float | None = None,
+                 on_event: Callable[[PoolEvent], None] | None = None,
+                 tag: str | None = None) -> None:
+        self.target = target
+        self.config = config
+        self.validation = validate(config, target.facts)
+        if not self.validation.ok:
+            raise BadInput(next(f.message for f in self.validation.findings
+                                if f.level == "error"))
+        if leak_threshold_s is not None and not leak_threshold_s > 0:
+            raise BadInput(f"The leak threshold is {leak_threshold_s} s but must be more than 0.")
+        self.tag = tag or f"pooltui-{os.getpid()}-{next(_TAGS)}"
+        self.leak_threshold_s = leak_threshold_s
+        self.on_event = on_event
+        self._module = target.module()
+        self._connect_kwargs = target.connect_kwargs(self.tag)
+        self._proxy = _proxy_class(self._module)
+        self._mutex = threading.Lock()
+        self._closed = False
+        self._raws: set[_RawConnection] = set()
+        self._sids: set[int] = set()
+        self._leases: set[_Lease] = set()
+        self._in_flight = 0
+        self._collect = threading.local()
+        self._acquire_h, self._query_h = LatencyHistogram(), LatencyHistogram()
+        self._hold_h, self._connect_h = LatencyHistogram(), LatencyHistogram()
+        self._zero_counters()
+        self._peaks = [0] * 6  # checked_out idle shared open overflow waiting
+        self._pool: PooledDB | None = None
+        self._waiters: Any = ()
+        self._maxcached = self.validation.effective.maxcached
+        self._maxconnections = self.validation.effective.maxconnections
+
+        def creator(*_args: Any, **_kwargs: Any) -> _RawConnection:
+            return self._connect()
+
+        # PooledDB reads threadsafety from the creator; without it a function counts as 1 and
+        # maxshared would be zeroed even on psycopg (pools.md §1.1).
+        creator.dbapi = self._module  # type: ignore[attr-defined]
+        creator.threadsafety = self._module.threadsafety  # type: ignore[attr-defined]
+        kwargs = pooled_db_kwargs(self.validation.effective)
+        kwargs.setdefault("failures", tuple(
+            getattr(self._module, name) for name in
+            ("OperationalError", "InterfaceError", "InternalError")
+            if hasattr(self._module, name)) or None)
+        self._collect.times = []
+        try:
+            # opens mincached connections now; validate() refused the mincached > maxconnections
+            # case that would block here forever
+            self._pool = PooledDB(creator, **kwargs)
+        except BaseException:
+            self._closed = True
+            self._force_close_all()
+            raise
+        finally:
+            self.initial_connect_times: tuple[float, ...] = tuple(self._collect.times)
+            self._collect.times = None
+        self._waiters = getattr(self._pool._lock, "_waiters", ())  # CPython private, see waiting
+        # PooledDB mutates these lists in place and never rebinds them
+        self._idle_list: list[Any] = self._pool._idle_cache
+        self._shared_list: list[Any] = getattr(self._pool, "_shared_cache", [])
+        self._maxcached = self._pool._maxcached
+        self._maxconnections = self._pool._maxconnections
+        self._raise_peaks()
+
+    # --- connecting ------------------------------------------------------------------------
+
+    def _connect(self) -> _RawConnection:
+        """The creator DBUtils calls (usually while holding the pool lock)."""
+        self._check_open()
+        started = perf_counter()
+        try:
+            raw = self._module.connect(**self._connect_kwargs)
+        except Exception as exc:
+            with self._mutex:
+                self._connect_errors += 1
+            message = describe_db_error(exc, self.target)
+            self.emit("connect_failed", message)
+            raise CannotConnect(message) from exc
+        elapsed = perf_counter() - started
+        self._connect_h.record(elapsed)
+        try:
+            sid = self.target.backend_id(raw)
+        except Exception:
+            sid = None
+        proxy = self._proxy(raw, self, sid)
+        with self._mutex:
+            closed = self._closed
+            if not closed:
+                self._raws.add(proxy)
+                if sid is not None:
+                    self._sids.add(sid)
+                self._connects += 1
+        if closed:  # close() ran while we were connecting: do not leave it open
+            raw.close()
+            self._check_open()
+        times = getattr(self._collect, "times", None)
+        if times is not None:
+            times.append(elapsed)
+        self._raise_peaks()
+        return proxy
+
+    def _forget(self, proxy: _RawConnection) -> bool:
+        """Count a close once; False when it was already closed (or never registered)."""
+        with self._mutex:
+            if proxy not in self._raws:
+                return False
+            self._raws.discard(proxy)
+            if proxy._sid is not None:
+                self._sids.discard(proxy._sid)
+            self._closes += 1
+            return True
+
+    def open_idle(self, count: int) -> list[float]:
+        """Warm-up: make ``count`` connections sit in the idle cache; their connect times (s).
+
+        Checks out ``count`` dedicated connections at once (idle ones first, new ones opened) and
+        returns them all. Only connections it had to open are timed, so after PooledDB's own
+        ``mincached`` pre-opening (see ``initial_connect_times``) the list may be short or empty.
+        Not counted as checkouts: warm-up is not the workload.
+        """
+        if count < 0:
+            raise BadInput(f"The warm-up count is {count} but must be 0 or more.")
+        if self._maxconnections and count > self._maxconnections:
+            raise BadInput(f"A warm-up of {count} connections exceeds maxconnections="
+                           f"{self._maxconnections}: warm up at most {self._maxconnections}.")
+        if self._maxcached and count > self._maxcached:
+            raise BadInput(f"A warm-up of {count} connections exceeds maxcached={self._maxcached}"
+                           f", so the extra ones would be closed on return: warm up at most "
+                           f"{self._maxcached} or raise maxcached.")
+        self._check_open()
+        held: list[Any] = []
+        self._collect.times = times = []
+        try:
+            for _ in range(count):
+                held.append(self._pool.dedicated_connection())
+        finally:
+            self._collect.times = None
+            for con in held:
+                con.close()
+            self._raise_peaks()
+        return times
+
+    # --- checkout / return -----------------------------------------------------------------
+
+    def connection(self, shareable: bool = True) -> _Lease:
+        """``with pool.connection() as con``: a DBUtils pooled connection, timed and counted."""
+        return _Lease(self, shareable)
+
+    def _acquire(self, lease: _Lease, shareable: bool) -> Any:
+        """The hot path: a few µs over PooledDB.connection() (bench/overhead.py measures it)."""
+        if self._closed:
+            self._check_open()
+        mutex, peaks = self._mutex, self._peaks
+        with mutex:
+            self._in_flight = in_flight = self._in_flight + 1
+            waiting = max(len(self._waiters), in_flight - 1)
+            if waiting > peaks[5]:
+                peaks[5] = waiting
+        pool = self._pool
+        started = perf_counter()
+        try:
+            con = pool.connection(shareable)  # type: ignore[union-attr]
+        except BaseException as exc:
+            with mutex:
+                self._in_flight -= 1
+                if isinstance(exc, TooManyConnectionsError):
+                    self._rejections += 1
+            raise
+        now = perf_counter()
+        if self._closed:  # closed while we waited: hand nothing out
+            with mutex:
+                self._in_flight -= 1
+            con.close()
+            self._check_open()
+        self._acquire_h.record(now - started)
+        lease.started = now
+        if self.leak_threshold_s is not None:
+            lease.thread = threading.current_thread().name
+            lease.stack = _grab_stack(sys._getframe(2))
+        checked_out, shared = pool._connections, len(self._shared_list)  # type: ignore[union-attr]
+        with mutex:
+            self._in_flight -= 1
+            self._checkouts += 1
+            if lease.stack is not None:
+                self._leases.add(lease)
+            if checked_out > peaks[0]:
+                peaks[0] = checked_out
+            if shared > peaks[2]:
+                peaks[2] = shared
+        return con
+
+    def _release(self, lease: _Lease, con: Any) -> None:
+        held = perf_counter() - lease.started
+        self._hold_h.record(held)
+        if lease.stack is not None:
+            with self._mutex:
+                self._leases.discard(lease)
+            if lease.reported:
+                self.emit("leak_returned", f"A connection reported as leaked was returned after "
+                          f"{held:.1f} s (thread {lease.thread}).")
+        parked = len(self._waiters)  # threads parked at the limit, before this return wakes one
+        try:
+            con.close()  # PooledDB.cache(): rollback, back to the idle cache or closed (overflow)
+        finally:
+            idle = len(self._idle_list)  # a return can only raise idle
+            peaks = self._peaks
+            with self._mutex:
+                if idle > peaks[1]:
+                    peaks[1] = idle
+                if parked > peaks[5]:
+                    peaks[5] = parked
+            if self._closed:  # returned after close(): do not let it sit in the idle cache
+                self._pool.close()  # type: ignore[union-attr]
+
+    def record_query(self, seconds: float, failed: bool = False) -> None:
+        """The engine times its statements itself (the pool does not wrap execute())."""
+        self._query_h.record(seconds)
+        if failed:
+            with self._mutex:
+                self._query_errors += 1
+
+    # --- gauges ----------------------------------------------------------------------------
+
+    def _gauges(self) -> tuple[int, int, int, int, int, int]:
+        """checked_out, idle, shared, open, overflow, waiting; lock-free reads.
+
+        ``waiting`` counts callers blocked in connection(): the larger of the threads parked in
+        the pool's Condition (``_lock._waiters``: at the maxconnections limit) and the callers
+        inside connection() other than the one being served (queued on the pool lock behind a
+        connect, ping or rollback, which ``_waiters`` does not see).
+        """
+        opened = len(self._raws)
+        return (self._pool._connections, len(self._idle_list), len(self._shared_list), opened,
+                overflow_of(opened, self._maxcached),
+                max(len(self._waiters), self._in_flight - 1, 0))
+
+    def _raise_peaks(self, gauges: tuple[int, ...] | None = None) -> None:
+        if gauges is None:
+            if self._pool is None:  # still inside PooledDB's constructor
+                return
+            gauges = self._gauges()
+        with self._mutex:
+            peaks = self._peaks
+            for i, value in enumerate(gauges):
+                if value > peaks[i]:
+                    peaks[i] = value
+
+    def snapshot(self) -> PoolStats:
+        """Gauges, peaks, counters, timings. Never takes the pool lock (a connect may hold it)."""
+        gauges = self._gauges()
+        leaks = self.check_leaks()
+        self._raise_peaks(gauges)
+        with self._mutex:
+            peaks = tuple(self._peaks)
+            counters = (self._checkouts, self._connects, self._connect_errors, self._closes,
+                        self._rejections, self._query_errors)
+        checked_out, idle, shared, opened, overflow, waiting = gauges
+        return PoolStats(
+            checked_out=checked_out, idle=idle, shared=shared, open=opened, overflow=overflow,
+            waiting=waiting,
+            peak_checked_out=peaks[0], peak_idle=peaks[1], peak_shared=peaks[2],
+            peak_open=peaks[3], peak_overflow=peaks[4], peak_waiting=peaks[5],
+            checkouts=counters[0], connects=counters[1], connect_errors=counters[2],
+            closes=counters[3], rejections=counters[4], query_errors=counters[5],
+            acquire=self._acquire_h.summary(), query=self._query_h.summary(),
+            hold=self._hold_h.summary(), connect=self._connect_h.summary(),
+            maxconnections=self._maxconnections, maxcached=self._maxcached, leaks=leaks,
+        )
+
+    def _zero_counters(self) -> None:
+        self._checkouts = self._connects = self._connect_errors = 0
+        self._closes = self._rejections = self._query_errors = 0
+
+    def reset_interval(self) -> None:
+        """Start of a run: counters and timings to zero, peaks to the current values."""
+        gauges = self._gauges()
+        with self._mutex:
+            self._zero_counters()
+            self._peaks[:] = gauges
+        for hist in (self._acquire_h, self._query_h, self._hold_h, self._connect_h):
+            hist.reset()
+
+    def server_ids(self) -> set[int]:
+        """Server session ids (backend pid / thread id) of the connections open now."""
+        with self._mutex:
+            return set(self._sids)
+
+    # --- events and leaks ------------------------------------------------------------------
+
+    def emit(self, kind: str, message: str, detail: str = "") -> None:
+        """Send a PoolEvent to ``on_event``; a failing callback must not break the pool."""
+        callback = self.on_event
+        if callback is None:
+            return
+        with suppress(Exception):  # the front end's problem, not the run's
+            callback(PoolEvent(kind, message, monotonic(), detail))
+
+    def check_leaks(self) -> int:
+        """Report (once) every connection held past the threshold; the number held past it now.
+
+        HikariCP's leakDetectionThreshold, without its timer thread: the engine calls this on
+        every sample (and snapshot() does), which is often enough for a threshold in seconds.
+        """
+        threshold = self.leak_threshold_s
+        if threshold is None:
+            return 0
+        now = perf_counter()
+        with self._mutex:
+            late = [lease for lease in self._leases if now - lease.started > threshold]
+            fresh = [lease for lease in late if not lease.reported]
+            for lease in fresh:
+                lease.reported = True
+        for lease in fresh:
+            self.emit("leak", f"A connection has been held for {now - lease.started:.1f} s, "
+                      f"longer than the leak threshold of {threshold:g} s, by thread "
+                      f"{lease.thread}; the stack that acquired it follows.",
+                      _format_stack(lease.stack or []))
+        return len(late)
+
+    # --- closing ---------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RunFailed("The pool is closed: build a new one to open connections again.")
+
+    def _force_close_all(self) -> None:
+        with self._mutex:
+            remaining = list(self._raws)
+        for proxy in remaining:
+            with suppress(Exception):  # already broken: it is closed as far as we can tell
+                proxy.close()
+
+    def close(self) -> None:
+        """Close every connection this pool opened, idle, shared or still held. Idempotent.
+
+        PooledDB.close() only closes idle and shared connections; the ones callers still hold
+        are closed through our proxies, and the creator refuses to open new ones from now on.
+        """
+        with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self._pool.close()  # waits for a connect in progress (it holds the pool lock)
+        finally:
+            self._force_close_all()
+
+    def __enter__(self) -> InstrumentedPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"InstrumentedPool({self.target.redacted!r}, tag={self.tag!r})"
+
+
+def _grab_stack(frame: Any) -> list[tuple[CodeType, int]]:
+    """The acquiring stack as (code, line) pairs: cheap now, formatted only if it leaks."""
+    out = []
+    while frame is not None and len(out) < _STACK_LIMIT:
+        out.append((frame.f_code, frame.f_lineno))
+        frame = frame.f_back
+    return out
+
+
+def _format_stack(stack: list[tuple[CodeType, int]]) -> str:
+    """Outermost call first, like a traceback."""
+    lines = []
+    for code, lineno in reversed(stack):
+        lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}')
+        source = linecache.getline(code.co_filename, lineno).strip()
+        if source:
+            lines.append(f"    {source}")
+    return "\n".join(lines)

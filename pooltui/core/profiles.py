@@ -1,0 +1,295 @@
+"""Profiles: a pool configuration, a workload and optionally a target, kept as one TOML file.
+
+Loading is strict (unknown keys and wrong types are refused with the file and the key) because a
+typo that silently falls back to a default would make a tuning run measure the wrong thing.
+A profile never holds a password: one in the DSN is refused on load and stripped on save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import platformdirs
+import tomli_w
+
+from pooltui.core.config import POOL_FIELDS, WORKLOAD_FIELDS, PoolConfig, Workload
+from pooltui.core.errors import BadInput, RunFailed
+
+DSN_PREFIXES = ("postgresql://", "postgres://", "mysql://", "mariadb://", "odbc:", "sqlite:///")
+_TOP_KEYS = ("name", "description", "target", "pool", "workload")
+_ODBC_PASSWORD = re.compile(
+    r"(?i)(^|;)\s*(pwd|password)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)\s*(?=;|$)")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One named tuning setup; ``dsn`` never carries a password."""
+
+    name: str
+    description: str = ""
+    dsn: str | None = None
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    workload: Workload = field(default_factory=Workload)
+
+
+# --- passwords in DSNs -------------------------------------------------------------------------
+
+def _url_parts(dsn: str) -> tuple[str, str, str, list[str]] | None:
+    """(scheme, userinfo-with-@, rest, query parts) split the way targets.parse_dsn splits."""
+    scheme, sep, rest = dsn.partition("://")
+    if not sep:
+        return None
+    rest, _, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    return scheme, userinfo + at, hostport + slash + path, [p for p in query.split("&") if p]
+
+
+def _is_password_param(part: str) -> bool:
+    return unquote(part.partition("=")[0]).lower() == "password"
+
+
+def dsn_has_password(dsn: str) -> bool:
+    """True when the DSN itself carries a (non-empty) password."""
+    if dsn.startswith("odbc:"):
+        return any(m.group(3).strip("{}") for m in _ODBC_PASSWORD.finditer(dsn[5:]))
+    parts = _url_parts(dsn)
+    if parts is None:
+        return False
+    _, userinfo, _, query = parts
+    if userinfo.rstrip("@").partition(":")[2]:
+        return True
+    return any(_is_password_param(p) and p.partition("=")[2] for p in query)
+
+
+def strip_password(dsn: str) -> str:
+    """The DSN without its password (not masked: removed), so it can be written anywhere."""
+    if dsn.startswith("odbc:"):
+        rest = _ODBC_PASSWORD.sub(lambda m: m.group(1), dsn[5:])
+        return "odbc:" + re.sub(r";{2,}", ";", rest).lstrip(";")
+    parts = _url_parts(dsn)
+    if parts is None:
+        return dsn
+    scheme, userinfo, rest, query = parts
+    if userinfo:
+        userinfo = userinfo.rstrip("@").partition(":")[0] + "@"
+    kept = [p for p in query if not _is_password_param(p)]
+    return f"{scheme}://{userinfo}{rest}" + (f"?{'&'.join(kept)}" if kept else "")
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+def _kind_name(value: object) -> str:
+    names = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string",
+             list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _coerce(where: str, key: str, kind: type, value: Any) -> Any:
+    """Check one value against the field's type; the only conversion is int -> float."""
+    def bad(expected: str) -> BadInput:
+        return BadInput(f"{where}: {key} must be {expected}, not {_kind_name(value)}; "
+                        "fix that line of the profile.")
+
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("a whole number")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad("a number")
+        if not math.isfinite(value):
+            raise BadInput(f"{where}: {key} must be a finite number, not {value}; "
+                           "fix that line of the profile.")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if not isinstance(value, list | tuple) or not all(isinstance(s, str) for s in value):
+        raise bad("an array of strings")
+    return tuple(value)
+
+
+def _table(where: str, data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> dict:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise BadInput(f"{where}: {key} must be a table ([{key}]), not {_kind_name(table)}.")
+    for name in table:
+        if name not in allowed:
+            raise BadInput(f"{where}: {key}.{name} is not a known key; use one of: "
+                           f"{', '.join(allowed)}.")
+    return table
+
+
+def profile_from_dict(data: dict[str, Any], where: str) -> Profile:
+    """Build a Profile from parsed TOML, refusing anything that is not exactly right."""
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise BadInput(f"{where}: {key} is not a known key; use name, description, "
+                           "[target], [pool] and [workload].")
+    name = data.get("name")
+    if name is None:
+        raise BadInput(f"{where}: name is missing; add a line such as name = \"web-api\".")
+    name = _coerce(where, "name", str, name)
+    if not name.strip():
+        raise BadInput(f"{where}: name is empty; give the profile a name such as \"web-api\".")
+    description = _coerce(where, "description", str, data.get("description", ""))
+
+    target = _table(where, data, "target", ("dsn",))
+    dsn = None
+    if "dsn" in target:
+        dsn = _coerce(where, "target.dsn", str, target["dsn"])
+        if not dsn.startswith(DSN_PREFIXES):
+            raise BadInput(f"{where}: target.dsn must start with one of "
+                           f"{', '.join(DSN_PREFIXES)}.")
+        if dsn_has_password(dsn):
+            raise BadInput(f"{where}: target.dsn contains a password; remove it from the file "
+                           "and supply it through the driver's environment variable or the "
+                           "prompt.")
+
+    pool = _table(where, data, "pool", tuple(POOL_FIELDS))
+    work = _table(where, data, "workload", tuple(WORKLOAD_FIELDS))
+    pool_kwargs = {k: _coerce(where, f"pool.{k}", POOL_FIELDS[k], v) for k, v in pool.items()}
+    work_kwargs = {k: _coerce(where, f"workload.{k}", WORKLOAD_FIELDS[k], v)
+                   for k, v in work.items()}
+    return Profile(name=name, description=description, dsn=dsn,
+                   pool=PoolConfig(**pool_kwargs), workload=Workload(**work_kwargs))
+
+
+def load_profile(path: Path) -> Profile:
+    """Read one profile file; any problem is a BadInput naming the file and the key."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"profile file {path} does not exist; check the path or the name.") \
+            from None
+    except UnicodeDecodeError:
+        raise BadInput(f"profile file {path} is not UTF-8 text; save it as UTF-8.") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read profile file {path} ({exc.strerror}); check its "
+                       "permissions.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"profile file {path} is not valid TOML ({exc}); fix the syntax.") \
+            from None
+    return profile_from_dict(data, str(path))
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+def _as_dict(profile: Profile) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": profile.name, "description": profile.description}
+    if profile.dsn:
+        data["target"] = {"dsn": strip_password(profile.dsn)}
+    pool = asdict(profile.pool)
+    if isinstance(pool["setsession"], tuple):  # TOML has arrays, not tuples
+        pool["setsession"] = list(pool["setsession"])
+    data["pool"] = pool
+    data["workload"] = asdict(profile.workload)
+    return data
+
+
+def profile_to_toml(profile: Profile) -> str:
+    """The profile as TOML that load_profile reads back equal (minus any password)."""
+    data = _as_dict(profile)
+    profile_from_dict(data, f"profile {profile.name!r}")  # refuse what could not load back
+    return tomli_w.dumps(data)
+
+
+def save_profile(profile: Profile, path: Path) -> None:
+    """Write the profile atomically; BadInput if it could not load back, RunFailed on I/O."""
+    save_text_atomically(Path(path), profile_to_toml(profile))
+
+
+def save_text_atomically(path: Path, text: str) -> None:
+    """Temp file in the same directory, fsync, rename: a crash never leaves half a file."""
+    path = Path(path)
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        tmp = None
+        with contextlib.suppress(OSError):  # make the rename itself durable where possible
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    except OSError as exc:
+        raise RunFailed(f"cannot write {path} ({exc.strerror or exc}); check that the "
+                        "directory exists and is writable.") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+# --- finding ----------------------------------------------------------------------------------
+
+def user_profiles_dir() -> Path:
+    """Where the user's own profiles live (the console saves there)."""
+    return Path(platformdirs.user_config_dir("pooltui")) / "profiles"
+
+
+def repo_profiles_dir() -> Path:
+    """The example profiles shipped next to the package."""
+    return Path(__file__).resolve().parents[2] / "profiles"  # pooltui/core/ -> repo root
+
+
+def search_dirs() -> list[Path]:
+    """Profile directories, highest precedence first: user dir, ./profiles, the shipped ones."""
+    out: list[Path] = []
+    for d in (user_profiles_dir(), Path.cwd() / "profiles", repo_profiles_dir()):
+        if d.resolve() not in [o.resolve() for o in out]:
+            out.append(d)
+    return out
+
+
+def find_profile(name_or_path: str) -> Path:
+    """A path to an existing file, or ``<name>.toml`` from the first directory that has it."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_file():
+        return candidate
+    if "/" in name_or_path or os.sep in name_or_path or name_or_path.endswith(".toml"):
+        raise BadInput(f"profile file {candidate} does not exist; check the path.")
+    dirs = search_dirs()
+    for d in dirs:
+        path = d / f"{name_or_path}.toml"
+        if path.is_file():
+            return path
+    looked = ", ".join(str(d) for d in dirs)
+    raise BadInput(f"no profile named {name_or_path!r}: looked for {name_or_path}.toml in "
+                   f"{looked}; give a path or one of the names pooltui lists.")
+
+
+def list_profiles() -> list[Path]:
+    """Every profile file, one per name (the user's own wins), sorted by name."""
+    by_name: dict[str, Path] = {}
+    for d in reversed(search_dirs()):
+        if d.is_dir():
+            for path in d.glob("*.toml"):
+                if path.is_file():
+                    by_name[path.stem] = path
+    return [by_name[k] for k in sorted(by_name)]

@@ -1,0 +1,73 @@
+"""Plain-text reports for the headless CLI: aligned, greppable, no colour codes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pooltui.core.checks import CheckReport
+    from pooltui.core.engine import RunResult, WarmupResult
+
+
+def _rows(pairs: list[tuple[str, Any]]) -> str:
+    width = max(len(label) for label, _ in pairs)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in pairs)
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def format_check(report: CheckReport) -> str:
+    server = report.server
+    facts = report.facts
+    pairs: list[tuple[str, Any]] = [
+        ("target", report.target),
+        ("driver", f"{facts.module_name} (threadsafety {facts.threadsafety})"),
+        ("can ping", "yes" if facts.can_ping else "no: DBUtils' ping is a no-op unless ping_query is set"),
+        ("can share", "yes" if facts.can_share else "no: maxshared is ignored"),
+        ("server", server.version),
+        ("max_connections", _or_dash(server.max_connections)),
+        ("reserved", _or_dash(server.reserved_connections)),
+        ("in use now", _or_dash(server.connections_in_use)),
+        ("usable for apps", _or_dash(server.usable_connections)),
+        ("wait_timeout", _or_dash(server.wait_timeout_s) + (" s" if server.wait_timeout_s else "")),
+        ("connect", f"{report.latencies.connect_ms:.2f} ms"),
+        ("SELECT 1", f"{report.latencies.query_ms:.2f} ms"),
+    ]
+    notes = "\n".join(f"  - {note}" for note in facts.notes)
+    return _rows(pairs) + ("\nnotes:\n" + notes if notes else "")
+
+
+def _summary_line(summary: Any) -> str:
+    return (f"p50 {summary.p50:8.2f}  p95 {summary.p95:8.2f}  p99 {summary.p99:8.2f}  "
+            f"max {summary.max:8.2f}  mean {summary.mean:8.2f} ms")
+
+
+def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
+    stats = result.pool
+    lines = []
+    if warmup is not None:
+        lines.append(f"warm-up: opened {warmup.opened} connections "
+                     f"(cold acquire {warmup.cold_acquire_ms:.2f} ms, "
+                     f"warm {warmup.warm_acquire_ms:.2f} ms)")
+    state = "stopped early" if result.stopped else "finished"
+    lines.append(f"run {state}: {result.requests} requests, {result.errors} errors in "
+                 f"{result.duration_s:.2f} s = {result.throughput_rps:.1f} req/s")
+    lines.append(_rows([
+        ("latency", _summary_line(result.latency)),
+        ("acquire", _summary_line(result.acquire)),
+        ("query", _summary_line(result.query)),
+        ("hold", _summary_line(result.hold)),
+    ]))
+    lines.append(
+        f"pool: peak checked out {stats.peak_checked_out}, peak open {stats.peak_open}, "
+        f"peak waiting {stats.peak_waiting}, peak overflow {stats.peak_overflow}; "
+        f"connects {stats.connects}, closes {stats.closes}, rejections {stats.rejections}, "
+        f"connect errors {stats.connect_errors}"
+    )
+    if result.error_kinds:
+        kinds = ", ".join(f"{kind} ×{count}" for kind, count in sorted(result.error_kinds.items()))
+        lines.append(f"errors by kind: {kinds}")
+    lines.extend(f"event: {event}" for event in result.events)
+    return "\n".join(lines)

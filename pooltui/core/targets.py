@@ -1,0 +1,487 @@
+"""Targets: what a DSN means, which driver serves it, and what that driver can do for DBUtils.
+
+A Target holds everything needed to open a raw DB-API connection (the password inside, never in
+its repr) and the driver facts that decide which PooledDB parameters do anything at all.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import import_module
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote, unquote
+
+from pooltui.core.errors import MASK, BadInput, CannotConnect, describe_db_error
+
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+FORMS = ("postgresql://user[:password]@host[:port]/database (or postgres://)",
+         "mysql://user[:password]@host[:port]/database (or mariadb://)",
+         "odbc:<ODBC connection string>", "sqlite:///path/to/file.db")
+_MODULES = {"postgresql": "psycopg", "mysql": "pymysql", "odbc": "pyodbc", "sqlite": "sqlite3"}
+_DOCUMENTED_THREADSAFETY = {"psycopg": 2, "pymysql": 1, "pyodbc": 1, "sqlite3": 1}
+_PASSWORD_ENVS = {"postgresql": "PGPASSWORD", "mysql": "MYSQL_PWD",
+                  "odbc": "POOLTUI_ODBC_PASSWORD", "sqlite": ""}
+_ODBC_SPECIAL = {"autocommit", "timeout", "readonly", "attrs_before", "encoding", "ansi"}
+_ODBC_SESSION_SQL = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
+
+# query parameters passed through to the driver: name -> converter (str for libpq: it parses)
+_PG_PARAMS: dict[str, Any] = dict.fromkeys((
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "options",
+    "application_name", "fallback_application_name", "client_encoding", "sslmode", "sslrootcert",
+    "sslcert", "sslkey", "sslcrl", "sslpassword", "sslsni", "sslcompression", "requirepeer",
+    "channel_binding", "gssencmode", "krbsrvname", "gsslib", "target_session_attrs",
+    "load_balance_hosts", "service", "connect_timeout", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "tcp_user_timeout"), str)
+_PG_INTS = {"port", "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+            "keepalives_count", "tcp_user_timeout"}
+_PG_SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+_SECRET_PARAMS = {"password", "sslpassword", "ssl_key_password"}
+
+
+def _bool(value: str) -> bool:
+    low = value.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _positive(kind: type) -> Any:
+    def convert(value: str) -> Any:
+        number = kind(value)
+        if not number > 0:
+            raise ValueError("expected a number above 0")
+        return number
+    return convert
+
+
+_MYSQL_PARAMS: dict[str, Any] = {
+    "charset": str, "collation": str, "connect_timeout": _positive(float),
+    "read_timeout": _positive(float), "write_timeout": _positive(float), "init_command": str,
+    "sql_mode": str, "unix_socket": str, "ssl_ca": str, "ssl_cert": str, "ssl_key": str,
+    "ssl_key_password": str, "ssl_disabled": _bool, "ssl_verify_cert": _bool,
+    "ssl_verify_identity": _bool, "autocommit": _bool, "local_infile": _bool,
+    "max_allowed_packet": _positive(int), "bind_address": str, "binary_prefix": _bool,
+    "program_name": str, "server_public_key": str, "password": str,
+}
+_SQLITE_PARAMS: dict[str, Any] = {"timeout": float, "mode": str}
+
+
+@dataclass(frozen=True)
+class DriverFacts:
+    """What the driver lets DBUtils do: the reason a parameter works, does nothing or traps."""
+
+    module_name: str
+    threadsafety: int
+    can_ping: bool
+    can_share: bool
+    notes: tuple[str, ...]
+
+
+def _import_driver(name: str) -> ModuleType:
+    module = import_module(name)
+    if name == "pyodbc":
+        # Driver-manager pooling under DBUtils double-pools: a connection DBUtils closed stays
+        # open in the driver manager. It is read when the ODBC environment is first allocated.
+        module.pooling = False
+    return module
+
+
+@cache
+def driver_facts(module_name: str) -> DriverFacts:
+    """Facts read from the installed driver (documented values if it cannot be imported)."""
+    notes: list[str] = []
+    try:
+        module = _import_driver(module_name)
+        threadsafety = int(module.threadsafety)
+        can_ping = callable(getattr(getattr(module, "Connection", None), "ping", None))
+    except ImportError as exc:
+        threadsafety, can_ping = _DOCUMENTED_THREADSAFETY[module_name], module_name == "pymysql"
+        notes.append(f"The driver {module_name} cannot be imported here ({exc}).")
+    if threadsafety >= 2:
+        notes.append(f"threadsafety {threadsafety}: DBUtils honours maxshared and lets threads "
+                     "share a connection.")
+    else:
+        notes.append(f"threadsafety {threadsafety}: DBUtils ignores maxshared (sets it to 0), "
+                     "every checkout is a dedicated connection.")
+    if can_ping:
+        notes.append("ping() works: ping=1 checks each connection taken from the idle cache and "
+                     "reopens it if the server closed it, at one round trip per checkout.")
+    else:
+        notes.append(f"{module_name} connections have no ping(): DBUtils' ping bitmask is a "
+                     "silent no-op unless ping_query is set (DBUtils then runs that SQL instead).")
+    notes.extend({
+        "psycopg": ["A shared psycopg connection runs its users' queries one at a time and they "
+                    "share one transaction, so sharing saves connections, not time."],
+        "pymysql": ["reset=True rolls back at every checkin, which costs one round trip per use."],
+        "pyodbc": ["pyodbc.pooling makes the ODBC driver manager pool underneath DBUtils (a "
+                   "connection DBUtils closed stays open); pooltui sets pyodbc.pooling = False "
+                   "before its first connection, and exported code does the same."],
+        "sqlite3": ["sqlite3 connections must be opened with check_same_thread=False to be "
+                    "pooled across threads; pooltui does so.",
+                    "SQLite has no connection limit: writers serialise on the database lock "
+                    "and wait up to the busy timeout."],
+    }[module_name])
+    return DriverFacts(module_name, threadsafety, can_ping, threadsafety >= 2, tuple(notes))
+
+
+@dataclass(frozen=True)
+class Target:
+    """One database to tune against. Build it with parse_dsn() or demo_target()."""
+
+    kind: str                   # "postgresql" | "mysql" | "odbc" | "sqlite"
+    backend: str                # "postgresql" | "mysql" | "sqlite" | "unknown"
+    redacted: str               # the DSN with any password shown as ***
+    facts: DriverFacts
+    database: str               # database name or file path, for display
+    host: str = ""              # "" = the driver's default (local socket); a path = socket dir
+    port: int | None = None
+    user: str = ""
+    password_env: str = ""      # env var exported code reads the password from
+    has_password: bool = False
+    _params: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    _password: str | None = field(default=None, repr=False)
+
+    def module(self) -> ModuleType:
+        """The DB-API module (for ODBC with driver-manager pooling turned off)."""
+        try:
+            return _import_driver(self.facts.module_name)
+        except ImportError as exc:
+            raise CannotConnect(describe_db_error(exc, self)) from exc
+
+    def connect_kwargs(self, tag: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``module().connect``; ``tag`` names the session on the server."""
+        kwargs = dict(self._params)
+        if self.kind == "postgresql":
+            kwargs.setdefault("connect_timeout", str(math.ceil(DEFAULT_CONNECT_TIMEOUT_S)))
+            if self._password:
+                kwargs["password"] = self._password
+            if tag:
+                kwargs["application_name"] = tag
+        elif self.kind == "mysql":
+            kwargs.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
+            if self._password:
+                kwargs["password"] = self._password
+            if tag:
+                kwargs["program_name"] = tag
+        elif self.kind == "odbc":
+            if self._password:
+                kwargs["PWD"] = _odbc_quote(self._password)
+            kwargs["timeout"] = math.ceil(DEFAULT_CONNECT_TIMEOUT_S)
+            if tag and self.backend == "postgresql":  # psqlODBC passes pqopt on to libpq
+                key = next((k for k in kwargs if k.lower() == "pqopt"), "pqopt")
+                options = _odbc_value(kwargs.pop(key, ""))
+                kwargs[key] = _odbc_quote(f"{options} application_name={_libpq_quote(tag)}".strip())
+        return kwargs
+
+    def connect(self, tag: str | None = None, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> Any:
+        """A raw DB-API connection, or CannotConnect with a sentence saying why not."""
+        module = self.module()
+        kwargs = self.connect_kwargs(tag)
+        read_timeout = kwargs.get("read_timeout")
+        if self.kind == "postgresql":
+            kwargs["connect_timeout"] = str(max(1, math.ceil(timeout_s)))
+        elif self.kind == "mysql":
+            # connect_timeout only bounds the TCP connect; the handshake reads use read_timeout
+            kwargs["connect_timeout"] = kwargs["read_timeout"] = timeout_s
+        elif self.kind == "odbc":
+            kwargs["timeout"] = max(1, math.ceil(timeout_s))
+        try:
+            con = module.connect(**kwargs)
+        except Exception as exc:
+            raise CannotConnect(describe_db_error(exc, self)) from exc
+        if self.kind == "mysql" and hasattr(con, "_read_timeout"):
+            con._read_timeout = read_timeout  # queries are not bounded by the connect timeout
+        return con
+
+    def backend_id(self, raw: Any) -> int | None:
+        """The server's session id of a raw connection; call it right after connecting (ODBC
+        asks the server, in one round trip, and rolls back if not in autocommit)."""
+        if self.kind == "postgresql":
+            return int(raw.info.backend_pid)
+        if self.kind == "mysql":
+            return int(raw.thread_id())
+        sql = _ODBC_SESSION_SQL.get(self.backend) if self.kind == "odbc" else None
+        if sql is None:
+            return None
+        cursor = raw.cursor()
+        try:
+            row = cursor.execute(sql).fetchone()
+        finally:
+            cursor.close()
+        if not raw.autocommit:
+            raw.rollback()
+        return int(row[0])
+
+    def python_connect_code(self, password_env: str) -> str:
+        """Python source defining ``creator`` and ``connect_kwargs`` for
+        ``PooledDB(creator, <pool parameters>, **connect_kwargs)``; the password, if the target
+        has one, is read from ``password_env`` at run time, never written."""
+        module = self.facts.module_name
+        kwargs = {k: v for k, v in self._params if k not in _SECRET_PARAMS}
+        withheld = sorted(k for k, _ in self._params if k in _SECRET_PARAMS)
+        body = ",\n".join(f"    {key!r}: {value!r}" for key, value in kwargs.items())
+        lines = ["import os", "", f"import {module}", ""] if self.has_password else \
+            [f"import {module}", ""]
+        if module == "pyodbc":
+            lines.append("pyodbc.pooling = False  # DBUtils pools; the driver manager must not")
+        lines += [f"creator = {module}", "connect_kwargs = {" + (f"\n{body},\n" if body else "")
+                  + "}"]
+        lines += [f"# {key}: add it yourself (pooltui never writes a secret)" for key in withheld]
+        if self.has_password and self.kind == "odbc":
+            lines.append(f'connect_kwargs["PWD"] = "{{" + os.environ.get({password_env!r}, "")'
+                         '.replace("}", "}}") + "}"')
+        elif self.has_password:
+            lines.append(f'connect_kwargs["password"] = os.environ.get({password_env!r}, "")')
+        return "\n".join(lines) + "\n"
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def parse_dsn(dsn: str, *, password: str | None = None) -> Target:
+    """Understand one of the four DSN forms (see FORMS); BadInput says what is wrong."""
+    text = dsn.strip()
+    scheme = text.partition(":")[0].lower() if ":" in text else ""
+    if scheme in ("postgresql", "postgres"):
+        return _parse_url(text, "postgresql", password)
+    if scheme in ("mysql", "mariadb"):
+        return _parse_url(text, "mysql", password)
+    if scheme == "odbc":
+        return _parse_odbc(text[len("odbc:"):], password)
+    if scheme == "sqlite":
+        return _parse_sqlite(text)
+    named = f"the scheme {scheme!r}" if re.fullmatch(r"[a-z][a-z0-9+.-]{0,20}", scheme) else \
+        "a DSN without a known scheme"
+    raise BadInput(f"pooltui does not understand {named}: give one of " + "; ".join(FORMS) + ".")
+
+
+def _env_password(kind: str) -> str | None:
+    name = _PASSWORD_ENVS[kind]
+    return (os.environ.get(name) or None) if name else None
+
+
+def _split_query(query: str, kind: str, allowed: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for part in filter(None, query.split("&")):
+        key, _, value = part.partition("=")
+        key, value = unquote(key), unquote(value)
+        if key not in allowed:
+            raise BadInput(f"The {kind} DSN has the unknown parameter {key!r}: use one of "
+                           + ", ".join(sorted(allowed)) + ".")
+        if key in params:
+            raise BadInput(f"The {kind} DSN gives the parameter {key!r} twice: keep one.")
+        try:
+            params[key] = allowed[key](value)
+        except ValueError as exc:
+            shown = MASK if key in _SECRET_PARAMS else value
+            raise BadInput(f"The {kind} DSN parameter {key}={shown!r} is invalid ({exc}): "
+                           "correct it.") from None
+    return params
+
+
+def _parse_url(text: str, kind: str, password: str | None) -> Target:
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        example = FORMS[0 if kind == "postgresql" else 1]
+        raise BadInput(f"A {kind} DSN starts with {scheme}://, as in {example}.")
+    rest, qmark, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    user_raw, colon, password_raw = userinfo.partition(":")
+    if "," in hostport:
+        raise BadInput(f"The {kind} DSN names several hosts: pooltui tunes one server, give one.")
+    if hostport.startswith("["):
+        host_raw, bracket, port_raw = hostport[1:].partition("]")
+        if not bracket or (port_raw and not port_raw.startswith(":")):
+            raise BadInput(f"The {kind} DSN has a malformed [IPv6] host: write [::1]:port.")
+        port_raw = port_raw[1:]
+    else:
+        host_raw, _, port_raw = hostport.partition(":")
+    port = None
+    if port_raw:
+        if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+            raise BadInput(f"The {kind} DSN port {port_raw!r} is not a number from 1 to 65535.")
+        port = int(port_raw)
+    allowed = _PG_PARAMS if kind == "postgresql" else _MYSQL_PARAMS
+    params = _split_query(query, kind, allowed)
+    host, user, database = unquote(host_raw), unquote(user_raw), unquote(path)
+    secret = (unquote(password_raw) if colon else None) or params.pop("password", None) \
+        or password or _env_password(kind)
+    if kind == "postgresql":
+        for key in _PG_INTS & params.keys():
+            if not params[key].strip().lstrip("-").isdigit():
+                raise BadInput(f"The postgresql DSN parameter {key}={params[key]!r} is not a "
+                               "whole number: correct it.")
+        if "sslmode" in params and params["sslmode"] not in _PG_SSLMODES:
+            raise BadInput(f"The postgresql DSN has sslmode={params['sslmode']!r}: use one of "
+                           + ", ".join(sorted(_PG_SSLMODES)) + ".")
+        host, user = params.pop("host", host), params.pop("user", user)
+        database = params.pop("dbname", database)
+        port = int(params.pop("port")) if "port" in params else port
+        base = {"host": host, "port": port, "dbname": database, "user": user}
+    else:
+        if "charset" in params:
+            _check_charset(params["charset"])
+        if host.startswith("/"):
+            params.setdefault("unix_socket", host)
+            host = "localhost"
+        base = {"host": host, "port": port, "database": database, "user": user}
+    kwargs = {k: v for k, v in base.items() if v not in ("", None)} | params
+    shown_query = "&".join(
+        (f"{part.partition('=')[0]}={MASK}"
+         if unquote(part.partition("=")[0]) in _SECRET_PARAMS else part)
+        for part in query.split("&")) if qmark else ""
+    redacted = (f"{scheme}://" + (f"{user_raw}{':' + MASK if colon else ''}@" if at else "")
+                + hostport + (f"/{path}" if slash else "") + (f"?{shown_query}" if qmark else ""))
+    return Target(kind=kind, backend=kind, redacted=redacted, database=database,
+                  facts=driver_facts(_MODULES[kind]), host=host,
+                  port=port or (5432 if kind == "postgresql" else 3306), user=user,
+                  password_env=_PASSWORD_ENVS[kind], has_password=bool(secret),
+                  _params=tuple(kwargs.items()), _password=secret)
+
+
+def _check_charset(name: str) -> None:
+    try:
+        from pymysql.charset import charset_by_name
+    except ImportError:  # the driver is missing: connect() will say so
+        return
+    if charset_by_name(name) is None:
+        raise BadInput(f"The mysql DSN has charset={name!r}, which PyMySQL does not know: use "
+                       "e.g. utf8mb4.")
+
+
+def _parse_sqlite(text: str) -> Target:
+    rest = text[len("sqlite:"):]
+    rest, _, query = rest.partition("?")
+    if not rest.startswith("///"):
+        raise BadInput("A SQLite DSN is sqlite:///path/to/file.db (three slashes, then the path; "
+                       "four for an absolute path).")
+    path = unquote(rest[3:])
+    if path in ("", ":memory:") or path.startswith("file::memory:"):
+        raise BadInput("pooltui cannot tune an in-memory SQLite database: every pooled connection "
+                       "would see its own empty database; give a file path (sqlite:///file.db).")
+    params = _split_query(query, "sqlite", _SQLITE_PARAMS)
+    mode = params.pop("mode", "rw")
+    if mode not in ("ro", "rw"):
+        raise BadInput(f"The sqlite DSN has mode={mode!r}: use ro or rw.")
+    absolute = Path(path).expanduser().absolute()
+    kwargs = {"database": f"{absolute.as_uri()}?mode={mode}", "uri": True,
+              "check_same_thread": False, "timeout": params.get("timeout", 5.0)}
+    return Target(kind="sqlite", backend="sqlite", redacted=text, database=str(absolute),
+                  facts=driver_facts("sqlite3"), _params=tuple(kwargs.items()))
+
+
+# --- ODBC connection strings ----------------------------------------------------------------------
+
+
+def _odbc_value(raw: str) -> str:
+    if raw.startswith("{") and raw.endswith("}"):
+        return raw[1:-1].replace("}}", "}")
+    return raw
+
+
+def _odbc_quote(value: str) -> str:
+    return "{" + value.replace("}", "}}") + "}"
+
+
+def _libpq_quote(value: str) -> str:
+    if value and not re.search(r"[\s'\\]", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _odbc_parts(text: str) -> list[tuple[str, str]]:
+    """Split ``key=value;...`` keeping each value as written ({braced} values may hold ;)."""
+    parts: list[tuple[str, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in "; \t":
+            i += 1
+            continue
+        eq, semi = text.find("=", i), text.find(";", i)
+        if eq < 0 or (0 <= semi < eq):
+            raise BadInput(f"Part {len(parts) + 1} of the ODBC connection string has no '=': "
+                           "write key=value pairs separated by ';'.")
+        key, i = text[i:eq].strip(), eq + 1
+        if i < n and text[i] == "{":
+            close = i + 1
+            while True:
+                close = text.find("}", close)
+                if close < 0:
+                    raise BadInput(f"The ODBC value of {key!r} opens a '{{' that never closes: "
+                                   "close it (write }} for a literal }).")
+                if text.startswith("}}", close):
+                    close += 2
+                    continue
+                break
+            raw, i = text[i:close + 1], close + 1
+            if text[i:].lstrip(" \t")[:1] not in ("", ";"):
+                raise BadInput(f"The ODBC value of {key!r} continues after its closing '}}': "
+                               "put a ';' there.")
+        else:
+            end = n if semi < 0 else semi
+            raw, i = text[i:end].strip(), end
+        if any(k.lower() == key.lower() for k, _ in parts):
+            raise BadInput(f"The ODBC connection string gives {key!r} twice: keep one.")
+        parts.append((key, raw))
+    return parts
+
+
+def _odbc_backend(parts: dict[str, str]) -> str:
+    driver = parts.get("driver", "")
+    if not driver and parts.get("dsn"):
+        try:  # a configured data source: odbc.ini knows its driver
+            driver = _import_driver("pyodbc").dataSources().get(parts["dsn"], "")
+        except Exception:
+            driver = ""
+    low = driver.lower()
+    for needle, backend in (("postgres", "postgresql"), ("psql", "postgresql"),
+                            ("mariadb", "mysql"), ("mysql", "mysql"), ("sqlite", "sqlite")):
+        if needle in low:
+            return backend
+    return "unknown"
+
+
+def _parse_odbc(text: str, password: str | None) -> Target:
+    raw_parts = _odbc_parts(text.strip())
+    if not raw_parts:
+        raise BadInput("The ODBC DSN is empty: write odbc:Driver={...};Server=...;Database=...")
+    pwd_keys = {"pwd", "password"}
+    values = {k.lower(): _odbc_value(v) for k, v in raw_parts}
+    secret = next((values[k] for k in pwd_keys if k in values), None) or password \
+        or _env_password("odbc")
+    kept = [(k.upper() if k in _ODBC_SPECIAL else k, v) for k, v in raw_parts
+            if k.lower() not in pwd_keys]
+    port_text = values.get("port", "")
+    backend = _odbc_backend(values)
+    redacted = "odbc:" + "".join(
+        f"{k}={MASK if k.lower() in pwd_keys else v};" for k, v in raw_parts)
+
+    def first(*keys: str) -> str:
+        return next((values[k] for k in keys if values.get(k)), "")
+
+    return Target(kind="odbc", backend=backend, redacted=redacted,
+                  database=first("database", "db", "dsn"), facts=driver_facts("pyodbc"),
+                  host=first("server", "host", "servername"),
+                  port=int(port_text) if port_text.isdigit() else None,
+                  user=first("uid", "user", "username", "user id"),
+                  password_env=_PASSWORD_ENVS["odbc"], has_password=bool(secret),
+                  _params=tuple(kept), _password=secret)
+
+
+# --- the embedded demo database -------------------------------------------------------------------
+
+
+def demo_target() -> Target:
+    """The embedded SQLite demo database (created once in the user data dir)."""
+    from pooltui.core.demo import ensure_demo_db
+
+    return parse_dsn("sqlite:///" + quote(str(ensure_demo_db())))

@@ -1,0 +1,221 @@
+"""Check a recommendation by measurement: the same open-loop burst on the old and the new pool.
+
+The diagnosis predicts with queueing models; this module measures the quantities those models
+name, on the real server, so the wizard, the accuracy bench and the tests compare like with like:
+
+* P(wait): the fraction of acquires that found every connection of the pool busy when they
+  arrived (Erlang C's event). PooledDB publishes no such counter, so ``WaitCountingPool`` wraps
+  the instrumented pool and counts the connections its callers hold: an arrival that finds
+  ``held >= maxconnections`` will have to wait. This is exact to the model's definition and
+  immune to the GIL's scheduling noise, which a pure timing threshold is not; the timed figure
+  (acquires slower than ``threshold_s``) is reported beside it.
+* mean and p95 wait: the acquire times (every acquire, waiting or not, as W_q counts them).
+* the offered load: the measured arrival rate at the pool times the measured mean hold.
+
+Both runs use the same seed, so they see the same Poisson arrival schedule.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from time import perf_counter
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pooltui.core import engine
+from pooltui.core.config import MAX_THREADS, PoolConfig, Workload
+from pooltui.core.errors import BadInput
+from pooltui.core.pool import InstrumentedPool
+
+if TYPE_CHECKING:
+    from pooltui.core.diagnosis import Answers
+    from pooltui.core.engine import RunResult
+    from pooltui.core.targets import Target
+
+WAIT_THRESHOLD_S = 0.001  # an acquire slower than this counts as a (timed) wait
+VERIFY_DURATION_S = 4.0
+VERIFY_SEED = 20240601
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One configuration under one burst: what the models predict, as measured."""
+
+    config: PoolConfig  # the effective configuration (after DBUtils' normalising)
+    limit: int  # connections the callers can hold at once (pool limit, capped by threads)
+    arrivals: int  # acquires attempted at the pool
+    rejections: int  # TooManyConnectionsError (blocking=False at the limit)
+    errors: int  # every failed request, rejections and dropped arrivals included
+    p_wait: float  # fraction of arrivals that found every connection busy
+    p_wait_timed: float  # fraction of acquires slower than the threshold
+    mean_wait_ms: float
+    p95_wait_ms: float
+    hold_ms: float  # measured mean hold: the model's W_s
+    rate_per_s: float  # measured arrival rate at the pool
+    throughput_rps: float
+    result: RunResult
+
+    @property
+    def offered_load(self) -> float:
+        """Measured A = arrival rate x mean hold (Little's law), in Erlangs."""
+        return self.rate_per_s * self.hold_ms / 1000.0
+
+    @property
+    def utilisation(self) -> float:
+        return self.offered_load / self.limit if self.limit else 0.0
+
+    @property
+    def p_reject(self) -> float:
+        return self.rejections / self.arrivals if self.arrivals else 0.0
+
+
+class _CountedLease:
+    """``with pool.connection()`` through the counter: notes arrival state and acquire time."""
+
+    __slots__ = ("_counter", "_held", "_lease")
+
+    def __init__(self, counter: WaitCountingPool, lease: Any) -> None:
+        self._counter = counter
+        self._lease = lease
+        self._held = False
+
+    def __enter__(self) -> Any:
+        counter = self._counter
+        counter._arrive()
+        started = perf_counter()
+        con = self._lease.__enter__()  # may raise TooManyConnectionsError: not held then
+        counter._acquired(perf_counter() - started)
+        self._held = True
+        return con
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._held:
+            self._held = False
+            # released before the return: a caller arriving meanwhile will be served at once
+            self._counter._released()
+        self._lease.__exit__(exc_type, exc, tb)
+
+
+class WaitCountingPool:
+    """An InstrumentedPool seen through a counter of waits; everything else is delegated.
+
+    ``limit`` is the most connections callers can hold at once (0 = unbounded: nobody waits).
+    With ``maxshared`` > 0 connections are shared and the held count means nothing, so only the
+    timed figure is meaningful then.
+    """
+
+    def __init__(self, pool: InstrumentedPool, threshold_s: float = WAIT_THRESHOLD_S) -> None:
+        self._pool = pool
+        self._threshold = threshold_s
+        self._lock = threading.Lock()
+        self.limit = pool.validation.effective.maxconnections
+        self.arrivals = 0
+        self.found_full = 0
+        self.acquired = 0
+        self.slow = 0
+        self.wait_sum_s = 0.0
+        self._held = 0
+
+    def connection(self, shareable: bool = True) -> _CountedLease:
+        return _CountedLease(self, self._pool.connection(shareable))
+
+    def _arrive(self) -> None:
+        with self._lock:
+            self.arrivals += 1
+            if self.limit and self._held >= self.limit:
+                self.found_full += 1
+
+    def _acquired(self, seconds: float) -> None:
+        with self._lock:
+            self._held += 1
+            self.acquired += 1
+            self.wait_sum_s += seconds
+            if seconds > self._threshold:
+                self.slow += 1
+
+    def _released(self) -> None:
+        with self._lock:
+            self._held -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
+def verify_workload(answers: Answers, *, query_ms: float | None = None,
+                    duration_s: float = VERIFY_DURATION_S) -> Workload:
+    """The peak of the answered workload as one process sees it: Poisson at the peak rate.
+
+    The run executes the representative query (or SELECT 1 when there is none) and then holds
+    the connection for the rest of the answered hold time; ``query_ms`` is that query's measured
+    time (for SELECT 1 it is taken as 0: the whole hold is then slept).
+    """
+    if answers.threads_per_process > MAX_THREADS:
+        raise BadInput(f"A verification burst runs at most {MAX_THREADS} threads, not "
+                       f"{answers.threads_per_process}; verify with fewer threads per process.")
+    if answers.query:
+        query = answers.query
+        spent = query_ms if query_ms is not None else answers.query_ms
+    else:
+        query, spent = "SELECT 1", 0.0
+    return Workload(
+        threads=answers.threads_per_process,
+        duration_s=duration_s,
+        query=query,
+        hold_ms=max(0.0, answers.hold_ms - spent),
+        pattern="poisson",
+        rate=answers.peak_rate_per_s / answers.processes,
+    )
+
+
+def measure(target: Target, config: PoolConfig, workload: Workload, *,
+            stop: threading.Event | None = None, seed: int | None = VERIFY_SEED,
+            threshold_s: float = WAIT_THRESHOLD_S, warm: bool = False) -> Measured:
+    """Build a pool with ``config``, run ``workload`` through the wait counter, close the pool.
+
+    ``warm`` first opens the pool's ``mincached`` connections (at least one) as the console's
+    warm-up does; without it the pool starts as an application's would, with PooledDB's own
+    ``mincached`` connections only.
+    """
+    pool = InstrumentedPool(target, config)
+    try:
+        if warm:
+            engine.warm_up(pool)
+        counter = WaitCountingPool(pool, threshold_s)
+        result = engine.run(counter, workload, stop=stop, seed=seed)  # type: ignore[arg-type]
+    finally:
+        pool.close()
+    limit = counter.limit or workload.threads
+    limit = min(limit, workload.threads)
+    hold_ms = result.hold.mean
+    arrivals = counter.arrivals
+    return Measured(
+        config=result.config,
+        limit=limit,
+        arrivals=arrivals,
+        rejections=result.error_kinds.get(engine.REJECTED, 0),
+        errors=result.errors,
+        p_wait=counter.found_full / arrivals if arrivals else 0.0,
+        p_wait_timed=counter.slow / counter.acquired if counter.acquired else 0.0,
+        mean_wait_ms=counter.wait_sum_s / counter.acquired * 1000.0 if counter.acquired else 0.0,
+        p95_wait_ms=result.acquire.p95,
+        hold_ms=hold_ms if math.isfinite(hold_ms) else 0.0,
+        rate_per_s=arrivals / result.duration_s if result.duration_s > 0 else 0.0,
+        throughput_rps=result.throughput_rps,
+        result=result,
+    )
+
+
+def compare(target: Target, current: PoolConfig, recommended: PoolConfig, workload: Workload,
+            *, stop: threading.Event | None = None,
+            seed: int | None = VERIFY_SEED) -> tuple[Measured, Measured | None]:
+    """The same burst on the current and the recommended pool, one after the other.
+
+    The second is None when ``stop`` was set during the first (the wizard was closed).
+    """
+    before = measure(target, current, workload, stop=stop, seed=seed)
+    if stop is not None and stop.is_set():
+        return before, None
+    return before, measure(target, recommended, workload, stop=stop, seed=seed)

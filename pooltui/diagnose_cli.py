@@ -1,0 +1,366 @@
+"""`pooltui diagnose`: the wizard's answers as options (or a TOML file), a recommendation out.
+
+Options beat the answers file, which beats the stated defaults; every answer that is neither
+given nor measured is listed as assumed. With a target (``--dsn`` or the profile's) pooltui
+measures what it can: the connect time, the round trip (or the ``--query`` given, timed as the
+representative query) and the server's limits and idle timeouts.
+
+Decisions, documented in ``--help`` too:
+
+* No target at all: nothing is measured. The embedded demo is a local SQLite file whose figures
+  describe nothing about the application's database, and they would silently replace the stated
+  defaults; the recommendation uses the demo's driver facts (what ``bench`` would run on).
+* A target that cannot be reached: when it came from ``--dsn`` the user asked for measurement
+  explicitly, so it is an error (exit 3, with a hint to use ``--no-measure``); when it came from
+  a profile, a warning on stderr and the recommendation from the answers alone (exit 0).
+* Without ``--query`` the measured SELECT 1 round trip is shown but not used as ``query_ms``: it
+  is a floor, not the application's query, and it would override ``--complexity``.
+
+Nothing here imports textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import textwrap
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pooltui.core.config import PoolConfig, Workload, apply_overrides, validate
+from pooltui.core.diagnosis import (
+    ANSWER_NAMES,
+    COMPLEXITIES,
+    GOALS,
+    SHAPES,
+    SYMPTOMS,
+    TYPICAL_QUERY_MS,
+    Answers,
+    Measurements,
+    Prediction,
+    Recommendation,
+    answers_from_mapping,
+    recommend,
+    recommendation_as_dict,
+)
+from pooltui.core.diagnosis_rules import pct
+from pooltui.core.errors import BadInput, CannotConnect
+from pooltui.core.probes import ServerInfo
+from pooltui.core.targets import DriverFacts, Target
+
+#: option -> (answer name, type, help); dest is "answer_<name>" so nothing collides
+ANSWER_OPTIONS: tuple[tuple[str, str, type, str], ...] = (
+    ("--threads", "threads_per_process", int, "threads (concurrent requests) per process"),
+    ("--processes", "processes", int, "processes sharing the database, each with a pool"),
+    ("--rate", "peak_rate_per_s", float, "requests per second at peak, all processes together"),
+    ("--peak-to-average", "peak_to_average", float, "peak rate / average rate (1 = flat)"),
+    ("--query", "query", str, "a representative read-only query, timed on the target"),
+    ("--hold-ms", "hold_ms", float, "ms a request holds its connection, query included"),
+    ("--query-ms", "query_ms", float, "ms one typical query takes (measured with --query)"),
+    ("--connect-ms", "connect_ms", float, "ms to open a connection (measured with a target)"),
+    ("--connections-per-request", "connections_per_request", int,
+     "connections one request holds at the same time"),
+    ("--db-cores", "db_cores", int, "CPU cores of the database server"),
+)
+CHOICE_OPTIONS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("--shape", "shape", SHAPES, "steady load or bursts"),
+    ("--complexity", "complexity", COMPLEXITIES, "what the queries mostly do"),
+    ("--goal", "goal", GOALS, "lowest latency or fewest server connections"),
+)
+MEASURED_NAMES = ("connect_ms", "query_ms")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What pooltui measured on the target (None where it measured nothing)."""
+
+    connect_ms: float
+    round_trip_ms: float  # the timed query: --query, else SELECT 1
+    query: str
+    representative: bool  # True when the timed query is the user's: it becomes query_ms
+    server: ServerInfo
+
+    def measurements(self) -> Measurements:
+        query_ms = self.round_trip_ms if self.representative else None
+        return Measurements(connect_ms=self.connect_ms, query_ms=query_ms, server=self.server)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `diagnose` on the CLI's subparsers (the lead's cli.build_parser calls this)."""
+    p = subparsers.add_parser(
+        "diagnose", help="recommend a pool configuration from answers about the workload",
+        description="Answers about the workload become a full PooledDB configuration, with the "
+        "reason for each change. Options beat --answers, which beats the stated defaults. With "
+        "--dsn (or the profile's target) pooltui measures connect and query time and reads the "
+        "server's limits; without a target nothing is measured (the embedded demo says nothing "
+        "about your database). An unreachable --dsn is an error (exit 3; use --no-measure); an "
+        "unreachable profile target only a warning.")
+    p.add_argument("--dsn", help="the database to measure (default: the profile's target)")
+    p.add_argument("--ask-password", action="store_true", help="prompt for the password")
+    p.add_argument("--profile", help="the current configuration: a profile name or TOML path")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a parameter of the current configuration")
+    p.add_argument("--answers", type=Path, metavar="FILE.toml",
+                   help=f"answers as TOML keys: {', '.join(ANSWER_NAMES)}")
+    for flag, name, kind, text in ANSWER_OPTIONS:
+        p.add_argument(flag, dest=f"answer_{name}", type=kind, help=text)
+    for flag, name, choices, text in CHOICE_OPTIONS:
+        p.add_argument(flag, dest=f"answer_{name}", choices=choices, help=text)
+    p.add_argument("--symptom", dest="answer_symptoms", action="append", choices=SYMPTOMS,
+                   help="what you see now (repeatable)")
+    p.add_argument("--no-measure", action="store_true", help="measure nothing, even with a DSN")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", dest="format", action="store_const", const="json",
+                      help="print one JSON object")
+    form.add_argument("--format", choices=("text", "json", "toml"),
+                      help="text (default), json, or toml: a profile `bench --profile` loads")
+    p.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def read_answers_file(path: Path) -> dict[str, Any]:
+    """The TOML answers file as a mapping; any problem is a BadInput naming the file."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"answers file {path} does not exist; check the path.") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"answers file {path} is not UTF-8 text; save it as UTF-8.") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read answers file {path} ({exc.strerror}); check its "
+                       "permissions.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"answers file {path} is not valid TOML ({exc}); fix the syntax.") \
+            from None
+    unknown = sorted(set(data) - set(ANSWER_NAMES))
+    if unknown:
+        raise BadInput(f"answers file {path}: {unknown[0]!r} is not an answer; use "
+                       f"{', '.join(ANSWER_NAMES)}.")
+    return data
+
+
+def gather_answers(args: argparse.Namespace) -> Answers:
+    """Options beat the file, the file beats the defaults; the rest is marked assumed."""
+    data = read_answers_file(args.answers) if args.answers else {}
+    for name in ANSWER_NAMES:
+        value = getattr(args, f"answer_{name}", None)
+        if value is not None:
+            data[name] = value
+    return answers_from_mapping(data)
+
+
+# --- target and measurement ---------------------------------------------------------------------
+
+
+def _target(dsn: str, ask_password: bool) -> Target:
+    from pooltui.core.targets import parse_dsn
+
+    password = getpass.getpass("Password: ") if ask_password else None
+    return parse_dsn(dsn, password=password)
+
+
+def measure(target: Target, query: str | None) -> Measured:
+    """Connect and query times (medians of 3) and the server's limits; CannotConnect if down."""
+    from pooltui.core.checks import measure_latencies
+    from pooltui.core.probes import probe_server
+
+    latencies = measure_latencies(target, query or "SELECT 1")
+    server = probe_server(target)
+    return Measured(latencies.connect_ms, latencies.query_ms, query or "SELECT 1",
+                    bool(query), server)
+
+
+def assumed_names(answers: Answers, measured: Measured | None) -> list[str]:
+    """Answers neither given nor measured, in question order."""
+    replaced = set()
+    if measured is not None:
+        replaced.add("connect_ms")
+        if measured.representative:
+            replaced.add("query_ms")
+    return [n for n in ANSWER_NAMES if n in answers.assumed and n not in replaced]
+
+
+def workload_for(answers: Answers, measured: Measured | None) -> Workload:
+    """The peak the recommendation is sized for, as a bench workload (Poisson at peak rate)."""
+    from pooltui.core.verify import verify_workload
+
+    query_ms = measured.round_trip_ms if measured and measured.representative else None
+    return verify_workload(answers, query_ms=query_ms, duration_s=Workload().duration_s)
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def ms(value: float) -> str:
+    """Milliseconds for people; an unbounded wait says so."""
+    if value != value or value == float("inf"):
+        return "unbounded"
+    return f"{value:.3g} ms" if value else "0 ms"
+
+
+def _answer_value(answers: Answers, name: str) -> str:
+    value = getattr(answers, name)
+    if name == "symptoms":
+        return ", ".join(sorted(value)) or "none"
+    if name == "db_cores" and value is None:
+        return "unknown"
+    if name == "query" and not value:
+        return "none"
+    if name == "query_ms" and "complexity" not in answers.assumed:
+        return f"{TYPICAL_QUERY_MS[answers.complexity]:g} (typical of {answers.complexity})"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def prediction_rows(before: Prediction, after: Prediction) -> list[tuple[str, str, str]]:
+    """(figure, now, recommended) rows shared by the text output and the wizard."""
+    def rows(p: Prediction) -> list[str]:
+        return [f"{p.offered_load:.2f}", f"{p.utilisation:.0%}", pct(p.p_wait),
+                ms(p.mean_wait_ms), ms(p.p95_wait_ms), pct(p.p_reject)]
+
+    labels = ["offered load (Erlangs)", "utilisation", "P(wait)", "mean wait", "p95 wait",
+              "rejections"]
+    return list(zip(labels, rows(before), rows(after), strict=True))
+
+
+def _wrap(text: str, indent: str) -> str:
+    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent)
+
+
+def format_text(rec: Recommendation, answers: Answers, current_label: str, target_label: str,
+                measured: Measured | None, assumed: list[str]) -> str:
+    """The recommendation for a terminal: changes, advice, prediction, assumptions."""
+    out = [f"pooltui diagnose: {target_label}; current configuration: {current_label}"]
+    if measured is not None:
+        s = measured.server
+        limit = "" if s.max_connections is None else (
+            f", max_connections {s.max_connections} ({s.reserved_connections or 0} reserved, "
+            f"{s.connections_in_use or 0} in use)")
+        timeout = "" if not s.wait_timeout_s else f", wait_timeout {s.wait_timeout_s:g} s"
+        out.append(f"Measured: connect {measured.connect_ms:.3g} ms, {measured.query} "
+                   f"{measured.round_trip_ms:.3g} ms; {s.product or 'server'} {s.version}"
+                   f"{limit}{timeout}")
+    out += ["", "Changes" if rec.changes else "Changes: none, the current configuration fits"]
+    for change in rec.changes:
+        out.append(f"  {change.param}: {change.old!r} -> {change.new!r}")
+        out.append(_wrap(change.why, "      "))
+    config = ", ".join(f"{k}={v!r}" for k, v in asdict(rec.config).items())
+    out += ["", "Recommended configuration", _wrap(config, "  ")]
+    if rec.advice:
+        out += ["", "Advice"]
+        for item in rec.advice:
+            out.append(textwrap.fill(f"{item.level}: {item.message}", width=100,
+                                     initial_indent="  ", subsequent_indent="    "))
+    out += ["", f"Prediction at peak, per process   {'now':>12}  {'recommended':>12}"]
+    for label, now, new in prediction_rows(rec.prediction_before, rec.prediction):
+        out.append(f"  {label:<32}{now:>12}  {new:>12}")
+    out += ["", "Assumptions"]
+    out += [textwrap.fill(f"- {text}", width=100, initial_indent="  ", subsequent_indent="    ")
+            for text in rec.assumptions]
+    if assumed:
+        values = ", ".join(f"{n} = {_answer_value(answers, n)}" for n in assumed)
+        out += ["", "Assumed (not given, not measured; give them as options or in --answers):",
+                _wrap(values, "  ")]
+    return "\n".join(out) + "\n"
+
+
+def as_json(rec: Recommendation, answers: Answers, current: PoolConfig, facts: DriverFacts,
+            target_label: str | None, measured: Measured | None, assumed: list[str]) -> dict:
+    """The ``--json`` object: the recommendation plus what it was based on."""
+    answers_dict = {n: getattr(answers, n) for n in ANSWER_NAMES}
+    answers_dict["symptoms"] = sorted(answers.symptoms)
+    current_dict = asdict(current) | {"setsession": list(current.setsession)}
+    measured_dict = None
+    if measured is not None:
+        server = asdict(measured.server) | {
+            "usable_connections": measured.server.usable_connections}
+        measured_dict = {"connect_ms": round(measured.connect_ms, 3),
+                         "query_ms": round(measured.round_trip_ms, 3),
+                         "query": measured.query, "representative": measured.representative,
+                         "server": server}
+    return {"target": target_label, "driver": facts.module_name, "measured": measured_dict,
+            "answers": answers_dict, "assumed": assumed, "current": current_dict,
+            **recommendation_as_dict(rec)}
+
+
+def as_profile_toml(rec: Recommendation, answers: Answers, measured: Measured | None,
+                    name: str, dsn: str | None) -> str:
+    """A profile of the recommended pool and the peak workload: `bench --profile` loads it."""
+    from pooltui.core.export import to_toml
+    from pooltui.core.profiles import Profile, strip_password
+
+    description = (f"Recommended by pooltui diagnose for {answers.threads_per_process} threads x "
+                   f"{answers.processes} processes at {answers.peak_rate_per_s:g}/s peak, hold "
+                   f"{answers.hold_ms:g} ms, goal {answers.goal}; the workload is the peak.")
+    profile = Profile(name=name, description=description,
+                      dsn=strip_password(dsn) if dsn else None, pool=rec.config,
+                      workload=workload_for(answers, measured))
+    return to_toml(profile)
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    """`pooltui diagnose`; PooltuiErrors propagate to cli.main (one sentence, exit code)."""
+    from pooltui.core.profiles import find_profile, load_profile, save_text_atomically
+    from pooltui.core.targets import driver_facts
+
+    profile = load_profile(find_profile(args.profile)) if args.profile else None
+    current, _ = apply_overrides(profile.pool if profile else PoolConfig(), Workload(),
+                                 args.overrides)
+    answers = gather_answers(args)
+    dsn = args.dsn or (profile.dsn if profile else None)
+    target = _target(dsn, args.ask_password) if dsn else None
+    facts = target.facts if target else driver_facts("sqlite3")
+    validation = validate(current, facts)
+    if not validation.ok:
+        raise BadInput(next(f.message for f in validation.findings if f.level == "error"))
+
+    measured = None
+    if target is not None and not args.no_measure:
+        try:
+            measured = measure(target, answers.query)
+        except CannotConnect as error:
+            if args.dsn:
+                print("pooltui: hint: add --no-measure for a recommendation from the answers "
+                      "alone.", file=sys.stderr)
+                raise
+            print(f"pooltui: warning: {error} The recommendation uses the answers and stated "
+                  "defaults instead of measured figures.", file=sys.stderr)
+    rec = recommend(answers, current, facts, measured.measurements() if measured else None)
+    assumed = assumed_names(answers, measured)
+    if target is None:
+        target_label = "no target (nothing measured; demo driver facts)"
+    elif measured is None:
+        target_label = f"{target.redacted} (not measured)"
+    else:
+        target_label = target.redacted
+    current_label = f"profile {profile.name}" if profile else "pooltui's defaults"
+    if args.overrides:
+        current_label += " with " + ", ".join(args.overrides)
+
+    form = args.format or "text"
+    if form == "json":
+        data = as_json(rec, answers, current, facts, target.redacted if target else None,
+                       measured, assumed)
+        text = json.dumps(data, indent=2) + "\n"
+    elif form == "toml":
+        name = f"{profile.name}-recommended" if profile else "diagnosed"
+        text = as_profile_toml(rec, answers, measured, name, dsn)
+    else:
+        text = format_text(rec, answers, current_label, target_label, measured, assumed)
+    if args.output:
+        save_text_atomically(args.output, text)
+        print(f"pooltui: wrote the {form} recommendation to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+

@@ -1,0 +1,1 @@
+"""pooltui's Textual console: screens, widgets and the app; ``pooltui.core`` never imports this."""

@@ -1,0 +1,267 @@
+"""The console: the app object, the session it holds (target, pool, history) and its entry point.
+
+The app owns what outlives a screen: the target, the one pool built from the sliders, the run
+history and the profile. The tune screen does the work; the app makes sure that quitting stops
+the burst, waits for the worker and closes every connection, however the console is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+import threading
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from pooltui.core.config import PoolConfig
+from pooltui.core.errors import PooltuiError, describe_db_error
+from pooltui.core.history import RunHistory, RunRecord
+from pooltui.core.pool import InstrumentedPool, PoolEvent
+from pooltui.core.profiles import Profile, find_profile, load_profile, strip_password
+from pooltui.core.targets import Target, demo_target, parse_dsn
+from pooltui.tui.commands import HELP as HELP_TEXT
+from pooltui.tui.commands import PoolCommands, command_bindings
+from pooltui.tui.screens.tune import TuneScreen
+
+DEFAULT_LEAK_THRESHOLD_S = 10.0
+
+
+def describe_error(error: BaseException, target: Target) -> str:
+    """One sentence for any failure, never a traceback and never the password."""
+    if isinstance(error, PooltuiError):
+        return str(error)
+    return describe_db_error(error, target)
+
+
+class PoolSession:
+    """The target and the one pool built for it; used from the UI thread and from workers.
+
+    Building and closing may block (PooledDB opens mincached connections in its constructor,
+    closing waits for a connect in progress), so only workers call ``ensure``; the UI thread
+    only reads ``pool``, which is a plain attribute and never waits.
+    """
+
+    def __init__(self, target: Target, leak_threshold_s: float | None) -> None:
+        self.target = target
+        self.leak_threshold_s = leak_threshold_s
+        self.pool: InstrumentedPool | None = None
+        self.built_config: PoolConfig | None = None
+        self._build = threading.Lock()
+
+    def needs_build(self, config: PoolConfig) -> bool:
+        """True when a run with ``config`` must (re)build the pool first."""
+        pool = self.pool
+        return pool is None or self.built_config != config or pool.target is not self.target
+
+    def ensure(self, config: PoolConfig,
+               on_event: Callable[[PoolEvent], None]) -> tuple[InstrumentedPool, bool]:
+        """The pool for ``config`` (worker threads only): (pool, True) when it was (re)built."""
+        with self._build:
+            pool = self.pool
+            if pool is not None and self.built_config == config and pool.target is self.target:
+                return pool, False
+            self.pool, self.built_config = None, None
+            if pool is not None:
+                pool.close()
+            pool = InstrumentedPool(self.target, config, on_event=on_event,
+                                    leak_threshold_s=self.leak_threshold_s)
+            self.pool, self.built_config = pool, config
+            return pool, True
+
+    def detach(self) -> InstrumentedPool | None:
+        """Forget the pool (the caller closes it, in a worker when it may block)."""
+        pool, self.pool, self.built_config = self.pool, None, None
+        return pool
+
+    def close(self) -> None:
+        """Close the pool and every connection it opened; idempotent, safe from any thread."""
+        pool = self.detach()
+        if pool is not None:
+            pool.close()
+
+
+class PoolTuiApp(App[int]):
+    """pooltui's console: one tune screen over a session, plus the modal screens it opens."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "pooltui"
+    COMMANDS: ClassVar = App.COMMANDS | {PoolCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, target: Target, profile: Profile, *, dsn: str | None = None,
+                 check_target: bool = True,
+                 leak_threshold_s: float | None = DEFAULT_LEAK_THRESHOLD_S) -> None:
+        super().__init__()
+        self.session = PoolSession(target, leak_threshold_s)
+        self.profile = profile
+        # the DSN profiles and exports name: never with a password; None for the demo
+        self.dsn = strip_password(dsn) if dsn else profile.dsn
+        self.history = RunHistory()
+        self.check_target_on_start = check_target
+        self._quitting = False
+
+    @property
+    def tune(self) -> TuneScreen:
+        """The main screen (the bottom of the stack, never popped)."""
+        return self._tune
+
+    def get_default_screen(self) -> TuneScreen:
+        """The tune screen is the bottom of the stack: ``app.query`` finds its widgets."""
+        self._tune = TuneScreen()
+        return self._tune
+
+    def on_mount(self) -> None:
+        self._update_titles()
+
+    def _update_titles(self) -> None:
+        target = self.session.target
+        self.sub_title = f"{target.redacted} ({target.facts.module_name}) · {self.profile.name}"
+
+    # --- the modal screens ----------------------------------------------------------------------
+
+    def _on_tune_screen(self) -> bool:
+        """Modal actions start from the tune screen only (not on top of another modal)."""
+        return self.screen is getattr(self, "_tune", None)
+
+    def current_profile(self) -> Profile:
+        """What the console would save or export now: the sliders under the profile's name."""
+        panel = self.tune.panel
+        return Profile(name=self.profile.name, description=self.profile.description,
+                       dsn=self.dsn, pool=panel.config, workload=panel.workload)
+
+    def show_details(self, record: RunRecord) -> None:
+        """A run's figures and configuration; its "load" puts that configuration back."""
+        from pooltui.tui.screens.run_details import RunDetailsScreen
+
+        baseline = self.history.baseline_record()
+
+        def closed(load: bool | None) -> None:
+            if load:
+                self.tune.load_config(record.config, record.workload,
+                                      f"loaded run #{record.number}'s configuration")
+
+        self.push_screen(RunDetailsScreen(record, None if baseline is record else baseline),
+                         closed)
+
+    def action_connect(self) -> None:
+        from pooltui.tui.screens.connect import ConnectScreen
+
+        if not self._on_tune_screen():
+            return
+        if self.tune.running:
+            self.notify("Stop the run before connecting elsewhere (press s).", severity="warning")
+            return
+        self.push_screen(ConnectScreen(), self._connected)
+
+    def _connected(self, target: Target | None) -> None:
+        if target is None or self.tune.running:
+            return
+        old_pool = self.session.detach()
+        self.session.target = target
+        self.dsn = strip_password(target.redacted)
+        self._update_titles()
+        self.tune.target_changed(target, old_pool)
+
+    def action_profiles(self) -> None:
+        from pooltui.tui.screens.profiles import ProfilesScreen
+
+        if not self._on_tune_screen():
+            return
+
+        def chosen(profile: Profile | None) -> None:
+            if profile is not None:
+                self.profile = profile
+                self._update_titles()
+                self.tune.load_config(profile.pool, profile.workload,
+                                      f"profile {profile.name} loaded into the sliders")
+
+        self.push_screen(ProfilesScreen(self.current_profile()), chosen)
+
+    def action_export(self) -> None:
+        from pooltui.tui.screens.export import ExportScreen
+
+        if self._on_tune_screen():
+            self.push_screen(ExportScreen(self.current_profile(), self.session.target))
+
+    def action_help(self) -> None:
+        from pooltui.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        keys = [(self.get_key_display(b), HELP_TEXT.get(b.action, b.description))
+                for _, b in command_bindings(self.tune)]
+        keys += [("enter", "details of the selected run (load its configuration back)"),
+                 ("ctrl+p", "command palette: every action by name")]
+        self.push_screen(HelpScreen(keys))
+
+    async def action_quit(self) -> None:
+        """Stop the burst, wait for the workers, close every connection, then leave."""
+        if self._quitting:
+            return
+        self._quitting = True
+        tune = getattr(self, "_tune", None)
+        if tune is not None:
+            tune.stop_all()
+        await self.workers.wait_for_complete()
+        await asyncio.get_running_loop().run_in_executor(None, self.session.close)
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        """However the app ends (a test, an exception): no connection stays open."""
+        tune = getattr(self, "_tune", None)
+        if tune is not None:
+            tune.stop_all()
+        self.session.close()
+
+
+def make_app(target: Target, profile: Profile, *, dsn: str | None = None,
+             check_target: bool = True,
+             leak_threshold_s: float | None = DEFAULT_LEAK_THRESHOLD_S) -> PoolTuiApp:
+    """The console for ``target`` starting from ``profile``; the CLI and the tests use this."""
+    return PoolTuiApp(target, profile, dsn=dsn, check_target=check_target,
+                      leak_threshold_s=leak_threshold_s)
+
+
+def _starting_profile(name_or_path: str | None, dsn: str | None) -> Profile:
+    """The named profile; with neither a profile nor a DSN, the demo profile when it exists."""
+    if name_or_path:
+        return load_profile(find_profile(name_or_path))
+    if dsn is None:
+        try:
+            return load_profile(find_profile("demo"))
+        except PooltuiError:
+            pass
+    return Profile(name="untitled")
+
+
+def run_console(dsn: str | None = None, profile: str | None = None,
+                ask_password: bool = False) -> int:
+    """`pooltui [--dsn DSN] [--profile NAME|PATH]`: resolve, run the console, give the exit code."""
+    try:
+        start = _starting_profile(profile, dsn)
+        dsn = dsn or start.dsn
+        if dsn:
+            password = getpass.getpass("Password: ") if ask_password else None
+            target = parse_dsn(dsn, password=password)
+        else:
+            target = demo_target()
+    except PooltuiError as error:
+        print(f"pooltui: {error}", file=sys.stderr)
+        return error.exit_code
+    app = make_app(target, start, dsn=dsn)
+    try:
+        app.run()
+    except PooltuiError as error:  # raised before the first screen: still one sentence
+        print(f"pooltui: {error}", file=sys.stderr)
+        return error.exit_code
+    finally:
+        app.session.close()
+    return app.return_code or 0
+

@@ -1,0 +1,67 @@
+"""The command palette's pooltui commands: every action of the footer, by name.
+
+Built from the screens' own bindings, so the palette and the footer can never disagree: a
+binding added to the tune screen shows up here with its description and key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+
+# the longer sentence the palette shows under each command, by action name
+HELP: dict[str, str] = {
+    "warm_up": "Build the pool if needed and pre-open mincached connections (cold vs warm).",
+    "burst": "Run the workload against the pool in the background; the result becomes a run.",
+    "stop": "Stop the running burst within one request; it still becomes a run.",
+    "mark_baseline": "Compare every run with the selected one (again to clear the baseline).",
+    "details": "Show the selected run's figures and configuration; load it into the sliders.",
+    "connect": "Point the console at another database (DSN) or back at the demo.",
+    "profiles": "Load a profile into the sliders or save the current settings as one.",
+    "export": "Write the configuration as a TOML profile or as Python PooledDB code.",
+    "help": "What every parameter, gauge and key means.",
+    "quit": "Stop any run, close every connection and leave.",
+}
+
+
+def command_bindings(node: DOMNode) -> Iterator[tuple[DOMNode, Binding]]:
+    """The (owner, binding) pairs the footer shows for ``node`` and the app, owner first."""
+    seen: set[str] = set()
+    for owner in (node, node.app):
+        for binding in owner._bindings.key_to_bindings.values():
+            for entry in binding:
+                if entry.show and entry.action not in seen:
+                    seen.add(entry.action)
+                    yield owner, entry
+
+
+def _key_text(node: DOMNode, binding: Binding) -> str:
+    return node.app.get_key_display(binding)
+
+
+class PoolCommands(Provider):
+    """Palette entries for the active screen's and the app's shown bindings."""
+
+    def _commands(self) -> list[tuple[str, str, partial]]:
+        screen = self.screen
+        out = []
+        for owner, binding in command_bindings(screen):
+            title = f"{binding.description} ({_key_text(screen, binding)})"
+            help_text = HELP.get(binding.action, binding.tooltip or binding.description)
+            out.append((title, help_text, partial(owner.run_action, binding.action)))
+        return out
+
+    async def discover(self) -> Hits:
+        for title, help_text, command in self._commands():
+            yield DiscoveryHit(title, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, command in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), command, text=title, help=help_text)

@@ -1,0 +1,99 @@
+"""Messages the console's workers post (past tense: something happened) and its handlers apply.
+
+Workers never touch widgets: they post one of these and the screen's handler, on the UI thread,
+owns every state change. ``run_id`` ties a message to the run that produced it, so a late sample
+of a finished or superseded run is recognised and dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from pooltui.core.checks import CheckReport
+    from pooltui.core.config import PoolConfig, Workload
+    from pooltui.core.engine import RunResult, Sample, WarmupResult
+    from pooltui.core.stats import PoolStats
+    from pooltui.core.targets import Target
+
+
+@dataclass
+class TargetChecked(Message):
+    """A target answered: it can be connected to, and this is what it looks like."""
+
+    target: Target
+    report: CheckReport
+
+
+@dataclass
+class TargetCheckFailed(Message):
+    """A target could not be used; ``error`` is the one-sentence reason (no password)."""
+
+    error: str
+
+
+@dataclass
+class WarmupFinished(Message):
+    """A warm-up opened its connections (or found them open)."""
+
+    run_id: int
+    result: WarmupResult
+
+
+@dataclass
+class WarmupFailed(Message):
+    """A warm-up could not build the pool or open its connections."""
+
+    run_id: int
+    error: str
+
+
+@dataclass
+class StatsSampled(Message):
+    """One live sample of a running burst (every 0.2 s); a newer one of the same run replaces it.
+
+    Coalescing keeps the queue short when the UI is busy: the gauges only need the latest
+    picture, and a dropped sample is one missing point on the trend plots.
+    """
+
+    run_id: int
+    sample: Sample
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StatsSampled) and message.run_id == self.run_id
+
+
+@dataclass
+class BurstFinished(Message):
+    """A burst ended (ran its course, was stopped, or hit errors): it becomes a history row."""
+
+    run_id: int
+    config: PoolConfig
+    workload: Workload
+    result: RunResult
+
+
+@dataclass
+class BurstFailed(Message):
+    """A burst could not start or run at all (no pool, unreachable server); nothing to record."""
+
+    run_id: int
+    error: str
+
+
+@dataclass
+class PoolEventOccurred(Message):
+    """The pool reported something worth a line in the event log (leak, lost connection, ...)."""
+
+    kind: str
+    message: str
+
+
+@dataclass
+class PoolClosed(Message):
+    """A pool was closed in the background; ``stats`` is its last picture (or None)."""
+
+    stats: PoolStats | None

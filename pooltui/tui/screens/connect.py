@@ -1,0 +1,273 @@
+"""Pick the database to tune: type a DSN, test it, see what the server and driver allow, use it.
+
+The check (a few real connects, one query, the server's limits) runs in a thread worker, so a
+slow or dead server never freezes the console; the worker only posts messages. Once a DSN has
+been tested the field shows it redacted and the real text (which may hold a password) is kept
+privately, so a screenshot or a shoulder never sees the password.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from pooltui.core.checks import CheckReport, check_target
+from pooltui.core.errors import PooltuiError
+from pooltui.core.targets import Target, demo_target, parse_dsn
+
+DSN_FORMS = (
+    "postgresql://user@127.0.0.1:5432/db   mysql://user@127.0.0.1:3306/db   "
+    "odbc:Driver={...};Server=...   sqlite:///path/file.db   (ctrl+d: embedded demo)"
+)
+
+
+def _or_dash(value: object, unit: str = "") -> str:
+    return "-" if value is None else f"{value}{unit}"
+
+
+def report_table(report: CheckReport) -> Table:
+    """The check's facts as an aligned two-column grid (Text cells: no markup is interpreted)."""
+    facts, server, lat = report.facts, report.server, report.latencies
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    limit = _or_dash(server.max_connections)
+    if server.reserved_connections:
+        limit += f" ({server.reserved_connections} reserved)"
+    rows = [
+        ("target", report.target),
+        ("server", server.version),
+        ("driver", f"{facts.module_name}, threadsafety {facts.threadsafety}"),
+        ("can ping", "yes" if facts.can_ping
+         else "no: DBUtils' ping does nothing unless ping_query is set"),
+        ("can share", "yes" if facts.can_share else "no: maxshared is ignored"),
+        ("max_connections", limit),
+        ("in use now", _or_dash(server.connections_in_use)),
+        ("wait_timeout", _or_dash(server.wait_timeout_s, " s")),
+        ("connect", f"{lat.connect_ms:.2f} ms (median of {lat.samples})"),
+        ("SELECT 1", f"{lat.query_ms:.2f} ms"),
+    ]
+    for label, value in rows:
+        grid.add_row(Text(label), Text(str(value)))
+    for note in facts.notes:
+        grid.add_row(Text("note", style="dim"), Text(note))
+    return grid
+
+
+class ConnectScreen(ModalScreen[Target | None]):
+    """Test a DSN against the real server and hand the working Target back to the app."""
+
+    @dataclass
+    class TargetChecked(Message, bubble=False):
+        """The check succeeded: the target answers and these are its facts."""
+
+        target: Target
+        report: CheckReport
+        attempt: int
+
+    @dataclass
+    class TargetCheckFailed(Message, bubble=False):
+        """The check failed; ``error`` is one plain sentence, never with a password."""
+
+        error: str
+        attempt: int
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "test", "Test"),
+        Binding("ctrl+u", "use", "Use", priority=True),
+        Binding("ctrl+d", "demo", "Demo", priority=True),
+    ]
+
+    DEFAULT_CSS = """
+    ConnectScreen { align: center middle; }
+    ConnectScreen > #dialog {
+        width: 100; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary 70%; background: $surface; padding: 0 1;
+    }
+    ConnectScreen .row { height: auto; }
+    ConnectScreen .row > Label { width: 10; padding: 1 0 0 0; }
+    ConnectScreen .row > Input { width: 1fr; }
+    ConnectScreen #forms { color: $text-muted; padding: 0 0 0 10; }
+    ConnectScreen #buttons { height: auto; padding: 1 0 0 10; }
+    ConnectScreen #buttons > Button { margin-right: 1; }
+    ConnectScreen #status { color: $text-muted; padding: 1 0 0 0; height: auto; }
+    ConnectScreen #error { color: $error; text-style: bold; height: auto; }
+    ConnectScreen #report { height: auto; max-height: 18; }
+    ConnectScreen.-short {
+        .row > Input { height: 1; border: none; padding: 0 1; margin-bottom: 1; }
+        .row > Label { padding: 0; }
+        #buttons { padding: 0 0 0 10; }
+        #buttons > Button { height: 1; border: none; min-width: 8; }
+        #status { padding: 0; }
+    }
+    """
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+
+    def __init__(self, dsn: str = "") -> None:
+        super().__init__()
+        self._real_dsn = dsn        # may hold a password: never shown, never logged
+        self._shown_dsn = ""        # what the field shows for _real_dsn (redacted)
+        self._attempt = 0
+        self._checked: Target | None = None
+        self._use_when_checked = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = "Connect to a database"
+            with Horizontal(classes="row"):
+                yield Label("DSN")
+                yield Input(placeholder="postgresql://user@127.0.0.1:5432/db", id="dsn")
+            with Horizontal(classes="row"):
+                yield Label("Password")
+                yield Input(placeholder="optional; or put it in the DSN or PGPASSWORD",
+                            password=True, id="password")
+            yield Static(DSN_FORMS, id="forms", markup=False)
+            with Horizontal(id="buttons"):
+                yield Button("Test", id="test", variant="primary")
+                yield Button("Use", id="use", variant="success", disabled=True)
+                yield Button("Demo", id="demo")
+                yield Button("Cancel", id="cancel")
+            yield Static("", id="status", markup=False)
+            yield Static("", id="error", markup=False)
+            with VerticalScroll(id="report"):
+                yield Static("", id="facts", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self._real_dsn:
+            try:
+                self._show_redacted(parse_dsn(self._real_dsn).redacted)
+            except PooltuiError as error:
+                self._real_dsn = ""
+                self._set_error(str(error))
+        self.query_one("#dsn", Input).focus()
+
+    def _show_redacted(self, redacted: str) -> None:
+        self._shown_dsn = redacted
+        self.query_one("#dsn", Input).value = redacted
+
+    def _set_error(self, sentence: str) -> None:
+        self.query_one("#error", Static).update(sentence)
+
+    def _fail(self, sentence: str) -> None:
+        """Show why the DSN cannot be used; a pending Use is dropped."""
+        self._use_when_checked = False
+        self.query_one("#status", Static).update("")
+        self._set_error(sentence)
+
+    def _current_dsn(self) -> str:
+        """The real DSN behind the field: the private one while the field still shows it."""
+        text = self.query_one("#dsn", Input).value.strip()
+        return self._real_dsn if text and text == self._shown_dsn else text
+
+    def _start(self, target: Target | None) -> None:
+        self._attempt += 1
+        self._checked = None
+        self.query_one("#use", Button).disabled = True
+        self._set_error("")
+        self.query_one("#facts", Static).update("")
+        shown = target.redacted if target else "the embedded demo database"
+        self.query_one("#status", Static).update(
+            f"Checking {shown}: connecting, running SELECT 1, reading the server's limits...")
+        self._check(self._attempt, target)
+
+    def action_test(self) -> None:
+        """Parse the DSN here (cheap), then check it against the server in a thread."""
+        dsn = self._current_dsn()
+        if not dsn:
+            self._fail("Type a DSN first, e.g. postgresql://user@127.0.0.1:5432/db, "
+                       "or press ctrl+d for the embedded demo database.")
+            return
+        try:
+            target = parse_dsn(dsn, password=self.query_one("#password", Input).value or None)
+        except PooltuiError as error:
+            self._fail(str(error))
+            return
+        self._real_dsn = dsn
+        self._show_redacted(target.redacted)
+        self._start(target)
+
+    def action_use(self) -> None:
+        """Hand back the checked target; an unchecked DSN is checked first."""
+        if self._checked is not None and self._current_dsn() == self._real_dsn:
+            self.dismiss(self._checked)
+            return
+        self._use_when_checked = True
+        self.action_test()
+
+    def action_demo(self) -> None:
+        """Check the embedded SQLite demo database (created on first use)."""
+        self._real_dsn = ""
+        self._start(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_test()
+
+    @on(Input.Changed, "#dsn")
+    def _edited(self, event: Input.Changed) -> None:
+        if event.input.value != self._shown_dsn:  # edited: a running check is moot now
+            self._attempt += 1
+            self._checked = None
+            self.query_one("#use", Button).disabled = True
+            self.query_one("#status", Static).update("")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        actions = {"test": self.action_test, "use": self.action_use,
+                   "demo": self.action_demo, "cancel": self.action_cancel}
+        actions[event.button.id or "cancel"]()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="target_checks")
+    def _check(self, attempt: int, target: Target | None) -> None:
+        """Runs in a thread: touches no widget, posts exactly one message."""
+        try:
+            if target is None:
+                target = demo_target()
+            report = check_target(target)
+        except PooltuiError as error:
+            self.post_message(self.TargetCheckFailed(str(error), attempt))
+            return
+        except Exception as error:  # never a traceback (nor a driver's text) on screen
+            shown = target.redacted if target else "the demo database"
+            self.post_message(self.TargetCheckFailed(
+                f"Checking {shown} failed unexpectedly ({type(error).__name__}); check the DSN "
+                "and that the server is running, then test again.", attempt))
+            return
+        self.post_message(self.TargetChecked(target, report, attempt))
+
+    @on(TargetChecked)
+    def _checked_ok(self, message: TargetChecked) -> None:
+        if message.attempt != self._attempt:
+            return
+        self._checked = message.target
+        if not self._real_dsn:  # the demo: show its DSN like any other
+            self._real_dsn = message.target.redacted
+        self._show_redacted(message.target.redacted)
+        self.query_one("#status", Static).update(
+            "Connected. Press ctrl+u (or Use) to tune this database.")
+        self.query_one("#facts", Static).update(report_table(message.report))
+        use = self.query_one("#use", Button)
+        use.disabled = False
+        if self._use_when_checked:
+            self.dismiss(message.target)
+        else:
+            use.focus()
+
+    @on(TargetCheckFailed)
+    def _check_failed(self, message: TargetCheckFailed) -> None:
+        if message.attempt == self._attempt:
+            self._fail(message.error)

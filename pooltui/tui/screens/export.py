@@ -1,0 +1,202 @@
+"""Export the configuration being tuned: a TOML profile pooltui loads again, or Python code.
+
+The preview is exactly the text a save writes (and the clipboard gets), so what the user reads
+is what they get; neither format ever holds a password (the exporters guarantee it).
+"""
+
+from __future__ import annotations
+
+import re
+from importlib.util import find_spec
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button,
+    Footer,
+    Input,
+    Label,
+    Static,
+    TabbedContent,
+    TabPane,
+    TextArea,
+)
+
+from pooltui.core.errors import PooltuiError
+from pooltui.core.export import to_python, to_toml
+from pooltui.core.profiles import Profile, save_text_atomically
+from pooltui.core.targets import Target
+
+FORMATS = ("toml", "python")
+
+
+def highlighting(language: str) -> str | None:
+    """The TextArea language if its tree-sitter grammar is installed (``textual[syntax]``).
+
+    Without the grammar TextArea would raise (tree-sitter present) or warn (absent), so the
+    preview falls back to plain text instead.
+    """
+    if find_spec("tree_sitter") is None or find_spec(f"tree_sitter_{language}") is None:
+        return None
+    return language
+
+
+def default_file_name(profile: Profile, fmt: str) -> str:
+    """``<name>.toml`` or ``pool_<name>.py``, with characters a file name dislikes replaced."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", profile.name).strip("._") or "pool"
+    if fmt == "toml":
+        return f"{stem}.toml"
+    return f"pool_{re.sub(r'[^A-Za-z0-9_]', '_', stem)}.py"
+
+
+class ExportScreen(ModalScreen[None]):
+    """Preview the profile as TOML or Python; save it to a file or copy it to the clipboard."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+c", "copy", "Copy", priority=True),
+        Binding("c", "copy", "Copy", show=False),
+        Binding("t", "show('toml')", "TOML"),
+        Binding("y", "show('python')", "Python"),
+    ]
+
+    DEFAULT_CSS = """
+    ExportScreen { align: center middle; }
+    ExportScreen > #dialog {
+        width: 110; max-width: 100%; height: 1fr; max-height: 44; margin: 1 0;
+        border: thick $primary 70%; background: $surface; padding: 0 1;
+    }
+    ExportScreen TabbedContent { height: 1fr; }
+    ExportScreen TabPane { padding: 0; }
+    ExportScreen TextArea { height: 1fr; }
+    ExportScreen #save-row { height: auto; padding-top: 1; }
+    ExportScreen #save-row > Label { padding: 1 1 0 0; }
+    ExportScreen #file { width: 1fr; }
+    ExportScreen #save-row > Button { margin-left: 1; min-width: 8; width: auto; }
+    ExportScreen #error { color: $error; text-style: bold; height: auto; }
+    """
+
+    def __init__(self, profile: Profile, target: Target | None) -> None:
+        super().__init__()
+        self._profile = profile
+        self._texts: dict[str, str] = {}
+        self._problems: dict[str, str] = {}
+        for fmt in FORMATS:
+            try:
+                if fmt == "toml":
+                    self._texts[fmt] = to_toml(profile)
+                elif target is None:
+                    self._problems[fmt] = ("Connect to a database first: the Python code "
+                                           "needs its driver and connection arguments.")
+                else:
+                    self._texts[fmt] = to_python(target, profile.pool)
+            except PooltuiError as error:
+                self._problems[fmt] = str(error)
+        self._format = "toml"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = f"Export {self._profile.name}"
+            with TabbedContent(id="formats", initial="toml"):
+                for fmt, title in zip(FORMATS, ("TOML profile", "Python code"), strict=True):
+                    with TabPane(title, id=fmt):
+                        text = self._texts.get(fmt, f"# {self._problems.get(fmt, '')}")
+                        yield TextArea.code_editor(
+                            text, language=highlighting(fmt), read_only=True,
+                            tab_behavior="focus", soft_wrap=True, id=f"{fmt}-text")
+            with Horizontal(id="save-row"):
+                yield Label("File")
+                yield Input(default_file_name(self._profile, "toml"), id="file")
+                yield Button("Save", id="save", variant="primary")
+                yield Button("Copy", id="copy")
+                yield Button("Close", id="close")
+            yield Static("", id="error", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_problem()
+        self.query_one("#toml-text", TextArea).focus()
+
+    @property
+    def format(self) -> str:
+        """The format shown now: "toml" or "python"."""
+        return self._format
+
+    def text(self, fmt: str | None = None) -> str | None:
+        """The exported text of a format (the current one by default), None if unavailable."""
+        return self._texts.get(fmt or self._format)
+
+    def _set_error(self, sentence: str) -> None:
+        self.query_one("#error", Static).update(sentence)
+
+    def _show_problem(self) -> None:
+        self._set_error(self._problems.get(self._format, ""))
+
+    def action_show(self, fmt: str) -> None:
+        """Switch the preview to a format (t: TOML, y: Python)."""
+        self.query_one("#formats", TabbedContent).active = fmt
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        new = event.pane.id or "toml"
+        if new == self._format:
+            return
+        file_input = self.query_one("#file", Input)
+        if file_input.value == default_file_name(self._profile, self._format):
+            file_input.value = default_file_name(self._profile, new)
+        self._format = new
+        self._show_problem()
+
+    def action_save(self) -> None:
+        """Write the previewed text atomically; a failure is shown here, the screen stays."""
+        text = self.text()
+        if text is None:
+            self._show_problem()
+            return
+        name = self.query_one("#file", Input).value.strip()
+        if not name:
+            self._set_error("Type a file name to save to, e.g. "
+                            f"{default_file_name(self._profile, self._format)}.")
+            return
+        path = Path(name).expanduser()
+        if path.is_dir():
+            self._set_error(f"{path} is a directory; add a file name such as "
+                            f"{default_file_name(self._profile, self._format)}.")
+            return
+        try:
+            save_text_atomically(path, text)
+        except PooltuiError as error:
+            self._set_error(str(error))
+            return
+        self._set_error("")
+        what = "profile" if self._format == "toml" else "Python code"
+        self.app.notify(f"Saved the {what} to {path.resolve()}", title="Export")
+
+    def action_copy(self) -> None:
+        """Copy the selection of the preview, or all of it, to the clipboard (OSC 52)."""
+        text = self.text()
+        if text is None:
+            self._show_problem()
+            return
+        area = self.query_one(f"#{self._format}-text", TextArea)
+        chosen = area.selected_text or text
+        self.app.copy_to_clipboard(chosen)
+        part = "the selection" if area.selected_text else "the whole preview"
+        self.app.notify(f"Copied {part} to the clipboard.", title="Export")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        {"save": self.action_save, "copy": self.action_copy}.get(
+            event.button.id or "", self.action_close)()
+
+    @on(Input.Submitted, "#file")
+    def _submitted(self) -> None:
+        self.action_save()

@@ -1,0 +1,105 @@
+"""What every slider, gauge and key means, in one scrollable page.
+
+The parameter texts come from ``config.PARAMETER_HELP`` (the same sentences the CLI and the
+docs use), so the help never drifts from what the validation says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Markdown
+
+from pooltui.core.config import PARAMETER_HELP, POOL_FIELDS, WORKLOAD_FIELDS
+
+GAUGE_HELP: dict[str, str] = {
+    "checked_out": "Connections handed out to callers right now (a shared connection counts "
+    "once). At maxconnections, the next caller waits or is rejected.",
+    "idle": "Open connections parked in the idle cache, ready for the next checkout without a "
+    "connect. At most maxcached of them are kept.",
+    "shared": "Connections in the shared cache (maxshared, drivers with threadsafety 2 only).",
+    "open": "Connections open right now (connects minus closes): what the server sees for this "
+    "pool's application_name / program_name.",
+    "overflow": "Open connections beyond maxcached: they are closed when returned, so a steady "
+    "overflow means connect/close churn.",
+    "waiting": "Callers blocked in connection() right now, waiting for a free connection "
+    "(blocking=True at maxconnections).",
+    "peaks": "peak_checked_out, peak_idle, peak_shared, peak_open, peak_overflow, peak_waiting: "
+    "the high-water mark of each gauge during the current run.",
+    "counters": "checkouts, connects, connect_errors, closes, rejections (TooManyConnections "
+    "with blocking=False), query_errors: totals for the current run.",
+    "histograms": "acquire wait, query, hold (lease) and connect times, as p50 / p95 / p99 / "
+    "max / mean in milliseconds. Acquire wait is the time spent waiting for the pool.",
+}
+
+KEYS: tuple[tuple[str, str], ...] = (
+    ("w", "warm up: pre-open mincached connections, compare cold and warm acquire"),
+    ("b", "run a burst with the current workload"),
+    ("s", "stop the running burst"),
+    ("m", "mark the selected run as the baseline"),
+    ("c", "connect to another database"),
+    ("e", "export the configuration as TOML or Python"),
+    ("p", "profiles: load one, or save the current settings"),
+    ("d", "diagnose: the guided wizard that recommends a configuration"),
+    ("enter", "details of the selected run"),
+    ("?", "this help"),
+    ("ctrl+p", "command palette: every action by name"),
+    ("ctrl+q", "quit"),
+)
+
+
+def help_markdown(keys: Iterable[tuple[str, str]] = KEYS) -> str:
+    """The help page as Markdown: parameters, workload, gauges, keys."""
+    def section(title: str, names: Iterable[str], texts: dict[str, str]) -> list[str]:
+        lines = [f"## {title}", ""]
+        lines += [f"- **`{name}`**: {texts[name]}" for name in names if name in texts]
+        return [*lines, ""]
+
+    lines = ["# pooltui help", "",
+             "Change one thing, run a burst, compare with the baseline: every run lands in the "
+             "history with its change against the baseline run.", ""]
+    lines += section("Pool parameters (PooledDB)", POOL_FIELDS, PARAMETER_HELP)
+    lines += section("Workload", WORKLOAD_FIELDS, PARAMETER_HELP)
+    lines += section("Gauges", GAUGE_HELP, GAUGE_HELP)
+    lines += ["## Keys", "", "| key | action |", "|---|---|"]
+    lines += [f"| `{key}` | {action} |" for key, action in keys]
+    return "\n".join(lines) + "\n"
+
+
+class HelpScreen(ModalScreen[None]):
+    """The help page; escape or q closes it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > #dialog {
+        width: 110; max-width: 100%; height: 1fr; max-height: 44; margin: 1 0;
+        border: thick $primary 70%; background: $surface; padding: 0 1;
+    }
+    HelpScreen #page { height: 1fr; }
+    """
+
+    def __init__(self, keys: Iterable[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self._markdown = help_markdown(KEYS if keys is None else keys)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = "Help"
+            with VerticalScroll(id="page"):
+                yield Markdown(self._markdown, id="help")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#page", VerticalScroll).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

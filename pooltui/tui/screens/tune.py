@@ -1,0 +1,459 @@
+"""The tune screen: parameters on the left; gauges, live plots, run history and events on the right.
+
+Warm-ups and bursts run in thread workers that never touch a widget: they build the pool when
+the sliders changed since it was built, call the engine, and post messages (``messages.py``)
+that the handlers here apply on the UI thread. A burst's ``on_sample`` posts ``StatsSampled``
+every 0.2 s (coalesced when the UI is busy); between runs a 0.5 s timer reads the pool's
+lock-free snapshot, so the gauges always show the pool as it is.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from pooltui.core import engine
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.stats import PoolStats
+from pooltui.tui.messages import (
+    BurstFailed,
+    BurstFinished,
+    PoolClosed,
+    PoolEventOccurred,
+    StatsSampled,
+    TargetChecked,
+    TargetCheckFailed,
+    WarmupFailed,
+    WarmupFinished,
+)
+from pooltui.tui.widgets.event_log import EventLog
+from pooltui.tui.widgets.gauge import Gauge
+from pooltui.tui.widgets.history_table import HistoryTable
+from pooltui.tui.widgets.param_panel import ParamPanel
+from pooltui.tui.widgets.stat_counters import StatCounters
+from pooltui.tui.widgets.trend_plot import TrendPlot
+
+if TYPE_CHECKING:
+    from pooltui.core.pool import InstrumentedPool, PoolEvent
+    from pooltui.core.targets import Target
+    from pooltui.tui.app import PoolTuiApp
+
+GAUGES = (("checked_out", "checked out"), ("idle", "idle"), ("open", "open"),
+          ("overflow", "overflow"), ("waiting", "waiting"))
+COUNTERS = ("checkouts", "connects", "closes", "rejections", "errors", "leaks")
+PANEL_TITLES = (("#params", "Parameters"), ("#live", "Pool"), ("#plots", "Live"),
+                ("#history", "Runs (ms, Δ vs baseline)"), ("#events", "Events"))
+# pool events the screen reports itself, with more context than the pool has
+OWN_EVENTS = frozenset({"run_finished"})
+
+
+class TuneScreen(Screen[None]):
+    """Change a parameter, warm up, run a burst, watch it, compare it with the baseline."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "warm_up", "Warm up"),
+        Binding("b", "burst", "Burst"),
+        Binding("s", "stop", "Stop"),
+        Binding("m", "mark_baseline", "Baseline"),
+        Binding("c", "app.connect", "Connect"),
+        Binding("p", "app.profiles", "Profile"),
+        Binding("e", "app.export", "Export"),
+    ]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"),
+                                                                       (100, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
+    POLL_INTERVAL_S = 0.5
+    SAMPLE_INTERVAL_S = 0.2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._run_id = 0
+        self._activity: str | None = None  # "warm-up" | "burst" while a worker runs
+        self._stop: threading.Event | None = None
+        self._run_errors = 0
+        self._burst_number = 0
+        self._run_threads = 0
+        self._elapsed = 0.0
+        self._duration = 0.0
+
+    @property
+    def pooltui(self) -> PoolTuiApp:
+        return cast("PoolTuiApp", self.app)
+
+    @property
+    def panel(self) -> ParamPanel:
+        return self.query_one(ParamPanel)
+
+    @property
+    def events(self) -> EventLog:
+        return self.query_one(EventLog)
+
+    @property
+    def running(self) -> str | None:
+        """"warm-up" or "burst" while one runs, else None."""
+        return self._activity
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        app = self.pooltui
+        yield Header()
+        with Horizontal(id="main"):
+            yield ParamPanel(app.profile.pool, app.profile.workload, app.session.target.facts,
+                             id="params")
+            with VerticalScroll(id="dash"):
+                yield Static(id="status", markup=False)
+                with Horizontal(id="live"):
+                    with Vertical(id="gauges"):
+                        for name, label in GAUGES:
+                            yield Gauge(label, id=f"gauge-{name}", label_width=11)
+                    yield StatCounters(COUNTERS, id="counters")
+                with Horizontal(id="plots"):
+                    yield TrendPlot("req/s", id="plot-throughput")
+                    yield TrendPlot("p95", "ms", id="plot-latency")
+                    yield TrendPlot("acquire p95", "ms", id="plot-acquire")
+                yield HistoryTable(id="history")
+                yield EventLog(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.pooltui
+        for selector, title in PANEL_TITLES:
+            self.query_one(selector).border_title = title
+        self._show_limits()
+        self.query_one(HistoryTable).show(app.history)
+        self.events.add("info", f"console opened on {app.session.target.redacted}")
+        self._show_status()
+        self.set_interval(self.POLL_INTERVAL_S, self._poll)
+        if app.check_target_on_start:
+            self._check_target(app.session.target)
+
+    def on_resize(self) -> None:
+        """Below 100 columns the footer needs the palette's room for the keys themselves."""
+        self.query_one(Footer).show_command_palette = self.size.width >= 100
+
+    # --- status and gauges --------------------------------------------------------------------
+
+    def _show_status(self) -> None:
+        panel, session = self.panel, self.pooltui.session
+        theme = self.app.current_theme
+        status = self.query_one("#status", Static)
+        if self._activity == "burst":
+            stopping = self._stop is not None and self._stop.is_set()
+            status.update(f"▶ burst #{self._burst_number} running · {self._elapsed:.1f} / "
+                          f"{self._duration:g} s" + (" · stopping…" if stopping else " · s stops"))
+        elif self._activity:
+            status.update(f"▶ {self._activity}…")
+        elif not panel.is_ok:
+            error = panel.first_error()
+            status.update(Text(f"✖ refused: {error.message if error else ''}",
+                               style=theme.error or "red"))
+        elif session.pool is None:
+            status.update("ready · no pool yet: w warms up, b runs a burst")
+        elif session.needs_build(panel.config):
+            status.update("ready · the parameters changed: the next run rebuilds the pool")
+        else:
+            status.update(f"ready · pool {session.pool.tag} is open · w warms up, b runs a burst")
+
+    def _show_limits(self) -> None:
+        effective = self.panel.validation.effective
+        self._show_stats(PoolStats(maxconnections=effective.maxconnections,
+                                   maxcached=effective.maxcached), self.panel.workload.threads)
+
+    def _show_stats(self, stats: PoolStats, threads: int) -> None:
+        limit, cached = stats.maxconnections, stats.maxcached
+        with self.app.batch_update():
+            self._gauge("checked_out").update(stats.checked_out, limit, cached)
+            self._gauge("idle").update(stats.idle, cached or limit)
+            self._gauge("open").update(stats.open, limit, cached)
+            self._gauge("overflow").update(stats.overflow, max(limit - cached, 0) if cached else 0)
+            self._gauge("waiting").update(stats.waiting, threads)
+            self.query_one(StatCounters).update({
+                "checkouts": stats.checkouts, "connects": stats.connects,
+                "closes": stats.closes, "rejections": stats.rejections,
+                "errors": self._run_errors, "leaks": stats.leaks})
+
+    def _gauge(self, name: str) -> Gauge:
+        return self.query_one(f"#gauge-{name}", Gauge)
+
+    def _poll(self) -> None:
+        """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
+        pool = self.pooltui.session.pool
+        if self._activity != "burst" and pool is not None:
+            self._show_stats(pool.snapshot(), self.panel.workload.threads)
+
+    @on(ParamPanel.Changed)
+    def _params_changed(self, event: ParamPanel.Changed) -> None:
+        if self.pooltui.session.pool is None and not self._activity:
+            self._show_limits()
+        self._show_status()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def _can_start(self, what: str) -> bool:
+        if self._activity:
+            self.notify(f"A {self._activity} is running: wait for it or press s to stop it.",
+                        severity="warning")
+            return False
+        panel = self.panel
+        if not panel.is_ok:
+            error = panel.first_error()
+            message = error.message if error else "the configuration is refused"
+            self.notify(f"Cannot {what}: {message}", severity="error", timeout=8)
+            return False
+        return True
+
+    def _start(self, what: str) -> int:
+        self._run_id += 1
+        self._activity = what
+        self._show_status()
+        return self._run_id
+
+    def _finish(self) -> None:
+        self._activity = None
+        self._stop = None
+        self._show_status()
+
+    def action_warm_up(self) -> None:
+        if not self._can_start("warm up"):
+            return
+        config = self.panel.config
+        rebuild = self.pooltui.session.needs_build(config)
+        run_id = self._start("warm-up")
+        self.events.add("info", "warming up" + (": building the pool" if rebuild else ""))
+        self._warm_up(run_id, config)
+
+    def action_burst(self) -> None:
+        if not self._can_start("start a burst"):
+            return
+        config, workload = self.panel.config, self.panel.workload
+        self._stop = threading.Event()
+        self._run_errors, self._elapsed = 0, 0.0
+        self._run_threads, self._duration = workload.threads, workload.duration_s
+        for plot in self.query(TrendPlot).results(TrendPlot):
+            plot.clear()
+        run_id = self._start("burst")
+        rebuild = " (building the pool)" if self.pooltui.session.needs_build(config) else ""
+        self._burst_number = len(self.pooltui.history) + 1
+        self.events.add("info", f"burst #{self._burst_number} started: "
+                        f"{workload.threads} threads, {workload.duration_s:g} s{rebuild}")
+        self._burst(run_id, config, workload, self._stop)
+
+    def action_stop(self) -> None:
+        if self._activity != "burst" or self._stop is None:
+            self.notify("No burst is running.", severity="information")
+            return
+        if not self._stop.is_set():
+            self._stop.set()
+            self.events.add("stopped", "stopping the burst…")
+            self._show_status()
+
+    def stop_all(self) -> None:
+        """Ask the running burst to stop (quitting); safe to call at any time."""
+        if self._stop is not None:
+            self._stop.set()
+
+    def action_mark_baseline(self) -> None:
+        history, table = self.pooltui.history, self.query_one(HistoryTable)
+        number = table.selected_number
+        if number is None:
+            self.notify("No run yet: press b to run a burst first.", severity="warning")
+            return
+        if history.baseline == number:
+            history.mark_baseline(None)
+            self.events.add("info", f"run #{number} is no longer the baseline")
+        else:
+            history.mark_baseline(number)
+            self.events.add("info", f"run #{number} is the baseline")
+        table.show(history)
+
+    @on(DataTable.RowSelected, "#history")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        record = self.pooltui.history.get(int(event.row_key.value or 0))
+        if record is not None:
+            self.pooltui.show_details(record)
+
+    def load_config(self, config: PoolConfig, workload: Workload, why: str) -> None:
+        """Put a configuration (a profile, a past run) into the sliders."""
+        self.panel.load(config, workload)
+        self.events.add("info", why)
+
+    def target_changed(self, target: Target, old_pool: InstrumentedPool | None) -> None:
+        """The app switched targets: revalidate, close the old pool, check the new target."""
+        self.panel.set_facts(target.facts)
+        self.events.add("connected", f"now on {target.redacted}")
+        if old_pool is not None:
+            self._close_pool(old_pool)
+        self._show_limits()
+        self._check_target(target)
+
+    # --- workers (never touch a widget: post a message) ---------------------------------------
+
+    def _pool_event(self, event: PoolEvent) -> None:
+        """The pool's callback, from any thread."""
+        self.post_message(PoolEventOccurred(event.kind, event.message))
+
+    def _ensure_pool(self, config: PoolConfig) -> InstrumentedPool:
+        pool, built = self.pooltui.session.ensure(config, self._pool_event)
+        if built:
+            self.post_message(PoolEventOccurred("pool_built", f"pool {pool.tag} built"))
+        return pool
+
+    @work(thread=True, exit_on_error=False, group="pool-work")
+    def _warm_up(self, run_id: int, config: PoolConfig) -> None:
+        from pooltui.tui.app import describe_error
+
+        try:
+            result = engine.warm_up(self._ensure_pool(config))
+        except Exception as error:
+            self.post_message(WarmupFailed(run_id, describe_error(error,
+                                                                  self.pooltui.session.target)))
+        else:
+            self.post_message(WarmupFinished(run_id, result))
+
+    @work(thread=True, exit_on_error=False, group="pool-work")
+    def _burst(self, run_id: int, config: PoolConfig, workload: Workload,
+               stop: threading.Event) -> None:
+        from pooltui.tui.app import describe_error
+
+        def on_sample(sample: engine.Sample) -> None:
+            self.post_message(StatsSampled(run_id, sample))
+
+        try:
+            pool = self._ensure_pool(config)
+            result = engine.run(pool, workload, stop=stop, on_sample=on_sample,
+                                sample_interval_s=self.SAMPLE_INTERVAL_S)
+        except Exception as error:
+            self.post_message(BurstFailed(run_id, describe_error(error,
+                                                                 self.pooltui.session.target)))
+        else:
+            self.post_message(BurstFinished(run_id, config, workload, result))
+
+    @work(thread=True, exit_on_error=False, group="pool-close")
+    def _close_pool(self, pool: InstrumentedPool) -> None:
+        stats = None
+        try:
+            stats = pool.snapshot()
+        finally:
+            pool.close()
+            self.post_message(PoolClosed(stats))
+
+    @work(thread=True, exit_on_error=False, group="check")
+    def _check_target(self, target: Target) -> None:
+        from pooltui.core.checks import check_target
+        from pooltui.tui.app import describe_error
+
+        try:
+            report = check_target(target)
+        except Exception as error:
+            self.post_message(TargetCheckFailed(describe_error(error, target)))
+        else:
+            self.post_message(TargetChecked(target, report))
+
+    # --- what the workers report --------------------------------------------------------------
+
+    @on(TargetChecked)
+    def _target_checked(self, message: TargetChecked) -> None:
+        if message.target is not self.pooltui.session.target:
+            return
+        report = message.report
+        limit = report.server.max_connections
+        self.events.add("connected", f"{report.server.version}: connect "
+                        f"{report.latencies.connect_ms:.1f} ms, query "
+                        f"{report.latencies.query_ms:.2f} ms"
+                        + (f", max_connections {limit}" if limit else ""))
+
+    @on(TargetCheckFailed)
+    def _target_failed(self, message: TargetCheckFailed) -> None:
+        self.events.add("error", message.error)
+        self.notify(message.error, title="Cannot use the target", severity="error", timeout=10)
+
+    @on(PoolEventOccurred)
+    def _pool_event_occurred(self, message: PoolEventOccurred) -> None:
+        if message.kind not in OWN_EVENTS:
+            self.events.add(message.kind, message.message)
+
+    @on(PoolClosed)
+    def _pool_closed(self, message: PoolClosed) -> None:
+        self.events.add("info", "the previous pool is closed")
+
+    @on(WarmupFinished)
+    def _warm_up_finished(self, message: WarmupFinished) -> None:
+        if message.run_id == self._run_id:
+            self._finish()
+            self._poll()
+
+    @on(WarmupFailed)
+    def _warm_up_failed(self, message: WarmupFailed) -> None:
+        if message.run_id == self._run_id:
+            self._finish()
+            self.events.add("error", f"warm-up failed: {message.error}")
+            self.notify(message.error, title="Warm-up failed", severity="error", timeout=10)
+
+    @on(StatsSampled)
+    def _sampled(self, message: StatsSampled) -> None:
+        if message.run_id != self._run_id or self._activity != "burst":
+            return
+        sample = message.sample
+        self._run_errors += sample.interval_errors
+        self._elapsed = sample.elapsed_s
+        with self.app.batch_update():
+            self._show_stats(sample.stats, self._run_threads)
+            self.query_one("#plot-throughput", TrendPlot).push(sample.throughput_rps)
+            self.query_one("#plot-latency", TrendPlot).push(sample.p95_ms)
+            self.query_one("#plot-acquire", TrendPlot).push(sample.p95_acquire_ms)
+            self._show_status()
+
+    @on(BurstFinished)
+    def _burst_finished(self, message: BurstFinished) -> None:
+        if message.run_id != self._run_id:
+            return
+        result = message.result
+        history = self.pooltui.history
+        record = history.add(message.config, message.workload, result)
+        self._run_errors = result.errors
+        self._finish()
+        self._show_stats(result.pool, message.workload.threads)
+        table = self.query_one(HistoryTable)
+        table.show(history)
+        table.move_to_last()
+        log = self.events
+        log.add("run_finished", f"run #{record.number} finished: {result.throughput_rps:,.0f} "
+                f"req/s, p95 {result.latency.p95:.2f} ms, {result.errors} errors")
+        if result.error_kinds:
+            kinds = ", ".join(f"{k} x{n}" for k, n in sorted(result.error_kinds.items()))
+            log.add("error", f"run #{record.number} errors: {kinds}")
+        for line in result.events:
+            log.add("warning", line)
+        if result.fatal_error:
+            self.notify(result.fatal_error, title=f"Run #{record.number} failed",
+                        severity="error", timeout=10)
+
+    @on(BurstFailed)
+    def _burst_failed(self, message: BurstFailed) -> None:
+        if message.run_id != self._run_id:
+            return
+        self._finish()
+        self.events.add("run_failed", f"burst failed: {message.error}")
+        self.notify(message.error, title="Burst failed", severity="error", timeout=10)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A bug in a worker must not leave the screen thinking a run is still going."""
+        if event.state == WorkerState.ERROR and event.worker.group == "pool-work":
+            error = event.worker.error
+            self._finish()
+            self.events.add("error", f"internal error: {type(error).__name__}")
+            self.notify(f"The run stopped on an internal error ({type(error).__name__}).",
+                        severity="error")
+
+    def on_unmount(self) -> None:
+        self.stop_all()

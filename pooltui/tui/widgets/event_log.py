@@ -1,0 +1,70 @@
+"""The console's event log: one timestamped line per thing worth knowing (warm-up done, leak...).
+
+Lines are kept as plain (kind, text) entries too, so tests and the command palette can read the
+log without scraping the screen. ``timestamp`` is a class attribute so snapshot tests can freeze it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+# event kinds that mean trouble (red) and that deserve attention (yellow); the rest is neutral
+ERROR_KINDS = frozenset({"error", "connection_lost", "connect_failed", "run_failed", "leak"})
+WARNING_KINDS = frozenset({"warning", "stopped", "leak_returned"})
+GOOD_KINDS = frozenset({"warmup_done", "run_finished", "connected"})
+
+
+class EventLog(RichLog):
+    """A scrolling log; ``add(kind, text)`` appends ``HH:MM:SS text`` coloured by kind."""
+
+    DEFAULT_CSS = """
+    EventLog {
+        height: 1fr;
+        min-height: 3;
+        background: $surface;
+        overflow-y: auto;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    timestamp: ClassVar[Callable[[], str]] = staticmethod(lambda: time.strftime("%H:%M:%S"))
+    MAX_ENTRIES = 500
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(max_lines=self.MAX_ENTRIES, wrap=True, markup=False, highlight=False,
+                         min_width=20, id=id, classes=classes)
+        self._entries: deque[tuple[str, str]] = deque(maxlen=self.MAX_ENTRIES)
+
+    @property
+    def entries(self) -> list[tuple[str, str]]:
+        """Every (kind, text) still in the log, oldest first."""
+        return list(self._entries)
+
+    def texts(self, kind: str | None = None) -> list[str]:
+        """The texts of the entries (of one kind only when ``kind`` is given)."""
+        return [text for k, text in self._entries if kind is None or k == kind]
+
+    def _style_for(self, kind: str) -> str:
+        theme = self.app.current_theme
+        if kind in ERROR_KINDS:
+            return theme.error or "red"
+        if kind in WARNING_KINDS:
+            return theme.warning or "yellow"
+        if kind in GOOD_KINDS:
+            return theme.success or "green"
+        return ""
+
+    def add(self, kind: str, text: str) -> None:
+        """Append one event; the newest line is kept in view."""
+        self._entries.append((kind, text))
+        stamp = type(self).timestamp()
+        line = Text(stamp + " ", style="dim")
+        line.append(text, style=self._style_for(kind))
+        self.write(line, shrink=True)

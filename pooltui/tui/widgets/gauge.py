@@ -1,0 +1,164 @@
+"""A one-row gauge for a pool count against its limit: ``open [██████░░░░|░░░] 6/8``.
+
+The limit is ``maxconnections`` and the optional mark is ``maxcached`` (connections above it
+are closed on return), so the mark sits *between* cells and never hides part of the fill.
+Rendering is a pure function of (value, maximum, mark, width): no animation, so snapshots
+are stable and a gauge shows exactly what the last stats sample said.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import ClassVar
+
+from textual.content import Content
+from textual.geometry import Size
+from textual.style import Style
+from textual.widget import Widget
+
+
+class Gauge(Widget):
+    """A labelled horizontal bar; class ``-full`` when the value reaches a set maximum."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "gauge--label",
+        "gauge--bar",
+        "gauge--empty",
+        "gauge--mark",
+        "gauge--value",
+    }
+
+    DEFAULT_CSS = """
+    Gauge {
+        width: 1fr;
+        height: 1;
+        & > .gauge--label { color: $foreground; }
+        & > .gauge--bar { color: $success; }
+        & > .gauge--empty { color: $foreground 25%; }
+        & > .gauge--mark { color: $warning; text-style: bold; }
+        & > .gauge--value { color: $foreground; }
+        &.-full {
+            & > .gauge--bar { color: $error; }
+            & > .gauge--value { color: $error; text-style: bold; }
+        }
+        &.-unlimited > .gauge--empty { color: $foreground 12%; }
+    }
+    """
+
+    FILL = "█"
+    EMPTY = "░"
+    MARK = "|"
+    UNLIMITED = "∞"
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        maximum: int | None = None,
+        label_width: int | None = None,
+        value_width: int = 0,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """``maximum`` None or 0 means unlimited (DBUtils' 0).
+
+        ``label_width`` and ``value_width`` (a minimum) fix those columns so a stack aligns.
+        """
+        super().__init__(name=name, id=id, classes=classes)
+        self.label = label
+        self._label_width = len(label) if label_width is None else label_width
+        self._min_value_width = value_width
+        self._value = 0
+        self._maximum = maximum or 0
+        self._mark = 0
+        self._apply_classes()
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+    @property
+    def maximum(self) -> int:
+        """0 when unlimited."""
+        return self._maximum
+
+    @property
+    def mark(self) -> int:
+        """0 when no mark is drawn."""
+        return self._mark
+
+    @property
+    def is_full(self) -> bool:
+        return 0 < self._maximum <= self._value
+
+    def update(self, value: int, maximum: int | None = None, mark: int | None = None) -> None:
+        """Show ``value``; ``maximum``/``mark`` replace the current ones when given.
+
+        ``maximum=0`` means unlimited, ``mark=0`` removes the mark; None keeps what was set,
+        so a stats tick can pass only the value.
+        """
+        self._value = max(0, int(value))
+        if maximum is not None:
+            self._maximum = max(0, int(maximum))
+        if mark is not None:
+            self._mark = max(0, int(mark))
+        self._apply_classes()
+        self.refresh()
+
+    def _apply_classes(self) -> None:
+        self.set_class(self.is_full, "-full")
+        self.set_class(self._maximum == 0, "-unlimited")
+
+    def value_text(self) -> str:
+        """``6/8``, or ``6/∞`` when unlimited."""
+        limit = str(self._maximum) if self._maximum else self.UNLIMITED
+        return f"{self._value}/{limit}"
+
+    def _value_width(self) -> int:
+        """Wide enough for ``max/max`` so the bar keeps its length as the value moves."""
+        limits = 2 * len(str(self._maximum)) + 1
+        return max(self._min_value_width, len(self.value_text()), limits)
+
+    def _mark_cell(self, cells: int) -> int | None:
+        """Boundary (0..cells) before which the mark is drawn, or None for no mark."""
+        if not (0 < self._mark < self._maximum):
+            return None
+        return int(self._mark * cells / self._maximum + 0.5)
+
+    def _filled_cells(self, cells: int) -> int:
+        """Whole cells filled; a non-zero value shows at least one, a non-full one leaves one."""
+        if self._maximum == 0 or self._value == 0:
+            return 0
+        if self._value >= self._maximum:
+            return cells
+        filled = int(self._value * cells / self._maximum + 0.5)
+        return min(max(filled, 1), cells - 1)
+
+    def render(self) -> Content:
+        style = self.get_visual_style
+        label_columns = self._label_width + 1 if self._label_width else 0
+        value_width = self._value_width()
+        has_mark = 0 < self._mark < self._maximum
+        cells = max(self.size.width - label_columns - 3 - has_mark - value_width, 1)
+        filled = self._filled_cells(cells)
+        mark_cell = self._mark_cell(cells)
+        bounds = [0, cells] if mark_cell is None else [0, mark_cell, cells]
+        parts: list[tuple[str, Style]] = []
+        if self._label_width:
+            label = self.label[: self._label_width].ljust(self._label_width)
+            parts.append((label + " ", style("gauge--label")))
+        parts.append(("[", style("gauge--empty")))
+        for index, (start, end) in enumerate(pairwise(bounds)):
+            if index:
+                parts.append((self.MARK, style("gauge--mark")))
+            fill_end = min(max(filled, start), end)
+            parts.append((self.FILL * (fill_end - start), style("gauge--bar")))
+            parts.append((self.EMPTY * (end - fill_end), style("gauge--empty")))
+        parts.append(("]", style("gauge--empty")))
+        parts.append((" " + self.value_text().rjust(value_width), style("gauge--value")))
+        return Content.assemble(*parts)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        label_columns = self._label_width + 1 if self._label_width else 0
+        return label_columns + 2 + 20 + 1 + self._value_width()

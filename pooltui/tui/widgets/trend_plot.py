@@ -1,0 +1,172 @@
+"""A small live line plot of recent values, drawn in braille (Memray-style, no dependency).
+
+One header row (title, last value, max) above a braille plot: each cell holds 2 by 4 dots, so a
+5-row widget 40 columns wide plots the last 80 samples at 16 vertical levels. The samples live
+in a bounded deque, so a plot fed for hours uses constant memory; rendering depends only on
+the samples and the size, so snapshots are stable.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.content import Content
+from textual.style import Style
+from textual.widget import Widget
+
+BRAILLE_BASE = 0x2800
+# Dot bits by [row][column] inside one braille cell (Unicode braille pattern numbering).
+BRAILLE_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+
+
+def format_number(value: float) -> str:
+    """Compact, fixed-rule formatting: about three significant digits, no exponent."""
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def braille_rows(values: list[float], columns: int, rows: int) -> list[str]:
+    """The plot as ``rows`` strings of ``columns`` cells, newest sample at the right edge.
+
+    The y scale runs from min(0, lowest) to the highest visible value; consecutive samples
+    are joined by a vertical run of dots so the line stays continuous.
+    """
+    width, height = columns * 2, rows * 4
+    if width <= 0 or height <= 0:
+        return [""] * max(rows, 0)
+    visible = values[-width:]
+    cells = [[0] * columns for _ in range(rows)]
+    if visible:
+        low = min(0.0, min(visible))
+        high = max(visible)
+        span = (high - low) or 1.0
+        offset = width - len(visible)
+        previous: int | None = None
+        for index, value in enumerate(visible):
+            y = height - 1 - int((value - low) / span * (height - 1) + 0.5)
+            top, bottom = (y, y) if previous is None else (min(y, previous), max(y, previous))
+            x = offset + index
+            for dot_y in range(top, bottom + 1):
+                cells[dot_y // 4][x // 2] |= BRAILLE_DOTS[dot_y % 4][x % 2]
+            previous = y
+    return ["".join(chr(BRAILLE_BASE + bits) if bits else " " for bits in row) for row in cells]
+
+
+class TrendPlot(Widget):
+    """``push()`` a value per sample; the header shows the last value and the window's max."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "trendplot--title",
+        "trendplot--value",
+        "trendplot--line",
+    }
+
+    DEFAULT_CSS = """
+    TrendPlot {
+        width: 1fr;
+        height: 5;
+        text-wrap: nowrap;
+        text-overflow: clip;
+        & > .trendplot--title { color: $foreground; text-style: bold; }
+        & > .trendplot--value { color: $foreground-muted; }
+        & > .trendplot--line { color: $primary; }
+    }
+    """
+
+    def __init__(
+        self,
+        title: str,
+        unit: str = "",
+        *,
+        capacity: int = 120,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """``capacity`` bounds the samples kept (and the header's max window)."""
+        if capacity < 1:
+            raise ValueError("TrendPlot capacity must be at least 1")
+        super().__init__(name=name, id=id, classes=classes)
+        self.title = title
+        self.unit = unit
+        self._values: deque[float] = deque(maxlen=capacity)
+
+    @property
+    def capacity(self) -> int:
+        return self._values.maxlen or 0
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """The samples kept, oldest first (a copy: the deque stays private)."""
+        return tuple(self._values)
+
+    @property
+    def last(self) -> float | None:
+        return self._values[-1] if self._values else None
+
+    @property
+    def maximum(self) -> float | None:
+        return max(self._values) if self._values else None
+
+    def push(self, value: float) -> None:
+        """Append one sample; the oldest drops out once ``capacity`` is reached."""
+        self._values.append(float(value))
+        self.refresh()
+
+    def set_values(self, values: Iterable[float]) -> None:
+        """Replace every sample (only the last ``capacity`` are kept)."""
+        self._values.clear()
+        self._values.extend(float(value) for value in values)
+        self.refresh()
+
+    def clear(self) -> None:
+        self._values.clear()
+        self.refresh()
+
+    def _with_unit(self, value: float) -> str:
+        text = format_number(value)
+        return f"{text} {self.unit}" if self.unit else text
+
+    def header_text(self, width: int | None = None) -> tuple[str, str]:
+        """(title, summary) fitted to ``width``: the summary drops words before the title.
+
+        Widest form ``last 12.3 ms  max 40.0 ms``, then ``12.3 ms  max 40.0``, then ``12.3 ms``;
+        ``no data`` before the first sample.
+        """
+        if not self._values:
+            forms = ["no data"]
+        else:
+            last, maximum = self._with_unit(self._values[-1]), self._with_unit(max(self._values))
+            forms = [
+                f"last {last}  max {maximum}",
+                f"{last}  max {format_number(max(self._values))}",
+                last,
+            ]
+        if width is None:
+            return self.title, forms[0]
+        for summary in forms:
+            if len(self.title) + 1 + len(summary) <= width:
+                return self.title, summary
+        summary = forms[-1][:width]
+        return self.title[: max(width - len(summary) - 1, 0)], summary
+
+    def render(self) -> Content:
+        width, height = self.size
+        title, summary = self.header_text(width)
+        gap = max(width - len(title) - len(summary), 0 if not title else 1)
+        header = Content.assemble(
+            (title, self.get_visual_style("trendplot--title")),
+            " " * gap,
+            (summary, self.get_visual_style("trendplot--value")),
+        )
+        line_style: Style = self.get_visual_style("trendplot--line")
+        rows = braille_rows(list(self._values), width, height - 1)
+        return Content("\n").join([header, *(Content.styled(row, line_style) for row in rows)])

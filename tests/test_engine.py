@@ -1,0 +1,338 @@
+"""The load engine against the real servers: warm-up, the three patterns, bounds, stop, errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+
+from pooltui.core import engine, probes
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.errors import BadInput
+from pooltui.core.pool import InstrumentedPool, PoolEvent
+from pooltui.core.targets import parse_dsn
+
+DEADLINE_S = 10.0
+TIMINGS = ("p50", "p95", "p99", "max", "mean")
+
+
+def eventually(read: Callable[[], Any], want: Any, what: str) -> None:
+    """Poll until ``read()`` gives ``want`` (a server ends a session a little after close)."""
+    deadline = time.monotonic() + DEADLINE_S
+    pause = threading.Event()
+    while (got := read()) != want and time.monotonic() < deadline:
+        pause.wait(0.02)
+    assert got == want, f"{what}: wanted {want!r}, still {got!r} after {DEADLINE_S} s"
+
+
+def server_count(pool: InstrumentedPool, ids: set[int] | None = None) -> int:
+    return probes.count_connections_by(pool.target, pool.tag,
+                                       pool.server_ids() if ids is None else ids)
+
+
+@pytest.fixture
+def pools() -> Iterator[Callable[..., InstrumentedPool]]:
+    """Build pools through this: every one is closed at the end, even when the test fails."""
+    with ExitStack() as stack:
+
+        def build(dsn: str, config: PoolConfig, **kwargs: Any) -> InstrumentedPool:
+            return stack.enter_context(InstrumentedPool(parse_dsn(dsn), config, **kwargs))
+
+        yield build
+
+
+@pytest.fixture(params=["pg_dsn", "mysql_dsn"])
+def server_dsn(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=["sqlite_dsn", "pg_dsn", "mysql_dsn"])
+def any_dsn(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(request.param)
+
+
+def assert_consistent(result: engine.RunResult) -> None:
+    """What every finished run must satisfy, whatever happened in it."""
+    assert result.errors == sum(result.error_kinds.values())
+    assert result.latency.count == result.requests - result.errors
+    assert result.pool.checked_out == 0, "a connection was left checked out"
+    if result.duration_s > 0:
+        ok = result.requests - result.errors
+        assert result.throughput_rps == pytest.approx(ok / result.duration_s)
+
+
+# --- warm-up -------------------------------------------------------------------------------
+
+
+def test_warm_up_opens_connections_the_server_sees(server_dsn: str, pools) -> None:
+    events: list[PoolEvent] = []
+    pool = pools(server_dsn, PoolConfig(maxcached=4, maxconnections=4), on_event=events.append)
+    assert server_count(pool) == 0
+
+    warm = engine.warm_up(pool, 3)
+
+    assert warm.opened == 3 and len(warm.connect_ms) == 3
+    assert all(ms > 0 for ms in warm.connect_ms)
+    assert warm.cold_measured and warm.idle == 3
+    assert warm.warm_acquire_ms > 0 and warm.cold_acquire_ms > 0
+    assert pool.snapshot().open == 3
+    assert server_count(pool) == 3
+    assert [e.kind for e in events] == ["warmup_done"]
+    assert json.loads(json.dumps(warm.as_dict()))["opened"] == 3
+    ids = pool.server_ids()
+    pool.close()
+    eventually(lambda: server_count(pool, ids), 0, "server sessions after close")
+
+
+def test_warm_up_defaults_to_mincached_and_reports_preopened(pg_dsn: str, pools) -> None:
+    pool = pools(pg_dsn, PoolConfig(mincached=3, maxcached=4, maxconnections=4))
+
+    warm = engine.warm_up(pool)  # PooledDB opened mincached already: the first warm-up says so
+
+    assert warm.opened == 3 and warm.idle == 3
+    assert not warm.cold_measured  # nothing was cold any more: estimated from the connects
+    assert warm.cold_acquire_ms > 0
+    assert server_count(pool) == 3
+    again = engine.warm_up(pool)
+    assert again.opened == 0 and again.idle == 3
+    with pytest.raises(BadInput):
+        engine.warm_up(pool, 5)  # more than maxconnections
+
+
+# --- steady --------------------------------------------------------------------------------
+
+
+def test_steady_run_on_each_backend(any_dsn: str, pools) -> None:
+    pool = pools(any_dsn, PoolConfig(mincached=2, maxcached=4, maxconnections=4))
+    samples: list[engine.Sample] = []
+
+    result = engine.run(pool, Workload(threads=4, duration_s=0.6, query="SELECT 1"),
+                        on_sample=samples.append, sample_interval_s=0.2)
+
+    assert result.requests > 0 and result.errors == 0 and not result.error_kinds
+    assert result.throughput_rps == pytest.approx(result.requests / result.duration_s)
+    assert result.pool.checkouts == result.requests
+    assert result.query.count == result.requests
+    assert not result.stopped and result.fatal_error is None
+    assert result.pool.peak_checked_out <= 4
+    assert samples and sum(s.interval_requests for s in samples) == result.requests
+    assert all(s.interval_errors == 0 for s in samples)
+    assert_consistent(result)
+
+
+def test_odbc_smoke(odbc_pg_dsn: str, pools) -> None:
+    pool = pools(odbc_pg_dsn, PoolConfig(maxcached=2, maxconnections=2))
+    result = engine.run(pool, Workload(threads=2, duration_s=0.4))
+    assert result.requests > 0 and result.errors == 0
+    assert result.driver == "pyodbc"
+    assert_consistent(result)
+
+
+def test_requests_bound_is_exact(any_dsn: str, pools) -> None:
+    pool = pools(any_dsn, PoolConfig(maxcached=3, maxconnections=3))
+    result = engine.run(pool, Workload(threads=3, duration_s=60, requests=37))
+    assert result.requests == 37 and result.errors == 0
+    assert result.pool.checkouts == 37
+    assert not result.stopped
+    assert_consistent(result)
+
+
+def test_requests_bound_is_exact_in_the_open_loop(pg_dsn: str, pools) -> None:
+    pool = pools(pg_dsn, PoolConfig(maxcached=3, maxconnections=3))
+    result = engine.run(pool, Workload(threads=3, duration_s=60, requests=25, pattern="poisson",
+                                       rate=200), seed=5)
+    assert result.requests == 25 and result.errors == 0
+    assert result.schedule_lag.count == 25
+    assert_consistent(result)
+
+
+def test_stop_from_another_thread_ends_the_run(pg_dsn: str, pools) -> None:
+    pool = pools(pg_dsn, PoolConfig(maxcached=4, maxconnections=4))
+    stop, sampled = threading.Event(), threading.Event()
+
+    def stopper() -> None:
+        sampled.wait(DEADLINE_S)
+        stop.set()
+
+    thread = threading.Thread(target=stopper)
+    thread.start()
+    workload = Workload(threads=4, duration_s=60, hold_ms=5)
+    result = engine.run(pool, workload, stop=stop, on_sample=lambda s: sampled.set(),
+                        sample_interval_s=0.1)
+    thread.join()
+
+    assert sampled.is_set()
+    assert result.stopped and result.fatal_error is None
+    assert result.duration_s < workload.duration_s
+    assert result.requests > 0
+    assert any("stopped on request" in event for event in result.events)
+    assert result.as_dict()["stopped"] is True
+    assert_consistent(result)
+
+
+def test_stop_already_set_runs_nothing(sqlite_dsn: str, pools) -> None:
+    pool = pools(sqlite_dsn, PoolConfig())
+    stop = threading.Event()
+    stop.set()
+    result = engine.run(pool, Workload(threads=2, duration_s=60), stop=stop)
+    assert result.requests == 0 and result.stopped
+    assert_consistent(result)
+
+
+# --- open loop ------------------------------------------------------------------------------
+
+
+def test_saturated_poisson_run_shows_waits_and_schedule_lag(pg_dsn: str, pools) -> None:
+    # 2 connections held 20 ms serve at most 100 requests/s; 300/s arrive: a queue must build
+    pool = pools(pg_dsn, PoolConfig(mincached=2, maxcached=2, maxconnections=2))
+    samples: list[engine.Sample] = []
+    workload = Workload(threads=4, duration_s=1.0, pattern="poisson", rate=300, hold_ms=20)
+
+    result = engine.run(pool, workload, on_sample=samples.append, seed=3)
+
+    served = result.requests - result.errors
+    assert served > 0
+    assert result.pool.peak_waiting >= 1          # threads blocked in connection()
+    assert result.pool.peak_checked_out == 2
+    assert result.schedule_lag.count == served
+    assert result.schedule_lag.p95 > workload.hold_ms  # arrivals waited behind whole holds
+    assert result.latency.max >= result.schedule_lag.max  # latency counts from the arrival
+    assert any(s.schedule_lag_ms > 0 for s in samples)
+    assert set(result.error_kinds) <= {engine.OVERLOAD}
+    assert result.fatal_error is None
+    assert_consistent(result)
+
+
+def test_bursty_run_has_quiet_phases(sqlite_dsn: str, pools) -> None:
+    config = PoolConfig(maxcached=2, maxconnections=2)
+    steady = Workload(threads=2, duration_s=1.5, pattern="poisson", rate=200)
+    bursty = Workload(threads=2, duration_s=1.5, pattern="bursty", rate=200)
+    flat = engine.run(pools(sqlite_dsn, config), steady, seed=11)
+    burst = engine.run(pools(sqlite_dsn, config), bursty, seed=11)
+    assert burst.requests > 0 and burst.errors == 0
+    # 1 s at 200/s then 0.5 s at 20/s: about 210 arrivals against about 300
+    assert burst.requests < 0.85 * flat.requests
+    assert burst.schedule_lag.count == burst.requests
+    assert_consistent(burst)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_non_blocking_pool_counts_rejections(pg_dsn: str, pools) -> None:
+    pool = pools(pg_dsn, PoolConfig(maxcached=2, maxconnections=2, blocking=False))
+    result = engine.run(pool, Workload(threads=6, duration_s=0.6, hold_ms=10))
+    assert result.error_kinds.get(engine.REJECTED, 0) > 0
+    assert result.error_kinds[engine.REJECTED] == result.pool.rejections
+    assert result.requests > result.errors  # the ones that got a connection succeeded
+    assert result.fatal_error is None  # rejections are the pool's answer, not a broken workload
+    assert result.pool.peak_checked_out <= 2
+    assert any("rejected" in event for event in result.events)
+    assert_consistent(result)
+
+
+def test_failing_query_ends_with_a_fatal_sentence(any_dsn: str, pools) -> None:
+    pool = pools(any_dsn, PoolConfig(maxcached=2, maxconnections=2))
+    workload = Workload(threads=2, duration_s=60, query="SELEC 1")
+
+    result = engine.run(pool, workload)  # no exception
+
+    assert result.fatal_error is not None
+    assert "\n" not in result.fatal_error and result.fatal_error.endswith(".")
+    assert result.errors == result.requests >= engine.FATAL_AFTER
+    assert result.duration_s < workload.duration_s and not result.stopped
+    assert result.pool.query_errors == result.errors
+    assert result.as_dict()["fatal_error"] == result.fatal_error
+    assert_consistent(result)
+
+
+def test_on_sample_that_raises_does_not_end_the_run(sqlite_dsn: str, pools) -> None:
+    def broken(sample: engine.Sample) -> None:
+        raise RuntimeError("front end bug")
+
+    pool = pools(sqlite_dsn, PoolConfig(maxconnections=2))
+    result = engine.run(pool, Workload(threads=2, duration_s=0.3), on_sample=broken,
+                        sample_interval_s=0.1)
+    assert result.requests > 0 and result.errors == 0
+    assert "on_sample raised RuntimeError" in result.events
+    assert_consistent(result)
+
+
+def test_impossible_workload_is_bad_input(sqlite_dsn: str, pools) -> None:
+    pool = pools(sqlite_dsn, PoolConfig())
+    with pytest.raises(BadInput):
+        engine.run(pool, Workload(threads=0))
+    with pytest.raises(BadInput):
+        engine.run(pool, Workload(pattern="poisson", rate=0))
+    assert pool.snapshot().checkouts == 0
+
+
+@pytest.mark.parametrize("backend", ["pg_dsn", "mysql_dsn"])
+def test_sessions_killed_mid_burst_are_survived(backend: str, request: pytest.FixtureRequest,
+                                                pools) -> None:
+    pool = pools(request.getfixturevalue(backend),
+                 PoolConfig(mincached=4, maxcached=4, maxconnections=4))
+    killed: set[int] = set()
+    ended: list[int] = []
+    samples: list[engine.Sample] = []
+
+    def on_sample(sample: engine.Sample) -> None:
+        samples.append(sample)
+        if not ended:  # first sample: the server kills every connection of the pool
+            killed.update(pool.server_ids())
+            ended.append(probes.terminate_sessions(pool.target, killed))
+            ended.append(len(samples))
+
+    result = engine.run(pool, Workload(threads=4, duration_s=1.2, hold_ms=2),
+                        on_sample=on_sample, sample_interval_s=0.2)
+
+    assert ended and ended[0] >= 1
+    assert result.fatal_error is None and not result.stopped
+    after = samples[ended[1]:]
+    assert any(s.interval_requests - s.interval_errors > 0 for s in after), \
+        "no request succeeded after the kill"
+    # DBUtils' failover reopens a killed connection on its next use and re-runs the statement,
+    # so the kill shows as reconnects (and as errors only when a retry fails too)
+    assert result.pool.connects >= 1
+    assert pool.server_ids().isdisjoint(killed)
+    assert server_count(pool) == pool.snapshot().open
+    assert_consistent(result)
+    ids = pool.server_ids()
+    pool.close()
+    eventually(lambda: server_count(pool, ids), 0, "server sessions after close")
+
+
+# --- the bench --json object ------------------------------------------------------------------
+
+
+def test_as_dict_is_the_bench_json_object_without_a_password(pg_dsn: str, pools) -> None:
+    scheme, rest = pg_dsn.split("://", 1)
+    userinfo, where = rest.split("@", 1)
+    user, _, secret = userinfo.partition(":")
+    secret = secret or "s3cr3t-pw"  # trust auth on the test server ignores it
+    pool = pools(f"{scheme}://{user}:{secret}@{where}",
+                 PoolConfig(mincached=2, maxcached=1, maxconnections=3))
+    result = engine.run(pool, Workload(threads=2, duration_s=0.3), server_version="15.x")
+
+    data = json.loads(json.dumps(result.as_dict()))
+
+    for key in ("requests", "errors", "duration_s", "throughput_rps", "workload",
+                "schedule_lag_ms", "error_kinds", "query_ms", "stopped", "events"):
+        assert key in data
+    for key in ("latency_ms", "acquire_ms", "hold_ms"):
+        assert set(TIMINGS) <= set(data[key])
+    assert data["requests"] == result.requests
+    assert data["pool"]["checkouts"] == result.requests
+    assert data["config"] == asdict(pool.validation.effective) | {"setsession": []}
+    assert data["config"]["maxcached"] == 2  # DBUtils raises maxcached to mincached
+    assert data["target"] == {"dsn": pool.target.redacted, "driver": "psycopg",
+                              "server_version": "15.x"}
+    assert "***" in data["target"]["dsn"]
+    assert secret not in json.dumps(data)
+    assert secret not in repr(result)

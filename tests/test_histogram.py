@@ -1,0 +1,167 @@
+"""LatencyHistogram: accuracy against exact percentiles, constant memory, thread safety."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import threading
+import tracemalloc
+
+import pytest
+
+from pooltui.core.histogram import LatencyHistogram, Summary
+
+
+def exact_percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of sorted samples, the definition the histogram approximates."""
+    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def footprint(hist: LatencyHistogram) -> int:
+    """Bytes held by the histogram and everything it owns."""
+    return sys.getsizeof(hist) + sum(
+        sys.getsizeof(getattr(hist, name)) for name in LatencyHistogram.__slots__
+    )
+
+
+DISTRIBUTIONS = {
+    "lognormal-ms": lambda rng: rng.lognormvariate(math.log(0.002), 1.0),
+    "uniform-1us-2s": lambda rng: rng.uniform(1e-6, 2.0),
+    "exponential-50ms": lambda rng: rng.expovariate(1 / 0.05),
+    "bimodal": lambda rng: rng.choice((rng.gauss(0.0005, 0.00005), rng.gauss(0.2, 0.02))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
+def test_percentiles_within_two_percent_of_exact(name: str):
+    rng = random.Random(f"seed-{name}")
+    draw = DISTRIBUTIONS[name]
+    samples = [max(draw(rng), 2e-6) for _ in range(50_000)]
+    hist = LatencyHistogram()
+    for value in samples:
+        hist.record(value)
+    ordered = sorted(samples)
+    for q in (1, 25, 50, 75, 90, 95, 99, 99.9):
+        want = exact_percentile(ordered, q)
+        got = hist.percentile(q)
+        assert abs(got - want) <= 0.02 * want, (q, got, want)
+    assert hist.count == len(samples)
+    assert hist.max == ordered[-1]
+    assert hist.min == ordered[0]
+    assert hist.sum == pytest.approx(math.fsum(samples), rel=1e-9)
+    assert hist.percentile(100) == ordered[-1]
+    assert hist.percentile(0) == ordered[0]
+
+
+def test_summary_is_in_milliseconds_and_matches_percentiles():
+    rng = random.Random(7)
+    samples = [rng.uniform(0.001, 0.1) for _ in range(10_000)]
+    hist = LatencyHistogram()
+    for value in samples:
+        hist.record(value)
+    ordered = sorted(samples)
+    summary = hist.summary()
+    assert summary.count == len(samples)
+    assert summary.max == pytest.approx(ordered[-1] * 1000)
+    assert summary.mean == pytest.approx(math.fsum(samples) / len(samples) * 1000)
+    for field, q in (("p50", 50), ("p95", 95), ("p99", 99)):
+        want_ms = exact_percentile(ordered, q) * 1000
+        assert abs(getattr(summary, field) - want_ms) <= 0.02 * want_ms
+    as_dict = summary.as_dict()
+    assert set(as_dict) == {"p50", "p95", "p99", "max", "mean", "count"}
+    assert as_dict["count"] == len(samples)
+    assert as_dict["p99"] == pytest.approx(summary.p99, abs=0.001)
+
+
+def test_empty_histogram_summarises_to_zeros():
+    hist = LatencyHistogram()
+    assert hist.summary() == Summary()
+    assert hist.percentile(99) == 0.0
+    assert hist.min == 0.0 and hist.mean == 0.0
+    assert Summary().as_dict() == {"p50": 0, "p95": 0, "p99": 0, "max": 0, "mean": 0, "count": 0}
+
+
+def test_out_of_range_values_are_clamped_not_lost():
+    hist = LatencyHistogram()
+    for value in (-0.5, 0.0, 1e-9, 10 * 3600.0):
+        hist.record(value)
+    assert hist.count == 4
+    assert hist.min == 0.0
+    assert hist.max == 10 * 3600.0
+    assert hist.percentile(100) == 10 * 3600.0
+    # the three tiny values sit in the first bucket, reported within [min, max]
+    assert 0.0 <= hist.percentile(50) <= 1e-6
+
+
+def test_merge_equals_recording_everything_in_one():
+    rng = random.Random(3)
+    left, right, both = LatencyHistogram(), LatencyHistogram(), LatencyHistogram()
+    for i in range(20_000):
+        value = rng.lognormvariate(math.log(0.01), 0.8)
+        (left if i % 3 else right).record(value)
+        both.record(value)
+    left.merge(right)
+    assert left.count == both.count
+    assert left.sum == pytest.approx(both.sum)
+    assert left.max == both.max and left.min == both.min
+    for q in (50, 95, 99, 99.9):
+        assert left.percentile(q) == both.percentile(q)
+    before = left.count
+    left.merge(LatencyHistogram())  # merging an empty one changes nothing
+    assert left.count == before and left.min == both.min
+
+
+def test_reset_forgets_everything():
+    hist = LatencyHistogram()
+    for value in (0.1, 0.2, 0.3):
+        hist.record(value)
+    hist.reset()
+    assert hist.summary() == Summary()
+    hist.record(0.004)
+    assert hist.count == 1 and hist.max == 0.004 and hist.min == 0.004
+    assert abs(hist.percentile(50) - 0.004) <= 0.004 * 0.01
+
+
+def test_memory_after_a_million_samples_equals_memory_after_ten():
+    rng = random.Random(11)
+    samples = [rng.lognormvariate(math.log(0.003), 1.5) for _ in range(1_000_000)]
+    hist = LatencyHistogram()
+    for value in samples[:10]:
+        hist.record(value)
+    small = footprint(hist)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for value in samples[10:]:
+            hist.record(value)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert hist.count == 1_000_000
+    assert footprint(hist) == small
+    # nothing retained per sample: the only difference allowed is a larger int for the count
+    assert after - before < 256, after - before
+
+
+def test_concurrent_records_lose_nothing():
+    hist = LatencyHistogram()
+    threads, per_thread = 8, 10_000
+    start = threading.Barrier(threads)
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        values = [rng.uniform(0.0001, 0.01) for _ in range(per_thread)]
+        start.wait()
+        for value in values:
+            hist.record(value)
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert hist.count == threads * per_thread
+    assert sum(hist._counts) == threads * per_thread
+    assert hist.summary().count == threads * per_thread

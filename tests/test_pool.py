@@ -1,0 +1,470 @@
+"""InstrumentedPool against the real servers: gauges vs the server's own count, limits, leaks."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from dbutils.pooled_db import TooManyConnectionsError
+
+from pooltui.core import probes
+from pooltui.core.config import PoolConfig, validate
+from pooltui.core.errors import BadInput, CannotConnect, RunFailed
+from pooltui.core.pool import InstrumentedPool, PoolEvent
+from pooltui.core.targets import parse_dsn
+
+DEADLINE_S = 10.0
+BACKENDS = ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn", "sqlite_dsn"]
+SERVERS = ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn"]
+
+
+def eventually(read: Callable[[], Any], want: Any, what: str) -> Any:
+    """Poll ``read()`` until it returns ``want`` or the deadline passes (servers lag a little)."""
+    deadline = time.monotonic() + DEADLINE_S
+    pause = threading.Event()
+    while True:
+        got = read()
+        if got == want or time.monotonic() > deadline:
+            assert got == want, f"{what}: wanted {want!r}, still {got!r} after {DEADLINE_S} s"
+            return got
+        pause.wait(0.02)
+
+
+def server_count(pool: InstrumentedPool) -> int | None:
+    """The server's own count of this pool's connections (None: SQLite has no server)."""
+    return probes.count_connections_by(pool.target, pool.tag, pool.server_ids())
+
+
+@pytest.fixture(params=BACKENDS)
+def dsn(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=SERVERS)
+def server_dsn(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def pools():
+    """Build pools through this; every one is closed at the end, even when the test fails."""
+    with ExitStack() as stack:
+
+        def build(target: Any, config: PoolConfig, **kwargs: Any) -> InstrumentedPool:
+            return stack.enter_context(InstrumentedPool(target, config, **kwargs))
+
+        yield build
+
+
+def checkout(pool: InstrumentedPool, stack: ExitStack, n: int, shareable: bool = True) -> list:
+    return [stack.enter_context(pool.connection(shareable)) for _ in range(n)]
+
+
+def select_one(con: Any) -> Any:
+    cursor = con.cursor()
+    try:
+        cursor.execute("SELECT 1")
+        return cursor.fetchall()[0][0]
+    finally:
+        cursor.close()
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def test_refuses_a_config_that_validation_refuses(sqlite_dsn):
+    target = parse_dsn(sqlite_dsn)
+    hang = PoolConfig(mincached=4, maxcached=0, maxconnections=2, blocking=True)
+    first_error = next(f for f in validate(hang, target.facts).findings if f.level == "error")
+    with pytest.raises(BadInput) as caught:
+        InstrumentedPool(target, hang)
+    assert str(caught.value) == first_error.message
+
+
+def test_tag_default_is_unique_per_pool(sqlite_dsn, pools):
+    target = parse_dsn(sqlite_dsn)
+    first, second = pools(target, PoolConfig()), pools(target, PoolConfig())
+    assert first.tag.startswith("pooltui-") and second.tag.startswith("pooltui-")
+    assert first.tag != second.tag
+    assert pools(target, PoolConfig(), tag="mine").tag == "mine"
+    assert first.target is target and first.validation.ok
+
+
+# --- gauges against the server ------------------------------------------------------------
+
+
+def test_gauges_agree_with_the_server(dsn, pools):
+    target = parse_dsn(dsn)
+    pool = pools(target, PoolConfig(maxconnections=8, maxcached=8, mincached=1))
+    assert pool.snapshot().idle == 1 and len(pool.initial_connect_times) == 1
+    k, j = 3, 2
+    with ExitStack() as held:
+        cons = checkout(pool, held, k)
+        with ExitStack() as returned:
+            checkout(pool, returned, j)
+        assert [select_one(con) for con in cons] == [1] * k
+        stats = pool.snapshot()
+        assert (stats.checked_out, stats.idle, stats.open) == (k, j, k + j)
+        assert stats.connects == k + j and stats.closes == 0 and stats.checkouts == k + j
+        assert stats.peak_checked_out == k + j and stats.peak_open == k + j
+        if target.backend != "sqlite":
+            eventually(lambda: server_count(pool), stats.open, "server count while held")
+        if target.kind in ("postgresql", "mysql"):
+            assert len(pool.server_ids()) == k + j
+    stats = pool.snapshot()
+    assert (stats.checked_out, stats.idle, stats.open) == (0, k + j, k + j)
+    assert stats.hold.count == k + j and stats.acquire.count == k + j
+    assert stats.connect.count == k + j  # the 1 from mincached was reused, so k+j-1 new + 1
+
+
+def test_overflow_connections_are_closed_on_return(server_dsn, pools):
+    target = parse_dsn(server_dsn)
+    pool = pools(target, PoolConfig(maxcached=2, maxconnections=5))
+    with ExitStack() as held:
+        checkout(pool, held, 5)
+        stats = pool.snapshot()
+        assert (stats.checked_out, stats.open, stats.overflow) == (5, 5, 3)
+        eventually(lambda: server_count(pool), 5, "server count with 5 out")
+    stats = pool.snapshot()
+    assert (stats.idle, stats.closes, stats.open, stats.overflow) == (2, 3, 2, 0)
+    assert stats.peak_overflow == 3 and stats.maxcached == 2 and stats.maxconnections == 5
+    eventually(lambda: server_count(pool), 2, "server count after returning all")
+
+
+def test_close_closes_every_connection_even_those_still_held(server_dsn):
+    target = parse_dsn(server_dsn)
+    pool = InstrumentedPool(target, PoolConfig(maxcached=2, maxconnections=6, mincached=2))
+    stack = ExitStack()
+    try:
+        checkout(pool, stack, 4)  # 2 from the idle cache, 2 new; still held at close()
+        eventually(lambda: server_count(pool), 4, "server count before close")
+        pool.close()
+        assert pool.snapshot().open == 0 and pool.server_ids() == set()
+        eventually(lambda: server_count(pool), 0, "server count after close")
+        pool.close()  # idempotent
+        with pytest.raises(RunFailed), pool.connection():
+            pass
+    finally:
+        stack.close()  # the callers give their (closed) connections back late: no error
+    stats = pool.snapshot()
+    assert stats.open == 0 and stats.idle == 0 and stats.closes == 4
+    eventually(lambda: server_count(pool), 0, "server count after late returns")
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+def test_blocking_false_rejects_at_the_limit(server_dsn, pools):
+    pool = pools(parse_dsn(server_dsn), PoolConfig(maxconnections=2, blocking=False))
+    with ExitStack() as held:
+        checkout(pool, held, 2)
+        with pytest.raises(TooManyConnectionsError), pool.connection():
+            pass
+        stats = pool.snapshot()
+        assert stats.rejections == 1 and stats.checkouts == 2 and stats.waiting == 0
+    with pool.connection() as con:  # free again once returned
+        assert select_one(con) == 1
+    assert pool.snapshot().checkouts == 3
+
+
+def test_blocking_true_shows_the_waiter(dsn, pools):
+    pool = pools(parse_dsn(dsn), PoolConfig(maxconnections=1, blocking=True))
+    got_it = threading.Event()
+
+    def waiter() -> None:
+        with pool.connection() as con:
+            select_one(con)
+            got_it.set()
+
+    with ExitStack() as held:
+        checkout(pool, held, 1)
+        thread = threading.Thread(target=waiter, daemon=True)
+        thread.start()
+        eventually(lambda: pool.snapshot().waiting, 1, "waiting gauge")
+        assert not got_it.is_set()
+    thread.join(DEADLINE_S)
+    assert got_it.is_set() and not thread.is_alive()
+    stats = pool.snapshot()
+    assert stats.waiting == 0 and stats.peak_waiting == 1
+    assert stats.checkouts == 2 and stats.open == 1 and stats.peak_checked_out == 1
+
+
+def test_maxshared_is_honoured_on_psycopg(pg_dsn, pools):
+    target = parse_dsn(pg_dsn)
+    pool = pools(target, PoolConfig(maxshared=2, maxconnections=4, maxcached=4))
+    assert pool.validation.effective.maxshared == 2
+    assert pool._pool._maxshared == 2  # DBUtils saw threadsafety 2 through the creator
+    with ExitStack() as held:
+        cons = checkout(pool, held, 4)
+        assert [select_one(con) for con in cons] == [1, 1, 1, 1]
+        stats = pool.snapshot()
+        assert stats.checkouts == 4 and stats.shared == 2 and stats.peak_shared == 2
+        assert stats.open == 2 and stats.checked_out == 2
+        eventually(lambda: server_count(pool), 2, "server connections behind 4 shared checkouts")
+    stats = pool.snapshot()
+    assert stats.shared == 0 and stats.idle == 2
+
+
+def test_maxshared_is_zeroed_on_pymysql(mysql_dsn, pools):
+    target = parse_dsn(mysql_dsn)
+    pool = pools(target, PoolConfig(maxshared=2, maxconnections=4, maxcached=4))
+    assert pool.validation.effective.maxshared == 0 and pool._pool._maxshared == 0
+    assert any(f.param == "maxshared" and f.level == "warning" for f in pool.validation.findings)
+    with ExitStack() as held:
+        checkout(pool, held, 4)
+        stats = pool.snapshot()
+        assert stats.shared == 0 and stats.checked_out == 4 and stats.open == 4
+        eventually(lambda: server_count(pool), 4, "one server connection per checkout")
+
+
+def test_counts_stay_consistent_under_concurrent_churn(pg_dsn, pools):
+    pool = pools(parse_dsn(pg_dsn), PoolConfig(maxconnections=4, maxcached=2, blocking=True))
+    threads, per_thread = 8, 100
+    start = threading.Barrier(threads)
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            start.wait()
+            for i in range(per_thread):
+                with pool.connection() as con:
+                    if i % 10 == 0:
+                        select_one(con)
+        except BaseException as exc:  # surfaced by the assertion below
+            failures.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert failures == [] and not any(w.is_alive() for w in workers)
+    stats = pool.snapshot()
+    assert stats.checkouts == threads * per_thread
+    assert stats.acquire.count == stats.hold.count == threads * per_thread
+    assert stats.checked_out == 0 and stats.waiting == 0
+    assert stats.open == stats.connects - stats.closes == stats.idle
+    assert 1 <= stats.idle <= 2  # returns beyond maxcached were closed
+    assert stats.peak_checked_out <= 4 and stats.peak_open <= 4
+    eventually(lambda: server_count(pool), stats.open, "server count after the churn")
+
+
+@pytest.mark.parametrize(("name", "config"), [
+    ("pg_dsn", PoolConfig(mincached=2, maxcached=2, ping=1, ping_query="SELECT 1")),
+    ("mysql_dsn", PoolConfig(mincached=2, maxcached=2, ping=1)),
+])
+def test_reconnects_after_a_server_kill_are_counted(name, config, request, pools):
+    target = parse_dsn(request.getfixturevalue(name))
+    pool = pools(target, config)
+    before = pool.server_ids()
+    assert len(before) == 2
+    assert probes.terminate_sessions(target, before) == 2
+    with ExitStack() as held:
+        cons = checkout(pool, held, 2)  # ping finds both dead; DBUtils reopens them
+        assert [select_one(con) for con in cons] == [1, 1]
+        stats = pool.snapshot()
+        assert (stats.connects, stats.closes, stats.open) == (4, 2, 2)
+        assert pool.server_ids().isdisjoint(before) and len(pool.server_ids()) == 2
+        eventually(lambda: server_count(pool), 2, "server count after reconnecting")
+
+
+# --- connect failures -----------------------------------------------------------------------
+
+
+def test_refused_connect_is_cannot_connect_and_counted(pools):
+    target = parse_dsn("postgresql://postgres@127.0.0.1:1/test")
+    events: list[PoolEvent] = []
+    with pytest.raises(CannotConnect):
+        InstrumentedPool(target, PoolConfig(mincached=1, maxcached=1))
+    pool = pools(target, PoolConfig(), on_event=events.append)
+    with pytest.raises(CannotConnect) as caught, pool.connection():
+        pass
+    stats = pool.snapshot()
+    assert stats.connect_errors == 1 and stats.connects == 0 and stats.open == 0
+    assert stats.waiting == 0
+    assert [e.kind for e in events] == ["connect_failed"]
+    assert events[0].message == str(caught.value)
+
+
+class _GatedSqlite:
+    """A DB-API module over real sqlite3 whose connect can be held at a gate or made to fail."""
+
+    threadsafety = sqlite3.threadsafety
+    OperationalError = sqlite3.OperationalError
+    InterfaceError = sqlite3.InterfaceError
+    InternalError = sqlite3.InternalError
+
+    def __init__(self, path: str, *, fail_after: int | None = None) -> None:
+        self.path = path
+        self.fail_after = fail_after
+        self.calls = 0
+        self.opened: list[sqlite3.Connection] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def connect(self, **kwargs: Any) -> sqlite3.Connection:
+        self.calls += 1
+        self.entered.set()
+        assert self.gate.wait(DEADLINE_S), "the test never opened the gate"
+        if self.fail_after is not None and self.calls > self.fail_after:
+            return sqlite3.connect("/nonexistent-dir/x.db", check_same_thread=False)
+        con = sqlite3.connect(self.path, check_same_thread=False)
+        self.opened.append(con)
+        return con
+
+
+def gated_target(sqlite_dsn: str, module: _GatedSqlite) -> Any:
+    """The real SQLite target with its driver module swapped for the gated one."""
+    real = parse_dsn(sqlite_dsn)
+    return SimpleNamespace(
+        kind=real.kind, backend=real.backend, redacted=real.redacted, facts=real.facts,
+        database=real.database, module=lambda: module,
+        connect_kwargs=lambda tag: {}, backend_id=lambda raw: None,
+    )
+
+
+def test_refused_connect_in_the_constructor_closes_what_it_opened(sqlite_dsn):
+    module = _GatedSqlite(sqlite_dsn.removeprefix("sqlite:///"), fail_after=2)
+    events: list[PoolEvent] = []
+    with pytest.raises(CannotConnect):
+        InstrumentedPool(gated_target(sqlite_dsn, module), PoolConfig(mincached=4, maxcached=4),
+                         on_event=events.append)
+    assert module.calls == 3 and len(module.opened) == 2
+    assert [e.kind for e in events] == ["connect_failed"]
+    for con in module.opened:  # the two that did open were closed, not left to the GC
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            con.execute("SELECT 1")
+
+
+def test_snapshot_does_not_block_while_a_connect_holds_the_pool_lock(sqlite_dsn, pools):
+    module = _GatedSqlite(sqlite_dsn.removeprefix("sqlite:///"))
+    pool = pools(gated_target(sqlite_dsn, module), PoolConfig(maxconnections=4))
+    module.gate.clear()
+    module.entered.clear()
+
+    def use() -> None:
+        with pool.connection() as con:
+            select_one(con)
+
+    first = threading.Thread(target=use, daemon=True)
+    first.start()
+    assert module.entered.wait(DEADLINE_S)  # the connect is in progress, under the pool lock
+    second = threading.Thread(target=use, daemon=True)
+    second.start()
+    snapshots: list[Any] = []
+    reader = threading.Thread(
+        target=lambda: snapshots.append(eventually(lambda: pool.snapshot().waiting, 1, "queued")),
+        daemon=True)
+    reader.start()
+    reader.join(DEADLINE_S)
+    try:
+        assert not reader.is_alive(), "snapshot() blocked behind the connect"
+        assert snapshots == [1]
+        stats = pool.snapshot()
+        assert stats.open == 0 and stats.checked_out == 0 and stats.connects == 0
+        # the connecting thread really holds the pool lock while snapshot() answered
+        assert pool._pool._lock.acquire(blocking=False) is False
+    finally:
+        module.gate.set()
+        first.join(DEADLINE_S)
+        second.join(DEADLINE_S)
+    stats = pool.snapshot()
+    assert stats.checkouts == 2 and stats.waiting == 0 and stats.peak_waiting >= 1
+    assert 1 <= stats.connects <= 2
+
+
+# --- warm-up, interval, queries --------------------------------------------------------------
+
+
+def test_open_idle_parks_connections_and_times_them(server_dsn, pools):
+    pool = pools(parse_dsn(server_dsn), PoolConfig(maxcached=3, maxconnections=4))
+    times = pool.open_idle(3)
+    assert len(times) == 3 and all(t > 0 for t in times)
+    stats = pool.snapshot()
+    assert (stats.idle, stats.open, stats.checkouts, stats.connects) == (3, 3, 0, 3)
+    eventually(lambda: server_count(pool), 3, "server count after warm-up")
+    assert pool.open_idle(3) == []  # already warm: nothing new to open
+    with pytest.raises(BadInput):
+        pool.open_idle(5)
+
+
+def test_reset_interval_zeroes_counters_and_sets_peaks_to_now(sqlite_dsn, pools):
+    pool = pools(parse_dsn(sqlite_dsn), PoolConfig(maxcached=4, maxconnections=4))
+    with ExitStack() as held:
+        checkout(pool, held, 3)
+    pool.record_query(0.002)
+    pool.record_query(0.5, failed=True)
+    before = pool.snapshot()
+    assert before.query.count == 2 and before.query_errors == 1 and before.peak_checked_out == 3
+    assert before.query.max == pytest.approx(500.0)
+    with ExitStack() as held:
+        checkout(pool, held, 1)
+        pool.reset_interval()
+        stats = pool.snapshot()
+    assert (stats.checkouts, stats.connects, stats.closes, stats.query_errors) == (0, 0, 0, 0)
+    assert stats.acquire.count == 0 and stats.query.count == 0 and stats.connect.count == 0
+    assert (stats.peak_checked_out, stats.peak_idle, stats.peak_open) == (1, 2, 3)
+    assert stats.open == 3  # the gauge is not a counter: reset leaves it alone
+    after = pool.snapshot()
+    assert after.peak_idle == 3 and after.hold.count == 1 and after.checkouts == 0
+
+
+# --- leak detection ---------------------------------------------------------------------------
+
+
+def hold_a_connection_past_the_threshold(pool: InstrumentedPool, events: list[PoolEvent]) -> None:
+    with pool.connection() as con:
+        select_one(con)
+        eventually(lambda: pool.check_leaks(), 1, "held connection reported as a leak")
+        assert [e.kind for e in events] == ["leak"]
+        assert pool.snapshot().leaks == 1
+        assert pool.check_leaks() == 1 and len(events) == 1  # reported once only
+
+
+@pytest.mark.parametrize("name", ["pg_dsn", "sqlite_dsn"])
+def test_leak_detector_reports_the_acquiring_stack(name, request, pools):
+    events: list[PoolEvent] = []
+    pool = pools(parse_dsn(request.getfixturevalue(name)), PoolConfig(maxconnections=2),
+                 leak_threshold_s=0.05, on_event=events.append)
+    with pool.connection() as quick:
+        select_one(quick)
+    assert pool.check_leaks() == 0 and events == []
+    hold_a_connection_past_the_threshold(pool, events)
+    assert [e.kind for e in events] == ["leak", "leak_returned"]
+    leak = events[0]
+    assert "hold_a_connection_past_the_threshold" in leak.detail
+    assert "test_leak_detector_reports_the_acquiring_stack" in leak.detail
+    assert "0.05 s" in leak.message and leak.at <= events[1].at
+    assert pool.snapshot().leaks == 0
+
+
+def test_leak_detector_off_costs_no_stack(sqlite_dsn, pools):
+    events: list[PoolEvent] = []
+    pool = pools(parse_dsn(sqlite_dsn), PoolConfig(), on_event=events.append)
+    with pool.connection():
+        assert pool.check_leaks() == 0 and pool._leases == set()
+    assert events == [] and pool.snapshot().leaks == 0
+    with pytest.raises(BadInput):
+        InstrumentedPool(parse_dsn(sqlite_dsn), PoolConfig(), leak_threshold_s=0)
+
+
+def test_stats_as_dict_has_the_json_shape(sqlite_dsn, pools):
+    pool = pools(parse_dsn(sqlite_dsn), PoolConfig(maxconnections=3, maxcached=2))
+    with pool.connection() as con:
+        select_one(con)
+    data = pool.snapshot().as_dict()
+    for name in ("checked_out", "idle", "shared", "open", "overflow", "waiting", "peak_open",
+                 "checkouts", "connects", "connect_errors", "closes", "rejections",
+                 "query_errors", "maxconnections", "maxcached", "leaks"):
+        assert isinstance(data[name], int), name
+    for name in ("acquire_ms", "query_ms", "hold_ms", "connect_ms"):
+        assert set(data[name]) == {"p50", "p95", "p99", "max", "mean", "count"}
+    assert data["checkouts"] == 1 and data["hold_ms"]["count"] == 1
+    assert data["maxconnections"] == 3 and data["idle"] == 1

@@ -1,0 +1,455 @@
+"""The tune screen driven by keys and the mouse against real databases (Pilot, App.run_test).
+
+Bursts are short (1 s) unless a test stops them itself; every wait is a poll with a deadline on
+a message or a state the console reaches, never a sleep standing in for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, Static
+
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.histogram import Summary
+from pooltui.core.probes import count_connections_by, terminate_pool_connections
+from pooltui.core.profiles import Profile
+from pooltui.core.stats import PoolStats
+from pooltui.core.targets import parse_dsn
+from pooltui.tui.app import PoolTuiApp, make_app
+from pooltui.tui.messages import BurstFailed, BurstFinished, StatsSampled, WarmupFinished
+from pooltui.tui.screens.help import HelpScreen
+from pooltui.tui.screens.run_details import RunDetailsScreen
+from pooltui.tui.widgets.event_log import EventLog
+from pooltui.tui.widgets.gauge import Gauge
+from pooltui.tui.widgets.history_table import HistoryTable
+from pooltui.tui.widgets.param_panel import ParamPanel
+from pooltui.tui.widgets.slider import Slider
+from pooltui.tui.widgets.trend_plot import TrendPlot
+
+SIZE = (120, 36)
+SMALL_POOL = PoolConfig(maxconnections=4, maxcached=4)
+SHORT_BURST = Workload(threads=4, duration_s=1.0)
+
+
+@pytest.fixture(autouse=True)
+def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blinking cursor would make screenshots differ from run to run."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
+class Console:
+    """A console app plus what the tests watch: its messages and its notifications."""
+
+    def __init__(self, dsn: str, pool: PoolConfig = SMALL_POOL,
+                 workload: Workload = SHORT_BURST, *, check: bool = False) -> None:
+        self.target = parse_dsn(dsn)
+        self.app: PoolTuiApp = make_app(self.target, Profile("test", pool=pool,
+                                                             workload=workload),
+                                        check_target=check)
+        self.messages: list[Message] = []
+        self.notes: list[tuple[str, str]] = []
+        self.on_message: Callable[[Message], None] | None = None
+        original = self.app.notify
+
+        def notify(message: str, *args: Any, **kwargs: Any) -> None:
+            self.notes.append((kwargs.get("severity", "information"), str(message)))
+            original(message, *args, **kwargs)
+
+        self.app.notify = notify  # type: ignore[method-assign]
+
+    def hook(self, message: Message) -> None:
+        self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(message)
+
+    def run(self, size: tuple[int, int] = SIZE) -> Any:
+        return self.app.run_test(size=size, message_hook=self.hook)
+
+    def seen(self, kind: type[Message]) -> list[Any]:
+        return [m for m in self.messages if isinstance(m, kind)]
+
+    @property
+    def panel(self) -> ParamPanel:
+        return self.app.tune.panel
+
+    @property
+    def log(self) -> EventLog:
+        return self.app.tune.events
+
+    def slider(self, name: str) -> Slider:
+        return self.app.tune.query_one(f"#param-{name}", Slider)
+
+    def gauge(self, name: str) -> Gauge:
+        return self.app.tune.query_one(f"#gauge-{name}", Gauge)
+
+    def status(self) -> str:
+        return str(self.app.tune.query_one("#status", Static).render())
+
+
+async def until(pilot: Pilot, condition: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Let the app run until ``condition`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the console did not reach the expected state in time")
+        await pilot.pause(0.05)
+
+
+async def burst(pilot: Pilot, console: Console) -> BurstFinished:
+    """Press b and wait for that burst's BurstFinished."""
+    before = len(console.seen(BurstFinished))
+    await pilot.press("b")
+    await until(pilot, lambda: len(console.seen(BurstFinished)) > before)
+    await console.app.workers.wait_for_complete()
+    await pilot.pause()
+    return console.seen(BurstFinished)[-1]
+
+
+async def set_slider(pilot: Pilot, console: Console, name: str, value: float) -> None:
+    """Move a slider with the keyboard, one step at a time, as a person would."""
+    slider = console.slider(name)
+    slider.focus()
+    await pilot.pause()
+    key = "right" if value > slider.value else "left"
+    for _ in range(1000):
+        if slider.value == value:
+            break
+        await pilot.press(key)
+    assert slider.value == value
+
+
+# --- parameters ---------------------------------------------------------------------------
+
+
+async def test_a_slider_change_shows_at_once_what_dbutils_makes_of_it(sqlite_dsn):
+    console = Console(sqlite_dsn, PoolConfig(mincached=2, maxcached=4, maxconnections=8))
+    async with console.run() as pilot:
+        await pilot.pause()
+        note = console.app.tune.query_one("#note-maxcached", Static)
+        assert not note.has_class("-shown")
+        await set_slider(pilot, console, "maxcached", 1)  # below mincached
+        assert console.panel.config.maxcached == 1
+        assert console.panel.validation.effective.maxcached == 2
+        assert note.has_class("-shown") and "DBUtils uses 2" in str(note.render())
+        findings = str(console.app.tune.query_one("#findings", Static).render())
+        assert "maxcached 1 is raised to mincached 2" in findings
+        # and back: the note goes away as soon as the value is honoured again
+        await pilot.press("right", "right")
+        assert console.panel.config.maxcached == 3 and not note.has_class("-shown")
+
+
+async def test_every_control_feeds_the_configuration(sqlite_dsn):
+    console = Console(sqlite_dsn)
+    async with console.run() as pilot:
+        await pilot.pause()
+        tune = console.app.tune
+        tune.query_one("#param-blocking").focus()
+        await pilot.press("space")  # the blocking switch
+        await pilot.press("down")   # focus moves on to the reset switch
+        await pilot.press("enter")
+        tune.query_one("#param-ping", Select).value = 4
+        tune.query_one("#param-setsession", Input).focus()
+        await pilot.press(*"SET a=1; SET b=2")
+        tune.query_one("#param-pattern", Select).value = "poisson"
+        query = tune.query_one("#param-query", Input)
+        query.focus()
+        query.value = ""
+        await pilot.press(*"SELECT 2")
+        await pilot.pause()
+        config, workload = console.panel.config, console.panel.workload
+        assert (config.blocking, config.reset, config.ping) == (False, False, 4)
+        assert config.setsession == ("SET a=1", "SET b=2")
+        assert (workload.pattern, workload.query) == ("poisson", "SELECT 2")
+        # poisson needs a rate: refused in place, and b says why instead of running
+        assert not console.panel.is_ok
+        assert console.app.tune.query_one("#note-rate", Static).has_class("-error")
+        tune.focus_next()  # leave the input so b is a key again
+        await pilot.press("b")
+        assert console.notes and console.notes[-1][0] == "error"
+        assert "rate" in console.notes[-1][1]
+        assert not console.seen(BurstFinished) and console.app.tune.running is None
+
+
+async def test_a_slider_follows_the_mouse(sqlite_dsn):
+    console = Console(sqlite_dsn)
+    async with console.run() as pilot:
+        await pilot.pause()
+        slider = console.slider("threads")
+        assert slider.value == 4
+        region = slider.content_region
+        await pilot.click(slider, offset=(region.width - 8, 0))  # near the end of the track
+        assert slider.value > 64
+        await pilot.click(slider, offset=(15, 0))  # the start of the track
+        assert slider.value == 1
+        assert console.panel.workload.threads == 1
+
+
+async def test_an_impossible_configuration_is_refused_in_place(sqlite_dsn):
+    # mincached > maxconnections with maxcached = 0: PooledDB's constructor would hang
+    console = Console(sqlite_dsn, PoolConfig(mincached=2, maxcached=0, maxconnections=2))
+    async with console.run() as pilot:
+        await pilot.pause()
+        assert console.panel.is_ok
+        await set_slider(pilot, console, "mincached", 3)
+        note = console.app.tune.query_one("#note-mincached", Static)
+        assert note.has_class("-error") and "hangs forever" in str(note.render())
+        assert console.slider("mincached").has_class("-error")
+        assert console.status().startswith("✖ refused")
+        await pilot.press("w", "b")
+        assert [level for level, _ in console.notes] == ["error", "error"]
+        assert console.app.session.pool is None and console.app.tune.running is None
+        await pilot.press("left")  # fixed: running is allowed again
+        assert console.panel.is_ok and console.status().startswith("ready")
+
+
+# --- warm-up and bursts -------------------------------------------------------------------
+
+
+async def test_warm_up_and_burst_move_the_gauges_plots_and_history(sqlite_dsn):
+    console = Console(sqlite_dsn, PoolConfig(mincached=2, maxcached=4, maxconnections=4))
+    async with console.run() as pilot:
+        await pilot.pause()
+        assert console.gauge("idle").value == 0
+        await pilot.press("w")
+        await until(pilot, lambda: console.seen(WarmupFinished))
+        await until(pilot, lambda: console.gauge("idle").value >= 2)
+        assert any("warm-up opened" in text for text in console.log.texts("warmup_done"))
+        finished = await burst(pilot, console)
+        assert finished.result.requests > 0 and finished.result.errors == 0
+        samples = console.seen(StatsSampled)
+        assert samples and all(s.run_id == finished.run_id for s in samples)
+        plot = console.app.tune.query_one("#plot-throughput", TrendPlot)
+        assert plot.values and max(plot.values) > 0
+        assert console.app.tune.query_one("#plot-latency", TrendPlot).values
+        table = console.app.tune.query_one(HistoryTable)
+        assert table.row_count == 1 and len(console.app.history) == 1
+        record = console.app.history.records[0]
+        assert record.label == "first run" and record.config == console.panel.config
+        assert any(t.startswith("run #1 finished") for t in console.log.texts("run_finished"))
+
+
+async def test_postgres_burst_stops_on_s_while_the_console_stays_usable(pg_dsn):
+    console = Console(pg_dsn, PoolConfig(maxconnections=8, maxcached=8),
+                      Workload(threads=16, duration_s=60.0, hold_ms=1.0))
+    async with console.run() as pilot:
+        await pilot.pause()
+        await pilot.press("b")
+        await until(pilot, lambda: len(console.seen(StatsSampled)) >= 2)
+        assert console.app.tune.running == "burst"
+        # the UI still answers: a slider moves, a screen opens and closes
+        before = console.slider("hold_ms").value
+        console.slider("hold_ms").focus()
+        await pilot.press("right")
+        assert console.slider("hold_ms").value == before + 1
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(console.app.screen, HelpScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: console.app.screen is console.app.tune)
+        assert console.gauge("checked_out").value <= 8
+        await pilot.press("s")
+        await until(pilot, lambda: console.seen(BurstFinished))
+        result = console.seen(BurstFinished)[0].result
+        assert result.stopped and result.duration_s < 60.0
+        assert "(stopped)" in str(console.app.tune.query_one(HistoryTable).get_row_at(0)[1])
+        assert console.app.tune.running is None
+
+
+async def test_mariadb_burst_lands_in_the_history(mysql_dsn):
+    console = Console(mysql_dsn, PoolConfig(maxconnections=4, maxcached=2),
+                      Workload(threads=6, duration_s=1.0, hold_ms=2.0))
+    async with console.run() as pilot:
+        await pilot.pause()
+        finished = await burst(pilot, console)
+        assert finished.result.requests > 0 and finished.result.errors == 0
+        assert finished.result.pool.peak_open <= 4
+        assert console.app.history.records[0].result is finished.result
+
+
+async def test_changed_parameters_rebuild_the_pool_and_close_the_old_one(pg_dsn):
+    console = Console(pg_dsn, PoolConfig(maxconnections=3, maxcached=3), SHORT_BURST)
+    async with console.run() as pilot:
+        await pilot.pause()
+        await burst(pilot, console)
+        first = console.app.session.pool
+        assert first is not None and first.snapshot().open > 0
+        await set_slider(pilot, console, "maxconnections", 5)
+        assert "rebuilds the pool" in console.status()
+        await burst(pilot, console)
+        second = console.app.session.pool
+        assert second is not first and second.config.maxconnections == 5
+        assert count_connections_by(console.target, first.tag, set()) == 0
+        assert console.app.history.records[1].label == "maxconnections 3→5"
+
+
+async def test_baseline_and_deltas(sqlite_dsn):
+    console = Console(sqlite_dsn)
+    async with console.run() as pilot:
+        await pilot.pause()
+        await burst(pilot, console)
+        await set_slider(pilot, console, "hold_ms", 2.0)
+        await burst(pilot, console)
+        table = console.app.tune.query_one(HistoryTable)
+        table.focus()
+        await pilot.press("up")  # the cursor sits on the newest run: go to the first
+        assert table.selected_number == 1
+        await pilot.press("m")
+        history = console.app.history
+        assert history.baseline == 1
+        assert "1\n★" in str(table.get_row_at(0)[0])
+        delta = history.delta(history.records[1])
+        shown = str(table.get_row_at(1)[2])  # req/s: the figure over its delta
+        assert shown.endswith("%") and len(shown.splitlines()) == 2
+        assert delta["throughput"] is not None
+        assert table.selected_number == 1  # the rebuild kept the cursor
+        await pilot.press("m")  # again: no baseline any more
+        assert history.baseline is None
+        assert len(str(table.get_row_at(1)[2]).splitlines()) == 1
+
+
+async def test_run_details_load_a_configuration_back(sqlite_dsn):
+    console = Console(sqlite_dsn)
+    async with console.run() as pilot:
+        await pilot.pause()
+        await burst(pilot, console)
+        await set_slider(pilot, console, "maxconnections", 6)
+        await set_slider(pilot, console, "threads", 5)
+        await burst(pilot, console)
+        table = console.app.tune.query_one(HistoryTable)
+        table.focus()
+        await pilot.press("up", "enter")
+        await until(pilot, lambda: isinstance(console.app.screen, RunDetailsScreen))
+        await pilot.press("l")
+        await until(pilot, lambda: console.app.screen is console.app.tune)
+        assert console.slider("maxconnections").value == 4
+        assert console.slider("threads").value == 4
+        assert console.panel.config == console.app.history.records[0].config
+        assert any("loaded run #1" in text for text in console.log.texts())
+
+
+# --- bad input and bad luck ---------------------------------------------------------------
+
+
+async def test_a_query_that_fails_is_reported_and_the_console_keeps_working(sqlite_dsn):
+    console = Console(sqlite_dsn, workload=replace(SHORT_BURST, query="SELECT * FROM nowhere"))
+    async with console.run() as pilot:
+        await pilot.pause()
+        failed = await burst(pilot, console)
+        assert failed.result.errors > 0 and failed.result.fatal_error
+        assert "nowhere" in failed.result.fatal_error
+        assert ("error", failed.result.fatal_error) in console.notes
+        assert any("errors:" in text for text in console.log.texts("error"))
+        query = console.app.tune.query_one("#param-query", Input)
+        query.value = "SELECT count(*) FROM items"
+        console.slider("threads").focus()
+        fixed = await burst(pilot, console)
+        assert fixed.result.errors == 0 and fixed.result.requests > 0
+        assert len(console.app.history) == 2
+
+
+async def test_an_unreachable_server_is_a_message_not_a_crash(pg_dsn):
+    dsn = pg_dsn.replace(":5432/", ":1/")  # nothing listens on port 1
+    console = Console(dsn, check=True)
+    async with console.run() as pilot:
+        await until(pilot, lambda: console.log.texts("error"))
+        assert any(level == "error" for level, _ in console.notes)
+        await pilot.press("b")
+        await until(pilot, lambda: console.seen(BurstFailed))
+        assert console.log.texts("run_failed") and console.app.tune.running is None
+        await pilot.press("w")
+        await until(pilot, lambda: any("warm-up failed" in t for t in console.log.texts()))
+        await set_slider(pilot, console, "threads", 2)  # still answering keys
+        assert len(console.app.history) == 0
+
+
+async def test_connections_killed_mid_burst(pg_dsn):
+    console = Console(pg_dsn, PoolConfig(maxconnections=4, maxcached=4),
+                      Workload(threads=4, duration_s=1.5, hold_ms=2.0))
+    killed: list[int] = []
+
+    def kill_on_first_sample(message: Message) -> None:
+        if isinstance(message, StatsSampled) and not killed:
+            pool = console.app.session.pool
+            assert pool is not None
+            killed.append(terminate_pool_connections(console.target, pool))
+
+    console.on_message = kill_on_first_sample
+    async with console.run() as pilot:
+        await pilot.pause()
+        finished = await burst(pilot, console)
+        assert killed and killed[0] > 0
+        result = finished.result
+        assert len(console.app.history) == 1
+        # DBUtils reopens a killed connection and re-runs the statement (its failover), so the
+        # kill shows as connections reopened; a request it could not save is an error
+        assert result.pool.connects >= killed[0] or result.errors > 0
+        assert console.log.texts("connection_lost")
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+
+def fixed_result(throughput: float, p95: float, errors: int = 0) -> Any:
+    from pooltui.core.engine import RunResult
+
+    latency = Summary(count=1000, p50=p95 / 2, p95=p95, p99=p95 * 1.5, max=p95 * 2,
+                      mean=p95 / 2)
+    stats = PoolStats(checked_out=0, idle=4, open=4, peak_open=4, checkouts=1000, connects=4,
+                      maxconnections=4, maxcached=4)
+    return RunResult(requests=1000 + errors, errors=errors, duration_s=1.0,
+                     throughput_rps=throughput, latency=latency,
+                     acquire=Summary(count=1000, p95=p95 / 10), query=Summary(), hold=Summary(),
+                     schedule_lag=Summary(), error_kinds={"OperationalError": errors}
+                     if errors else {}, pool=stats, config=SMALL_POOL, target="sqlite:///x.db",
+                     driver="sqlite3", workload=SHORT_BURST)
+
+
+def snapshot_app(pool: PoolConfig = SMALL_POOL) -> PoolTuiApp:
+    """A console with fixed data: no database is touched, no clock is read."""
+    app = make_app(parse_dsn("sqlite:///snapshot.db"), Profile("snapshot", pool=pool,
+                                                               workload=SHORT_BURST),
+                   check_target=False)
+    history = app.history
+    history.add(SMALL_POOL, SHORT_BURST, fixed_result(2400.0, 2.5))
+    history.add(replace(SMALL_POOL, maxconnections=8), SHORT_BURST, fixed_result(3100.0, 1.9))
+    history.add(replace(SMALL_POOL, maxconnections=8), replace(SHORT_BURST, hold_ms=5.0),
+                fixed_result(700.0, 9.4, errors=3))
+    history.mark_baseline(1)
+    return app
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(EventLog, "timestamp", staticmethod(lambda: "12:00:00"))
+
+
+async def _show_fixed_live_data(pilot: Pilot) -> None:
+    app = pilot.app
+    assert isinstance(app, PoolTuiApp)
+    tune = app.tune
+    tune.query_one(HistoryTable).show(app.history)
+    tune.query_one("#plot-throughput", TrendPlot).set_values([0, 1200, 2400, 2600, 2500, 2550])
+    tune.query_one("#plot-latency", TrendPlot).set_values([0, 3.1, 2.4, 2.6, 2.2, 2.5])
+    tune.query_one("#plot-acquire", TrendPlot).set_values([0, 0.4, 0.2, 0.3, 0.2, 0.25])
+    await pilot.pause()
+
+
+def test_snapshot_tune_screen_wide(snap_compare, frozen_clock):
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=_show_fixed_live_data)
+
+
+def test_snapshot_tune_screen_80x24(snap_compare, frozen_clock):
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24),
+                        run_before=_show_fixed_live_data)
+
+
+def test_snapshot_refused_configuration(snap_compare, frozen_clock):
+    refused = PoolConfig(mincached=6, maxcached=0, maxconnections=4)
+    assert snap_compare(snapshot_app(refused), terminal_size=SIZE,
+                        run_before=_show_fixed_live_data)
