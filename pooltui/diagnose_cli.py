@@ -27,7 +27,7 @@ import json
 import sys
 import textwrap
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ from pooltui.core.diagnosis import (
     SYMPTOMS,
     TYPICAL_QUERY_MS,
     Answers,
-    Measurements,
     Prediction,
     Recommendation,
     answers_from_mapping,
@@ -49,8 +48,8 @@ from pooltui.core.diagnosis import (
 )
 from pooltui.core.diagnosis_rules import pct
 from pooltui.core.errors import BadInput, CannotConnect
-from pooltui.core.probes import ServerInfo
 from pooltui.core.targets import DriverFacts, Target
+from pooltui.core.verify import TargetFigures, measure_target, verify_workload
 
 #: option -> (answer name, type, help); dest is "answer_<name>" so nothing collides
 ANSWER_OPTIONS: tuple[tuple[str, str, type, str], ...] = (
@@ -72,21 +71,6 @@ CHOICE_OPTIONS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("--goal", "goal", GOALS, "lowest latency or fewest server connections"),
 )
 MEASURED_NAMES = ("connect_ms", "query_ms")
-
-
-@dataclass(frozen=True)
-class Measured:
-    """What pooltui measured on the target (None where it measured nothing)."""
-
-    connect_ms: float
-    round_trip_ms: float  # the timed query: --query, else SELECT 1
-    query: str
-    representative: bool  # True when the timed query is the user's: it becomes query_ms
-    server: ServerInfo
-
-    def measurements(self) -> Measurements:
-        query_ms = self.round_trip_ms if self.representative else None
-        return Measurements(connect_ms=self.connect_ms, query_ms=query_ms, server=self.server)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -167,18 +151,7 @@ def _target(dsn: str, ask_password: bool) -> Target:
     return parse_dsn(dsn, password=password)
 
 
-def measure(target: Target, query: str | None) -> Measured:
-    """Connect and query times (medians of 3) and the server's limits; CannotConnect if down."""
-    from pooltui.core.checks import measure_latencies
-    from pooltui.core.probes import probe_server
-
-    latencies = measure_latencies(target, query or "SELECT 1")
-    server = probe_server(target)
-    return Measured(latencies.connect_ms, latencies.query_ms, query or "SELECT 1",
-                    bool(query), server)
-
-
-def assumed_names(answers: Answers, measured: Measured | None) -> list[str]:
+def assumed_names(answers: Answers, measured: TargetFigures | None) -> list[str]:
     """Answers neither given nor measured, in question order."""
     replaced = set()
     if measured is not None:
@@ -188,11 +161,9 @@ def assumed_names(answers: Answers, measured: Measured | None) -> list[str]:
     return [n for n in ANSWER_NAMES if n in answers.assumed and n not in replaced]
 
 
-def workload_for(answers: Answers, measured: Measured | None) -> Workload:
+def workload_for(answers: Answers, measured: TargetFigures | None) -> Workload:
     """The peak the recommendation is sized for, as a bench workload (Poisson at peak rate)."""
-    from pooltui.core.verify import verify_workload
-
-    query_ms = measured.round_trip_ms if measured and measured.representative else None
+    query_ms = measured.query_ms if measured and measured.representative else None
     return verify_workload(answers, query_ms=query_ms, duration_s=Workload().duration_s)
 
 
@@ -235,7 +206,7 @@ def _wrap(text: str, indent: str) -> str:
 
 
 def format_text(rec: Recommendation, answers: Answers, current_label: str, target_label: str,
-                measured: Measured | None, assumed: list[str]) -> str:
+                measured: TargetFigures | None, assumed: list[str]) -> str:
     """The recommendation for a terminal: changes, advice, prediction, assumptions."""
     out = [f"pooltui diagnose: {target_label}; current configuration: {current_label}"]
     if measured is not None:
@@ -245,7 +216,7 @@ def format_text(rec: Recommendation, answers: Answers, current_label: str, targe
             f"{s.connections_in_use or 0} in use)")
         timeout = "" if not s.wait_timeout_s else f", wait_timeout {s.wait_timeout_s:g} s"
         out.append(f"Measured: connect {measured.connect_ms:.3g} ms, {measured.query} "
-                   f"{measured.round_trip_ms:.3g} ms; {s.product or 'server'} {s.version}"
+                   f"{measured.query_ms:.3g} ms; {s.product or 'server'} {s.version}"
                    f"{limit}{timeout}")
     out += ["", "Changes" if rec.changes else "Changes: none, the current configuration fits"]
     for change in rec.changes:
@@ -272,7 +243,7 @@ def format_text(rec: Recommendation, answers: Answers, current_label: str, targe
 
 
 def as_json(rec: Recommendation, answers: Answers, current: PoolConfig, facts: DriverFacts,
-            target_label: str | None, measured: Measured | None, assumed: list[str]) -> dict:
+            target_label: str | None, measured: TargetFigures | None, assumed: list[str]) -> dict:
     """The ``--json`` object: the recommendation plus what it was based on."""
     answers_dict = {n: getattr(answers, n) for n in ANSWER_NAMES}
     answers_dict["symptoms"] = sorted(answers.symptoms)
@@ -282,7 +253,7 @@ def as_json(rec: Recommendation, answers: Answers, current: PoolConfig, facts: D
         server = asdict(measured.server) | {
             "usable_connections": measured.server.usable_connections}
         measured_dict = {"connect_ms": round(measured.connect_ms, 3),
-                         "query_ms": round(measured.round_trip_ms, 3),
+                         "query_ms": round(measured.query_ms, 3),
                          "query": measured.query, "representative": measured.representative,
                          "server": server}
     return {"target": target_label, "driver": facts.module_name, "measured": measured_dict,
@@ -290,7 +261,7 @@ def as_json(rec: Recommendation, answers: Answers, current: PoolConfig, facts: D
             **recommendation_as_dict(rec)}
 
 
-def as_profile_toml(rec: Recommendation, answers: Answers, measured: Measured | None,
+def as_profile_toml(rec: Recommendation, answers: Answers, measured: TargetFigures | None,
                     name: str, dsn: str | None) -> str:
     """A profile of the recommended pool and the peak workload: `bench --profile` loads it."""
     from pooltui.core.export import to_toml
@@ -327,12 +298,11 @@ def run(args: argparse.Namespace) -> int:
     measured = None
     if target is not None and not args.no_measure:
         try:
-            measured = measure(target, answers.query)
+            measured = measure_target(target, answers.query)
         except CannotConnect as error:
             if args.dsn:
-                print("pooltui: hint: add --no-measure for a recommendation from the answers "
-                      "alone.", file=sys.stderr)
-                raise
+                raise CannotConnect(f"{str(error).rstrip('.')}; or add --no-measure for a "
+                                    "recommendation from the answers alone.") from None
             print(f"pooltui: warning: {error} The recommendation uses the answers and stated "
                   "defaults instead of measured figures.", file=sys.stderr)
     rec = recommend(answers, current, facts, measured.measurements() if measured else None)

@@ -87,10 +87,10 @@ ODBC_MY = "odbc:Driver={{MariaDB Unicode}};Server=127.0.0.1;Port={port};Database
 
 
 @pytest.mark.parametrize(("fixture", "template"), [
-    ("pg_dsn", "postgresql://postgres@127.0.0.1:{port}/test"),
-    ("mysql_dsn", "mysql://root@127.0.0.1:{port}/test"),
-    ("odbc_pg_dsn", ODBC_PG.replace("{db}", "test")),
-    ("odbc_mysql_dsn", ODBC_MY.replace("{db}", "test")),
+    ("pg_dsn", f"postgresql://postgres:{SECRET}@127.0.0.1:{{port}}/test"),
+    ("mysql_dsn", f"mysql://root:{SECRET}@127.0.0.1:{{port}}/test"),
+    ("odbc_pg_dsn", ODBC_PG.replace("{db}", "test") + f"PWD={SECRET}"),
+    ("odbc_mysql_dsn", ODBC_MY.replace("{db}", "test") + f"PWD={SECRET}"),
 ])
 def test_refused(fixture, template, request) -> None:
     request.getfixturevalue(fixture)
@@ -101,7 +101,7 @@ def test_refused(fixture, template, request) -> None:
 
 
 @pytest.mark.parametrize(("fixture", "dsn"), [
-    ("pg_dsn", "postgresql://postgres@127.0.0.1:5432/pooltui_no_such_db"),
+    ("pg_dsn", f"postgresql://postgres:{SECRET}@127.0.0.1:5432/pooltui_no_such_db"),  # trust
     ("mysql_dsn", "mysql://root@127.0.0.1:3306/pooltui_no_such_db"),
     ("odbc_pg_dsn", ODBC_PG.format(port=5432, db="pooltui_no_such_db") + f"PWD={SECRET}"),
     ("odbc_mysql_dsn", ODBC_MY.format(port=3306, db="pooltui_no_such_db")),
@@ -239,3 +239,14 @@ def test_describe_never_leaks_a_password_the_driver_echoes() -> None:
     exc = psycopg.OperationalError(f"weird failure near password={SECRET} in {SECRET}")
     message = describe_db_error(exc, target)
     assert SECRET not in message and "weird failure" in message
+
+
+def test_server_starting_or_stopping_sentence() -> None:
+    """Restarting the shared server is not an option: the real class with PostgreSQL's text."""
+    import psycopg
+
+    target = parse_dsn(f"postgresql://app:{SECRET}@127.0.0.1:5432/test")
+    exc = psycopg.OperationalError('connection failed: connection to server at "127.0.0.1", '
+                                   "port 5432 failed: FATAL:  the database system is starting up")
+    message = describe_db_error(exc, target)
+    assert message.startswith("The server at 127.0.0.1:5432 is starting up or shutting down")

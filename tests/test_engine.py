@@ -300,6 +300,8 @@ def test_sessions_killed_mid_burst_are_survived(backend: str, request: pytest.Fi
     # DBUtils' failover reopens a killed connection on its next use and re-runs the statement,
     # so the kill shows as reconnects (and as errors only when a retry fails too)
     assert result.pool.connects >= 1
+    assert result.pool.reconnects >= 1, "the replaced connections were not counted"
+    assert any("lost" in event for event in result.events), result.events
     assert pool.server_ids().isdisjoint(killed)
     assert server_count(pool) == pool.snapshot().open
     assert_consistent(result)

@@ -103,6 +103,7 @@ def test_pg_query_overrides_url_parts() -> None:
     ("postgresql://u@h/d?connect_timeout=soon", "not a whole number"),
     ("postgresql://u@h:99999/d", "port '99999'"),
     ("postgresql://u@h:abc/d", "port 'abc'"),
+    ("postgresql://u@h/d?port=-5", "port -5"),
     ("postgresql://u@h1:5432,h2:5432/d", "several hosts"),
     ("postgresql://u@[::1/d", "IPv6"),
     ("mysql://u@h/d?charset=klingon", "charset='klingon'"),

@@ -516,6 +516,9 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         state.note(f"{kinds[REJECTED]} requests rejected: the pool was at maxconnections and "
                    "blocking is off")
     stats = pool.snapshot()
+    if stats.reconnects:
+        state.note(f"{stats.reconnects} connections were lost (closed by the server) or recycled, "
+                   "and DBUtils replaced them transparently")
     result = RunResult(
         requests=ok + failed, errors=failed, duration_s=duration_s,
         throughput_rps=ok / duration_s if duration_s > 0 else 0.0,

@@ -176,6 +176,11 @@ def _sentence(exc: BaseException, target: Any) -> str:
     if timed_out:
         return (f"The server at {where} did not answer within the timeout: check the host and "
                 "port, that no firewall drops the traffic and that the server is not overloaded.")
+    if s.says("the database system is starting up", "the database system is shutting down",
+              "the database system is in recovery mode", "server shutdown in progress") or \
+            s.errno == 1053:
+        return (f"The server at {where} is starting up or shutting down: wait until it is up "
+                "and try again.")
     if s.says("terminating connection", "server closed the connection", "connection is closed",
               "lost connection", "gone away", "connection lost", "connection not open",
               "connection already closed", "connection has been lost", "consuming input failed",

@@ -150,6 +150,10 @@ class InstrumentedPool:
         self._maxconnections = self.validation.effective.maxconnections
 
         def creator(*_args: Any, **_kwargs: Any) -> _RawConnection:
+            # frames: creator <- SteadyDBConnection._create <- who wanted a connection
+            caller = sys._getframe(2).f_code.co_name
+            if caller != "__init__":
+                self._count_replacement(caller)
             return self._connect()
 
         # PooledDB reads threadsafety from the creator; without it a function counts as 1 and
@@ -228,6 +232,22 @@ class InstrumentedPool:
                 self._sids.discard(proxy._sid)
             self._closes += 1
             return True
+
+    def _count_replacement(self, caller: str) -> None:
+        """A connect that replaces a connection DBUtils found dead (or recycled by maxusage).
+
+        DBUtils opens a *new* connection only while building a SteadyDBConnection (its
+        ``__init__``); every other caller of the creator (the ping check, the failover in
+        execute, a failed rollback or commit) is replacing one behind the caller's back, which
+        DBUtils never reports. The server killed it, restarted, or timed it out.
+        """
+        with self._mutex:
+            self._reconnects += 1
+            count = self._reconnects
+        if self.validation.effective.maxusage and caller == "tough_method":
+            return  # the expected recycling after maxusage statements: counted, not alarming
+        self.emit("connection_lost", f"A connection was lost (found dead by {caller}) and DBUtils "
+                  f"replaced it transparently; {count} replaced since the run began.")
 
     def open_idle(self, count: int) -> list[float]:
         """Warm-up: make ``count`` connections sit in the idle cache; their connect times (s).
@@ -372,7 +392,7 @@ class InstrumentedPool:
         with self._mutex:
             peaks = tuple(self._peaks)
             counters = (self._checkouts, self._connects, self._connect_errors, self._closes,
-                        self._rejections, self._query_errors)
+                        self._rejections, self._query_errors, self._reconnects)
         checked_out, idle, shared, opened, overflow, waiting = gauges
         return PoolStats(
             checked_out=checked_out, idle=idle, shared=shared, open=opened, overflow=overflow,
@@ -381,6 +401,7 @@ class InstrumentedPool:
             peak_open=peaks[3], peak_overflow=peaks[4], peak_waiting=peaks[5],
             checkouts=counters[0], connects=counters[1], connect_errors=counters[2],
             closes=counters[3], rejections=counters[4], query_errors=counters[5],
+            reconnects=counters[6],
             acquire=self._acquire_h.summary(), query=self._query_h.summary(),
             hold=self._hold_h.summary(), connect=self._connect_h.summary(),
             maxconnections=self._maxconnections, maxcached=self._maxcached, leaks=leaks,
@@ -388,7 +409,7 @@ class InstrumentedPool:
 
     def _zero_counters(self) -> None:
         self._checkouts = self._connects = self._connect_errors = 0
-        self._closes = self._rejections = self._query_errors = 0
+        self._closes = self._rejections = self._query_errors = self._reconnects = 0
 
     def reset_interval(self) -> None:
         """Start of a run: counters and timings to zero, peaks to the current values."""

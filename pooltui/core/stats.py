@@ -14,7 +14,8 @@ from typing import Any
 from pooltui.core.histogram import Summary
 
 GAUGES = ("checked_out", "idle", "shared", "open", "overflow", "waiting")
-COUNTERS = ("checkouts", "connects", "connect_errors", "closes", "rejections", "query_errors")
+COUNTERS = ("checkouts", "connects", "connect_errors", "closes", "rejections", "query_errors",
+            "reconnects")
 TIMINGS = ("acquire", "query", "hold", "connect")
 
 
@@ -54,6 +55,7 @@ class PoolStats:
     closes: int = 0
     rejections: int = 0  # TooManyConnectionsError (blocking=False at the limit)
     query_errors: int = 0
+    reconnects: int = 0  # connections DBUtils replaced while in use or at checkout (lost, recycled)
     # timings since the interval began, in milliseconds
     acquire: Summary = field(default_factory=Summary)
     query: Summary = field(default_factory=Summary)

@@ -121,8 +121,9 @@ def driver_facts(module_name: str) -> DriverFacts:
         "psycopg": ["A shared psycopg connection runs its users' queries one at a time and they "
                     "share one transaction, so sharing saves connections, not time."],
         "pymysql": ["reset=True rolls back at every checkin, which costs one round trip per use."],
-        "pyodbc": ["pyodbc.pooling makes the ODBC driver manager pool underneath DBUtils (a "
-                   "connection DBUtils closed stays open); pooltui sets pyodbc.pooling = False "
+        "pyodbc": ["pyodbc.pooling (on by default) lets the ODBC driver manager pool underneath "
+                   "DBUtils wherever it pools (Windows, unixODBC with Pooling=Yes), so a "
+                   "connection DBUtils closed stays open; pooltui sets pyodbc.pooling = False "
                    "before its first connection, and exported code does the same."],
         "sqlite3": ["sqlite3 connections must be opened with check_same_thread=False to be "
                     "pooled across threads; pooltui does so.",
@@ -326,6 +327,8 @@ def _parse_url(text: str, kind: str, password: str | None) -> Target:
         host, user = params.pop("host", host), params.pop("user", user)
         database = params.pop("dbname", database)
         port = int(params.pop("port")) if "port" in params else port
+        if port is not None and not 0 < port < 65536:
+            raise BadInput(f"The postgresql DSN port {port} is not a number from 1 to 65535.")
         base = {"host": host, "port": port, "dbname": database, "user": user}
     else:
         if "charset" in params:

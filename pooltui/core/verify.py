@@ -1,7 +1,10 @@
-"""Check a recommendation by measurement: the same open-loop burst on the old and the new pool.
+"""The measuring half of the diagnosis: the target's figures, and a recommendation put to the test.
 
-The diagnosis predicts with queueing models; this module measures the quantities those models
-name, on the real server, so the wizard, the accuracy bench and the tests compare like with like:
+``measure_target`` times a connect and a query and reads the server's limits: the answers the
+wizard and ``pooltui diagnose`` measure instead of asking. ``compare`` runs the same open-loop
+burst on the old and the new pool. The diagnosis predicts with queueing models; this module
+measures the quantities those models name, on the real server, so the wizard, the accuracy
+bench and the tests compare like with like:
 
 * P(wait): the fraction of acquires that found every connection of the pool busy when they
   arrived (Erlang C's event). PooledDB publishes no such counter, so ``WaitCountingPool`` wraps
@@ -25,18 +28,48 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core import engine
+from pooltui.core.checks import measure_latencies
 from pooltui.core.config import MAX_THREADS, PoolConfig, Workload
+from pooltui.core.diagnosis import Measurements
 from pooltui.core.errors import BadInput
 from pooltui.core.pool import InstrumentedPool
+from pooltui.core.probes import probe_server
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis import Answers
     from pooltui.core.engine import RunResult
+    from pooltui.core.probes import ServerInfo
     from pooltui.core.targets import Target
 
 WAIT_THRESHOLD_S = 0.001  # an acquire slower than this counts as a (timed) wait
 VERIFY_DURATION_S = 4.0
 VERIFY_SEED = 20240601
+
+
+@dataclass(frozen=True)
+class TargetFigures:
+    """What pooltui measured on the target before recommending anything."""
+
+    connect_ms: float  # median of a few connects
+    query_ms: float  # median time of ``query``
+    query: str  # the timed query: the representative one, else SELECT 1
+    representative: bool  # the user's query: its time is the answer query_ms
+    server: ServerInfo
+
+    def measurements(self) -> Measurements:
+        """The diagnosis' input; a SELECT 1 round trip is not the application's query time."""
+        return Measurements(connect_ms=self.connect_ms,
+                            query_ms=self.query_ms if self.representative else None,
+                            server=self.server)
+
+
+def measure_target(target: Target, query: str | None = None) -> TargetFigures:
+    """Connect and query times (medians of 3) and the server's limits: CannotConnect if down,
+    RunFailed if the query fails. Without ``query`` the SELECT 1 round trip is timed."""
+    latencies = measure_latencies(target, query or "SELECT 1")
+    server = probe_server(target)
+    return TargetFigures(latencies.connect_ms, latencies.query_ms, query or "SELECT 1",
+                         bool(query), server)
 
 
 @dataclass(frozen=True)
@@ -197,7 +230,8 @@ def measure(target: Target, config: PoolConfig, workload: Workload, *,
         arrivals=arrivals,
         rejections=result.error_kinds.get(engine.REJECTED, 0),
         errors=result.errors,
-        p_wait=counter.found_full / arrivals if arrivals else 0.0,
+        # without blocking an arrival that finds the pool full is rejected, it never waits
+        p_wait=counter.found_full / arrivals if arrivals and result.config.blocking else 0.0,
         p_wait_timed=counter.slow / counter.acquired if counter.acquired else 0.0,
         mean_wait_ms=counter.wait_sum_s / counter.acquired * 1000.0 if counter.acquired else 0.0,
         p95_wait_ms=result.acquire.p95,

@@ -26,7 +26,8 @@ from pooltui.core.targets import Target, demo_target, parse_dsn
 
 DSN_FORMS = (
     "postgresql://user@127.0.0.1:5432/db   mysql://user@127.0.0.1:3306/db   "
-    "odbc:Driver={...};Server=...   sqlite:///path/file.db   (ctrl+d: embedded demo)"
+    "odbc:Driver={...};Server=...   sqlite:///path/file.db\n"
+    "enter tests the DSN, ctrl+u uses it, ctrl+d tries the embedded SQLite demo"
 )
 
 

@@ -101,7 +101,7 @@ class HistoryTable(DataTable):
         two_lines = history.baseline is not None
         is_baseline = history.baseline == record.number
         delta = history.delta(record) if two_lines else {}
-        label = record.label + (" (stopped)" if record.result.stopped else "")
+        label = ("(stopped) " if record.result.stopped else "") + record.label
         room = LABEL_WIDTH * (2 if two_lines else 1)
         if len(label) > room:
             label = label[: room - 1] + "…"

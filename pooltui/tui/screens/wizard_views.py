@@ -1,0 +1,177 @@
+"""What the diagnosis wizard asks and shows: its steps, the answer validator and the Rich views.
+
+Split from ``wizard.py`` (which owns the screen's behaviour) so each stays small. Everything here
+is pure: it turns answers, measurements and recommendations into text, touching no widget.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+from textual.validation import ValidationResult, Validator
+
+from pooltui.core.diagnosis import COMPLEXITIES, GOALS, SHAPES
+from pooltui.core.diagnosis_rules import pct
+
+if TYPE_CHECKING:
+    from pooltui.core.diagnosis import Answers, Prediction, Recommendation
+    from pooltui.core.targets import DriverFacts
+    from pooltui.core.verify import Measured, TargetFigures
+
+# (step id, title, answers asked on it)
+STEPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("measure", "Measured on the target", ()),
+    ("application", "The application", ("threads_per_process", "processes",
+                                        "connections_per_request")),
+    ("load", "The load", ("peak_rate_per_s", "shape", "peak_to_average")),
+    ("queries", "Queries and holds", ("complexity", "query", "query_ms", "hold_ms",
+                                      "connect_ms")),
+    ("symptoms", "Symptoms and goal", ("symptoms", "goal", "db_cores")),
+    ("result", "Recommendation", ()),
+)
+STEP_IDS = tuple(step for step, _, _ in STEPS)
+CHOICES = {"shape": SHAPES, "complexity": COMPLEXITIES, "goal": GOALS}
+# numeric answers: (whole number, minimum, minimum excluded, may be empty)
+NUMBERS: dict[str, tuple[bool, float, bool, bool]] = {
+    "threads_per_process": (True, 1, False, False),
+    "processes": (True, 1, False, False),
+    "connections_per_request": (True, 1, False, False),
+    "peak_rate_per_s": (False, 0, True, False),
+    "peak_to_average": (False, 1, False, False),
+    "query_ms": (False, 0, False, False),
+    "hold_ms": (False, 0, True, False),
+    "connect_ms": (False, 0, False, False),
+    "db_cores": (True, 1, False, True),
+}
+LEVEL_STYLES = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+class AnswerValidator(Validator):
+    """A number answer: whole or not, its lower bound, optional or not; one sentence if wrong."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.integer, self.minimum, self.exclusive, self.optional = NUMBERS[name]
+
+    def validate(self, value: str) -> ValidationResult:
+        text = value.strip()
+        kind = "a whole number" if self.integer else "a number"
+        bound = f"{'above' if self.exclusive else 'at least'} {self.minimum:g}"
+        if not text:
+            return self.success() if self.optional else self.failure(
+                f"{self.name} is empty: give {kind} {bound}.")
+        try:
+            number = int(text) if self.integer else float(text)
+        except ValueError:
+            return self.failure(f"{self.name} must be {kind} {bound}, not {text!r}.")
+        if not math.isfinite(number):
+            return self.failure(f"{self.name} must be a finite number, not {text!r}.")
+        if number < self.minimum or (self.exclusive and number == self.minimum):
+            return self.failure(f"{self.name} must be {bound}, not {text}.")
+        return self.success()
+
+    def parse(self, text: str) -> int | float | None:
+        """The value of valid text (None when empty)."""
+        text = text.strip()
+        if not text:
+            return None
+        return int(text) if self.integer else float(text)
+
+
+def shown(value: object) -> str:
+    """An answer as an input field shows it."""
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def ms(value: float) -> str:
+    return "unbounded" if math.isinf(value) else (f"{value:.3g} ms" if value else "0 ms")
+
+
+def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
+    """The measured figures as an aligned two-column grid."""
+    f, s = figures, figures.server
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    rows = [("connect", f"{f.connect_ms:.3g} ms (median of 3)"),
+            (f.query, f"{f.query_ms:.3g} ms"),
+            ("server", f"{s.product} {s.version}".strip()),
+            ("max_connections", "-" if s.max_connections is None else
+             f"{s.max_connections} ({s.reserved_connections or 0} reserved, "
+             f"{s.connections_in_use or 0} in use)"),
+            ("wait_timeout", "-" if not s.wait_timeout_s else f"{s.wait_timeout_s:g} s"),
+            ("idle_session_timeout", "-" if not s.idle_session_timeout_s else
+             f"{s.idle_session_timeout_s:g} s"),
+            ("driver", f"{facts.module_name}, threadsafety {facts.threadsafety}, "
+             f"{'has' if facts.can_ping else 'no'} ping()")]
+    for label, value in rows:
+        grid.add_row(Text(label), Text(value))
+    return grid
+
+
+def changes_view(rec: Recommendation) -> Table | Text:
+    """Each changed parameter: now -> recommended, and the one sentence why."""
+    if not rec.changes:
+        return Text("No change: the current configuration already fits these answers.")
+    table = Table(expand=True, show_edge=False, title="Changes", title_justify="left")
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("now → recommended", no_wrap=True)
+    table.add_column("why", ratio=1)
+    for c in rec.changes:
+        table.add_row(Text(c.param), Text(f"{c.old!r} → {c.new!r}"), Text(c.why))
+    return table
+
+
+def advice_text(rec: Recommendation) -> Text:
+    text = Text()
+    for item in rec.advice:
+        text.append(f"{item.level}: ", style=LEVEL_STYLES.get(item.level, ""))
+        text.append(f"{item.message}\n")
+    return text
+
+
+FIGURES = ("offered load (Erlangs)", "utilisation", "P(wait)", "mean wait", "p95 wait",
+           "rejections", "throughput")
+
+
+def _predicted(p: Prediction, rate: float) -> list[str]:
+    return [f"{p.offered_load:.2f}", f"{p.utilisation:.0%}", pct(p.p_wait), ms(p.mean_wait_ms),
+            ms(p.p95_wait_ms), pct(p.p_reject), f"{rate * (1 - p.p_reject):.3g}/s"]
+
+
+def _measured(m: Measured | None) -> list[str]:
+    if m is None:
+        return ["…"] * len(FIGURES)
+    return [f"{m.offered_load:.2f}", f"{m.utilisation:.0%}", pct(m.p_wait), ms(m.mean_wait_ms),
+            ms(m.p95_wait_ms), f"{pct(m.p_reject)} ({m.rejections})",
+            f"{m.throughput_rps:.3g}/s"]
+
+
+def prediction_table(rec: Recommendation, answers: Answers,
+                     verified: dict[str, Measured] | None) -> Table:
+    """Predicted (M/M/N at the answered peak) beside measured, for the current and new pool.
+
+    ``verified`` None: no verification yet, predictions only; a dict: the bursts measured so far
+    (a missing one shows as …).
+    """
+    rate = answers.peak_rate_per_s / answers.processes
+    table = Table(expand=True, show_edge=False, title_justify="left",
+                  title="At peak, per process: predicted (M/M/N) and measured")
+    table.add_column("figure")
+    columns: list[list[str]] = []
+    for which, prediction in (("current", rec.prediction_before),
+                              ("recommended", rec.prediction)):
+        table.add_column(f"{which} predicted", justify="right")
+        columns.append(_predicted(prediction, rate))
+        if verified is not None:
+            table.add_column(f"{which} measured", justify="right")
+            columns.append(_measured(verified.get(which)))
+    for i, label in enumerate(FIGURES):
+        table.add_row(label, *(column[i] for column in columns))
+    return table
