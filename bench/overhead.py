@@ -3,7 +3,8 @@
 The same closed-loop `SELECT 1` workload (8 threads, maxconnections 8, warm pool) runs through a
 bare PooledDB loop (A) and through pooltui's instrumented pool and engine (B), alternating
 A/B/A/B so drift on the machine hits both equally. Prints the throughput ratio B/A per backend
-(goal: >= 0.95) and the memory of one latency histogram after 10^6 samples (goal: constant, < 1 MiB).
+(goal: >= 0.95) and the memory of one latency histogram after 10^6 samples
+(goal: constant, < 1 MiB).
 
     .venv/bin/python bench/overhead.py [--seconds 3] [--rounds 3] [--backends postgresql,mysql]
 """

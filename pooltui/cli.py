@@ -22,15 +22,16 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANNOT_CONNECT = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one sentence and exit code 2, like every other error."""
+    """argparse whose usage errors are one sentence and exit code 2, like every other error."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise BadInput(f"{message[0].upper()}{message[1:]}; see `{self.prog} --help`.")
 
 
 def _add_target_options(parser: argparse.ArgumentParser, *, profile: bool = True) -> None:
-    parser.add_argument("--dsn", help="postgresql://, mysql://, odbc:<conn string> or sqlite:///file "
-                        "(default: the profile's target, else the embedded SQLite demo)")
+    parser.add_argument("--dsn", help="postgresql://, mysql://, odbc:<conn string> or "
+                        "sqlite:///file (default: the profile's target, else the embedded "
+                        "SQLite demo)")
     parser.add_argument("--ask-password", action="store_true",
                         help="prompt for the password instead of putting it in the DSN")
     if profile:
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="report connections held longer than S seconds")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
-    export = sub.add_parser("export", help="write the configuration as a TOML profile or Python code")
+    export = sub.add_parser("export", help="write the configuration as a profile or Python code")
     _add_target_options(export)
     export.add_argument("--format", choices=("toml", "python"), required=True)
     export.add_argument("--name", help="the profile name written in TOML")

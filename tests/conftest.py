@@ -28,7 +28,8 @@ def _check_pg() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=3):
+        conninfo = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+        with psycopg.connect(conninfo, connect_timeout=3):
             return None
     except Exception as exc:  # any failure means "not usable here"
         return f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}"
@@ -50,8 +51,10 @@ def _check_odbc(driver: str) -> str | None:
         import pyodbc
     except ImportError as exc:
         return f"pyodbc cannot be imported ({exc}); install unixodbc"
+    pyodbc.pooling = False  # as pooltui does: it must be set before ODBC is first touched
     if driver not in pyodbc.drivers():
-        return f"the ODBC driver {driver!r} is not installed (apt-get install odbc-postgresql odbc-mariadb)"
+        return (f"the ODBC driver {driver!r} is not installed "
+                "(apt-get install odbc-postgresql odbc-mariadb)")
     return None
 
 

@@ -206,10 +206,13 @@ def _rule_server_headroom(ctx: Context, cfg: PoolConfig) -> Outcome:
             "come from other clients or leaked sessions."
         )
         return [], [Advice("warning", message)]
+    if usable == s.max_connections:  # MySQL: the administrators' slot comes on top
+        limits = f"max_connections {s.max_connections}"
+    else:
+        limits = f"max_connections {s.max_connections}, {reserved} reserved for administrators"
     numbers = (
         f"{procs} processes x {per} connections = {fleet} could be open at once, but the server "
-        f"lets applications open {usable} (max_connections {s.max_connections}, {reserved} "
-        f"reserved for administrators) and {in_use} are in use, leaving {free}"
+        f"lets applications open {usable} ({limits}) and {in_use} are in use, leaving {free}"
     )
     fit = free // procs
     floor = max(ctx.deadlock, math.floor(ctx.load) + 1)

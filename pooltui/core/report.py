@@ -24,7 +24,8 @@ def format_check(report: CheckReport) -> str:
     pairs: list[tuple[str, Any]] = [
         ("target", report.target),
         ("driver", f"{facts.module_name} (threadsafety {facts.threadsafety})"),
-        ("can ping", "yes" if facts.can_ping else "no: DBUtils' ping is a no-op unless ping_query is set"),
+        ("can ping", "yes" if facts.can_ping
+         else "no: DBUtils' ping is a no-op unless ping_query is set"),
         ("can share", "yes" if facts.can_share else "no: maxshared is ignored"),
         ("server", server.version),
         ("max_connections", _or_dash(server.max_connections)),
@@ -67,7 +68,7 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
         f"connect errors {stats.connect_errors}"
     )
     if result.error_kinds:
-        kinds = ", ".join(f"{kind} ×{count}" for kind, count in sorted(result.error_kinds.items()))
+        kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(result.error_kinds.items()))
         lines.append(f"errors by kind: {kinds}")
     lines.extend(f"event: {event}" for event in result.events)
     return "\n".join(lines)

@@ -13,14 +13,15 @@ bench and the tests compare like with like:
   immune to the GIL's scheduling noise, which a pure timing threshold is not; the timed figure
   (acquires slower than ``threshold_s``) is reported beside it.
 * mean and p95 wait: the acquire times (every acquire, waiting or not, as W_q counts them).
-* the offered load: the measured arrival rate at the pool times the measured mean hold.
+* the offered load: the measured arrival rate at the pool times the measured mean occupancy of
+  a connection (from the acquire until DBUtils has it back in its idle cache, so the rollback
+  ``reset=True`` makes under the pool lock counts, as it keeps the connection from others).
 
 Both runs use the same seed, so they see the same Poisson arrival schedule.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass
 from time import perf_counter
@@ -85,7 +86,7 @@ class Measured:
     p_wait_timed: float  # fraction of acquires slower than the threshold
     mean_wait_ms: float
     p95_wait_ms: float
-    hold_ms: float  # measured mean hold: the model's W_s
+    hold_ms: float  # measured mean occupancy of a connection, return included: the model's W_s
     rate_per_s: float  # measured arrival rate at the pool
     throughput_rps: float
     result: RunResult
@@ -105,31 +106,34 @@ class Measured:
 
 
 class _CountedLease:
-    """``with pool.connection()`` through the counter: notes arrival state and acquire time."""
+    """``with pool.connection()`` through the counter: notes arrival state, acquire, occupancy."""
 
-    __slots__ = ("_counter", "_held", "_lease")
+    __slots__ = ("_acquired_at", "_counter", "_lease")
 
     def __init__(self, counter: WaitCountingPool, lease: Any) -> None:
         self._counter = counter
         self._lease = lease
-        self._held = False
+        self._acquired_at: float | None = None
 
     def __enter__(self) -> Any:
         counter = self._counter
         counter._arrive()
         started = perf_counter()
         con = self._lease.__enter__()  # may raise TooManyConnectionsError: not held then
-        counter._acquired(perf_counter() - started)
-        self._held = True
+        self._acquired_at = now = perf_counter()
+        counter._acquired(now - started)
         return con
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._held:
-            self._held = False
-            # released before the return: a caller arriving meanwhile will be served at once
-            self._counter._released()
-        self._lease.__exit__(exc_type, exc, tb)
+        try:
+            self._lease.__exit__(exc_type, exc, tb)
+        finally:
+            # counted as busy until DBUtils has it back in the idle cache (its rollback on
+            # return runs under the pool lock): until then no arrival can have it
+            if self._acquired_at is not None:
+                self._counter._released(perf_counter() - self._acquired_at)
+                self._acquired_at = None
 
 
 class WaitCountingPool:
@@ -150,6 +154,8 @@ class WaitCountingPool:
         self.acquired = 0
         self.slow = 0
         self.wait_sum_s = 0.0
+        self.busy_sum_s = 0.0  # connection occupancy: acquired until back in the idle cache
+        self.released = 0
         self._held = 0
 
     def connection(self, shareable: bool = True) -> _CountedLease:
@@ -169,9 +175,11 @@ class WaitCountingPool:
             if seconds > self._threshold:
                 self.slow += 1
 
-    def _released(self) -> None:
+    def _released(self, seconds: float) -> None:
         with self._lock:
             self._held -= 1
+            self.released += 1
+            self.busy_sum_s += seconds
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
@@ -222,7 +230,7 @@ def measure(target: Target, config: PoolConfig, workload: Workload, *,
         pool.close()
     limit = counter.limit or workload.threads
     limit = min(limit, workload.threads)
-    hold_ms = result.hold.mean
+    hold_ms = counter.busy_sum_s / counter.released * 1000.0 if counter.released else 0.0
     arrivals = counter.arrivals
     return Measured(
         config=result.config,
@@ -235,7 +243,7 @@ def measure(target: Target, config: PoolConfig, workload: Workload, *,
         p_wait_timed=counter.slow / counter.acquired if counter.acquired else 0.0,
         mean_wait_ms=counter.wait_sum_s / counter.acquired * 1000.0 if counter.acquired else 0.0,
         p95_wait_ms=result.acquire.p95,
-        hold_ms=hold_ms if math.isfinite(hold_ms) else 0.0,
+        hold_ms=hold_ms,
         rate_per_s=arrivals / result.duration_s if result.duration_s > 0 else 0.0,
         throughput_rps=result.throughput_rps,
         result=result,

@@ -23,8 +23,7 @@ from pooltui.core.history import RunHistory, RunRecord
 from pooltui.core.pool import InstrumentedPool, PoolEvent
 from pooltui.core.profiles import Profile, find_profile, load_profile, strip_password
 from pooltui.core.targets import Target, demo_target, parse_dsn
-from pooltui.tui.commands import HELP as HELP_TEXT
-from pooltui.tui.commands import PoolCommands, command_bindings
+from pooltui.tui.commands import PoolCommands, command_bindings, help_for
 from pooltui.tui.screens.tune import TuneScreen
 
 DEFAULT_LEAK_THRESHOLD_S = 10.0
@@ -106,6 +105,7 @@ class PoolTuiApp(App[int]):
         self.history = RunHistory()
         self.check_target_on_start = check_target
         self._quitting = False
+        self._update_titles()
 
     @property
     def tune(self) -> TuneScreen:
@@ -116,9 +116,6 @@ class PoolTuiApp(App[int]):
         """The tune screen is the bottom of the stack: ``app.query`` finds its widgets."""
         self._tune = TuneScreen()
         return self._tune
-
-    def on_mount(self) -> None:
-        self._update_titles()
 
     def _update_titles(self) -> None:
         target = self.session.target
@@ -195,8 +192,7 @@ class PoolTuiApp(App[int]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        keys = [(self.get_key_display(b), HELP_TEXT.get(b.action, b.description))
-                for _, b in command_bindings(self.tune)]
+        keys = [(self.get_key_display(b), help_for(b)) for _, b in command_bindings(self.tune)]
         keys += [("enter", "details of the selected run (load its configuration back)"),
                  ("ctrl+p", "command palette: every action by name")]
         self.push_screen(HelpScreen(keys))

@@ -43,6 +43,12 @@ def _key_text(node: DOMNode, binding: Binding) -> str:
     return node.app.get_key_display(binding)
 
 
+def help_for(binding: Binding) -> str:
+    """The palette's and the help page's sentence for a binding ("app.export" -> "export")."""
+    action = binding.action.removeprefix("app.")
+    return HELP.get(action, binding.tooltip or binding.description)
+
+
 class PoolCommands(Provider):
     """Palette entries for the active screen's and the app's shown bindings."""
 
@@ -51,7 +57,7 @@ class PoolCommands(Provider):
         out = []
         for owner, binding in command_bindings(screen):
             title = f"{binding.description} ({_key_text(screen, binding)})"
-            help_text = HELP.get(binding.action, binding.tooltip or binding.description)
+            help_text = help_for(binding)
             out.append((title, help_text, partial(owner.run_action, binding.action)))
         return out
 

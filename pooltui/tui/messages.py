@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class TargetChecked(Message):
+class TargetChecked(Message, bubble=False):
     """A target answered: it can be connected to, and this is what it looks like."""
 
     target: Target
@@ -29,14 +29,14 @@ class TargetChecked(Message):
 
 
 @dataclass
-class TargetCheckFailed(Message):
+class TargetCheckFailed(Message, bubble=False):
     """A target could not be used; ``error`` is the one-sentence reason (no password)."""
 
     error: str
 
 
 @dataclass
-class WarmupFinished(Message):
+class WarmupFinished(Message, bubble=False):
     """A warm-up opened its connections (or found them open)."""
 
     run_id: int
@@ -44,7 +44,7 @@ class WarmupFinished(Message):
 
 
 @dataclass
-class WarmupFailed(Message):
+class WarmupFailed(Message, bubble=False):
     """A warm-up could not build the pool or open its connections."""
 
     run_id: int
@@ -52,7 +52,7 @@ class WarmupFailed(Message):
 
 
 @dataclass
-class StatsSampled(Message):
+class StatsSampled(Message, bubble=False):
     """One live sample of a running burst (every 0.2 s); a newer one of the same run replaces it.
 
     Coalescing keeps the queue short when the UI is busy: the gauges only need the latest
@@ -67,7 +67,7 @@ class StatsSampled(Message):
 
 
 @dataclass
-class BurstFinished(Message):
+class BurstFinished(Message, bubble=False):
     """A burst ended (ran its course, was stopped, or hit errors): it becomes a history row."""
 
     run_id: int
@@ -77,7 +77,7 @@ class BurstFinished(Message):
 
 
 @dataclass
-class BurstFailed(Message):
+class BurstFailed(Message, bubble=False):
     """A burst could not start or run at all (no pool, unreachable server); nothing to record."""
 
     run_id: int
@@ -85,7 +85,7 @@ class BurstFailed(Message):
 
 
 @dataclass
-class PoolEventOccurred(Message):
+class PoolEventOccurred(Message, bubble=False):
     """The pool reported something worth a line in the event log (leak, lost connection, ...)."""
 
     kind: str
@@ -93,7 +93,7 @@ class PoolEventOccurred(Message):
 
 
 @dataclass
-class PoolClosed(Message):
+class PoolClosed(Message, bubble=False):
     """A pool was closed in the background; ``stats`` is its last picture (or None)."""
 
     stats: PoolStats | None

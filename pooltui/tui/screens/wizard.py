@@ -145,6 +145,7 @@ class WizardScreen(ModalScreen[Recommendation | None]):
         self._verify_run = 0
         self._answers_used: Answers | None = None
         self._prefill: dict[str, str] = self._initial_prefill()
+        self._touched: set[str] = set()  # answers the user edited: given, even if = prefill
 
     def _initial_prefill(self) -> dict[str, str]:
         """Defaults, with what the console's workload already says about the application."""
@@ -224,9 +225,10 @@ class WizardScreen(ModalScreen[Recommendation | None]):
     def _set_prefill(self, name: str, value: str) -> None:
         """A better default arrived (a measurement): show it unless the user changed the field."""
         field = self.query_one(f"#a-{name}", Input)
-        if field.value.strip() == self._prefill[name]:
+        untouched = name not in self._touched
+        self._prefill[name] = value  # first: the Changed this posts must not count as an edit
+        if untouched:
             field.value = value
-        self._prefill[name] = value
 
     def answers(self) -> Answers:
         """The answers the fields hold now; unchanged ones are assumed. BadInput if wrong."""
@@ -240,7 +242,7 @@ class WizardScreen(ModalScreen[Recommendation | None]):
                     if not raw:
                         assumed.add(name)
                     continue
-                if raw == self._prefill[name]:
+                if name not in self._touched and raw == self._prefill[name]:
                     assumed.add(name)
                 if name in NUMBERS:
                     validator = AnswerValidator(name)
@@ -354,9 +356,15 @@ class WizardScreen(ModalScreen[Recommendation | None]):
                    "cancel": self.action_cancel}
         actions[event.button.id or "cancel"]()
 
-    @on(Select.Changed, "#a-complexity")
-    def _complexity_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and self._raw("query") not in self.timed:
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _edited(self, event: Input.Changed | Select.Changed) -> None:
+        """A value other than the prefilled one is the user's: a given answer from now on."""
+        name = (event.control.id or "").removeprefix("a-")
+        if name in self._prefill and event.value != self._prefill[name]:
+            self._touched.add(name)
+        if name == "complexity" and isinstance(event.value, str) \
+                and self._raw("query") not in self.timed:
             self._set_prefill("query_ms", shown(TYPICAL_QUERY_MS[event.value]))
 
     # --- measuring ----------------------------------------------------------------------------

@@ -1,0 +1,217 @@
+"""The diagnosis wizard walked with the keyboard from its first step to a verified recommendation.
+
+The screen is pushed onto a tiny host app; the measurement and the verification run against the
+real PostgreSQL and MariaDB (short bursts, at most 8 connections). What a person would see is
+read from the screenshot's text; what the wizard hands back is compared with diagnosis.recommend
+for the answers that were typed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, SelectionList
+
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.diagnosis import Recommendation, recommend
+from pooltui.core.targets import parse_dsn
+from pooltui.tui.screens.wizard import WizardScreen
+
+NO_RESULT = object()
+REFUSED_DSN = "postgresql://postgres@127.0.0.1:1/test"
+
+
+class Host(App[None]):
+    def __init__(self, wizard: WizardScreen) -> None:
+        super().__init__()
+        self.wizard = wizard
+        self.result: Any = NO_RESULT
+
+    def on_mount(self) -> None:
+        self.push_screen(self.wizard, self._dismissed)
+
+    def _dismissed(self, result: Any) -> None:
+        self.result = result
+
+
+async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the wizard did not reach the expected state in time")
+        await pilot.pause(0.05)
+
+
+async def screen_text(pilot: Pilot) -> str:
+    """What the terminal shows once pending updates are painted, whitespace collapsed."""
+    await pilot.pause()
+    svg = pilot.app.export_screenshot()
+    text = html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+    return " ".join(text.split())
+
+
+def step_of(wizard: WizardScreen) -> str:
+    return wizard.query_one("#steps").current
+
+
+async def type_into(pilot: Pilot, wizard: WizardScreen, name: str, text: str) -> None:
+    """Focus the answer's field, clear it and type, key by key."""
+    field = wizard.query_one(f"#a-{name}", Input)
+    field.focus()
+    await pilot.press("home", "ctrl+k", *text)
+    assert field.value == text
+
+
+async def next_step(pilot: Pilot, wizard: WizardScreen, expected: str) -> None:
+    await pilot.press("ctrl+n")
+    await until(pilot, lambda: step_of(wizard) == expected, timeout=10)
+
+
+async def walk_answers(pilot: Pilot, wizard: WizardScreen) -> None:
+    """Steps 2-5: 6 threads, 100/s in bursts, hold 20 ms, exhaustion; the rest as prefilled."""
+    await next_step(pilot, wizard, "application")
+    await type_into(pilot, wizard, "threads_per_process", "6")
+    await next_step(pilot, wizard, "load")
+    await type_into(pilot, wizard, "peak_rate_per_s", "100")
+    shape = wizard.query_one("#a-shape", Select)
+    shape.focus()
+    await pilot.press("enter", "down", "enter")  # open the list, steady -> bursty, choose
+    await until(pilot, lambda: shape.value == "bursty", timeout=10)
+    await next_step(pilot, wizard, "queries")
+    await type_into(pilot, wizard, "hold_ms", "20")
+    await next_step(pilot, wizard, "symptoms")
+    symptoms = wizard.query_one("#a-symptoms", SelectionList)
+    symptoms.focus()
+    await pilot.press("space")  # the first symptom, exhaustion
+    await until(pilot, lambda: symptoms.selected == ["exhaustion"], timeout=10)
+    await next_step(pilot, wizard, "result")
+
+
+@pytest.mark.parametrize("dsn_fixture", ["pg_dsn", "mysql_dsn"])
+async def test_from_first_question_to_verified_recommendation(request, dsn_fixture):
+    target = parse_dsn(request.getfixturevalue(dsn_fixture))
+    current = PoolConfig(maxconnections=2, blocking=False)
+    wizard = WizardScreen(target, current, Workload(threads=4), verify_duration_s=1.5)
+    host = Host(wizard)
+    async with host.run_test(size=(120, 46)) as pilot:
+        await until(pilot, lambda: wizard.figures is not None or wizard.measure_error is not None)
+        assert wizard.measure_error is None
+        text = await screen_text(pilot)
+        assert "step 1 of 6" in text and "max_connections" in text
+        assert wizard.figures.server.product in text
+        assert wizard.query_one("#a-connect_ms", Input).value == \
+            f"{wizard.figures.connect_ms:.3g}"  # the measured figure is prefilled
+
+        await walk_answers(pilot, wizard)
+
+        answers = wizard.answers()
+        assert (answers.threads_per_process, answers.peak_rate_per_s, answers.shape,
+                answers.hold_ms, answers.symptoms) == (6, 100.0, "bursty", 20.0,
+                                                       frozenset({"exhaustion"}))
+        assert {"threads_per_process", "peak_rate_per_s", "shape", "hold_ms",
+                "symptoms"}.isdisjoint(answers.assumed)
+        assert {"processes", "goal", "connect_ms"} <= answers.assumed
+        expected = recommend(answers, current, target.facts, wizard.measurements())
+        assert wizard.recommendation == expected
+        assert expected.config.blocking is True
+        text = await screen_text(pilot)
+        assert "step 6 of 6" in text and "Changes" in text
+        for change in expected.changes:
+            assert change.param in text
+        assert "connect_ms" not in wizard.assumed_names(answers)  # measured, not assumed
+
+        await pilot.press("v")
+        await until(pilot, lambda: wizard.verified is not None and len(wizard.verified) == 2
+                    and not wizard.verifying)
+        before, after = wizard.verified["current"], wizard.verified["recommended"]
+        assert before.config.blocking is False and after.config.blocking is True
+        assert before.rejections > 0 and after.rejections == 0
+        text = await screen_text(pilot)
+        assert "current measured" in text and "recommended measured" in text
+        assert "Verified" in text
+
+        await pilot.press("a")
+        await until(pilot, lambda: host.result is not NO_RESULT, timeout=10)
+    assert isinstance(host.result, Recommendation)
+    assert host.result is wizard.recommendation
+
+
+async def test_an_unreachable_target_leaves_the_wizard_usable():
+    target = parse_dsn(REFUSED_DSN)
+    wizard = WizardScreen(target, PoolConfig(), Workload(threads=8))
+    host = Host(wizard)
+    async with host.run_test(size=(120, 46)) as pilot:
+        await until(pilot, lambda: wizard.measure_error is not None)
+        text = await screen_text(pilot)
+        assert "Could not measure" in text and "127.0.0.1:1" in text
+        assert "goes on with your answers" in text
+        for step in ("application", "load", "queries", "symptoms", "result"):
+            await next_step(pilot, wizard, step)
+        rec = wizard.recommendation
+        assert rec is not None
+        assert {"connect_ms", "query_ms"} <= set(wizard.assumed_names(wizard.answers()))
+        assert not any("measured on the target" in text for text in rec.assumptions)
+        await pilot.press("a")
+        await until(pilot, lambda: host.result is not NO_RESULT, timeout=10)
+    assert host.result is rec
+
+
+async def test_impossible_answers_are_refused_in_their_step(sqlite_dsn):
+    wizard = WizardScreen(parse_dsn(sqlite_dsn), PoolConfig(), Workload(threads=8))
+    host = Host(wizard)
+    async with host.run_test(size=(120, 46)) as pilot:
+        await until(pilot, lambda: wizard.figures is not None or wizard.measure_error is not None)
+        await next_step(pilot, wizard, "application")
+
+        await type_into(pilot, wizard, "threads_per_process", "0")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert step_of(wizard) == "application"
+        assert "threads_per_process must be at least 1" in await screen_text(pilot)
+        assert wizard.query_one("#a-threads_per_process", Input).has_class("-invalid")
+
+        await type_into(pilot, wizard, "threads_per_process", "2")
+        await next_step(pilot, wizard, "load")
+        await type_into(pilot, wizard, "peak_rate_per_s", "1000")  # 2 threads, 20 ms holds
+        await pilot.press("enter")
+        await pilot.pause()
+        assert step_of(wizard) == "load"
+        assert "could never keep up" in await screen_text(pilot)
+
+        await type_into(pilot, wizard, "peak_rate_per_s", "10")
+        await next_step(pilot, wizard, "queries")
+        assert "could never keep up" not in (await screen_text(pilot))
+        await pilot.press("ctrl+b")
+        await until(pilot, lambda: step_of(wizard) == "load", timeout=10)
+        await pilot.press("escape")
+        await until(pilot, lambda: host.result is not NO_RESULT, timeout=10)
+    assert host.result is None
+
+
+async def test_a_representative_query_is_timed_and_used(pg_dsn):
+    target = parse_dsn(pg_dsn)
+    wizard = WizardScreen(target, PoolConfig(), Workload(threads=8))
+    host = Host(wizard)
+    async with host.run_test(size=(120, 46)) as pilot:
+        await until(pilot, lambda: wizard.figures is not None)
+        for step in ("application", "load", "queries"):
+            await next_step(pilot, wizard, step)
+        query = "SELECT count(*) FROM pg_class"
+        await type_into(pilot, wizard, "query", query)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: query in wizard.timed)
+        timed = wizard.timed[query]
+        assert wizard.query_one("#a-query_ms", Input).value == f"{timed:.3g}"
+        assert wizard.measurements().query_ms == timed
+        assert "Measured:" in await screen_text(pilot)
+        await next_step(pilot, wizard, "symptoms")
+        await next_step(pilot, wizard, "result")
+        assert any("query_ms is the" in text and "measured" in text
+                   for text in wizard.recommendation.assumptions)
