@@ -113,8 +113,7 @@ def resolve_settings(args: argparse.Namespace) -> Any:
 
 def _print_findings(findings: Sequence[Any]) -> None:
     for finding in findings:
-        if finding.level != "info" or finding.param:
-            print(f"{finding.level}: {finding.param}: {finding.message}", file=sys.stderr)
+        print(f"{finding.level}: {finding.param}: {finding.message}", file=sys.stderr)
 
 
 # --- subcommands ------------------------------------------------------------------------------
@@ -135,9 +134,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     validation = validate(settings.pool, target.facts)
     if not validation.ok:
         raise BadInput(next(f.message for f in validation.findings if f.level == "error"))
+    server = probe_server(target)  # a target that cannot be reached says so before anything else
     if not args.json:
         _print_findings([f for f in validation.findings if f.level == "warning"])
-    server = probe_server(target)
     pool = InstrumentedPool(target, settings.pool, leak_threshold_s=args.leak_threshold)
     try:
         warmup = engine.warm_up(pool) if args.warmup else None
