@@ -132,15 +132,7 @@ class RunResult:
 
 def _effective_config(pool: InstrumentedPool) -> PoolConfig:
     """The configuration DBUtils really uses (``pool.config`` is the one requested)."""
-    validation = getattr(pool, "validation", None)
-    return validation.effective if validation is not None else pool.config
-
-
-def _emit(pool: InstrumentedPool, kind: str, message: str) -> None:
-    """A PoolEvent for the console's event log, when the pool offers ``emit``."""
-    emit = getattr(pool, "emit", None)
-    if emit is not None:
-        emit(kind, message)
+    return pool.validation.effective
 
 
 def _timed_acquire(pool: InstrumentedPool) -> float:
@@ -169,7 +161,7 @@ def warm_up(pool: InstrumentedPool, count: int | None = None) -> WarmupResult:
     connects: list[float] = []
     if pool not in _preopen_reported:
         _preopen_reported.add(pool)
-        connects.extend(getattr(pool, "initial_connect_times", ()))
+        connects.extend(pool.initial_connect_times)
     before = pool.snapshot()
     cold_measured = before.idle == 0
     cold = 0.0
@@ -187,7 +179,7 @@ def warm_up(pool: InstrumentedPool, count: int | None = None) -> WarmupResult:
                           cold_acquire_ms=cold * 1000.0, warm_acquire_ms=warm * 1000.0,
                           duration_s=perf_counter() - started, idle=pool.snapshot().idle,
                           cold_measured=cold_measured)
-    _emit(pool, "warmup_done", f"Warm-up done: {result.idle} connections idle; acquire "
+    pool.emit("warmup_done", f"Warm-up done: {result.idle} connections idle; acquire "
           f"{result.cold_acquire_ms:.2f} ms cold, {result.warm_acquire_ms:.2f} ms warm.")
     return result
 
@@ -394,12 +386,10 @@ class _Run:
                                                 LatencyHistogram())
         self.merge_retired()
         self.retired.append(interval)
-        check_leaks = getattr(self.pool, "check_leaks", None)
-        if check_leaks is not None:
-            try:
-                check_leaks()
-            except Exception as exc:
-                self.note(f"the leak check failed: {error_kind(exc)}")
+        try:
+            self.pool.check_leaks()
+        except Exception as exc:
+            self.note(f"the leak check failed: {error_kind(exc)}")
         ok, failed = self.counts()
         at, last_ok, last_failed = self.last
         self.last = (now, ok, failed)
@@ -528,6 +518,6 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         driver=pool.target.facts.module_name, workload=state.workload,
         server_version=server_version, stopped=state.stopped and fatal is None,
         fatal_error=fatal, events=state.events)
-    _emit(pool, "run_finished", f"Run finished: {result.requests} requests, {result.errors} "
+    pool.emit("run_finished", f"Run finished: {result.requests} requests, {result.errors} "
           f"errors, {result.throughput_rps:.1f} req/s.")
     return result
