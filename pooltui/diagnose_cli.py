@@ -91,18 +91,20 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--answers", type=Path, metavar="FILE.toml",
                    help=f"answers as TOML keys: {', '.join(ANSWER_NAMES)}")
     for flag, name, kind, text in ANSWER_OPTIONS:
-        p.add_argument(flag, dest=f"answer_{name}", type=kind, help=text)
+        metavar = {int: "N", float: "X", str: "SQL"}[kind]
+        p.add_argument(flag, dest=f"answer_{name}", type=kind, metavar=metavar, help=text)
     for flag, name, choices, text in CHOICE_OPTIONS:
         p.add_argument(flag, dest=f"answer_{name}", choices=choices, help=text)
     p.add_argument("--symptom", dest="answer_symptoms", action="append", choices=SYMPTOMS,
-                   help="what you see now (repeatable)")
+                   metavar="NAME", help=f"what you see now, repeatable: {', '.join(SYMPTOMS)}")
     p.add_argument("--no-measure", action="store_true", help="measure nothing, even with a DSN")
     form = p.add_mutually_exclusive_group()
     form.add_argument("--json", dest="format", action="store_const", const="json",
                       help="print one JSON object")
     form.add_argument("--format", choices=("text", "json", "toml"),
                       help="text (default), json, or toml: a profile `bench --profile` loads")
-    p.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="file to write (default stdout)")
 
 
 # --- answers ------------------------------------------------------------------------------------

@@ -20,9 +20,10 @@ def exact_percentile(ordered: list[float], q: float) -> float:
 
 
 def footprint(hist: LatencyHistogram) -> int:
-    """Bytes held by the histogram and everything it owns."""
-    return sys.getsizeof(hist) + sum(
-        sys.getsizeof(getattr(hist, name)) for name in LatencyHistogram.__slots__
+    """Bytes held by the histogram and everything it owns (its per-thread shards included)."""
+    shards = hist._shards
+    return sys.getsizeof(hist) + sys.getsizeof(shards) + sum(
+        sys.getsizeof(shard) + sys.getsizeof(shard.counts) for shard in shards
     )
 
 
@@ -163,5 +164,33 @@ def test_concurrent_records_lose_nothing():
     for worker in workers:
         worker.join()
     assert hist.count == threads * per_thread
-    assert sum(hist._counts) == threads * per_thread
+    assert sum(hist.snapshot().counts) == threads * per_thread
+    assert len(hist._shards) == threads  # one shard per recording thread, no lock shared
     assert hist.summary().count == threads * per_thread
+
+
+def test_snapshot_difference_is_the_interval_between_them():
+    hist = LatencyHistogram()
+    for _ in range(100):
+        hist.record(0.001)
+    first = hist.snapshot()
+    for _ in range(50):
+        hist.record(0.2)
+    interval = hist.snapshot() - first
+    assert interval.count == 50
+    assert interval.percentile(50) == pytest.approx(0.2, rel=0.02)
+    assert interval.summary().mean == pytest.approx(200.0, rel=1e-9)
+    assert (hist.snapshot() - hist.snapshot()).count == 0
+
+
+def test_reset_forgets_every_thread_shard():
+    hist = LatencyHistogram()
+    worker = threading.Thread(target=hist.record, args=(0.01,))
+    worker.start()
+    worker.join()
+    hist.record(0.02)
+    assert hist.count == 2
+    hist.reset()
+    assert hist.count == 0 and hist._shards == []
+    hist.record(0.03)
+    assert hist.count == 1 and hist.max == 0.03

@@ -35,7 +35,7 @@ from dbutils.pooled_db import TooManyConnectionsError
 
 from pooltui.core.config import PoolConfig, Workload, validate_workload
 from pooltui.core.errors import BadInput, describe_db_error
-from pooltui.core.histogram import LatencyHistogram, Summary
+from pooltui.core.histogram import EMPTY, HistogramSnapshot, LatencyHistogram, Summary
 
 if TYPE_CHECKING:
     from pooltui.core.pool import InstrumentedPool
@@ -230,11 +230,11 @@ class _Run:
         self.tallies = [_Tally() for _ in range(workload.threads + 1)]  # + the dispatcher
         self.arrivals: queue.SimpleQueue[float | None] = queue.SimpleQueue()
         self.start = self.deadline = 0.0
-        # interval histograms (the workers record, the sampler swaps) and the run's totals
+        # the run's histograms (lock-free per-thread shards); the sampler reads each interval
+        # as the difference between its snapshot and the previous tick's
         self.latency, self.acquire, self.lag = (LatencyHistogram(), LatencyHistogram(),
                                                 LatencyHistogram())
-        self.totals = (LatencyHistogram(), LatencyHistogram(), LatencyHistogram())
-        self.retired: list[tuple[LatencyHistogram, ...]] = []
+        self.previous: tuple[HistogramSnapshot, ...] = (EMPTY, EMPTY, EMPTY)
         self.last = (0.0, 0, 0)               # when the last tick was, ok and failed then
         self.events: list[str] = []
 
@@ -376,16 +376,11 @@ class _Run:
         return sum(t.ok for t in self.tallies), sum(t.failed for t in self.tallies)
 
     def tick(self, now: float, on_sample: Callable[[Sample], None] | None) -> None:
-        """Swap the interval histograms, report the interval, merge last tick's into the totals.
+        """Check for leaks and report the interval since the last tick to ``on_sample``.
 
-        A worker may record into a histogram just after it was swapped out; merging it a tick
-        later (or at the end, after the join) loses none of those samples.
+        An interval's latencies are the run's histograms now minus at the previous tick: the
+        workers are never interrupted and no sample falls between two intervals.
         """
-        interval = (self.latency, self.acquire, self.lag)
-        self.latency, self.acquire, self.lag = (LatencyHistogram(), LatencyHistogram(),
-                                                LatencyHistogram())
-        self.merge_retired()
-        self.retired.append(interval)
         try:
             self.pool.check_leaks()
         except Exception as exc:
@@ -395,7 +390,10 @@ class _Run:
         self.last = (now, ok, failed)
         if on_sample is None:
             return
-        latency, acquire, lag = interval
+        current = (self.latency.snapshot(), self.acquire.snapshot(), self.lag.snapshot())
+        latency, acquire, lag = (now_ - before for now_, before in
+                                 zip(current, self.previous, strict=True))
+        self.previous = current
         sample = Sample(
             elapsed_s=now - self.start, stats=self.pool.snapshot(),
             interval_requests=ok + failed - last_ok - last_failed,
@@ -408,12 +406,6 @@ class _Run:
             on_sample(sample)
         except Exception as exc:  # the front end's callback must not end the run
             self.note(f"on_sample raised {error_kind(exc)}")
-
-    def merge_retired(self) -> None:
-        for interval in self.retired:
-            for total, histogram in zip(self.totals, interval, strict=True):
-                total.merge(histogram)
-        self.retired.clear()
 
     def note(self, text: str) -> None:
         if len(self.events) < MAX_EVENTS and text not in self.events:
@@ -484,9 +476,7 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
 def _result(state: _Run, duration_s: float, server_version: str | None,
             open_loop: bool) -> RunResult:
     """Fold the tallies and histograms into the RunResult, once the threads have ended."""
-    state.retired.append((state.latency, state.acquire, state.lag))
-    state.merge_retired()
-    latency, _, lag = state.totals
+    latency, lag = state.latency, state.lag
     pool = state.pool
     ok, failed = state.counts()
     kinds: dict[str, int] = {}

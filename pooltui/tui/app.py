@@ -14,16 +14,20 @@ import threading
 from collections.abc import Callable
 from typing import ClassVar
 
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from pooltui.core import checks
 from pooltui.core.config import PoolConfig
-from pooltui.core.errors import PooltuiError, describe_db_error
+from pooltui.core.diagnosis import Recommendation
+from pooltui.core.errors import PooltuiError, RunFailed, describe_db_error
 from pooltui.core.history import RunHistory, RunRecord
 from pooltui.core.pool import InstrumentedPool, PoolEvent
 from pooltui.core.profiles import Profile, find_profile, load_profile, strip_password
 from pooltui.core.targets import Target, demo_target, parse_dsn
 from pooltui.tui.commands import PoolCommands, command_bindings, help_for
+from pooltui.tui.messages import PoolClosed, TargetChecked, TargetCheckFailed
 from pooltui.tui.screens.tune import TuneScreen
 
 DEFAULT_LEAK_THRESHOLD_S = 10.0
@@ -49,7 +53,9 @@ class PoolSession:
         self.leak_threshold_s = leak_threshold_s
         self.pool: InstrumentedPool | None = None
         self.built_config: PoolConfig | None = None
-        self._build = threading.Lock()
+        self._build = threading.Lock()  # held while a worker builds or replaces the pool
+        self._state = threading.Lock()  # held only to swap pool/closed: never blocks the UI
+        self._closed = False
 
     def needs_build(self, config: PoolConfig) -> bool:
         """True when a run with ``config`` must (re)build the pool first."""
@@ -60,24 +66,38 @@ class PoolSession:
                on_event: Callable[[PoolEvent], None]) -> tuple[InstrumentedPool, bool]:
         """The pool for ``config`` (worker threads only): (pool, True) when it was (re)built."""
         with self._build:
+            self._check_open()
             pool = self.pool
             if pool is not None and self.built_config == config and pool.target is self.target:
                 return pool, False
-            self.pool, self.built_config = None, None
+            self.detach()
             if pool is not None:
                 pool.close()
             pool = InstrumentedPool(self.target, config, on_event=on_event,
                                     leak_threshold_s=self.leak_threshold_s)
-            self.pool, self.built_config = pool, config
+            with self._state:
+                closed = self._closed
+                if not closed:
+                    self.pool, self.built_config = pool, config
+            if closed:  # the console closed while PooledDB opened mincached connections
+                pool.close()
+                self._check_open()
             return pool, True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RunFailed("The console is closing: no new pool is built.")
 
     def detach(self) -> InstrumentedPool | None:
         """Forget the pool (the caller closes it, in a worker when it may block)."""
-        pool, self.pool, self.built_config = self.pool, None, None
+        with self._state:
+            pool, self.pool, self.built_config = self.pool, None, None
         return pool
 
     def close(self) -> None:
-        """Close the pool and every connection it opened; idempotent, safe from any thread."""
+        """Close the pool for good, and any pool a worker is still building; idempotent."""
+        with self._state:
+            self._closed = True
         pool = self.detach()
         if pool is not None:
             pool.close()
@@ -164,7 +184,52 @@ class PoolTuiApp(App[int]):
         self.session.target = target
         self.dsn = strip_password(target.redacted)
         self._update_titles()
-        self.tune.target_changed(target, old_pool)
+        self.tune.target_changed(target)
+        if old_pool is not None:
+            self._close_pool(old_pool)
+        self.check_target(target)
+
+    # --- the target and the old pools, in workers ---------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="check")
+    def check_target(self, target: Target) -> None:
+        """Connect, time a query, read the server's limits: an unreachable server says so."""
+        try:
+            report = checks.check_target(target)
+        except Exception as error:
+            self.post_message(TargetCheckFailed(describe_error(error, target)))
+        else:
+            self.post_message(TargetChecked(target, report))
+
+    @work(thread=True, exit_on_error=False, group="pool-close")
+    def _close_pool(self, pool: InstrumentedPool) -> None:
+        """Closing may wait for a connect in progress: never on the UI thread."""
+        stats = None
+        try:
+            stats = pool.snapshot()
+        finally:
+            pool.close()
+            self.post_message(PoolClosed(stats))
+
+    @on(TargetChecked)
+    def _target_checked(self, message: TargetChecked) -> None:
+        if message.target is not self.session.target:
+            return
+        report = message.report
+        limit = report.server.max_connections
+        self.tune.events.add("connected", f"{report.server.version}: connect "
+                             f"{report.latencies.connect_ms:.1f} ms, query "
+                             f"{report.latencies.query_ms:.2f} ms"
+                             + (f", max_connections {limit}" if limit else ""))
+
+    @on(TargetCheckFailed)
+    def _target_failed(self, message: TargetCheckFailed) -> None:
+        self.tune.events.add("error", message.error)
+        self.notify(message.error, title="Cannot use the target", severity="error", timeout=10)
+
+    @on(PoolClosed)
+    def _pool_closed(self, message: PoolClosed) -> None:
+        self.tune.events.add("info", "the previous pool is closed")
 
     def action_profiles(self) -> None:
         from pooltui.tui.screens.profiles import ProfilesScreen
@@ -180,6 +245,26 @@ class PoolTuiApp(App[int]):
                                       f"profile {profile.name} loaded into the sliders")
 
         self.push_screen(ProfilesScreen(self.current_profile()), chosen)
+
+    def action_diagnose(self) -> None:
+        """The wizard: measure, ask, recommend, verify; "apply" moves the sliders."""
+        from pooltui.tui.screens.wizard import WizardScreen
+
+        if not self._on_tune_screen():
+            return
+        if self.tune.running:
+            self.notify("Stop the run before diagnosing (press s): the wizard runs its own "
+                        "bursts.", severity="warning")
+            return
+        panel = self.tune.panel
+
+        def applied(recommendation: Recommendation | None) -> None:
+            if recommendation is not None:
+                self.tune.load_config(recommendation.config, self.tune.panel.workload,
+                                      "the wizard's recommendation is in the sliders")
+
+        self.push_screen(WizardScreen(self.session.target, panel.config, panel.workload),
+                         applied)
 
     def action_export(self) -> None:
         from pooltui.tui.screens.export import ExportScreen

@@ -19,13 +19,19 @@ HELP: dict[str, str] = {
     "burst": "Run the workload against the pool in the background; the result becomes a run.",
     "stop": "Stop the running burst within one request; it still becomes a run.",
     "mark_baseline": "Compare every run with the selected one (again to clear the baseline).",
-    "details": "Show the selected run's figures and configuration; load it into the sliders.",
+    "diagnose": "The guided wizard: it measures the target, asks about the workload and "
+    "recommends a configuration, with the reason for every value.",
+    "details": "The selected run's figures and configuration; load it back into the sliders.",
     "connect": "Point the console at another database (DSN) or back at the demo.",
     "profiles": "Load a profile into the sliders or save the current settings as one.",
     "export": "Write the configuration as a TOML profile or as Python PooledDB code.",
     "help": "What every parameter, gauge and key means.",
     "quit": "Stop any run, close every connection and leave.",
 }
+
+
+# palette commands whose key is a widget's (enter on the run history), by screen action
+EXTRA = (("details", "Run details (enter on a run)"),)
 
 
 def command_bindings(node: DOMNode) -> Iterator[tuple[DOMNode, Binding]]:
@@ -59,6 +65,9 @@ class PoolCommands(Provider):
             title = f"{binding.description} ({_key_text(screen, binding)})"
             help_text = help_for(binding)
             out.append((title, help_text, partial(owner.run_action, binding.action)))
+        for action, title in EXTRA:  # keys that belong to a widget, not to the screen
+            if hasattr(screen, f"action_{action}"):
+                out.append((title, HELP[action], partial(screen.run_action, action)))
         return out
 
     async def discover(self) -> Hits:

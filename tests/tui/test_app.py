@@ -28,6 +28,8 @@ from pooltui.tui.screens.connect import ConnectScreen
 from pooltui.tui.screens.export import ExportScreen
 from pooltui.tui.screens.help import HelpScreen
 from pooltui.tui.screens.profiles import ProfilesScreen
+from pooltui.tui.screens.run_details import RunDetailsScreen
+from pooltui.tui.screens.wizard import WizardScreen
 from pooltui.tui.widgets.slider import Slider
 
 SIZE = (120, 36)
@@ -177,6 +179,16 @@ async def test_every_footer_action_is_in_the_palette_and_runs_from_it(sqlite_dsn
         await pilot.press("enter")
         await until(pilot, lambda: seen(messages, BurstFinished))
         assert len(app.history) == 1
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+p")  # a widget's key (enter on a run) is in the palette too
+        await until(pilot, lambda: app.screen is not app.tune)
+        palette = app.screen
+        await pilot.press(*"run details")
+        await until(pilot, lambda: "Run details" in str(palette.query_one(OptionList)
+                                                         .get_option_at_index(0).prompt))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
+        assert app.screen.record is app.history.records[0]
 
 
 async def test_help_opens_on_question_mark_and_f1(sqlite_dsn):
@@ -270,3 +282,24 @@ async def test_connecting_elsewhere_closes_the_old_pool(pg_dsn, sqlite_dsn):
         await pilot.press("b")  # and the console works on the new target
         await until(pilot, lambda: len(seen(messages, BurstFinished)) == 2)
         assert app.history.records[1].result.driver == "sqlite3"
+
+
+async def test_the_wizard_opens_on_d_and_not_during_a_run(sqlite_dsn):
+    app, messages = console(sqlite_dsn, workload=Workload(threads=2, duration_s=60.0))
+    warnings: list[str] = []
+    notify = app.notify
+    app.notify = lambda message, **kw: (warnings.append(message), notify(message, **kw))[-1]
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, WizardScreen))
+        assert app.screen.current == app.tune.panel.config
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.tune)
+        await pilot.press("b")
+        await until(pilot, lambda: seen(messages, StatsSampled))
+        await pilot.press("d")  # the wizard runs bursts of its own: not beside this one
+        await until(pilot, lambda: warnings)
+        assert "Stop the run" in warnings[0] and app.screen is app.tune
+        await pilot.press("s")
+        await until(pilot, lambda: seen(messages, BurstFinished))

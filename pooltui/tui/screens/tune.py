@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
@@ -27,33 +27,35 @@ from pooltui.core.stats import PoolStats
 from pooltui.tui.messages import (
     BurstFailed,
     BurstFinished,
-    PoolClosed,
     PoolEventOccurred,
     StatsSampled,
-    TargetChecked,
-    TargetCheckFailed,
     WarmupFailed,
     WarmupFinished,
 )
 from pooltui.tui.widgets.event_log import EventLog
-from pooltui.tui.widgets.gauge import Gauge
 from pooltui.tui.widgets.history_table import HistoryTable
+from pooltui.tui.widgets.live_panel import LivePanel
 from pooltui.tui.widgets.param_panel import ParamPanel
-from pooltui.tui.widgets.stat_counters import StatCounters
-from pooltui.tui.widgets.trend_plot import TrendPlot
 
 if TYPE_CHECKING:
     from pooltui.core.pool import InstrumentedPool, PoolEvent
     from pooltui.core.targets import Target
     from pooltui.tui.app import PoolTuiApp
 
-GAUGES = (("checked_out", "checked out"), ("idle", "idle"), ("open", "open"),
-          ("overflow", "overflow"), ("waiting", "waiting"))
-COUNTERS = ("checkouts", "connects", "closes", "reconnects", "rejections", "errors")
-PANEL_TITLES = (("#params", "Parameters"), ("#live", "Pool"), ("#plots", "Live"),
-                ("#history", "Runs (ms, Δ vs baseline)"), ("#events", "Events"))
+PANEL_TITLES = (("#params", "Parameters"), ("#history", "Runs (ms, Δ vs baseline)"),
+                ("#events", "Events"))
 # pool events the screen reports itself, with more context than the pool has
 OWN_EVENTS = frozenset({"run_finished"})
+
+
+class WrappingFooter(Footer):
+    """On a narrow screen the keys wrap onto two rows (app.tcss), so every one still shows."""
+
+    def compose(self) -> ComposeResult:
+        keys = list(super().compose())
+        if self.screen.has_class("-narrow"):  # Footer sets one grid column per key
+            self.styles.grid_size_columns = max(1, -(-len(keys) // 2))
+        yield from keys
 
 
 class TuneScreen(Screen[None]):
@@ -64,6 +66,7 @@ class TuneScreen(Screen[None]):
         Binding("b", "burst", "Burst"),
         Binding("s", "stop", "Stop"),
         Binding("m", "mark_baseline", "Baseline"),
+        Binding("d", "app.diagnose", "Diagnose"),
         Binding("c", "app.connect", "Connect"),
         Binding("p", "app.profiles", "Profile"),
         Binding("e", "app.export", "Export"),
@@ -85,7 +88,6 @@ class TuneScreen(Screen[None]):
         self._elapsed = 0.0
         self._duration = 0.0
         self._status_text: str | Text = ""
-        self._shown: dict[str, tuple[int, ...]] = {}  # what each gauge shows now
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -101,7 +103,7 @@ class TuneScreen(Screen[None]):
 
     @property
     def running(self) -> str | None:
-        """"warm-up" or "burst" while one runs, else None."""
+        """What runs now: "warm-up", "burst" or None."""
         return self._activity
 
     # --- layout -------------------------------------------------------------------------------
@@ -114,18 +116,10 @@ class TuneScreen(Screen[None]):
                              id="params")
             with VerticalScroll(id="dash"):
                 yield Static(id="status", markup=False)
-                with Horizontal(id="live"):
-                    with Vertical(id="gauges"):
-                        for name, label in GAUGES:
-                            yield Gauge(label, id=f"gauge-{name}", label_width=11)
-                    yield StatCounters(COUNTERS, id="counters")
-                with Horizontal(id="plots"):
-                    yield TrendPlot("req/s", id="plot-throughput")
-                    yield TrendPlot("p95", "ms", id="plot-latency")
-                    yield TrendPlot("acquire p95", "ms", id="plot-acquire")
+                yield LivePanel(id="livepanel")
                 yield HistoryTable(id="history")
                 yield EventLog(id="events")
-        yield Footer()
+        yield WrappingFooter()
 
     def on_mount(self) -> None:
         app = self.pooltui
@@ -137,11 +131,13 @@ class TuneScreen(Screen[None]):
         self._show_status()
         self.set_interval(self.POLL_INTERVAL_S, self._poll)
         if app.check_target_on_start:
-            self._check_target(app.session.target)
+            app.check_target(app.session.target)
 
     def on_resize(self) -> None:
-        """Below 100 columns the footer needs the palette's room for the keys themselves."""
-        self.query_one(Footer).show_command_palette = self.size.width >= 100
+        """Below 100 columns the footer wraps and leaves ctrl+p to the header's icon."""
+        footer = self.query_one(WrappingFooter)
+        footer.show_command_palette = self.size.width >= 100
+        footer.refresh(recompose=True)
 
     # --- status and gauges --------------------------------------------------------------------
 
@@ -175,30 +171,7 @@ class TuneScreen(Screen[None]):
                                    maxcached=effective.maxcached), self.panel.workload.threads)
 
     def _show_stats(self, stats: PoolStats, threads: int) -> None:
-        """Gauges against the limits and the counters; unchanged widgets are not repainted.
-
-        During a saturating burst most gauges sit still (checked out 8/8, idle 0): skipping
-        them keeps the UI thread's share of the GIL, and so the burst's throughput, high.
-        """
-        limit, cached = stats.maxconnections, stats.maxcached
-        shown = {
-            "checked_out": (stats.checked_out, limit, cached),
-            "idle": (stats.idle, cached or limit, 0),
-            "open": (stats.open, limit, cached),
-            "overflow": (stats.overflow, max(limit - cached, 0) if cached else 0, 0),
-            "waiting": (stats.waiting, threads, 0),
-            "counters": (stats.checkouts, stats.connects, stats.closes, stats.reconnects,
-                         stats.rejections, self._run_errors),
-        }
-        with self.app.batch_update():
-            for name, values in shown.items():
-                if self._shown.get(name) == values:
-                    continue
-                self._shown[name] = values
-                if name != "counters":
-                    self.query_one(f"#gauge-{name}", Gauge).update(*values)
-                else:
-                    self.query_one(StatCounters).update(dict(zip(COUNTERS, values, strict=True)))
+        self.query_one(LivePanel).show_stats(stats, threads, self._run_errors)
 
     def _poll(self) -> None:
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
@@ -254,8 +227,7 @@ class TuneScreen(Screen[None]):
         self._stop = threading.Event()
         self._run_errors, self._elapsed = 0, 0.0
         self._run_threads, self._duration = workload.threads, workload.duration_s
-        for plot in self.query(TrendPlot).results(TrendPlot):
-            plot.clear()
+        self.query_one(LivePanel).clear_plots()
         run_id = self._start("burst")
         rebuild = " (building the pool)" if self.pooltui.session.needs_build(config) else ""
         self._burst_number = len(self.pooltui.history) + 1
@@ -291,6 +263,15 @@ class TuneScreen(Screen[None]):
             self.events.add("info", f"run #{number} is the baseline")
         table.show(history)
 
+    def action_details(self) -> None:
+        """The selected run's details (enter on the table; the palette's "Run details")."""
+        number = self.query_one(HistoryTable).selected_number
+        record = self.pooltui.history.get(number) if number is not None else None
+        if record is None:
+            self.notify("No run yet: press b to run a burst first.", severity="warning")
+        else:
+            self.pooltui.show_details(record)
+
     @on(DataTable.RowSelected, "#history")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         record = self.pooltui.history.get(int(event.row_key.value or 0))
@@ -302,14 +283,11 @@ class TuneScreen(Screen[None]):
         self.panel.load(config, workload)
         self.events.add("info", why)
 
-    def target_changed(self, target: Target, old_pool: InstrumentedPool | None) -> None:
-        """The app switched targets: revalidate, close the old pool, check the new target."""
+    def target_changed(self, target: Target) -> None:
+        """The app switched targets: the same values may mean something else there."""
         self.panel.set_facts(target.facts)
         self.events.add("connected", f"now on {target.redacted}")
-        if old_pool is not None:
-            self._close_pool(old_pool)
         self._show_limits()
-        self._check_target(target)
 
     # --- workers (never touch a widget: post a message) ---------------------------------------
 
@@ -353,53 +331,12 @@ class TuneScreen(Screen[None]):
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
 
-    @work(thread=True, exit_on_error=False, group="pool-close")
-    def _close_pool(self, pool: InstrumentedPool) -> None:
-        stats = None
-        try:
-            stats = pool.snapshot()
-        finally:
-            pool.close()
-            self.post_message(PoolClosed(stats))
-
-    @work(thread=True, exit_on_error=False, group="check")
-    def _check_target(self, target: Target) -> None:
-        from pooltui.core.checks import check_target
-        from pooltui.tui.app import describe_error
-
-        try:
-            report = check_target(target)
-        except Exception as error:
-            self.post_message(TargetCheckFailed(describe_error(error, target)))
-        else:
-            self.post_message(TargetChecked(target, report))
-
     # --- what the workers report --------------------------------------------------------------
-
-    @on(TargetChecked)
-    def _target_checked(self, message: TargetChecked) -> None:
-        if message.target is not self.pooltui.session.target:
-            return
-        report = message.report
-        limit = report.server.max_connections
-        self.events.add("connected", f"{report.server.version}: connect "
-                        f"{report.latencies.connect_ms:.1f} ms, query "
-                        f"{report.latencies.query_ms:.2f} ms"
-                        + (f", max_connections {limit}" if limit else ""))
-
-    @on(TargetCheckFailed)
-    def _target_failed(self, message: TargetCheckFailed) -> None:
-        self.events.add("error", message.error)
-        self.notify(message.error, title="Cannot use the target", severity="error", timeout=10)
 
     @on(PoolEventOccurred)
     def _pool_event_occurred(self, message: PoolEventOccurred) -> None:
         if message.kind not in OWN_EVENTS:
             self.events.add(message.kind, message.message)
-
-    @on(PoolClosed)
-    def _pool_closed(self, message: PoolClosed) -> None:
-        self.events.add("info", "the previous pool is closed")
 
     @on(WarmupFinished)
     def _warm_up_finished(self, message: WarmupFinished) -> None:
@@ -423,9 +360,8 @@ class TuneScreen(Screen[None]):
         self._elapsed = sample.elapsed_s
         with self.app.batch_update():
             self._show_stats(sample.stats, self._run_threads)
-            self.query_one("#plot-throughput", TrendPlot).push(sample.throughput_rps)
-            self.query_one("#plot-latency", TrendPlot).push(sample.p95_ms)
-            self.query_one("#plot-acquire", TrendPlot).push(sample.p95_acquire_ms)
+            self.query_one(LivePanel).push(sample.throughput_rps, sample.p95_ms,
+                                           sample.p95_acquire_ms)
             self._show_status()
 
     @on(BurstFinished)

@@ -65,6 +65,7 @@ from pooltui.tui.screens.wizard_views import (
     advice_text,
     changes_view,
     figures_table,
+    initial_prefill,
     prediction_table,
     shown,
 )
@@ -109,6 +110,8 @@ class WizardScreen(ModalScreen[Recommendation | None]):
         Binding("v", "verify", "Verify"),
         Binding("a", "apply", "Apply"),
         Binding("escape", "cancel", "Cancel"),
+        Binding("pagedown", "page(1)", "Scroll", show=False),
+        Binding("pageup", "page(-1)", "Scroll", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -119,13 +122,14 @@ class WizardScreen(ModalScreen[Recommendation | None]):
     }
     WizardScreen #steps { height: 1fr; }
     WizardScreen #steps > VerticalScroll { height: 1fr; }
-    WizardScreen .question { margin: 1 0 0 0; }
+    WizardScreen .question { margin: 1 0 0 0; width: 1fr; }
     WizardScreen Input, WizardScreen Select { width: 60; }
+    WizardScreen Input.-textual-compact { background: $boost; }
     WizardScreen SelectionList { width: 60; height: auto; }
     WizardScreen .hint { color: $text-muted; }
     WizardScreen #error { color: $error; text-style: bold; height: auto; }
-    WizardScreen #buttons { height: auto; }
-    WizardScreen #buttons > Button { margin-right: 1; }
+    WizardScreen #buttons { height: auto; margin: 1 0 0 0; }
+    WizardScreen #buttons > Button { margin-right: 2; min-width: 10; }
     """
 
     def __init__(self, target: Target, current: PoolConfig, workload: Workload, *,
@@ -144,23 +148,8 @@ class WizardScreen(ModalScreen[Recommendation | None]):
         self.verifying = False
         self._verify_run = 0
         self._answers_used: Answers | None = None
-        self._prefill: dict[str, str] = self._initial_prefill()
+        self._prefill: dict[str, str] = initial_prefill(workload)
         self._touched: set[str] = set()  # answers the user edited: given, even if = prefill
-
-    def _initial_prefill(self) -> dict[str, str]:
-        """Defaults, with what the console's workload already says about the application."""
-        values = {name: shown(getattr(DEFAULT_ANSWERS, name)) for name in NUMBERS}
-        values |= {name: getattr(DEFAULT_ANSWERS, name) for name in CHOICES}
-        w = self.workload
-        values["threads_per_process"] = str(w.threads)
-        if w.rate > 0:
-            values["peak_rate_per_s"] = shown(float(w.rate))
-        if w.pattern == "bursty":
-            values["shape"] = "bursty"
-        values["query"] = w.query if w.query.strip().upper() != "SELECT 1" else ""
-        if w.hold_ms > 0:
-            values["hold_ms"] = shown(float(w.hold_ms) + DEFAULT_ANSWERS.query_ms)
-        return values
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -187,11 +176,11 @@ class WizardScreen(ModalScreen[Recommendation | None]):
                     yield Static("", id="assumed", classes="hint", markup=False)
             yield Static("", id="error", markup=False)
             with Horizontal(id="buttons"):
-                yield Button("Back", id="back")
-                yield Button("Next", id="next", variant="primary")
-                yield Button("Verify", id="verify", variant="warning")
-                yield Button("Apply", id="apply", variant="success")
-                yield Button("Cancel", id="cancel")
+                yield Button("Back", id="back", compact=True)
+                yield Button("Next", id="next", variant="primary", compact=True)
+                yield Button("Verify", id="verify", variant="warning", compact=True)
+                yield Button("Apply", id="apply", variant="success", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
         yield Footer()
 
     def _field(self, name: str) -> ComposeResult:
@@ -207,6 +196,7 @@ class WizardScreen(ModalScreen[Recommendation | None]):
             yield Static("", id="query-status", classes="hint", markup=False)
         else:
             yield Input(self._prefill[name], compact=True, id=f"a-{name}",
+                        placeholder="unknown" if NUMBERS[name][3] else "",
                         validators=[AnswerValidator(name)], valid_empty=NUMBERS[name][3])
 
     def on_mount(self) -> None:
@@ -336,6 +326,11 @@ class WizardScreen(ModalScreen[Recommendation | None]):
             self._error("")
             self.step -= 1
             self._show_step()
+
+    def action_page(self, direction: int) -> None:
+        """Scroll the current step (the recommendation is longer than a small terminal)."""
+        step = self.query_one(f"#{STEP_IDS[self.step]}", VerticalScroll)
+        (step.scroll_page_down if direction > 0 else step.scroll_page_up)()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

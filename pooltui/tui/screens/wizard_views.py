@@ -13,10 +13,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.validation import ValidationResult, Validator
 
-from pooltui.core.diagnosis import COMPLEXITIES, GOALS, SHAPES
+from pooltui.core.diagnosis import COMPLEXITIES, DEFAULT_ANSWERS, GOALS, SHAPES
 from pooltui.core.diagnosis_rules import pct
 
 if TYPE_CHECKING:
+    from pooltui.core.config import Workload
     from pooltui.core.diagnosis import Answers, Prediction, Recommendation
     from pooltui.core.targets import DriverFacts
     from pooltui.core.verify import Measured, TargetFigures
@@ -87,6 +88,23 @@ def shown(value: object) -> str:
     if value is None:
         return ""
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def initial_prefill(workload: Workload) -> dict[str, str]:
+    """What the fields start with: the defaults, and what the console's workload already says
+    about the application (its threads, rate, pattern, query and hold)."""
+    values = {name: shown(getattr(DEFAULT_ANSWERS, name)) for name in NUMBERS}
+    values |= {name: getattr(DEFAULT_ANSWERS, name) for name in CHOICES}
+    w = workload
+    values["threads_per_process"] = str(w.threads)
+    if w.rate > 0:
+        values["peak_rate_per_s"] = shown(float(w.rate))
+    if w.pattern == "bursty":
+        values["shape"] = "bursty"
+    values["query"] = w.query if w.query.strip().upper() != "SELECT 1" else ""
+    if w.hold_ms > 0:
+        values["hold_ms"] = shown(float(w.hold_ms) + DEFAULT_ANSWERS.query_ms)
+    return values
 
 
 def ms(value: float) -> str:

@@ -1,0 +1,117 @@
+"""Does the console stay responsive while a burst saturates the pool, and what does it cost?
+
+With the console open (headless Textual, 120x36) and a burst of 64 threads against
+maxconnections 8 on PostgreSQL, this measures:
+- the event loop's lag: a 10 ms timer on the console's loop, late by how much (goal: p95 < 50 ms);
+- the gauge refresh rate: how often the live gauges were redrawn during the run (goal: >= 4/s);
+- the burst's throughput in the console vs the same burst run headless by `pooltui bench` in a
+  subprocess, alternating console/headless rounds in one run (goal: >= 0.85).
+
+    .venv/bin/python bench/ui_responsiveness.py [--seconds 4] [--rounds 2] [--dsn DSN]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+from time import perf_counter
+
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.profiles import Profile
+from pooltui.core.targets import parse_dsn
+from pooltui.tui.app import make_app
+from pooltui.tui.widgets.live_panel import LivePanel
+
+THREADS, LIMIT = 64, 8
+CONFIG = PoolConfig(mincached=LIMIT, maxcached=LIMIT, maxconnections=LIMIT, blocking=True,
+                    ping=0)
+
+
+def headless_round(dsn: str, seconds: float) -> float:
+    """`pooltui bench` in its own process: the burst with nobody drawing it."""
+    command = [sys.executable, "-m", "pooltui", "bench", "--dsn", dsn, "--json",
+               "--threads", str(THREADS), "--duration", str(seconds)]
+    for key in ("mincached", "maxcached", "maxconnections", "ping"):
+        command += ["--set", f"{key}={getattr(CONFIG, key)}"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    return json.loads(done.stdout)["throughput_rps"]
+
+
+async def console_round(dsn: str, seconds: float) -> tuple[float, list[float], float]:
+    """The same burst started with `b` in the console: throughput, loop lags (s), redraws/s."""
+    profile = Profile(name="bench", pool=CONFIG,
+                      workload=Workload(threads=THREADS, duration_s=seconds, query="SELECT 1"))
+    app = make_app(parse_dsn(dsn), profile, check_target=False)
+    redraws: list[float] = []
+    original = LivePanel.show_stats
+
+    def counted(panel: LivePanel, *args: object, **kwargs: object) -> None:
+        redraws.append(perf_counter())
+        original(panel, *args, **kwargs)
+
+    LivePanel.show_stats = counted  # type: ignore[method-assign]
+    lags: list[float] = []
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            probing = True
+
+            async def probe() -> None:
+                while probing:
+                    started = perf_counter()
+                    await asyncio.sleep(0.010)
+                    lags.append(perf_counter() - started - 0.010)
+
+            task = asyncio.create_task(probe())
+            redraws.clear()
+            started = perf_counter()
+            await pilot.press("b")
+            deadline = started + seconds + 60
+            while not app.history.records and perf_counter() < deadline:
+                await asyncio.sleep(0.05)  # the burst runs in its own threads; we only watch
+            ended = perf_counter()
+            probing = False
+            await task
+            if not app.history.records:
+                raise SystemExit("the console's burst did not finish within a minute")
+            result = app.history.records[-1].result
+            await pilot.press("ctrl+q")
+    finally:
+        LivePanel.show_stats = original  # type: ignore[method-assign]
+    during = [t for t in redraws if started <= t <= ended]
+    return result.throughput_rps, lags, len(during) / (ended - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+
+    headless, console, all_lags, rates = [], [], [], []
+    for _ in range(args.rounds):
+        headless.append(headless_round(args.dsn, args.seconds))
+        throughput, lags, rate = asyncio.run(console_round(args.dsn, args.seconds))
+        console.append(throughput)
+        all_lags.extend(lags)
+        rates.append(rate)
+    p95_lag_ms = statistics.quantiles(all_lags, n=20)[-1] * 1000
+    ratio = sum(console) / sum(headless)
+    print(f"burst: {THREADS} threads, maxconnections {LIMIT}, {args.seconds:g} s x "
+          f"{args.rounds} rounds, {parse_dsn(args.dsn).redacted}")
+    print(f"event-loop lag     p95 {p95_lag_ms:6.1f} ms  max {max(all_lags) * 1000:6.1f} ms "
+          f"(goal p95 < 50 ms)")
+    print(f"gauge refresh      {min(rates):6.1f} /s min, {statistics.mean(rates):.1f} /s mean "
+          f"(goal >= 4 /s)")
+    print(f"throughput         console {statistics.mean(console):8.0f} req/s, headless "
+          f"{statistics.mean(headless):8.0f} req/s, ratio {ratio:.3f} (goal >= 0.85)")
+    print(f"rounds             console {[round(x) for x in console]} "
+          f"headless {[round(x) for x in headless]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The live view of the pool: gauges against the limits, counters, and trend plots of a run.
+
+Fed on the UI thread only (the tune screen's sample handler and its between-runs timer). A
+widget whose figures did not change is not repainted: during a saturating burst most gauges sit
+still (checked out 8/8, idle 0), and every repaint skipped leaves the GIL to the burst.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+
+from pooltui.core.stats import PoolStats
+from pooltui.tui.widgets.gauge import Gauge
+from pooltui.tui.widgets.stat_counters import StatCounters
+from pooltui.tui.widgets.trend_plot import TrendPlot
+
+GAUGES = (("checked_out", "checked out"), ("idle", "idle"), ("open", "open"),
+          ("overflow", "overflow"), ("waiting", "waiting"))
+COUNTERS = ("checkouts", "connects", "closes", "reconnects", "rejections", "errors")
+PLOTS = (("throughput", "req/s", ""), ("latency", "p95", "ms"), ("acquire", "acquire p95", "ms"))
+
+
+class LivePanel(Widget):
+    """Two bordered boxes: ``#live`` (gauges and counters) and ``#plots`` (trend plots)."""
+
+    DEFAULT_CSS = """
+    LivePanel { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._shown: dict[str, tuple[int, ...]] = {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="live"):
+            with Vertical(id="gauges"):
+                for name, label in GAUGES:
+                    yield Gauge(label, id=f"gauge-{name}", label_width=11)
+            yield StatCounters(COUNTERS, id="counters")
+        with Horizontal(id="plots"):
+            for name, title, unit in PLOTS:
+                yield TrendPlot(title, unit, id=f"plot-{name}")
+
+    def on_mount(self) -> None:
+        self.query_one("#live").border_title = "Pool"
+        self.query_one("#plots").border_title = "Live"
+
+    def show_stats(self, stats: PoolStats, threads: int, errors: int) -> None:
+        """Gauges against maxconnections / maxcached (waiting against the threads), counters."""
+        limit, cached = stats.maxconnections, stats.maxcached
+        shown = {
+            "checked_out": (stats.checked_out, limit, cached),
+            "idle": (stats.idle, cached or limit, 0),
+            "open": (stats.open, limit, cached),
+            "overflow": (stats.overflow, max(limit - cached, 0) if cached else 0, 0),
+            "waiting": (stats.waiting, threads, 0),
+            "counters": (stats.checkouts, stats.connects, stats.closes, stats.reconnects,
+                         stats.rejections, errors),
+        }
+        with self.app.batch_update():
+            for name, values in shown.items():
+                if self._shown.get(name) == values:
+                    continue
+                self._shown[name] = values
+                if name == "counters":
+                    self.query_one(StatCounters).update(dict(zip(COUNTERS, values, strict=True)))
+                else:
+                    self.query_one(f"#gauge-{name}", Gauge).update(*values)
+
+    def push(self, throughput_rps: float, p95_ms: float, p95_acquire_ms: float) -> None:
+        """One sample of a run onto the three plots."""
+        for name, value in (("throughput", throughput_rps), ("latency", p95_ms),
+                            ("acquire", p95_acquire_ms)):
+            self.query_one(f"#plot-{name}", TrendPlot).push(value)
+
+    def clear_plots(self) -> None:
+        """A new run starts with empty plots."""
+        for plot in self.query(TrendPlot).results(TrendPlot):
+            plot.clear()
