@@ -2,9 +2,10 @@
 
 The engine owns its threads (plain daemon threads, never the console's asyncio loop) and keeps
 the per-request path lean, because `bench/overhead.py` holds it to >= 0.95 of a bare PooledDB
-loop: each thread counts into its own `_Tally` (no shared counters, no locks), and the only locks
-on the hot path are the histograms'. The calling thread samples: every `sample_interval_s` it
-swaps the interval histograms and calls `on_sample`, until every worker has ended.
+loop: each thread counts into its own `_Tally` and its own histogram shards (no shared counters,
+no locks of the engine's). The calling thread samples: every `sample_interval_s` it reads the
+interval as the difference of two histogram snapshots and calls `on_sample`, until every worker
+has ended.
 
 Patterns:
 - ``steady``: closed loop, `threads` workers back to back (``think_ms`` between requests).
