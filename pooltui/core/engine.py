@@ -233,15 +233,16 @@ class _Run:
         self.start = self.deadline = 0.0
         # the run's histograms (lock-free per-thread shards); the sampler reads each interval
         # as the difference between its snapshot and the previous tick's
-        self.latency, self.acquire, self.lag = (LatencyHistogram(), LatencyHistogram(),
-                                                LatencyHistogram())
+        # (acquire waits are the pool's own histogram: recording them twice would tax every
+        # request)
+        self.latency, self.lag = LatencyHistogram(), LatencyHistogram()
         self.previous: tuple[HistogramSnapshot, ...] = (EMPTY, EMPTY, EMPTY)
         self.last = (0.0, 0, 0)               # when the last tick was, ok and failed then
         self.events: list[str] = []
 
     # --- the workers' side ------------------------------------------------------------------
 
-    def request(self, tally: _Tally, t0: float, scheduled: float) -> None:
+    def request(self, tally: _Tally, scheduled: float) -> None:
         """Acquire, query, hold, release; count the outcome. Never raises."""
         pool = self.pool
         try:
@@ -272,7 +273,6 @@ class _Run:
         tally.ok += 1
         tally.consecutive = 0
         self.latency.record(t3 - scheduled)
-        self.acquire.record(t1 - t0)
 
     def failed(self, tally: _Tally, exc: BaseException) -> None:
         """Count a failed request; FATAL_AFTER in a row mean the workload cannot work at all."""
@@ -304,7 +304,7 @@ class _Run:
                 if limit and next(tickets) >= limit:  # itertools.count is atomic under the GIL
                     self.exhausted = True
                     break
-                request(tally, t0, t0)
+                request(tally, t0)
                 if think_s:
                     stop.wait(think_s)
         except Exception as exc:  # a bug must not hang the run: count it and leave
@@ -324,7 +324,7 @@ class _Run:
                 if t0 >= deadline:
                     break
                 self.lag.record(t0 - scheduled)
-                request(tally, t0, scheduled)
+                request(tally, scheduled)
         except Exception as exc:
             self.failed(tally, exc)
         finally:
@@ -391,7 +391,7 @@ class _Run:
         self.last = (now, ok, failed)
         if on_sample is None:
             return
-        current = (self.latency.snapshot(), self.acquire.snapshot(), self.lag.snapshot())
+        current = (self.latency.snapshot(), self.pool.acquire_snapshot(), self.lag.snapshot())
         latency, acquire, lag = (now_ - before for now_, before in
                                  zip(current, self.previous, strict=True))
         self.previous = current

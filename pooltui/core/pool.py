@@ -32,7 +32,7 @@ from dbutils.pooled_db import PooledDB, TooManyConnectionsError
 
 from pooltui.core.config import PoolConfig, pooled_db_kwargs, validate
 from pooltui.core.errors import BadInput, CannotConnect, RunFailed, describe_db_error
-from pooltui.core.histogram import LatencyHistogram
+from pooltui.core.histogram import HistogramSnapshot, LatencyHistogram
 from pooltui.core.stats import PoolStats, overflow_of
 
 _TAGS = itertools.count(1)
@@ -56,12 +56,20 @@ class _RawConnection:
     detection of the DB-API module (``SteadyDBConnection._create``) finds the driver.
     """
 
-    __slots__ = ("_con", "_owner", "_sid")
+    # the methods DBUtils calls on every checkout or return (ping, rollback: under the pool
+    # lock, where every microsecond serialises the whole pool) are the driver's own bound
+    # methods, not a trip through __getattr__
+    __slots__ = ("_con", "_owner", "_sid", "commit", "cursor", "ping", "rollback")
 
     def __init__(self, con: Any, owner: InstrumentedPool, sid: int | None) -> None:
-        object.__setattr__(self, "_con", con)
-        object.__setattr__(self, "_owner", owner)
-        object.__setattr__(self, "_sid", sid)
+        set_slot = object.__setattr__
+        set_slot(self, "_con", con)
+        set_slot(self, "_owner", owner)
+        set_slot(self, "_sid", sid)
+        for name in ("commit", "cursor", "ping", "rollback"):
+            method = getattr(con, name, None)
+            if method is not None:  # no ping(): DBUtils must still see the AttributeError
+                set_slot(self, name, method)
 
     def close(self) -> None:
         """Close once: a second close (DBUtils after a forced close) is a no-op, not an error."""
@@ -350,6 +358,10 @@ class InstrumentedPool:
                     peaks[5] = parked
             if self._closed:  # returned after close(): do not let it sit in the idle cache
                 self._pool.close()  # type: ignore[union-attr]
+
+    def acquire_snapshot(self) -> HistogramSnapshot:
+        """The acquire-wait histogram as it is now (the engine's interval p95 is a difference)."""
+        return self._acquire_h.snapshot()
 
     def record_query(self, seconds: float, failed: bool = False) -> None:
         """The engine times its statements itself (the pool does not wrap execute())."""
