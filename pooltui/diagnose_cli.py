@@ -26,7 +26,6 @@ import getpass
 import json
 import sys
 import textwrap
-import tomllib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ from pooltui.core.diagnosis import (
 )
 from pooltui.core.diagnosis_rules import pct
 from pooltui.core.errors import BadInput, CannotConnect
+from pooltui.core.profiles import read_toml_file
 from pooltui.core.targets import DriverFacts, Target
 from pooltui.core.verify import TargetFigures, measure_target, verify_workload
 
@@ -112,20 +112,7 @@ def add_parser(subparsers: Any) -> None:
 
 def read_answers_file(path: Path) -> dict[str, Any]:
     """The TOML answers file as a mapping; any problem is a BadInput naming the file."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"answers file {path} does not exist; check the path.") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"answers file {path} is not UTF-8 text; save it as UTF-8.") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read answers file {path} ({exc.strerror}); check its "
-                       "permissions.") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"answers file {path} is not valid TOML ({exc}); fix the syntax.") \
-            from None
+    data = read_toml_file(path, "answers")
     unknown = sorted(set(data) - set(ANSWER_NAMES))
     if unknown:
         raise BadInput(f"answers file {path}: {unknown[0]!r} is not an answer; use "

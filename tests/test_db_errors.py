@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import suppress
 
 import pytest
+from db_helpers import scalar, unique_tag
 
 from pooltui.core.errors import CannotConnect, describe_db_error
 from pooltui.core.probes import terminate_sessions
@@ -25,17 +24,6 @@ def _no_password_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def _tag() -> str:
-    return f"pooltui-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-def _scalar(con, sql: str):
-    cursor = con.cursor()
-    try:
-        cursor.execute(sql)
-        return cursor.fetchone()[0]
-    finally:
-        cursor.close()
 
 
 # --- real failures and their sentences ---------------------------------------------------------
@@ -165,13 +153,13 @@ def test_connect_timeout(fixture, template, silent_port, request) -> None:
 @pytest.mark.parametrize("fixture", ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn"])
 def test_server_closed_the_connection(fixture, request) -> None:
     target = parse_dsn(request.getfixturevalue(fixture), password=None)
-    con = target.connect(_tag())
+    con = target.connect(unique_tag())
     try:
         assert terminate_sessions(target, {target.backend_id(con)}) == 1
         deadline, failure = time.monotonic() + 10, None
         while failure is None and time.monotonic() < deadline:
             try:  # the kill lands asynchronously: poll with real queries until it shows
-                _scalar(con, "SELECT 1")
+                scalar(con, "SELECT 1")
             except Exception as exc:
                 failure = exc
         assert failure is not None, "the killed session kept answering"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
+from db_helpers import scalar, unique_tag
 
 from pooltui.core.errors import BadInput, CannotConnect, redact
 from pooltui.core.targets import FORMS, Target, demo_target, driver_facts, parse_dsn
@@ -325,17 +325,6 @@ def test_driver_facts_come_from_the_installed_modules() -> None:
 # --- connecting for real -----------------------------------------------------------------------
 
 
-def _tag() -> str:
-    return f"pooltui-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-def _scalar(con, sql: str):
-    cursor = con.cursor()
-    try:
-        cursor.execute(sql)
-        return cursor.fetchone()[0]
-    finally:
-        cursor.close()
 
 
 @pytest.mark.parametrize(("fixture", "session_sql", "tag_sql"), [
@@ -346,12 +335,12 @@ def _scalar(con, sql: str):
 ])
 def test_connect_tags_and_reports_session_id(fixture, session_sql, tag_sql, request) -> None:
     target = parse_dsn(request.getfixturevalue(fixture))
-    tag = _tag()
+    tag = unique_tag()
     con = target.connect(tag)
     try:
-        assert target.backend_id(con) == _scalar(con, session_sql)
+        assert target.backend_id(con) == scalar(con, session_sql)
         if tag_sql:
-            assert _scalar(con, tag_sql) == tag
+            assert scalar(con, tag_sql) == tag
     finally:
         con.close()
 
@@ -377,7 +366,7 @@ def test_exported_code_connects_without_writing_the_password(fixture, request,
     exec(compile(code, "<exported>", "exec"), namespace)
     con = namespace["creator"].connect(**namespace["connect_kwargs"])
     try:
-        assert _scalar(con, "SELECT 1") == 1
+        assert scalar(con, "SELECT 1") == 1
     finally:
         con.close()
 

@@ -172,23 +172,27 @@ def profile_from_dict(data: dict[str, Any], where: str) -> Profile:
 
 def load_profile(path: Path) -> Profile:
     """Read one profile file; any problem is a BadInput naming the file and the key."""
+    return profile_from_dict(read_toml_file(path, "profile"), str(path))
+
+
+def read_toml_file(path: Path | str, what: str) -> dict[str, Any]:
+    """A TOML file as a mapping; every problem is a BadInput naming the file (``what`` file)."""
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise BadInput(f"profile file {path} does not exist; check the path or the name.") \
+        raise BadInput(f"{what} file {path} does not exist; check the path or the name.") \
             from None
     except UnicodeDecodeError:
-        raise BadInput(f"profile file {path} is not UTF-8 text; save it as UTF-8.") from None
+        raise BadInput(f"{what} file {path} is not UTF-8 text; save it as UTF-8.") from None
     except OSError as exc:
-        raise BadInput(f"cannot read profile file {path} ({exc.strerror}); check its "
+        raise BadInput(f"cannot read {what} file {path} ({exc.strerror}); check its "
                        "permissions.") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"profile file {path} is not valid TOML ({exc}); fix the syntax.") \
+        raise BadInput(f"{what} file {path} is not valid TOML ({exc}); fix the syntax.") \
             from None
-    return profile_from_dict(data, str(path))
 
 
 # --- writing ----------------------------------------------------------------------------------
