@@ -274,11 +274,15 @@ def _rule_mincached(ctx: Context, cfg: PoolConfig) -> Outcome:
     want = max(1, min(math.ceil(ctx.load if bursty else ctx.load_avg), n))
     if ctx.answers.goal == "latency" and want <= cfg.mincached <= n:
         return [], []
-    why = (
-        f"DBUtils opens connections one at a time under the pool lock, so on a cold pool the last "
-        f"of {want} concurrent requests waits about {want} x {ctx.connect_ms:.3g} ms; pre-open the "
-        f"{want} busy at {'peak' if bursty else 'average load'} (DBUtils never refills them)."
-    )
+    busy_at = "peak" if bursty else "average load"
+    if want == 1:
+        why = (f"On a cold pool the first request pays the {ctx.connect_ms:.3g} ms connect; "
+               f"pre-open the 1 connection busy at {busy_at} (DBUtils never refills it).")
+    else:
+        why = (f"DBUtils opens connections one at a time under the pool lock, so on a cold pool "
+               f"the last of {want} concurrent requests waits about {want} x "
+               f"{ctx.connect_ms:.3g} ms; pre-open the {want} busy at {busy_at} (DBUtils never "
+               "refills them).")
     return _change(cfg, "mincached", want, why), []
 
 
