@@ -36,7 +36,7 @@ from dbutils.pooled_db import TooManyConnectionsError
 
 from pooltui.core.config import PoolConfig, Workload, validate_workload
 from pooltui.core.errors import BadInput, describe_db_error
-from pooltui.core.histogram import EMPTY, HistogramSnapshot, LatencyHistogram, Summary
+from pooltui.core.histogram import EMPTY, HistogramSnapshot, LatencyHistogram, Shard, Summary
 
 if TYPE_CHECKING:
     from pooltui.core.pool import InstrumentedPool
@@ -202,12 +202,13 @@ def error_kind(exc: BaseException) -> str:
 class _Tally:
     """One thread's counters: only that thread writes them; the sampler reads them racily."""
 
-    __slots__ = ("consecutive", "ended", "failed", "kinds", "ok")
+    __slots__ = ("consecutive", "ended", "failed", "kinds", "latency", "ok")
 
     def __init__(self) -> None:
         self.ok = self.failed = self.consecutive = 0
         self.kinds: dict[str, int] = {}
         self.ended = 0.0
+        self.latency: Shard | None = None  # the worker's own shard of the run's latencies
 
 
 class _Run:
@@ -217,6 +218,7 @@ class _Run:
                  seed: int | None) -> None:
         self.pool, self.workload, self.stop, self.seed = pool, workload, stop, seed
         self.query = workload.query
+        self.returns_rows: bool | None = None  # the same query every time: learnt on first use
         self.hold_s = workload.hold_ms / 1000.0
         self.think_s = workload.think_ms / 1000.0
         self.limit = workload.requests
@@ -252,7 +254,10 @@ class _Run:
                     cur = con.cursor()
                     try:
                         cur.execute(self.query)
-                        if cur.description is not None:
+                        returns_rows = self.returns_rows
+                        if returns_rows is None:  # ask once: psycopg builds description anew
+                            self.returns_rows = returns_rows = cur.description is not None
+                        if returns_rows:
                             cur.fetchall()
                     finally:
                         cur.close()
@@ -272,7 +277,7 @@ class _Run:
             return
         tally.ok += 1
         tally.consecutive = 0
-        self.latency.record(t3 - scheduled)
+        tally.latency.record(t3 - scheduled)  # type: ignore[union-attr]
 
     def failed(self, tally: _Tally, exc: BaseException) -> None:
         """Count a failed request; FATAL_AFTER in a row mean the workload cannot work at all."""
@@ -296,6 +301,7 @@ class _Run:
         """A steady worker: requests back to back until the end."""
         stop, deadline, think_s, limit = self.stop, self.deadline, self.think_s, self.limit
         request, tickets = self.request, self.tickets
+        tally.latency = self.latency.shard()
         try:
             while not (self.halt or stop.is_set()):
                 t0 = perf_counter()
@@ -315,6 +321,7 @@ class _Run:
     def open_loop(self, tally: _Tally) -> None:
         """Serve queued arrivals; latency counts from the scheduled arrival."""
         get, stop, deadline, request = self.arrivals.get, self.stop, self.deadline, self.request
+        tally.latency, lag = self.latency.shard(), self.lag.shard()
         try:
             while True:
                 scheduled = get()
@@ -323,7 +330,7 @@ class _Run:
                 t0 = perf_counter()
                 if t0 >= deadline:
                     break
-                self.lag.record(t0 - scheduled)
+                lag.record(t0 - scheduled)
                 request(tally, scheduled)
         except Exception as exc:
             self.failed(tally, exc)

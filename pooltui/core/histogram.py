@@ -48,19 +48,50 @@ class Summary:
         }
 
 
-class _Shard:
-    """One recording thread's counts: only that thread writes them, so no lock is needed."""
+class Shard:
+    """One recording thread's counts: only that thread writes them, so no lock is needed.
 
-    __slots__ = ("count", "counts", "high", "low", "max", "min", "sum")
+    A hot loop may keep its thread's shard (``LatencyHistogram.shard()``) and record into it
+    directly, saving the thread-local lookup on every sample.
+    """
+
+    __slots__ = ("counts", "high", "low", "max", "min", "sum")
 
     def __init__(self) -> None:
         self.counts = array("Q", bytes(8 * _BUCKETS))
-        self.count = 0
         self.sum = 0.0
         self.min = math.inf
         self.max = 0.0
         self.low = _BUCKETS  # lowest and highest bucket used: merging reads only that slice
         self.high = -1
+
+    def record(
+        self,
+        seconds: float,
+        _log=math.log,  # noqa: ANN001 - bound as defaults: local lookups keep this cheap
+        _scale: float = _SCALE,
+        _inv: float = _INV_LOG_RATIO,
+        _last: int = _BUCKETS - 1,
+    ) -> None:
+        """Count one duration; negative values (a clock that stepped back) count as zero."""
+        if seconds > _LOWEST_S:
+            index = int(_log(seconds * _scale) * _inv)
+            if index > _last:
+                index = _last
+        else:
+            index = 0
+            if seconds < 0.0:
+                seconds = 0.0
+        self.counts[index] += 1
+        self.sum += seconds
+        if seconds > self.max:
+            self.max = seconds
+        if seconds < self.min:
+            self.min = seconds
+        if index < self.low:
+            self.low = index
+        if index > self.high:
+            self.high = index
 
 
 @dataclass(frozen=True)
@@ -114,48 +145,27 @@ class LatencyHistogram:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # guards the list of shards, not the counting
-        self._shards: list[_Shard] = []
+        self._shards: list[Shard] = []
         self._local = threading.local()
 
-    def _own_shard(self) -> _Shard:
-        shard = _Shard()
-        with self._lock:
-            self._shards.append(shard)
-            self._local.shard = shard
-        return shard
+    def shard(self) -> Shard:
+        """The calling thread's shard, made and registered on its first use."""
+        try:
+            return self._local.shard
+        except AttributeError:
+            shard = Shard()
+            with self._lock:
+                self._shards.append(shard)
+                self._local.shard = shard
+            return shard
 
-    def record(
-        self,
-        seconds: float,
-        _log=math.log,  # noqa: ANN001 - bound as defaults: local lookups keep this cheap
-        _scale: float = _SCALE,
-        _inv: float = _INV_LOG_RATIO,
-        _last: int = _BUCKETS - 1,
-    ) -> None:
-        """Count one duration; negative values (a clock that stepped back) count as zero."""
-        if seconds > _LOWEST_S:
-            index = int(_log(seconds * _scale) * _inv)
-            if index > _last:
-                index = _last
-        else:
-            index = 0
-            if seconds < 0.0:
-                seconds = 0.0
+    def record(self, seconds: float) -> None:
+        """Count one duration in the calling thread's shard."""
         try:
             shard = self._local.shard
         except AttributeError:
-            shard = self._own_shard()
-        shard.counts[index] += 1
-        shard.count += 1
-        shard.sum += seconds
-        if seconds > shard.max:
-            shard.max = seconds
-        if seconds < shard.min:
-            shard.min = seconds
-        if index < shard.low:
-            shard.low = index
-        if index > shard.high:
-            shard.high = index
+            shard = self.shard()
+        shard.record(seconds)
 
     def snapshot(self) -> HistogramSnapshot:
         """Every shard merged into one consistent copy."""
@@ -182,10 +192,9 @@ class LatencyHistogram:
         merged = other.snapshot()
         if not merged.count:
             return
-        shard = _Shard()
+        shard = Shard()
         shard.counts = array("Q", merged.counts)
-        shard.count, shard.sum, shard.min, shard.max = (merged.count, merged.sum, merged.min,
-                                                        merged.max)
+        shard.sum, shard.min, shard.max = merged.sum, merged.min, merged.max
         used = [i for i, n in enumerate(merged.counts) if n]
         shard.low, shard.high = used[0], used[-1]
         with self._lock:

@@ -10,8 +10,14 @@ PooledDB publishes nothing, so pooltui counts from the outside (research/pools.m
   the GIL; taking the lock would stall the sampler behind a connect, which PooledDB performs while
   holding it.
 
-Our own bookkeeping lock (``_mutex``) is only ever held for a few assignments and never while
-waiting for the pool lock, so the lock order is always pool lock -> ``_mutex``.
+The hot path takes no lock of ours: DBUtils already serialises every checkout and return on its
+pool lock (and makes round trips under it: ping, rollback), so every microsecond pooltui adds
+to a request is paid several times over in a saturated burst. Each thread counts checkouts and
+peaks in a ``_ThreadStats`` of its own (snapshot() sums and maxes them), the callers inside
+connection() are a deque whose append, pop and len are atomic, and the histograms shard by
+thread. Our bookkeeping lock (``_mutex``) guards only the rare paths (connects, closes,
+rejections, leak records) and is never held while waiting for the pool lock, so the lock
+order is always pool lock -> ``_mutex``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import linecache
 import os
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -32,7 +39,7 @@ from dbutils.pooled_db import PooledDB, TooManyConnectionsError
 
 from pooltui.core.config import PoolConfig, pooled_db_kwargs, validate
 from pooltui.core.errors import BadInput, CannotConnect, RunFailed, describe_db_error
-from pooltui.core.histogram import HistogramSnapshot, LatencyHistogram
+from pooltui.core.histogram import HistogramSnapshot, LatencyHistogram, Shard
 from pooltui.core.stats import PoolStats, overflow_of
 
 _TAGS = itertools.count(1)
@@ -96,19 +103,29 @@ def _proxy_class(module: ModuleType) -> type[_RawConnection]:
     return cls
 
 
-class _Lease:
-    """``with pool.connection() as con``: times acquire and hold; the leak detector's record."""
+class _ThreadStats:
+    """One thread's checkouts, the peaks it saw and its histogram shards: written by that thread
+    only, so no lock."""
 
-    __slots__ = ("_con", "_pool", "_shareable", "reported", "stack", "started", "thread")
+    __slots__ = ("acquire", "checkouts", "hold", "peak_checked_out", "peak_idle", "peak_shared",
+                 "peak_waiting", "query")
+
+    def __init__(self, acquire: Shard, hold: Shard, query: Shard) -> None:
+        self.acquire, self.hold, self.query = acquire, hold, query
+        self.checkouts = self.peak_checked_out = self.peak_idle = 0
+        self.peak_shared = self.peak_waiting = 0
+
+
+class _Lease:
+    """``with pool.connection() as con``: times acquire and hold."""
+
+    __slots__ = ("_con", "_pool", "_shareable", "started")
+    tracked = False  # a _TrackedLease when the leak detector is on
 
     def __init__(self, pool: InstrumentedPool, shareable: bool) -> None:
         self._pool = pool
         self._shareable = shareable
         self._con: Any = None
-        self.started = 0.0
-        self.reported = False
-        self.stack: list[tuple[CodeType, int]] | None = None
-        self.thread = ""
 
     def __enter__(self) -> Any:
         self._con = self._pool._acquire(self, self._shareable)
@@ -119,6 +136,19 @@ class _Lease:
         con, self._con = self._con, None
         if con is not None:
             self._pool._release(self, con)
+
+
+class _TrackedLease(_Lease):
+    """A lease the leak detector watches: who took it, from where, and whether it was reported."""
+
+    __slots__ = ("reported", "stack", "thread")
+    tracked = True
+
+    def __init__(self, pool: InstrumentedPool, shareable: bool) -> None:
+        super().__init__(pool, shareable)
+        self.reported = False
+        self.stack: list[tuple[CodeType, int]] = []
+        self.thread = ""
 
 
 class InstrumentedPool:
@@ -145,8 +175,10 @@ class InstrumentedPool:
         self._closed = False
         self._raws: set[_RawConnection] = set()
         self._sids: set[int] = set()
-        self._leases: set[_Lease] = set()
-        self._in_flight = 0
+        self._leases: set[_TrackedLease] = set()
+        self._in_flight: deque[None] = deque()  # one entry per caller inside connection()
+        self._local = threading.local()
+        self._threads: list[_ThreadStats] = []
         self._collect = threading.local()
         self._acquire_h, self._query_h = LatencyHistogram(), LatencyHistogram()
         self._hold_h, self._connect_h = LatencyHistogram(), LatencyHistogram()
@@ -291,55 +323,80 @@ class InstrumentedPool:
 
     def connection(self, shareable: bool = True) -> _Lease:
         """``with pool.connection() as con``: a DBUtils pooled connection, timed and counted."""
-        return _Lease(self, shareable)
+        if self.leak_threshold_s is None:
+            return _Lease(self, shareable)
+        return _TrackedLease(self, shareable)
 
-    def _acquire(self, lease: _Lease, shareable: bool) -> Any:
-        """The hot path: a few µs over PooledDB.connection() (bench/overhead.py measures it)."""
+    def _mine(self) -> _ThreadStats:
+        """This thread's stats, registered on its first checkout (or after reset_interval)."""
+        local = self._local
+        try:
+            return local.stats
+        except AttributeError:
+            mine = _ThreadStats(self._acquire_h.shard(), self._hold_h.shard(),
+                                self._query_h.shard())
+            with self._mutex:
+                self._threads.append(mine)
+                local.stats = mine
+            return mine
+
+    def _acquire(self, lease: Any, shareable: bool) -> Any:
+        """The hot path: a few µs over PooledDB.connection() and no lock of ours."""
         if self._closed:
             self._check_open()
-        mutex, peaks = self._mutex, self._peaks
-        with mutex:
-            self._in_flight = in_flight = self._in_flight + 1
-            waiting = max(len(self._waiters), in_flight - 1)
-            if waiting > peaks[5]:
-                peaks[5] = waiting
+        try:
+            mine = self._local.stats  # inlined _mine(): this runs on every request
+        except AttributeError:
+            mine = self._mine()
+        in_flight = self._in_flight
+        in_flight.append(None)
+        waiting = len(in_flight) - 1  # the callers in connection() besides this one
+        parked = len(self._waiters)
+        if parked > waiting:
+            waiting = parked
+        if waiting > mine.peak_waiting:
+            mine.peak_waiting = waiting
         pool = self._pool
         started = perf_counter()
         try:
             con = pool.connection(shareable)  # type: ignore[union-attr]
-        except BaseException as exc:
-            with mutex:
-                self._in_flight -= 1
-                if isinstance(exc, TooManyConnectionsError):
-                    self._rejections += 1
+        except TooManyConnectionsError:
+            in_flight.pop()
+            with self._mutex:
+                self._rejections += 1
+            raise
+        except BaseException:
+            in_flight.pop()
             raise
         now = perf_counter()
+        in_flight.pop()
         if self._closed:  # closed while we waited: hand nothing out
-            with mutex:
-                self._in_flight -= 1
             con.close()
             self._check_open()
-        self._acquire_h.record(now - started)
+        mine.acquire.record(now - started)
         lease.started = now
-        if self.leak_threshold_s is not None:
+        if lease.tracked:
             lease.thread = threading.current_thread().name
             lease.stack = _grab_stack(sys._getframe(2))
-        checked_out, shared = pool._connections, len(self._shared_list)  # type: ignore[union-attr]
-        with mutex:
-            self._in_flight -= 1
-            self._checkouts += 1
-            if lease.stack is not None:
+            with self._mutex:
                 self._leases.add(lease)
-            if checked_out > peaks[0]:
-                peaks[0] = checked_out
-            if shared > peaks[2]:
-                peaks[2] = shared
+        mine.checkouts += 1
+        checked_out = pool._connections  # type: ignore[union-attr]
+        if checked_out > mine.peak_checked_out:
+            mine.peak_checked_out = checked_out
+        shared = len(self._shared_list)
+        if shared > mine.peak_shared:
+            mine.peak_shared = shared
         return con
 
-    def _release(self, lease: _Lease, con: Any) -> None:
+    def _release(self, lease: Any, con: Any) -> None:
         held = perf_counter() - lease.started
-        self._hold_h.record(held)
-        if lease.stack is not None:
+        try:
+            mine = self._local.stats
+        except AttributeError:
+            mine = self._mine()
+        mine.hold.record(held)
+        if lease.tracked:
             with self._mutex:
                 self._leases.discard(lease)
             if lease.reported:
@@ -350,12 +407,10 @@ class InstrumentedPool:
             con.close()  # PooledDB.cache(): rollback, back to the idle cache or closed (overflow)
         finally:
             idle = len(self._idle_list)  # a return can only raise idle
-            peaks = self._peaks
-            with self._mutex:
-                if idle > peaks[1]:
-                    peaks[1] = idle
-                if parked > peaks[5]:
-                    peaks[5] = parked
+            if idle > mine.peak_idle:
+                mine.peak_idle = idle
+            if parked > mine.peak_waiting:
+                mine.peak_waiting = parked
             if self._closed:  # returned after close(): do not let it sit in the idle cache
                 self._pool.close()  # type: ignore[union-attr]
 
@@ -365,7 +420,7 @@ class InstrumentedPool:
 
     def record_query(self, seconds: float, failed: bool = False) -> None:
         """The engine times its statements itself (the pool does not wrap execute())."""
-        self._query_h.record(seconds)
+        self._mine().query.record(seconds)
         if failed:
             with self._mutex:
                 self._query_errors += 1
@@ -383,7 +438,7 @@ class InstrumentedPool:
         opened = len(self._raws)
         return (self._pool._connections, len(self._idle_list), len(self._shared_list), opened,
                 overflow_of(opened, self._maxcached),
-                max(len(self._waiters), self._in_flight - 1, 0))
+                max(len(self._waiters), len(self._in_flight) - 1, 0))
 
     def _raise_peaks(self, gauges: tuple[int, ...] | None = None) -> None:
         if gauges is None:
@@ -402,9 +457,18 @@ class InstrumentedPool:
         leaks = self.check_leaks()
         self._raise_peaks(gauges)
         with self._mutex:
-            peaks = tuple(self._peaks)
-            counters = (self._checkouts, self._connects, self._connect_errors, self._closes,
+            peaks = list(self._peaks)
+            threads = list(self._threads)
+            counters = (0, self._connects, self._connect_errors, self._closes,
                         self._rejections, self._query_errors, self._reconnects)
+        checkouts = 0
+        for mine in threads:  # what each thread counted on the hot path, without a lock
+            checkouts += mine.checkouts
+            peaks[0] = max(peaks[0], mine.peak_checked_out)
+            peaks[1] = max(peaks[1], mine.peak_idle)
+            peaks[2] = max(peaks[2], mine.peak_shared)
+            peaks[5] = max(peaks[5], mine.peak_waiting)
+        counters = (checkouts, *counters[1:])
         checked_out, idle, shared, opened, overflow, waiting = gauges
         return PoolStats(
             checked_out=checked_out, idle=idle, shared=shared, open=opened, overflow=overflow,
@@ -420,15 +484,21 @@ class InstrumentedPool:
         )
 
     def _zero_counters(self) -> None:
-        self._checkouts = self._connects = self._connect_errors = 0
+        self._connects = self._connect_errors = 0
         self._closes = self._rejections = self._query_errors = self._reconnects = 0
 
     def reset_interval(self) -> None:
-        """Start of a run: counters and timings to zero, peaks to the current values."""
+        """Start of a run: counters and timings to zero, peaks to the current values.
+
+        Every thread gets fresh stats; a request in flight across the reset (none, when a run
+        starts) would count into the stats being dropped.
+        """
         gauges = self._gauges()
         with self._mutex:
             self._zero_counters()
             self._peaks[:] = gauges
+            self._threads = []
+            self._local = threading.local()
         for hist in (self._acquire_h, self._query_h, self._hold_h, self._connect_h):
             hist.reset()
 
