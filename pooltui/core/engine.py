@@ -403,7 +403,7 @@ class _Run:
                                  zip(current, self.previous, strict=True))
         self.previous = current
         sample = Sample(
-            elapsed_s=now - self.start, stats=self.pool.snapshot(),
+            elapsed_s=now - self.start, stats=self.pool.snapshot(timings=False),
             interval_requests=ok + failed - last_ok - last_failed,
             interval_errors=failed - last_failed,
             throughput_rps=(ok - last_ok) / max(now - at, 1e-9),

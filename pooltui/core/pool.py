@@ -451,8 +451,12 @@ class InstrumentedPool:
                 if value > peaks[i]:
                     peaks[i] = value
 
-    def snapshot(self) -> PoolStats:
-        """Gauges, peaks, counters, timings. Never takes the pool lock (a connect may hold it)."""
+    def snapshot(self, *, timings: bool = True) -> PoolStats:
+        """Gauges, peaks, counters, timings. Never takes the pool lock (a connect may hold it).
+
+        ``timings=False`` leaves the four summaries empty: merging every thread's histogram
+        shards is the costly part, and a live sample only draws gauges and counters.
+        """
         gauges = self._gauges()
         leaks = self.check_leaks()
         self._raise_peaks(gauges)
@@ -478,8 +482,9 @@ class InstrumentedPool:
             checkouts=counters[0], connects=counters[1], connect_errors=counters[2],
             closes=counters[3], rejections=counters[4], query_errors=counters[5],
             reconnects=counters[6],
-            acquire=self._acquire_h.summary(), query=self._query_h.summary(),
-            hold=self._hold_h.summary(), connect=self._connect_h.summary(),
+            **({"acquire": self._acquire_h.summary(), "query": self._query_h.summary(),
+                "hold": self._hold_h.summary(), "connect": self._connect_h.summary()}
+               if timings else {}),
             maxconnections=self._maxconnections, maxcached=self._maxcached, leaks=leaks,
         )
 
