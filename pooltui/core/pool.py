@@ -13,7 +13,7 @@ PooledDB publishes nothing, so pooltui counts from the outside (research/pools.m
 The hot path takes no lock of ours: DBUtils already serialises every checkout and return on its
 pool lock (and makes round trips under it: ping, rollback), so every microsecond pooltui adds
 to a request is paid several times over in a saturated burst. Each thread counts checkouts and
-peaks in a ``_ThreadStats`` of its own (snapshot() sums and maxes them), the callers inside
+peaks in a ``ThreadStats`` of its own (snapshot() sums and maxes them), the callers inside
 connection() are a deque whose append, pop and len are atomic, and the histograms shard by
 thread. Our bookkeeping lock (``_mutex``) guards only the rare paths (connects, closes,
 rejections, leak records) and is never held while waiting for the pool lock, so the lock
@@ -23,7 +23,6 @@ order is always pool lock -> ``_mutex``.
 from __future__ import annotations
 
 import itertools
-import linecache
 import os
 import sys
 import threading
@@ -32,18 +31,18 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from time import monotonic, perf_counter
-from types import CodeType, ModuleType, TracebackType
 from typing import Any
 
 from dbutils.pooled_db import PooledDB, TooManyConnectionsError
 
 from pooltui.core.config import PoolConfig, pooled_db_kwargs, validate
 from pooltui.core.errors import BadInput, CannotConnect, RunFailed, describe_db_error
-from pooltui.core.histogram import HistogramSnapshot, LatencyHistogram, Shard
+from pooltui.core.histogram import HistogramSnapshot, LatencyHistogram
+from pooltui.core.leases import Lease, ThreadStats, TrackedLease, format_stack, grab_stack
+from pooltui.core.raw_connection import RawConnection, proxy_class
 from pooltui.core.stats import PoolStats, overflow_of
 
 _TAGS = itertools.count(1)
-_STACK_LIMIT = 40
 
 
 @dataclass(frozen=True)
@@ -54,101 +53,6 @@ class PoolEvent:
     message: str
     at: float
     detail: str = ""
-
-
-class _RawConnection:
-    """The raw DB-API connection as DBUtils sees it: everything delegated, ``close()`` counted.
-
-    A subclass per driver module sets ``__module__`` to the driver's name, so DBUtils' own
-    detection of the DB-API module (``SteadyDBConnection._create``) finds the driver.
-    """
-
-    # the methods DBUtils calls on every checkout or return (ping, rollback: under the pool
-    # lock, where every microsecond serialises the whole pool) are the driver's own bound
-    # methods, not a trip through __getattr__
-    __slots__ = ("_con", "_owner", "_sid", "commit", "cursor", "ping", "rollback")
-
-    def __init__(self, con: Any, owner: InstrumentedPool, sid: int | None) -> None:
-        set_slot = object.__setattr__
-        set_slot(self, "_con", con)
-        set_slot(self, "_owner", owner)
-        set_slot(self, "_sid", sid)
-        for name in ("commit", "cursor", "ping", "rollback"):
-            method = getattr(con, name, None)
-            if method is not None:  # no ping(): DBUtils must still see the AttributeError
-                set_slot(self, name, method)
-
-    def close(self) -> None:
-        """Close once: a second close (DBUtils after a forced close) is a no-op, not an error."""
-        if self._owner._forget(self):
-            self._con.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._con, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._con, name, value)  # e.g. ``con.autocommit = True`` reaches the driver
-
-
-_proxy_classes: dict[str, type[_RawConnection]] = {}
-
-
-def _proxy_class(module: ModuleType) -> type[_RawConnection]:
-    name = getattr(module, "__name__", None) or type(module).__module__
-    cls = _proxy_classes.get(name)
-    if cls is None:
-        cls = type(f"Raw{name.title()}Connection", (_RawConnection,),
-                   {"__slots__": (), "__module__": name})
-        _proxy_classes[name] = cls
-    return cls
-
-
-class _ThreadStats:
-    """One thread's checkouts, the peaks it saw and its histogram shards: written by that thread
-    only, so no lock."""
-
-    __slots__ = ("acquire", "checkouts", "hold", "peak_checked_out", "peak_idle", "peak_shared",
-                 "peak_waiting", "query")
-
-    def __init__(self, acquire: Shard, hold: Shard, query: Shard) -> None:
-        self.acquire, self.hold, self.query = acquire, hold, query
-        self.checkouts = self.peak_checked_out = self.peak_idle = 0
-        self.peak_shared = self.peak_waiting = 0
-
-
-class _Lease:
-    """``with pool.connection() as con``: times acquire and hold."""
-
-    __slots__ = ("_con", "_pool", "_shareable", "started")
-    tracked = False  # a _TrackedLease when the leak detector is on
-
-    def __init__(self, pool: InstrumentedPool, shareable: bool) -> None:
-        self._pool = pool
-        self._shareable = shareable
-        self._con: Any = None
-
-    def __enter__(self) -> Any:
-        self._con = self._pool._acquire(self, self._shareable)
-        return self._con
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        con, self._con = self._con, None
-        if con is not None:
-            self._pool._release(self, con)
-
-
-class _TrackedLease(_Lease):
-    """A lease the leak detector watches: who took it, from where, and whether it was reported."""
-
-    __slots__ = ("reported", "stack", "thread")
-    tracked = True
-
-    def __init__(self, pool: InstrumentedPool, shareable: bool) -> None:
-        super().__init__(pool, shareable)
-        self.reported = False
-        self.stack: list[tuple[CodeType, int]] = []
-        self.thread = ""
 
 
 class InstrumentedPool:
@@ -170,15 +74,15 @@ class InstrumentedPool:
         self.on_event = on_event
         self._module = target.module()
         self._connect_kwargs = target.connect_kwargs(self.tag)
-        self._proxy = _proxy_class(self._module)
+        self._proxy = proxy_class(self._module)
         self._mutex = threading.Lock()
         self._closed = False
-        self._raws: set[_RawConnection] = set()
+        self._raws: set[RawConnection] = set()
         self._sids: set[int] = set()
-        self._leases: set[_TrackedLease] = set()
+        self._leases: set[TrackedLease] = set()
         self._in_flight: deque[None] = deque()  # one entry per caller inside connection()
         self._local = threading.local()
-        self._threads: list[_ThreadStats] = []
+        self._threads: list[ThreadStats] = []
         self._collect = threading.local()
         self._acquire_h, self._query_h = LatencyHistogram(), LatencyHistogram()
         self._hold_h, self._connect_h = LatencyHistogram(), LatencyHistogram()
@@ -189,7 +93,7 @@ class InstrumentedPool:
         self._maxcached = self.validation.effective.maxcached
         self._maxconnections = self.validation.effective.maxconnections
 
-        def creator(*_args: Any, **_kwargs: Any) -> _RawConnection:
+        def creator(*_args: Any, **_kwargs: Any) -> RawConnection:
             # frames: creator <- SteadyDBConnection._create <- who wanted a connection
             caller = sys._getframe(2).f_code.co_name
             if caller != "__init__":
@@ -227,7 +131,7 @@ class InstrumentedPool:
 
     # --- connecting ------------------------------------------------------------------------
 
-    def _connect(self) -> _RawConnection:
+    def _connect(self) -> RawConnection:
         """The creator DBUtils calls (usually while holding the pool lock)."""
         self._check_open()
         started = perf_counter()
@@ -262,7 +166,7 @@ class InstrumentedPool:
         self._raise_peaks()
         return proxy
 
-    def _forget(self, proxy: _RawConnection) -> bool:
+    def _forget(self, proxy: RawConnection) -> bool:
         """Count a close once; False when it was already closed (or never registered)."""
         with self._mutex:
             if proxy not in self._raws:
@@ -321,19 +225,19 @@ class InstrumentedPool:
 
     # --- checkout / return -----------------------------------------------------------------
 
-    def connection(self, shareable: bool = True) -> _Lease:
+    def connection(self, shareable: bool = True) -> Lease:
         """``with pool.connection() as con``: a DBUtils pooled connection, timed and counted."""
         if self.leak_threshold_s is None:
-            return _Lease(self, shareable)
-        return _TrackedLease(self, shareable)
+            return Lease(self, shareable)
+        return TrackedLease(self, shareable)
 
-    def _mine(self) -> _ThreadStats:
+    def _mine(self) -> ThreadStats:
         """This thread's stats, registered on its first checkout (or after reset_interval)."""
         local = self._local
         try:
             return local.stats
         except AttributeError:
-            mine = _ThreadStats(self._acquire_h.shard(), self._hold_h.shard(),
+            mine = ThreadStats(self._acquire_h.shard(), self._hold_h.shard(),
                                 self._query_h.shard())
             with self._mutex:
                 self._threads.append(mine)
@@ -377,7 +281,7 @@ class InstrumentedPool:
         lease.started = now
         if lease.tracked:
             lease.thread = threading.current_thread().name
-            lease.stack = _grab_stack(sys._getframe(2))
+            lease.stack = grab_stack(sys._getframe(2))
             with self._mutex:
                 self._leases.add(lease)
         mine.checkouts += 1
@@ -541,7 +445,7 @@ class InstrumentedPool:
             self.emit("leak", f"A connection has been held for {now - lease.started:.1f} s, "
                       f"longer than the leak threshold of {threshold:g} s, by thread "
                       f"{lease.thread}; the stack that acquired it follows.",
-                      _format_stack(lease.stack or []))
+                      format_stack(lease.stack or []))
         return len(late)
 
     # --- closing ---------------------------------------------------------------------------
@@ -580,23 +484,3 @@ class InstrumentedPool:
 
     def __repr__(self) -> str:
         return f"InstrumentedPool({self.target.redacted!r}, tag={self.tag!r})"
-
-
-def _grab_stack(frame: Any) -> list[tuple[CodeType, int]]:
-    """The acquiring stack as (code, line) pairs: cheap now, formatted only if it leaks."""
-    out = []
-    while frame is not None and len(out) < _STACK_LIMIT:
-        out.append((frame.f_code, frame.f_lineno))
-        frame = frame.f_back
-    return out
-
-
-def _format_stack(stack: list[tuple[CodeType, int]]) -> str:
-    """Outermost call first, like a traceback."""
-    lines = []
-    for code, lineno in reversed(stack):
-        lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}')
-        source = linecache.getline(code.co_filename, lineno).strip()
-        if source:
-            lines.append(f"    {source}")
-    return "\n".join(lines)
