@@ -338,3 +338,56 @@ def test_as_dict_is_the_bench_json_object_without_a_password(pg_dsn: str, pools)
     assert "***" in data["target"]["dsn"]
     assert secret not in json.dumps(data)
     assert secret not in repr(result)
+
+
+SLOW_QUERIES = {  # each would run for minutes: only the stop's cancel can end it early
+    "pg_dsn": "SELECT pg_sleep(600)",
+    "mysql_dsn": "SELECT SLEEP(600)",
+    "sqlite_dsn": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                  "WHERE x < 4000000000) SELECT count(*) FROM c",
+}
+
+
+def running_statements(pool: InstrumentedPool, ids: set[int]) -> int:
+    """Statements the server is still executing for these sessions."""
+    sql = {
+        "postgresql": "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                      "AND pid = ANY(%s)",
+        "mysql": "SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' "
+                 "AND ID IN ({})",
+    }[pool.target.kind]
+    con = pool.target.connect()
+    try:
+        cur = con.cursor()
+        if pool.target.kind == "postgresql":
+            cur.execute(sql, (sorted(ids),))
+        else:
+            cur.execute(sql.format(",".join(str(i) for i in sorted(ids)) or "NULL"))
+        return cur.fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("backend", sorted(SLOW_QUERIES))
+def test_stop_cancels_the_statements_still_running(backend: str, request, pools) -> None:
+    pool = pools(request.getfixturevalue(backend), PoolConfig(maxconnections=3))
+    stop = threading.Event()
+
+    def on_sample(sample: engine.Sample) -> None:
+        if sample.stats.checked_out == 3:  # every worker is inside its endless statement
+            stop.set()
+
+    result = engine.run(pool, Workload(threads=3, duration_s=600, query=SLOW_QUERIES[backend]),
+                        stop=stop, on_sample=on_sample, sample_interval_s=0.1)
+
+    assert result.stopped and result.errors == 0 and result.fatal_error is None
+    assert any("cancelled 3 statements" in event for event in result.events), result.events
+    assert pool.snapshot().checked_out == 0
+    # DBUtils' failover did not quietly run the cancelled statements again
+    assert pool.snapshot().reconnects == 0
+    if pool.target.kind != "sqlite":
+        eventually(lambda: running_statements(pool, pool.server_ids()), 0,
+                   "statements still running on the server after the stop")
+    # the pool is fine for the next run: failures are fatal for DBUtils again
+    after = engine.run(pool, Workload(threads=1, requests=5, duration_s=60, query="SELECT 1"))
+    assert after.requests == 5 and after.errors == 0

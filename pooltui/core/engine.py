@@ -202,10 +202,12 @@ def error_kind(exc: BaseException) -> str:
 class _Tally:
     """One thread's counters: only that thread writes them; the sampler reads them racily."""
 
-    __slots__ = ("consecutive", "ended", "failed", "kinds", "latency", "ok")
+    __slots__ = ("cancelled", "consecutive", "ended", "failed", "kinds", "latency", "ok",
+                 "running")
 
     def __init__(self) -> None:
-        self.ok = self.failed = self.consecutive = 0
+        self.ok = self.failed = self.consecutive = self.cancelled = 0
+        self.running: Any = None  # the connection while its statement runs: a stop cancels it
         self.kinds: dict[str, int] = {}
         self.ended = 0.0
         self.latency: Shard | None = None  # the worker's own shard of the run's latencies
@@ -252,6 +254,7 @@ class _Run:
                 t1 = perf_counter()
                 try:
                     cur = con.cursor()
+                    tally.running = con
                     try:
                         cur.execute(self.query)
                         returns_rows = self.returns_rows
@@ -260,6 +263,7 @@ class _Run:
                         if returns_rows:
                             cur.fetchall()
                     finally:
+                        tally.running = None
                         cur.close()
                 except Exception:
                     pool.record_query(perf_counter() - t1, True)
@@ -273,6 +277,9 @@ class _Run:
             tally.kinds[REJECTED] = tally.kinds.get(REJECTED, 0) + 1
             return
         except Exception as exc:
+            if self.stop.is_set():  # cancelled by the stop: abandoned, not failed
+                tally.cancelled += 1
+                return
             self.failed(tally, exc)
             return
         tally.ok += 1
@@ -380,6 +387,13 @@ class _Run:
 
     # --- the sampler's side (the calling thread) -----------------------------------------------
 
+    def interrupt(self) -> None:
+        """Cancel the statements in flight (a stop must not wait for a long report to end)."""
+        running = [tally.running for tally in self.tallies if tally.running is not None]
+        if running:
+            cancelled = self.pool.interrupt(running)
+            self.note(f"the stop cancelled {cancelled} statements still running")
+
     def counts(self) -> tuple[int, int]:
         return sum(t.ok for t in self.tallies), sum(t.failed for t in self.tallies)
 
@@ -461,6 +475,8 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
             next_tick = max(next_tick + sample_interval_s, now + sample_interval_s / 2)
         if grace_end is None and (stop.is_set() or now >= state.deadline or state.halt):
             grace_end = now + JOIN_GRACE_S  # workers finish their request, boundedly
+            if stop.is_set():  # the user is waiting: cancel the statements still running
+                state.interrupt()
         if grace_end is not None and now >= grace_end:
             break
     state.halt = True

@@ -105,6 +105,10 @@ class InstrumentedPool:
         creator.dbapi = self._module  # type: ignore[attr-defined]
         creator.threadsafety = self._module.threadsafety  # type: ignore[attr-defined]
         kwargs = pooled_db_kwargs(self.validation.effective)
+        # DBUtils' default (every failure is fatal: reconnect and run the statement again),
+        # except for the statements pooltui itself cancels to stop a run (see interrupt())
+        self._interrupting = False
+        kwargs["isfatal"] = lambda _error: not self._interrupting
         kwargs.setdefault("failures", tuple(
             getattr(self._module, name) for name in
             ("OperationalError", "InterfaceError", "InternalError")
@@ -318,6 +322,24 @@ class InstrumentedPool:
             if self._closed:  # returned after close(): do not let it sit in the idle cache
                 self._pool.close()  # type: ignore[union-attr]
 
+    def interrupt(self, connections: list[Any]) -> int:
+        """Stop: cancel the statements running on these checked-out connections; how many.
+
+        From now until reset_interval(), a failing statement is not "fatal" for DBUtils, so its
+        failover does not quietly open a new connection and run the cancelled statement again.
+        """
+        self._interrupting = True
+        cancelled = 0
+        for con in connections:
+            raw = _raw_of(con)
+            if raw is None:
+                continue
+            try:
+                cancelled += self.target.cancel_statement(raw._con, raw._sid)
+            except Exception:  # the statement may have just ended, or the server gone
+                continue
+        return cancelled
+
     def acquire_snapshot(self) -> HistogramSnapshot:
         """The acquire-wait histogram as it is now (the engine's interval p95 is a difference)."""
         return self._acquire_h.snapshot()
@@ -403,6 +425,7 @@ class InstrumentedPool:
         starts) would count into the stats being dropped.
         """
         gauges = self._gauges()
+        self._interrupting = False
         with self._mutex:
             self._zero_counters()
             self._peaks[:] = gauges
@@ -484,3 +507,10 @@ class InstrumentedPool:
 
     def __repr__(self) -> str:
         return f"InstrumentedPool({self.target.redacted!r}, tag={self.tag!r})"
+
+
+def _raw_of(pooled: Any) -> RawConnection | None:
+    """The proxy under a DBUtils pooled connection (dedicated or shared), None once returned."""
+    steady = getattr(pooled, "_con", None)  # PooledDedicated/SharedDBConnection -> SteadyDB
+    raw = getattr(steady, "_con", None)
+    return raw if isinstance(raw, RawConnection) else None

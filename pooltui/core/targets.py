@@ -221,6 +221,30 @@ class Target:
             raw.rollback()
         return int(row[0])
 
+    def cancel_statement(self, raw: Any, backend_id: int | None) -> bool:
+        """Ask the server to cancel what ``raw`` is running now (from another thread); False when
+        the driver offers no way (pyodbc: only a cursor can be cancelled, and its thread holds it).
+
+        psycopg sends a cancel request, sqlite3 interrupts, PyMySQL has no cancel of its own, so
+        a short second connection sends ``KILL QUERY``. Harmless when nothing is running.
+        """
+        if self.kind == "postgresql":
+            raw.cancel_safe(timeout=2.0)
+            return True
+        if self.kind == "sqlite":
+            raw.interrupt()
+            return True
+        if self.kind == "mysql" and backend_id is not None:
+            killer = self.connect(timeout_s=2.0)
+            try:
+                cursor = killer.cursor()
+                cursor.execute(f"KILL QUERY {int(backend_id)}")
+                cursor.close()
+            finally:
+                killer.close()
+            return True
+        return False
+
     def python_connect_code(self, password_env: str) -> str:
         """Python source defining ``creator`` and ``connect_kwargs`` for
         ``PooledDB(creator, <pool parameters>, **connect_kwargs)``; the password, if the target
