@@ -391,3 +391,22 @@ def test_stop_cancels_the_statements_still_running(backend: str, request, pools)
     # the pool is fine for the next run: failures are fatal for DBUtils again
     after = engine.run(pool, Workload(threads=1, requests=5, duration_s=60, query="SELECT 1"))
     assert after.requests == 5 and after.errors == 0
+
+
+def test_stop_runs_nothing_for_callers_still_waiting_for_a_connection(pg_dsn, pools) -> None:
+    """Twice as many threads as connections: the waiters get a connection after the cancel, and
+    must give it back instead of starting their ten-minute statement."""
+    pool = pools(pg_dsn, PoolConfig(maxconnections=3))
+    stop = threading.Event()
+
+    def on_sample(sample: engine.Sample) -> None:
+        if sample.stats.checked_out == 3 and sample.stats.waiting >= 3:
+            stop.set()
+
+    result = engine.run(pool, Workload(threads=6, duration_s=600, query=SLOW_QUERIES["pg_dsn"]),
+                        stop=stop, on_sample=on_sample, sample_interval_s=0.1)
+
+    assert result.stopped and result.errors == 0 and result.requests == 0
+    assert any("cancelled 3 statements" in event for event in result.events), result.events
+    eventually(lambda: running_statements(pool, pool.server_ids()), 0,
+               "statements still running on the server after the stop")

@@ -243,6 +243,8 @@ class _Run:
         self.previous: tuple[HistogramSnapshot, ...] = (EMPTY, EMPTY, EMPTY)
         self.last = (0.0, 0, 0)               # when the last tick was, ok and failed then
         self.events: list[str] = []
+        self.interrupted: set[tuple[int, int]] = set()  # statements a stop already cancelled
+        self.cancelled_statements = 0
 
     # --- the workers' side ------------------------------------------------------------------
 
@@ -251,6 +253,9 @@ class _Run:
         pool = self.pool
         try:
             with pool.connection() as con:
+                if self.stop.is_set():  # waited for a connection past the stop: run nothing
+                    tally.cancelled += 1
+                    return
                 t1 = perf_counter()
                 try:
                     cur = con.cursor()
@@ -388,11 +393,17 @@ class _Run:
     # --- the sampler's side (the calling thread) -----------------------------------------------
 
     def interrupt(self) -> None:
-        """Cancel the statements in flight (a stop must not wait for a long report to end)."""
-        running = [tally.running for tally in self.tallies if tally.running is not None]
+        """Cancel the statements in flight that no earlier tick cancelled (a stop must not wait
+        for a long report to end); each is known by its worker and its request number."""
+        running = []
+        for tally in self.tallies:
+            con = tally.running
+            key = (id(tally), tally.ok + tally.failed + tally.cancelled)
+            if con is not None and key not in self.interrupted:
+                self.interrupted.add(key)
+                running.append(con)
         if running:
-            cancelled = self.pool.interrupt(running)
-            self.note(f"the stop cancelled {cancelled} statements still running")
+            self.cancelled_statements += self.pool.interrupt(running)
 
     def counts(self) -> tuple[int, int]:
         return sum(t.ok for t in self.tallies), sum(t.failed for t in self.tallies)
@@ -475,8 +486,8 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
             next_tick = max(next_tick + sample_interval_s, now + sample_interval_s / 2)
         if grace_end is None and (stop.is_set() or now >= state.deadline or state.halt):
             grace_end = now + JOIN_GRACE_S  # workers finish their request, boundedly
-            if stop.is_set():  # the user is waiting: cancel the statements still running
-                state.interrupt()
+        if stop.is_set():  # the user is waiting: cancel what runs, each tick until all have left
+            state.interrupt()
         if grace_end is not None and now >= grace_end:
             break
     state.halt = True
@@ -513,6 +524,8 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         state.note(f"stopped after {FATAL_AFTER} failures in a row ({error_kind(state.fatal)})")
     elif state.stopped:
         state.note(f"stopped on request after {duration_s:.2f} s")
+    if state.cancelled_statements:
+        state.note(f"the stop cancelled {state.cancelled_statements} statements still running")
     if kinds.get(OVERLOAD):
         state.note(f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
                    "were already waiting for a thread")
