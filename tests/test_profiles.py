@@ -266,3 +266,27 @@ def test_batch_profile_runs_on_mariadb(mysql_dsn):
 
 def test_bursty_profile_runs_on_the_demo():
     assert _run_shipped("bursty-workers", None, "SELECT 1") == (1,)
+
+
+@pytest.mark.parametrize("dsn", [
+    "postgresql://postgres:12/34@x@127.0.0.1:5432/test",      # unencoded / and @ in the password
+    "postgresql://postgres@127.0.0.1/test?sslpassword=hunter2",
+    "mysql://root@127.0.0.1/test?ssl_key_password=hunter2",
+])
+def test_secrets_the_parser_sees_are_the_ones_stripped(dsn):
+    from pooltui.core.targets import parse_dsn
+
+    target = parse_dsn(dsn)
+    assert target.host == "127.0.0.1"
+    assert dsn_has_password(dsn)
+    stripped = strip_password(dsn)
+    for secret in ("12/34@x", "hunter2"):
+        assert secret not in stripped and secret not in target.redacted
+    assert parse_dsn(stripped).host == "127.0.0.1" and not dsn_has_password(stripped)
+
+
+def test_a_braced_odbc_value_holding_pwd_is_not_a_password():
+    dsn = "odbc:Driver={PostgreSQL Unicode};Pqopt={a=1;pwd=x};Uid=u;"
+    assert not dsn_has_password(dsn)
+    assert strip_password(dsn) == dsn
+    assert strip_password("odbc:Driver={X};PWD={s;cret};Uid=u") == "odbc:Driver={X};Uid=u;"

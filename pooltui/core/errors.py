@@ -36,7 +36,7 @@ class RunFailed(PooltuiError):
 MASK = "***"
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?=@)", re.I)
 _KEY_PASSWORD = re.compile(
-    r"(?P<head>\b(?:pwd|password|sslpassword|passwd)\s*=\s*)"
+    r"(?P<head>(?<![a-z0-9])(?:pwd|password|sslpassword|ssl_key_password|passwd)\s*=\s*)"
     r"(?:\{(?:[^}]|\}\})*\}|'(?:[^'\\]|\\.)*'|[^;&\s]*)",
     re.I,
 )

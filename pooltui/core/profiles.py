@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -23,11 +22,10 @@ import tomli_w
 
 from pooltui.core.config import POOL_FIELDS, WORKLOAD_FIELDS, PoolConfig, Workload
 from pooltui.core.errors import BadInput, RunFailed
+from pooltui.core.targets import ODBC_SECRET_KEYS, SECRET_PARAMS, odbc_parts, split_url
 
 DSN_PREFIXES = ("postgresql://", "postgres://", "mysql://", "mariadb://", "odbc:", "sqlite:///")
 _TOP_KEYS = ("name", "description", "target", "pool", "workload")
-_ODBC_PASSWORD = re.compile(
-    r"(?i)(^|;)\s*(pwd|password)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)\s*(?=;|$)")
 
 
 @dataclass(frozen=True)
@@ -43,47 +41,49 @@ class Profile:
 
 # --- passwords in DSNs -------------------------------------------------------------------------
 
-def _url_parts(dsn: str) -> tuple[str, str, str, list[str]] | None:
-    """(scheme, userinfo-with-@, rest, query parts) split the way targets.parse_dsn splits."""
-    scheme, sep, rest = dsn.partition("://")
-    if not sep:
+# Both split the DSN exactly as targets.parse_dsn does (split_url, odbc_parts), so what counts
+# as the password here is what the driver would be given as one.
+
+def _is_secret_param(part: str) -> bool:
+    return unquote(part.partition("=")[0]).lower() in SECRET_PARAMS
+
+
+def _odbc_secrets(dsn: str) -> list[tuple[str, str]] | None:
+    """The ODBC string's key=value parts, or None when it cannot be parsed."""
+    try:
+        return odbc_parts(dsn[5:])
+    except BadInput:
         return None
-    rest, _, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
-    return scheme, userinfo + at, hostport + slash + path, [p for p in query.split("&") if p]
-
-
-def _is_password_param(part: str) -> bool:
-    return unquote(part.partition("=")[0]).lower() == "password"
 
 
 def dsn_has_password(dsn: str) -> bool:
-    """True when the DSN itself carries a (non-empty) password."""
+    """True when the DSN itself carries a (non-empty) password or other secret."""
     if dsn.startswith("odbc:"):
-        return any(m.group(3).strip("{}") for m in _ODBC_PASSWORD.finditer(dsn[5:]))
-    parts = _url_parts(dsn)
+        parts = _odbc_secrets(dsn) or []
+        return any(k.lower() in ODBC_SECRET_KEYS and v.strip("{}") for k, v in parts)
+    parts = split_url(dsn)
     if parts is None:
         return False
-    _, userinfo, _, query = parts
-    if userinfo.rstrip("@").partition(":")[2]:
+    if parts.userinfo.partition(":")[2]:
         return True
-    return any(_is_password_param(p) and p.partition("=")[2] for p in query)
+    return any(_is_secret_param(p) and p.partition("=")[2] for p in parts.query.split("&"))
 
 
 def strip_password(dsn: str) -> str:
-    """The DSN without its password (not masked: removed), so it can be written anywhere."""
+    """The DSN without its secrets (not masked: removed), so it can be written anywhere."""
     if dsn.startswith("odbc:"):
-        rest = _ODBC_PASSWORD.sub(lambda m: m.group(1), dsn[5:])
-        return "odbc:" + re.sub(r";{2,}", ";", rest).lstrip(";")
-    parts = _url_parts(dsn)
+        parts = _odbc_secrets(dsn)
+        if parts is None:  # unparsable: keep nothing that could be a secret
+            return "odbc:"
+        return "odbc:" + "".join(f"{k}={v};" for k, v in parts
+                                 if k.lower() not in ODBC_SECRET_KEYS)
+    parts = split_url(dsn)
     if parts is None:
         return dsn
-    scheme, userinfo, rest, query = parts
-    if userinfo:
-        userinfo = userinfo.rstrip("@").partition(":")[0] + "@"
-    kept = [p for p in query if not _is_password_param(p)]
-    return f"{scheme}://{userinfo}{rest}" + (f"?{'&'.join(kept)}" if kept else "")
+    userinfo = parts.userinfo.partition(":")[0] + "@" if parts.at else ""
+    kept = [p for p in parts.query.split("&") if p and not _is_secret_param(p)]
+    return (f"{parts.scheme}://{userinfo}{parts.hostport}" + ("/" if parts.slash else "")
+            + parts.path + (f"?{'&'.join(kept)}" if kept else ""))
 
 
 # --- loading ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from pooltui.core.errors import MASK, BadInput, CannotConnect, describe_db_error
@@ -41,7 +41,8 @@ _PG_PARAMS: dict[str, Any] = dict.fromkeys((
 _PG_INTS = {"port", "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
             "keepalives_count", "tcp_user_timeout"}
 _PG_SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
-_SECRET_PARAMS = {"password", "sslpassword", "ssl_key_password"}
+SECRET_PARAMS = frozenset({"password", "sslpassword", "ssl_key_password"})
+ODBC_SECRET_KEYS = frozenset({"pwd", "password"})
 
 
 def _bool(value: str) -> bool:
@@ -250,8 +251,8 @@ class Target:
         ``PooledDB(creator, <pool parameters>, **connect_kwargs)``; the password, if the target
         has one, is read from ``password_env`` at run time, never written."""
         module = self.facts.module_name
-        kwargs = {k: v for k, v in self._params if k not in _SECRET_PARAMS}
-        withheld = sorted(k for k, _ in self._params if k in _SECRET_PARAMS)
+        kwargs = {k: v for k, v in self._params if k not in SECRET_PARAMS}
+        withheld = sorted(k for k, _ in self._params if k in SECRET_PARAMS)
         body = ",\n".join(f"    {key!r}: {value!r}" for key, value in kwargs.items())
         lines = ["import os", "", f"import {module}", ""] if self.has_password else \
             [f"import {module}", ""]
@@ -306,20 +307,48 @@ def _split_query(query: str, kind: str, allowed: dict[str, Any]) -> dict[str, An
         try:
             params[key] = allowed[key](value)
         except ValueError as exc:
-            shown = MASK if key in _SECRET_PARAMS else value
+            shown = MASK if key in SECRET_PARAMS else value
             raise BadInput(f"The {kind} DSN parameter {key}={shown!r} is invalid ({exc}): "
                            "correct it.") from None
     return params
 
 
-def _parse_url(text: str, kind: str, password: str | None) -> Target:
+class UrlParts(NamedTuple):
+    """A URL DSN cut into its parts; ``at``, ``slash`` and ``qmark`` say which separators it had."""
+
+    scheme: str
+    userinfo: str
+    hostport: str
+    path: str
+    query: str
+    at: bool
+    slash: bool
+    qmark: bool
+
+
+def split_url(text: str) -> UrlParts | None:
+    """The parts of a URL DSN; None without ``://``. Profiles strip passwords with it too.
+
+    The user part ends at the *last* ``@`` before the query, so a password holding an
+    unencoded ``/`` or ``@`` stays in the user part (and out of every redacted form) instead of
+    being taken for the host and the database.
+    """
     scheme, sep, rest = text.partition("://")
     if not sep:
-        example = FORMS[0 if kind == "postgresql" else 1]
-        raise BadInput(f"A {kind} DSN starts with {scheme}://, as in {example}.")
+        return None
     rest, qmark, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
+    at = rest.rfind("@")
+    userinfo, rest = (rest[:at], rest[at + 1:]) if at >= 0 else ("", rest)
+    hostport, slash, path = rest.partition("/")
+    return UrlParts(scheme, userinfo, hostport, path, query, at >= 0, bool(slash), bool(qmark))
+
+
+def _parse_url(text: str, kind: str, password: str | None) -> Target:
+    parts = split_url(text)
+    if parts is None:
+        example = FORMS[0 if kind == "postgresql" else 1]
+        raise BadInput(f"A {kind} DSN starts with {text.partition(':')[0]}://, as in {example}.")
+    scheme, userinfo, hostport, path, query, at, slash, qmark = parts
     user_raw, colon, password_raw = userinfo.partition(":")
     if "," in hostport:
         raise BadInput(f"The {kind} DSN names several hosts: pooltui tunes one server, give one.")
@@ -364,7 +393,7 @@ def _parse_url(text: str, kind: str, password: str | None) -> Target:
     kwargs = {k: v for k, v in base.items() if v not in ("", None)} | params
     shown_query = "&".join(
         (f"{part.partition('=')[0]}={MASK}"
-         if unquote(part.partition("=")[0]) in _SECRET_PARAMS else part)
+         if unquote(part.partition("=")[0]) in SECRET_PARAMS else part)
         for part in query.split("&")) if qmark else ""
     redacted = (f"{scheme}://" + (f"{user_raw}{':' + MASK if colon else ''}@" if at else "")
                 + hostport + (f"/{path}" if slash else "") + (f"?{shown_query}" if qmark else ""))
@@ -425,7 +454,7 @@ def _libpq_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _odbc_parts(text: str) -> list[tuple[str, str]]:
+def odbc_parts(text: str) -> list[tuple[str, str]]:
     """Split ``key=value;...`` keeping each value as written ({braced} values may hold ;)."""
     parts: list[tuple[str, str]] = []
     i, n = 0, len(text)
@@ -478,10 +507,10 @@ def _odbc_backend(parts: dict[str, str]) -> str:
 
 
 def _parse_odbc(text: str, password: str | None) -> Target:
-    raw_parts = _odbc_parts(text.strip())
+    raw_parts = odbc_parts(text.strip())
     if not raw_parts:
         raise BadInput("The ODBC DSN is empty: write odbc:Driver={...};Server=...;Database=...")
-    pwd_keys = {"pwd", "password"}
+    pwd_keys = ODBC_SECRET_KEYS
     values = {k.lower(): _odbc_value(v) for k, v in raw_parts}
     secret = next((values[k] for k in pwd_keys if k in values), None) or password \
         or _env_password("odbc")
