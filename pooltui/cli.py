@@ -28,15 +28,21 @@ class _Parser(argparse.ArgumentParser):
         raise BadInput(f"{message[0].upper()}{message[1:]}; see `{self.prog} --help`.")
 
 
-def _add_target_options(parser: argparse.ArgumentParser, *, profile: bool = True) -> None:
-    parser.add_argument("--dsn", help="postgresql://, mysql://, odbc:<conn string> or "
+def _add_target_options(parser: argparse.ArgumentParser, *, profile: bool = True,
+                        subcommand: bool = True) -> None:
+    """The options every command takes. A subcommand's copies default to "not given", so
+    ``pooltui --dsn X check`` keeps the X given before the subcommand."""
+    unset = {"default": argparse.SUPPRESS} if subcommand else {}
+    parser.add_argument("--dsn", **unset, help="postgresql://, mysql://, odbc:<conn string> or "
                         "sqlite:///file (default: the profile's target, else the embedded "
                         "SQLite demo)")
-    parser.add_argument("--ask-password", action="store_true",
+    parser.add_argument("--ask-password", action="store_true", **unset,
                         help="prompt for the password instead of putting it in the DSN")
     if profile:
-        parser.add_argument("--profile", help="a profile name (profiles/, user dir) or a TOML path")
-        parser.add_argument("--set", dest="overrides", action="append", default=[],
+        parser.add_argument("--profile", **unset,
+                            help="a profile name (profiles/, user dir) or a TOML path")
+        parser.add_argument("--set", dest="overrides", action="append",
+                            **(unset or {"default": []}),
                             metavar="KEY=VALUE", help="override a pool or workload setting")
 
 
@@ -54,7 +60,7 @@ def _add_workload_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pooltui", description="Tune a DBUtils PooledDB against a real database.")
-    _add_target_options(parser)
+    _add_target_options(parser, subcommand=False)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     bench = sub.add_parser("bench", help="run a load burst headless and print its figures")

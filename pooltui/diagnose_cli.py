@@ -22,7 +22,6 @@ Nothing here imports textual.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 import textwrap
@@ -30,6 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pooltui.cli import resolve_target
 from pooltui.core.config import PoolConfig, Workload, apply_overrides, validate
 from pooltui.core.diagnosis import (
     ANSWER_NAMES,
@@ -48,7 +48,7 @@ from pooltui.core.diagnosis import (
 from pooltui.core.diagnosis_rules import pct
 from pooltui.core.errors import BadInput, CannotConnect
 from pooltui.core.profiles import read_toml_file
-from pooltui.core.targets import DriverFacts, Target
+from pooltui.core.targets import DriverFacts
 from pooltui.core.verify import TargetFigures, measure_target, verify_workload
 
 #: option -> (answer name, type, help); dest is "answer_<name>" so nothing collides
@@ -83,11 +83,15 @@ def add_parser(subparsers: Any) -> None:
         "server's limits; without a target nothing is measured (the embedded demo says nothing "
         "about your database). An unreachable --dsn is an error (exit 3; use --no-measure); an "
         "unreachable profile target only a warning.")
-    p.add_argument("--dsn", help="the database to measure (default: the profile's target)")
-    p.add_argument("--ask-password", action="store_true", help="prompt for the password")
-    p.add_argument("--profile", help="the current configuration: a profile name or TOML path")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="change a parameter of the current configuration")
+    unset = argparse.SUPPRESS  # as in cli.py: options given before `diagnose` are kept
+    p.add_argument("--dsn", default=unset,
+                   help="the database to measure (default: the profile's target)")
+    p.add_argument("--ask-password", action="store_true", default=unset,
+                   help="prompt for the password")
+    p.add_argument("--profile", default=unset,
+                   help="the current configuration: a profile name or TOML path")
+    p.add_argument("--set", dest="overrides", action="append", default=unset,
+                   metavar="KEY=VALUE", help="change a parameter of the current configuration")
     p.add_argument("--answers", type=Path, metavar="FILE.toml",
                    help=f"answers as TOML keys: {', '.join(ANSWER_NAMES)}")
     for flag, name, kind, text in ANSWER_OPTIONS:
@@ -131,13 +135,6 @@ def gather_answers(args: argparse.Namespace) -> Answers:
 
 
 # --- target and measurement ---------------------------------------------------------------------
-
-
-def _target(dsn: str, ask_password: bool) -> Target:
-    from pooltui.core.targets import parse_dsn
-
-    password = getpass.getpass("Password: ") if ask_password else None
-    return parse_dsn(dsn, password=password)
 
 
 def assumed_names(answers: Answers, measured: TargetFigures | None) -> list[str]:
@@ -278,7 +275,7 @@ def run(args: argparse.Namespace) -> int:
                                  args.overrides)
     answers = gather_answers(args)
     dsn = args.dsn or (profile.dsn if profile else None)
-    target = _target(dsn, args.ask_password) if dsn else None
+    target = resolve_target(args, dsn) if dsn else None  # no target: nothing to measure
     facts = target.facts if target else driver_facts("sqlite3")
     validation = validate(current, facts)
     if not validation.ok:

@@ -209,3 +209,23 @@ def test_demo_database_is_the_default_target(capsys):
     payload = json.loads(out)
     assert payload["target"]["driver"] == "sqlite3"
     assert Path(payload["target"]["dsn"].removeprefix("sqlite:///")).name == "demo.db"
+
+
+def test_options_before_the_subcommand_are_kept(capsys, pg_dsn):
+    code, out, err = run_cli(capsys, "--dsn", pg_dsn, "--set", "maxconnections=3",
+                             "export", "--format", "toml")
+    assert code == 0, err
+    assert "maxconnections = 3" in out and "127.0.0.1:5432" in out
+    code, _, err = run_cli(capsys, "--dsn", "postgresql://postgres@127.0.0.1:1/test", "check")
+    assert code == 3 and "127.0.0.1:1" in err
+
+
+def test_a_connect_timeout_in_the_dsn_is_honoured(pg_dsn):
+    from pooltui.core.targets import parse_dsn
+
+    target = parse_dsn(pg_dsn + "?connect_timeout=17")
+    con = target.connect()
+    try:
+        assert con.info.get_parameters()["connect_timeout"] == "17"
+    finally:
+        con.close()

@@ -183,10 +183,16 @@ class Target:
                 kwargs[key] = _odbc_quote(f"{options} application_name={_libpq_quote(tag)}".strip())
         return kwargs
 
-    def connect(self, tag: str | None = None, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> Any:
-        """A raw DB-API connection, or CannotConnect with a sentence saying why not."""
+    def connect(self, tag: str | None = None, timeout_s: float | None = None) -> Any:
+        """A raw DB-API connection, or CannotConnect with a sentence saying why not.
+
+        The timeout is ``timeout_s``, else the DSN's own connect timeout, else 5 s.
+        """
         module = self.module()
         kwargs = self.connect_kwargs(tag)
+        if timeout_s is None:
+            given = kwargs.get("timeout" if self.kind == "odbc" else "connect_timeout")
+            timeout_s = float(given) if given not in (None, "") else DEFAULT_CONNECT_TIMEOUT_S
         read_timeout = kwargs.get("read_timeout")
         if self.kind == "postgresql":
             kwargs["connect_timeout"] = str(max(1, math.ceil(timeout_s)))
