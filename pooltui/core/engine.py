@@ -82,6 +82,7 @@ class Sample:
     stats: PoolStats
     interval_requests: int       # requests that ended in the interval (ok + failed)
     interval_errors: int
+    errors: int                  # failed requests since the run began
     throughput_rps: float        # successful requests per second in the interval
     p95_ms: float                # request latency (acquire + query + hold) in the interval
     p95_acquire_ms: float
@@ -430,7 +431,7 @@ class _Run:
         sample = Sample(
             elapsed_s=now - self.start, stats=self.pool.snapshot(timings=False),
             interval_requests=ok + failed - last_ok - last_failed,
-            interval_errors=failed - last_failed,
+            interval_errors=failed - last_failed, errors=failed,
             throughput_rps=(ok - last_ok) / max(now - at, 1e-9),
             p95_ms=latency.percentile(95.0) * 1000.0,
             p95_acquire_ms=acquire.percentile(95.0) * 1000.0,

@@ -33,13 +33,6 @@ from pooltui.tui.screens.tune import TuneScreen
 DEFAULT_LEAK_THRESHOLD_S = 10.0
 
 
-def describe_error(error: BaseException, target: Target) -> str:
-    """One sentence for any failure, never a traceback and never the password."""
-    if isinstance(error, PooltuiError):
-        return str(error)
-    return describe_db_error(error, target)
-
-
 class PoolSession:
     """The target and the one pool built for it; used from the UI thread and from workers.
 
@@ -164,8 +157,7 @@ class PoolTuiApp(App[int]):
                 self.tune.load_config(record.config, record.workload,
                                       f"loaded run #{record.number}'s configuration")
 
-        self.push_screen(RunDetailsScreen(record, None if baseline is record else baseline),
-                         closed)
+        self.push_screen(RunDetailsScreen(record, baseline), closed)
 
     def action_connect(self) -> None:
         from pooltui.tui.screens.connect import ConnectScreen
@@ -197,7 +189,7 @@ class PoolTuiApp(App[int]):
         try:
             report = checks.check_target(target)
         except Exception as error:
-            self.post_message(TargetCheckFailed(describe_error(error, target)))
+            self.post_message(TargetCheckFailed(describe_db_error(error, target)))
         else:
             self.post_message(TargetChecked(target, report))
 
@@ -290,7 +282,12 @@ class PoolTuiApp(App[int]):
         tune = getattr(self, "_tune", None)
         if tune is not None:
             tune.stop_all()
-        await self.workers.wait_for_complete()
+        workers = list(self.workers)
+        for worker in workers:  # the wizard's bursts stop on their worker's cancellation
+            if worker.group == "wizard-verify":
+                worker.cancel()
+        # a failed or cancelled worker must not keep the console from closing its connections
+        await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(None, self.session.close)
         self.exit(0)
 

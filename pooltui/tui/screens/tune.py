@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from pooltui.core import engine
 from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.errors import describe_db_error
 from pooltui.core.stats import PoolStats
 from pooltui.tui.messages import (
     BurstFailed,
@@ -303,12 +304,11 @@ class TuneScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _warm_up(self, run_id: int, config: PoolConfig) -> None:
-        from pooltui.tui.app import describe_error
 
         try:
             result = engine.warm_up(self._ensure_pool(config))
         except Exception as error:
-            self.post_message(WarmupFailed(run_id, describe_error(error,
+            self.post_message(WarmupFailed(run_id, describe_db_error(error,
                                                                   self.pooltui.session.target)))
         else:
             self.post_message(WarmupFinished(run_id, result))
@@ -316,7 +316,6 @@ class TuneScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _burst(self, run_id: int, config: PoolConfig, workload: Workload,
                stop: threading.Event) -> None:
-        from pooltui.tui.app import describe_error
 
         def on_sample(sample: engine.Sample) -> None:
             self.post_message(StatsSampled(run_id, sample))
@@ -326,7 +325,7 @@ class TuneScreen(Screen[None]):
             result = engine.run(pool, workload, stop=stop, on_sample=on_sample,
                                 sample_interval_s=self.SAMPLE_INTERVAL_S)
         except Exception as error:
-            self.post_message(BurstFailed(run_id, describe_error(error,
+            self.post_message(BurstFailed(run_id, describe_db_error(error,
                                                                  self.pooltui.session.target)))
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
@@ -356,7 +355,7 @@ class TuneScreen(Screen[None]):
         if message.run_id != self._run_id or self._activity != "burst":
             return
         sample = message.sample
-        self._run_errors += sample.interval_errors
+        self._run_errors = sample.errors  # a running total: coalesced samples lose nothing
         self._elapsed = sample.elapsed_s
         with self.app.batch_update():
             self._show_stats(sample.stats, self._run_threads)
