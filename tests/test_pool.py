@@ -468,3 +468,34 @@ def test_stats_as_dict_has_the_json_shape(sqlite_dsn, pools):
         assert set(data[name]) == {"p50", "p95", "p99", "max", "mean", "count"}
     assert data["checkouts"] == 1 and data["hold_ms"]["count"] == 1
     assert data["maxconnections"] == 3 and data["idle"] == 1
+
+
+def test_maxusage_recycling_is_counted_but_not_reported_as_lost(sqlite_dsn, pools):
+    events: list[PoolEvent] = []
+    pool = pools(parse_dsn(sqlite_dsn), PoolConfig(maxusage=3, maxconnections=1, maxcached=1),
+                 on_event=events.append)
+    for _ in range(10):
+        with pool.connection() as con:
+            cur = con.cursor()
+            cur.execute("SELECT 1")
+            cur.fetchall()
+            cur.close()
+    stats = pool.snapshot()
+    assert stats.reconnects >= 2  # DBUtils reopened the connection after every 3 statements
+    assert stats.connects == 1 + stats.reconnects
+    assert not [e for e in events if e.kind == "connection_lost"]
+
+
+def test_a_reconnect_that_fails_replaces_nothing(pg_dsn, pools):
+    """The server kills the session and refuses new ones: DBUtils' reconnect fails (and is
+    swallowed by its ping), which is a connect error, not a replaced connection."""
+    events: list[PoolEvent] = []
+    pool = pools(parse_dsn(pg_dsn), PoolConfig(mincached=1, maxcached=1, maxconnections=1,
+                                               ping_query="SELECT 1"), on_event=events.append)
+    pool._connect_kwargs["port"] = 1  # from now on every connect is really refused
+    probes.terminate_sessions(pool.target, pool.server_ids())
+    with pytest.raises(Exception), pool.connection() as con:  # noqa: B017 - the driver's own
+        con.cursor().execute("SELECT 1")
+    stats = pool.snapshot()
+    assert stats.connect_errors >= 1 and stats.reconnects == 0
+    assert not [e for e in events if e.kind == "connection_lost"]

@@ -244,8 +244,7 @@ class _Run:
         self.previous: tuple[HistogramSnapshot, ...] = (EMPTY, EMPTY, EMPTY)
         self.last = (0.0, 0, 0)               # when the last tick was, ok and failed then
         self.events: list[str] = []
-        self.interrupted: set[tuple[int, int]] = set()  # statements a stop already cancelled
-        self.cancelled_statements = 0
+        self.interrupted: set[tuple[int, int]] = set()  # statements a stop cancelled
 
     # --- the workers' side ------------------------------------------------------------------
 
@@ -394,17 +393,17 @@ class _Run:
     # --- the sampler's side (the calling thread) -----------------------------------------------
 
     def interrupt(self) -> None:
-        """Cancel the statements in flight that no earlier tick cancelled (a stop must not wait
-        for a long report to end); each is known by its worker and its request number."""
+        """Cancel the statements in flight, every tick until the workers have left: a cancel
+        sent just before a statement reached the server did nothing, and is sent again. Each
+        statement is known by its worker and request number, to count it once."""
         running = []
         for tally in self.tallies:
             con = tally.running
-            key = (id(tally), tally.ok + tally.failed + tally.cancelled)
-            if con is not None and key not in self.interrupted:
-                self.interrupted.add(key)
+            if con is not None:
                 running.append(con)
+                self.interrupted.add((id(tally), tally.ok + tally.failed + tally.cancelled))
         if running:
-            self.cancelled_statements += self.pool.interrupt(running)
+            self.pool.interrupt(running)
 
     def counts(self) -> tuple[int, int]:
         return sum(t.ok for t in self.tallies), sum(t.failed for t in self.tallies)
@@ -415,14 +414,11 @@ class _Run:
         An interval's latencies are the run's histograms now minus at the previous tick: the
         workers are never interrupted and no sample falls between two intervals.
         """
-        try:
-            self.pool.check_leaks()
-        except Exception as exc:
-            self.note(f"the leak check failed: {error_kind(exc)}")
         ok, failed = self.counts()
         at, last_ok, last_failed = self.last
         self.last = (now, ok, failed)
         if on_sample is None:
+            self.pool.check_leaks()  # otherwise the sample's snapshot() checks them
             return
         current = (self.latency.snapshot(), self.pool.acquire_snapshot(), self.lag.snapshot())
         latency, acquire, lag = (now_ - before for now_, before in
@@ -525,8 +521,8 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         state.note(f"stopped after {FATAL_AFTER} failures in a row ({error_kind(state.fatal)})")
     elif state.stopped:
         state.note(f"stopped on request after {duration_s:.2f} s")
-    if state.cancelled_statements:
-        state.note(f"the stop cancelled {state.cancelled_statements} statements still running")
+    if state.interrupted:
+        state.note(f"the stop cancelled {len(state.interrupted)} statements still running")
     if kinds.get(OVERLOAD):
         state.note(f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
                    "were already waiting for a thread")

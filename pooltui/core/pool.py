@@ -90,15 +90,16 @@ class InstrumentedPool:
         self._peaks = [0] * 6  # checked_out idle shared open overflow waiting
         self._pool: PooledDB | None = None
         self._waiters: Any = ()
-        self._maxcached = self.validation.effective.maxcached
-        self._maxconnections = self.validation.effective.maxconnections
 
         def creator(*_args: Any, **_kwargs: Any) -> RawConnection:
             # frames: creator <- SteadyDBConnection._create <- who wanted a connection
-            caller = sys._getframe(2).f_code.co_name
-            if caller != "__init__":
-                self._count_replacement(caller)
-            return self._connect()
+            wanting = sys._getframe(2)
+            proxy = self._connect()  # a failed reconnect raises: it replaced nothing
+            if wanting.f_code.co_name != "__init__":
+                # _cursor and tough_method name a maxusage recycling `overused`
+                self._count_replacement(wanting.f_code.co_name,
+                                        recycled=bool(wanting.f_locals.get("overused")))
+            return proxy
 
         # PooledDB reads threadsafety from the creator; without it a function counts as 1 and
         # maxshared would be zeroed even on psycopg (pools.md §1.1).
@@ -109,10 +110,6 @@ class InstrumentedPool:
         # except for the statements pooltui itself cancels to stop a run (see interrupt())
         self._interrupting = False
         kwargs["isfatal"] = lambda _error: not self._interrupting
-        kwargs.setdefault("failures", tuple(
-            getattr(self._module, name) for name in
-            ("OperationalError", "InterfaceError", "InternalError")
-            if hasattr(self._module, name)) or None)
         self._collect.times = []
         try:
             # opens mincached connections now; validate() refused the mincached > maxconnections
@@ -181,7 +178,7 @@ class InstrumentedPool:
             self._closes += 1
             return True
 
-    def _count_replacement(self, caller: str) -> None:
+    def _count_replacement(self, caller: str, *, recycled: bool) -> None:
         """A connect that replaces a connection DBUtils found dead (or recycled by maxusage).
 
         DBUtils opens a *new* connection only while building a SteadyDBConnection (its
@@ -192,7 +189,7 @@ class InstrumentedPool:
         with self._mutex:
             self._reconnects += 1
             count = self._reconnects
-        if self.validation.effective.maxusage and caller == "tough_method":
+        if recycled:
             return  # the expected recycling after maxusage statements: counted, not alarming
         self.emit("connection_lost", f"A connection was lost (found dead by {caller}) and DBUtils "
                   f"replaced it transparently; {count} replaced since the run began.")
@@ -286,8 +283,7 @@ class InstrumentedPool:
         if lease.tracked:
             lease.thread = threading.current_thread().name
             lease.stack = grab_stack(sys._getframe(2))
-            with self._mutex:
-                self._leases.add(lease)
+            self._leases.add(lease)  # atomic under the GIL; check_leaks copies before it reads
         mine.checkouts += 1
         checked_out = pool._connections  # type: ignore[union-attr]
         if checked_out > mine.peak_checked_out:
@@ -299,14 +295,13 @@ class InstrumentedPool:
 
     def _release(self, lease: Any, con: Any) -> None:
         held = perf_counter() - lease.started
-        try:
+        try:  # this thread's stats now: a lease held across reset_interval counts in the new one
             mine = self._local.stats
         except AttributeError:
             mine = self._mine()
         mine.hold.record(held)
         if lease.tracked:
-            with self._mutex:
-                self._leases.discard(lease)
+            self._leases.discard(lease)
             if lease.reported:
                 self.emit("leak_returned", f"A connection reported as leaked was returned after "
                           f"{held:.1f} s (thread {lease.thread}).")
@@ -329,16 +324,11 @@ class InstrumentedPool:
         failover does not quietly open a new connection and run the cancelled statement again.
         """
         self._interrupting = True
-        cancelled = 0
-        for con in connections:
-            raw = _raw_of(con)
-            if raw is None:
-                continue
-            try:
-                cancelled += self.target.cancel_statement(raw._con, raw._sid)
-            except Exception:  # the statement may have just ended, or the server gone
-                continue
-        return cancelled
+        raws = [raw for raw in map(_raw_of, connections) if raw is not None]
+        try:
+            return self.target.cancel_statements([(raw._con, raw._sid) for raw in raws])
+        except Exception:  # the server is gone: nothing is running there any more
+            return 0
 
     def acquire_snapshot(self) -> HistogramSnapshot:
         """The acquire-wait histogram as it is now (the engine's interval p95 is a difference)."""
@@ -460,7 +450,7 @@ class InstrumentedPool:
             return 0
         now = perf_counter()
         with self._mutex:
-            late = [lease for lease in self._leases if now - lease.started > threshold]
+            late = [lease for lease in list(self._leases) if now - lease.started > threshold]
             fresh = [lease for lease in late if not lease.reported]
             for lease in fresh:
                 lease.reported = True

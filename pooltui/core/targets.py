@@ -6,6 +6,7 @@ its repr) and the driver facts that decide which PooledDB parameters do anything
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -228,29 +229,39 @@ class Target:
             raw.rollback()
         return int(row[0])
 
-    def cancel_statement(self, raw: Any, backend_id: int | None) -> bool:
-        """Ask the server to cancel what ``raw`` is running now (from another thread); False when
-        the driver offers no way (pyodbc: only a cursor can be cancelled, and its thread holds it).
+    def cancel_statements(self, running: list[tuple[Any, int | None]]) -> int:
+        """Ask the server to cancel what these raw connections (with their session ids) run now,
+        from another thread; how many were asked. Harmless when one is running nothing.
 
-        psycopg sends a cancel request, sqlite3 interrupts, PyMySQL has no cancel of its own, so
-        a short second connection sends ``KILL QUERY``. Harmless when nothing is running.
+        psycopg sends a cancel request, sqlite3 interrupts, PyMySQL has no cancel of its own,
+        so one short second connection sends ``KILL QUERY`` for each session. pyodbc can only
+        cancel a cursor, which its thread holds: nothing is cancelled there.
         """
-        if self.kind == "postgresql":
-            raw.cancel_safe(timeout=2.0)
-            return True
-        if self.kind == "sqlite":
-            raw.interrupt()
-            return True
-        if self.kind == "mysql" and backend_id is not None:
+        if self.kind == "mysql":
+            ids = [sid for _, sid in running if sid is not None]
+            if not ids:
+                return 0
             killer = self.connect(timeout_s=2.0)
             try:
                 cursor = killer.cursor()
-                cursor.execute(f"KILL QUERY {int(backend_id)}")
+                for sid in ids:
+                    with contextlib.suppress(Exception):  # that session may have just ended
+                        cursor.execute(f"KILL QUERY {int(sid)}")
                 cursor.close()
             finally:
                 killer.close()
-            return True
-        return False
+            return len(ids)
+        asked = 0
+        for raw, _ in running:
+            with contextlib.suppress(Exception):  # the statement may have just ended
+                if self.kind == "postgresql":
+                    raw.cancel_safe(timeout=2.0)
+                elif self.kind == "sqlite":
+                    raw.interrupt()
+                else:
+                    continue
+                asked += 1
+        return asked
 
     def python_connect_code(self, password_env: str) -> str:
         """Python source defining ``creator`` and ``connect_kwargs`` for
