@@ -138,8 +138,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise BadInput(problems[0].message)
     target = resolve_target(args, settings.dsn)
     validation = validate(settings.pool, target.facts)
-    if not validation.ok:
-        raise BadInput(next(f.message for f in validation.findings if f.level == "error"))
+    validation.require_ok()
     server = probe_server(target)  # a target that cannot be reached says so before anything else
     if not args.json:
         _print_findings([f for f in validation.findings if f.level == "warning"])
@@ -172,8 +171,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         settings = replace(settings, name=args.name)
     target = resolve_target(args, settings.dsn)
     validation = validate(settings.pool, target.facts)
-    if not validation.ok:
-        raise BadInput(next(f.message for f in validation.findings if f.level == "error"))
+    validation.require_ok()
     if args.format == "toml":
         text = to_toml(replace(settings, dsn=args.dsn or settings.dsn))
     else:

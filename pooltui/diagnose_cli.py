@@ -233,7 +233,7 @@ def as_json(rec: Recommendation, answers: Answers, current: PoolConfig, facts: D
     """The ``--json`` object: the recommendation plus what it was based on."""
     answers_dict = {n: getattr(answers, n) for n in ANSWER_NAMES}
     answers_dict["symptoms"] = sorted(answers.symptoms)
-    current_dict = asdict(current) | {"setsession": list(current.setsession)}
+    current_dict = current.as_dict()
     measured_dict = None
     if measured is not None:
         server = asdict(measured.server) | {
@@ -278,8 +278,7 @@ def run(args: argparse.Namespace) -> int:
     target = resolve_target(args, dsn) if dsn else None  # no target: nothing to measure
     facts = target.facts if target else driver_facts("sqlite3")
     validation = validate(current, facts)
-    if not validation.ok:
-        raise BadInput(next(f.message for f in validation.findings if f.level == "error"))
+    validation.require_ok()
 
     measured = None
     if target is not None and not args.no_measure:

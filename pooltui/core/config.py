@@ -7,7 +7,7 @@ unlike DBUtils, says so; it also names the traps that make a setting a no-op or 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.errors import BadInput
@@ -35,6 +35,10 @@ class PoolConfig:
     reset: bool = True
     ping: int = 1
     ping_query: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON and TOML form: setsession as a list (neither has tuples)."""
+        return asdict(self) | {"setsession": list(self.setsession)}
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,12 @@ class Validation:
     def errors(self) -> tuple[Finding, ...]:
         """The findings that refuse the configuration."""
         return tuple(f for f in self.findings if f.level == "error")
+
+    def require_ok(self) -> Validation:
+        """Itself when the configuration can run, else BadInput with the first refusal."""
+        if not self.ok:
+            raise BadInput(self.errors()[0].message)
+        return self
 
 
 def _kinds(cls: type) -> dict[str, type]:

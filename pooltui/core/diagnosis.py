@@ -307,8 +307,7 @@ def recommendation_as_dict(rec: Recommendation) -> dict[str, Any]:
     def finite(values: dict[str, Any]) -> dict[str, Any]:
         return {k: None if isinstance(v, float) and math.isinf(v) else v for k, v in values.items()}
 
-    config = asdict(rec.config)
-    config["setsession"] = list(rec.config.setsession)
+    config = rec.config.as_dict()
     return {
         "config": config,
         "changes": [asdict(c) for c in rec.changes],

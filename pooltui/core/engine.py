@@ -115,7 +115,7 @@ class RunResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The ``pooltui bench --json`` object (design.md, "Headless CLI")."""
-        config = asdict(self.config) | {"setsession": list(self.config.setsession)}
+        config = self.config.as_dict()
         return {
             "requests": self.requests, "errors": self.errors,
             "duration_s": round(self.duration_s, 3),

@@ -13,7 +13,6 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from pooltui.core.config import PoolConfig, pooled_db_kwargs, validate
-from pooltui.core.errors import BadInput
 from pooltui.core.profiles import Profile, profile_to_toml
 
 if TYPE_CHECKING:
@@ -75,9 +74,7 @@ def _comment(text: str) -> list[str]:
 
 def to_python(target: Target, config: PoolConfig) -> str:
     """A runnable script that builds the measured PooledDB and checks it with one SELECT 1."""
-    validation = validate(config, target.facts)
-    if not validation.ok:
-        raise BadInput(validation.errors()[0].message)
+    validation = validate(config, target.facts).require_ok()
     effective = validation.effective
     imports, body = _split_imports(target.python_connect_code(target.password_env))
     imports.append("from dbutils.pooled_db import PooledDB")

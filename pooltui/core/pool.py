@@ -63,10 +63,7 @@ class InstrumentedPool:
                  tag: str | None = None) -> None:
         self.target = target
         self.config = config
-        self.validation = validate(config, target.facts)
-        if not self.validation.ok:
-            raise BadInput(next(f.message for f in self.validation.findings
-                                if f.level == "error"))
+        self.validation = validate(config, target.facts).require_ok()
         if leak_threshold_s is not None and not leak_threshold_s > 0:
             raise BadInput(f"The leak threshold is {leak_threshold_s} s but must be more than 0.")
         self.tag = tag or f"pooltui-{os.getpid()}-{next(_TAGS)}"

@@ -201,10 +201,7 @@ def _as_dict(profile: Profile) -> dict[str, Any]:
     data: dict[str, Any] = {"name": profile.name, "description": profile.description}
     if profile.dsn:
         data["target"] = {"dsn": strip_password(profile.dsn)}
-    pool = asdict(profile.pool)
-    if isinstance(pool["setsession"], tuple):  # TOML has arrays, not tuples
-        pool["setsession"] = list(pool["setsession"])
-    data["pool"] = pool
+    data["pool"] = profile.pool.as_dict()
     data["workload"] = asdict(profile.workload)
     return data
 
