@@ -45,7 +45,7 @@ from pooltui.core.diagnosis import (
     recommend,
     recommendation_as_dict,
 )
-from pooltui.core.diagnosis_rules import pct
+from pooltui.core.diagnosis_rules import PREDICTION_FIGURES, prediction_cells
 from pooltui.core.errors import BadInput, CannotConnect
 from pooltui.core.profiles import read_toml_file
 from pooltui.core.targets import DriverFacts
@@ -156,12 +156,6 @@ def workload_for(answers: Answers, measured: TargetFigures | None) -> Workload:
 # --- output ---------------------------------------------------------------------------------------
 
 
-def ms(value: float) -> str:
-    """Milliseconds for people; an unbounded wait says so."""
-    if value != value or value == float("inf"):
-        return "unbounded"
-    return f"{value:.3g} ms" if value else "0 ms"
-
 
 def _answer_value(answers: Answers, name: str) -> str:
     value = getattr(answers, name)
@@ -178,13 +172,8 @@ def _answer_value(answers: Answers, name: str) -> str:
 
 def prediction_rows(before: Prediction, after: Prediction) -> list[tuple[str, str, str]]:
     """(figure, now, recommended) rows shared by the text output and the wizard."""
-    def rows(p: Prediction) -> list[str]:
-        return [f"{p.offered_load:.2f}", f"{p.utilisation:.0%}", pct(p.p_wait),
-                ms(p.mean_wait_ms), ms(p.p95_wait_ms), pct(p.p_reject)]
-
-    labels = ["offered load (Erlangs)", "utilisation", "P(wait)", "mean wait", "p95 wait",
-              "rejections"]
-    return list(zip(labels, rows(before), rows(after), strict=True))
+    return list(zip(PREDICTION_FIGURES, prediction_cells(before), prediction_cells(after),
+                    strict=True))
 
 
 def _wrap(text: str, indent: str) -> str:

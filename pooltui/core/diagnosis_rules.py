@@ -114,6 +114,23 @@ def pct(p: float) -> str:
     return f"{p:.2%}" if p >= 0.0001 or p == 0 else f"{p:.1e}"
 
 
+def ms(value: float) -> str:
+    """Milliseconds for people; an unbounded wait says so."""
+    if math.isinf(value) or math.isnan(value):
+        return "unbounded"
+    return f"{value:.3g} ms" if value else "0 ms"
+
+
+PREDICTION_FIGURES = ("offered load (Erlangs)", "utilisation", "P(wait)", "mean wait",
+                      "p95 wait", "rejections")
+
+
+def prediction_cells(p: Prediction) -> list[str]:
+    """A prediction as the CLI and the wizard print it, in PREDICTION_FIGURES order."""
+    return [f"{p.offered_load:.2f}", f"{p.utilisation:.0%}", pct(p.p_wait), ms(p.mean_wait_ms),
+            ms(p.p95_wait_ms), pct(p.p_reject)]
+
+
 def _rule_blocking(ctx: Context, cfg: PoolConfig) -> Outcome:
     """Exhaustion under blocking=False is Erlang B rejections: waiting is the cheaper cure.
 
@@ -425,10 +442,6 @@ RULES: tuple[Callable[[Context, PoolConfig], Outcome], ...] = (
 )
 
 
-def _ms(value: float) -> str:
-    return "without bound" if math.isinf(value) else f"{value:.3g} ms"
-
-
 def symptom_advice(
     ctx: Context, current: PoolConfig, before: Prediction, after: Prediction
 ) -> list[Advice]:
@@ -450,9 +463,9 @@ def symptom_advice(
         advice.append(Advice("info", message))
     if ctx.has("timeouts") or ctx.has("slow_under_load"):
         message = (
-            f"At peak requests wait {_ms(before.mean_wait_ms)} for a connection on average now "
-            f"(p95 {_ms(before.p95_wait_ms)}) and {_ms(after.mean_wait_ms)} (p95 "
-            f"{_ms(after.p95_wait_ms)}) as recommended; the rest is query time "
+            f"At peak requests wait {ms(before.mean_wait_ms)} for a connection on average now "
+            f"(p95 {ms(before.p95_wait_ms)}) and {ms(after.mean_wait_ms)} (p95 "
+            f"{ms(after.p95_wait_ms)}) as recommended; the rest is query time "
             f"({ctx.query_ms:.3g} ms) or server load."
         )
         advice.append(Advice("info", message))

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.validation import ValidationResult, Validator
 
 from pooltui.core.diagnosis import COMPLEXITIES, DEFAULT_ANSWERS, GOALS, SHAPES
-from pooltui.core.diagnosis_rules import pct
+from pooltui.core.diagnosis_rules import PREDICTION_FIGURES, ms, pct, prediction_cells
 
 if TYPE_CHECKING:
     from pooltui.core.config import Workload
@@ -107,10 +107,6 @@ def initial_prefill(workload: Workload) -> dict[str, str]:
     return values
 
 
-def ms(value: float) -> str:
-    return "unbounded" if math.isinf(value) else (f"{value:.3g} ms" if value else "0 ms")
-
-
 def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
     """The measured figures as an aligned two-column grid."""
     f, s = figures, figures.server
@@ -154,13 +150,11 @@ def advice_text(rec: Recommendation) -> Text:
     return text
 
 
-FIGURES = ("offered load (Erlangs)", "utilisation", "P(wait)", "mean wait", "p95 wait",
-           "rejections", "throughput")
+FIGURES = (*PREDICTION_FIGURES, "throughput")
 
 
 def _predicted(p: Prediction, rate: float) -> list[str]:
-    return [f"{p.offered_load:.2f}", f"{p.utilisation:.0%}", pct(p.p_wait), ms(p.mean_wait_ms),
-            ms(p.p95_wait_ms), pct(p.p_reject), f"{rate * (1 - p.p_reject):.3g}/s"]
+    return [*prediction_cells(p), f"{rate * (1 - p.p_reject):.3g}/s"]
 
 
 def _measured(m: Measured | None) -> list[str]:
