@@ -18,7 +18,7 @@ from typing import Any
 
 from pooltui.core.errors import BadInput, PooltuiError
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANNOT_CONNECT = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED = 0, 1  # 2 (bad input) and 3 (cannot connect): PooltuiError.exit_code
 
 
 class _Parser(argparse.ArgumentParser):

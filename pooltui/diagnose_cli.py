@@ -70,7 +70,6 @@ CHOICE_OPTIONS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("--complexity", "complexity", COMPLEXITIES, "what the queries mostly do"),
     ("--goal", "goal", GOALS, "lowest latency or fewest server connections"),
 )
-MEASURED_NAMES = ("connect_ms", "query_ms")
 
 
 def add_parser(subparsers: Any) -> None:

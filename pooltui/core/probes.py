@@ -94,8 +94,6 @@ def probe_server(target: Target) -> ServerInfo:
                 version = _rows(con, "SELECT sqlite_version()")[0][0]
                 return ServerInfo(str(version), None, None, None, None, None, "SQLite")
             return _probe_odbc_other(con)
-        except RunFailed:
-            raise
         except Exception as exc:
             raise _fail(exc, target) from exc
 

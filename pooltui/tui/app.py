@@ -167,9 +167,10 @@ class PoolTuiApp(App[int]):
         if self.tune.running:
             self.notify("Stop the run before connecting elsewhere (press s).", severity="warning")
             return
-        self.push_screen(ConnectScreen(), self._connected)
+        screen = ConnectScreen()
+        self.push_screen(screen, lambda target: self._connected(target, screen.report))
 
-    def _connected(self, target: Target | None) -> None:
+    def _connected(self, target: Target | None, report: checks.CheckReport | None) -> None:
         if target is None or self.tune.running:
             return
         old_pool = self.session.detach()
@@ -179,7 +180,10 @@ class PoolTuiApp(App[int]):
         self.tune.target_changed(target)
         if old_pool is not None:
             self._close_pool(old_pool)
-        self.check_target(target)
+        if report is not None and report.target == target.redacted:  # the screen just checked it
+            self.post_message(TargetChecked(target, report))
+        else:
+            self.check_target(target)
 
     # --- the target and the old pools, in workers ---------------------------------------------
 
@@ -196,12 +200,10 @@ class PoolTuiApp(App[int]):
     @work(thread=True, exit_on_error=False, group="pool-close")
     def _close_pool(self, pool: InstrumentedPool) -> None:
         """Closing may wait for a connect in progress: never on the UI thread."""
-        stats = None
         try:
-            stats = pool.snapshot()
-        finally:
             pool.close()
-            self.post_message(PoolClosed(stats))
+        finally:
+            self.post_message(PoolClosed())
 
     @on(TargetChecked)
     def _target_checked(self, message: TargetChecked) -> None:

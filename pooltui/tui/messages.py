@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
     from pooltui.core.config import PoolConfig, Workload
     from pooltui.core.engine import RunResult, Sample, WarmupResult
-    from pooltui.core.stats import PoolStats
     from pooltui.core.targets import Target
 
 
@@ -94,6 +93,4 @@ class PoolEventOccurred(Message, bubble=False):
 
 @dataclass
 class PoolClosed(Message, bubble=False):
-    """A pool was closed in the background; ``stats`` is its last picture (or None)."""
-
-    stats: PoolStats | None
+    """A pool was closed in the background."""

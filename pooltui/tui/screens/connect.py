@@ -116,6 +116,7 @@ class ConnectScreen(ModalScreen[Target | None]):
 
     def __init__(self, dsn: str = "") -> None:
         super().__init__()
+        self.report: CheckReport | None = None  # of the target it hands back
         self._real_dsn = dsn        # may hold a password: never shown, never logged
         self._shown_dsn = ""        # what the field shows for _real_dsn (redacted)
         self._attempt = 0
@@ -254,7 +255,7 @@ class ConnectScreen(ModalScreen[Target | None]):
     def _checked_ok(self, message: TargetChecked) -> None:
         if message.attempt != self._attempt:
             return
-        self._checked = message.target
+        self._checked, self.report = message.target, message.report
         if not self._real_dsn:  # the demo: show its DSN like any other
             self._real_dsn = message.target.redacted
         self._show_redacted(message.target.redacted)

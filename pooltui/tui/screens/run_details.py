@@ -19,11 +19,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
 from pooltui.core.history import RunRecord
+from pooltui.core.stats import COUNTERS as STATS_COUNTERS
+from pooltui.core.stats import GAUGES
 from pooltui.tui.screens.profiles import toml_value
 
-PEAKS = ("checked_out", "idle", "shared", "open", "overflow", "waiting")
-COUNTERS = ("checkouts", "connects", "connect_errors", "closes", "rejections", "query_errors",
-            "leaks")
+PEAKS = GAUGES
+COUNTERS = (*STATS_COUNTERS, "leaks")  # reconnects included: the stats module names them all
 TIMINGS = (("latency", "latency"), ("acquire", "acquire wait"), ("query", "query"),
            ("hold", "hold"), ("schedule_lag", "schedule lag"))
 PERCENTILES = ("p50", "p95", "p99", "max")
