@@ -29,12 +29,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core import engine
-from pooltui.core.checks import measure_latencies
+from pooltui.core.checks import check_target
 from pooltui.core.config import MAX_THREADS, PoolConfig, Workload
 from pooltui.core.diagnosis import Measurements
 from pooltui.core.errors import BadInput
 from pooltui.core.pool import InstrumentedPool
-from pooltui.core.probes import probe_server
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis import Answers
@@ -67,10 +66,9 @@ class TargetFigures:
 def measure_target(target: Target, query: str | None = None) -> TargetFigures:
     """Connect and query times (medians of 3) and the server's limits: CannotConnect if down,
     RunFailed if the query fails. Without ``query`` the SELECT 1 round trip is timed."""
-    latencies = measure_latencies(target, query or "SELECT 1")
-    server = probe_server(target)
-    return TargetFigures(latencies.connect_ms, latencies.query_ms, query or "SELECT 1",
-                         bool(query), server)
+    report = check_target(target, query or "SELECT 1")
+    return TargetFigures(report.latencies.connect_ms, report.latencies.query_ms,
+                         query or "SELECT 1", bool(query), report.server)
 
 
 @dataclass(frozen=True)
@@ -151,9 +149,7 @@ class WaitCountingPool:
         self.limit = pool.validation.effective.maxconnections
         self.arrivals = 0
         self.found_full = 0
-        self.acquired = 0
         self.slow = 0
-        self.wait_sum_s = 0.0
         self.busy_sum_s = 0.0  # connection occupancy: acquired until back in the idle cache
         self.released = 0
         self._held = 0
@@ -170,8 +166,6 @@ class WaitCountingPool:
     def _acquired(self, seconds: float) -> None:
         with self._lock:
             self._held += 1
-            self.acquired += 1
-            self.wait_sum_s += seconds
             if seconds > self._threshold:
                 self.slow += 1
 
@@ -240,8 +234,9 @@ def measure(target: Target, config: PoolConfig, workload: Workload, *,
         errors=result.errors,
         # without blocking an arrival that finds the pool full is rejected, it never waits
         p_wait=counter.found_full / arrivals if arrivals and result.config.blocking else 0.0,
-        p_wait_timed=counter.slow / counter.acquired if counter.acquired else 0.0,
-        mean_wait_ms=counter.wait_sum_s / counter.acquired * 1000.0 if counter.acquired else 0.0,
+        # the pool's own acquire histogram: every acquire, waiting or not, as W_q counts them
+        p_wait_timed=counter.slow / result.acquire.count if result.acquire.count else 0.0,
+        mean_wait_ms=result.acquire.mean,
         p95_wait_ms=result.acquire.p95,
         hold_ms=hold_ms,
         rate_per_s=arrivals / result.duration_s if result.duration_s > 0 else 0.0,
