@@ -18,10 +18,11 @@ def _or_dash(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def format_check(report: CheckReport) -> str:
+def check_rows(report: CheckReport) -> list[tuple[str, str]]:
+    """The check's figures as (label, value) rows: `pooltui check` and the connect screen."""
     server = report.server
     facts = report.facts
-    pairs: list[tuple[str, Any]] = [
+    return [
         ("target", report.target),
         ("driver", f"{facts.module_name} (threadsafety {facts.threadsafety})"),
         ("can ping", "yes" if facts.can_ping
@@ -33,11 +34,15 @@ def format_check(report: CheckReport) -> str:
         ("in use now", _or_dash(server.connections_in_use)),
         ("usable for apps", _or_dash(server.usable_connections)),
         ("wait_timeout", _or_dash(server.wait_timeout_s) + (" s" if server.wait_timeout_s else "")),
-        ("connect", f"{report.latencies.connect_ms:.2f} ms"),
+        ("connect", f"{report.latencies.connect_ms:.2f} ms "
+                    f"(median of {report.latencies.samples})"),
         ("SELECT 1", f"{report.latencies.query_ms:.2f} ms"),
     ]
-    notes = "\n".join(f"  - {note}" for note in facts.notes)
-    return _rows(pairs) + ("\nnotes:\n" + notes if notes else "")
+
+
+def format_check(report: CheckReport) -> str:
+    notes = "\n".join(f"  - {note}" for note in report.facts.notes)
+    return _rows(check_rows(report)) + ("\nnotes:\n" + notes if notes else "")
 
 
 def _summary_line(summary: Any) -> str:

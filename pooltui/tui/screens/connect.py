@@ -21,7 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from pooltui.core.checks import CheckReport, check_target
-from pooltui.core.errors import PooltuiError
+from pooltui.core.errors import describe_db_error
+from pooltui.core.report import check_rows
 from pooltui.core.targets import Target, demo_target, parse_dsn
 
 DSN_FORMS = (
@@ -31,35 +32,14 @@ DSN_FORMS = (
 )
 
 
-def _or_dash(value: object, unit: str = "") -> str:
-    return "-" if value is None else f"{value}{unit}"
-
-
 def report_table(report: CheckReport) -> Table:
     """The check's facts as an aligned two-column grid (Text cells: no markup is interpreted)."""
-    facts, server, lat = report.facts, report.server, report.latencies
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    limit = _or_dash(server.max_connections)
-    if server.reserved_connections:
-        limit += f" ({server.reserved_connections} reserved)"
-    rows = [
-        ("target", report.target),
-        ("server", server.version),
-        ("driver", f"{facts.module_name}, threadsafety {facts.threadsafety}"),
-        ("can ping", "yes" if facts.can_ping
-         else "no: DBUtils' ping does nothing unless ping_query is set"),
-        ("can share", "yes" if facts.can_share else "no: maxshared is ignored"),
-        ("max_connections", limit),
-        ("in use now", _or_dash(server.connections_in_use)),
-        ("wait_timeout", _or_dash(server.wait_timeout_s, " s")),
-        ("connect", f"{lat.connect_ms:.2f} ms (median of {lat.samples})"),
-        ("SELECT 1", f"{lat.query_ms:.2f} ms"),
-    ]
-    for label, value in rows:
-        grid.add_row(Text(label), Text(str(value)))
-    for note in facts.notes:
+    for label, value in check_rows(report):
+        grid.add_row(Text(label), Text(value))
+    for note in report.facts.notes:
         grid.add_row(Text("note", style="dim"), Text(note))
     return grid
 
@@ -240,14 +220,8 @@ class ConnectScreen(ModalScreen[Target | None]):
             if target is None:
                 target = demo_target()
             report = check_target(target)
-        except PooltuiError as error:
-            self.post_message(self.TargetCheckFailed(str(error), attempt))
-            return
-        except Exception as error:  # never a traceback (nor a driver's text) on screen
-            shown = target.redacted if target else "the demo database"
-            self.post_message(self.TargetCheckFailed(
-                f"Checking {shown} failed unexpectedly ({type(error).__name__}); check the DSN "
-                "and that the server is running, then test again.", attempt))
+        except Exception as error:  # one sentence, never a traceback nor a password
+            self.post_message(self.TargetCheckFailed(describe_db_error(error, target), attempt))
             return
         self.post_message(self.TargetChecked(target, report, attempt))
 
