@@ -24,7 +24,7 @@ def check_rows(report: CheckReport) -> list[tuple[str, str]]:
     facts = report.facts
     return [
         ("target", report.target),
-        ("driver", f"{facts.module_name} (threadsafety {facts.threadsafety})"),
+        ("driver", f"{facts.module_name}, threadsafety {facts.threadsafety}"),
         ("can ping", "yes" if facts.can_ping
          else "no: DBUtils' ping is a no-op unless ping_query is set"),
         ("can share", "yes" if facts.can_share else "no: maxshared is ignored"),

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from pooltui.core.checks import CheckReport, check_target
-from pooltui.core.errors import describe_db_error
+from pooltui.core.errors import PooltuiError, describe_db_error
 from pooltui.core.report import check_rows
 from pooltui.core.targets import Target, demo_target, parse_dsn
 
