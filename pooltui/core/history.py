@@ -72,7 +72,7 @@ def describe_changes(before: RunRecord | None, config: PoolConfig, workload: Wor
     return ", ".join(changes) if changes else "no change"
 
 
-def _relative(value: float, base: float) -> float | None:
+def relative(value: float, base: float) -> float | None:
     """(value - base) / base; 0 when both are 0, None when only the base is 0 (no ratio)."""
     if base == 0:
         return 0.0 if value == 0 else None
@@ -136,4 +136,4 @@ class RunHistory:
         if base is None:
             return dict.fromkeys(DELTA_KEYS)
         mine, theirs = record.figures(), base.figures()
-        return {key: _relative(mine[key], theirs[key]) for key in DELTA_KEYS}
+        return {key: relative(mine[key], theirs[key]) for key in DELTA_KEYS}

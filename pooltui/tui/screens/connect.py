@@ -17,13 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from pooltui.core.checks import CheckReport, check_target
 from pooltui.core.errors import PooltuiError, describe_db_error
 from pooltui.core.report import check_rows
 from pooltui.core.targets import Target, demo_target, parse_dsn
+from pooltui.tui.screens.dialog import DialogScreen
 
 DSN_FORMS = (
     "postgresql://user@127.0.0.1:5432/db   mysql://user@127.0.0.1:3306/db   "
@@ -44,7 +44,7 @@ def report_table(report: CheckReport) -> Table:
     return grid
 
 
-class ConnectScreen(ModalScreen[Target | None]):
+class ConnectScreen(DialogScreen[Target | None]):
     """Test a DSN against the real server and hand the working Target back to the app."""
 
     @dataclass
@@ -70,10 +70,8 @@ class ConnectScreen(ModalScreen[Target | None]):
     ]
 
     DEFAULT_CSS = """
-    ConnectScreen { align: center middle; }
     ConnectScreen > #dialog {
-        width: 100; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary 70%; background: $surface; padding: 0 1;
+        width: 100; height: auto; max-height: 100%;
     }
     ConnectScreen .row { height: auto; }
     ConnectScreen .row > Label { width: 10; padding: 1 0 0 0; }
@@ -82,7 +80,6 @@ class ConnectScreen(ModalScreen[Target | None]):
     ConnectScreen #buttons { height: auto; padding: 1 0 0 10; }
     ConnectScreen #buttons > Button { margin-right: 1; }
     ConnectScreen #status { color: $text-muted; padding: 1 0 0 0; height: auto; }
-    ConnectScreen #error { color: $error; text-style: bold; height: auto; }
     ConnectScreen #report { height: auto; max-height: 18; }
     ConnectScreen.-short {
         .row > Input { height: 1; border: none; padding: 0 1; margin-bottom: 1; }
@@ -138,8 +135,6 @@ class ConnectScreen(ModalScreen[Target | None]):
         self._shown_dsn = redacted
         self.query_one("#dsn", Input).value = redacted
 
-    def _set_error(self, sentence: str) -> None:
-        self.query_one("#error", Static).update(sentence)
 
     def _fail(self, sentence: str) -> None:
         """Show why the DSN cannot be used; a pending Use is dropped."""

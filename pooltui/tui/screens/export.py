@@ -14,7 +14,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     Footer,
@@ -30,6 +29,7 @@ from pooltui.core.errors import PooltuiError
 from pooltui.core.export import to_python, to_toml
 from pooltui.core.profiles import Profile, save_text_atomically
 from pooltui.core.targets import Target
+from pooltui.tui.screens.dialog import DialogScreen
 
 FORMATS = ("toml", "python")
 
@@ -53,7 +53,7 @@ def default_file_name(profile: Profile, fmt: str) -> str:
     return f"pool_{re.sub(r'[^A-Za-z0-9_]', '_', stem)}.py"
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(DialogScreen[None]):
     """Preview the profile as TOML or Python; save it to a file or copy it to the clipboard."""
 
     BINDINGS = [
@@ -66,10 +66,8 @@ class ExportScreen(ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
-    ExportScreen { align: center middle; }
     ExportScreen > #dialog {
-        width: 110; max-width: 100%; height: 1fr; max-height: 44; margin: 1 0;
-        border: thick $primary 70%; background: $surface; padding: 0 1;
+        width: 110; height: 1fr; max-height: 44; margin: 1 0;
     }
     ExportScreen TabbedContent { height: 1fr; }
     ExportScreen TabPane { padding: 0; }
@@ -78,7 +76,6 @@ class ExportScreen(ModalScreen[None]):
     ExportScreen #save-row > Label { padding: 1 1 0 0; }
     ExportScreen #file { width: 1fr; }
     ExportScreen #save-row > Button { margin-left: 1; min-width: 8; width: auto; }
-    ExportScreen #error { color: $error; text-style: bold; height: auto; }
     """
 
     def __init__(self, profile: Profile, target: Target | None) -> None:
@@ -131,8 +128,6 @@ class ExportScreen(ModalScreen[None]):
         """The exported text of a format (the current one by default), None if unavailable."""
         return self._texts.get(fmt or self._format)
 
-    def _set_error(self, sentence: str) -> None:
-        self.query_one("#error", Static).update(sentence)
 
     def _show_problem(self) -> None:
         self._set_error(self._problems.get(self._format, ""))

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown
 
 from pooltui.core.config import PARAMETER_HELP, POOL_FIELDS, WORKLOAD_FIELDS
+from pooltui.tui.screens.dialog import DialogScreen
 
 GAUGE_HELP: dict[str, str] = {
     "checked_out": "Connections handed out to callers right now (a shared connection counts "
@@ -70,7 +70,7 @@ def help_markdown(keys: Iterable[tuple[str, str]] = KEYS) -> str:
     return "\n".join(lines) + "\n"
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DialogScreen[None]):
     """The help page; escape or q closes it."""
 
     BINDINGS = [
@@ -79,10 +79,8 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
     HelpScreen > #dialog {
-        width: 110; max-width: 100%; height: 1fr; max-height: 44; margin: 1 0;
-        border: thick $primary 70%; background: $surface; padding: 0 1;
+        width: 110; height: 1fr; max-height: 44; margin: 1 0;
     }
     HelpScreen #page { height: 1fr; }
     """

@@ -17,7 +17,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -30,6 +29,7 @@ from pooltui.core.profiles import (
     save_profile,
     user_profiles_dir,
 )
+from pooltui.tui.screens.dialog import DialogScreen
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -104,7 +104,7 @@ def first_sentence(text: str, limit: int = 70) -> str:
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
-class ProfilesScreen(ModalScreen[Profile | None]):
+class ProfilesScreen(DialogScreen[Profile | None]):
     """Pick a profile to load, or save the current settings under a new name."""
 
     BINDINGS = [
@@ -115,10 +115,8 @@ class ProfilesScreen(ModalScreen[Profile | None]):
     ]
 
     DEFAULT_CSS = """
-    ProfilesScreen { align: center middle; }
     ProfilesScreen > #dialog {
-        width: 120; max-width: 100%; height: 1fr; max-height: 44; margin: 1 0;
-        border: thick $primary 70%; background: $surface; padding: 0 1;
+        width: 120; height: 1fr; max-height: 44; margin: 1 0;
     }
     ProfilesScreen #panes { height: 1fr; }
     ProfilesScreen #list { width: 2fr; height: 1fr; }
@@ -128,7 +126,6 @@ class ProfilesScreen(ModalScreen[Profile | None]):
     ProfilesScreen #name { width: 1fr; }
     ProfilesScreen #save-row > Button { margin-right: 1; min-width: 10; width: auto; }
     ProfilesScreen #save-row > Label { padding: 1 1 0 1; }
-    ProfilesScreen #error { color: $error; text-style: bold; height: auto; }
     """
 
     def __init__(self, current: Profile) -> None:
@@ -193,7 +190,7 @@ class ProfilesScreen(ModalScreen[Profile | None]):
         entry = self.highlighted_entry()
         if entry is not None:
             self.query_one("#settings", Static).update(settings_table(entry))
-            self.query_one("#error", Static).update("")
+            self._set_error("")
 
     @on(OptionList.OptionSelected)
     def _selected(self) -> None:
@@ -203,9 +200,9 @@ class ProfilesScreen(ModalScreen[Profile | None]):
         """Dismiss with the highlighted profile; a broken one shows its error instead."""
         entry = self.highlighted_entry()
         if entry is None:
-            self.query_one("#error", Static).update("There is no profile to load yet.")
+            self._set_error("There is no profile to load yet.")
         elif entry.profile is None:
-            self.query_one("#error", Static).update(entry.error or "")
+            self._set_error(entry.error or "")
         else:
             self.dismiss(entry.profile)
 
@@ -215,9 +212,8 @@ class ProfilesScreen(ModalScreen[Profile | None]):
     def action_save(self) -> None:
         """Save the current settings under the typed name in the user's profile directory."""
         name = self.query_one("#name", Input).value.strip()
-        error = self.query_one("#error", Static)
         if not _NAME.fullmatch(name):
-            error.update("Give the profile a name of letters, digits, '-', '_' or '.' "
+            self._set_error("Give the profile a name of letters, digits, '-', '_' or '.' "
                          "(at most 64, e.g. web-api), then save again.")
             self.action_name()
             return
@@ -225,9 +221,9 @@ class ProfilesScreen(ModalScreen[Profile | None]):
         try:
             save_profile(replace(self._current, name=name), path)
         except PooltuiError as failure:
-            error.update(str(failure))
+            self._set_error(str(failure))
             return
-        error.update("")
+        self._set_error("")
         self.app.notify(f"Saved profile {name} to {path}", title="Profiles")
         self.refresh_list(select=path)
 

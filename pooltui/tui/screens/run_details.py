@@ -15,12 +15,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
-from pooltui.core.history import RunRecord
+from pooltui.core.history import RunRecord, relative
 from pooltui.core.stats import COUNTERS as STATS_COUNTERS
 from pooltui.core.stats import GAUGES
+from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.screens.profiles import toml_value
 
 PEAKS = GAUGES
@@ -28,13 +28,6 @@ COUNTERS = (*STATS_COUNTERS, "leaks")  # reconnects included: the stats module n
 TIMINGS = (("latency", "latency"), ("acquire", "acquire wait"), ("query", "query"),
            ("hold", "hold"), ("schedule_lag", "schedule lag"))
 PERCENTILES = ("p50", "p95", "p99", "max")
-
-
-def relative(value: float, base: float) -> float | None:
-    """(value - base) / base, None when there is no ratio (base 0, value not)."""
-    if base == 0:
-        return 0.0 if value == 0 else None
-    return (value - base) / base
 
 
 def delta_text(value: float, base: float, better: str | None) -> Text:
@@ -134,7 +127,7 @@ def summary_text(record: RunRecord, baseline: RunRecord | None) -> Text:
     return text
 
 
-class RunDetailsScreen(ModalScreen[bool]):
+class RunDetailsScreen(DialogScreen[bool]):
     """A run's figures and settings; ``l`` dismisses True to load its configuration."""
 
     BINDINGS = [
@@ -143,10 +136,8 @@ class RunDetailsScreen(ModalScreen[bool]):
     ]
 
     DEFAULT_CSS = """
-    RunDetailsScreen { align: center middle; }
     RunDetailsScreen > #dialog {
-        width: 120; max-width: 100%; height: 1fr; max-height: 44; margin: 1 0;
-        border: thick $primary 70%; background: $surface; padding: 0 1;
+        width: 120; height: 1fr; max-height: 44; margin: 1 0;
     }
     RunDetailsScreen #summary { height: auto; padding-bottom: 1; }
     RunDetailsScreen #body { height: 1fr; }

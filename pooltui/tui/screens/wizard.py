@@ -21,7 +21,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     ContentSwitcher,
@@ -56,6 +55,7 @@ from pooltui.core.verify import (
     measure_target,
     verify_workload,
 )
+from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.screens.wizard_views import (
     CHOICES,
     NUMBERS,
@@ -71,7 +71,7 @@ from pooltui.tui.screens.wizard_views import (
 )
 
 
-class WizardScreen(ModalScreen[Recommendation | None]):
+class WizardScreen(DialogScreen[Recommendation | None]):
     """Diagnose the workload on ``target`` starting from the console's configuration."""
 
     @dataclass
@@ -115,10 +115,8 @@ class WizardScreen(ModalScreen[Recommendation | None]):
     ]
 
     DEFAULT_CSS = """
-    WizardScreen { align: center middle; }
     WizardScreen > #dialog {
-        width: 116; max-width: 100%; height: 100%; max-height: 46;
-        border: thick $primary 70%; background: $surface; padding: 0 1;
+        width: 116; height: 100%; max-height: 46;
     }
     WizardScreen #steps { height: 1fr; }
     WizardScreen #steps > VerticalScroll { height: 1fr; }
@@ -127,7 +125,6 @@ class WizardScreen(ModalScreen[Recommendation | None]):
     WizardScreen Input.-textual-compact { background: $boost; }
     WizardScreen SelectionList { width: 60; height: auto; }
     WizardScreen .hint { color: $text-muted; }
-    WizardScreen #error { color: $error; text-style: bold; height: auto; }
     WizardScreen #buttons { height: auto; margin: 1 0 0 0; }
     WizardScreen #buttons > Button { margin-right: 2; min-width: 10; }
     """
@@ -277,9 +274,6 @@ class WizardScreen(ModalScreen[Recommendation | None]):
             self.query_one("#next").focus()
         self.refresh_bindings()
 
-    def _error(self, text: str) -> None:
-        self.query_one("#error", Static).update(text)
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         step = STEP_IDS[self.step]
         if action in ("verify", "apply"):
@@ -300,7 +294,7 @@ class WizardScreen(ModalScreen[Recommendation | None]):
             if name in NUMBERS:
                 result = self.query_one(f"#a-{name}", Input).validate(self._raw(name))
                 if result is not None and not result.is_valid:
-                    self._error(result.failure_descriptions[0])
+                    self._set_error(result.failure_descriptions[0])
                     self.query_one(f"#a-{name}").focus()
                     return
         try:
@@ -313,9 +307,9 @@ class WizardScreen(ModalScreen[Recommendation | None]):
                 self._verify_run += 1  # a verification still running is for older answers
                 self.verifying = False
         except PooltuiError as error:
-            self._error(str(error))
+            self._set_error(str(error))
             return
-        self._error("")
+        self._set_error("")
         self.step += 1
         if STEP_IDS[self.step] == "result":
             self._show_result()
@@ -323,7 +317,7 @@ class WizardScreen(ModalScreen[Recommendation | None]):
 
     def action_back(self) -> None:
         if self.step > 0:
-            self._error("")
+            self._set_error("")
             self.step -= 1
             self._show_step()
 
@@ -470,7 +464,7 @@ class WizardScreen(ModalScreen[Recommendation | None]):
             workload = verify_workload(self._answers_used, query_ms=self._verify_query_ms(),
                                        duration_s=self.verify_duration_s)
         except PooltuiError as error:
-            self._error(str(error))
+            self._set_error(str(error))
             return
         self._verify_run += 1
         self.verifying = True
