@@ -158,7 +158,7 @@ class TuneScreen(Screen[None]):
                         style=self.app.current_theme.error or "red")
         elif session.pool is None:
             text = "ready · no pool yet: w warms up, b runs a burst"
-        elif session.needs_build(panel.config):
+        elif session.needs_build(panel.validation.requested):  # the controls, read once
             text = "ready · the parameters changed: the next run rebuilds the pool"
         else:
             text = f"ready · pool {session.pool.tag} is open · w warms up, b runs a burst"

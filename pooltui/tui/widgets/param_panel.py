@@ -109,11 +109,11 @@ class ParamPanel(VerticalScroll):
     class Changed(Message):
         """Something in the panel changed: the new config, workload and what validate says."""
 
-        def __init__(self, panel: ParamPanel) -> None:
+        def __init__(self, panel: ParamPanel, config: PoolConfig, workload: Workload) -> None:
             super().__init__()
             self.panel = panel
-            self.config = panel.config
-            self.workload = panel.workload
+            self.config = config
+            self.workload = workload
             self.validation = panel.validation
             self.workload_findings = panel.workload_findings
 
@@ -270,10 +270,11 @@ class ParamPanel(VerticalScroll):
 
     def revalidate(self) -> None:
         """Validate what the controls show, update the findings and tell the screen."""
-        self.validation = validate(self.config, self.facts)
-        self.workload_findings = validate_workload(self.workload)
+        config, workload = self.config, self.workload  # read the controls once
+        self.validation = validate(config, self.facts)
+        self.workload_findings = validate_workload(workload)
         self._show_findings()
-        self.post_message(self.Changed(self))
+        self.post_message(self.Changed(self, config, workload))
 
     def _control_for(self, param: str) -> Widget | None:
         for selector in (f"#param-{param}", f"#row-{param}"):
