@@ -144,19 +144,26 @@ def _probe_odbc_other(con: Any) -> ServerInfo:
     return ServerInfo(str(version), None, None, None, None, None, str(name))
 
 
+def _pg_sessions(target: Target, tag: str | None, ids: str) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (and its parameters) selecting the given PostgreSQL sessions, not the
+    probe's own; "" when nothing is asked for."""
+    where = [f"application_name = {_mark(target)}"] if tag else []
+    where += [f"pid IN ({ids})"] if ids else []
+    if not where:
+        return "", ()
+    return "pid <> pg_backend_pid() AND (" + " OR ".join(where) + ")", ((tag,) if tag else ())
+
+
 def count_connections_by(target: Target, tag: str | None, server_ids: set[int]) -> int:
     """The server's own count of the given sessions: PostgreSQL by application_name ``tag`` or
     backend pid, MySQL by thread id (its program_name is only visible with performance_schema).
     The probe's own connection is never counted; SQLite and unknown backends give 0."""
     ids = _ids(server_ids)
     if target.backend == "postgresql":
-        where = [f"application_name = {_mark(target)}"] if tag else []
-        where += [f"pid IN ({ids})"] if ids else []
+        where, params = _pg_sessions(target, tag, ids)
         if not where:
             return 0
-        sql = ("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND ("
-               + " OR ".join(where) + ")")
-        params: tuple[Any, ...] = (tag,) if tag else ()
+        sql = "SELECT count(*) FROM pg_stat_activity WHERE " + where
     elif target.backend == "mysql":
         if not ids:
             return 0
@@ -179,13 +186,11 @@ def terminate_sessions(target: Target, server_ids: set[int], *, tag: str | None 
     with _session(target) as con:
         try:
             if target.backend == "postgresql":
-                where = [f"application_name = {_mark(target)}"] if tag else []
-                where += [f"pid IN ({ids})"] if ids else []
+                where, params = _pg_sessions(target, tag, ids)
                 if not where:
                     return 0
                 rows = _rows(con, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                                  "pid <> pg_backend_pid() AND (" + " OR ".join(where) + ")",
-                             (tag,) if tag else ())
+                             + where, params)
                 return sum(1 for (ended,) in rows if ended)
             if target.backend == "mysql":
                 own = int(_rows(con, "SELECT CONNECTION_ID()")[0][0])
