@@ -263,15 +263,12 @@ class InstrumentedPool:
         try:
             con = pool.connection(shareable)  # type: ignore[union-attr]
         except TooManyConnectionsError:
-            in_flight.pop()
             with self._mutex:
                 self._rejections += 1
             raise
-        except BaseException:
+        finally:
             in_flight.pop()
-            raise
         now = perf_counter()
-        in_flight.pop()
         if self._closed:  # closed while we waited: hand nothing out
             con.close()
             self._check_open()
