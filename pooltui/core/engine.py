@@ -36,7 +36,13 @@ from dbutils.pooled_db import TooManyConnectionsError
 
 from pooltui.core.config import PoolConfig, Workload, validate_workload
 from pooltui.core.errors import BadInput, describe_db_error
-from pooltui.core.histogram import EMPTY, HistogramSnapshot, LatencyHistogram, Shard, Summary
+from pooltui.core.histogram import (
+    EMPTY,
+    PENDING,
+    HistogramSnapshot,
+    LatencyHistogram,
+    Summary,
+)
 
 if TYPE_CHECKING:
     from pooltui.core.pool import InstrumentedPool
@@ -203,15 +209,13 @@ def error_kind(exc: BaseException) -> str:
 class _Tally:
     """One thread's counters: only that thread writes them; the sampler reads them racily."""
 
-    __slots__ = ("cancelled", "consecutive", "ended", "failed", "kinds", "latency", "ok",
-                 "running")
+    __slots__ = ("cancelled", "consecutive", "ended", "failed", "kinds", "ok", "running")
 
     def __init__(self) -> None:
         self.ok = self.failed = self.consecutive = self.cancelled = 0
         self.running: Any = None  # the connection while its statement runs: a stop cancels it
         self.kinds: dict[str, int] = {}
         self.ended = 0.0
-        self.latency: Shard | None = None  # the worker's own shard of the run's latencies
 
 
 class _Run:
@@ -221,7 +225,6 @@ class _Run:
                  seed: int | None) -> None:
         self.pool, self.workload, self.stop, self.seed = pool, workload, stop, seed
         self.query = workload.query
-        self.returns_rows: bool | None = None  # the same query every time: learnt on first use
         self.hold_s = workload.hold_ms / 1000.0
         self.think_s = workload.think_ms / 1000.0
         self.limit = workload.requests
@@ -248,48 +251,71 @@ class _Run:
 
     # --- the workers' side ------------------------------------------------------------------
 
-    def request(self, tally: _Tally, scheduled: float) -> None:
-        """Acquire, query, hold, release; count the outcome. Never raises."""
-        pool = self.pool
-        try:
-            with pool.connection() as con:
-                if self.stop.is_set():  # waited for a connection past the stop: run nothing
+    def requester(self, tally: _Tally) -> Callable[[float], None]:
+        """This worker's request: acquire, query, hold, release, count the outcome; never raises.
+
+        Built once per worker with all it touches bound: it runs once per request on every
+        thread, and in a saturated burst each µs of Python here costs the pool being measured
+        throughput (leases.py says why), so nothing is looked up twice.
+        """
+        borrower = self.pool.borrower()
+        acquire, release, record_query = borrower.acquire, borrower.release, borrower.record_query
+        latency = self.latency.shard()
+        record_latency, unfolded, fold_latency = latency.add, latency.unfolded, latency.fold
+        count_query_error = self.pool.count_query_error
+        stopping, hold, query, hold_s = self.stop.is_set, self.stop.wait, self.query, self.hold_s
+        returns_rows: bool | None = None  # the same query every time: learnt on first use
+
+        def request(scheduled: float) -> None:
+            nonlocal returns_rows
+            try:
+                con = acquire()
+                acquired_at = borrower.acquired_at
+                try:
+                    if stopping():  # waited for a connection past the stop: run nothing
+                        tally.cancelled += 1
+                        return
+                    t1 = perf_counter()
+                    try:
+                        cur = con.cursor()
+                        tally.running = con
+                        try:
+                            cur.execute(query)
+                            if returns_rows is None:  # asked once: psycopg builds it anew
+                                returns_rows = cur.description is not None
+                            if returns_rows:
+                                cur.fetchall()
+                        finally:
+                            tally.running = None
+                            cur.close()
+                    except Exception:
+                        record_query(perf_counter() - t1)
+                        count_query_error()
+                        raise
+                    record_query(perf_counter() - t1)
+                    if hold_s:
+                        hold(hold_s)
+                finally:
+                    release(con, acquired_at)
+                t3 = perf_counter()
+            except TooManyConnectionsError:  # the pool's fault, not the workload's: never fatal
+                tally.failed += 1
+                tally.kinds[REJECTED] = tally.kinds.get(REJECTED, 0) + 1
+                return
+            except Exception as exc:
+                if stopping():  # cancelled by the stop: abandoned, not failed
                     tally.cancelled += 1
                     return
-                t1 = perf_counter()
-                try:
-                    cur = con.cursor()
-                    tally.running = con
-                    try:
-                        cur.execute(self.query)
-                        returns_rows = self.returns_rows
-                        if returns_rows is None:  # ask once: psycopg builds description anew
-                            self.returns_rows = returns_rows = cur.description is not None
-                        if returns_rows:
-                            cur.fetchall()
-                    finally:
-                        tally.running = None
-                        cur.close()
-                except Exception:
-                    pool.record_query(perf_counter() - t1, True)
-                    raise
-                pool.record_query(perf_counter() - t1)
-                if self.hold_s:
-                    self.stop.wait(self.hold_s)
-            t3 = perf_counter()
-        except TooManyConnectionsError:  # the pool's fault, not the workload's: never fatal
-            tally.failed += 1
-            tally.kinds[REJECTED] = tally.kinds.get(REJECTED, 0) + 1
-            return
-        except Exception as exc:
-            if self.stop.is_set():  # cancelled by the stop: abandoned, not failed
-                tally.cancelled += 1
+                self.failed(tally, exc)
                 return
-            self.failed(tally, exc)
-            return
-        tally.ok += 1
-        tally.consecutive = 0
-        tally.latency.record(t3 - scheduled)  # type: ignore[union-attr]
+            tally.ok += 1
+            if tally.consecutive:
+                tally.consecutive = 0
+            record_latency(t3 - scheduled)
+            if unfolded() >= PENDING:
+                fold_latency()
+
+        return request
 
     def failed(self, tally: _Tally, exc: BaseException) -> None:
         """Count a failed request; FATAL_AFTER in a row mean the workload cannot work at all."""
@@ -312,9 +338,9 @@ class _Run:
     def closed_loop(self, tally: _Tally) -> None:
         """A steady worker: requests back to back until the end."""
         stop, deadline, think_s, limit = self.stop, self.deadline, self.think_s, self.limit
-        request, tickets = self.request, self.tickets
-        tally.latency = self.latency.shard()
+        tickets = self.tickets
         try:
+            request = self.requester(tally)
             while not (self.halt or stop.is_set()):
                 t0 = perf_counter()
                 if t0 >= deadline:
@@ -322,7 +348,7 @@ class _Run:
                 if limit and next(tickets) >= limit:  # itertools.count is atomic under the GIL
                     self.exhausted = True
                     break
-                request(tally, t0)
+                request(t0)
                 if think_s:
                     stop.wait(think_s)
         except Exception as exc:  # a bug must not hang the run: count it and leave
@@ -332,9 +358,10 @@ class _Run:
 
     def open_loop(self, tally: _Tally) -> None:
         """Serve queued arrivals; latency counts from the scheduled arrival."""
-        get, stop, deadline, request = self.arrivals.get, self.stop, self.deadline, self.request
-        tally.latency, lag = self.latency.shard(), self.lag.shard()
+        get, stop, deadline = self.arrivals.get, self.stop, self.deadline
+        lag = self.lag.shard()
         try:
+            request = self.requester(tally)
             while True:
                 scheduled = get()
                 if scheduled is None or self.halt or stop.is_set():
@@ -343,7 +370,7 @@ class _Run:
                 if t0 >= deadline:
                     break
                 lag.record(t0 - scheduled)
-                request(tally, scheduled)
+                request(scheduled)
         except Exception as exc:
             self.failed(tally, exc)
         finally:

@@ -1,72 +1,187 @@
-"""What one checkout carries: the lease (timing, and the leak detector's record) and the per-thread
-stats the hot path counts into without a lock."""
+"""One thread's way into an InstrumentedPool: the checkout/return hot path and what it counts.
+
+Every request of a burst passes through ``Borrower.acquire`` and ``Borrower.release``, and in a
+saturated burst every microsecond of Python there is paid several times over: the thread that
+holds DBUtils' pool lock across a round trip (the checkout ping, the rollback on return) has to
+win the GIL back from the threads running this code. So a borrower is built once per thread
+with everything bound (the PooledDB's ``connection``, its own histogram shards, the lists the
+gauges read), counts into fields only its own thread writes (no lock), and hands the acquire
+time back to its caller instead of allocating a lease object per checkout.
+"""
 
 from __future__ import annotations
 
 import linecache
+import sys
+import threading
+from time import perf_counter
 from types import CodeType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from dbutils.pooled_db import TooManyConnectionsError
+
+from pooltui.core.histogram import PENDING
+
 if TYPE_CHECKING:
-    from pooltui.core.histogram import Shard
     from pooltui.core.pool import InstrumentedPool
 
 STACK_LIMIT = 40
 
 
-class ThreadStats:
+class Borrower:
     """One thread's checkouts, the peaks it saw and its histogram shards: written by that thread
-    only, so no lock."""
+    only, so no lock. ``InstrumentedPool.snapshot()`` sums and maxes every thread's."""
 
-    __slots__ = ("acquire", "checkouts", "hold", "peak_checked_out", "peak_idle", "peak_shared",
-                 "peak_waiting", "query")
+    __slots__ = ("_add_hold", "_add_wait", "_connection", "_idle", "_owner", "_pool", "_shared",
+                 "_unfolded", "_waiters", "acquire_shard", "acquired_at", "checkouts",
+                 "hold_shard", "inside", "peak_checked_out", "peak_idle", "peak_shared",
+                 "peak_waiting", "query_shard", "record_query")
 
-    def __init__(self, acquire: Shard, hold: Shard, query: Shard) -> None:
-        self.acquire, self.hold, self.query = acquire, hold, query
+    def __init__(self, owner: InstrumentedPool) -> None:
+        self._owner = owner
+        self._pool = owner._pool
+        self._connection = owner._pool.connection
+        self._waiters = owner._waiters
+        self._idle = owner._idle_list
+        # connections are shared only with maxshared on a driver that allows it
+        self._shared = owner._shared_list if owner._sharing else None
+        self.acquire_shard = owner._acquire_h.shard()
+        self.hold_shard = owner._hold_h.shard()
+        self.query_shard = owner._query_h.shard()
+        # the shards' C-level appends, folded by release() (see histogram.Shard)
+        self._add_wait, self._add_hold = self.acquire_shard.add, self.hold_shard.add
+        self._unfolded = self.hold_shard.unfolded
+        self.record_query = self.query_shard.add  # the engine times its own statements
         self.checkouts = self.peak_checked_out = self.peak_idle = 0
         self.peak_shared = self.peak_waiting = 0
+        self.inside = False  # in PooledDB.connection() now: the sampler counts the waiting
+        self.acquired_at = 0.0  # when the last acquire() handed its connection over
+
+    def acquire(self, shareable: bool = True) -> Any:
+        """A DBUtils pooled connection; ``acquired_at`` says when it was handed over."""
+        self.inside = True
+        started = perf_counter()
+        try:
+            con = self._connection(shareable)  # a closed pool's creator refuses to connect
+        except TooManyConnectionsError:
+            self._owner._count_rejection()
+            raise
+        finally:
+            self.inside = False
+        self.acquired_at = now = perf_counter()
+        if self._owner._closed:  # closed while we waited: hand nothing out
+            con.close()
+            self._owner._check_open()
+        self._add_wait(now - started)
+        self.checkouts += 1
+        checked_out = self._pool._connections  # it only grows at checkouts: the peak is exact
+        if checked_out > self.peak_checked_out:
+            self.peak_checked_out = checked_out
+        if self._shared is not None:
+            shared = len(self._shared)
+            if shared > self.peak_shared:
+                self.peak_shared = shared
+        return con
+
+    def release(self, con: Any, acquired_at: float) -> None:
+        """Give ``con`` back (DBUtils rolls it back and caches or closes it); count the hold."""
+        self._add_hold(perf_counter() - acquired_at)
+        if self._unfolded() >= PENDING:  # one return per checkout: the three fill alike
+            self.settle()
+        parked = len(self._waiters)  # the threads parked at the limit, before this return
+        if parked > self.peak_waiting:  # wakes one: it only grows while none returns
+            self.peak_waiting = parked
+        try:
+            con.close()
+        finally:
+            idle = len(self._idle)  # it only grows at returns: the peak is exact
+            if idle > self.peak_idle:
+                self.peak_idle = idle
+            if self._owner._closed:  # returned after close(): not to sit in the idle cache
+                self._pool.close()
+
+
+    def settle(self) -> None:
+        """Fold the buffered timings into the histograms' buckets."""
+        self.acquire_shard.fold()
+        self.hold_shard.fold()
+        self.query_shard.fold()
+
+
+class LeakWatch:
+    """A checkout the leak detector watches: when, by whom, from where, whether reported."""
+
+    __slots__ = ("reported", "stack", "started", "thread")
+
+    def __init__(self, started: float, stack: list[tuple[CodeType, int]]) -> None:
+        self.started = started
+        self.stack = stack
+        self.thread = threading.current_thread().name
+        self.reported = False
+
+
+class WatchedBorrower(Borrower):
+    """A borrower while the leak detector is on: every checkout is registered with its stack.
+
+    The registry (``InstrumentedPool._watched``) is a dict keyed by the id of the pooled
+    connection, which is alive, and so unique, while it is held; a dict's set and pop are
+    atomic under the GIL, and ``check_leaks`` copies it before reading.
+    """
+
+    __slots__ = ()
+
+    def acquire(self, shareable: bool = True) -> Any:
+        con = super().acquire(shareable)
+        self._owner._watched[id(con)] = LeakWatch(self.acquired_at, grab_stack(sys._getframe(1)))
+        return con
+
+    def release(self, con: Any, acquired_at: float) -> None:
+        watch = self._owner._watched.pop(id(con), None)
+        try:
+            super().release(con, acquired_at)
+        finally:
+            if watch is not None and watch.reported:
+                self._owner.emit("leak_returned", f"A connection reported as leaked was "
+                                 f"returned after {perf_counter() - watch.started:.1f} s "
+                                 f"(thread {watch.thread}).")
 
 
 class Lease:
-    """``with pool.connection() as con``: times acquire and hold."""
+    """``with pool.connection() as con``: a checkout through the calling thread's borrower."""
 
-    __slots__ = ("_con", "_pool", "_shareable", "started")
-    tracked = False  # a TrackedLease when the leak detector is on
+    __slots__ = ("_con", "_pool", "_shareable", "acquired_at")
 
     def __init__(self, pool: InstrumentedPool, shareable: bool) -> None:
         self._pool = pool
         self._shareable = shareable
         self._con: Any = None
+        self.acquired_at = 0.0
 
     def __enter__(self) -> Any:
-        self._con = self._pool._acquire(self, self._shareable)
+        borrower = self._pool.borrower()
+        self._con = borrower.acquire(self._shareable)
+        self.acquired_at = borrower.acquired_at
         return self._con
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         con, self._con = self._con, None
         if con is not None:
-            self._pool._release(self, con)
+            # this thread's borrower now: a lease held across reset_interval counts in the new
+            self._pool.borrower().release(con, self.acquired_at)
 
 
-class TrackedLease(Lease):
-    """A lease the leak detector watches: who took it, from where, and whether it was reported."""
-
-    __slots__ = ("reported", "stack", "thread")
-    tracked = True
-
-    def __init__(self, pool: InstrumentedPool, shareable: bool) -> None:
-        super().__init__(pool, shareable)
-        self.reported = False
-        self.stack: list[tuple[CodeType, int]] = []
-        self.thread = ""
+_THIS_FILE = __file__
 
 
 def grab_stack(frame: Any) -> list[tuple[CodeType, int]]:
-    """The acquiring stack as (code, line) pairs: cheap now, formatted only if it leaks."""
+    """The acquiring stack as (code, line) pairs, pooltui's own lease frames left out: cheap
+    now, formatted only if it leaks."""
     out = []
     while frame is not None and len(out) < STACK_LIMIT:
-        out.append((frame.f_code, frame.f_lineno))
+        code = frame.f_code
+        if code.co_filename != _THIS_FILE:
+            out.append((code, frame.f_lineno))
         frame = frame.f_back
     return out
 

@@ -12,12 +12,12 @@ PooledDB publishes nothing, so pooltui counts from the outside (research/pools.m
 
 The hot path takes no lock of ours: DBUtils already serialises every checkout and return on its
 pool lock (and makes round trips under it: ping, rollback), so every microsecond pooltui adds
-to a request is paid several times over in a saturated burst. Each thread counts checkouts and
-peaks in a ``ThreadStats`` of its own (snapshot() sums and maxes them), the callers inside
-connection() are a deque whose append, pop and len are atomic, and the histograms shard by
-thread. Our bookkeeping lock (``_mutex``) guards only the rare paths (connects, closes,
-rejections, leak records) and is never held while waiting for the pool lock, so the lock
-order is always pool lock -> ``_mutex``.
+to a request is paid several times over in a saturated burst. Each thread checks out through a
+``Borrower`` of its own (leases.py) that counts checkouts, peaks and timings into fields and
+histogram shards only it writes (snapshot() sums and maxes them), and the callers inside
+connection() are a deque whose append, pop and len are atomic. Our bookkeeping lock
+(``_mutex``) guards only the rare paths (connects, closes, rejections, leak records) and is never
+held while waiting for the pool lock, so the lock order is always pool lock -> ``_mutex``.
 """
 
 from __future__ import annotations
@@ -26,19 +26,18 @@ import itertools
 import os
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from time import monotonic, perf_counter
 from typing import Any
 
-from dbutils.pooled_db import PooledDB, TooManyConnectionsError
+from dbutils.pooled_db import PooledDB
 
 from pooltui.core.config import PoolConfig, pooled_db_kwargs, validate
 from pooltui.core.errors import BadInput, CannotConnect, RunFailed, describe_db_error
 from pooltui.core.histogram import HistogramSnapshot, LatencyHistogram
-from pooltui.core.leases import Lease, ThreadStats, TrackedLease, format_stack, grab_stack
+from pooltui.core.leases import Borrower, LeakWatch, Lease, WatchedBorrower, format_stack
 from pooltui.core.raw_connection import RawConnection, proxy_class
 from pooltui.core.stats import PoolStats, overflow_of
 
@@ -76,10 +75,10 @@ class InstrumentedPool:
         self._closed = False
         self._raws: set[RawConnection] = set()
         self._sids: set[int] = set()
-        self._leases: set[TrackedLease] = set()
-        self._in_flight: deque[None] = deque()  # one entry per caller inside connection()
+        self._watched: dict[int, LeakWatch] = {}  # checkouts the leak detector watches
         self._local = threading.local()
-        self._threads: list[ThreadStats] = []
+        self._borrowers: list[Borrower] = []
+        self._borrower_class = Borrower if leak_threshold_s is None else WatchedBorrower
         self._collect = threading.local()
         self._acquire_h, self._query_h = LatencyHistogram(), LatencyHistogram()
         self._hold_h, self._connect_h = LatencyHistogram(), LatencyHistogram()
@@ -123,6 +122,7 @@ class InstrumentedPool:
         # PooledDB mutates these lists in place and never rebinds them
         self._idle_list: list[Any] = self._pool._idle_cache
         self._shared_list: list[Any] = getattr(self._pool, "_shared_cache", [])
+        self._sharing = hasattr(self._pool, "_shared_cache")  # PooledDB makes it for maxshared
         self._maxcached = self._pool._maxcached
         self._maxconnections = self._pool._maxconnections
         self._raise_peaks()
@@ -225,91 +225,23 @@ class InstrumentedPool:
 
     def connection(self, shareable: bool = True) -> Lease:
         """``with pool.connection() as con``: a DBUtils pooled connection, timed and counted."""
-        if self.leak_threshold_s is None:
-            return Lease(self, shareable)
-        return TrackedLease(self, shareable)
+        return Lease(self, shareable)
 
-    def _mine(self) -> ThreadStats:
-        """This thread's stats, registered on its first checkout (or after reset_interval)."""
-        local = self._local
+    def borrower(self) -> Borrower:
+        """The calling thread's way into the pool (made on its first checkout, and anew after
+        reset_interval). A load loop keeps it: ``acquire``/``release`` are the cheapest path."""
         try:
-            return local.stats
+            return self._local.borrower
         except AttributeError:
-            mine = ThreadStats(self._acquire_h.shard(), self._hold_h.shard(),
-                                self._query_h.shard())
+            mine = self._borrower_class(self)
             with self._mutex:
-                self._threads.append(mine)
-                local.stats = mine
+                self._borrowers.append(mine)
+                self._local.borrower = mine
             return mine
 
-    def _acquire(self, lease: Any, shareable: bool) -> Any:
-        """The hot path: a few µs over PooledDB.connection() and no lock of ours."""
-        if self._closed:
-            self._check_open()
-        try:
-            mine = self._local.stats  # inlined _mine(): this runs on every request
-        except AttributeError:
-            mine = self._mine()
-        in_flight = self._in_flight
-        in_flight.append(None)
-        waiting = len(in_flight) - 1  # the callers in connection() besides this one
-        parked = len(self._waiters)
-        if parked > waiting:
-            waiting = parked
-        if waiting > mine.peak_waiting:
-            mine.peak_waiting = waiting
-        pool = self._pool
-        started = perf_counter()
-        try:
-            con = pool.connection(shareable)  # type: ignore[union-attr]
-        except TooManyConnectionsError:
-            with self._mutex:
-                self._rejections += 1
-            raise
-        finally:
-            in_flight.pop()
-        now = perf_counter()
-        if self._closed:  # closed while we waited: hand nothing out
-            con.close()
-            self._check_open()
-        mine.acquire.record(now - started)
-        lease.started = now
-        if lease.tracked:
-            lease.thread = threading.current_thread().name
-            lease.stack = grab_stack(sys._getframe(2))
-            self._leases.add(lease)  # atomic under the GIL; check_leaks copies before it reads
-        mine.checkouts += 1
-        checked_out = pool._connections  # type: ignore[union-attr]
-        if checked_out > mine.peak_checked_out:
-            mine.peak_checked_out = checked_out
-        shared = len(self._shared_list)
-        if shared > mine.peak_shared:
-            mine.peak_shared = shared
-        return con
-
-    def _release(self, lease: Any, con: Any) -> None:
-        held = perf_counter() - lease.started
-        try:  # this thread's stats now: a lease held across reset_interval counts in the new one
-            mine = self._local.stats
-        except AttributeError:
-            mine = self._mine()
-        mine.hold.record(held)
-        if lease.tracked:
-            self._leases.discard(lease)
-            if lease.reported:
-                self.emit("leak_returned", f"A connection reported as leaked was returned after "
-                          f"{held:.1f} s (thread {lease.thread}).")
-        parked = len(self._waiters)  # threads parked at the limit, before this return wakes one
-        try:
-            con.close()  # PooledDB.cache(): rollback, back to the idle cache or closed (overflow)
-        finally:
-            idle = len(self._idle_list)  # a return can only raise idle
-            if idle > mine.peak_idle:
-                mine.peak_idle = idle
-            if parked > mine.peak_waiting:
-                mine.peak_waiting = parked
-            if self._closed:  # returned after close(): do not let it sit in the idle cache
-                self._pool.close()  # type: ignore[union-attr]
+    def _count_rejection(self) -> None:
+        with self._mutex:
+            self._rejections += 1
 
     def interrupt(self, connections: list[Any]) -> int:
         """Stop: cancel the statements running on these checked-out connections; how many.
@@ -330,10 +262,13 @@ class InstrumentedPool:
 
     def record_query(self, seconds: float, failed: bool = False) -> None:
         """The engine times its statements itself (the pool does not wrap execute())."""
-        self._mine().query.record(seconds)
+        self.borrower().record_query(seconds)
         if failed:
-            with self._mutex:
-                self._query_errors += 1
+            self.count_query_error()
+
+    def count_query_error(self) -> None:
+        with self._mutex:
+            self._query_errors += 1
 
     # --- gauges ----------------------------------------------------------------------------
 
@@ -348,7 +283,11 @@ class InstrumentedPool:
         opened = len(self._raws)
         return (self._pool._connections, len(self._idle_list), len(self._shared_list), opened,
                 overflow_of(opened, self._maxcached),
-                max(len(self._waiters), len(self._in_flight) - 1, 0))
+                max(len(self._waiters), self._inside() - 1, 0))
+
+    def _inside(self) -> int:
+        """Callers inside PooledDB.connection() now (each thread's borrower says)."""
+        return sum(borrower.inside for borrower in list(self._borrowers))
 
     def _raise_peaks(self, gauges: tuple[int, ...] | None = None) -> None:
         if gauges is None:
@@ -372,11 +311,11 @@ class InstrumentedPool:
         self._raise_peaks(gauges)
         with self._mutex:
             peaks = list(self._peaks)
-            threads = list(self._threads)
+            borrowers = list(self._borrowers)
             counters = (0, self._connects, self._connect_errors, self._closes,
                         self._rejections, self._query_errors, self._reconnects)
         checkouts = 0
-        for mine in threads:  # what each thread counted on the hot path, without a lock
+        for mine in borrowers:  # what each thread counted on the hot path, without a lock
             checkouts += mine.checkouts
             peaks[0] = max(peaks[0], mine.peak_checked_out)
             peaks[1] = max(peaks[1], mine.peak_idle)
@@ -413,7 +352,7 @@ class InstrumentedPool:
         with self._mutex:
             self._zero_counters()
             self._peaks[:] = gauges
-            self._threads = []
+            self._borrowers = []
             self._local = threading.local()
         for hist in (self._acquire_h, self._query_h, self._hold_h, self._connect_h):
             hist.reset()
@@ -444,15 +383,16 @@ class InstrumentedPool:
             return 0
         now = perf_counter()
         with self._mutex:
-            late = [lease for lease in list(self._leases) if now - lease.started > threshold]
-            fresh = [lease for lease in late if not lease.reported]
-            for lease in fresh:
-                lease.reported = True
-        for lease in fresh:
-            self.emit("leak", f"A connection has been held for {now - lease.started:.1f} s, "
+            late = [watch for watch in list(self._watched.values())
+                    if now - watch.started > threshold]
+            fresh = [watch for watch in late if not watch.reported]
+            for watch in fresh:
+                watch.reported = True
+        for watch in fresh:
+            self.emit("leak", f"A connection has been held for {now - watch.started:.1f} s, "
                       f"longer than the leak threshold of {threshold:g} s, by thread "
-                      f"{lease.thread}; the stack that acquired it follows.",
-                      format_stack(lease.stack or []))
+                      f"{watch.thread}; the stack that acquired it follows.",
+                      format_stack(watch.stack))
         return len(late)
 
     # --- closing ---------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from time import perf_counter
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core import engine
@@ -33,6 +32,7 @@ from pooltui.core.checks import check_target
 from pooltui.core.config import MAX_THREADS, PoolConfig, Workload
 from pooltui.core.diagnosis import Measurements
 from pooltui.core.errors import BadInput
+from pooltui.core.leases import Borrower, Lease
 from pooltui.core.pool import InstrumentedPool
 
 if TYPE_CHECKING:
@@ -103,35 +103,35 @@ class Measured:
         return self.rejections / self.arrivals if self.arrivals else 0.0
 
 
-class _CountedLease:
-    """``with pool.connection()`` through the counter: notes arrival state, acquire, occupancy."""
+class _CountingBorrower:
+    """A thread's borrower seen through the counter: arrival state, acquire, occupancy."""
 
-    __slots__ = ("_acquired_at", "_counter", "_lease")
+    __slots__ = ("_counter", "_inner", "record_query")
 
-    def __init__(self, counter: WaitCountingPool, lease: Any) -> None:
+    def __init__(self, counter: WaitCountingPool, inner: Borrower) -> None:
         self._counter = counter
-        self._lease = lease
-        self._acquired_at: float | None = None
+        self._inner = inner
+        self.record_query = inner.record_query
 
-    def __enter__(self) -> Any:
+    @property
+    def acquired_at(self) -> float:
+        return self._inner.acquired_at
+
+    def acquire(self, shareable: bool = True) -> Any:
         counter = self._counter
         counter._arrive()
         started = perf_counter()
-        con = self._lease.__enter__()  # may raise TooManyConnectionsError: not held then
-        self._acquired_at = now = perf_counter()
-        counter._acquired(now - started)
+        con = self._inner.acquire(shareable)  # TooManyConnectionsError: not held
+        counter._acquired(self._inner.acquired_at - started)
         return con
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def release(self, con: Any, acquired_at: float) -> None:
         try:
-            self._lease.__exit__(exc_type, exc, tb)
+            self._inner.release(con, acquired_at)
         finally:
             # counted as busy until DBUtils has it back in the idle cache (its rollback on
             # return runs under the pool lock): until then no arrival can have it
-            if self._acquired_at is not None:
-                self._counter._released(perf_counter() - self._acquired_at)
-                self._acquired_at = None
+            self._counter._released(perf_counter() - acquired_at)
 
 
 class WaitCountingPool:
@@ -154,8 +154,11 @@ class WaitCountingPool:
         self.released = 0
         self._held = 0
 
-    def connection(self, shareable: bool = True) -> _CountedLease:
-        return _CountedLease(self, self._pool.connection(shareable))
+    def borrower(self) -> _CountingBorrower:
+        return _CountingBorrower(self, self._pool.borrower())
+
+    def connection(self, shareable: bool = True) -> Lease:
+        return Lease(self, shareable)  # type: ignore[arg-type] - through borrower() above
 
     def _arrive(self) -> None:
         with self._lock:
