@@ -85,8 +85,8 @@ class Shard:
     holds DBUtils' pool lock. Readers see the buffer too (``read``), so a snapshot is exact.
     """
 
-    __slots__ = ("_folds", "_pending", "add", "counts", "high", "low", "max", "min", "sum",
-                 "unfolded")
+    __slots__ = ("_folded", "_folds", "_pending", "add", "counts", "high", "low", "max", "min",
+                 "sum", "unfolded")
 
     def __init__(self) -> None:
         self.counts = array("Q", bytes(8 * _BUCKETS))
@@ -99,6 +99,11 @@ class Shard:
         self.add = self._pending.append  # record without folding: call settle() now and then
         self.unfolded = self._pending.__len__  # how many samples wait for a fold
         self._folds = 0  # odd while a fold runs: readers retry (a sequence lock)
+        self._folded = 0  # samples in the buckets
+
+    def count(self) -> int:
+        """Samples recorded, without merging the buckets (from any thread, maybe one short)."""
+        return self._folded + len(self._pending)
 
     def record(self, seconds: float) -> None:
         """Count one duration; negative values (a clock that stepped back) count as zero."""
@@ -132,6 +137,7 @@ class Shard:
         self.high = max(self.high, _bucket_index(largest))
         self.min = min(self.min, smallest)
         self.max = max(self.max, largest)
+        self._folded += len(pending)
         del pending[:]
         self._folds += 1
 

@@ -33,9 +33,9 @@ class Borrower:
     only, so no lock. ``InstrumentedPool.snapshot()`` sums and maxes every thread's."""
 
     __slots__ = ("_add_hold", "_add_wait", "_connection", "_idle", "_owner", "_pool", "_shared",
-                 "_unfolded", "_waiters", "acquire_shard", "acquired_at", "checkouts",
-                 "hold_shard", "inside", "peak_checked_out", "peak_idle", "peak_shared",
-                 "peak_waiting", "query_shard", "record_query")
+                 "_unfolded", "_waiters", "acquire_shard", "acquired_at", "hold_shard", "inside",
+                 "peak_checked_out", "peak_idle", "peak_shared", "peak_waiting", "query_shard",
+                 "record_query")
 
     def __init__(self, owner: InstrumentedPool) -> None:
         self._owner = owner
@@ -52,13 +52,26 @@ class Borrower:
         self._add_wait, self._add_hold = self.acquire_shard.add, self.hold_shard.add
         self._unfolded = self.hold_shard.unfolded
         self.record_query = self.query_shard.add  # the engine times its own statements
-        self.checkouts = self.peak_checked_out = self.peak_idle = 0
-        self.peak_shared = self.peak_waiting = 0
+        self.peak_checked_out = self.peak_idle = self.peak_shared = self.peak_waiting = 0
         self.inside = False  # in PooledDB.connection() now: the sampler counts the waiting
         self.acquired_at = 0.0  # when the last acquire() handed its connection over
 
+    @property
+    def checkouts(self) -> int:
+        """Connections handed out: one acquire wait is recorded for each."""
+        return self.acquire_shard.count()
+
+    # The peaks are read where they are sure to be seen and where no other thread waits for
+    # this one: a gauge's peak is its value just before the first event that lowers it. So
+    # checked out, shared and parked are read just before a return, idle just before a
+    # checkout. Right after PooledDB.connection() or close() has released the pool lock, a
+    # woken thread is waiting for the GIL to take that lock: as little as possible runs there.
+
     def acquire(self, shareable: bool = True) -> Any:
         """A DBUtils pooled connection; ``acquired_at`` says when it was handed over."""
+        idle = len(self._idle)
+        if idle > self.peak_idle:
+            self.peak_idle = idle
         self.inside = True
         started = perf_counter()
         try:
@@ -73,14 +86,6 @@ class Borrower:
             con.close()
             self._owner._check_open()
         self._add_wait(now - started)
-        self.checkouts += 1
-        checked_out = self._pool._connections  # it only grows at checkouts: the peak is exact
-        if checked_out > self.peak_checked_out:
-            self.peak_checked_out = checked_out
-        if self._shared is not None:
-            shared = len(self._shared)
-            if shared > self.peak_shared:
-                self.peak_shared = shared
         return con
 
     def release(self, con: Any, acquired_at: float) -> None:
@@ -88,18 +93,21 @@ class Borrower:
         self._add_hold(perf_counter() - acquired_at)
         if self._unfolded() >= PENDING:  # one return per checkout: the three fill alike
             self.settle()
-        parked = len(self._waiters)  # the threads parked at the limit, before this return
-        if parked > self.peak_waiting:  # wakes one: it only grows while none returns
+        checked_out = self._pool._connections
+        if checked_out > self.peak_checked_out:
+            self.peak_checked_out = checked_out
+        if self._shared is not None:
+            shared = len(self._shared)
+            if shared > self.peak_shared:
+                self.peak_shared = shared
+        parked = len(self._waiters)
+        if parked > self.peak_waiting:
             self.peak_waiting = parked
         try:
             con.close()
         finally:
-            idle = len(self._idle)  # it only grows at returns: the peak is exact
-            if idle > self.peak_idle:
-                self.peak_idle = idle
             if self._owner._closed:  # returned after close(): not to sit in the idle cache
                 self._pool.close()
-
 
     def settle(self) -> None:
         """Fold the buffered timings into the histograms' buckets."""
