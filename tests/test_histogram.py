@@ -10,6 +10,7 @@ import tracemalloc
 
 import pytest
 
+from pooltui.core import histogram
 from pooltui.core.histogram import LatencyHistogram, Summary
 
 
@@ -194,3 +195,68 @@ def test_reset_forgets_every_thread_shard():
     assert hist.count == 0 and hist._shards == []
     hist.record(0.03)
     assert hist.count == 1 and hist.max == 0.03
+
+
+def test_bucket_of_a_duration_is_read_off_its_bits_within_0_8_percent():
+    """The log-linear buckets: a bucket's middle is within 1/128 of every value it holds."""
+    rng = random.Random(5)
+    values = [10 ** rng.uniform(-6, 3.6) for _ in range(20_000)]
+    values += [2.0**k for k in range(-19, 12)]  # the edges of the powers of two
+    for value in values:
+        index = histogram._bucket_index(value)
+        assert histogram._BOUNDS[index] <= value < histogram._BOUNDS[index + 1], value
+        if index:  # the first bucket also holds everything shorter: it reads as 1 µs
+            assert abs(histogram._bucket_value(index) - value) <= value / 128, value
+    assert histogram._bucket_index(0.5e-6) == 0
+    assert histogram._bucket_index(1e9) == histogram._BUCKETS - 1
+
+
+def test_a_snapshot_sees_the_samples_not_yet_folded():
+    hist = LatencyHistogram()
+    for value in (0.001, 0.002, 0.003):  # fewer than one fold's worth
+        hist.record(value)
+    assert hist.count == 3 and hist.max == 0.003 and hist.min == 0.001
+    assert hist.sum == pytest.approx(0.006)
+    shard = hist.shard()
+    assert shard.count() == 3
+    for _ in range(histogram.PENDING):
+        shard.add(0.004)  # the hot path's append: folded only on settle()
+    assert hist.count == 3 + histogram.PENDING and shard.unfolded() == 3 + histogram.PENDING
+    shard.settle()
+    assert shard.unfolded() == 0 and shard.count() == 3 + histogram.PENDING
+    assert hist.percentile(100) == 0.004
+
+
+def test_a_reader_racing_the_folds_never_counts_a_sample_twice():
+    """The sequence lock: a snapshot taken while the owner folds retries instead of seeing a
+    sample both in the buffer and in the buckets."""
+    hist = LatencyHistogram()
+    total = 40 * histogram.PENDING
+    written = [0]
+    done = threading.Event()
+
+    def writer() -> None:
+        shard = hist.shard()
+        for _ in range(total):
+            shard.record(0.0015)
+            written[0] += 1
+        done.set()
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as CPython can
+    try:
+        thread = threading.Thread(target=writer)
+        thread.start()
+        seen = 0
+        while not done.is_set():
+            before = written[0]
+            snap = hist.snapshot()
+            after = written[0]
+            assert before <= snap.count <= after + 1, (before, snap.count, after)
+            assert sum(snap.counts) == snap.count
+            assert snap.count >= seen
+            seen = snap.count
+        thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert hist.count == total

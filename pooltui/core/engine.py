@@ -53,6 +53,7 @@ QUEUE_PER_THREAD = 10       # open loop: arrivals allowed to wait per worker bef
 BURST_PHASE_S = 1.0         # length of each peak and each quiet phase of the bursty pattern
 BURST_QUIET_DIVISOR = 10.0  # bursty: quiet rate = rate / this
 JOIN_GRACE_S = 5.0          # after the end, how long a worker may take to finish its request
+STOP_POLL_S = 0.05          # how soon a stop reaches the workers' flag (see _Run.stopping)
 MAX_EVENTS = 50
 
 REJECTED = "rejected"       # error kind: TooManyConnectionsError (blocking=False, pool full)
@@ -235,6 +236,11 @@ class _Run:
         self.halt = False                     # a fatal failure or the grace bound: stop now
         self.exhausted = False                # every `requests` ticket has been taken
         self.stopped = False                  # a worker left because of `stop`
+        # `stop` as the workers read it: a plain flag, set within STOP_POLL_S of the Event by
+        # run()'s loop (or by a worker whose wait the Event ended). Event.is_set() is a Python
+        # call, and the workers ask twice per request, right where a woken thread waits for
+        # the GIL to take the pool lock (see leases.py).
+        self.stopping = stop.is_set()
         self.fatal: BaseException | None = None
         self.tallies = [_Tally() for _ in range(workload.threads + 1)]  # + the dispatcher
         self.arrivals: queue.SimpleQueue[float | None] = queue.SimpleQueue()
@@ -251,8 +257,9 @@ class _Run:
 
     # --- the workers' side ------------------------------------------------------------------
 
-    def requester(self, tally: _Tally) -> Callable[[float], None]:
-        """This worker's request: acquire, query, hold, release, count the outcome; never raises.
+    def requester(self, tally: _Tally) -> Callable[[float], float]:
+        """This worker's request: acquire, query, hold, release, count the outcome, return when
+        it ended (``perf_counter``); never raises.
 
         Built once per worker with all it touches bound: it runs once per request on every
         thread, and in a saturated burst each µs of Python here costs the pool being measured
@@ -263,19 +270,18 @@ class _Run:
         latency = self.latency.shard()
         record_latency, unfolded, fold_latency = latency.add, latency.unfolded, latency.fold
         count_query_error = self.pool.count_query_error
-        stopping, hold, query, hold_s = self.stop.is_set, self.stop.wait, self.query, self.hold_s
+        stop, hold, query, hold_s = self.stop, self.stop.wait, self.query, self.hold_s
         returns_rows: bool | None = None  # the same query every time: learnt on first use
 
-        def request(scheduled: float) -> None:
+        def request(scheduled: float) -> float:
             nonlocal returns_rows
             try:
                 con = acquire()
-                acquired_at = borrower.acquired_at
+                acquired_at = borrower.acquired_at  # the statement's timing starts here too
                 try:
-                    if stopping():  # waited for a connection past the stop: run nothing
+                    if self.stopping:  # waited for a connection past the stop: run nothing
                         tally.cancelled += 1
-                        return
-                    t1 = perf_counter()
+                        return perf_counter()
                     try:
                         cur = con.cursor()
                         tally.running = con
@@ -289,31 +295,33 @@ class _Run:
                             tally.running = None
                             cur.close()
                     except Exception:
-                        record_query(perf_counter() - t1)
+                        record_query(perf_counter() - acquired_at)
                         count_query_error()
                         raise
-                    record_query(perf_counter() - t1)
-                    if hold_s:
-                        hold(hold_s)
+                    record_query(perf_counter() - acquired_at)
+                    if hold_s and hold(hold_s):
+                        self.stopping = True
+                    if unfolded() >= PENDING:  # here, not after the return (see leases.py)
+                        fold_latency()
                 finally:
                     release(con, acquired_at)
-                t3 = perf_counter()
+                done = perf_counter()
             except TooManyConnectionsError:  # the pool's fault, not the workload's: never fatal
                 tally.failed += 1
                 tally.kinds[REJECTED] = tally.kinds.get(REJECTED, 0) + 1
-                return
+                return perf_counter()
             except Exception as exc:
-                if stopping():  # cancelled by the stop: abandoned, not failed
+                if self.stopping or stop.is_set():  # cancelled by the stop: not failed
+                    self.stopping = True
                     tally.cancelled += 1
-                    return
-                self.failed(tally, exc)
-                return
+                else:
+                    self.failed(tally, exc)
+                return perf_counter()
             tally.ok += 1
             if tally.consecutive:
                 tally.consecutive = 0
-            record_latency(t3 - scheduled)
-            if unfolded() >= PENDING:
-                fold_latency()
+            record_latency(done - scheduled)
+            return done
 
         return request
 
@@ -341,16 +349,19 @@ class _Run:
         tickets = self.tickets
         try:
             request = self.requester(tally)
-            while not (self.halt or stop.is_set()):
-                t0 = perf_counter()
+            t0 = perf_counter()
+            while not (self.halt or self.stopping):
                 if t0 >= deadline:
                     break
                 if limit and next(tickets) >= limit:  # itertools.count is atomic under the GIL
                     self.exhausted = True
                     break
-                request(t0)
+                t0 = request(t0)  # the next one starts as this one ends
                 if think_s:
-                    stop.wait(think_s)
+                    if stop.wait(think_s):
+                        self.stopping = True
+                        break
+                    t0 = perf_counter()
         except Exception as exc:  # a bug must not hang the run: count it and leave
             self.failed(tally, exc)
         finally:
@@ -358,13 +369,13 @@ class _Run:
 
     def open_loop(self, tally: _Tally) -> None:
         """Serve queued arrivals; latency counts from the scheduled arrival."""
-        get, stop, deadline = self.arrivals.get, self.stop, self.deadline
+        get, deadline = self.arrivals.get, self.deadline
         lag = self.lag.shard()
         try:
             request = self.requester(tally)
             while True:
                 scheduled = get()
-                if scheduled is None or self.halt or stop.is_set():
+                if scheduled is None or self.halt or self.stopping:
                     break
                 t0 = perf_counter()
                 if t0 >= deadline:
@@ -403,6 +414,7 @@ class _Run:
                     break
                 delay = at - perf_counter()
                 if (delay > 0 and stop.wait(delay)) or stop.is_set():
+                    self.stopping = True  # the workers need not wait for run() to notice
                     break
                 issued += 1
                 if qsize() >= bound:
@@ -503,15 +515,21 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
     for thread in threads:
         thread.start()
     next_tick, grace_end = state.start + sample_interval_s, None
-    while not state.finished.wait(max(0.0, next_tick - perf_counter())):
+    while True:
+        wake = next_tick if state.stopping else min(next_tick, perf_counter() + STOP_POLL_S)
+        if state.finished.wait(max(0.0, wake - perf_counter())):
+            break
         now = perf_counter()
-        if now >= next_tick:
+        ticked = now >= next_tick
+        if ticked:
             state.tick(now, on_sample)
             next_tick = max(next_tick + sample_interval_s, now + sample_interval_s / 2)
+        if stop.is_set() and (ticked or not state.stopping):
+            # the user is waiting: cancel what runs now, and each tick until all have left
+            state.stopping = True
+            state.interrupt()
         if grace_end is None and (stop.is_set() or now >= state.deadline or state.halt):
             grace_end = now + JOIN_GRACE_S  # workers finish their request, boundedly
-        if stop.is_set():  # the user is waiting: cancel what runs, each tick until all have left
-            state.interrupt()
         if grace_end is not None and now >= grace_end:
             break
     state.halt = True

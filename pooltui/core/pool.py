@@ -14,8 +14,8 @@ The hot path takes no lock of ours: DBUtils already serialises every checkout an
 pool lock (and makes round trips under it: ping, rollback), so every microsecond pooltui adds
 to a request is paid several times over in a saturated burst. Each thread checks out through a
 ``Borrower`` of its own (leases.py) that counts checkouts, peaks and timings into fields and
-histogram shards only it writes (snapshot() sums and maxes them), and the callers inside
-connection() are a deque whose append, pop and len are atomic. Our bookkeeping lock
+histogram shards only it writes, and flags itself while it is inside connection()
+(snapshot() sums and maxes them all). Our bookkeeping lock
 (``_mutex``) guards only the rare paths (connects, closes, rejections, leak records) and is never
 held while waiting for the pool lock, so the lock order is always pool lock -> ``_mutex``.
 """
