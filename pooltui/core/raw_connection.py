@@ -14,47 +14,50 @@ if TYPE_CHECKING:
 
 
 class RawConnection:
-    """The raw DB-API connection as DBUtils sees it: everything delegated, ``close()`` counted.
+    """The raw DB-API connection as DBUtils sees it: the driver's methods, ``close()`` counted.
 
     A subclass per driver module sets ``__module__`` to the driver's name, so DBUtils' own
     detection of the DB-API module (``SteadyDBConnection._create``) finds the driver.
     """
 
-    # the methods DBUtils calls on every checkout or return (ping, rollback: under the pool
-    # lock, where every microsecond serialises the whole pool) are the driver's own bound
-    # methods, not a trip through __getattr__
-    __slots__ = ("_con", "_owner", "_sid", "commit", "cursor", "ping", "rollback")
+    # DBUtils calls only these (steady_db.py), and the first four on every checkout or return
+    # (ping and rollback under the pool lock, where every microsecond serialises the whole
+    # pool): they are the driver's own bound methods in slots. A __getattr__ delegating the
+    # rest would slow every one of these lookups down (CPython does not specialise attribute
+    # access on a class that has one), and nothing needs it.
+    __slots__ = ("_con", "_owner", "_sid", "begin", "cancel", "commit", "cursor", "ping",
+                 "rollback")
 
     def __init__(self, con: Any, owner: InstrumentedPool, sid: int | None) -> None:
-        set_slot = object.__setattr__
-        set_slot(self, "_con", con)
-        set_slot(self, "_owner", owner)
-        set_slot(self, "_sid", sid)
-        for name in ("commit", "cursor", "ping", "rollback"):
+        self._con = con
+        self._owner = owner
+        self._sid = sid
+        for name in ("begin", "cancel", "commit", "cursor", "ping", "rollback"):
             method = getattr(con, name, None)
             if method is not None:  # no ping(): DBUtils must still see the AttributeError
-                set_slot(self, name, method)
+                setattr(self, name, method)
 
     def close(self) -> None:
         """Close once: a second close (DBUtils after a forced close) is a no-op, not an error."""
         if self._owner._forget(self):
             self._con.close()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._con, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._con, name, value)  # e.g. ``con.autocommit = True`` reaches the driver
-
 
 _proxy_classes: dict[str, type[RawConnection]] = {}
+
+
+# PEP 249's optional Connection.<Exception> attributes: DBUtils falls back to them to find the
+# driver's failures when the module is not found by name
+_DBAPI_ERRORS = ("Error", "DatabaseError", "InterfaceError", "InternalError", "OperationalError")
 
 
 def proxy_class(module: ModuleType) -> type[RawConnection]:
     name = getattr(module, "__name__", None) or type(module).__module__
     cls = _proxy_classes.get(name)
     if cls is None:
-        cls = type(f"Raw{name.title()}Connection", (RawConnection,),
-                   {"__slots__": (), "__module__": name})
+        namespace: dict[str, Any] = {"__slots__": (), "__module__": name}
+        namespace.update({error: getattr(module, error) for error in _DBAPI_ERRORS
+                          if hasattr(module, error)})
+        cls = type(f"Raw{name.title()}Connection", (RawConnection,), namespace)
         _proxy_classes[name] = cls
     return cls
