@@ -14,11 +14,14 @@ the middle of its bucket (at most ±0.8 % off); ``min``, ``max``, ``sum`` and ``
 from __future__ import annotations
 
 import math
+import operator
 import struct
 import threading
 import time
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import accumulate
 
 _SUB_BITS = 6  # 64 buckets per power of two
 _SHIFT = 52 - _SUB_BITS  # a double's mantissa has 52 bits: keep the exponent and the top six
@@ -169,7 +172,11 @@ class HistogramSnapshot:
 
     def __sub__(self, earlier: HistogramSnapshot) -> HistogramSnapshot:
         """The samples recorded after ``earlier`` (min and max known to the bucket only)."""
-        counts = array("Q", (a - b for a, b in zip(self.counts, earlier.counts, strict=True)))
+        counts = array("Q", bytes(8 * _BUCKETS))
+        first, last = _used_range(self.counts)  # earlier's buckets are within self's
+        if last >= first:
+            counts[first:last + 1] = array("Q", map(
+                operator.sub, self.counts[first:last + 1], earlier.counts[first:last + 1]))
         first, last = _used_range(counts)
         if last < first:
             return HistogramSnapshot(counts, 0, 0.0, 0.0, 0.0)
@@ -238,9 +245,8 @@ class LatencyHistogram:
         count, total, low, high = 0, 0.0, math.inf, 0.0
         for shard in shards:
             first, part, part_sum, part_min, part_max, pending = shard.read()
-            for offset, n in enumerate(part):
-                if n:
-                    counts[first + offset] += n
+            end = first + len(part)
+            counts[first:end] = array("Q", map(operator.add, counts[first:end], part))
             count += sum(part)
             if part:
                 total += part_sum
@@ -319,36 +325,25 @@ def _percentile(counts: array, count: int, low: float, high: float, q: float) ->
 
 def _percentiles(counts: array, count: int, low: float, high: float,
                  qs: tuple[float, ...]) -> list[float]:
-    """Several nearest-rank percentiles (ascending ``qs``) in one walk over the buckets."""
+    """Several nearest-rank percentiles, each a bisection of the running totals of the used
+    buckets (C-level loops: a live sample asks for several on every tick)."""
     if not count:
         return [0.0] * len(qs)
+    first, last = _used_range(counts)
+    running = list(accumulate(counts[first:last + 1]))
     out: list[float] = []
-    pending = []
     for q in qs:
         if q <= 0.0:
             out.append(low)
-        elif q >= 100.0:
+        elif q >= 100.0 or last < first:
             out.append(high)
         else:
-            out.append(0.0)
-            pending.append((len(out) - 1, max(1, math.ceil(q / 100.0 * count))))
-    seen = 0
-    todo = iter(pending)
-    slot, rank = next(todo, (-1, 0))
-    if slot < 0:
-        return out
-    for index, n in enumerate(counts):
-        if not n:
-            continue
-        seen += n
-        while seen >= rank:
-            out[slot] = min(max(_bucket_value(index), low), high)
-            slot, rank = next(todo, (-1, 0))
-            if slot < 0:
-                return out
-    while slot >= 0:  # unreachable when the counts add up; keep the answer sane anyway
-        out[slot] = high
-        slot, rank = next(todo, (-1, 0))
+            rank = max(1, math.ceil(q / 100.0 * count))
+            offset = bisect_left(running, rank)
+            if offset >= len(running):  # the counts fall short of count: keep the answer sane
+                out.append(high)
+            else:
+                out.append(min(max(_bucket_value(first + offset), low), high))
     return out
 
 

@@ -227,10 +227,12 @@ async def test_gauge_full_and_back():
         await pilot.pause()
         assert line(gauge).endswith("8/8")
         assert Gauge.EMPTY not in bar_of(gauge)
-        assert gauge.has_class("-full")
+        assert gauge.is_full
+        full = gauge.get_component_rich_style("gauge--bar-full")
+        assert full != gauge.get_component_rich_style("gauge--bar")  # drawn as an alarm
         gauge.update(7)
         await pilot.pause()
-        assert not gauge.has_class("-full")
+        assert not gauge.is_full
         assert Gauge.EMPTY in bar_of(gauge)
         gauge.update(1, maximum=1000)  # tiny but non-zero still shows one cell
         await pilot.pause()
@@ -245,7 +247,7 @@ async def test_gauge_unlimited_shows_infinity():
         gauge.update(5, mark=3)
         await pilot.pause()
         assert line(gauge).endswith("5/∞")
-        assert gauge.has_class("-unlimited") and not gauge.has_class("-full")
+        assert gauge.has_class("-unlimited") and not gauge.is_full
         assert Gauge.FILL not in bar_of(gauge) and Gauge.MARK not in bar_of(gauge)
 
 
