@@ -15,9 +15,9 @@ pool lock (and makes round trips under it: ping, rollback), so every microsecond
 to a request is paid several times over in a saturated burst. Each thread checks out through a
 ``Borrower`` of its own (leases.py) that counts checkouts, peaks and timings into fields and
 histogram shards only it writes, and flags itself while it is inside connection()
-(snapshot() sums and maxes them all). Our bookkeeping lock
-(``_mutex``) guards only the rare paths (connects, closes, rejections, leak records) and is never
-held while waiting for the pool lock, so the lock order is always pool lock -> ``_mutex``.
+(snapshot() sums and maxes them all). Our bookkeeping lock (``_mutex``) guards only the rare
+paths (connects, closes, rejections, leak records) and is never held while waiting for the pool
+lock, so the lock order is always pool lock -> ``_mutex``.
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ class InstrumentedPool:
 
     def record_query(self, seconds: float, failed: bool = False) -> None:
         """The engine times its statements itself (the pool does not wrap execute())."""
-        self.borrower().record_query(seconds)
+        self.borrower().query_shard.record(seconds)  # record, not add: it folds as it goes
         if failed:
             self.count_query_error()
 
