@@ -410,3 +410,27 @@ def test_stop_runs_nothing_for_callers_still_waiting_for_a_connection(pg_dsn, po
     assert any("cancelled 3 statements" in event for event in result.events), result.events
     eventually(lambda: running_statements(pool, pool.server_ids()), 0,
                "statements still running on the server after the stop")
+
+
+def test_a_stop_the_dispatcher_passes_on_first_still_cancels_at_once(pg_dsn, pools) -> None:
+    """The open loop's dispatcher sees the stop in its own wait and raises the workers' flag
+    before run()'s loop does; run() must still cancel the running statements then, not at the
+    next sample, which here is a minute away."""
+    pool = pools(pg_dsn, PoolConfig(maxconnections=2))
+    stop = threading.Event()
+
+    def stop_once_both_statements_run() -> None:
+        eventually(lambda: pool.snapshot().checked_out, 2, "both statements running")
+        stop.set()
+
+    stopper = threading.Thread(target=stop_once_both_statements_run)
+    stopper.start()
+    started = time.perf_counter()
+    result = engine.run(pool, Workload(threads=2, duration_s=600, pattern="poisson", rate=500,
+                                       query=SLOW_QUERIES["pg_dsn"]),
+                        stop=stop, sample_interval_s=60.0, seed=3)
+    elapsed = time.perf_counter() - started
+    stopper.join()
+    assert result.stopped
+    assert any("cancelled 2 statements" in event for event in result.events), result.events
+    assert elapsed < 60.0, "the cancel waited for the next sample"

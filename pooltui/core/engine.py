@@ -270,7 +270,8 @@ class _Run:
         latency = self.latency.shard()
         record_latency, unfolded, fold_latency = latency.add, latency.unfolded, latency.fold
         count_query_error = self.pool.count_query_error
-        stop, hold, query, hold_s = self.stop, self.stop.wait, self.query, self.hold_s
+        stop, query, hold_s = self.stop, self.query, self.hold_s
+        hold = stop.wait
         returns_rows: bool | None = None  # the same query every time: learnt on first use
 
         def request(scheduled: float) -> float:
@@ -514,9 +515,11 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
     state.last = (state.start, 0, 0)
     for thread in threads:
         thread.start()
-    next_tick, grace_end = state.start + sample_interval_s, None
+    next_tick, grace_end, stop_seen = state.start + sample_interval_s, None, False
     while True:
-        wake = next_tick if state.stopping else min(next_tick, perf_counter() + STOP_POLL_S)
+        # until the stop is seen here, wake every STOP_POLL_S to pass it on (a worker may have
+        # set the workers' flag already, but only this loop cancels what runs)
+        wake = next_tick if stop_seen else min(next_tick, perf_counter() + STOP_POLL_S)
         if state.finished.wait(max(0.0, wake - perf_counter())):
             break
         now = perf_counter()
@@ -524,9 +527,9 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
         if ticked:
             state.tick(now, on_sample)
             next_tick = max(next_tick + sample_interval_s, now + sample_interval_s / 2)
-        if stop.is_set() and (ticked or not state.stopping):
+        if stop.is_set() and (ticked or not stop_seen):
             # the user is waiting: cancel what runs now, and each tick until all have left
-            state.stopping = True
+            stop_seen = state.stopping = True
             state.interrupt()
         if grace_end is None and (stop.is_set() or now >= state.deadline or state.halt):
             grace_end = now + JOIN_GRACE_S  # workers finish their request, boundedly
