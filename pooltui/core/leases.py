@@ -43,8 +43,7 @@ class Borrower:
         self._connection = owner._pool.connection
         self._waiters = owner._waiters
         self._idle = owner._idle_list
-        # connections are shared only with maxshared on a driver that allows it
-        self._shared = owner._shared_list if owner._sharing else None
+        self._shared = owner._shared_list  # None unless the pool shares connections
         self.acquire_shard = owner._acquire_h.shard()
         self.hold_shard = owner._hold_h.shard()
         self.query_shard = owner._query_h.shard()

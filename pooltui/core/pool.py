@@ -78,7 +78,6 @@ class InstrumentedPool:
         self._watched: dict[int, LeakWatch] = {}  # checkouts the leak detector watches
         self._local = threading.local()
         self._borrowers: list[Borrower] = []
-        self._borrower_class = Borrower if leak_threshold_s is None else WatchedBorrower
         self._collect = threading.local()
         self._acquire_h, self._query_h = LatencyHistogram(), LatencyHistogram()
         self._hold_h, self._connect_h = LatencyHistogram(), LatencyHistogram()
@@ -121,8 +120,8 @@ class InstrumentedPool:
         self._waiters = getattr(self._pool._lock, "_waiters", ())  # CPython private, see waiting
         # PooledDB mutates these lists in place and never rebinds them
         self._idle_list: list[Any] = self._pool._idle_cache
-        self._shared_list: list[Any] = getattr(self._pool, "_shared_cache", [])
-        self._sharing = hasattr(self._pool, "_shared_cache")  # PooledDB makes it for maxshared
+        # PooledDB makes a shared cache only when it shares (maxshared on a threadsafe driver)
+        self._shared_list: list[Any] | None = getattr(self._pool, "_shared_cache", None)
         self._maxcached = self._pool._maxcached
         self._maxconnections = self._pool._maxconnections
         self._raise_peaks()
@@ -233,7 +232,8 @@ class InstrumentedPool:
         try:
             return self._local.borrower
         except AttributeError:
-            mine = self._borrower_class(self)
+            watched = self.leak_threshold_s is not None  # the stack of every checkout kept
+            mine = (WatchedBorrower if watched else Borrower)(self)
             with self._mutex:
                 self._borrowers.append(mine)
                 self._local.borrower = mine
@@ -281,8 +281,8 @@ class InstrumentedPool:
         connect, ping or rollback, which ``_waiters`` does not see).
         """
         opened = len(self._raws)
-        return (self._pool._connections, len(self._idle_list), len(self._shared_list), opened,
-                overflow_of(opened, self._maxcached),
+        return (self._pool._connections, len(self._idle_list), len(self._shared_list or ()),
+                opened, overflow_of(opened, self._maxcached),
                 max(len(self._waiters), self._inside() - 1, 0))
 
     def _inside(self) -> int:
