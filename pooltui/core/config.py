@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.errors import BadInput
+from pooltui.core.numbers import is_int, is_number
 
 if TYPE_CHECKING:
     from pooltui.core.targets import DriverFacts
@@ -137,15 +138,6 @@ _ZERO_MEANS = {
 }
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
 def _normalise(config: PoolConfig, threadsafety: int) -> PoolConfig:
     """Exactly what PooledDB.__init__ (DBUtils 3.2) does to the limits."""
     maxcached = max(config.maxcached, config.mincached) if config.maxcached else 0
@@ -162,7 +154,7 @@ def _type_findings(config: PoolConfig) -> list[Finding]:
     out: list[Finding] = []
     for name, kind in POOL_FIELDS.items():
         value = getattr(config, name)
-        if kind is int and not _is_int(value):
+        if kind is int and not is_int(value):
             extra = " (DBUtils raises TypeError otherwise)" if name == "maxusage" else ""
             out.append(Finding("error", name,
                                f"{name} must be a whole number{extra}, not {value!r}."))
@@ -294,9 +286,9 @@ def validate_workload(workload: Workload) -> tuple[Finding, ...]:
     out: list[Finding] = []
     for name, kind in WORKLOAD_FIELDS.items():
         value = getattr(workload, name)
-        if kind is int and not _is_int(value):
+        if kind is int and not is_int(value):
             out.append(Finding("error", name, f"{name} must be a whole number, not {value!r}."))
-        elif kind is float and not _is_number(value):
+        elif kind is float and not is_number(value):
             out.append(Finding("error", name, f"{name} must be a finite number, not {value!r}."))
         elif kind is str and not isinstance(value, str):
             out.append(Finding("error", name, f"{name} must be a string, not {value!r}."))

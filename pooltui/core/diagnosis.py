@@ -25,6 +25,7 @@ from pooltui.core.diagnosis_rules import (
     symptom_advice,
 )
 from pooltui.core.errors import BadInput
+from pooltui.core.numbers import is_int, is_number
 
 if TYPE_CHECKING:
     from pooltui.core.probes import ServerInfo
@@ -128,14 +129,6 @@ class Recommendation:
     assumptions: tuple[str, ...]  # sentences: model assumptions, defaults, measured figures
 
 
-def _number(value: object, *, integer: bool = False) -> bool:
-    if isinstance(value, bool):
-        return False
-    if integer:
-        return isinstance(value, int)
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
 def _check_keep_up(threads: int, rate_per_process: float, hold_ms: float) -> None:
     interval_ms = threads / rate_per_process * 1000.0
     if hold_ms >= interval_ms:
@@ -152,20 +145,20 @@ def validate_answers(answers: Answers) -> None:
     a = answers
     for name in ("threads_per_process", "processes", "connections_per_request"):
         value = getattr(a, name)
-        if not _number(value, integer=True) or value < 1:
+        if not is_int(value) or value < 1:
             raise BadInput(f"{name} must be a whole number of at least 1, not {value!r}.")
-    if not _number(a.peak_rate_per_s) or a.peak_rate_per_s <= 0:
+    if not is_number(a.peak_rate_per_s) or a.peak_rate_per_s <= 0:
         raise BadInput(f"peak_rate_per_s must be above 0 requests/s, not {a.peak_rate_per_s!r}.")
-    if not _number(a.peak_to_average) or a.peak_to_average < 1:
+    if not is_number(a.peak_to_average) or a.peak_to_average < 1:
         raise BadInput(
             "peak_to_average must be at least 1 (a peak is never below the average), "
             f"not {a.peak_to_average!r}."
         )
-    if not _number(a.hold_ms) or a.hold_ms <= 0:
+    if not is_number(a.hold_ms) or a.hold_ms <= 0:
         raise BadInput(f"hold_ms must be a positive number of milliseconds, not {a.hold_ms!r}.")
     for name in ("query_ms", "connect_ms"):
         value = getattr(a, name)
-        if not _number(value) or value < 0:
+        if not is_number(value) or value < 0:
             raise BadInput(f"{name} must be a number of milliseconds >= 0, not {value!r}.")
     for name, allowed in (("shape", SHAPES), ("complexity", COMPLEXITIES), ("goal", GOALS)):
         if getattr(a, name) not in allowed:
@@ -177,7 +170,7 @@ def validate_answers(answers: Answers) -> None:
             raise BadInput(f"Unknown symptom {symptom!r}; choose from {', '.join(SYMPTOMS)}.")
     for name in sorted(set(a.assumed) - set(ANSWER_NAMES)):
         raise BadInput(f"Unknown answer {name!r} in assumed; use {', '.join(ANSWER_NAMES)}.")
-    if a.db_cores is not None and (not _number(a.db_cores, integer=True) or a.db_cores < 1):
+    if a.db_cores is not None and (not is_int(a.db_cores) or a.db_cores < 1):
         raise BadInput(f"db_cores must be a whole number of at least 1, not {a.db_cores!r}.")
     if a.query is not None and not isinstance(a.query, str):
         raise BadInput(f"query must be SQL text, not {a.query!r}.")
@@ -202,7 +195,7 @@ def answers_from_mapping(data: Mapping[str, Any]) -> Answers:
             raise BadInput(f"symptoms must be a list of names, not {symptoms!r}.")
         values["symptoms"] = frozenset(symptoms)
     for name in ("peak_rate_per_s", "peak_to_average", "hold_ms", "query_ms", "connect_ms"):
-        if _number(values.get(name), integer=True):
+        if is_int(values.get(name)):
             values[name] = float(values[name])
     answers = replace(DEFAULT_ANSWERS, **values, assumed=DEFAULT_ANSWERS.assumed - set(values))
     validate_answers(answers)

@@ -17,17 +17,14 @@ from __future__ import annotations
 import math
 
 from pooltui.core.errors import BadInput
+from pooltui.core.numbers import is_number
 
 #: Search limit for ``min_connections_for``: no realistic pool needs more connections than this.
 MAX_SEARCH = 100_000
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_load(a: float) -> None:
-    if not _is_number(a) or a < 0:
+    if not is_number(a) or a < 0:
         raise BadInput(f"The offered load must be a finite number of Erlangs >= 0, not {a!r}.")
 
 
@@ -37,7 +34,7 @@ def _check_n(n: int) -> None:
 
 
 def _check_hold(hold_s: float) -> None:
-    if not _is_number(hold_s) or hold_s <= 0:
+    if not is_number(hold_s) or hold_s <= 0:
         raise BadInput(f"The hold time must be a positive number of seconds, not {hold_s!r}.")
 
 
@@ -47,7 +44,7 @@ def littles_law(rate_per_s: float, hold_s: float) -> float:
     Little's law holds for any arrival and hold distribution in a stable system; it is the lower
     bound on the pool size (a pool of N <= A connections can never keep up).
     """
-    if not _is_number(rate_per_s) or rate_per_s < 0:
+    if not is_number(rate_per_s) or rate_per_s < 0:
         raise BadInput(f"The request rate must be a finite number >= 0 per s, not {rate_per_s!r}.")
     _check_hold(hold_s)
     return float(rate_per_s) * float(hold_s)
@@ -93,7 +90,7 @@ def mean_wait_s(n: int, a: float, hold_s: float) -> float:
 def wait_longer_than_probability(n: int, a: float, hold_s: float, t_s: float) -> float:
     """P(wait > t) = C(N, A) · exp(-(N - A)·t / W_s): the tail of the M/M/N waiting time."""
     _check_hold(hold_s)
-    if not _is_number(t_s) or t_s < 0:
+    if not is_number(t_s) or t_s < 0:
         raise BadInput(f"The wait time must be a finite number of seconds >= 0, not {t_s!r}.")
     c = erlang_c(n, a)
     if a >= n:
@@ -108,7 +105,7 @@ def wait_percentile_s(n: int, a: float, hold_s: float, q: float) -> float:
     never wait, so the quantile is 0. inf when A >= N (the queue is unstable).
     """
     _check_hold(hold_s)
-    if not _is_number(q) or not 0 < q < 1:
+    if not is_number(q) or not 0 < q < 1:
         raise BadInput(f"The percentile must be a fraction between 0 and 1, not {q!r}.")
     c = erlang_c(n, a)
     if a >= n:
@@ -119,7 +116,7 @@ def wait_percentile_s(n: int, a: float, hold_s: float, q: float) -> float:
 
 
 def _check_fraction(name: str, value: float | None) -> None:
-    if value is not None and not (_is_number(value) and 0 < value <= 1):
+    if value is not None and not (is_number(value) and 0 < value <= 1):
         raise BadInput(f"The {name} target must be a fraction in (0, 1], not {value!r}.")
 
 
@@ -143,7 +140,7 @@ def min_connections_for(
         raise BadInput("Give at least one target: a wait probability, p95 wait or rejection rate.")
     _check_fraction("wait probability", max_wait_probability)
     _check_fraction("rejection", max_rejection)
-    if max_p95_wait_s is not None and not (_is_number(max_p95_wait_s) and max_p95_wait_s >= 0):
+    if max_p95_wait_s is not None and not (is_number(max_p95_wait_s) and max_p95_wait_s >= 0):
         raise BadInput(f"The p95 wait target must be seconds >= 0, not {max_p95_wait_s!r}.")
     waits = max_wait_probability is not None or max_p95_wait_s is not None
     b = 1.0
