@@ -214,7 +214,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.ok = self.failed = self.consecutive = self.cancelled = 0
-        self.running: Any = None  # the connection while its statement runs: a stop cancels it
+        self.running: Any = None  # the cursor while its statement runs: a stop cancels it
         self.kinds: dict[str, int] = {}
         self.ended = 0.0
 
@@ -285,7 +285,7 @@ class _Run:
                         return perf_counter()
                     try:
                         cur = con.cursor()
-                        tally.running = con
+                        tally.running = cur
                         try:
                             cur.execute(query)
                             if returns_rows is None:  # asked once: psycopg builds it anew
@@ -438,9 +438,9 @@ class _Run:
         statement is known by its worker and request number, to count it once."""
         running = []
         for tally in self.tallies:
-            con = tally.running
-            if con is not None:
-                running.append(con)
+            cursor = tally.running
+            if cursor is not None:
+                running.append(cursor)
                 self.interrupted.add((id(tally), tally.ok + tally.failed + tally.cancelled))
         if running:
             self.pool.interrupt(running)

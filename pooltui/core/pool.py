@@ -243,16 +243,21 @@ class InstrumentedPool:
         with self._mutex:
             self._rejections += 1
 
-    def interrupt(self, connections: list[Any]) -> int:
-        """Stop: cancel the statements running on these checked-out connections; how many.
+    def interrupt(self, cursors: list[Any]) -> int:
+        """Stop: cancel the statements running on these cursors of checked-out connections;
+        how many were asked.
 
         From now until reset_interval(), a failing statement is not "fatal" for DBUtils, so its
         failover does not quietly open a new connection and run the cancelled statement again.
         """
         self._interrupting = True
-        raws = [raw for raw in map(_raw_of, connections) if raw is not None]
+        running = []
+        for cursor in cursors:  # DBUtils' SteadyDBCursor: its connection's proxy, its raw cursor
+            raw = getattr(getattr(cursor, "_con", None), "_con", None)
+            if isinstance(raw, RawConnection):
+                running.append((raw._con, raw._sid, getattr(cursor, "_cursor", None)))
         try:
-            return self.target.cancel_statements([(raw._con, raw._sid) for raw in raws])
+            return self.target.cancel_statements(running)
         except Exception:  # the server is gone: nothing is running there any more
             return 0
 
@@ -431,10 +436,3 @@ class InstrumentedPool:
 
     def __repr__(self) -> str:
         return f"InstrumentedPool({self.target.redacted!r}, tag={self.tag!r})"
-
-
-def _raw_of(pooled: Any) -> RawConnection | None:
-    """The proxy under a DBUtils pooled connection (dedicated or shared), None once returned."""
-    steady = getattr(pooled, "_con", None)  # PooledDedicated/SharedDBConnection -> SteadyDB
-    raw = getattr(steady, "_con", None)
-    return raw if isinstance(raw, RawConnection) else None

@@ -229,16 +229,17 @@ class Target:
             raw.rollback()
         return int(row[0])
 
-    def cancel_statements(self, running: list[tuple[Any, int | None]]) -> int:
-        """Ask the server to cancel what these raw connections (with their session ids) run now,
-        from another thread; how many were asked. Harmless when one is running nothing.
+    def cancel_statements(self, running: list[tuple[Any, int | None, Any]]) -> int:
+        """Ask the server to cancel what these raw connections (with their session ids and the
+        raw cursors running the statements) run now, from another thread; how many were asked.
+        Harmless when one is running nothing.
 
         psycopg sends a cancel request, sqlite3 interrupts, PyMySQL has no cancel of its own,
-        so one short second connection sends ``KILL QUERY`` for each session. pyodbc can only
-        cancel a cursor, which its thread holds: nothing is cancelled there.
+        so one short second connection sends ``KILL QUERY`` for each session. pyodbc cancels a
+        cursor (ODBC's SQLCancel, which the driver sends to the server from this thread).
         """
         if self.kind == "mysql":
-            ids = [sid for _, sid in running if sid is not None]
+            ids = [sid for _, sid, _ in running if sid is not None]
             if not ids:
                 return 0
             killer = self.connect(timeout_s=2.0)
@@ -252,12 +253,14 @@ class Target:
                 killer.close()
             return len(ids)
         asked = 0
-        for raw, _ in running:
+        for raw, _, cursor in running:
             with contextlib.suppress(Exception):  # the statement may have just ended
                 if self.kind == "postgresql":
                     raw.cancel_safe(timeout=2.0)
                 elif self.kind == "sqlite":
                     raw.interrupt()
+                elif cursor is not None:
+                    cursor.cancel()
                 else:
                     continue
                 asked += 1
