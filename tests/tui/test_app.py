@@ -243,7 +243,7 @@ async def test_profiles_load_one_and_refuse_an_invalid_one(sqlite_dsn):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(app.screen, ProfilesScreen))
+        await until(pilot, lambda: isinstance(app.screen, ProfilesScreen) and app.screen.listed)
         screen = app.screen
         names = [Path(entry.path).stem for entry in screen.entries]
         option_list = screen.query_one("#list", OptionList)

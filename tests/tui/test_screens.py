@@ -134,11 +134,17 @@ def current_profile() -> Profile:
                    workload=Workload(threads=5, hold_ms=2.5))
 
 
+async def listed(pilot: Pilot, screen: ProfilesScreen) -> None:
+    """The screen reads the profile files in a thread: wait until it has listed them."""
+    await opened(pilot)
+    await until(pilot, lambda: screen.listed)
+
+
 async def test_profiles_load_a_shipped_profile() -> None:
     screen = ProfilesScreen(current_profile())
     host = Host(screen)
     async with host.run_test(size=(120, 36)) as pilot:
-        await opened(pilot)
+        await listed(pilot, screen)
         names = [e.profile.name for e in screen.entries if e.profile]
         assert "web-api" in names
         shipped = next(e for e in screen.entries if e.profile and e.profile.name == "web-api")
@@ -156,7 +162,7 @@ async def test_profiles_save_as_goes_to_the_user_dir_and_is_listed() -> None:
     screen = ProfilesScreen(current_profile())
     host = Host(screen)
     async with host.run_test(size=(120, 36)) as pilot:
-        await opened(pilot)
+        await listed(pilot, screen)
         await pilot.press("n")
         name_input = screen.query_one("#name", Input)
         assert screen.focused is name_input
@@ -165,8 +171,10 @@ async def test_profiles_save_as_goes_to_the_user_dir_and_is_listed() -> None:
         path = user_profiles_dir() / "tuned-1.toml"
         await until(pilot, lambda: path.is_file())
         assert load_profile(path) == replace(current_profile(), name="tuned-1")
+        # listed again, the new one under the cursor
+        await until(pilot, lambda: getattr(screen.highlighted_entry(), "path", None) == path)
         entry = screen.highlighted_entry()
-        assert entry is not None and entry.path == path and entry.where == "user"
+        assert entry is not None and entry.where == "user" and entry.profile is not None
         assert host.result is NO_RESULT  # saving does not close the screen
         await pilot.press("escape")
         await until(pilot, lambda: host.result is None)
@@ -176,7 +184,7 @@ async def test_profiles_refuse_a_bad_name() -> None:
     screen = ProfilesScreen(current_profile())
     host = Host(screen)
     async with host.run_test(size=(120, 36)) as pilot:
-        await opened(pilot)
+        await listed(pilot, screen)
         screen.query_one("#name", Input).value = "../escape"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "name of letters" in static_text(screen, "#error"))
@@ -192,7 +200,7 @@ async def test_profiles_show_an_invalid_profile_error_in_place() -> None:
     screen = ProfilesScreen(current_profile())
     host = Host(screen)
     async with host.run_test(size=(120, 36)) as pilot:
-        await opened(pilot)
+        await listed(pilot, screen)
         entry = next(e for e in screen.entries if e.path == broken)
         assert entry.profile is None and entry.error and "maxconections" in entry.error
         index = screen.entries.index(entry)

@@ -222,6 +222,8 @@ async def test_warm_up_and_burst_move_the_gauges_plots_and_history(sqlite_dsn):
         await until(pilot, lambda: console.seen(WarmupFinished))
         await until(pilot, lambda: console.gauge("idle").value >= 2)
         assert console.log.texts("warmup_done")  # the pool's own account of the warm-up
+        opened = console.app.session.pool.snapshot().open
+        assert opened >= 2 and f"· {opened} connections open ·" in console.status()
         finished = await burst(pilot, console)
         assert finished.result.requests > 0 and finished.result.errors == 0
         samples = console.seen(StatsSampled)
@@ -376,6 +378,8 @@ async def test_an_unreachable_server_is_a_message_not_a_crash(pg_dsn):
         assert console.notes[-1] == ("error", finished.result.fatal_error)
         await set_slider(pilot, console, "threads", 2)  # still answering keys
         assert console.app.session.pool is not None
+        # the pool exists, but the status line must not suggest it holds anything
+        assert "· 0 connections open ·" in console.status()
 
 
 async def test_connections_killed_mid_burst(pg_dsn):

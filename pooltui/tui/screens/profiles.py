@@ -1,7 +1,9 @@
 """Load a saved profile, or save the current settings as a new one in the user's profile dir.
 
 Every profile file is read when the screen opens, so a broken one is listed with its error
-instead of failing later; loading it shows that sentence and keeps the screen open.
+instead of failing later; loading it shows that sentence and keeps the screen open. Reading the
+files and the atomic save (an fsync) run in a thread: a slow or network-mounted home directory
+must not freeze the console.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -128,10 +131,32 @@ class ProfilesScreen(DialogScreen[Profile | None]):
     ProfilesScreen #save-row > Label { padding: 1 1 0 1; }
     """
 
+    class ProfilesRead(Message):
+        """The profile files were read (in a thread)."""
+
+        def __init__(self, entries: list[Entry], select: Path | None) -> None:
+            super().__init__()
+            self.entries, self.select = entries, select
+
+    class ProfileSaved(Message):
+        """The current settings were written to ``path`` (in a thread)."""
+
+        def __init__(self, name: str, path: Path) -> None:
+            super().__init__()
+            self.name, self.path = name, path
+
+    class ProfileSaveFailed(Message):
+        """Writing the profile failed; ``error`` is one sentence naming the file."""
+
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
     def __init__(self, current: Profile) -> None:
         super().__init__()
         self._current = current
         self._entries: list[Entry] = []
+        self.listed = False  # the files have been read at least once
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
@@ -160,7 +185,17 @@ class ProfilesScreen(DialogScreen[Profile | None]):
 
     def refresh_list(self, select: Path | None = None) -> None:
         """Re-read the profile files; highlight ``select`` (or the first) afterwards."""
-        self._entries = read_entries()
+        self._read(select)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="profiles")
+    def _read(self, select: Path | None) -> None:
+        """Runs in a thread: touches no widget, posts one message."""
+        self.post_message(self.ProfilesRead(read_entries(), select))
+
+    @on(ProfilesRead)
+    def _show_entries(self, message: ProfilesRead) -> None:
+        self._entries, select = message.entries, message.select
+        self.listed = True
         option_list = self.query_one("#list", OptionList)
         option_list.clear_options()
         for index, entry in enumerate(self._entries):
@@ -217,15 +252,27 @@ class ProfilesScreen(DialogScreen[Profile | None]):
                          "(at most 64, e.g. web-api), then save again.")
             self.action_name()
             return
-        path = user_profiles_dir() / f"{name}.toml"
+        self._save(replace(self._current, name=name), user_profiles_dir() / f"{name}.toml")
+
+    @work(thread=True, exit_on_error=False, group="profiles-save")
+    def _save(self, profile: Profile, path: Path) -> None:
+        """Runs in a thread: touches no widget, posts one message."""
         try:
-            save_profile(replace(self._current, name=name), path)
+            save_profile(profile, path)
         except PooltuiError as failure:
-            self._set_error(str(failure))
+            self.post_message(self.ProfileSaveFailed(str(failure)))
             return
+        self.post_message(self.ProfileSaved(profile.name, path))
+
+    @on(ProfileSaved)
+    def _saved(self, message: ProfileSaved) -> None:
         self._set_error("")
-        self.app.notify(f"Saved profile {name} to {path}", title="Profiles")
-        self.refresh_list(select=path)
+        self.app.notify(f"Saved profile {message.name} to {message.path}", title="Profiles")
+        self.refresh_list(select=message.path)
+
+    @on(ProfileSaveFailed)
+    def _save_failed(self, message: ProfileSaveFailed) -> None:
+        self._set_error(message.error)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

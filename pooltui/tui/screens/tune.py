@@ -161,7 +161,9 @@ class TuneScreen(Screen[None]):
         elif session.needs_build(panel.validation.requested):  # the controls, read once
             text = "ready · the parameters changed: the next run rebuilds the pool"
         else:
-            text = f"ready · pool {session.pool.tag} is open · w warms up, b runs a burst"
+            opened = session.pool.snapshot(timings=False).open  # 0 after a dead server, say so
+            text = (f"ready · pool {session.pool.tag} · {opened} connection"
+                    f"{'' if opened == 1 else 's'} open · w warms up, b runs a burst")
         if text != self._status_text:  # one fixed row: no layout pass needed
             self._status_text = text
             self.query_one("#status", Static).update(text, layout=False)
@@ -179,6 +181,7 @@ class TuneScreen(Screen[None]):
         pool = self.pooltui.session.pool
         if self._activity != "burst" and pool is not None:
             self._show_stats(pool.snapshot(), self.panel.workload.threads)
+            self._show_status()  # its count of open connections, too
 
     @on(ParamPanel.Changed)
     def _params_changed(self, event: ParamPanel.Changed) -> None:
