@@ -53,8 +53,11 @@ def silent_port() -> Iterator[int]:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     yield server.getsockname()[1]
+    with suppress(OSError):
+        server.shutdown(socket.SHUT_RDWR)  # wakes the accept(): close() alone does not
     server.close()
     thread.join(5)
+    assert not thread.is_alive()
     for con in accepted:
         con.close()
 
@@ -143,6 +146,7 @@ def test_unknown_host(fixture, template, request) -> None:
     ("pg_dsn", "postgresql://postgres@127.0.0.1:{port}/test"),
     ("mysql_dsn", "mysql://root@127.0.0.1:{port}/test"),
     ("odbc_pg_dsn", ODBC_PG.replace("{db}", "test")),
+    ("odbc_mysql_dsn", ODBC_MY.replace("{db}", "test")),  # the handshake bounded too
 ])
 def test_connect_timeout(fixture, template, silent_port, request) -> None:
     request.getfixturevalue(fixture)

@@ -178,6 +178,10 @@ class Target:
             if self._password:
                 kwargs["PWD"] = _odbc_quote(self._password)
             kwargs["timeout"] = math.ceil(DEFAULT_CONNECT_TIMEOUT_S)
+            if self.backend == "mysql" and _odbc_key(kwargs, "conn_timeout") is None:
+                # MariaDB's driver ignores ODBC's login timeout: without its own, a server that
+                # accepts and then says nothing hangs the handshake for ever
+                kwargs["CONN_TIMEOUT"] = str(math.ceil(DEFAULT_CONNECT_TIMEOUT_S))
             if tag and self.backend == "postgresql":  # psqlODBC passes pqopt on to libpq
                 key = next((k for k in kwargs if k.lower() == "pqopt"), "pqopt")
                 options = _odbc_value(kwargs.pop(key, ""))
@@ -202,6 +206,8 @@ class Target:
             kwargs["connect_timeout"] = kwargs["read_timeout"] = timeout_s
         elif self.kind == "odbc":
             kwargs["timeout"] = max(1, math.ceil(timeout_s))
+            if self.backend == "mysql" and _odbc_key(dict(self._params), "conn_timeout") is None:
+                kwargs["CONN_TIMEOUT"] = str(kwargs["timeout"])  # ours, not the DSN's: follow
         try:
             con = module.connect(**kwargs)
         except Exception as exc:
@@ -524,6 +530,11 @@ def _odbc_backend(parts: dict[str, str]) -> str:
         if needle in low:
             return backend
     return "unknown"
+
+
+def _odbc_key(kwargs: dict[str, Any], name: str) -> str | None:
+    """The key under which ``kwargs`` hold the ODBC attribute ``name`` (ODBC keys ignore case)."""
+    return next((key for key in kwargs if key.lower() == name), None)
 
 
 def _parse_odbc(text: str, password: str | None) -> Target:
