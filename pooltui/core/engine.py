@@ -43,7 +43,6 @@ from pooltui.core.histogram import (
     LatencyHistogram,
     Summary,
 )
-from pooltui.core.leases import Borrower
 
 if TYPE_CHECKING:
     from pooltui.core.pool import InstrumentedPool
@@ -264,21 +263,10 @@ class _Run:
 
         Built once per worker with all it touches bound: it runs once per request on every
         thread, and in a saturated burst each µs of Python here costs the pool being measured
-        throughput (leases.py says why), so nothing is looked up twice. The pool's own
-        ``Borrower`` is inlined, its ``acquire()`` and ``release()`` line for line (keep them
-        alike): side by side in bench/overhead.py, calling them cost 2-4 % of the throughput
-        and of the process's CPU per request. Any other borrower (the leak detector's, which
-        keeps the stack of each checkout, or verify's counting wrapper) is called.
+        throughput (leases.py says why), so nothing is looked up twice.
         """
         borrower = self.pool.borrower()
-        inline = type(borrower) is Borrower
         acquire, release, record_query = borrower.acquire, borrower.release, borrower.record_query
-        if inline:
-            owner, pool = borrower._owner, borrower._pool
-            connection, idle_list, waiters = borrower._connection, borrower._idle, borrower._waiters
-            shared_list = borrower._shared
-            add_wait, add_hold = borrower._add_wait, borrower._add_hold
-            unfolded_hold, settle = borrower._unfolded, borrower.settle
         latency = self.latency.shard()
         record_latency, unfolded, fold_latency = latency.add, latency.unfolded, latency.fold
         count_query_error = self.pool.count_query_error
@@ -289,27 +277,8 @@ class _Run:
         def request(scheduled: float) -> float:
             nonlocal returns_rows
             try:
-                if inline:  # Borrower.acquire()
-                    idle = len(idle_list)
-                    if idle > borrower.peak_idle:
-                        borrower.peak_idle = idle
-                    borrower.inside = True
-                    started = perf_counter()
-                    try:
-                        con = connection(True)
-                    except TooManyConnectionsError:
-                        owner._count_rejection()
-                        raise
-                    finally:
-                        borrower.inside = False
-                    borrower.acquired_at = acquired_at = perf_counter()
-                    if owner._closed:
-                        con.close()
-                        owner._check_open()
-                    add_wait(acquired_at - started)
-                else:
-                    con = acquire()
-                    acquired_at = borrower.acquired_at  # the statement's timing starts here too
+                con = acquire()
+                acquired_at = borrower.acquired_at  # the statement's timing starts here too
                 try:
                     if self.stopping:  # waited for a connection past the stop: run nothing
                         tally.cancelled += 1
@@ -336,27 +305,7 @@ class _Run:
                     if unfolded() >= PENDING:  # here, not after the return (see leases.py)
                         fold_latency()
                 finally:
-                    if inline:  # Borrower.release()
-                        add_hold(perf_counter() - acquired_at)
-                        if unfolded_hold() >= PENDING:
-                            settle()
-                        checked_out = pool._connections
-                        if checked_out > borrower.peak_checked_out:
-                            borrower.peak_checked_out = checked_out
-                        if shared_list is not None:
-                            shared = len(shared_list)
-                            if shared > borrower.peak_shared:
-                                borrower.peak_shared = shared
-                        parked = len(waiters)
-                        if parked > borrower.peak_waiting:
-                            borrower.peak_waiting = parked
-                        try:
-                            con.close()
-                        finally:
-                            if owner._closed:
-                                pool.close()
-                    else:
-                        release(con, acquired_at)
+                    release(con, acquired_at)
                 done = perf_counter()
             except TooManyConnectionsError:  # the pool's fault, not the workload's: never fatal
                 tally.failed += 1

@@ -66,9 +66,6 @@ class Borrower:
     # checkout. Right after PooledDB.connection() or close() has released the pool lock, a
     # woken thread is waiting for the GIL to take that lock: as little as possible runs there.
 
-    # The load engine inlines acquire() and release() (engine._Run.requester): a change here
-    # must be made there too.
-
     def acquire(self, shareable: bool = True) -> Any:
         """A DBUtils pooled connection; ``acquired_at`` says when it was handed over."""
         idle = len(self._idle)
