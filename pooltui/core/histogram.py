@@ -69,15 +69,6 @@ def _count_into(counts: np.ndarray, samples: np.ndarray) -> tuple[float, float, 
     return float(samples.sum()), smallest, largest
 
 
-def _bucket_index(seconds: float) -> int:
-    """The bucket of any duration, out-of-range ones clamped to the first or the last."""
-    if seconds < _LOWEST_S:
-        return 0
-    if seconds >= _HIGHEST_S:
-        return _BUCKETS - 1
-    return _key(seconds) - _KEY_LOW
-
-
 @dataclass(frozen=True)
 class Summary:
     """What the gauges, the history table and ``bench --json`` show of one histogram (ms)."""
@@ -350,9 +341,3 @@ def _used_range(counts: np.ndarray) -> tuple[int, int]:
     """First and last non-empty bucket ((len, -1) when all are empty)."""
     used = np.flatnonzero(counts)
     return (int(used[0]), int(used[-1])) if len(used) else (len(counts), -1)
-
-
-def _bucket_value(index: int) -> float:
-    """Representative value of a bucket in seconds: its middle (1 µs for the first, which
-    also holds everything shorter)."""
-    return float(_MIDDLES[index])
