@@ -266,7 +266,8 @@ class InstrumentedPool:
         return self._acquire_h.snapshot()
 
     def record_query(self, seconds: float, failed: bool = False) -> None:
-        """The engine times its statements itself (the pool does not wrap execute())."""
+        """A statement the caller timed (the pool does not wrap execute()); the engine records
+        through its borrower instead, without this call per request."""
         self.borrower().query_shard.record(seconds)  # record, not add: it folds as it goes
         if failed:
             self.count_query_error()
