@@ -142,8 +142,9 @@ class TuneScreen(Screen[None]):
 
     # --- status and gauges --------------------------------------------------------------------
 
-    def _show_status(self) -> None:
-        """One line: what runs, or why nothing can, or what the next run will do."""
+    def _show_status(self, stats: PoolStats | None = None) -> None:
+        """One line: what runs, or why nothing can, or what the next run will do (``stats``: the
+        pool's snapshot when the caller has just taken one)."""
         panel, session = self.panel, self.pooltui.session
         text: str | Text
         if self._activity == "burst":
@@ -161,7 +162,9 @@ class TuneScreen(Screen[None]):
         elif session.needs_build(panel.validation.requested):  # the controls, read once
             text = "ready · the parameters changed: the next run rebuilds the pool"
         else:
-            opened = session.pool.snapshot(timings=False).open  # 0 after a dead server, say so
+            if stats is None:
+                stats = session.pool.snapshot(timings=False)
+            opened = stats.open  # 0 after a dead server: say so, not "open"
             text = (f"ready · pool {session.pool.tag} · {opened} connection"
                     f"{'' if opened == 1 else 's'} open · w warms up, b runs a burst")
         if text != self._status_text:  # one fixed row: no layout pass needed
@@ -180,8 +183,9 @@ class TuneScreen(Screen[None]):
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
         pool = self.pooltui.session.pool
         if self._activity != "burst" and pool is not None:
-            self._show_stats(pool.snapshot(), self.panel.workload.threads)
-            self._show_status()  # its count of open connections, too
+            stats = pool.snapshot()
+            self._show_stats(stats, self.panel.workload.threads)
+            self._show_status(stats)  # its count of open connections, too
 
     @on(ParamPanel.Changed)
     def _params_changed(self, event: ParamPanel.Changed) -> None:
