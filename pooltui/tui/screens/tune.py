@@ -165,8 +165,9 @@ class TuneScreen(Screen[None]):
             if stats is None:
                 stats = session.pool.snapshot(timings=False)
             opened = stats.open  # 0 after a dead server: say so, not "open"
-            text = (f"ready · pool {session.pool.tag} · {opened} connection"
-                    f"{'' if opened == 1 else 's'} open · w warms up, b runs a burst")
+            # the count first: at 80 columns the line is cut after ~40 characters
+            text = (f"ready · {opened} connection{'' if opened == 1 else 's'} open · w warms "
+                    f"up, b runs a burst · pool {session.pool.tag}")
         if text != self._status_text:  # one fixed row: no layout pass needed
             self._status_text = text
             self.query_one("#status", Static).update(text, layout=False)
