@@ -1,8 +1,9 @@
 """The `pooltui` command: the console by default, headless subcommands for scripts and CI.
 
 stdout carries results (text, JSON, TOML, Python); diagnostics go to stderr. Exit codes:
-0 ok, 2 bad input, 3 cannot connect, 1 anything else. Nothing here imports textual unless the
-console itself is asked for.
+0 ok, 2 bad input, 3 cannot connect, 1 anything else, 128 + the signal's number when SIGINT,
+SIGTERM or SIGHUP ended it (after what ran on the server was cancelled and the connections
+closed and counted). Nothing here imports textual unless the console itself is asked for.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,61 @@ from typing import Any
 from pooltui.core.errors import BadInput, PooltuiError
 
 EXIT_OK, EXIT_FAILED = 0, 1  # 2 (bad input) and 3 (cannot connect): PooltuiError.exit_code
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived while no run was going on (probing, connecting, warming up)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class StopSignals:
+    """SIGINT, SIGTERM and SIGHUP end a command through the run's own stop path instead of
+    killing it mid-statement: during a run a signal only sets ``stop`` (the engine cancels what
+    runs on the server, then returns); outside one it raises Interrupted, so the ``finally``
+    that closes the pool runs. While connections are being closed, further signals wait."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.signum: int | None = None
+        self._raising = True
+        self._saved: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                self._saved[signum] = signal.signal(signum, self._received)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+
+    def _received(self, signum: int, _frame: object) -> None:
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        self.stop.set()
+        if self._raising and first:
+            raise Interrupted(signum)
+        print(f"pooltui: {signal.Signals(signum).name}: cancelling what runs on the server and "
+              "closing every connection (a few seconds at most)", file=sys.stderr)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A run or the closing of connections: signals set ``stop`` and wait for the end."""
+        self._raising = False
+        try:
+            yield
+        finally:
+            self._raising = True
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.signum is None else 128 + self.signum
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +115,14 @@ def _add_workload_options(parser: argparse.ArgumentParser) -> None:
                         help="milliseconds a request keeps its connection after the query")
     parser.add_argument("--pattern", choices=("steady", "bursty", "poisson"))
     parser.add_argument("--rate", type=float, help="arrivals per second (poisson, bursty)")
+    parser.add_argument("--statement-timeout-ms", type=float, dest="statement_timeout_ms",
+                        help="the server cancels a statement running longer (default: the "
+                        "run's duration + 5 s)")
+    parser.add_argument("--allow-writes", action="store_const", const=True, dest="allow_writes",
+                        help="let the query write (sessions are read-only otherwise)")
+    parser.add_argument("--give-up-after", type=float, dest="give_up_after_s", metavar="S",
+                        help="end the run when the server stays unreachable this long "
+                        "(default: retry with back-off until the run ends)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +174,8 @@ def resolve_settings(args: argparse.Namespace) -> Any:
 
     profile = load_profile(find_profile(args.profile)) if getattr(args, "profile", None) else \
         Profile(name="cli")
-    workload_fields = ("threads", "duration_s", "requests", "query", "hold_ms", "pattern", "rate")
+    workload_fields = ("threads", "duration_s", "requests", "query", "hold_ms", "pattern", "rate",
+                       "statement_timeout_ms", "allow_writes", "give_up_after_s")
     typed = {name: getattr(args, name) for name in workload_fields
              if getattr(args, name, None) is not None}
     workload = replace(profile.workload, **typed)
@@ -127,9 +195,10 @@ def _print_findings(findings: Sequence[Any]) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from pooltui.core import engine
-    from pooltui.core.config import validate, validate_workload
+    from pooltui.core.checks import capacity_problem
+    from pooltui.core.config import SessionGuards, validate, validate_workload
     from pooltui.core.pool import InstrumentedPool
-    from pooltui.core.probes import probe_server
+    from pooltui.core.probes import confirm_closed, probe_server
     from pooltui.core.report import format_run
 
     settings = resolve_settings(args)
@@ -139,26 +208,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
     target = resolve_target(args, settings.dsn)
     validation = validate(settings.pool, target.facts)
     validation.require_ok()
-    server = probe_server(target)  # a target that cannot be reached says so before anything else
-    if not args.json:
-        _print_findings([f for f in validation.findings if f.level == "warning"])
-    pool = InstrumentedPool(target, settings.pool, leak_threshold_s=args.leak_threshold)
-    try:
-        warmup = engine.warm_up(pool) if args.warmup else None
-        result = engine.run(pool, settings.workload, server_version=server.version)
-    finally:
-        pool.close()
+    with StopSignals() as signals:
+        server = probe_server(target)  # an unreachable target says so before anything else
+        too_many = capacity_problem(server, validation.effective, settings.workload, target)
+        if too_many:
+            raise BadInput(too_many)
+        if not args.json:
+            _print_findings([f for f in validation.findings if f.level == "warning"])
+        pool = InstrumentedPool(target, settings.pool, leak_threshold_s=args.leak_threshold,
+                                guards=SessionGuards.of(settings.workload))
+        try:
+            warmup = engine.warm_up(pool) if args.warmup else None
+            with signals.deferred():
+                result = engine.run(pool, settings.workload, stop=signals.stop,
+                                    server_version=server.version)
+        finally:
+            with signals.deferred():
+                pool.close()
+                left = confirm_closed(target, pool)
     if args.json:
-        payload = result.as_dict()
+        payload = result.as_dict() | {"closed": left.as_dict()}
         if warmup is not None:
             payload["warmup"] = warmup.as_dict()
         print(json.dumps(payload, indent=2))
     else:
         print(format_run(result, warmup))
+    print(f"pooltui: {left.sentence()}.", file=sys.stderr)
+    if signals.exit_code is not None:
+        return signals.exit_code
     if result.fatal_error:
         print(f"pooltui: {result.fatal_error}", file=sys.stderr)
         return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_OK if left.verified and not left.sessions else EXIT_FAILED
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -218,8 +299,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PooltuiError as error:
         print(f"pooltui: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("pooltui: interrupted; every connection was closed.", file=sys.stderr)
+    except Interrupted as stopped:  # before or after a run: the pool's finally has closed it
+        print(f"pooltui: interrupted by {signal.Signals(stopped.signum).name}.", file=sys.stderr)
+        return 128 + stopped.signum
+    except KeyboardInterrupt:  # a command without StopSignals: nothing of a run was open
+        print("pooltui: interrupted.", file=sys.stderr)
         return 130
 
 

@@ -279,6 +279,10 @@ def test_pooled_db_kwargs_forms(sqlite_dsn):
     (Workload(query="  "), "query"),
     (Workload(threads=True), "threads"),  # type: ignore[arg-type]
     (Workload(duration_s=float("inf")), "duration_s"),
+    (Workload(hold_ms=60_000, duration_s=2), "hold_ms"),
+    (Workload(statement_timeout_ms=-1), "statement_timeout_ms"),
+    (Workload(give_up_after_s=-3), "give_up_after_s"),
+    (Workload(allow_writes=1), "allow_writes"),  # type: ignore[arg-type]
 ])
 def test_bad_workloads_are_refused(workload, param):
     errors = {f.param for f in validate_workload(workload) if f.level == "error"}

@@ -327,6 +327,7 @@ def gated_target(sqlite_dsn: str, module: _GatedSqlite) -> Any:
         kind=real.kind, backend=real.backend, redacted=real.redacted, facts=real.facts,
         database=real.database, module=lambda: module,
         connect_kwargs=lambda tag: {}, backend_id=lambda raw: None,
+        guard_session=real.guard_session, abort_connection=real.abort_connection,
     )
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pooltui.core.errors import RunFailed, describe_db_error
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.errors import BadInput, RunFailed, describe_db_error
 from pooltui.core.probes import ServerInfo, probe_server
 from pooltui.core.targets import DriverFacts, Target
+
+if TYPE_CHECKING:
+    from pooltui.core.pool import InstrumentedPool
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,43 @@ def check_target(target: Target, query: str = "SELECT 1") -> CheckReport:
         server=probe_server(target),
         latencies=latencies,
     )
+
+
+def most_connections(config: PoolConfig, workload: Workload) -> int:
+    """The most connections a run of ``workload`` can make the pool open at once (effective
+    config): maxconnections when set, else one per thread (and the mincached opened at start)."""
+    if config.maxconnections:
+        return config.maxconnections
+    return max(workload.threads, config.mincached)
+
+
+def capacity_problem(server: ServerInfo, config: PoolConfig, workload: Workload,
+                     target: Target, *, own: int = 0) -> str | None:
+    """A sentence when the run could take more connections than the server has free now, or
+    None. Without it the run ends in "too many connections" (and a superuser's pool takes the
+    slots the server keeps for administrators); a server that does not say gives None. ``own``:
+    connections the pool already has open (counted in use, but the run reuses them)."""
+    usable, in_use = server.usable_connections, server.connections_in_use
+    if usable is None or in_use is None:
+        return None
+    free = max(0, usable - in_use + own)
+    most = most_connections(config, workload)
+    if most <= free:
+        return None
+    reserved = server.reserved_connections or 0
+    kept = f", {reserved} more kept for superusers" if reserved and \
+        server.product not in ("MySQL", "MariaDB") else ""
+    bound = "maxconnections" if config.maxconnections else "threads (maxconnections is 0)"
+    return (f"This run can open {most} connections ({bound}) but the server at "
+            f"{target.redacted} has {free} free ({usable} usable, {in_use} in use{kept}): set "
+            f"maxconnections to at most {free}, or free connections on the server.")
+
+
+def refuse_beyond_capacity(pool: InstrumentedPool, workload: Workload) -> None:
+    """Before a run on an existing pool: BadInput (capacity_problem's sentence) when the server
+    has fewer free slots than the run could take."""
+    server = probe_server(pool.target)
+    problem = capacity_problem(server, pool.validation.effective, workload, pool.target,
+                               own=pool.snapshot(timings=False).open)
+    if problem:
+        raise BadInput(problem)

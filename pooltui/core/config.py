@@ -54,6 +54,33 @@ class Workload:
     pattern: str = "steady"
     rate: float = 0.0
     think_ms: float = 0.0
+    statement_timeout_ms: float = 0.0   # 0 = the run's duration + STATEMENT_GRACE_S
+    allow_writes: bool = False          # False: sessions read-only, enforced by the server
+    give_up_after_s: float = 0.0        # 0 = retry a lost server until the run's end
+
+    def statement_timeout_s(self) -> float:
+        """The server-side bound on one statement: given, or derived from the run's duration,
+        so nothing pooltui started outlives its run by much, even if pooltui is killed."""
+        if self.statement_timeout_ms > 0:
+            return self.statement_timeout_ms / 1000.0
+        return self.duration_s + STATEMENT_GRACE_S
+
+
+STATEMENT_GRACE_S = 5.0  # the automatic statement timeout: the run's duration plus this
+
+
+@dataclass(frozen=True)
+class SessionGuards:
+    """What every session of the workload is bound by on the server: read-only unless writes
+    were asked for, and a statement timeout. Applied to each connection as it is opened."""
+
+    read_only: bool = True
+    statement_timeout_s: float = 3600.0 + STATEMENT_GRACE_S
+
+    @classmethod
+    def of(cls, workload: Workload) -> SessionGuards:
+        return cls(read_only=not workload.allow_writes,
+                   statement_timeout_s=workload.statement_timeout_s())
 
 
 @dataclass(frozen=True)
@@ -127,6 +154,14 @@ PARAMETER_HELP: dict[str, str] = {
     "pattern ignores it.",
     "think_ms": "Pause between two requests of one thread, without holding a connection, in the "
     "steady loop.",
+    "statement_timeout_ms": "The server cancels a statement running longer than this (PostgreSQL "
+    "statement_timeout, MariaDB max_statement_time, MySQL max_execution_time, ODBC query timeout, "
+    "a SQLite progress handler). 0: the run's duration plus 5 s, so a statement cannot outlive "
+    "its run by much even if pooltui is killed.",
+    "allow_writes": "False (the default): the workload's sessions are read-only, enforced by the "
+    "server, and a writing query ends the run with a sentence. True lets the query write.",
+    "give_up_after_s": "How long a run keeps retrying (with back-off) while the server cannot be "
+    "reached before it gives up; 0 retries until the run's end.",
 }
 
 _ZERO_MEANS = {
@@ -292,6 +327,8 @@ def validate_workload(workload: Workload) -> tuple[Finding, ...]:
             out.append(Finding("error", name, f"{name} must be a finite number, not {value!r}."))
         elif kind is str and not isinstance(value, str):
             out.append(Finding("error", name, f"{name} must be a string, not {value!r}."))
+        elif kind is bool and not isinstance(value, bool):
+            out.append(Finding("error", name, f"{name} must be true or false, not {value!r}."))
     if out:
         return tuple(out)
 
@@ -309,9 +346,12 @@ def validate_workload(workload: Workload) -> tuple[Finding, ...]:
             "duration only).")
     if not w.query.strip():
         err("query", "query is empty: give the statement each request runs, e.g. SELECT 1.")
-    for name in ("hold_ms", "think_ms", "rate"):
+    for name in ("hold_ms", "think_ms", "rate", "statement_timeout_ms", "give_up_after_s"):
         if getattr(w, name) < 0:
             err(name, f"{name} is {getattr(w, name):g} but must be 0 or more.")
+    if 0 < w.duration_s <= w.hold_ms / 1000.0:
+        err("hold_ms", f"hold_ms is {w.hold_ms:g} but a run lasts only {w.duration_s:g} s: no "
+            "request could finish; hold for less than the duration or run longer.")
     if w.pattern not in PATTERNS:
         err("pattern", f"pattern {w.pattern!r} is unknown: use one of {', '.join(PATTERNS)}.")
     elif w.pattern in ("poisson", "bursty") and w.rate <= 0:

@@ -17,6 +17,19 @@ Patterns:
 - ``bursty``: the open loop in alternating ``BURST_PHASE_S`` phases, starting with a peak at
   ``rate``, then a quiet phase at ``rate / BURST_QUIET_DIVISOR``. The gap is redrawn at each
   phase edge, which is exact for a Poisson process (it is memoryless).
+
+Every end of a run (its duration, its request count, a fatal failure, a stop) goes through one
+stop path in run(): the workers' waits wake (``_Run.ending``), requests still in flight get
+END_GRACE_S to finish, then the statements still running are cancelled on the server (again
+every STOP_POLL_S, from a thread of its own so a dead server cannot stall the loop), and after
+CANCEL_WAIT_S the connections' sockets are cut, so a frozen server or a cancel that did not reach
+it cannot keep the run, or the pool's close(), waiting.
+
+A lost server is not a failing workload: connection-class failures (errors.failure_class, by the
+driver's code) back off exponentially and retry until the server answers again, the run ends, or
+``give_up_after_s`` passes, and the run reports each outage (when it began, when the first
+request succeeded again, the requests it failed). A run whose requests stop completing while
+some are in flight reports a stall (the server stopped answering) live and in the result.
 """
 
 from __future__ import annotations
@@ -27,15 +40,23 @@ import random
 import statistics
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from dbutils.pooled_db import TooManyConnectionsError
 
-from pooltui.core.config import PoolConfig, Workload, validate_workload
-from pooltui.core.errors import BadInput, describe_db_error
+from pooltui.core.config import PoolConfig, SessionGuards, Workload, validate_workload
+from pooltui.core.errors import (
+    CONNECTION,
+    FULL,
+    WRITE,
+    BadInput,
+    SetupFailed,
+    describe_db_error,
+    failure_class,
+)
 from pooltui.core.histogram import (
     EMPTY,
     PENDING,
@@ -45,15 +66,23 @@ from pooltui.core.histogram import (
 )
 
 if TYPE_CHECKING:
-    from pooltui.core.pool import InstrumentedPool
+    from pooltui.core.pool import InstrumentedPool, LeakReport
     from pooltui.core.stats import PoolStats
 
 FATAL_AFTER = 20            # failures in a row of one worker (no success between) end the run
 QUEUE_PER_THREAD = 10       # open loop: arrivals allowed to wait per worker before dropping
 BURST_PHASE_S = 1.0         # length of each peak and each quiet phase of the bursty pattern
 BURST_QUIET_DIVISOR = 10.0  # bursty: quiet rate = rate / this
-JOIN_GRACE_S = 5.0          # after the end, how long a worker may take to finish its request
+JOIN_GRACE_S = 1.0          # after the stop path, how long a worker may take to leave
 STOP_POLL_S = 0.05          # how soon a stop reaches the workers' flag (see _Run.stopping)
+END_GRACE_S = 0.5           # at the run's natural end, what in flight may take to finish
+CANCEL_WAIT_S = 2.0         # after the first cancel, before the connections' sockets are cut
+ABORT_WAIT_S = 2.0          # after cutting them, before run() returns without those threads
+BACKOFF_START_S = 0.05      # a connection failure's first back-off; it doubles up to
+BACKOFF_MAX_S = 1.0         # this, with jitter, until a request succeeds again
+STALL_AFTER_S = 2.0         # no request completed for this (plus hold_ms) while some are in
+                            # flight: the server has stopped answering
+FETCH_BATCH = 1000          # rows fetched at a time: a huge result is read in bounded steps
 MAX_EVENTS = 50
 
 REJECTED = "rejected"       # error kind: TooManyConnectionsError (blocking=False, pool full)
@@ -94,6 +123,46 @@ class Sample:
     p95_ms: float                # request latency (acquire + query + hold) in the interval
     p95_acquire_ms: float
     schedule_lag_ms: float       # p95 schedule lag in the interval; 0 for the closed loop
+    stalled_s: float = 0.0       # how long no request has completed while some are in flight
+    outage_s: float = 0.0        # how long the server has been unreachable (0: it answers)
+
+
+@dataclass
+class Outage:
+    """The server could not be reached: from the first connection-class failure to the first
+    request that succeeded again (``ended_s`` None: not within the run). Seconds since the run
+    began."""
+
+    started_s: float
+    failed: int = 0              # requests that failed while it lasted
+    ended_s: float | None = None
+    error: str = ""              # the first failure, one sentence
+
+    @property
+    def recovery_s(self) -> float | None:
+        return None if self.ended_s is None else self.ended_s - self.started_s
+
+    def as_dict(self) -> dict[str, Any]:
+        recovery = self.recovery_s
+        return {"started_s": round(self.started_s, 3),
+                "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
+                "recovery_s": None if recovery is None else round(recovery, 3),
+                "failed_requests": self.failed, "error": self.error}
+
+
+@dataclass
+class Stall:
+    """No request completed while some were in flight (a frozen server, a lock): from the last
+    completion before it to the first after it (``ended_s`` None: still at the end)."""
+
+    started_s: float
+    in_flight: int = 0           # the most requests in flight seen while it lasted
+    ended_s: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"started_s": round(self.started_s, 3),
+                "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
+                "in_flight": self.in_flight}
 
 
 @dataclass(frozen=True)
@@ -119,6 +188,12 @@ class RunResult:
     stopped: bool = False        # ended early because `stop` was set
     fatal_error: str | None = None   # one sentence when requests kept failing
     events: list[str] = field(default_factory=list)
+    cancelled: int = 0           # requests the end of the run cut short (not errors)
+    rows: int = 0                # rows the queries returned, all fetched in FETCH_BATCH steps
+    outages: list[Outage] = field(default_factory=list)
+    stalls: list[Stall] = field(default_factory=list)
+    leaks: list[LeakReport] = field(default_factory=list)
+    guards: SessionGuards = field(default_factory=SessionGuards)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``pooltui bench --json`` object (design.md, "Headless CLI")."""
@@ -136,6 +211,12 @@ class RunResult:
                        "server_version": self.server_version},
             "workload": asdict(self.workload), "stopped": self.stopped,
             "fatal_error": self.fatal_error, "events": list(self.events),
+            "cancelled": self.cancelled, "rows": self.rows,
+            "outages": [o.as_dict() for o in self.outages],
+            "stalls": [st.as_dict() for st in self.stalls],
+            "leaks": [leak.as_dict() for leak in self.leaks],
+            "session": {"read_only": self.guards.read_only,
+                        "statement_timeout_ms": round(self.guards.statement_timeout_s * 1000)},
         }
 
 
@@ -210,13 +291,15 @@ def error_kind(exc: BaseException) -> str:
 class _Tally:
     """One thread's counters: only that thread writes them; the sampler reads them racily."""
 
-    __slots__ = ("cancelled", "consecutive", "ended", "failed", "kinds", "ok", "running")
+    __slots__ = ("cancelled", "consecutive", "ended", "failed", "kinds", "lost", "ok", "rows",
+                 "running", "troubled")
 
     def __init__(self) -> None:
-        self.ok = self.failed = self.consecutive = self.cancelled = 0
+        self.ok = self.failed = self.consecutive = self.cancelled = self.lost = self.rows = 0
         self.running: Any = None  # the cursor while its statement runs: a stop cancels it
         self.kinds: dict[str, int] = {}
         self.ended = 0.0
+        self.troubled = False     # a failure (or an outage) since its last success
 
 
 class _Run:
@@ -229,19 +312,24 @@ class _Run:
         self.hold_s = workload.hold_ms / 1000.0
         self.think_s = workload.think_ms / 1000.0
         self.limit = workload.requests
+        self.read_only = not workload.allow_writes
+        self.give_up_s = workload.give_up_after_s
         self.tickets = itertools.count()
         self.workers = workload.threads
         self.exits = itertools.count(1)
         self.finished = threading.Event()     # set by the last worker to leave
-        self.halt = False                     # a fatal failure or the grace bound: stop now
+        self.ending = threading.Event()       # the stop path began: holds, think and back-off
+                                              # waits wake, the dispatcher stops
+        self.halt = False                     # a fatal failure: end now
         self.exhausted = False                # every `requests` ticket has been taken
         self.stopped = False                  # a worker left because of `stop`
         # `stop` as the workers read it: a plain flag, set within STOP_POLL_S of the Event by
-        # run()'s loop (or by a worker whose wait the Event ended). Event.is_set() is a Python
-        # call, and the workers ask twice per request, right where a woken thread waits for
-        # the GIL to take the pool lock (see leases.py).
+        # run()'s loop (or by a worker whose wait ended). Event.is_set() is a Python call, and
+        # the workers ask twice per request, right where a woken thread waits for the GIL to
+        # take the pool lock (see leases.py).
         self.stopping = stop.is_set()
         self.fatal: BaseException | None = None
+        self.fatal_note = ""
         self.tallies = [_Tally() for _ in range(workload.threads + 1)]  # + the dispatcher
         self.arrivals: queue.SimpleQueue[float | None] = queue.SimpleQueue()
         self.start = self.deadline = 0.0
@@ -253,7 +341,16 @@ class _Run:
         self.previous: tuple[HistogramSnapshot, ...] = (EMPTY, EMPTY, EMPTY)
         self.last = (0.0, 0, 0)               # when the last tick was, ok and failed then
         self.events: list[str] = []
-        self.interrupted: set[tuple[int, int]] = set()  # statements a stop cancelled
+        self.interrupted: set[tuple[int, int]] = set()  # statements the stop path cancelled
+        # outages and stalls: rare paths, under a lock of their own
+        self.trouble = threading.Lock()
+        self.outage: Outage | None = None
+        self.outage_error: BaseException | None = None
+        self.outages: list[Outage] = []
+        self.stall: Stall | None = None
+        self.stalls: list[Stall] = []
+        self.stall_after_s = STALL_AFTER_S + self.hold_s
+        self.progress = (0.0, -1)             # when the completed count last moved, and it
 
     # --- the workers' side ------------------------------------------------------------------
 
@@ -270,19 +367,21 @@ class _Run:
         latency = self.latency.shard()
         record_latency, unfolded, fold_latency = latency.add, latency.unfolded, latency.fold
         count_query_error = self.pool.count_query_error
-        stop, query, hold_s = self.stop, self.query, self.hold_s
-        hold = stop.wait
+        ending, query, hold_s = self.ending, self.query, self.hold_s
+        hold = ending.wait
         returns_rows: bool | None = None  # the same query every time: learnt on first use
 
         def request(scheduled: float) -> float:
             nonlocal returns_rows
+            step, cut = "connect", False
             try:
                 con = acquire()
                 acquired_at = borrower.acquired_at  # the statement's timing starts here too
                 try:
-                    if self.stopping:  # waited for a connection past the stop: run nothing
+                    if self.stopping:  # waited for a connection past the end: run nothing
                         tally.cancelled += 1
                         return perf_counter()
+                    step = "query"
                     try:
                         cur = con.cursor()
                         tally.running = cur
@@ -291,7 +390,7 @@ class _Run:
                             if returns_rows is None:  # asked once: psycopg builds it anew
                                 returns_rows = cur.description is not None
                             if returns_rows:
-                                cur.fetchall()
+                                cut = self.fetch(cur, tally)
                         finally:
                             tally.running = None
                             cur.close()
@@ -300,8 +399,8 @@ class _Run:
                         count_query_error()
                         raise
                     record_query(perf_counter() - acquired_at)
-                    if hold_s and hold(hold_s):
-                        self.stopping = True
+                    if hold_s and hold(hold_s):  # the run ended during the hold
+                        self.stopping = cut = True
                     if unfolded() >= PENDING:  # here, not after the return (see leases.py)
                         fold_latency()
                 finally:
@@ -312,29 +411,91 @@ class _Run:
                 tally.kinds[REJECTED] = tally.kinds.get(REJECTED, 0) + 1
                 return perf_counter()
             except Exception as exc:
-                if self.stopping or stop.is_set():  # cancelled by the stop: not failed
+                if self.stopping or ending.is_set():  # cut short by the end: not failed
                     self.stopping = True
                     tally.cancelled += 1
                 else:
-                    self.failed(tally, exc)
+                    self.failed(tally, exc, exc.step if isinstance(exc, SetupFailed) else step)
                 return perf_counter()
+            if cut:
+                tally.cancelled += 1
+                return done
             tally.ok += 1
-            if tally.consecutive:
-                tally.consecutive = 0
+            if tally.troubled:
+                self.cleared(tally, done)
             record_latency(done - scheduled)
             return done
 
         return request
 
-    def failed(self, tally: _Tally, exc: BaseException) -> None:
-        """Count a failed request; FATAL_AFTER in a row mean the workload cannot work at all."""
-        kind = error_kind(exc)
+    def fetch(self, cur: Any, tally: _Tally) -> bool:
+        """Read the result FETCH_BATCH rows at a time, counting them; True when the end of the
+        run cut it short (a result of millions of rows must not hold a run past its end)."""
+        batch = cur.fetchmany(FETCH_BATCH)
+        count = len(batch)
+        while len(batch) == FETCH_BATCH:
+            if self.stopping or perf_counter() >= self.deadline:
+                tally.rows += count
+                return True
+            batch = cur.fetchmany(FETCH_BATCH)
+            count += len(batch)
+        tally.rows += count
+        return False
+
+    def failed(self, tally: _Tally, exc: BaseException, step: str) -> None:
+        """Count a failed request by the step that failed and the driver's error code. A lost
+        server backs off and waits for it to return; a refused write ends the run at once;
+        FATAL_AFTER other failures in a row mean the workload cannot work at all."""
+        kind = f"{step}: {error_kind(exc)}"
         tally.failed += 1
         tally.kinds[kind] = tally.kinds.get(kind, 0) + 1
+        tally.troubled = True
+        failure = failure_class(exc)
+        if failure in (CONNECTION, FULL):
+            self.lost_server(tally, exc)
+            return
+        if failure == WRITE and self.read_only:
+            self.fail_run(exc)
+            return
         tally.consecutive += 1
-        if tally.consecutive >= FATAL_AFTER and self.fatal is None:
-            self.fatal = exc
-            self.halt = True
+        if tally.consecutive >= FATAL_AFTER:
+            self.fail_run(exc, f"stopped after {FATAL_AFTER} failures in a row ({kind})")
+
+    def fail_run(self, exc: BaseException, note: str = "") -> None:
+        if self.fatal is None:
+            self.fatal, self.fatal_note = exc, note
+        self.halt = True
+
+    def lost_server(self, tally: _Tally, exc: BaseException) -> None:
+        """The server cannot be reached: record the outage, then back off (doubling, with
+        jitter) so a restart is waited out instead of ending the run."""
+        now = perf_counter()
+        with self.trouble:
+            if self.outage is None:
+                self.outage, self.outage_error = Outage(now - self.start), exc
+                for other in self.tallies:  # any worker's next success ends it
+                    other.troubled = True
+            outage = self.outage
+            outage.failed += 1
+        if self.give_up_s and now - self.start - outage.started_s > self.give_up_s:
+            self.fail_run(exc, f"gave up after the server was unreachable for more than "
+                          f"{self.give_up_s:g} s (give_up_after_s)")
+            return
+        delay = min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** min(tally.lost, 16))
+        tally.lost += 1
+        if self.ending.wait(delay * (0.5 + random.random() / 2)):
+            self.stopping = True
+
+    def cleared(self, tally: _Tally, now: float) -> None:
+        """A success after a failure: the back-off restarts, and an open outage has ended."""
+        tally.consecutive = tally.lost = 0
+        tally.troubled = False
+        if self.outage is not None:
+            with self.trouble:
+                if self.outage is not None:
+                    self.outage.ended_s = now - self.start
+                    self.outages.append(self.outage)
+                    self.outage = None
 
     def leave(self, tally: _Tally) -> None:
         tally.ended = perf_counter()
@@ -346,7 +507,7 @@ class _Run:
 
     def closed_loop(self, tally: _Tally) -> None:
         """A steady worker: requests back to back until the end."""
-        stop, deadline, think_s, limit = self.stop, self.deadline, self.think_s, self.limit
+        ending, deadline, think_s, limit = self.ending, self.deadline, self.think_s, self.limit
         tickets = self.tickets
         try:
             request = self.requester(tally)
@@ -359,12 +520,12 @@ class _Run:
                     break
                 t0 = request(t0)  # the next one starts as this one ends
                 if think_s:
-                    if stop.wait(think_s):
+                    if ending.wait(think_s):
                         self.stopping = True
                         break
                     t0 = perf_counter()
         except Exception as exc:  # a bug must not hang the run: count it and leave
-            self.failed(tally, exc)
+            self.failed(tally, exc, "engine")
         finally:
             self.leave(tally)
 
@@ -384,14 +545,14 @@ class _Run:
                 lag.record(t0 - scheduled)
                 request(scheduled)
         except Exception as exc:
-            self.failed(tally, exc)
+            self.failed(tally, exc, "engine")
         finally:
             self.leave(tally)
 
     def dispatch(self, tally: _Tally, bursty: bool) -> None:
         """Queue arrival times on a Poisson schedule; always release the workers at the end."""
         rng = random.Random(self.seed)
-        stop, deadline = self.stop, self.deadline
+        ending, deadline = self.ending, self.deadline
         put, qsize = self.arrivals.put, self.arrivals.qsize
         bound, peak_rate = QUEUE_PER_THREAD * self.workers, self.workload.rate
         at, issued = self.start, 0
@@ -414,7 +575,7 @@ class _Run:
                     self.exhausted = at < deadline
                     break
                 delay = at - perf_counter()
-                if (delay > 0 and stop.wait(delay)) or stop.is_set():
+                if (delay > 0 and ending.wait(delay)) or ending.is_set():
                     self.stopping = True  # the workers need not wait for run() to notice
                     break
                 issued += 1
@@ -424,7 +585,7 @@ class _Run:
                 else:
                     put(at)
         except Exception as exc:
-            self.failed(tally, exc)
+            self.failed(tally, exc, "engine")
         finally:
             tally.ended = perf_counter()
             for _ in range(self.workers):
@@ -432,29 +593,44 @@ class _Run:
 
     # --- the sampler's side (the calling thread) -----------------------------------------------
 
-    def interrupt(self) -> None:
-        """Cancel the statements in flight, every tick until the workers have left: a cancel
-        sent just before a statement reached the server did nothing, and is sent again. Each
-        statement is known by its worker and request number, to count it once."""
-        running = []
+    def running(self) -> Iterator[Any]:
+        """The cursors whose statements run now, each statement counted once in interrupted."""
         for tally in self.tallies:
             cursor = tally.running
             if cursor is not None:
-                running.append(cursor)
                 self.interrupted.add((id(tally), tally.ok + tally.failed + tally.cancelled))
-        if running:
-            self.pool.interrupt(running)
+                yield cursor
 
     def counts(self) -> tuple[int, int]:
         return sum(t.ok for t in self.tallies), sum(t.failed for t in self.tallies)
 
+    def watch_progress(self, now: float, completed: int) -> None:
+        """Open a stall when nothing completed for stall_after_s while requests are in flight;
+        close it at the next completion."""
+        since, last = self.progress
+        if completed != last:
+            self.progress = (now, completed)
+            if self.stall is not None:
+                self.stall.ended_s = now - self.start
+                self.stalls.append(self.stall)
+                self.stall = None
+            return
+        in_flight = self.pool.in_flight()
+        if in_flight and now - since > self.stall_after_s:
+            if self.stall is None:
+                self.stall = Stall(since - self.start)
+                self.note(f"no request completed for {now - since:.1f} s while {in_flight} "
+                          "were in flight (a frozen server, a lock, or slower statements)")
+            self.stall.in_flight = max(self.stall.in_flight, in_flight)
+
     def tick(self, now: float, on_sample: Callable[[Sample], None] | None) -> None:
-        """Check for leaks and report the interval since the last tick to ``on_sample``.
+        """Check for leaks and stalls; report the interval since the last tick to ``on_sample``.
 
         An interval's latencies are the run's histograms now minus at the previous tick: the
         workers are never interrupted and no sample falls between two intervals.
         """
         ok, failed = self.counts()
+        self.watch_progress(now, ok + failed + sum(t.cancelled for t in self.tallies))
         at, last_ok, last_failed = self.last
         self.last = (now, ok, failed)
         if on_sample is None:
@@ -464,6 +640,7 @@ class _Run:
         latency, acquire, lag = (now_ - before for now_, before in
                                  zip(current, self.previous, strict=True))
         self.previous = current
+        outage = self.outage
         sample = Sample(
             elapsed_s=now - self.start, stats=self.pool.snapshot(timings=False),
             interval_requests=ok + failed - last_ok - last_failed,
@@ -471,7 +648,9 @@ class _Run:
             throughput_rps=(ok - last_ok) / max(now - at, 1e-9),
             p95_ms=latency.percentile(95.0) * 1000.0,
             p95_acquire_ms=acquire.percentile(95.0) * 1000.0,
-            schedule_lag_ms=lag.percentile(95.0) * 1000.0)
+            schedule_lag_ms=lag.percentile(95.0) * 1000.0,
+            stalled_s=now - self.progress[0] if self.stall is not None else 0.0,
+            outage_s=now - self.start - outage.started_s if outage is not None else 0.0)
         try:
             on_sample(sample)
         except Exception as exc:  # the front end's callback must not end the run
@@ -482,16 +661,60 @@ class _Run:
             self.events.append(text)
 
 
+class _StopPath:
+    """How run() ends, whatever ended it: wake the waits, give what is in flight END_GRACE_S
+    (none after a stop or a fatal failure), cancel what still runs on the server every
+    STOP_POLL_S from a thread of its own (a cancel to a dead server can take seconds), cut the
+    sockets after CANCEL_WAIT_S, and give up waiting ABORT_WAIT_S later."""
+
+    def __init__(self, state: _Run) -> None:
+        self.state = state
+        self.cancel_from: float | None = None
+        self.aborted = 0
+        self.canceller: threading.Thread | None = None
+
+    @property
+    def begun(self) -> bool:
+        return self.cancel_from is not None
+
+    def begin(self, now: float, *, at_once: bool) -> None:
+        self.cancel_from = now if at_once else now + END_GRACE_S
+        self.advance(now)
+
+    def advance(self, now: float) -> bool:
+        """One step of the stop path; True when run() must stop waiting for the workers."""
+        if self.cancel_from is None or now < self.cancel_from:
+            return False
+        if not self.state.ending.is_set():  # from here nothing new starts, and waits wake
+            self.state.stopping = True
+            self.state.ending.set()
+        if self.canceller is None or not self.canceller.is_alive():
+            cursors = list(self.state.running())
+            if cursors:
+                self.canceller = threading.Thread(target=self.state.pool.interrupt,
+                                                  args=(cursors,), daemon=True,
+                                                  name="pooltui-cancel")
+                self.canceller.start()
+        if not self.aborted and now >= self.cancel_from + CANCEL_WAIT_S:
+            self.aborted = self.state.pool.abort_all() or -1
+            self.state.note("statements did not end when cancelled: pooltui cut the pool's "
+                            "connections (DBUtils reopens them when next used)")
+        return now >= self.cancel_from + CANCEL_WAIT_S + ABORT_WAIT_S
+
+
 def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | None = None,
         on_sample: Callable[[Sample], None] | None = None, sample_interval_s: float = 0.25,
         server_version: str | None = None, seed: int | None = None) -> RunResult:
     """Run one workload against the pool and measure it; a failing database never raises.
 
-    Ends at `duration_s`, after `requests` (if > 0), when `stop` is set (within one request),
-    or after FATAL_AFTER failures in a row of one worker (then `fatal_error` says why). Calls
-    `on_sample` every `sample_interval_s` and once at the end. Resets the pool's interval stats
-    first; does not close the pool but leaves no connection checked out. `seed` makes the open
-    loop's arrivals reproducible. BadInput for a workload no run can honour.
+    Ends at `duration_s`, after `requests` (if > 0), when `stop` is set, or after a fatal
+    failure (FATAL_AFTER in a row, a refused write, or a server unreachable past
+    give_up_after_s; then `fatal_error` says why), always through the stop path (_StopPath):
+    nothing pooltui started is left running on the server. Calls `on_sample` every
+    `sample_interval_s` and once at the end. Applies the workload's session guards (read-only,
+    statement timeout) and resets the pool's interval stats first; does not close the pool.
+    `seed` makes the open loop's arrivals reproducible. BadInput for a workload no run can
+    honour.
     """
     problems = [f for f in validate_workload(workload) if f.level == "error"]
     if problems:
@@ -499,6 +722,7 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
     if not sample_interval_s > 0:
         raise BadInput(f"sample_interval_s is {sample_interval_s:g} but must be more than 0.")
     stop = stop if stop is not None else threading.Event()
+    pool.guard_sessions(SessionGuards.of(workload))
     state = _Run(pool, workload, stop, seed)
     open_loop = workload.pattern in ("poisson", "bursty")
     threads = [threading.Thread(target=state.open_loop if open_loop else state.closed_loop,
@@ -513,27 +737,22 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
     state.start = perf_counter()
     state.deadline = state.start + workload.duration_s
     state.last = (state.start, 0, 0)
+    state.progress = (state.start, 0)
     for thread in threads:
         thread.start()
-    next_tick, grace_end, stop_seen = state.start + sample_interval_s, None, False
+    next_tick = state.start + sample_interval_s
+    ending = _StopPath(state)
     while True:
-        # until the stop is seen here, wake every STOP_POLL_S to pass it on (a worker may have
-        # set the workers' flag already, but only this loop cancels what runs)
-        wake = next_tick if stop_seen else min(next_tick, perf_counter() + STOP_POLL_S)
+        wake = min(next_tick, perf_counter() + STOP_POLL_S)
         if state.finished.wait(max(0.0, wake - perf_counter())):
             break
         now = perf_counter()
-        ticked = now >= next_tick
-        if ticked:
+        if now >= next_tick:
             state.tick(now, on_sample)
             next_tick = max(next_tick + sample_interval_s, now + sample_interval_s / 2)
-        if stop.is_set() and (ticked or not stop_seen):
-            # the user is waiting: cancel what runs now, and each tick until all have left
-            stop_seen = state.stopping = True
-            state.interrupt()
-        if grace_end is None and (stop.is_set() or now >= state.deadline or state.halt):
-            grace_end = now + JOIN_GRACE_S  # workers finish their request, boundedly
-        if grace_end is not None and now >= grace_end:
+        if not ending.begun and (stop.is_set() or state.halt or now >= state.deadline):
+            ending.begin(now, at_once=stop.is_set() or state.halt)
+        if ending.advance(now):
             break
     state.halt = True
     join_end = perf_counter() + JOIN_GRACE_S
@@ -541,8 +760,8 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
         thread.join(max(0.0, join_end - perf_counter()))
     busy = sum(thread.is_alive() for thread in threads)
     if busy:
-        state.note(f"{busy} threads were still busy {JOIN_GRACE_S:g} s after the end; their "
-                   "connections return to the pool when their statements finish")
+        state.note(f"{busy} threads were still blocked after the stop path (their statements "
+                   "were cancelled and their connections cut); they end with the process")
     ended = perf_counter() if busy else max(t.ended for t in state.tallies)
     unserved = 0
     while not state.arrivals.empty():
@@ -563,14 +782,29 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
     for tally in state.tallies:
         for kind, count in tally.kinds.items():
             kinds[kind] = kinds.get(kind, 0) + count
+    outages = list(state.outages)
+    if state.outage is not None:  # still unreachable at the end
+        outages.append(state.outage)
+    if outages and state.outage_error is not None:
+        outages[0].error = describe_db_error(state.outage_error, pool.target)
+    for outage in outages:
+        recovery = outage.recovery_s
+        state.note(f"the server was unreachable from {outage.started_s:.2f} s"
+                   + (f" for {recovery:.2f} s" if recovery is not None else " to the end")
+                   + f" ({outage.failed} requests failed; pooltui backed off and retried)")
+    stalls = list(state.stalls)
+    if state.stall is not None:
+        stalls.append(state.stall)
     fatal = None
     if state.fatal is not None:
         fatal = describe_db_error(state.fatal, pool.target)
-        state.note(f"stopped after {FATAL_AFTER} failures in a row ({error_kind(state.fatal)})")
+        if state.fatal_note:
+            state.note(state.fatal_note)
     elif state.stopped:
         state.note(f"stopped on request after {duration_s:.2f} s")
     if state.interrupted:
-        state.note(f"the stop cancelled {len(state.interrupted)} statements still running")
+        state.note(f"the end of the run cancelled {len(state.interrupted)} statements still "
+                   "running on the server")
     if kinds.get(OVERLOAD):
         state.note(f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
                    "were already waiting for a thread")
@@ -581,6 +815,9 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
     if stats.reconnects:
         state.note(f"{stats.reconnects} connections were lost (closed by the server) or recycled, "
                    "and DBUtils replaced them transparently")
+    if stats.reexecutions:
+        state.note(f"DBUtils ran {stats.reexecutions} statements again after losing their "
+                   "connection: a statement that is not idempotent ran twice")
     result = RunResult(
         requests=ok + failed, errors=failed, duration_s=duration_s,
         throughput_rps=ok / duration_s if duration_s > 0 else 0.0,
@@ -589,7 +826,10 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         config=_effective_config(pool), target=pool.target.redacted,
         driver=pool.target.facts.module_name, workload=state.workload,
         server_version=server_version, stopped=state.stopped and fatal is None,
-        fatal_error=fatal, events=state.events)
+        fatal_error=fatal, events=state.events,
+        cancelled=sum(t.cancelled for t in state.tallies),
+        rows=sum(t.rows for t in state.tallies), outages=outages, stalls=stalls,
+        leaks=pool.leak_reports(), guards=pool.guards)
     pool.emit("run_finished", f"Run finished: {result.requests} requests, {result.errors} "
           f"errors, {result.throughput_rps:.1f} req/s.")
     return result

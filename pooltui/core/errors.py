@@ -30,6 +30,15 @@ class RunFailed(PooltuiError):
     exit_code = 1
 
 
+class SetupFailed(RunFailed):
+    """A new connection could not be prepared: ``step`` is "setsession" (the user's statements)
+    or "guard" (pooltui's read-only and statement-timeout settings); the cause is chained."""
+
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
 
 # --- redaction ----------------------------------------------------------------------------------
 
@@ -96,6 +105,91 @@ class _Seen:
 
     def says(self, *fragments: str) -> bool:
         return any(fragment in self.low for fragment in fragments)
+
+
+# --- classifying driver failures by code ------------------------------------------------------
+# What a failure means decides what pooltui does with it: only a lost connection may let DBUtils
+# reconnect and run the statement again, a refused write ends a run at once, a statement timeout
+# is the server's guard. Decided by SQLSTATE / errno / SQLite's result code, never by the text.
+
+CONNECTION = "connection"  # the connection is gone or cannot be made: back off, reconnect
+TIMEOUT = "timeout"        # the server's statement timeout ended the statement
+CANCELLED = "cancelled"    # the statement was cancelled (by pooltui's stop, or KILL QUERY)
+WRITE = "write"            # the session is read-only and the statement writes
+SQL = "sql"                # the statement itself failed: an error, never a reconnect
+FULL = "full"              # the server has no free connection slot
+
+_PG_CONNECTION_STATES = {"57P01", "57P02", "57P03", "57P05", "25P03"}
+_MYSQL_CONNECTION_ERRNOS = {1053, 1927, 2001, 2002, 2003, 2006, 2012, 2013, 2055, 4031}
+_MYSQL_FULL_ERRNOS = {1040, 1203}
+_MYSQL_TIMEOUT_ERRNOS = {1969, 3024}   # MariaDB max_statement_time, MySQL max_execution_time
+_MYSQL_WRITE_ERRNOS = {1792, 1290}     # read-only transaction, --read-only server
+_SQLITE_INTERRUPT, _SQLITE_READONLY = 9, 8
+
+
+def failure_class(exc: BaseException) -> str:
+    """What a driver failure means, by its code: one of CONNECTION, TIMEOUT, CANCELLED, WRITE,
+    FULL or SQL (everything else, including errors pooltui cannot place)."""
+    if isinstance(exc, PooltuiError):  # pooltui's own sentence: what the driver said decides
+        cause = exc.__cause__
+        return failure_class(cause) if isinstance(cause, Exception) else SQL
+    module = type(exc).__module__
+    args = getattr(exc, "args", ())
+    if module.startswith("psycopg"):
+        state = getattr(exc, "sqlstate", None)
+        if state is None:  # raised by libpq itself: the socket, not the statement, failed
+            return CONNECTION if type(exc).__name__ in (
+                "OperationalError", "InterfaceError", "ConnectionTimeout") else SQL
+        return _by_sqlstate(state)
+    if module.startswith("pymysql"):
+        errno = args[0] if args and isinstance(args[0], int) else None
+        if type(exc).__name__ == "InterfaceError" and errno in (None, 0):
+            return CONNECTION  # PyMySQL's "(0, '')": the connection is already closed
+        return _by_errno(errno) if errno is not None else SQL
+    if module.startswith("sqlite3"):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            code &= 0xFF  # extended codes carry the primary code in their low byte
+        return {_SQLITE_INTERRUPT: CANCELLED, _SQLITE_READONLY: WRITE}.get(code, SQL)
+    if module.startswith("pyodbc"):
+        state = args[0] if args and isinstance(args[0], str) else ""
+        text = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
+        # MariaDB ends a message with its native code: "... (2006) (SQLExecDirectW)"
+        native = re.search(r"\((\d{4})\) \(SQL\w+\)\s*$", text)
+        if native and _by_errno(int(native.group(1))) != SQL:
+            return _by_errno(int(native.group(1)))
+        if state in ("HYT00",):
+            return TIMEOUT
+        if state == "HYT01":
+            return CONNECTION
+        return _by_sqlstate(state) if re.fullmatch(r"[0-9A-Z]{5}", state) else SQL
+    return SQL
+
+
+def _by_sqlstate(state: str) -> str:
+    if state.startswith("08") or state in _PG_CONNECTION_STATES:
+        return CONNECTION
+    if state == "57014":
+        return TIMEOUT  # query_canceled: a statement timeout, unless pooltui cancelled it
+    if state == "25006":
+        return WRITE
+    if state == "53300":
+        return FULL
+    return SQL
+
+
+def _by_errno(errno: int | None) -> str:
+    if errno in _MYSQL_CONNECTION_ERRNOS:
+        return CONNECTION
+    if errno in _MYSQL_FULL_ERRNOS:
+        return FULL
+    if errno in _MYSQL_TIMEOUT_ERRNOS:
+        return TIMEOUT
+    if errno == 1317:
+        return CANCELLED  # ER_QUERY_INTERRUPTED: KILL QUERY
+    if errno in _MYSQL_WRITE_ERRNOS:
+        return WRITE
+    return SQL
 
 
 def _where(target: Any) -> str:
@@ -169,10 +263,14 @@ def _sentence(exc: BaseException, target: Any) -> str:
             s.errno == 1049 or s.state == "3D000":
         return (f"The database {database!r} does not exist on the server at {where}: check the "
                 "database name in the DSN.")
-    if s.says("statement timeout", "max_statement_time") or s.state == "57014" or \
-            s.errno == 1969:
+    failure = failure_class(exc)
+    if failure == TIMEOUT:
         return (f"The server cancelled the query at its statement timeout ({s.line}): make the "
-                "query faster or raise that timeout.")
+                "query faster or raise that timeout (the workload's statement_timeout_ms).")
+    if failure == WRITE:
+        return (f"The statement writes, but pooltui runs the workload's sessions read-only "
+                f"({s.line}): use a read-only query, or allow writes explicitly "
+                "(--allow-writes, workload allow_writes = true) on a database you may change.")
     if timed_out:
         return (f"The server at {where} did not answer within the timeout: check the host and "
                 "port, that no firewall drops the traffic and that the server is not overloaded.")
@@ -181,14 +279,10 @@ def _sentence(exc: BaseException, target: Any) -> str:
             s.errno == 1053:
         return (f"The server at {where} is starting up or shutting down: wait until it is up "
                 "and try again.")
-    if s.says("terminating connection", "server closed the connection", "connection is closed",
-              "lost connection", "gone away", "connection lost", "connection not open",
-              "connection already closed", "connection has been lost", "consuming input failed",
-              "connection was killed") or s.errno in (2006, 2013, 1927, 4031) or \
-            s.state in ("57P01", "57P02", "57P03", "08S01", "08003", "08006") or \
-            (s.name == "InterfaceError" and s.errno == 0):
-        return (f"The server at {where} closed the connection (killed, idle timeout or restart): "
-                "DBUtils reconnects at the next use; if it happens after idle periods, keep idle "
+    if failure == CONNECTION:
+        return (f"The connection to the server at {where} was lost ({s.line}; killed, idle "
+                "timeout, restart or network): pooltui backs off and retries, and DBUtils "
+                "reconnects at the next use; if it happens after idle periods, keep idle "
                 "connections younger than the server's idle timeout or turn on a checkout ping.")
     if getattr(target, "kind", "") == "sqlite" or s.module.startswith("sqlite3"):
         if s.says("unable to open database"):

@@ -34,14 +34,37 @@ from typing import Any
 
 from dbutils.pooled_db import PooledDB
 
-from pooltui.core.config import PoolConfig, pooled_db_kwargs, validate
-from pooltui.core.errors import BadInput, CannotConnect, RunFailed, describe_db_error
+from pooltui.core.config import PoolConfig, SessionGuards, pooled_db_kwargs, validate
+from pooltui.core.errors import (
+    CONNECTION,
+    BadInput,
+    CannotConnect,
+    RunFailed,
+    SetupFailed,
+    describe_db_error,
+    failure_class,
+)
 from pooltui.core.histogram import HistogramSnapshot, LatencyHistogram
 from pooltui.core.leases import Borrower, LeakWatch, Lease, WatchedBorrower, format_stack
 from pooltui.core.raw_connection import RawConnection, proxy_class
 from pooltui.core.stats import PoolStats, overflow_of
 
 _TAGS = itertools.count(1)
+CLOSE_WAIT_S = 2.0   # close(): how long a connection another thread still uses may take to close
+MAX_LEAK_REPORTS = 100
+MAX_OPENED_IDS = 10_000  # session ids kept for the closing check (the tag finds the rest on PG)
+
+
+@dataclass(frozen=True)
+class LeakReport:
+    """A connection held past the leak threshold: for how long, by whom, from where."""
+
+    held_s: float
+    thread: str
+    stack: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"held_s": round(self.held_s, 3), "thread": self.thread, "stack": self.stack}
 
 
 @dataclass(frozen=True)
@@ -59,9 +82,10 @@ class InstrumentedPool:
 
     def __init__(self, target: Any, config: PoolConfig, *, leak_threshold_s: float | None = None,
                  on_event: Callable[[PoolEvent], None] | None = None,
-                 tag: str | None = None) -> None:
+                 tag: str | None = None, guards: SessionGuards | None = None) -> None:
         self.target = target
         self.config = config
+        self.guards = guards or SessionGuards()
         self.validation = validate(config, target.facts).require_ok()
         if leak_threshold_s is not None and not leak_threshold_s > 0:
             raise BadInput(f"The leak threshold is {leak_threshold_s} s but must be more than 0.")
@@ -75,12 +99,14 @@ class InstrumentedPool:
         self._closed = False
         self._raws: set[RawConnection] = set()
         self._sids: set[int] = set()
+        self._opened_sids: set[int] = set()  # every session it ever opened: the closing check
         self._watched: dict[int, LeakWatch] = {}  # checkouts the leak detector watches
         self._local = threading.local()
         self._borrowers: list[Borrower] = []
         self._collect = threading.local()
         self._acquire_h, self._query_h = LatencyHistogram(), LatencyHistogram()
         self._hold_h, self._connect_h = LatencyHistogram(), LatencyHistogram()
+        self._leaks: list[LeakReport] = []
         self._zero_counters()
         self._peaks = [0] * 6  # checked_out idle shared open overflow waiting
         self._pool: PooledDB | None = None
@@ -101,10 +127,12 @@ class InstrumentedPool:
         creator.dbapi = self._module  # type: ignore[attr-defined]
         creator.threadsafety = self._module.threadsafety  # type: ignore[attr-defined]
         kwargs = pooled_db_kwargs(self.validation.effective)
-        # DBUtils' default (every failure is fatal: reconnect and run the statement again),
-        # except for the statements pooltui itself cancels to stop a run (see interrupt())
+        # pooltui runs setsession itself, after its guards, so a failure names its step
+        self._setsession = tuple(kwargs.pop("setsession") or ())
+        kwargs["setsession"] = None
         self._interrupting = False
-        kwargs["isfatal"] = lambda _error: not self._interrupting
+        kwargs["isfatal"] = self._is_fatal
+        self._try_session_once()
         self._collect.times = []
         try:
             # opens mincached connections now; validate() refused the mincached > maxconnections
@@ -146,6 +174,7 @@ class InstrumentedPool:
             sid = self.target.backend_id(raw)
         except Exception:
             sid = None
+        self._prepare(raw)
         proxy = self._proxy(raw, self, sid)
         with self._mutex:
             closed = self._closed
@@ -153,6 +182,8 @@ class InstrumentedPool:
                 self._raws.add(proxy)
                 if sid is not None:
                     self._sids.add(sid)
+                    if len(self._opened_sids) < MAX_OPENED_IDS:
+                        self._opened_sids.add(sid)
                 self._connects += 1
         if closed:  # close() ran while we were connecting: do not leave it open
             raw.close()
@@ -162,6 +193,73 @@ class InstrumentedPool:
             times.append(elapsed)
         self._raise_peaks()
         return proxy
+
+    def _prepare(self, raw: Any) -> None:
+        """Bind a new connection by the guards, then run the user's setsession; either failure
+        closes it and says which step failed (DBUtils would only re-raise the driver's error)."""
+        step, sql = "guard", "pooltui's read-only and statement-timeout settings"
+        try:
+            self.target.guard_session(raw, self.guards)
+            step = "setsession"
+            cursor = raw.cursor()
+            try:
+                for sql in self._setsession:
+                    cursor.execute(sql)
+            finally:
+                cursor.close()
+        except Exception as exc:
+            with suppress(Exception):
+                raw.close()
+            what = f"The setsession statement {sql!r}" if step == "setsession" else \
+                f"Applying {sql}"
+            raise SetupFailed(f"{what} failed on a new connection: "
+                              f"{describe_db_error(exc, self.target)}", step) from exc
+
+    def _try_session_once(self) -> None:
+        """Run setsession and the ping_query once on a connection of their own before the pool
+        exists: a failing one would otherwise surface only as errors in every request (or, for
+        the ping, as DBUtils silently reconnecting at every checkout)."""
+        ping_query = self.validation.effective.ping_query
+        if not (self._setsession or ping_query):
+            return
+        try:  # a connection of pooltui's own, not the pool's: not in the pool's counters
+            raw = self._module.connect(**self._connect_kwargs)
+        except Exception as exc:
+            raise CannotConnect(describe_db_error(exc, self.target)) from exc
+        try:
+            self._prepare(raw)
+        except SetupFailed as failed:  # the user's own statement: bad input, not a failed run
+            raise BadInput(str(failed)) from failed.__cause__
+        try:
+            if ping_query:
+                cursor = raw.cursor()
+                try:
+                    cursor.execute(ping_query)
+                    if cursor.description is not None:
+                        cursor.fetchall()
+                except Exception as exc:
+                    raise BadInput(f"The ping_query {ping_query!r} fails: "
+                                   f"{describe_db_error(exc, self.target)} Fix it or leave it "
+                                   "empty: DBUtils would take every connection for dead and "
+                                   "reconnect at each check.") from exc
+                finally:
+                    cursor.close()
+        finally:
+            with suppress(Exception):
+                raw.close()
+
+    def _is_fatal(self, error: BaseException) -> bool:
+        """DBUtils' isfatal: may it reconnect and run the statement again? Only when the
+        connection itself failed (by the driver's error code), never for a SQL error, and
+        never for a statement pooltui cancelled to stop a run (see interrupt())."""
+        if self._interrupting or failure_class(error) != CONNECTION:
+            return False
+        # frames: _is_fatal <- SteadyDBConnection._fatal_check <- tough_method (an execute
+        # DBUtils is about to run again) or _cursor (a new cursor, nothing re-run)
+        if sys._getframe(2).f_code.co_name == "tough_method":
+            with self._mutex:
+                self._reexecutions += 1
+        return True
 
     def _forget(self, proxy: RawConnection) -> bool:
         """Count a close once; False when it was already closed (or never registered)."""
@@ -261,6 +359,36 @@ class InstrumentedPool:
         except Exception:  # the server is gone: nothing is running there any more
             return 0
 
+    def abort_all(self) -> int:
+        """The last resort of a stop: cut every open connection's socket (Target.abort_connection)
+        so threads blocked on a frozen server, or on a statement its cancel did not reach, return
+        at once; DBUtils finds the connections dead and reopens them when next used. How many
+        were cut."""
+        self._interrupting = True
+        with self._mutex:
+            raws = list(self._raws)
+        return sum(self.target.abort_connection(proxy._con) for proxy in raws)
+
+    def guard_sessions(self, guards: SessionGuards) -> None:
+        """Make ``guards`` hold for the connections opened from now on and for the idle ones (a
+        run whose duration, statement timeout or allow_writes differs from the last one's). Call
+        it between runs: it takes the pool lock while it sets each idle connection."""
+        if guards == self.guards:
+            return
+        self.guards = guards
+        self._check_open()
+        with self._pool._lock:
+            for steady in self._pool._idle_cache:  # SteadyDBConnections around our proxies
+                raw = getattr(steady, "_con", None)
+                if isinstance(raw, RawConnection):
+                    with suppress(Exception):  # a dead idle connection: DBUtils replaces it
+                        self.target.guard_session(raw._con, guards)
+
+    def leak_reports(self) -> list[LeakReport]:
+        """The leaks reported since the interval began (the run's), oldest first."""
+        with self._mutex:
+            return list(self._leaks)
+
     def acquire_snapshot(self) -> HistogramSnapshot:
         """The acquire-wait histogram as it is now (the engine's interval p95 is a difference)."""
         return self._acquire_h.snapshot()
@@ -291,6 +419,10 @@ class InstrumentedPool:
                 opened, overflow_of(opened, self._maxcached),
                 max(len(self._waiters), self._inside() - 1, 0))
 
+    def in_flight(self) -> int:
+        """Requests between acquire and release, or waiting in acquire: lock-free."""
+        return self._pool._connections + max(len(self._waiters), self._inside() - 1, 0)
+
     def _inside(self) -> int:
         """Callers inside PooledDB.connection() now (each thread's borrower says)."""
         return sum(borrower.inside for borrower in list(self._borrowers))
@@ -319,7 +451,8 @@ class InstrumentedPool:
             peaks = list(self._peaks)
             borrowers = list(self._borrowers)
             counters = (0, self._connects, self._connect_errors, self._closes,
-                        self._rejections, self._query_errors, self._reconnects)
+                        self._rejections, self._query_errors, self._reconnects,
+                        self._reexecutions)
         checkouts = 0
         for mine in borrowers:  # what each thread counted on the hot path, without a lock
             checkouts += mine.checkouts
@@ -336,7 +469,7 @@ class InstrumentedPool:
             peak_open=peaks[3], peak_overflow=peaks[4], peak_waiting=peaks[5],
             checkouts=counters[0], connects=counters[1], connect_errors=counters[2],
             closes=counters[3], rejections=counters[4], query_errors=counters[5],
-            reconnects=counters[6],
+            reconnects=counters[6], reexecutions=counters[7],
             **({"acquire": self._acquire_h.summary(), "query": self._query_h.summary(),
                 "hold": self._hold_h.summary(), "connect": self._connect_h.summary()}
                if timings else {}),
@@ -346,6 +479,8 @@ class InstrumentedPool:
     def _zero_counters(self) -> None:
         self._connects = self._connect_errors = 0
         self._closes = self._rejections = self._query_errors = self._reconnects = 0
+        self._reexecutions = 0
+        self._leaks = []
 
     def reset_interval(self) -> None:
         """Start of a run: counters and timings to zero, peaks to the current values.
@@ -367,6 +502,12 @@ class InstrumentedPool:
         """Server session ids (backend pid / thread id) of the connections open now."""
         with self._mutex:
             return set(self._sids)
+
+    def opened_ids(self) -> set[int]:
+        """Server session ids of every connection this pool has opened, closed or not: after
+        close(), what the server must no longer have."""
+        with self._mutex:
+            return set(self._opened_sids)
 
     # --- events and leaks ------------------------------------------------------------------
 
@@ -395,10 +536,13 @@ class InstrumentedPool:
             for watch in fresh:
                 watch.reported = True
         for watch in fresh:
+            stack = format_stack(watch.stack)
+            with self._mutex:
+                if len(self._leaks) < MAX_LEAK_REPORTS:
+                    self._leaks.append(LeakReport(now - watch.started, watch.thread, stack))
             self.emit("leak", f"A connection has been held for {now - watch.started:.1f} s, "
                       f"longer than the leak threshold of {threshold:g} s, by thread "
-                      f"{watch.thread}; the stack that acquired it follows.",
-                      format_stack(watch.stack))
+                      f"{watch.thread}; the stack that acquired it follows.", stack)
         return len(late)
 
     # --- closing ---------------------------------------------------------------------------
@@ -414,20 +558,52 @@ class InstrumentedPool:
             with suppress(Exception):  # already broken: it is closed as far as we can tell
                 proxy.close()
 
+    def _busy_raws(self) -> list[RawConnection]:
+        """Open connections not in the idle cache: checked out (or being pinged or set up)."""
+        idle = {id(getattr(steady, "_con", None)) for steady in list(self._idle_list)}
+        with self._mutex:
+            return [proxy for proxy in self._raws if id(proxy) not in idle]
+
+    @property
+    def unclosed(self) -> int:
+        """Connections this pool opened and has not been able to close (after close(): ones a
+        thread was still blocked on CLOSE_WAIT_S after their sockets were cut)."""
+        with self._mutex:
+            return len(self._raws)
+
     def close(self) -> None:
-        """Close every connection this pool opened, idle, shared or still held. Idempotent.
+        """Close every connection this pool opened, idle, shared or still held. Idempotent, and
+        bounded: it never waits behind a thread blocked on one of them.
 
         PooledDB.close() only closes idle and shared connections; the ones callers still hold
         are closed through our proxies, and the creator refuses to open new ones from now on.
+        A driver's close() can wait for a read another thread is blocked in (PyMySQL's buffered
+        reader has a lock; sqlite3 its connection mutex), and PooledDB.close() for the pool
+        lock a thread holds while it pings a frozen server: so the closing runs in a thread of
+        its own, and if it has not finished after CLOSE_WAIT_S every socket is cut
+        (abort_all) and it gets CLOSE_WAIT_S more. ``unclosed`` then says what is left.
         """
         with self._mutex:
             if self._closed:
                 return
             self._closed = True
-        try:
-            self._pool.close()  # waits for a connect in progress (it holds the pool lock)
-        finally:
+        self._interrupting = True  # no failover reconnect from here on
+        busy = self._busy_raws()
+        if busy:  # what a caller still runs on them ends on the server first
+            with suppress(Exception):
+                self.target.cancel_statements([(proxy._con, proxy._sid, None) for proxy in busy])
+
+        def close_everything() -> None:
+            with suppress(Exception):  # a broken connection is closed as far as we can tell
+                self._pool.close()
             self._force_close_all()
+
+        closer = threading.Thread(target=close_everything, daemon=True, name="pooltui-close")
+        closer.start()
+        closer.join(CLOSE_WAIT_S)
+        if closer.is_alive():
+            self.abort_all()
+            closer.join(CLOSE_WAIT_S)
 
     def __enter__(self) -> InstrumentedPool:
         return self

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from time import monotonic, sleep
 from typing import Any, Protocol
 
-from pooltui.core.errors import RunFailed, describe_db_error
+from pooltui.core.errors import PooltuiError, RunFailed, describe_db_error
 from pooltui.core.targets import Target
 
 
@@ -45,9 +46,9 @@ class _PoolLike(Protocol):
 
 
 @contextmanager
-def _session(target: Target) -> Iterator[Any]:
+def _session(target: Target, timeout_s: float | None = None) -> Iterator[Any]:
     """One untagged autocommit connection, closed whatever happens."""
-    con = target.connect()
+    con = target.connect(timeout_s=timeout_s)
     try:
         if target.kind == "mysql":
             con.autocommit(True)
@@ -158,6 +159,13 @@ def count_connections_by(target: Target, tag: str | None, server_ids: set[int]) 
     """The server's own count of the given sessions: PostgreSQL by application_name ``tag`` or
     backend pid, MySQL by thread id (its program_name is only visible with performance_schema).
     The probe's own connection is never counted; SQLite and unknown backends give 0."""
+    if target.backend not in ("postgresql", "mysql"):
+        return 0
+    with _session(target) as con:
+        return _count_on(con, target, tag, server_ids)
+
+
+def _count_on(con: Any, target: Target, tag: str | None, server_ids: set[int]) -> int:
     ids = _ids(server_ids)
     if target.backend == "postgresql":
         where, params = _pg_sessions(target, tag, ids)
@@ -172,40 +180,43 @@ def count_connections_by(target: Target, tag: str | None, server_ids: set[int]) 
         params = ()
     else:
         return 0
-    with _session(target) as con:
-        try:
-            return int(_rows(con, sql, params)[0][0])
-        except Exception as exc:
-            raise _fail(exc, target) from exc
+    try:
+        return int(_rows(con, sql, params)[0][0])
+    except Exception as exc:
+        raise _fail(exc, target) from exc
 
 
 def terminate_sessions(target: Target, server_ids: set[int], *, tag: str | None = None) -> int:
     """Kill the given server sessions (and, on PostgreSQL, every session tagged ``tag``) as the
     server would on a restart or an idle kill; returns how many the server agreed to end."""
-    ids = _ids(server_ids)
     with _session(target) as con:
-        try:
-            if target.backend == "postgresql":
-                where, params = _pg_sessions(target, tag, ids)
-                if not where:
-                    return 0
-                rows = _rows(con, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                             + where, params)
-                return sum(1 for (ended,) in rows if ended)
-            if target.backend == "mysql":
-                own = int(_rows(con, "SELECT CONNECTION_ID()")[0][0])
-                killed = 0
-                for sid in sorted(set(server_ids) - {own}):
-                    try:
-                        _rows(con, f"KILL {int(sid)}")
-                        killed += 1
-                    except Exception as exc:  # 1094 unknown thread: already gone
-                        if "1094" not in str(exc) and "unknown thread" not in str(exc).lower():
-                            raise
-                return killed
-            return 0
-        except Exception as exc:
-            raise _fail(exc, target) from exc
+        return _terminate_on(con, target, server_ids, tag)
+
+
+def _terminate_on(con: Any, target: Target, server_ids: set[int], tag: str | None) -> int:
+    ids = _ids(server_ids)
+    try:
+        if target.backend == "postgresql":
+            where, params = _pg_sessions(target, tag, ids)
+            if not where:
+                return 0
+            rows = _rows(con, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                         + where, params)
+            return sum(1 for (ended,) in rows if ended)
+        if target.backend == "mysql":
+            own = int(_rows(con, "SELECT CONNECTION_ID()")[0][0])
+            killed = 0
+            for sid in sorted(set(server_ids) - {own}):
+                try:
+                    _rows(con, f"KILL {int(sid)}")
+                    killed += 1
+                except Exception as exc:  # 1094 unknown thread: already gone
+                    if "1094" not in str(exc) and "unknown thread" not in str(exc).lower():
+                        raise
+            return killed
+        return 0
+    except Exception as exc:
+        raise _fail(exc, target) from exc
 
 
 def count_pool_connections(target: Target, pool: _PoolLike) -> int:
@@ -216,3 +227,62 @@ def count_pool_connections(target: Target, pool: _PoolLike) -> int:
 def terminate_pool_connections(target: Target, pool: _PoolLike) -> int:
     """Kill ``pool``'s connections on the server: the "server kills connections" drill."""
     return terminate_sessions(target, pool.server_ids(), tag=pool.tag)
+
+
+@dataclass(frozen=True)
+class LeftOpen:
+    """What the server still has of a closed pool: ``verified`` False when it could not be
+    asked (it did not answer, or the backend cannot say)."""
+
+    sessions: int
+    verified: bool
+    ended: int = 0      # sessions pooltui had to end itself (pg_terminate_backend / KILL)
+
+    def sentence(self) -> str:
+        if not self.verified:
+            return ("the pool's connections were closed, but the server could not confirm it "
+                    "(it did not answer): check it for sessions named pooltui-*")
+        if self.sessions:
+            return (f"{self.sessions} of pooltui's sessions are still open on the server: end "
+                    "them with pg_terminate_backend / KILL (they are named pooltui-*)")
+        extra = f" ({self.ended} ended by pooltui)" if self.ended else ""
+        return f"every connection was closed: the server counts none of pooltui's sessions{extra}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sessions_left": self.sessions, "verified": self.verified, "ended": self.ended}
+
+
+class _ClosedPool(Protocol):
+    tag: str
+    unclosed: int
+
+    def opened_ids(self) -> set[int]: ...
+
+
+def confirm_closed(target: Target, pool: _ClosedPool, *, timeout_s: float = 3.0) -> LeftOpen:
+    """After ``pool.close()``: ask the server (not the pool) how many of the pool's sessions it
+    still has, end those, and ask again until none is left or ``timeout_s`` passes. A frozen or
+    gone server makes it give up within the timeout instead of hanging the exit."""
+    if target.backend not in ("postgresql", "mysql"):
+        return LeftOpen(pool.unclosed, verified=target.kind == "sqlite")
+    ids, deadline, ended = pool.opened_ids(), monotonic() + timeout_s, 0
+    try:
+        left = _count_within(target, pool.tag, ids, timeout_s)
+        if left:
+            ended = _terminate_within(target, pool.tag, ids, timeout_s)
+        while left and monotonic() < deadline:
+            sleep(0.1)  # pg_terminate_backend lands asynchronously
+            left = _count_within(target, pool.tag, ids, deadline - monotonic())
+    except PooltuiError:
+        return LeftOpen(pool.unclosed, verified=False)
+    return LeftOpen(left, verified=True, ended=ended)
+
+
+def _count_within(target: Target, tag: str, ids: set[int], timeout_s: float) -> int:
+    with _session(target, timeout_s=max(1.0, timeout_s)) as con:
+        return _count_on(con, target, tag, ids)
+
+
+def _terminate_within(target: Target, tag: str, ids: set[int], timeout_s: float) -> int:
+    with _session(target, timeout_s=max(1.0, timeout_s)) as con:
+        return _terminate_on(con, target, ids, tag)

@@ -72,8 +72,27 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
         f"connects {stats.connects}, closes {stats.closes}, rejections {stats.rejections}, "
         f"connect errors {stats.connect_errors}"
     )
+    lines.append(f"       reconnects {stats.reconnects}, statements re-run by DBUtils "
+                 f"{stats.reexecutions}; rows {result.rows}, cut short by the end "
+                 f"{result.cancelled}")
     if result.error_kinds:
         kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(result.error_kinds.items()))
         lines.append(f"errors by kind: {kinds}")
+    for outage in result.outages:
+        recovery = outage.recovery_s
+        lines.append(f"outage: from {outage.started_s:.2f} s, "
+                     + (f"recovered after {recovery:.2f} s" if recovery is not None
+                        else "not recovered by the end")
+                     + f", {outage.failed} requests failed: {outage.error}")
+    for stall in result.stalls:
+        until = f"{stall.ended_s:.2f} s" if stall.ended_s is not None else "the end"
+        lines.append(f"stall: no request completed from {stall.started_s:.2f} s to {until} "
+                     f"with up to {stall.in_flight} in flight")
+    for leak in result.leaks:
+        lines.append(f"leak: held {leak.held_s:.1f} s by thread {leak.thread}, acquired at:\n"
+                     f"{leak.stack}")
+    guards = result.guards
+    lines.append(f"session: {'read-only' if guards.read_only else 'writes allowed'}, statement "
+                 f"timeout {guards.statement_timeout_s * 1000:.0f} ms")
     lines.extend(f"event: {event}" for event in result.events)
     return "\n".join(lines)

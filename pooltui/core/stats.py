@@ -15,7 +15,7 @@ from pooltui.core.histogram import Summary
 
 GAUGES = ("checked_out", "idle", "shared", "open", "overflow", "waiting")
 COUNTERS = ("checkouts", "connects", "connect_errors", "closes", "rejections", "query_errors",
-            "reconnects")
+            "reconnects", "reexecutions")
 TIMINGS = ("acquire", "query", "hold", "connect")
 
 
@@ -56,6 +56,7 @@ class PoolStats:
     rejections: int = 0  # TooManyConnectionsError (blocking=False at the limit)
     query_errors: int = 0
     reconnects: int = 0  # connections DBUtils replaced while in use or at checkout (lost, recycled)
+    reexecutions: int = 0  # statements DBUtils ran again after a lost connection (failover)
     # timings since the interval began, in milliseconds
     acquire: Summary = field(default_factory=Summary)
     query: Summary = field(default_factory=Summary)

@@ -10,17 +10,23 @@ import contextlib
 import math
 import os
 import re
+import socket
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
 from pathlib import Path
+from time import perf_counter
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from pooltui.core.errors import MASK, BadInput, CannotConnect, describe_db_error
 
+if TYPE_CHECKING:
+    from pooltui.core.config import SessionGuards
+
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
+SQLITE_PROGRESS_STEPS = 10_000  # SQLite VM steps between two checks of the statement timeout
 FORMS = ("postgresql://user[:password]@host[:port]/database (or postgres://)",
          "mysql://user[:password]@host[:port]/database (or mariadb://)",
          "odbc:<ODBC connection string>", "sqlite:///path/to/file.db")
@@ -272,6 +278,60 @@ class Target:
                 asked += 1
         return asked
 
+    def guard_session(self, raw: Any, guards: SessionGuards) -> None:
+        """Bind a fresh raw connection by the workload's guards, enforced by the server: read-only
+        unless writes were asked for, and the statement timeout. Runs right after connecting
+        (and again on idle connections when the guards change), so it holds for DBUtils'
+        transparent reconnects too, and even if pooltui is killed mid-statement."""
+        timeout_ms = max(1, math.ceil(guards.statement_timeout_s * 1000))
+        if self.kind == "sqlite":
+            _guard_sqlite(raw, guards)
+            return
+        backend = self.backend if self.kind == "odbc" else self.kind
+        statements: list[str] = []
+        if backend == "postgresql":
+            statements.append(f"SET statement_timeout = {timeout_ms}")
+            if guards.read_only:
+                statements.append("SET default_transaction_read_only = on")
+            if self.kind == "postgresql" and raw.info.server_version >= 140000:
+                # the server ends a statement whose client has gone (pooltui killed, socket shut)
+                statements.append("SET client_connection_check_interval = 1000")
+        elif backend == "mysql" and guards.read_only:
+            statements.append("SET SESSION TRANSACTION READ ONLY")
+        if self.kind == "odbc":  # ODBC's own timeout too, where the driver has it (psqlODBC not)
+            with contextlib.suppress(Exception):
+                raw.timeout = math.ceil(guards.statement_timeout_s)
+        cursor = raw.cursor()
+        try:
+            for sql in statements:
+                cursor.execute(sql)
+            if backend == "mysql":
+                _mysql_statement_timeout(cursor, timeout_ms)
+        finally:
+            cursor.close()
+        if not getattr(raw, "autocommit", False):
+            raw.commit()  # a SET inside a transaction would be undone by DBUtils' rollback
+
+    def abort_connection(self, raw: Any) -> bool:
+        """Cut a raw connection another thread may be blocked on (a frozen server, a statement
+        that ignores its cancel): shut its socket down so that thread's read ends at once and a
+        later close() does not wait behind it. False when the driver gives no way to do it."""
+        with contextlib.suppress(Exception):  # already gone: nothing to cut
+            if self.kind == "postgresql":
+                fd = raw.pgconn.socket
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+                return True
+            if self.kind == "mysql":
+                sock = getattr(raw, "_sock", None)
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+                    return True
+            if self.kind == "sqlite":
+                raw.interrupt()
+                return True
+        return False
+
     def python_connect_code(self, password_env: str) -> str:
         """Python source defining ``creator`` and ``connect_kwargs`` for
         ``PooledDB(creator, <pool parameters>, **connect_kwargs)``; the password, if the target
@@ -293,6 +353,33 @@ class Target:
         elif self.has_password:
             lines.append(f'connect_kwargs["password"] = os.environ.get({password_env!r}, "")')
         return "\n".join(lines) + "\n"
+
+
+def _mysql_statement_timeout(cursor: Any, timeout_ms: int) -> None:
+    """MariaDB bounds every statement with max_statement_time (seconds); MySQL has only
+    max_execution_time (milliseconds, SELECT only). Tried in that order: the variable the
+    server does not know fails with 1193 (unknown system variable)."""
+    try:
+        cursor.execute(f"SET SESSION max_statement_time = {timeout_ms / 1000:.3f}")
+    except Exception:
+        cursor.execute(f"SET SESSION max_execution_time = {timeout_ms}")
+
+
+def _guard_sqlite(raw: Any, guards: SessionGuards) -> None:
+    """SQLite has no server: ``query_only`` refuses writes, and a progress handler aborts a
+    statement past the timeout, timed from its start as the trace callback reports it."""
+    raw.execute(f"PRAGMA query_only = {1 if guards.read_only else 0}")
+    limit = guards.statement_timeout_s
+    started = [perf_counter()]
+
+    def statement_started(_sql: str) -> None:
+        started[0] = perf_counter()
+
+    def past_timeout() -> int:
+        return 1 if perf_counter() - started[0] > limit else 0  # nonzero aborts the statement
+
+    raw.set_trace_callback(statement_started)
+    raw.set_progress_handler(past_timeout, SQLITE_PROGRESS_STEPS)
 
 
 # --- parsing -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -118,7 +119,26 @@ class PoolTuiApp(App[int]):
         self.history = RunHistory()
         self.check_target_on_start = check_target
         self._quitting = False
+        self._exit_code = 0
+        self._signals: list[int] = []
         self._update_titles()
+
+    def on_mount(self) -> None:
+        """SIGTERM, SIGHUP and SIGINT (Textual handles none of them: the process would die with
+        statements running) quit through the same path as ctrl+q, exiting 128 + the signal."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, self._stop_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue
+            self._signals.append(signum)
+
+    def _stop_signal(self, signum: int) -> None:
+        self._exit_code = self._exit_code or 128 + signum
+        self.call_later(self.action_quit)
 
     @property
     def tune(self) -> TuneScreen:
@@ -291,10 +311,14 @@ class PoolTuiApp(App[int]):
         # a failed or cancelled worker must not keep the console from closing its connections
         await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(None, self.session.close)
-        self.exit(0)
+        self.exit(self._exit_code)
 
     def on_unmount(self) -> None:
         """However the app ends (a test, an exception): no connection stays open."""
+        loop = asyncio.get_running_loop()
+        for signum in self._signals:
+            loop.remove_signal_handler(signum)
+        self._signals.clear()
         tune = getattr(self, "_tune", None)
         if tune is not None:
             tune.stop_all()

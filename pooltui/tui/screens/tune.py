@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from pooltui.core import engine
+from pooltui.core.checks import refuse_beyond_capacity
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import describe_db_error
 from pooltui.core.stats import PoolStats
@@ -87,6 +88,7 @@ class TuneScreen(Screen[None]):
         self._burst_number = 0
         self._run_threads = 0
         self._elapsed = 0.0
+        self._trouble = ""  # an outage or a stall the running burst reports now
         self._duration = 0.0
         self._status_text: str | Text = ""
 
@@ -150,7 +152,8 @@ class TuneScreen(Screen[None]):
         if self._activity == "burst":
             stopping = self._stop is not None and self._stop.is_set()
             text = (f"▶ burst #{self._burst_number} running · {self._elapsed:.1f} / "
-                    f"{self._duration:g} s" + (" · stopping…" if stopping else " · s stops"))
+                    f"{self._duration:g} s" + self._trouble
+                    + (" · stopping…" if stopping else " · s stops"))
         elif self._activity:
             text = f"▶ {self._activity}…"
         elif not panel.is_ok:
@@ -234,7 +237,7 @@ class TuneScreen(Screen[None]):
             return
         config, workload = self.panel.config, self.panel.workload
         self._stop = threading.Event()
-        self._run_errors, self._elapsed = 0, 0.0
+        self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
         self._run_threads, self._duration = workload.threads, workload.duration_s
         self.query_one(LivePanel).clear_plots()
         run_id = self._start("burst")
@@ -330,6 +333,7 @@ class TuneScreen(Screen[None]):
 
         try:
             pool = self._ensure_pool(config)
+            refuse_beyond_capacity(pool, workload)
             result = engine.run(pool, workload, stop=stop, on_sample=on_sample,
                                 sample_interval_s=self.SAMPLE_INTERVAL_S)
         except Exception as error:
@@ -365,11 +369,30 @@ class TuneScreen(Screen[None]):
         sample = message.sample
         self._run_errors = sample.errors  # a running total: coalesced samples lose nothing
         self._elapsed = sample.elapsed_s
+        self._note_trouble(sample)
         with self.app.batch_update():
             self._show_stats(sample.stats, self._run_threads)
             self.query_one(LivePanel).push(sample.throughput_rps, sample.p95_ms,
                                            sample.p95_acquire_ms)
             self._show_status()
+
+    def _note_trouble(self, sample: engine.Sample) -> None:
+        """An outage or a stall, live: in the status line while it lasts, in the log when it
+        begins and ends."""
+        if sample.outage_s:
+            trouble = f" · server unreachable {sample.outage_s:.1f} s, retrying"
+        elif sample.stalled_s:
+            trouble = f" · nothing completed for {sample.stalled_s:.1f} s"
+        else:
+            trouble = ""
+        began, ended = trouble and not self._trouble, self._trouble and not trouble
+        if began:
+            self.events.add("error", trouble.removeprefix(" · ")
+                            + (" (backing off)" if sample.outage_s else
+                               ": the server may be frozen or blocked"))
+        elif ended:
+            self.events.add("info", "requests complete again")
+        self._trouble = trouble
 
     @on(BurstFinished)
     def _burst_finished(self, message: BurstFinished) -> None:
@@ -392,9 +415,16 @@ class TuneScreen(Screen[None]):
             log.add("error", f"run #{record.number} errors: {kinds}")
         for line in result.events:
             log.add("warning", line)
+        self._trouble = ""
+        unrecovered = next((o for o in result.outages if o.ended_s is None), None)
         if result.fatal_error:
             self.notify(result.fatal_error, title=f"Run #{record.number} failed",
                         severity="error", timeout=10)
+        elif unrecovered is not None:
+            self.notify(f"The server was unreachable from {unrecovered.started_s:.1f} s to the "
+                        f"end of the run: {unrecovered.error}",
+                        title=f"Run #{record.number}: server unreachable", severity="error",
+                        timeout=10)
 
     @on(BurstFailed)
     def _burst_failed(self, message: BurstFailed) -> None:
