@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pooltui.core.errors import BadInput, PooltuiError
+from pooltui.core.errors import BadInput, PooltuiError, redact
 
 EXIT_OK, EXIT_FAILED = 0, 1  # 2 (bad input) and 3 (cannot connect): PooltuiError.exit_code
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -81,10 +81,28 @@ class StopSignals:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one sentence and exit code 2, like every other error."""
+    """argparse whose usage errors are one sentence and exit code 2, like every other error,
+    and never quote a password: argparse echoes what was typed (``--dns postgresql://u:pw@h``)."""
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> Any:
+        self._typed = list(sys.argv[1:] if args is None else args)  # what error() may echo
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        message = redact(message, typed_secrets(getattr(self, "_typed", sys.argv[1:])))
         raise BadInput(f"{message[0].upper()}{message[1:]}; see `{self.prog} --help`.")
+
+
+def typed_secrets(argv: Sequence[str]) -> list[str]:
+    """The secrets in the arguments (DSNs with passwords) and in the drivers' password
+    variables: what no message of this process may show."""
+    import os
+
+    from pooltui.core.targets import PASSWORD_ENVS, dsn_secrets
+
+    found = [secret for arg in argv for secret in dsn_secrets(arg)]
+    return found + [os.environ[name] for name in PASSWORD_ENVS.values() if os.environ.get(name)]
 
 
 def _add_target_options(parser: argparse.ArgumentParser, *, profile: bool = True,
@@ -142,7 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(export)
     export.add_argument("--format", choices=("toml", "python"), required=True)
     export.add_argument("--name", help="the profile name written in TOML")
-    export.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
+    export.add_argument("-o", "--output", metavar="FILE",
+                        help="file to write atomically (default, or -, stdout)")
+    export.add_argument("--force", action="store_true",
+                        help="replace the output file even when it is read-only")
 
     check = sub.add_parser("check", help="connectivity, driver facts and server limits")
     _add_target_options(check, profile=False)
@@ -245,10 +266,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from pooltui.core.config import validate
     from pooltui.core.export import to_python, to_toml
-    from pooltui.core.profiles import save_text_atomically
 
     settings = resolve_settings(args)
-    if args.name:
+    if args.name is not None:
+        if not args.name.strip():
+            raise BadInput("--name is blank: give the profile a name such as web-api, or leave "
+                           "--name out.")
         settings = replace(settings, name=args.name)
     target = resolve_target(args, settings.dsn)
     validation = validate(settings.pool, target.facts)
@@ -257,12 +280,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         text = to_toml(replace(settings, dsn=args.dsn or settings.dsn))
     else:
         text = to_python(target, settings.pool)
-    if args.output:
-        save_text_atomically(args.output, text)
-        print(f"pooltui: wrote {args.format} to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    write_output(args.output, text, args.format, force=args.force)
     return EXIT_OK
+
+
+def write_output(output: str | None, text: str, what: str, *, force: bool = False) -> None:
+    """``-o FILE``: written atomically, never over a non-regular or (unless ``force``) a
+    read-only file (core.profiles.save_text_atomically); no ``-o`` or ``-o -``: stdout."""
+    from pooltui.core.profiles import save_text_atomically
+
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    if not output.strip():
+        raise BadInput("-o is empty: give the file to write, or - (or no -o) for stdout.")
+    save_text_atomically(Path(output), text, overwrite_readonly=force)
+    print(f"pooltui: wrote {what} to {output}", file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -288,16 +321,78 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 }
 
 
+class _StdoutLost(Exception):
+    """Writing the results to stdout failed (a closed pipe, a full disk)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _GuardedStdout:
+    """sys.stdout while a command runs: a failed write or flush says it was stdout's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as error:
+            raise _StdoutLost(error) from error
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            raise _StdoutLost(error) from error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stdout_lost(error: OSError, stdout: Any) -> int:
+    """A closed pipe (``| head``) ends quietly; anything else is one sentence. Either way the
+    rest goes to devnull, so the interpreter's own flush at exit cannot print a traceback
+    (Python's documented recipe for SIGPIPE)."""
+    import os
+
+    if not isinstance(error, BrokenPipeError):
+        print(f"pooltui: cannot write the results to stdout ({error.strerror or error}): "
+              "free space or write them elsewhere.", file=sys.stderr)
+    try:
+        fileno = stdout.fileno()
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        return EXIT_FAILED
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)
+    return EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run pooltui; every user error becomes one sentence on stderr and its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    stdout = sys.stdout
+    sys.stdout = _GuardedStdout(stdout)  # type: ignore[assignment]
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "dsn", None) is not None and not args.dsn.strip():
+            raise BadInput("--dsn is empty (an unset shell variable?): give a DSN, or leave "
+                           "--dsn out for the profile's target or the embedded demo.")
+        if args.command is None:
+            sys.stdout = stdout  # the console draws on the terminal itself
         if args.command == "diagnose":
             from pooltui import diagnose_cli
-            return diagnose_cli.run(args)
-        return COMMANDS[args.command](args)
+            code = diagnose_cli.run(args)
+        else:
+            code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
+    except _StdoutLost as lost:
+        return _stdout_lost(lost.error, stdout)
     except PooltuiError as error:
-        print(f"pooltui: {error}", file=sys.stderr)
+        print(f"pooltui: {redact(str(error), typed_secrets(argv))}", file=sys.stderr)
         return error.exit_code
     except Interrupted as stopped:  # before or after a run: the pool's finally has closed it
         print(f"pooltui: interrupted by {signal.Signals(stopped.signum).name}.", file=sys.stderr)
@@ -305,6 +400,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # a command without StopSignals: nothing of a run was open
         print("pooltui: interrupted.", file=sys.stderr)
         return 130
+    except Exception:  # a bug: its traceback, without any secret, for the report
+        import traceback
+
+        print("pooltui: internal error; please report it with this traceback:\n"
+              + redact(traceback.format_exc(), typed_secrets(argv)), file=sys.stderr, end="")
+        return EXIT_FAILED
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pooltui.cli import resolve_target
+from pooltui.cli import resolve_target, write_output
 from pooltui.core.config import PoolConfig, Workload, apply_overrides, validate
 from pooltui.core.diagnosis import (
     ANSWER_NAMES,
@@ -106,8 +106,10 @@ def add_parser(subparsers: Any) -> None:
                       help="print one JSON object")
     form.add_argument("--format", choices=("text", "json", "toml"),
                       help="text (default), json, or toml: a profile `bench --profile` loads")
-    p.add_argument("-o", "--output", type=Path, metavar="FILE",
-                   help="file to write (default stdout)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="file to write atomically (default, or -, stdout)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the output file even when it is read-only")
 
 
 # --- answers ------------------------------------------------------------------------------------
@@ -255,7 +257,7 @@ def as_profile_toml(rec: Recommendation, answers: Answers, measured: TargetFigur
 
 def run(args: argparse.Namespace) -> int:
     """`pooltui diagnose`; PooltuiErrors propagate to cli.main (one sentence, exit code)."""
-    from pooltui.core.profiles import find_profile, load_profile, save_text_atomically
+    from pooltui.core.profiles import find_profile, load_profile
     from pooltui.core.targets import driver_facts
 
     profile = load_profile(find_profile(args.profile)) if args.profile else None
@@ -300,10 +302,6 @@ def run(args: argparse.Namespace) -> int:
         text = as_profile_toml(rec, answers, measured, name, dsn)
     else:
         text = format_text(rec, answers, current_label, target_label, measured, assumed)
-    if args.output:
-        save_text_atomically(args.output, text)
-        print(f"pooltui: wrote the {form} recommendation to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    write_output(args.output, text, f"the {form} recommendation", force=args.force)
     return 0
 

@@ -20,6 +20,21 @@ PATTERNS = ("steady", "bursty", "poisson")
 LEVELS = ("error", "warning", "info")
 MAX_THREADS = 256
 MAX_DURATION_S = 3600.0
+MAX_RATE = 1_000_000.0  # requests/s; far above any pool, and the Poisson clock still advances
+FD_MARGIN = 64          # open files kept for everything but the pool's connections
+
+
+def max_open_connections() -> int | None:
+    """How many connections this process can hold open at once: its open-file limit (each
+    connection is a socket or a file) less FD_MARGIN; None where there is no such limit."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return None
+    return max(1, soft - FD_MARGIN)
 
 
 @dataclass(frozen=True)
@@ -244,6 +259,12 @@ def validate(config: PoolConfig, facts: DriverFacts) -> Validation:
         add("info", "maxconnections", f"maxconnections {config.maxconnections} is raised to "
             f"{eff.maxconnections} to match {why}, because DBUtils never allows fewer "
             f"connections than {why}{quirk}.")
+    limit = max_open_connections()
+    if limit is not None and config.mincached > limit:
+        add("error", "mincached", f"mincached={config.mincached} opens that many connections at "
+            f"once, but this process can open at most {limit} (its open-file limit, ulimit -n, "
+            f"less {FD_MARGIN} for everything else): set mincached to {limit} or less, or raise "
+            "the limit.")
     if eff.maxconnections and config.mincached > eff.maxconnections:
         add("error", "mincached", f"mincached={config.mincached} opens that many connections at "
             f"once but maxconnections={eff.maxconnections} allows fewer (maxcached=0 does not "
@@ -346,10 +367,16 @@ def validate_workload(workload: Workload) -> tuple[Finding, ...]:
             "duration only).")
     if not w.query.strip():
         err("query", "query is empty: give the statement each request runs, e.g. SELECT 1.")
-    for name in ("hold_ms", "think_ms", "rate", "statement_timeout_ms", "give_up_after_s"):
-        if getattr(w, name) < 0:
-            err(name, f"{name} is {getattr(w, name):g} but must be 0 or more.")
-    if 0 < w.duration_s <= w.hold_ms / 1000.0:
+    # hold_ms and think_ms end up in Event.wait, rate in the Poisson gaps: bounded, so a typo
+    # such as 1e308 is a sentence here, not an OverflowError or a clock that stops advancing
+    for name, high, unit in (("hold_ms", MAX_DURATION_S * 1000, " ms (the longest run)"),
+                             ("think_ms", MAX_DURATION_S * 1000, " ms (the longest run)"),
+                             ("rate", MAX_RATE, " requests per second"),
+                             ("statement_timeout_ms", MAX_DURATION_S * 1000, " ms (0: automatic)"),
+                             ("give_up_after_s", MAX_DURATION_S, " s (0: at the run's end)")):
+        if not 0 <= getattr(w, name) <= high:
+            err(name, f"{name} is {getattr(w, name):g} but must be from 0 to {high:.0f}{unit}.")
+    if 0 < w.duration_s <= w.hold_ms / 1000.0 and not any(f.param == "hold_ms" for f in out):
         err("hold_ms", f"hold_ms is {w.hold_ms:g} but a run lasts only {w.duration_s:g} s: no "
             "request could finish; hold for less than the duration or run longer.")
     if w.pattern not in PATTERNS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -44,34 +45,45 @@ class SetupFailed(RunFailed):
 
 MASK = "***"
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?=@)", re.I)
-_KEY_PASSWORD = re.compile(
+# A bare value ends at ; & or white space, and at a '}' that closes the braces around the pair
+# (psqlODBC's pqopt={password=x}), so the brace stays and the mask does not swallow it.
+KEY_PASSWORD = re.compile(
     r"(?P<head>(?<![a-z0-9])(?:pwd|password|sslpassword|ssl_key_password|passwd)\s*=\s*)"
-    r"(?:\{(?:[^}]|\}\})*\}|'(?:[^'\\]|\\.)*'|[^;&\s]*)",
+    r"(?P<value>\{(?:[^}]|\}\})*\}|'(?:[^'\\]|\\.)*'|(?:[^;&\s}]|\}(?![;&\s]|$))*)",
     re.I,
 )
 
 
-def _secret_of(target_or_secret: Any) -> str | None:
-    if target_or_secret is None or isinstance(target_or_secret, str):
-        return target_or_secret or None
-    return getattr(target_or_secret, "_password", None) or None
+def _secrets_of(target_or_secret: Any) -> set[str]:
+    """The secrets to remove: a string, a Target's own (``secrets()``), or any mix of them."""
+    if target_or_secret is None:
+        return set()
+    if isinstance(target_or_secret, str):
+        return {target_or_secret} if target_or_secret else set()
+    secrets = getattr(target_or_secret, "secrets", None)
+    if callable(secrets):
+        return {s for s in secrets() if s}
+    if isinstance(target_or_secret, Iterable):
+        return set().union(*(_secrets_of(item) for item in target_or_secret))
+    return set()
 
 
 def redact(text: str, target_or_secret: Any = None) -> str:
     """Remove a password from any text: the last line of defence before anything is shown.
 
-    ``target_or_secret`` is a Target (its password is removed) or the secret itself; either way
-    anything that looks like a password in a URL or a ``key=value`` string is masked as well.
+    ``target_or_secret`` is a Target (its password and other secrets are removed), the secret
+    itself, or a collection of either; in any case anything that looks like a password in a URL
+    or a ``key=value`` string is masked as well.
     """
     from urllib.parse import quote, quote_plus
 
-    secret = _secret_of(target_or_secret)
-    if secret:
-        forms = {secret, quote(secret, safe=""), quote_plus(secret), secret.replace("}", "}}")}
-        for form in sorted(forms, key=len, reverse=True):
-            text = text.replace(form, MASK)
+    forms: set[str] = set()
+    for secret in _secrets_of(target_or_secret):
+        forms |= {secret, quote(secret, safe=""), quote_plus(secret), secret.replace("}", "}}")}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, MASK)
     text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK, text)
-    return _KEY_PASSWORD.sub(lambda m: m["head"] + MASK, text)
+    return KEY_PASSWORD.sub(lambda m: m["head"] + MASK, text)
 
 
 # --- turning driver exceptions into sentences ---------------------------------------------------
@@ -263,6 +275,10 @@ def _sentence(exc: BaseException, target: Any) -> str:
             s.errno == 1049 or s.state == "3D000":
         return (f"The database {database!r} does not exist on the server at {where}: check the "
                 "database name in the DSN.")
+    if s.errno in (1102, 1059) or s.says("incorrect database name", "identifier name"):
+        shown = database if len(database) <= 40 else database[:40] + "..."
+        return (f"The server at {where} refuses the database name {shown!r} as invalid (at most "
+                "64 characters, no trailing space): check the database name in the DSN.")
     failure = failure_class(exc)
     if failure == TIMEOUT:
         return (f"The server cancelled the query at its statement timeout ({s.line}): make the "
@@ -288,6 +304,9 @@ def _sentence(exc: BaseException, target: Any) -> str:
         if s.says("unable to open database"):
             return (f"The SQLite database {database!r} cannot be opened: check that the file "
                     "exists and is readable (pooltui never creates it).")
+        if s.says("file is not a database", "encrypted or is not a database"):
+            return (f"The file {database!r} is not a SQLite database: give the path of a SQLite "
+                    "database file (pooltui never creates or overwrites one).")
         if s.says("database is locked", "database is busy"):
             return ("The SQLite database is locked by another writer: retry, or raise the busy "
                     "timeout with ?timeout=SECONDS in the DSN.")

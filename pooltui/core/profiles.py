@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import stat
 import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -22,8 +23,9 @@ import tomli_w
 
 from pooltui.core.config import POOL_FIELDS, WORKLOAD_FIELDS, PoolConfig, Workload
 from pooltui.core.errors import BadInput, RunFailed
-from pooltui.core.targets import ODBC_SECRET_KEYS, SECRET_PARAMS, odbc_parts, split_url
+from pooltui.core.targets import SECRET_PARAMS, dsn_secrets, odbc_without_secrets, split_url
 
+MAX_TOML_DEPTH = 16  # profiles and answers nest two deep; deeper input is a mistake or an attack
 DSN_PREFIXES = ("postgresql://", "postgres://", "mysql://", "mariadb://", "odbc:", "sqlite:///")
 _TOP_KEYS = ("name", "description", "target", "pool", "workload")
 
@@ -48,35 +50,18 @@ def _is_secret_param(part: str) -> bool:
     return unquote(part.partition("=")[0]).lower() in SECRET_PARAMS
 
 
-def _odbc_secrets(dsn: str) -> list[tuple[str, str]] | None:
-    """The ODBC string's key=value parts, or None when it cannot be parsed."""
-    try:
-        return odbc_parts(dsn[5:])
-    except BadInput:
-        return None
-
-
 def dsn_has_password(dsn: str) -> bool:
     """True when the DSN itself carries a (non-empty) password or other secret."""
-    if dsn.startswith("odbc:"):
-        parts = _odbc_secrets(dsn) or []
-        return any(k.lower() in ODBC_SECRET_KEYS and v.strip("{}") for k, v in parts)
-    parts = split_url(dsn)
-    if parts is None:
-        return False
-    if parts.userinfo.partition(":")[2]:
-        return True
-    return any(_is_secret_param(p) and p.partition("=")[2] for p in parts.query.split("&"))
+    return bool(dsn_secrets(dsn))
 
 
 def strip_password(dsn: str) -> str:
     """The DSN without its secrets (not masked: removed), so it can be written anywhere."""
     if dsn.startswith("odbc:"):
-        parts = _odbc_secrets(dsn)
-        if parts is None:  # unparsable: keep nothing that could be a secret
+        try:
+            return "odbc:" + odbc_without_secrets(dsn[5:], None)
+        except BadInput:  # unparsable: keep nothing that could be a secret
             return "odbc:"
-        return "odbc:" + "".join(f"{k}={v};" for k, v in parts
-                                 if k.lower() not in ODBC_SECRET_KEYS)
     parts = split_url(dsn)
     if parts is None:
         return dsn
@@ -188,11 +173,31 @@ def read_toml_file(path: Path | str, what: str) -> dict[str, Any]:
     except OSError as exc:
         raise BadInput(f"cannot read {what} file {path} ({exc.strerror}); check its "
                        "permissions.") from None
+    too_deep = BadInput(f"{what} file {path} nests arrays or tables more than "
+                        f"{MAX_TOML_DEPTH} deep; no pooltui {what} does, so fix the file.")
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{what} file {path} is not valid TOML ({exc}); fix the syntax.") \
             from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise too_deep from None
+    if _depth_exceeds(data, MAX_TOML_DEPTH):  # a repr or a walk of it later would overflow
+        raise too_deep
+    return data
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """True when arrays and tables nest deeper than ``limit`` (walked without recursion)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -218,22 +223,36 @@ def save_profile(profile: Profile, path: Path) -> None:
     save_text_atomically(Path(path), profile_to_toml(profile))
 
 
-def save_text_atomically(path: Path, text: str) -> None:
-    """Temp file in the same directory, fsync, rename: a crash never leaves half a file."""
+def save_text_atomically(path: Path | str, text: str, *, overwrite_readonly: bool = False) -> None:
+    """Write ``text`` to ``path``: temp file, fsync, rename, so a crash never leaves half a file.
+
+    Only regular files are written: a directory, device, FIFO or socket at the path is refused.
+    A symlink is written through (its target replaced, atomically, in the target's
+    directory); an existing file keeps its mode and, where allowed, its owner; a read-only one
+    is refused unless ``overwrite_readonly``. Every refusal and failure is RunFailed (exit 1,
+    "a file that cannot be written") naming the path, and leaves what was there untouched.
+    """
+    if isinstance(path, str) and not path.strip():
+        raise RunFailed("The file name is empty: give the path of the file to write.")
     path = Path(path)
+    real, existing = _destination(path, overwrite_readonly)
+    mode = stat.S_IMODE(existing.st_mode) if existing else 0o666 & ~_umask()
     tmp: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        real.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        if existing:
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(tmp, existing.st_uid, existing.st_gid)
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
         tmp = None
         with contextlib.suppress(OSError):  # make the rename itself durable where possible
-            dir_fd = os.open(path.parent, os.O_RDONLY)
+            dir_fd = os.open(real.parent, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
             finally:
@@ -245,6 +264,50 @@ def save_text_atomically(path: Path, text: str) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                (stat.S_ISSOCK, "a socket"))
+
+
+def _destination(path: Path, overwrite_readonly: bool) -> tuple[Path, os.stat_result | None]:
+    """The file to replace for ``path`` (a symlink's final target) and its stat, if it exists;
+    RunFailed for anything that is not a regular file pooltui may replace."""
+    try:
+        existing: os.stat_result | None = os.stat(path)  # follows symlinks
+    except FileNotFoundError:
+        existing = None
+    except NotADirectoryError:
+        blocker = next((p for p in path.parents if p.is_file()), path.parent)
+        raise RunFailed(f"cannot write {path}: {blocker} is a file, not a directory; choose a "
+                        "path inside a directory.") from None
+    except OSError as exc:
+        raise RunFailed(f"cannot write {path} ({exc.strerror or exc}); check the path and its "
+                        "permissions.") from None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(existing.st_mode)),
+                    "something else")
+        raise RunFailed(f"{path} is {kind}, not a regular file, so pooltui does not write it: "
+                        "give the path of a file (on the command line, -o - writes to stdout).")
+    real = Path(os.path.realpath(path))
+    if existing is not None and not (real.exists() and os.path.samefile(real, path)):
+        raise RunFailed(f"cannot tell which file {path} leads to, so pooltui does not write it: "
+                        "give the file's own path.")
+    if existing is not None and not overwrite_readonly and \
+            (not existing.st_mode & 0o222 or not os.access(real, os.W_OK)):
+        raise RunFailed(f"{path} is read-only, so pooltui leaves it alone: make it writable, "
+                        "choose another file, or (pooltui export, diagnose) pass --force.")
+    return real, existing
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
 
 
 # --- finding ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote
 
-from pooltui.core.errors import MASK, BadInput, CannotConnect, describe_db_error
+from pooltui.core.errors import KEY_PASSWORD, MASK, BadInput, CannotConnect, describe_db_error
 
 if TYPE_CHECKING:
     from pooltui.core.config import SessionGuards
@@ -32,7 +32,7 @@ FORMS = ("postgresql://user[:password]@host[:port]/database (or postgres://)",
          "odbc:<ODBC connection string>", "sqlite:///path/to/file.db")
 _MODULES = {"postgresql": "psycopg", "mysql": "pymysql", "odbc": "pyodbc", "sqlite": "sqlite3"}
 _DOCUMENTED_THREADSAFETY = {"psycopg": 2, "pymysql": 1, "pyodbc": 1, "sqlite3": 1}
-_PASSWORD_ENVS = {"postgresql": "PGPASSWORD", "mysql": "MYSQL_PWD",
+PASSWORD_ENVS = {"postgresql": "PGPASSWORD", "mysql": "MYSQL_PWD",
                   "odbc": "POOLTUI_ODBC_PASSWORD", "sqlite": ""}
 _ODBC_SPECIAL = {"autocommit", "timeout", "readonly", "attrs_before", "encoding", "ansi"}
 _ODBC_SESSION_SQL = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
@@ -50,6 +50,24 @@ _PG_INTS = {"port", "connect_timeout", "keepalives", "keepalives_idle", "keepali
 _PG_SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 SECRET_PARAMS = frozenset({"password", "sslpassword", "ssl_key_password"})
 ODBC_SECRET_KEYS = frozenset({"pwd", "password"})
+# ODBC values that are libpq conninfo strings (psqlODBC hands pqopt to libpq), and the libpq
+# keywords in them that are secrets
+_ODBC_CONNINFO_KEYS = frozenset({"pqopt"})
+_LIBPQ_SECRET_KEYS = frozenset({"password", "sslpassword"})
+_LIBPQ_PAIR = re.compile(
+    r"(?P<sep>\s*)(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'|(?:\\.|[^\s\\])*)")
+# Names the servers accept at all: PostgreSQL truncates at NAMEDATALEN - 1 bytes (a longer one
+# names another object, and a 10 kB one makes the server drop the startup packet unanswered);
+# MySQL/MariaDB refuse database names over 64 characters and user names over 80 (MariaDB's;
+# MySQL's own limit is 32).
+_NAME_LIMITS = {"postgresql": {"database": (63, "bytes"), "user": (63, "bytes")},
+                "mysql": {"database": (64, "characters"), "user": (80, "characters")}}
+MAX_TIMEOUT_S = 86400.0  # a day: longer is no timeout at all, and 1e308 overflows the socket's
+
+
+def is_ascii_number(text: str) -> bool:
+    """ASCII digits only: ``'²'.isdigit()`` is True, yet ``int('²')`` raises."""
+    return text.isascii() and text.isdigit()
 
 
 def _bool(value: str) -> bool:
@@ -61,11 +79,16 @@ def _bool(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
-def _positive(kind: type) -> Any:
+def _positive(kind: type, high: float = MAX_TIMEOUT_S, low_ok: bool = False) -> Any:
+    """A converter for a number above 0 (or from 0 with ``low_ok``) and at most ``high``."""
     def convert(value: str) -> Any:
-        number = kind(value)
-        if not number > 0:
-            raise ValueError("expected a number above 0")
+        try:
+            number = kind(value.strip())
+        except ValueError:
+            raise ValueError("expected a number") from None
+        if not (number >= 0 if low_ok else number > 0) or not number <= high:
+            span = f"from 0 to {high:g}" if low_ok else f"above 0 and at most {high:g}"
+            raise ValueError(f"expected a number {span}")
         return number
     return convert
 
@@ -76,10 +99,10 @@ _MYSQL_PARAMS: dict[str, Any] = {
     "sql_mode": str, "unix_socket": str, "ssl_ca": str, "ssl_cert": str, "ssl_key": str,
     "ssl_key_password": str, "ssl_disabled": _bool, "ssl_verify_cert": _bool,
     "ssl_verify_identity": _bool, "autocommit": _bool, "local_infile": _bool,
-    "max_allowed_packet": _positive(int), "bind_address": str, "binary_prefix": _bool,
+    "max_allowed_packet": _positive(int, 2**30), "bind_address": str, "binary_prefix": _bool,
     "program_name": str, "server_public_key": str, "password": str,
 }
-_SQLITE_PARAMS: dict[str, Any] = {"timeout": float, "mode": str}
+_SQLITE_PARAMS: dict[str, Any] = {"timeout": _positive(float, low_ok=True), "mode": str}
 
 
 @dataclass(frozen=True)
@@ -176,8 +199,8 @@ class Target:
                 kwargs["application_name"] = tag
         elif self.kind == "mysql":
             kwargs.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT_S)
-            if self._password:
-                kwargs["password"] = self._password
+            if self._password:  # PyMySQL encodes a str password as latin-1: é works, € fails,
+                kwargs["password"] = self._password.encode("utf-8")  # and the server has UTF-8
             if tag:
                 kwargs["program_name"] = tag
         elif self.kind == "odbc":
@@ -193,6 +216,17 @@ class Target:
                 options = _odbc_value(kwargs.pop(key, ""))
                 kwargs[key] = _odbc_quote(f"{options} application_name={_libpq_quote(tag)}".strip())
         return kwargs
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret the target holds (the password, sslpassword, ssl_key_password, a
+        password inside psqlODBC's pqopt): what ``redact`` removes from any text."""
+        found = [self._password or ""]
+        for key, value in self._params:
+            if self.kind == "odbc":
+                found += _odbc_part_without_secrets(key, value, MASK)[1]
+            elif key in SECRET_PARAMS and isinstance(value, str):
+                found.append(value)
+        return tuple(s for s in found if s)
 
     def connect(self, tag: str | None = None, timeout_s: float | None = None) -> Any:
         """A raw DB-API connection, or CannotConnect with a sentence saying why not.
@@ -216,6 +250,8 @@ class Target:
                 kwargs["CONN_TIMEOUT"] = str(kwargs["timeout"])  # ours, not the DSN's: follow
         try:
             con = module.connect(**kwargs)
+            if self.kind == "sqlite":  # sqlite3 opens any file; reading the schema tells
+                _check_sqlite_file(con)  # a database from a text file
         except Exception as exc:
             raise CannotConnect(describe_db_error(exc, self)) from exc
         if self.kind == "mysql" and hasattr(con, "_read_timeout"):
@@ -337,8 +373,18 @@ class Target:
         ``PooledDB(creator, <pool parameters>, **connect_kwargs)``; the password, if the target
         has one, is read from ``password_env`` at run time, never written."""
         module = self.facts.module_name
-        kwargs = {k: v for k, v in self._params if k not in SECRET_PARAMS}
-        withheld = sorted(k for k, _ in self._params if k in SECRET_PARAMS)
+        kwargs: dict[str, Any] = {}
+        withheld: list[str] = []
+        for key, value in self._params:
+            if self.kind == "odbc":
+                value, hidden = _odbc_part_without_secrets(key, value, None)
+                withheld += [f"{key}'s password"] if hidden else []
+            elif key in SECRET_PARAMS:
+                value = None
+                withheld.append(key)
+            if value is not None:
+                kwargs[key] = value
+        withheld.sort()
         body = ",\n".join(f"    {key!r}: {value!r}" for key, value in kwargs.items())
         lines = ["import os", "", f"import {module}", ""] if self.has_password else \
             [f"import {module}", ""]
@@ -351,7 +397,9 @@ class Target:
             lines.append(f'connect_kwargs["PWD"] = "{{" + os.environ.get({password_env!r}, "")'
                          '.replace("}", "}}") + "}"')
         elif self.has_password:
-            lines.append(f'connect_kwargs["password"] = os.environ.get({password_env!r}, "")')
+            encode = '.encode("utf-8")' if self.kind == "mysql" else ""  # PyMySQL: latin-1
+            lines.append(f'connect_kwargs["password"] = os.environ.get({password_env!r}, "")'
+                         + encode)
         return "\n".join(lines) + "\n"
 
 
@@ -403,7 +451,7 @@ def parse_dsn(dsn: str, *, password: str | None = None) -> Target:
 
 
 def _env_password(kind: str) -> str | None:
-    name = _PASSWORD_ENVS[kind]
+    name = PASSWORD_ENVS[kind]
     return (os.environ.get(name) or None) if name else None
 
 
@@ -442,18 +490,33 @@ class UrlParts(NamedTuple):
 def split_url(text: str) -> UrlParts | None:
     """The parts of a URL DSN; None without ``://``. Profiles strip passwords with it too.
 
-    The user part ends at the *last* ``@`` before the query, so a password holding an
-    unencoded ``/`` or ``@`` stays in the user part (and out of every redacted form) instead of
-    being taken for the host and the database.
+    The user part ends at the *last* ``@``, so a password holding an unencoded ``/``, ``@`` or
+    ``?`` stays in the user part (and out of every redacted form and error) instead of being
+    taken for the host, the port, the database or the query. Only when what precedes the first
+    ``?`` is a whole ``[user@]host[:port][/db]`` and a ``key=`` follows it is a later ``@`` part
+    of a query value (``?application_name=me@laptop``).
     """
     scheme, sep, rest = text.partition("://")
     if not sep:
         return None
-    rest, qmark, query = rest.partition("?")
+    head = rest.partition("?")[0]
     at = rest.rfind("@")
+    if at > len(head) and _is_authority(head) and "=" in rest[len(head) + 1:at]:
+        at = head.rfind("@")
     userinfo, rest = (rest[:at], rest[at + 1:]) if at >= 0 else ("", rest)
+    rest, qmark, query = rest.partition("?")
     hostport, slash, path = rest.partition("/")
     return UrlParts(scheme, userinfo, hostport, path, query, at >= 0, bool(slash), bool(qmark))
+
+
+def _is_authority(head: str) -> bool:
+    """True when ``head`` reads as ``[user@]host[:port][/db]``: the port, if any, is digits."""
+    hostport = head[head.rfind("@") + 1:].partition("/")[0]
+    if hostport.startswith("["):
+        _, bracket, port = hostport.partition("]")
+        return bool(bracket) and (not port or (port[:1] == ":" and is_ascii_number(port[1:])))
+    _, colon, port = hostport.partition(":")
+    return not colon or is_ascii_number(port)
 
 
 def _parse_url(text: str, kind: str, password: str | None) -> Target:
@@ -473,9 +536,10 @@ def _parse_url(text: str, kind: str, password: str | None) -> Target:
     else:
         host_raw, _, port_raw = hostport.partition(":")
     port = None
-    if port_raw:
-        if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
-            raise BadInput(f"The {kind} DSN port {port_raw!r} is not a number from 1 to 65535.")
+    if port_raw:  # never quoted: with an '@' missing it is the password
+        if not is_ascii_number(port_raw) or not 0 < int(port_raw) < 65536:
+            raise BadInput(f"The {kind} DSN's port (after the host's ':') is not a number from "
+                           "1 to 65535: correct it, and end a user:password part with '@'.")
         port = int(port_raw)
     allowed = _PG_PARAMS if kind == "postgresql" else _MYSQL_PARAMS
     params = _split_query(query, kind, allowed)
@@ -484,9 +548,10 @@ def _parse_url(text: str, kind: str, password: str | None) -> Target:
         or password or _env_password(kind)
     if kind == "postgresql":
         for key in _PG_INTS & params.keys():
-            if not params[key].strip().lstrip("-").isdigit():
+            digits = params[key].strip().removeprefix("-")
+            if not is_ascii_number(digits) or len(digits) > 9:  # libpq reads a C int
                 raise BadInput(f"The postgresql DSN parameter {key}={params[key]!r} is not a "
-                               "whole number: correct it.")
+                               "whole number of at most 9 digits: correct it.")
         if "sslmode" in params and params["sslmode"] not in _PG_SSLMODES:
             raise BadInput(f"The postgresql DSN has sslmode={params['sslmode']!r}: use one of "
                            + ", ".join(sorted(_PG_SSLMODES)) + ".")
@@ -503,6 +568,7 @@ def _parse_url(text: str, kind: str, password: str | None) -> Target:
             params.setdefault("unix_socket", host)
             host = "localhost"
         base = {"host": host, "port": port, "database": database, "user": user}
+    _check_name_lengths(kind, kind, database=database, user=user)
     kwargs = {k: v for k, v in base.items() if v not in ("", None)} | params
     shown_query = "&".join(
         (f"{part.partition('=')[0]}={MASK}"
@@ -513,8 +579,24 @@ def _parse_url(text: str, kind: str, password: str | None) -> Target:
     return Target(kind=kind, backend=kind, redacted=redacted, database=database,
                   facts=driver_facts(_MODULES[kind]), host=host,
                   port=port or (5432 if kind == "postgresql" else 3306), user=user,
-                  password_env=_PASSWORD_ENVS[kind], has_password=bool(secret),
+                  password_env=PASSWORD_ENVS[kind], has_password=bool(secret),
                   _params=tuple(kwargs.items()), _password=secret)
+
+
+def _check_name_lengths(kind: str, backend: str, **names: str) -> None:
+    """Refuse a database or user name longer than the server can take (see _NAME_LIMITS)."""
+    for what, name in names.items():
+        limit, unit = _NAME_LIMITS.get(backend, {}).get(what, (0, ""))
+        size = len(name.encode("utf-8")) if unit == "bytes" else len(name)
+        if limit and size > limit:
+            server = "PostgreSQL" if backend == "postgresql" else "MySQL/MariaDB"
+            raise BadInput(f"The {kind} DSN's {what} name is {size} {unit} long, but {server} "
+                           f"takes at most {limit}: correct the {what} name.")
+
+
+def _check_sqlite_file(con: Any) -> None:
+    """Read the schema: on a file that is not a database sqlite3 raises only now."""
+    con.execute("PRAGMA schema_version").fetchall()
 
 
 def _check_charset(name: str) -> None:
@@ -619,6 +701,72 @@ def _odbc_backend(parts: dict[str, str]) -> str:
     return "unknown"
 
 
+def _libpq_without_secrets(conninfo: str, mask: str | None) -> tuple[str, tuple[str, ...]]:
+    """A libpq ``key=value ...`` string with its secret values masked (``mask``) or their pairs
+    removed (None), and the secrets it held."""
+    found: list[str] = []
+
+    def clean(m: re.Match[str]) -> str:
+        if m["key"].lower() not in _LIBPQ_SECRET_KEYS:
+            return m[0]
+        raw = m["value"]
+        value = raw[1:-1] if raw[:1] == "'" and raw[-1:] == "'" and len(raw) > 1 else raw
+        found.extend(v for v in {raw, re.sub(r"\\(.)", r"\1", value)} if v)
+        return m[0].replace(raw, mask, 1) if mask is not None else ""
+
+    return _LIBPQ_PAIR.sub(clean, conninfo).strip(), tuple(found)
+
+
+def _odbc_part_without_secrets(key: str, raw: str,
+                               mask: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """One ODBC value as written, its secrets masked (``mask``) or removed (None: None when
+    nothing is left), and the secrets: PWD= itself, or a password inside a libpq pqopt."""
+    low = key.lower()
+    if low in ODBC_SECRET_KEYS:
+        secret = _odbc_value(raw)
+        return mask, ((secret,) if secret else ())
+    if low not in _ODBC_CONNINFO_KEYS:
+        return raw, ()
+    cleaned, found = _libpq_without_secrets(_odbc_value(raw), mask)
+    if not found:
+        return raw, ()
+    return (_odbc_quote(cleaned) if cleaned else None), found
+
+
+def odbc_without_secrets(text: str, mask: str | None) -> str:
+    """An ODBC connection string (after ``odbc:``) with every secret masked or removed."""
+    parts = [(k, _odbc_part_without_secrets(k, v, mask)[0]) for k, v in odbc_parts(text)]
+    return "".join(f"{k}={v};" for k, v in parts if v is not None)
+
+
+def dsn_secrets(text: str) -> tuple[str, ...]:
+    """The secrets a DSN as typed holds, in the forms written and decoded: what profiles refuse
+    and what crash reports and usage errors must never show. A DSN pooltui cannot split gives
+    whatever looks like ``password=...`` in it."""
+    found: set[str] = set()
+    url = split_url(text)
+    odbc = text.lower().find("odbc:")
+    if url is not None and (odbc < 0 or text.find("://") < odbc):
+        password = url.userinfo.partition(":")[2]
+        found |= {password, unquote(password)}
+        for pair in url.query.split("&"):
+            key, _, value = pair.partition("=")
+            if unquote(key) in SECRET_PARAMS:
+                found |= {value, unquote(value)}
+    else:
+        try:
+            for key, raw in odbc_parts(text[odbc + 5:]) if odbc >= 0 else ():
+                found |= set(_odbc_part_without_secrets(key, raw, MASK)[1])
+                if key.lower() in ODBC_SECRET_KEYS:
+                    found.add(raw)
+        except BadInput:
+            odbc = -1
+        if odbc < 0:
+            found = {form for m in KEY_PASSWORD.finditer(text)
+                     for form in (m["value"], m["value"].strip("{}'"))}
+    return tuple(sorted(s for s in found if s))
+
+
 def _odbc_key(kwargs: dict[str, Any], name: str) -> str | None:
     """The key under which ``kwargs`` hold the ODBC attribute ``name`` (ODBC keys ignore case)."""
     return next((key for key in kwargs if key.lower() == name), None)
@@ -634,20 +782,25 @@ def _parse_odbc(text: str, password: str | None) -> Target:
         or _env_password("odbc")
     kept = [(k.upper() if k in _ODBC_SPECIAL else k, v) for k, v in raw_parts
             if k.lower() not in pwd_keys]
-    port_text = values.get("port", "")
+    port_text = values.get("port", "").strip()
+    if port_text and (not is_ascii_number(port_text) or not 0 < int(port_text) < 65536):
+        raise BadInput("The ODBC connection string's Port= is not a number from 1 to 65535: "
+                       "correct it.")
     backend = _odbc_backend(values)
     redacted = "odbc:" + "".join(
-        f"{k}={MASK if k.lower() in pwd_keys else v};" for k, v in raw_parts)
+        f"{k}={_odbc_part_without_secrets(k, v, MASK)[0]};" for k, v in raw_parts)
 
     def first(*keys: str) -> str:
         return next((values[k] for k in keys if values.get(k)), "")
 
+    database, user = first("database", "db", "dsn"), first("uid", "user", "username", "user id")
+    _check_name_lengths("ODBC", backend, database=first("database", "db"), user=user)
     return Target(kind="odbc", backend=backend, redacted=redacted,
-                  database=first("database", "db", "dsn"), facts=driver_facts("pyodbc"),
+                  database=database, facts=driver_facts("pyodbc"),
                   host=first("server", "host", "servername"),
-                  port=int(port_text) if port_text.isdigit() else None,
-                  user=first("uid", "user", "username", "user id"),
-                  password_env=_PASSWORD_ENVS["odbc"], has_password=bool(secret),
+                  port=int(port_text) if port_text else None,
+                  user=user,
+                  password_env=PASSWORD_ENVS["odbc"], has_password=bool(secret),
                   _params=tuple(kept), _password=secret)
 
 

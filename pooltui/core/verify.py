@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pooltui.core import engine
 from pooltui.core.checks import check_target
-from pooltui.core.config import MAX_THREADS, PoolConfig, Workload
+from pooltui.core.config import MAX_THREADS, PoolConfig, Workload, validate_workload
 from pooltui.core.diagnosis import Measurements
 from pooltui.core.errors import BadInput
 from pooltui.core.leases import Borrower, Lease
@@ -198,7 +198,7 @@ def verify_workload(answers: Answers, *, query_ms: float | None = None,
         spent = query_ms if query_ms is not None else answers.query_ms
     else:
         query, spent = "SELECT 1", 0.0
-    return Workload(
+    workload = Workload(
         threads=answers.threads_per_process,
         duration_s=duration_s,
         query=query,
@@ -206,6 +206,10 @@ def verify_workload(answers: Answers, *, query_ms: float | None = None,
         pattern="poisson",
         rate=answers.peak_rate_per_s / answers.processes,
     )
+    refused = [f for f in validate_workload(workload) if f.level == "error"]
+    if refused:  # e.g. a hold of 1e300 ms, which Event.wait cannot take
+        raise BadInput(f"The answers cannot be verified with a burst: {refused[0].message}")
+    return workload
 
 
 def measure(target: Target, config: PoolConfig, workload: Workload, *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.widgets import Input
 
 from pooltui.core import checks
 from pooltui.core.config import PoolConfig
@@ -26,8 +28,9 @@ from pooltui.core.errors import PooltuiError, RunFailed, describe_db_error
 from pooltui.core.history import RunHistory, RunRecord
 from pooltui.core.pool import InstrumentedPool, PoolEvent
 from pooltui.core.profiles import Profile, find_profile, load_profile, strip_password
-from pooltui.core.targets import Target, demo_target, parse_dsn
+from pooltui.core.targets import PASSWORD_ENVS, Target, demo_target, dsn_secrets, parse_dsn
 from pooltui.tui.commands import PoolCommands, command_bindings, help_for
+from pooltui.tui.crash import crash_report
 from pooltui.tui.messages import PoolClosed, TargetChecked, TargetCheckFailed
 from pooltui.tui.screens.tune import TuneScreen
 
@@ -312,6 +315,43 @@ class PoolTuiApp(App[int]):
         await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(None, self.session.close)
         self.exit(self._exit_code)
+
+    # --- crashes ---------------------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Every unhandled exception (handlers, workers, timers, compose) ends the console here.
+
+        Textual 8.2.8's own version prints rich's traceback with every frame's local variables
+        (a DSN or password typed into a screen is one); this one does what it does (exit code 1,
+        the exception kept for test pilots, the app closed) but prints crash_report: no locals,
+        no secret the console knows, also for exceptions that render themselves.
+        """
+        from rich.segment import Segments
+
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self.bell()
+        report = crash_report(error, self.known_secrets())
+        self._exit_renderables.append(Segments(self.console.render(report,
+                                                                   self.console.options)))
+        self._close_messages_no_wait()
+
+    def known_secrets(self) -> list[str]:
+        """The secrets the console holds now: the target's, the drivers' password variables,
+        and what every screen's inputs hold (password fields, DSNs typed with a password)."""
+        found = list(self.session.target.secrets())
+        found += [os.environ[name] for name in PASSWORD_ENVS.values() if os.environ.get(name)]
+        for screen in self.screen_stack:
+            try:
+                for field in screen.query(Input):
+                    found += [field.value] if field.password else list(dsn_secrets(field.value))
+                own = getattr(screen, "secrets", None)
+                found += list(own()) if callable(own) else []
+            except Exception:  # a half-built screen: what could be read is enough
+                continue
+        return [secret for secret in found if secret]
 
     def on_unmount(self) -> None:
         """However the app ends (a test, an exception): no connection stays open."""

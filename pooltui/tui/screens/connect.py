@@ -20,9 +20,9 @@ from textual.message import Message
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from pooltui.core.checks import CheckReport, check_target
-from pooltui.core.errors import PooltuiError, describe_db_error
+from pooltui.core.errors import BadInput, PooltuiError, describe_db_error
 from pooltui.core.report import check_rows
-from pooltui.core.targets import Target, demo_target, parse_dsn
+from pooltui.core.targets import FORMS, Target, demo_target, dsn_secrets, parse_dsn
 from pooltui.tui.screens.dialog import DialogScreen
 
 DSN_FORMS = (
@@ -125,11 +125,27 @@ class ConnectScreen(DialogScreen[Target | None]):
     def on_mount(self) -> None:
         if self._real_dsn:
             try:
-                self._show_redacted(parse_dsn(self._real_dsn).redacted)
+                self._show_redacted(self._parse(self._real_dsn).redacted)
             except PooltuiError as error:
                 self._real_dsn = ""
                 self._set_error(str(error))
         self.query_one("#dsn", Input).focus()
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets of the DSN kept behind the field (the app's crash report hides them)."""
+        return dsn_secrets(self._real_dsn)
+
+    @staticmethod
+    def _parse(dsn: str, password: str | None = None) -> Target:
+        """parse_dsn, with any failure as a PooltuiError sentence: a parser bug must not take
+        the console down (nor print what was typed)."""
+        try:
+            return parse_dsn(dsn, password=password)
+        except PooltuiError:
+            raise
+        except Exception as error:
+            raise BadInput(f"pooltui cannot read this DSN ({type(error).__name__}): check it "
+                           "against the forms " + "; ".join(FORMS) + ".") from None
 
     def _show_redacted(self, redacted: str) -> None:
         self._shown_dsn = redacted
@@ -166,7 +182,7 @@ class ConnectScreen(DialogScreen[Target | None]):
                        "or press ctrl+d for the embedded demo database.")
             return
         try:
-            target = parse_dsn(dsn, password=self.query_one("#password", Input).value or None)
+            target = self._parse(dsn, self.query_one("#password", Input).value or None)
         except PooltuiError as error:
             self._fail(str(error))
             return
