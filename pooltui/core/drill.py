@@ -312,6 +312,15 @@ def _checks_at_checkout(config: PoolConfig, target: Target) -> bool:
     return bool(config.ping & 7) and (target.facts.can_ping or bool(config.ping_query))
 
 
+def _requests(count: int) -> str:
+    return f"{count} request{'' if count == 1 else 's'}"
+
+
+def _address(host: str, port: int | None) -> str:
+    """host:port as describe_db_error writes it (IPv6 in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _ping_fix(target: Target) -> str:
     if target.facts.can_ping:
         return "ping=1"
@@ -371,7 +380,7 @@ def _reset_advice(report: DrillReport, config: PoolConfig, workload: Workload,
                   target: Target) -> list[str]:
     out = []
     if report.requests_failed:
-        out.append(f"{report.requests_failed} requests failed on the reset connections: DBUtils "
+        out.append(f"{_requests(report.requests_failed)} failed on the reset connections: DBUtils "
                    f"re-runs only a failed execute, so {_ping_fix(target)} checks each "
                    "connection at checkout, before it is used.")
     if report.retried_statements:
@@ -388,7 +397,7 @@ def _down_advice(report: DrillReport, config: PoolConfig, workload: Workload,
                  target: Target) -> list[str]:
     out = []
     if report.requests_failed:
-        out.append(f"{report.requests_failed} requests failed while the server was away: no "
+        out.append(f"{_requests(report.requests_failed)} failed while the server was away: no "
                    "pool setting keeps requests working then; DBUtils opens connections again "
                    "at the next use once it is back, so the application must retry with "
                    "back-off or fail fast.")
@@ -402,7 +411,7 @@ def _idle_kill_advice(report: DrillReport, config: PoolConfig, workload: Workloa
                       target: Target) -> list[str]:
     out, failed = [], report.requests_failed
     if not _checks_at_checkout(config, target) and (failed or report.retried_statements):
-        done = f"{failed} requests failed" if failed else \
+        done = f"{_requests(failed)} failed" if failed else \
             f"DBUtils replaced {report.reconnects} connections after statements failed"
         out.append(f"{_ping_fix(target)} would have found the dead connections at checkout "
                    f"(here {done} on them).")
@@ -551,9 +560,13 @@ def _report(fault: Fault, target: Target, workload: Workload, pool: Instrumented
     timeline = read_timeline([s for _, s in samples], began, ended, result.duration_s)
     stats = result.pool
     reexecutions = getattr(stats, "reexecutions", None)  # the engine's coming counter
-    events = list(result.events)
+    # the pool spoke to the proxy: name the server the user knows, and say how it was reached
+    via = _address(pool.target.host, pool.target.port)
+    server = f"{_address(target.host, target.port)} (through the drill's proxy)"
+    events = [event.replace(via, server) for event in result.events]
     if timer.failure is not None:
         events.append(redact(f"the fault could not be applied: {timer.failure}", target))
+    fatal = result.fatal_error.replace(via, server) if result.fatal_error else None
     outages, stalls = getattr(result, "outages", None), getattr(result, "stalls", None)
     report = DrillReport(
         scenario=fault.scenario, target=target.redacted, fault=fault.describe,
@@ -564,7 +577,7 @@ def _report(fault: Fault, target: Target, workload: Workload, pool: Instrumented
         retried_from="reconnects" if reexecutions is None else "reexecutions",
         reconnects=stats.reconnects, connect_errors=stats.connect_errors, connections_left=left,
         error_kinds=dict(result.error_kinds), proxy=counters, advice=(),
-        fatal_error=result.fatal_error,
+        fatal_error=fatal,
         outages=list(outages) if outages is not None else None,
         stalls=list(stalls) if stalls is not None else None, events=events)
     return replace(report, advice=advise(report, pool.validation.effective, workload, target))
