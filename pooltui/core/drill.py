@@ -386,7 +386,9 @@ def _reset_advice(report: DrillReport, config: PoolConfig, workload: Workload,
     if report.retried_statements:
         how = f"re-ran {report.retried_statements} statements" \
             if report.retried_from == "reexecutions" else \
-            "re-ran the failed statements on them (or its checkout ping replaced them first)"
+            "re-ran the failed statements on them" + (
+                " (or its checkout ping replaced them first)"
+                if _checks_at_checkout(config, target) else "")
         out.append(f"DBUtils reopened {report.reconnects} connections and {how}: a re-run "
                    "write that had reached the server runs twice, so make writes idempotent or "
                    "run them in transactions (begin()), which DBUtils never re-runs.")
