@@ -171,7 +171,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     from pooltui import diagnose_cli
     diagnose_cli.add_parser(sub)
+    _add_drill_parser(sub)
     return parser
+
+
+def _add_drill_parser(sub: Any) -> None:
+    """`pooltui drill`: fault drills through a loopback proxy (core/drill.py)."""
+    drill = sub.add_parser(
+        "drill", help="break the network or the server on purpose and see how the pool copes",
+        description="Each drill puts a fault proxy between a fresh pool and the server, runs "
+        "the workload and injects one fault a third of the way in: time to detect, time to "
+        "recover, failed requests, statements DBUtils re-ran, connections left on the server, "
+        "and the settings that would have helped. Exit 0 when every drill recovered and left "
+        "no connection open, 1 otherwise. Loopback servers only; not SQLite.")
+    _add_target_options(drill)
+    drill.add_argument("--scenario", dest="scenarios", action="append", metavar="NAME",
+                       help="latency, freeze, reset, down, idle-kill or restart; repeatable "
+                       "(default: all)")
+    drill.add_argument("--fault-s", type=float, dest="fault_s", default=2.0, metavar="S",
+                       help="how long each fault lasts (default 2; restart at most 0.5)")
+    drill.add_argument("--duration", type=float, dest="drill_duration_s", metavar="S",
+                       help="seconds each drill runs (default: three times the fault)")
+    drill.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 # --- shared resolution of target, profile and overrides ---------------------------------------
@@ -307,6 +328,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    from pooltui.core import drill
+    from pooltui.core.probes import probe_server
+    from pooltui.core.report import format_drills
+
+    settings = resolve_settings(args)
+    target = resolve_target(args, settings.dsn)
+    scenarios = args.scenarios or list(drill.SCENARIOS)
+    # SQLite, a socket, a remote host, a bad plan: refused before anything runs
+    validation = drill.check_drills(target, settings.pool, settings.workload, scenarios,
+                                    fault_s=args.fault_s, duration_s=args.drill_duration_s)
+    server = probe_server(target)
+    if not args.json:
+        _print_findings([f for f in validation.findings if f.level == "warning"])
+    reports = drill.run_drills(target, settings.pool, settings.workload, scenarios,
+                               fault_s=args.fault_s, duration_s=args.drill_duration_s,
+                               server_version=server.version)
+    ok = all(report.ok for report in reports)
+    if args.json:
+        print(json.dumps({"target": target.redacted, "server_version": server.version,
+                          "ok": ok, "drills": [r.as_dict() for r in reports]}, indent=2))
+    else:
+        print(format_drills(reports))
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from pooltui.tui.app import run_console
 
@@ -318,6 +365,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "bench": cmd_bench,
     "export": cmd_export,
     "check": cmd_check,
+    "drill": cmd_drill,
 }
 
 

@@ -117,3 +117,7 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+
+
+# private servers for the tests that restart, stop or freeze one (tests/private_servers.py)
+from private_servers import private_mariadb, private_pg  # noqa: E402, F401

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
+    from pooltui.core.drill import DrillReport
     from pooltui.core.engine import RunResult, WarmupResult
 
 
@@ -95,4 +96,35 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     lines.append(f"session: {'read-only' if guards.read_only else 'writes allowed'}, statement "
                  f"timeout {guards.statement_timeout_s * 1000:.0f} ms")
     lines.extend(f"event: {event}" for event in result.events)
+    return "\n".join(lines)
+
+
+def _drill_row(report: DrillReport) -> list[str]:
+    t = report.timeline
+    detected = "not seen" if t.detected_after_s is None else \
+        f"{t.detected_after_s:.2f} s ({t.symptom})"
+    recovered = "no" if t.recovered_after_s is None else f"{t.recovered_after_s:.2f} s"
+    outcome = "ok" if report.ok else "; ".join(
+        ([] if report.recovered else ["not recovered"])
+        + ([f"{report.connections_left} left open"] if report.connections_left else []))
+    return [report.scenario, detected, recovered, str(report.requests_failed),
+            str(report.retried_statements), str(report.connections_left), outcome]
+
+
+def format_drills(reports: list[DrillReport]) -> str:
+    """`pooltui drill`: one row per drill (the figures), then each drill's fault and advice."""
+    if not reports:
+        return "no drill ran"
+    table = [["drill", "detected after", "recovered after", "failed", "retried", "left",
+              "result"], *(_drill_row(r) for r in reports)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = [f"target: {reports[0].target}"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+              for row in table]
+    for report in reports:
+        lines.append(f"{report.scenario}: {report.fault}; {report.requests} requests in "
+                     f"{report.duration_s:.1f} s")
+        if report.fatal_error:
+            lines.append(f"  run ended early: {report.fatal_error}")
+        lines.extend(f"  - {advice}" for advice in report.advice)
     return "\n".join(lines)

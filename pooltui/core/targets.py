@@ -11,7 +11,7 @@ import math
 import os
 import re
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import import_module
 from pathlib import Path
@@ -367,6 +367,37 @@ class Target:
                 raw.interrupt()
                 return True
         return False
+
+    def via(self, host: str, port: int) -> Target:
+        """The same target reached at ``host:port`` instead (a fault proxy, a tunnel): the same
+        user, database, options and private password. BadInput for SQLite, which has no
+        address. A socket or ``hostaddr`` the DSN gave is dropped: it would win over the host."""
+        if self.kind == "sqlite":
+            raise BadInput("A SQLite database is a file, not a server address: there is no "
+                           "host or port to point elsewhere.")
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if self.kind == "odbc":
+            values = dict(self._params)
+            server = next((k for k in ("server", "servername", "host") if _odbc_key(values, k)),
+                          "server")
+            replaced = {_odbc_key(values, server) or "Server": host,
+                        _odbc_key(values, "port") or "Port": str(port)}
+            kept = [(k, v) for k, v in self._params if k.lower() != "socket"
+                    and k not in replaced] + list(replaced.items())
+            parts = [(k, v) for k, v in odbc_parts(self.redacted[len("odbc:"):])
+                     if k.lower() != "socket" and k.lower() not in {r.lower() for r in replaced}]
+            redacted = "odbc:" + "".join(f"{k}={v};" for k, v in [*parts, *replaced.items()])
+        else:
+            dropped = {"host", "hostaddr", "port", "unix_socket"}
+            kept = [(k, v) for k, v in self._params if k not in dropped]
+            kept += [("host", host), ("port", port)]
+            url = split_url(self.redacted)
+            assert url is not None  # a URL target's redacted form is its URL
+            query = "&".join(part for part in url.query.split("&")
+                             if part and unquote(part.partition("=")[0]) not in dropped)
+            redacted = (f"{url.scheme}://" + (f"{url.userinfo}@" if url.at else "") + shown
+                        + f"/{url.path}" + (f"?{query}" if query else ""))
+        return replace(self, host=host, port=port, redacted=redacted, _params=tuple(kept))
 
     def python_connect_code(self, password_env: str) -> str:
         """Python source defining ``creator`` and ``connect_kwargs`` for
