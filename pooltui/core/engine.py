@@ -83,6 +83,7 @@ BACKOFF_MAX_S = 1.0         # this, with jitter, until a request succeeds again
 STALL_AFTER_S = 2.0         # no request completed for this (plus hold_ms) while some are in
                             # flight: the server has stopped answering
 FETCH_BATCH = 1000          # rows fetched at a time: a huge result is read in bounded steps
+OUTAGE_GAP_S = 1.0          # failures this close after a success belong to the same outage
 MAX_EVENTS = 50
 
 REJECTED = "rejected"       # error kind: TooManyConnectionsError (blocking=False, pool full)
@@ -752,6 +753,8 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
             next_tick = max(next_tick + sample_interval_s, now + sample_interval_s / 2)
         if not ending.begun and (stop.is_set() or state.halt or now >= state.deadline):
             ending.begin(now, at_once=stop.is_set() or state.halt)
+            if stop.is_set() and not state.halt and now < state.deadline:
+                state.stopped = True  # even if a worker blocked on a dead server never leaves
         if ending.advance(now):
             break
     state.halt = True
@@ -772,6 +775,21 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
     return _result(state, max(ended - state.start, 0.0), server_version, open_loop)
 
 
+def _merged(outages: list[Outage]) -> list[Outage]:
+    """One outage where the server flapped: a request that succeeded less than OUTAGE_GAP_S
+    before the next failure (a shutdown still serving some statements, a connect racing the
+    restart) does not mean the server was back."""
+    merged: list[Outage] = []
+    for outage in outages:
+        last = merged[-1] if merged else None
+        if last is not None and last.ended_s is not None and \
+                outage.started_s - last.ended_s < OUTAGE_GAP_S:
+            last.ended_s, last.failed = outage.ended_s, last.failed + outage.failed
+        else:
+            merged.append(outage)
+    return merged
+
+
 def _result(state: _Run, duration_s: float, server_version: str | None,
             open_loop: bool) -> RunResult:
     """Fold the tallies and histograms into the RunResult, once the threads have ended."""
@@ -785,6 +803,7 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
     outages = list(state.outages)
     if state.outage is not None:  # still unreachable at the end
         outages.append(state.outage)
+    outages = _merged(outages)
     if outages and state.outage_error is not None:
         outages[0].error = describe_db_error(state.outage_error, pool.target)
     for outage in outages:
