@@ -1,6 +1,6 @@
 """What each fault drill measures on PostgreSQL and MariaDB, in one short run (< 2 minutes).
 
-Every scenario of `pooltui drill` (core/drill.py) against both shared servers, through the
+Every scenario of `pooltui drill` (core/faults/drill.py) against both shared servers, through the
 fault proxy (the servers themselves are never touched): a fresh pool (pooltui's defaults),
 8 threads of SELECT 1 back to back, one fault a third of the way into each run. Printed per
 drill: time to detect (fault start -> first interval with errors, a stall or a p95 3 x the
@@ -18,7 +18,7 @@ import sys
 import time
 
 from pooltui.core.config import PoolConfig, Workload
-from pooltui.core.drill import SCENARIOS, run_drills
+from pooltui.core.faults.drill import SCENARIOS, run_drills
 from pooltui.core.probes import probe_server
 from pooltui.core.report import format_drills
 from pooltui.core.targets import parse_dsn

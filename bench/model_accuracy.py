@@ -3,7 +3,7 @@
 Open-loop (Poisson) workloads on PostgreSQL against a warm pool of N connections (mincached =
 maxcached = maxconnections = N, blocking=True) with rates chosen for 50-95 % utilisation. For
 each, the Erlang C prediction (P(wait) and mean wait, from the *measured* arrival rate and mean
-hold, i.e. A = lambda x W_s) is compared with the measured figures (core/verify.py):
+hold, i.e. A = lambda x W_s) is compared with the measured figures (core/diagnosis/verify.py):
 
 * P(wait) measured: the fraction of acquires that found every connection busy on arrival;
   "timed" beside it is the fraction whose acquire took longer than 1 ms.
@@ -29,10 +29,10 @@ import argparse
 import sys
 import time
 
-from pooltui.core import queueing as q
 from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.diagnosis import queueing as q
+from pooltui.core.diagnosis.verify import measure
 from pooltui.core.targets import parse_dsn
-from pooltui.core.verify import measure
 
 DSN = "postgresql://postgres@127.0.0.1:5432/test"
 GOAL = 0.1

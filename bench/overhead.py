@@ -43,10 +43,10 @@ from dataclasses import dataclass, field
 
 from dbutils.pooled_db import PooledDB
 
-from pooltui.core import engine
 from pooltui.core.config import PoolConfig, Workload, pooled_db_kwargs
-from pooltui.core.histogram import PENDING, LatencyHistogram
+from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool
+from pooltui.core.pool.histogram import PENDING, LatencyHistogram
 from pooltui.core.targets import Target, parse_dsn
 
 DSNS = {

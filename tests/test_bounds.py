@@ -18,11 +18,11 @@ from pooltui.core.config import (
     validate,
     validate_workload,
 )
-from pooltui.core.diagnosis import Answers, validate_answers
+from pooltui.core.diagnosis.recommend import Answers, validate_answers
+from pooltui.core.diagnosis.verify import verify_workload
 from pooltui.core.errors import BadInput
 from pooltui.core.profiles import load_profile
 from pooltui.core.targets import driver_facts, parse_dsn
-from pooltui.core.verify import verify_workload
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ import pytest
 
 from pooltui.cli import main
 from pooltui.core.config import PoolConfig, validate
-from pooltui.core.diagnosis import ANSWER_NAMES, answers_from_mapping, recommend
+from pooltui.core.diagnosis.recommend import ANSWER_NAMES, answers_from_mapping, recommend
 from pooltui.core.profiles import load_profile
 from pooltui.core.targets import driver_facts, parse_dsn
 

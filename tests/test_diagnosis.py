@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from pooltui.core import diagnosis_rules as rules
-from pooltui.core import queueing as q
 from pooltui.core.config import PoolConfig, validate
-from pooltui.core.diagnosis import (
+from pooltui.core.diagnosis import queueing as q
+from pooltui.core.diagnosis import rules
+from pooltui.core.diagnosis.recommend import (
     ANSWER_HELP,
     ANSWER_NAMES,
     DEFAULT_ANSWERS,

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from pooltui.cli import main
-from pooltui.core import drill
 from pooltui.core.config import PoolConfig, Workload
-from pooltui.core.engine import Sample
 from pooltui.core.errors import BadInput
+from pooltui.core.faults import drill
+from pooltui.core.load.engine import Sample
+from pooltui.core.pool.stats import PoolStats
 from pooltui.core.report import format_drills
-from pooltui.core.stats import PoolStats
 from pooltui.core.targets import parse_dsn
 
 DT = drill.SAMPLE_INTERVAL_S

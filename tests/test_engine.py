@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from pooltui.core import engine, probes
+from pooltui.core import probes
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
+from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool, PoolEvent
 from pooltui.core.targets import parse_dsn
 

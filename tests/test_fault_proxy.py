@@ -15,7 +15,7 @@ from db_helpers import scalar
 
 from pooltui.core import probes
 from pooltui.core.errors import BadInput, CannotConnect, RunFailed
-from pooltui.core.fault_proxy import FaultProxy, loopback_address
+from pooltui.core.faults.proxy import FaultProxy, loopback_address
 from pooltui.core.targets import Target, parse_dsn
 
 WAIT_S = 5.0      # the longest any awaited change may take

@@ -11,8 +11,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from pooltui.core import histogram
-from pooltui.core.histogram import LatencyHistogram, Summary
+from pooltui.core.pool import histogram
+from pooltui.core.pool.histogram import LatencyHistogram, Summary
 
 
 def exact_percentile(ordered: list[float], q: float) -> float:

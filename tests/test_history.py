@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 
 from pooltui.core.config import PoolConfig, Workload
-from pooltui.core.engine import RunResult
 from pooltui.core.errors import BadInput
-from pooltui.core.histogram import Summary
 from pooltui.core.history import DELTA_KEYS, RunHistory, describe_changes
-from pooltui.core.stats import PoolStats
+from pooltui.core.load.engine import RunResult
+from pooltui.core.pool.histogram import Summary
+from pooltui.core.pool.stats import PoolStats
 
 
 def result(throughput: float = 100.0, p95: float = 10.0, acquire_p95: float = 1.0,

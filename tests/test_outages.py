@@ -15,8 +15,8 @@ from contextlib import ExitStack, contextmanager, suppress
 
 import pytest
 
-from pooltui.core import engine
 from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.targets import parse_dsn
 

@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from pooltui.core.errors import BadInput
-from pooltui.core.queueing import (
+from pooltui.core.diagnosis.queueing import (
     deadlock_free_size,
     erlang_b,
     erlang_c,
@@ -18,6 +17,7 @@ from pooltui.core.queueing import (
     wait_longer_than_probability,
     wait_percentile_s,
 )
+from pooltui.core.errors import BadInput
 
 HOLD_S = 0.015  # pools.md §5.3: 200 req/s x 15 ms = 3 Erlangs
 

@@ -15,9 +15,10 @@ from contextlib import ExitStack, suppress
 
 import pytest
 
-from pooltui.core import engine, probes
+from pooltui.core import probes
 from pooltui.core.config import PoolConfig, SessionGuards, Workload
 from pooltui.core.errors import BadInput, RunFailed
+from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.targets import parse_dsn
 

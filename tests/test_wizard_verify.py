@@ -13,10 +13,10 @@ from dataclasses import replace
 import pytest
 
 from pooltui.core.config import PoolConfig, validate
-from pooltui.core.diagnosis import Answers, Measurements, recommend
+from pooltui.core.diagnosis.recommend import Answers, Measurements, recommend
+from pooltui.core.diagnosis.verify import compare, measure, verify_workload
 from pooltui.core.probes import probe_server
 from pooltui.core.targets import parse_dsn
-from pooltui.core.verify import compare, measure, verify_workload
 
 
 @pytest.mark.parametrize("dsn_fixture", ["pg_dsn", "mysql_dsn"])

@@ -13,7 +13,7 @@ from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
 
 if TYPE_CHECKING:
-    from pooltui.core.engine import RunResult
+    from pooltui.core.load.engine import RunResult
 
 # the figures a delta is computed for, in the order the console shows them
 DELTA_KEYS = ("throughput", "p50", "p95", "p99", "acquire_p95", "errors", "peak_open")

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
-    from pooltui.core.drill import DrillReport
-    from pooltui.core.engine import RunResult, WarmupResult
+    from pooltui.core.faults.drill import DrillReport
+    from pooltui.core.load.engine import RunResult, WarmupResult
 
 
 def _rows(pairs: list[tuple[str, Any]]) -> str:

@@ -23,7 +23,7 @@ from textual.widgets import Input
 
 from pooltui.core import checks
 from pooltui.core.config import PoolConfig
-from pooltui.core.diagnosis import Recommendation
+from pooltui.core.diagnosis.recommend import Recommendation
 from pooltui.core.errors import PooltuiError, RunFailed, describe_db_error
 from pooltui.core.history import RunHistory, RunRecord
 from pooltui.core.pool import InstrumentedPool, PoolEvent

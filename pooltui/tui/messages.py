@@ -15,7 +15,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
     from pooltui.core.config import PoolConfig, Workload
-    from pooltui.core.engine import RunResult, Sample, WarmupResult
+    from pooltui.core.load.engine import RunResult, Sample, WarmupResult
     from pooltui.core.targets import Target
 
 

@@ -20,10 +20,10 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-from pooltui.core import engine
 from pooltui.core.config import PARAMETER_HELP, POOL_FIELDS, WORKLOAD_FIELDS, PoolConfig, Workload
-from pooltui.core.engine import RunResult
 from pooltui.core.history import RunHistory
+from pooltui.core.load import engine
+from pooltui.core.load.engine import RunResult
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.profiles import Profile, load_profile, user_profiles_dir
 from pooltui.core.targets import Target, parse_dsn

@@ -17,10 +17,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
 from pooltui.core.config import PoolConfig, Workload
-from pooltui.core.histogram import Summary
+from pooltui.core.pool.histogram import Summary
+from pooltui.core.pool.stats import PoolStats
 from pooltui.core.probes import count_connections_by, terminate_pool_connections
 from pooltui.core.profiles import Profile
-from pooltui.core.stats import PoolStats
 from pooltui.core.targets import parse_dsn
 from pooltui.tui.app import PoolTuiApp, make_app
 from pooltui.tui.messages import BurstFailed, BurstFinished, StatsSampled, WarmupFinished
@@ -414,7 +414,7 @@ async def test_connections_killed_mid_burst(pg_dsn):
 
 
 def fixed_result(throughput: float, p95: float, errors: int = 0) -> Any:
-    from pooltui.core.engine import RunResult
+    from pooltui.core.load.engine import RunResult
 
     latency = Summary(count=1000, p50=p95 / 2, p95=p95, p99=p95 * 1.5, max=p95 * 2,
                       mean=p95 / 2)

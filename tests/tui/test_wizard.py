@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, SelectionList
 
 from pooltui.core.config import PoolConfig, Workload
-from pooltui.core.diagnosis import Recommendation, recommend
+from pooltui.core.diagnosis.recommend import Recommendation, recommend
 from pooltui.core.targets import parse_dsn
 from pooltui.tui.screens.wizard import WizardScreen
 

@@ -18,8 +18,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
 from pooltui.core.history import RunRecord, relative
-from pooltui.core.stats import COUNTERS as STATS_COUNTERS
-from pooltui.core.stats import GAUGES
+from pooltui.core.pool.stats import COUNTERS as STATS_COUNTERS
+from pooltui.core.pool.stats import GAUGES
 from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.screens.profiles import toml_value
 

@@ -21,11 +21,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from pooltui.core import engine
 from pooltui.core.checks import refuse_beyond_capacity
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import describe_db_error
-from pooltui.core.stats import PoolStats
+from pooltui.core.load import engine
+from pooltui.core.pool.stats import PoolStats
 from pooltui.tui.messages import (
     BurstFailed,
     BurstFinished,

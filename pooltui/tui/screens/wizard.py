@@ -34,7 +34,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from pooltui.core.config import PoolConfig, Workload
-from pooltui.core.diagnosis import (
+from pooltui.core.diagnosis.recommend import (
     ANSWER_HELP,
     DEFAULT_ANSWERS,
     SYMPTOMS,
@@ -45,9 +45,7 @@ from pooltui.core.diagnosis import (
     recommend,
     validate_answers,
 )
-from pooltui.core.errors import BadInput, PooltuiError, describe_db_error
-from pooltui.core.targets import Target
-from pooltui.core.verify import (
+from pooltui.core.diagnosis.verify import (
     VERIFY_DURATION_S,
     Measured,
     TargetFigures,
@@ -55,6 +53,8 @@ from pooltui.core.verify import (
     measure_target,
     verify_workload,
 )
+from pooltui.core.errors import BadInput, PooltuiError, describe_db_error
+from pooltui.core.targets import Target
 from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.screens.wizard_views import (
     CHOICES,

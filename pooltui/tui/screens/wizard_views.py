@@ -13,14 +13,14 @@ from rich.table import Table
 from rich.text import Text
 from textual.validation import ValidationResult, Validator
 
-from pooltui.core.diagnosis import COMPLEXITIES, DEFAULT_ANSWERS, GOALS, SHAPES
-from pooltui.core.diagnosis_rules import PREDICTION_FIGURES, ms, pct, prediction_cells
+from pooltui.core.diagnosis.recommend import COMPLEXITIES, DEFAULT_ANSWERS, GOALS, SHAPES
+from pooltui.core.diagnosis.rules import PREDICTION_FIGURES, ms, pct, prediction_cells
 
 if TYPE_CHECKING:
     from pooltui.core.config import Workload
-    from pooltui.core.diagnosis import Answers, Prediction, Recommendation
+    from pooltui.core.diagnosis.recommend import Answers, Prediction, Recommendation
+    from pooltui.core.diagnosis.verify import Measured, TargetFigures
     from pooltui.core.targets import DriverFacts
-    from pooltui.core.verify import Measured, TargetFigures
 
 # (step id, title, answers asked on it)
 STEPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
-from pooltui.core.stats import PoolStats
+from pooltui.core.pool.stats import PoolStats
 from pooltui.tui.widgets.gauge import Gauge
 from pooltui.tui.widgets.stat_counters import StatCounters
 from pooltui.tui.widgets.trend_plot import TrendPlot

@@ -1,6 +1,6 @@
 """PoolStats: one point-in-time picture of an InstrumentedPool, the names every front end shows.
 
-PooledDB publishes none of these numbers; ``core/pool.py`` counts them. The gauge names are fixed
+PooledDB publishes none of these numbers; ``instrumented.py`` counts them. The gauge names are fixed
 by the design (TUI, ``bench --json`` and the docs use them). Gauges are read without the pool
 lock, so they are each exact but not a consistent set (HikariCP documents the same caveat):
 ``checked_out + idle`` may differ from ``open`` by a connection that is being handed over.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from pooltui.core.histogram import Summary
+from pooltui.core.pool.histogram import Summary
 
 GAUGES = ("checked_out", "idle", "shared", "open", "overflow", "waiting")
 COUNTERS = ("checkouts", "connects", "connect_errors", "closes", "rejections", "query_errors",

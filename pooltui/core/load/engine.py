@@ -57,7 +57,7 @@ from pooltui.core.errors import (
     describe_db_error,
     failure_class,
 )
-from pooltui.core.histogram import (
+from pooltui.core.pool.histogram import (
     EMPTY,
     PENDING,
     HistogramSnapshot,
@@ -67,7 +67,7 @@ from pooltui.core.histogram import (
 
 if TYPE_CHECKING:
     from pooltui.core.pool import InstrumentedPool, LeakReport
-    from pooltui.core.stats import PoolStats
+    from pooltui.core.pool.stats import PoolStats
 
 FATAL_AFTER = 20            # failures in a row of one worker (no success between) end the run
 QUEUE_PER_THREAD = 10       # open loop: arrivals allowed to wait per worker before dropping

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from dbutils.pooled_db import TooManyConnectionsError
 
-from pooltui.core.histogram import PENDING
+from pooltui.core.pool.histogram import PENDING
 
 if TYPE_CHECKING:
-    from pooltui.core.pool import InstrumentedPool
+    from pooltui.core.pool.instrumented import InstrumentedPool
 
 STACK_LIMIT = 40
 

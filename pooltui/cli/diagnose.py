@@ -31,7 +31,7 @@ from typing import Any
 
 from pooltui.cli import resolve_target, write_output
 from pooltui.core.config import PoolConfig, Workload, apply_overrides, validate
-from pooltui.core.diagnosis import (
+from pooltui.core.diagnosis.recommend import (
     ANSWER_NAMES,
     COMPLEXITIES,
     GOALS,
@@ -45,11 +45,11 @@ from pooltui.core.diagnosis import (
     recommend,
     recommendation_as_dict,
 )
-from pooltui.core.diagnosis_rules import PREDICTION_FIGURES, prediction_cells
+from pooltui.core.diagnosis.rules import PREDICTION_FIGURES, prediction_cells
+from pooltui.core.diagnosis.verify import TargetFigures, measure_target, verify_workload
 from pooltui.core.errors import BadInput, CannotConnect
 from pooltui.core.profiles import read_toml_file
 from pooltui.core.targets import DriverFacts
-from pooltui.core.verify import TargetFigures, measure_target, verify_workload
 
 #: option -> (answer name, type, help); dest is "answer_<name>" so nothing collides
 ANSWER_OPTIONS: tuple[tuple[str, str, type, str], ...] = (

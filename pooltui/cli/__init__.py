@@ -169,14 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(check, profile=False)
     check.add_argument("--json", action="store_true")
 
-    from pooltui import diagnose_cli
+    from pooltui.cli import diagnose as diagnose_cli
     diagnose_cli.add_parser(sub)
     _add_drill_parser(sub)
     return parser
 
 
 def _add_drill_parser(sub: Any) -> None:
-    """`pooltui drill`: fault drills through a loopback proxy (core/drill.py)."""
+    """`pooltui drill`: fault drills through a loopback proxy (core/faults/drill.py)."""
     drill = sub.add_parser(
         "drill", help="break the network or the server on purpose and see how the pool copes",
         description="Each drill puts a fault proxy between a fresh pool and the server, runs "
@@ -236,9 +236,9 @@ def _print_findings(findings: Sequence[Any]) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from pooltui.core import engine
     from pooltui.core.checks import capacity_problem
     from pooltui.core.config import SessionGuards, validate, validate_workload
+    from pooltui.core.load import engine
     from pooltui.core.pool import InstrumentedPool
     from pooltui.core.probes import confirm_closed, probe_server
     from pooltui.core.report import format_run
@@ -329,7 +329,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    from pooltui.core import drill
+    from pooltui.core.faults import drill
     from pooltui.core.probes import probe_server
     from pooltui.core.report import format_drills
 
@@ -431,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             sys.stdout = stdout  # the console draws on the terminal itself
         if args.command == "diagnose":
-            from pooltui import diagnose_cli
+            from pooltui.cli import diagnose as diagnose_cli
             code = diagnose_cli.run(args)
         else:
             code = COMMANDS[args.command](args)

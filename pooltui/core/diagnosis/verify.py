@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from pooltui.core import engine
 from pooltui.core.checks import check_target
 from pooltui.core.config import MAX_THREADS, PoolConfig, Workload, validate_workload
-from pooltui.core.diagnosis import Measurements
+from pooltui.core.diagnosis.recommend import Measurements
 from pooltui.core.errors import BadInput
-from pooltui.core.leases import Borrower, Lease
+from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool
+from pooltui.core.pool.leases import Borrower, Lease
 
 if TYPE_CHECKING:
-    from pooltui.core.diagnosis import Answers
-    from pooltui.core.engine import RunResult
+    from pooltui.core.diagnosis.recommend import Answers
+    from pooltui.core.load.engine import RunResult
     from pooltui.core.probes import ServerInfo
     from pooltui.core.targets import Target
 

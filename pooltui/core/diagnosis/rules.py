@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pooltui.core import queueing as q
 from pooltui.core.config import PoolConfig
+from pooltui.core.diagnosis import queueing as q
 
 if TYPE_CHECKING:
-    from pooltui.core.diagnosis import Answers
+    from pooltui.core.diagnosis.recommend import Answers
     from pooltui.core.probes import ServerInfo
     from pooltui.core.targets import DriverFacts
 

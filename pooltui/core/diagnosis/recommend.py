@@ -3,7 +3,7 @@
 Every value it recommends comes with the reason, drawn from what DBUtils really does (research
 notes §1, §6, §7) and from the queueing models in ``queueing`` (whose assumptions are listed in
 each recommendation). Nothing here touches a database: the wizard measures, this module decides.
-The rules themselves live in ``diagnosis_rules``.
+The rules themselves live in ``rules``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from pooltui.core import queueing as q
 from pooltui.core.config import PoolConfig
-from pooltui.core.diagnosis_rules import (
+from pooltui.core.diagnosis import queueing as q
+from pooltui.core.diagnosis.rules import (
     RULES,
     Advice,
     Change,

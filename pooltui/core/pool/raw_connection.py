@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pooltui.core.pool import InstrumentedPool
+    from pooltui.core.pool.instrumented import InstrumentedPool
 
 
 class RawConnection:

@@ -44,10 +44,10 @@ from pooltui.core.errors import (
     describe_db_error,
     failure_class,
 )
-from pooltui.core.histogram import HistogramSnapshot, LatencyHistogram
-from pooltui.core.leases import Borrower, LeakWatch, Lease, WatchedBorrower, format_stack
-from pooltui.core.raw_connection import RawConnection, proxy_class
-from pooltui.core.stats import PoolStats, overflow_of
+from pooltui.core.pool.histogram import HistogramSnapshot, LatencyHistogram
+from pooltui.core.pool.leases import Borrower, LeakWatch, Lease, WatchedBorrower, format_stack
+from pooltui.core.pool.raw_connection import RawConnection, proxy_class
+from pooltui.core.pool.stats import PoolStats, overflow_of
 
 _TAGS = itertools.count(1)
 CLOSE_WAIT_S = 2.0   # close(): how long a connection another thread still uses may take to close

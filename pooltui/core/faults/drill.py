@@ -1,6 +1,6 @@
 """Fault drills: what a pool does when the network or the server fails, measured end to end.
 
-A drill puts a FaultProxy (fault_proxy.py) between a fresh InstrumentedPool and the server,
+A drill puts a FaultProxy (faults/proxy.py) between a fresh InstrumentedPool and the server,
 warms the pool, runs the engine with the workload and, from a timer thread, injects one fault a
 third of the way into the run and ends it ``fault_s`` later. The engine's samples (every
 ``SAMPLE_INTERVAL_S``) tell the before, during and after phases apart; from them a DrillReport
@@ -26,14 +26,15 @@ from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any
 
-from pooltui.core import engine, probes
+from pooltui.core import probes
 from pooltui.core.config import PoolConfig, Validation, Workload, validate, validate_workload
 from pooltui.core.errors import BadInput, redact
-from pooltui.core.fault_proxy import FaultProxy, loopback_address
+from pooltui.core.faults.proxy import FaultProxy, loopback_address
+from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool
 
 if TYPE_CHECKING:
-    from pooltui.core.engine import RunResult, Sample
+    from pooltui.core.load.engine import RunResult, Sample
     from pooltui.core.targets import Target
 
 SCENARIOS = ("latency", "freeze", "reset", "down", "idle-kill", "restart")

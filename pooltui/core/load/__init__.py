@@ -1,0 +1,1 @@
+"""Load against a pool: warm-up, the run loop and its results (``engine``)."""
