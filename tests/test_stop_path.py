@@ -425,3 +425,14 @@ def test_closing_never_waits_behind_a_blocked_read(mysql_dsn, pools) -> None:
     wait_for(lambda: running_statements(target, mark) == 0, "the server to end it")
     with pytest.raises(RunFailed):
         pool.connection().__enter__()
+
+
+def test_diagnose_runs_the_users_query_read_only(pg_dsn, scratch_table) -> None:
+    """`diagnose --query` times the user's query on the target: a write must not land."""
+    table = scratch_table(pg_dsn)
+    done = subprocess.run([sys.executable, "-m", "pooltui", "diagnose", "--dsn", pg_dsn,
+                           "--query", f"INSERT INTO {table} VALUES (1); COMMIT"],
+                          capture_output=True, text=True, timeout=DEADLINE_S)
+    assert "Traceback" not in done.stderr
+    assert "read-only" in done.stderr or "read-only" in done.stdout
+    assert rows_in(pg_dsn, table) == 0

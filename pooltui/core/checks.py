@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.config import PoolConfig, SessionGuards, Workload
 from pooltui.core.errors import BadInput, RunFailed, describe_db_error
 from pooltui.core.probes import ServerInfo, probe_server
 from pooltui.core.targets import DriverFacts, Target
@@ -50,8 +50,14 @@ class CheckReport:
         }
 
 
+MEASURE_GUARDS = SessionGuards(read_only=True, statement_timeout_s=30.0)
+
+
 def measure_latencies(target: Target, query: str = "SELECT 1", samples: int = 3) -> Latencies:
-    """Open `samples` connections one after another and time the connect and one query on each."""
+    """Open `samples` connections one after another and time the connect and one query on each.
+
+    The query is the user's (diagnose --query, the wizard): it runs read-only and bounded by a
+    statement timeout, like every workload session, and a write is refused by the server."""
     connects: list[float] = []
     queries: list[float] = []
     for _ in range(max(1, samples)):
@@ -59,6 +65,10 @@ def measure_latencies(target: Target, query: str = "SELECT 1", samples: int = 3)
         con = target.connect()
         connects.append(time.perf_counter() - started)
         try:
+            try:
+                target.guard_session(con, MEASURE_GUARDS)
+            except Exception as error:
+                raise RunFailed(describe_db_error(error, target)) from None
             cursor = con.cursor()
             started = time.perf_counter()
             try:
