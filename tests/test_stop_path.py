@@ -175,6 +175,7 @@ def test_the_statement_timeout_is_enforced_and_named(fixture, request, pools):
 
 def test_the_automatic_statement_timeout_follows_the_duration() -> None:
     assert Workload(duration_s=10).statement_timeout_s() == pytest.approx(15.0)
+    assert Workload(duration_s=3600, requests=10).statement_timeout_s() == 300.0
     assert Workload(duration_s=10, statement_timeout_ms=250).statement_timeout_s() == 0.25
     assert SessionGuards.of(Workload(allow_writes=True)).read_only is False
 
@@ -436,3 +437,20 @@ def test_diagnose_runs_the_users_query_read_only(pg_dsn, scratch_table) -> None:
     assert "Traceback" not in done.stderr
     assert "read-only" in done.stderr or "read-only" in done.stdout
     assert rows_in(pg_dsn, table) == 0
+
+
+@pytest.mark.parametrize("query", [
+    "SET default_transaction_read_only = off; INSERT INTO t VALUES (1)",
+    "COMMIT; BEGIN READ WRITE; INSERT INTO t VALUES (1); COMMIT",
+    "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+    "SET SESSION TRANSACTION READ WRITE",
+    "PRAGMA query_only = 0",
+])
+def test_a_query_that_switches_read_only_off_is_refused(query, pg_dsn, pools) -> None:
+    """The server's read-only guard is a session default a statement can change: such a
+    statement is refused before it runs, unless writes are allowed."""
+    with pytest.raises(BadInput, match="changes the session's read-only setting"):
+        engine.run(pools(pg_dsn, PoolConfig()), Workload(threads=1, duration_s=1, query=query))
+    from pooltui.core.config import validate_workload
+    assert not [f for f in validate_workload(Workload(query=query, allow_writes=True))
+                if f.level == "error"]

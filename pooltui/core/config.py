@@ -7,6 +7,7 @@ unlike DBUtils, says so; it also names the traps that make a setting a no-op or 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -75,13 +76,20 @@ class Workload:
 
     def statement_timeout_s(self) -> float:
         """The server-side bound on one statement: given, or derived from the run's duration,
-        so nothing pooltui started outlives its run by much, even if pooltui is killed."""
+        so nothing pooltui started outlives its run by much, even if pooltui is killed. A run
+        bounded by its request count (duration up to an hour) gets AUTO_STATEMENT_TIMEOUT_MAX_S."""
         if self.statement_timeout_ms > 0:
             return self.statement_timeout_ms / 1000.0
-        return self.duration_s + STATEMENT_GRACE_S
+        return min(self.duration_s + STATEMENT_GRACE_S, AUTO_STATEMENT_TIMEOUT_MAX_S)
 
 
-STATEMENT_GRACE_S = 5.0  # the automatic statement timeout: the run's duration plus this
+STATEMENT_GRACE_S = 5.0  # the automatic statement timeout: the run's duration plus this,
+AUTO_STATEMENT_TIMEOUT_MAX_S = 300.0  # and at most this (set statement_timeout_ms for longer)
+# SQL that would switch a read-only session back to read-write (or turn SQLite's query_only
+# off): the server's guard is a session default, which a statement can change
+_READ_WRITE_SWITCH = re.compile(
+    r"read[\s_]*write|(default_)?transaction_read_only|tx_read_only|query_only"
+    r"|session\s+characteristics|set\s+(session\s+)?transaction", re.I)
 
 
 @dataclass(frozen=True)
@@ -376,6 +384,10 @@ def validate_workload(workload: Workload) -> tuple[Finding, ...]:
                              ("give_up_after_s", MAX_DURATION_S, " s (0: at the run's end)")):
         if not 0 <= getattr(w, name) <= high:
             err(name, f"{name} is {getattr(w, name):g} but must be from 0 to {high:.0f}{unit}.")
+    if not w.allow_writes and _READ_WRITE_SWITCH.search(w.query):
+        err("query", "The query changes the session's read-only setting, which pooltui keeps on "
+            "so the workload cannot write: remove that part, or allow writes explicitly "
+            "(--allow-writes, workload allow_writes = true) on a database you may change.")
     if 0 < w.duration_s <= w.hold_ms / 1000.0 and not any(f.param == "hold_ms" for f in out):
         err("hold_ms", f"hold_ms is {w.hold_ms:g} but a run lasts only {w.duration_s:g} s: no "
             "request could finish; hold for less than the duration or run longer.")
