@@ -383,7 +383,7 @@ def test_stop_cancels_the_statements_still_running(backend: str, request, pools)
                         stop=stop, on_sample=on_sample, sample_interval_s=0.1)
 
     assert result.stopped and result.errors == 0 and result.fatal_error is None
-    assert any("cancelled 3 statements" in event for event in result.events), result.events
+    assert any("cancel 3 statements" in event for event in result.events), result.events
     assert pool.snapshot().checked_out == 0
     # DBUtils' failover did not quietly run the cancelled statements again
     assert pool.snapshot().reconnects == 0
@@ -410,7 +410,7 @@ def test_stop_runs_nothing_for_callers_still_waiting_for_a_connection(pg_dsn, po
                         stop=stop, on_sample=on_sample, sample_interval_s=0.1)
 
     assert result.stopped and result.errors == 0 and result.requests == 0
-    assert any("cancelled 3 statements" in event for event in result.events), result.events
+    assert any("cancel 3 statements" in event for event in result.events), result.events
     eventually(lambda: running_statements(pool, pool.server_ids()), 0,
                "statements still running on the server after the stop")
 
@@ -435,5 +435,5 @@ def test_a_stop_the_dispatcher_passes_on_first_still_cancels_at_once(pg_dsn, poo
     elapsed = time.perf_counter() - started
     stopper.join()
     assert result.stopped
-    assert any("cancelled 2 statements" in event for event in result.events), result.events
+    assert any("cancel 2 statements" in event for event in result.events), result.events
     assert elapsed < 60.0, "the cancel waited for the next sample"

@@ -106,7 +106,7 @@ def test_a_run_reaching_its_duration_cancels_statements_still_running(fixture, r
                                        query=marked(SLEEPS[fixture], mark)))
     assert result.requests == 0 and result.cancelled == 2
     assert result.pool.checked_out == 0
-    assert any("cancelled 2 statements" in event for event in result.events)
+    assert any("cancel 2 statements" in event for event in result.events)
     pool.close()
     assert pool.unclosed == 0
     if target.backend != "sqlite":

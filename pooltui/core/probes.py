@@ -259,7 +259,7 @@ class _ClosedPool(Protocol):
     def opened_ids(self) -> set[int]: ...
 
 
-def confirm_closed(target: Target, pool: _ClosedPool, *, timeout_s: float = 3.0) -> LeftOpen:
+def confirm_closed(target: Target, pool: _ClosedPool, *, timeout_s: float = 2.0) -> LeftOpen:
     """After ``pool.close()``: ask the server (not the pool) how many of the pool's sessions it
     still has, end those, and ask again until none is left or ``timeout_s`` passes. A frozen or
     gone server makes it give up within the timeout instead of hanging the exit."""

@@ -51,6 +51,7 @@ from pooltui.core.config import PoolConfig, SessionGuards, Workload, validate_wo
 from pooltui.core.errors import (
     CONNECTION,
     FULL,
+    SQL,
     WRITE,
     BadInput,
     SetupFailed,
@@ -77,7 +78,7 @@ JOIN_GRACE_S = 1.0          # after the stop path, how long a worker may take to
 STOP_POLL_S = 0.05          # how soon a stop reaches the workers' flag (see _Run.stopping)
 END_GRACE_S = 0.5           # at the run's natural end, what in flight may take to finish
 CANCEL_WAIT_S = 2.0         # after the first cancel, before the connections' sockets are cut
-ABORT_WAIT_S = 2.0          # after cutting them, before run() returns without those threads
+ABORT_WAIT_S = 1.0          # after cutting them, before run() returns without those threads
 BACKOFF_START_S = 0.05      # a connection failure's first back-off; it doubles up to
 BACKOFF_MAX_S = 1.0         # this, with jitter, until a request succeeds again
 STALL_AFTER_S = 2.0         # no request completed for this (plus hold_ms) while some are in
@@ -412,8 +413,8 @@ class _Run:
                 tally.kinds[REJECTED] = tally.kinds.get(REJECTED, 0) + 1
                 return perf_counter()
             except Exception as exc:
-                if self.stopping or ending.is_set():  # cut short by the end: not failed
-                    self.stopping = True
+                if (self.stopping or ending.is_set()) and failure_class(exc) not in (SQL, WRITE):
+                    self.stopping = True  # cut short by the end (cancelled, cut): not failed
                     tally.cancelled += 1
                 else:
                     self.failed(tally, exc, exc.step if isinstance(exc, SetupFailed) else step)
@@ -666,12 +667,13 @@ class _StopPath:
     """How run() ends, whatever ended it: wake the waits, give what is in flight END_GRACE_S
     (none after a stop or a fatal failure), cancel what still runs on the server every
     STOP_POLL_S from a thread of its own (a cancel to a dead server can take seconds), cut the
-    sockets after CANCEL_WAIT_S, and give up waiting ABORT_WAIT_S later."""
+    sockets after CANCEL_WAIT_S (at once while the run is stalled: a server that does not
+    answer does not take a cancel either), and give up waiting ABORT_WAIT_S later."""
 
     def __init__(self, state: _Run) -> None:
         self.state = state
         self.cancel_from: float | None = None
-        self.aborted = 0
+        self.aborted_at: float | None = None
         self.canceller: threading.Thread | None = None
 
     @property
@@ -696,11 +698,15 @@ class _StopPath:
                                                   args=(cursors,), daemon=True,
                                                   name="pooltui-cancel")
                 self.canceller.start()
-        if not self.aborted and now >= self.cancel_from + CANCEL_WAIT_S:
-            self.aborted = self.state.pool.abort_all() or -1
-            self.state.note("statements did not end when cancelled: pooltui cut the pool's "
-                            "connections (DBUtils reopens them when next used)")
-        return now >= self.cancel_from + CANCEL_WAIT_S + ABORT_WAIT_S
+        stalled = self.state.stall is not None
+        if self.aborted_at is None and (stalled or now >= self.cancel_from + CANCEL_WAIT_S):
+            self.aborted_at = now
+            cut = self.state.pool.abort_all()
+            why = "the server had stopped answering" if stalled else \
+                f"their statements had not ended {CANCEL_WAIT_S:g} s after the cancel"
+            self.state.note(f"pooltui cut {cut} connections at the end: {why} (DBUtils reopens "
+                            "them when next used)")
+        return self.aborted_at is not None and now >= self.aborted_at + ABORT_WAIT_S
 
 
 def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | None = None,
@@ -822,8 +828,8 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
     elif state.stopped:
         state.note(f"stopped on request after {duration_s:.2f} s")
     if state.interrupted:
-        state.note(f"the end of the run cancelled {len(state.interrupted)} statements still "
-                   "running on the server")
+        state.note(f"the end of the run asked the server to cancel {len(state.interrupted)} "
+                   "statements still running")
     if kinds.get(OVERLOAD):
         state.note(f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
                    "were already waiting for a thread")
@@ -832,11 +838,11 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
                    "blocking is off")
     stats = pool.snapshot()
     if stats.reconnects:
-        state.note(f"{stats.reconnects} connections were lost (closed by the server) or recycled, "
-                   "and DBUtils replaced them transparently")
+        state.note(f"DBUtils replaced {stats.reconnects} connections that were lost (killed by "
+                   "the server, cut at a stop) or used up (maxusage)")
     if stats.reexecutions:
         state.note(f"DBUtils ran {stats.reexecutions} statements again after losing their "
-                   "connection: a statement that is not idempotent ran twice")
+                   "connection: a write that had reached the server ran twice")
     result = RunResult(
         requests=ok + failed, errors=failed, duration_s=duration_s,
         throughput_rps=ok / duration_s if duration_s > 0 else 0.0,

@@ -51,6 +51,7 @@ from pooltui.core.pool.stats import PoolStats, overflow_of
 
 _TAGS = itertools.count(1)
 CLOSE_WAIT_S = 2.0   # close(): how long a connection another thread still uses may take to close
+ABORTED_CLOSE_WAIT_S = 0.5  # the same after abort_all(): only a connect in progress can block
 MAX_LEAK_REPORTS = 100
 MAX_OPENED_IDS = 10_000  # session ids kept for the closing check (the tag finds the rest on PG)
 
@@ -131,6 +132,7 @@ class InstrumentedPool:
         self._setsession = tuple(kwargs.pop("setsession") or ())
         kwargs["setsession"] = None
         self._interrupting = False
+        self._aborted = False  # abort_all() cut every socket: close() need not cancel first
         kwargs["isfatal"] = self._is_fatal
         self._try_session_once()
         self._collect.times = []
@@ -159,6 +161,10 @@ class InstrumentedPool:
     def _connect(self) -> RawConnection:
         """The creator DBUtils calls (usually while holding the pool lock)."""
         self._check_open()
+        if self._aborted:  # DBUtils reconnects after a failed rollback, failover or not: a stop
+            # that cut the sockets must not wait for a connect to a server that does not answer
+            raise CannotConnect("The run is stopping: pooltui opens no connection until the "
+                                "next run.")
         started = perf_counter()
         try:
             raw = self._module.connect(**self._connect_kwargs)
@@ -364,7 +370,7 @@ class InstrumentedPool:
         so threads blocked on a frozen server, or on a statement its cancel did not reach, return
         at once; DBUtils finds the connections dead and reopens them when next used. How many
         were cut."""
-        self._interrupting = True
+        self._interrupting = self._aborted = True
         with self._mutex:
             raws = list(self._raws)
         return sum(self.target.abort_connection(proxy._con) for proxy in raws)
@@ -489,7 +495,7 @@ class InstrumentedPool:
         starts) would count into the stats being dropped.
         """
         gauges = self._gauges()
-        self._interrupting = False
+        self._interrupting = self._aborted = False
         with self._mutex:
             self._zero_counters()
             self._peaks[:] = gauges
@@ -588,18 +594,21 @@ class InstrumentedPool:
                 return
             self._closed = True
         self._interrupting = True  # no failover reconnect from here on
-        busy = self._busy_raws()
-        if busy:  # what a caller still runs on them ends on the server first
-            with suppress(Exception):
-                self.target.cancel_statements([(proxy._con, proxy._sid, None) for proxy in busy])
+        busy = [] if self._aborted else self._busy_raws()
 
         def close_everything() -> None:
+            if busy:  # what a caller still runs on them ends on the server first
+                with suppress(Exception):
+                    self.target.cancel_statements([(p._con, p._sid, None) for p in busy])
             with suppress(Exception):  # a broken connection is closed as far as we can tell
                 self._pool.close()
             self._force_close_all()
 
         closer = threading.Thread(target=close_everything, daemon=True, name="pooltui-close")
         closer.start()
+        if self._aborted:  # the sockets are cut already: what still blocks will not unblock
+            closer.join(ABORTED_CLOSE_WAIT_S)
+            return
         closer.join(CLOSE_WAIT_S)
         if closer.is_alive():
             self.abort_all()
