@@ -334,9 +334,9 @@ def shipped_profiles_dir() -> Path:
     shipped = resources.files(SHIPPED_PACKAGE) / "profiles"
     if isinstance(shipped, Path):
         return shipped
-    copies = contextlib.ExitStack()
-    atexit.register(copies.close)
-    directory = Path(copies.enter_context(tempfile.TemporaryDirectory(prefix="pooltui-")))
+    copies = tempfile.TemporaryDirectory(prefix="pooltui-profiles-")
+    atexit.register(copies.cleanup)
+    directory = Path(copies.name)
     for entry in shipped.iterdir():
         if entry.name.endswith(".toml") and entry.is_file():
             (directory / entry.name).write_bytes(entry.read_bytes())
