@@ -121,3 +121,34 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 
 # private servers for the tests that restart, stop or freeze one (tests/private_servers.py)
 from private_servers import private_mariadb, private_pg  # noqa: E402, F401
+
+# --- tiers: markers from what a test uses, so `pytest -m "not db and not tui"` is the pure tier
+
+# The fixtures that reach a server (SQLite is a file, so sqlite_dsn is not one of them).
+DB_FIXTURES = frozenset({"pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn",
+                         "private_pg", "private_mariadb"})
+SERVER_MARKERS = ("postgres", "mariadb", "odbc")  # older hand-set markers that mean the same
+TUI_DIR = Path(__file__).parent / "tui"
+
+
+def _reaches_a_server(item: pytest.Item) -> bool:
+    """Through a fixture it depends on, or one it asks for by name through a parameter
+    (``@pytest.fixture(params=["pg_dsn", ...])`` then ``request.getfixturevalue``)."""
+    if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and any(isinstance(value, str) and value in DB_FIXTURES
+                                    for value in callspec.params.values()):
+        return True
+    return any(item.get_closest_marker(name) for name in SERVER_MARKERS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test ``db``, ``tui`` and ``snapshot`` from its fixtures and its place."""
+    for item in items:
+        if _reaches_a_server(item):
+            item.add_marker(pytest.mark.db)
+        if item.path.is_relative_to(TUI_DIR):
+            item.add_marker(pytest.mark.tui)
+        if "snap_compare" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.snapshot)

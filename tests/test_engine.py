@@ -16,6 +16,7 @@ from pooltui.core import probes
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
 from pooltui.core.load import engine
+from pooltui.core.load.notes import RunNote
 from pooltui.core.pool import InstrumentedPool, PoolEvent
 from pooltui.core.targets import parse_dsn
 
@@ -172,7 +173,7 @@ def test_stop_from_another_thread_ends_the_run(pg_dsn: str, pools) -> None:
     assert result.stopped and result.fatal_error is None
     assert result.duration_s < workload.duration_s
     assert result.requests > 0
-    assert any("stopped on request" in event for event in result.events)
+    assert result.noted(RunNote.STOPPED), result.events
     assert result.as_dict()["stopped"] is True
     assert_consistent(result)
 
@@ -234,7 +235,7 @@ def test_non_blocking_pool_counts_rejections(pg_dsn: str, pools) -> None:
     assert result.requests > result.errors  # the ones that got a connection succeeded
     assert result.fatal_error is None  # rejections are the pool's answer, not a broken workload
     assert result.pool.peak_checked_out <= 2
-    assert any("rejected" in event for event in result.events)
+    assert result.noted(RunNote.REJECTED), result.events
     assert_consistent(result)
 
 
@@ -261,7 +262,7 @@ def test_on_sample_that_raises_does_not_end_the_run(sqlite_dsn: str, pools) -> N
     result = engine.run(pool, Workload(threads=2, duration_s=0.3), on_sample=broken,
                         sample_interval_s=0.1)
     assert result.requests > 0 and result.errors == 0
-    assert "on_sample raised RuntimeError" in result.events
+    assert "on_sample raised RuntimeError" in result.noted(RunNote.ON_SAMPLE_FAILED)
     assert_consistent(result)
 
 
@@ -302,7 +303,7 @@ def test_sessions_killed_mid_burst_are_survived(backend: str, request: pytest.Fi
     # so the kill shows as reconnects (and as errors only when a retry fails too)
     assert result.pool.connects >= 1
     assert result.pool.reconnects >= 1, "the replaced connections were not counted"
-    assert any("lost" in event for event in result.events), result.events
+    assert result.noted(RunNote.RECONNECTED), result.events
     assert pool.server_ids().isdisjoint(killed)
     assert server_count(pool) == pool.snapshot().open
     assert_consistent(result)
@@ -326,7 +327,7 @@ def test_as_dict_is_the_bench_json_object_without_a_password(pg_dsn: str, pools)
     data = json.loads(json.dumps(result.as_dict()))
 
     for key in ("requests", "errors", "duration_s", "throughput_rps", "workload",
-                "schedule_lag_ms", "error_kinds", "query_ms", "stopped", "events"):
+                "schedule_lag_ms", "error_kinds", "query_ms", "stopped", "events", "event_kinds"):
         assert key in data
     for key in ("latency_ms", "acquire_ms", "hold_ms"):
         assert set(TIMINGS) <= set(data[key])
@@ -339,6 +340,25 @@ def test_as_dict_is_the_bench_json_object_without_a_password(pg_dsn: str, pools)
     assert "***" in data["target"]["dsn"]
     assert secret not in json.dumps(data)
     assert secret not in repr(result)
+
+
+def test_every_event_has_its_kind_and_the_json_keeps_both(sqlite_dsn: str, pools) -> None:
+    def broken(sample: engine.Sample) -> None:
+        raise RuntimeError("front end bug")
+
+    pool = pools(sqlite_dsn, PoolConfig(maxconnections=1, blocking=False))
+    result = engine.run(pool, Workload(threads=4, duration_s=0.3, hold_ms=20), on_sample=broken,
+                        sample_interval_s=0.1)
+    assert len(result.event_kinds) == len(result.events)
+    assert all(isinstance(kind, RunNote) for kind in result.event_kinds)
+    assert {RunNote.REJECTED, RunNote.ON_SAMPLE_FAILED} <= set(result.event_kinds)
+    assert result.noted(RunNote.REJECTED) == [
+        text for text in result.events if text.endswith("requests rejected: the pool was at "
+                                                        "maxconnections and blocking is off")]
+    data = json.loads(json.dumps(result.as_dict()))
+    assert data["events"] == result.events  # the texts stay a list of sentences
+    assert data["event_kinds"] == [str(kind) for kind in result.event_kinds]
+    assert "rejected" in data["event_kinds"] and "on_sample_failed" in data["event_kinds"]
 
 
 SLOW_QUERIES = {  # each would run for minutes: only the stop's cancel can end it early
@@ -383,7 +403,8 @@ def test_stop_cancels_the_statements_still_running(backend: str, request, pools)
                         stop=stop, on_sample=on_sample, sample_interval_s=0.1)
 
     assert result.stopped and result.errors == 0 and result.fatal_error is None
-    assert any("cancel 3 statements" in event for event in result.events), result.events
+    assert any("cancel 3 statements" in text for text in result.noted(RunNote.CANCELLED)), \
+        result.events
     assert pool.snapshot().checked_out == 0
     # DBUtils' failover did not quietly run the cancelled statements again
     assert pool.snapshot().reconnects == 0
@@ -410,7 +431,8 @@ def test_stop_runs_nothing_for_callers_still_waiting_for_a_connection(pg_dsn, po
                         stop=stop, on_sample=on_sample, sample_interval_s=0.1)
 
     assert result.stopped and result.errors == 0 and result.requests == 0
-    assert any("cancel 3 statements" in event for event in result.events), result.events
+    assert any("cancel 3 statements" in text for text in result.noted(RunNote.CANCELLED)), \
+        result.events
     eventually(lambda: running_statements(pool, pool.server_ids()), 0,
                "statements still running on the server after the stop")
 
@@ -435,5 +457,6 @@ def test_a_stop_the_dispatcher_passes_on_first_still_cancels_at_once(pg_dsn, poo
     elapsed = time.perf_counter() - started
     stopper.join()
     assert result.stopped
-    assert any("cancel 2 statements" in event for event in result.events), result.events
+    assert any("cancel 2 statements" in text for text in result.noted(RunNote.CANCELLED)), \
+        result.events
     assert elapsed < 60.0, "the cancel waited for the next sample"

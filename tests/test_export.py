@@ -14,7 +14,7 @@ import pytest
 from pooltui.core.config import PoolConfig, Workload, pooled_db_kwargs, validate
 from pooltui.core.errors import BadInput
 from pooltui.core.export import to_python, to_toml
-from pooltui.core.profiles import Profile, load_profile, profile_to_toml, repo_profiles_dir
+from pooltui.core.profiles import Profile, load_profile, profile_to_toml, shipped_profiles_dir
 from pooltui.core.targets import Target, parse_dsn
 
 READ_POOL = """
@@ -152,7 +152,7 @@ RICH = Profile(
 
 def test_toml_export_round_trips_exactly(tmp_path):
     profiles = [RICH, Profile(name="defaults")]
-    profiles += [load_profile(p) for p in sorted(repo_profiles_dir().glob("*.toml"))]
+    profiles += [load_profile(p) for p in sorted(shipped_profiles_dir().glob("*.toml"))]
     assert len(profiles) >= 6
     for profile in profiles:
         text = to_toml(profile)

@@ -17,6 +17,7 @@ import pytest
 
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.load import engine
+from pooltui.core.load.notes import RunNote
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.targets import parse_dsn
 
@@ -77,7 +78,7 @@ def test_a_fast_restart_is_survived_and_reported(server) -> None:
     assert served_after(result), result.events
     outage = result.outages[0]
     assert outage.failed >= 1 and outage.recovery_s is not None and outage.error
-    assert any("unreachable" in event for event in result.events)
+    assert result.noted(RunNote.OUTAGE), result.events
 
 
 def test_a_server_down_for_three_seconds_is_waited_for(server) -> None:
@@ -99,7 +100,8 @@ def test_giving_up_after_a_deadline_ends_the_run(server) -> None:
                          Workload(threads=2, duration_s=20, give_up_after_s=1.0))
     assert result.fatal_error is not None
     assert result.duration_s < 10  # it did not wait for the whole run
-    assert any("give_up_after_s" in event for event in result.events)
+    assert any("give_up_after_s" in text for text in result.noted(RunNote.GAVE_UP)), \
+        result.events
     assert result.outages and result.outages[0].ended_s is None
 
 

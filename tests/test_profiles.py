@@ -18,12 +18,13 @@ from pooltui.core.profiles import (
     load_profile,
     profile_to_toml,
     save_profile,
+    shipped_profiles_dir,
     strip_password,
     user_profiles_dir,
 )
 from pooltui.core.targets import demo_target, parse_dsn
 
-SHIPPED = Path(__file__).resolve().parents[1] / "profiles"
+SHIPPED = Path(__file__).resolve().parents[1] / "pooltui" / "profiles"  # package data
 
 RICH = Profile(
     name="rich",
@@ -180,6 +181,11 @@ def test_find_profile_by_path_and_name(tmp_path, monkeypatch):
         assert str(where) in str(info.value)
     with pytest.raises(BadInput, match="does not exist"):
         find_profile(str(tmp_path / "missing.toml"))
+
+
+def test_the_shipped_profiles_are_the_package_data():
+    assert shipped_profiles_dir() == SHIPPED
+    assert {p.name for p in SHIPPED.glob("*.toml")} >= {"demo.toml", "web-api.toml"}
 
 
 def test_user_profiles_dir_follows_platformdirs():

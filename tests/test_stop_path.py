@@ -19,6 +19,7 @@ from pooltui.core import probes
 from pooltui.core.config import PoolConfig, SessionGuards, Workload
 from pooltui.core.errors import BadInput, RunFailed
 from pooltui.core.load import engine
+from pooltui.core.load.notes import RunNote
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.targets import parse_dsn
 
@@ -106,7 +107,7 @@ def test_a_run_reaching_its_duration_cancels_statements_still_running(fixture, r
                                        query=marked(SLEEPS[fixture], mark)))
     assert result.requests == 0 and result.cancelled == 2
     assert result.pool.checked_out == 0
-    assert any("cancel 2 statements" in event for event in result.events)
+    assert any("cancel 2 statements" in text for text in result.noted(RunNote.CANCELLED))
     pool.close()
     assert pool.unclosed == 0
     if target.backend != "sqlite":
@@ -307,7 +308,7 @@ def test_sql_errors_never_reconnect_or_rerun(fixture, request, pools):
     assert result.pool.reconnects == 0 and result.pool.reexecutions == 0
     assert result.pool.connects == 0  # the two pre-opened connections served every request
     assert all(kind.startswith("query: ") for kind in result.error_kinds)
-    assert not any("were lost" in event for event in result.events)
+    assert not result.noted(RunNote.RECONNECTED) and not result.noted(RunNote.REEXECUTED)
     if result.fatal_error:
         assert result.fatal_error.startswith("The query failed")
 

@@ -7,13 +7,16 @@ A profile never holds a password: one in the DSN is refused on load and stripped
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import math
 import os
 import stat
 import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -317,15 +320,33 @@ def user_profiles_dir() -> Path:
     return Path(platformdirs.user_config_dir("pooltui")) / "profiles"
 
 
-def repo_profiles_dir() -> Path:
-    """The example profiles shipped next to the package."""
-    return Path(__file__).resolve().parents[2] / "profiles"  # pooltui/core/ -> repo root
+SHIPPED_PACKAGE = "pooltui"  # the example profiles are its package data, in profiles/*.toml
+
+
+@functools.cache
+def shipped_profiles_dir() -> Path:
+    """The example profiles installed with the package, read through importlib.resources.
+
+    Installed normally (a wheel, an editable install, the source tree) they are files on disk
+    and this is their directory; imported from a zip, they are copied once into a temporary
+    directory removed at exit, so every caller can treat a profile as a plain file path.
+    """
+    shipped = resources.files(SHIPPED_PACKAGE) / "profiles"
+    if isinstance(shipped, Path):
+        return shipped
+    copies = tempfile.TemporaryDirectory(prefix="pooltui-profiles-")
+    atexit.register(copies.cleanup)
+    directory = Path(copies.name)
+    for entry in shipped.iterdir():
+        if entry.name.endswith(".toml") and entry.is_file():
+            (directory / entry.name).write_bytes(entry.read_bytes())
+    return directory
 
 
 def search_dirs() -> list[Path]:
     """Profile directories, highest precedence first: user dir, ./profiles, the shipped ones."""
     out: list[Path] = []
-    for d in (user_profiles_dir(), Path.cwd() / "profiles", repo_profiles_dir()):
+    for d in (user_profiles_dir(), Path.cwd() / "profiles", shipped_profiles_dir()):
         if d.resolve() not in [o.resolve() for o in out]:
             out.append(d)
     return out

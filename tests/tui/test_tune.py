@@ -348,7 +348,7 @@ async def test_a_query_that_fails_is_reported_and_the_console_keeps_working(sqli
         assert failed.result.errors > 0 and failed.result.fatal_error
         assert "nowhere" in failed.result.fatal_error
         assert ("error", failed.result.fatal_error) in console.notes
-        assert any("errors:" in text for text in console.log.texts("error"))
+        assert console.log.texts("run_errors")
         query = console.app.tune.query_one("#param-query", Input)
         query.value = "SELECT count(*) FROM items"
         console.slider("threads").focus()
@@ -366,7 +366,7 @@ async def test_an_unreachable_server_is_a_message_not_a_crash(pg_dsn):
         assert "127.0.0.1" in console.notes[0][1]
         # mincached=1: building the pool already needs the server
         await pilot.press("w")
-        await until(pilot, lambda: any("warm-up failed" in t for t in console.log.texts()))
+        await until(pilot, lambda: console.log.texts("warmup_failed"))
         await pilot.press("b")
         await until(pilot, lambda: console.seen(BurstFailed))
         assert console.log.texts("run_failed") and console.app.tune.running is None

@@ -58,6 +58,7 @@ from pooltui.core.errors import (
     describe_db_error,
     failure_class,
 )
+from pooltui.core.load.notes import RunNote
 from pooltui.core.pool.histogram import (
     EMPTY,
     PENDING,
@@ -189,13 +190,18 @@ class RunResult:
     server_version: str | None = None
     stopped: bool = False        # ended early because `stop` was set
     fatal_error: str | None = None   # one sentence when requests kept failing
-    events: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)           # one sentence each
+    event_kinds: list[RunNote] = field(default_factory=list)  # the kind of each of events
     cancelled: int = 0           # requests the end of the run cut short (not errors)
     rows: int = 0                # rows the queries returned, all fetched in FETCH_BATCH steps
     outages: list[Outage] = field(default_factory=list)
     stalls: list[Stall] = field(default_factory=list)
     leaks: list[LeakReport] = field(default_factory=list)
     guards: SessionGuards = field(default_factory=SessionGuards)
+
+    def noted(self, kind: RunNote) -> list[str]:
+        """The texts of the events of one kind."""
+        return [text for k, text in zip(self.event_kinds, self.events, strict=True) if k == kind]
 
     def as_dict(self) -> dict[str, Any]:
         """The ``pooltui bench --json`` object (design.md, "Headless CLI")."""
@@ -213,6 +219,7 @@ class RunResult:
                        "server_version": self.server_version},
             "workload": asdict(self.workload), "stopped": self.stopped,
             "fatal_error": self.fatal_error, "events": list(self.events),
+            "event_kinds": [str(kind) for kind in self.event_kinds],
             "cancelled": self.cancelled, "rows": self.rows,
             "outages": [o.as_dict() for o in self.outages],
             "stalls": [st.as_dict() for st in self.stalls],
@@ -331,7 +338,7 @@ class _Run:
         # take the pool lock (see leases.py).
         self.stopping = stop.is_set()
         self.fatal: BaseException | None = None
-        self.fatal_note = ""
+        self.fatal_note: tuple[RunNote, str] | None = None
         self.tallies = [_Tally() for _ in range(workload.threads + 1)]  # + the dispatcher
         self.arrivals: queue.SimpleQueue[float | None] = queue.SimpleQueue()
         self.start = self.deadline = 0.0
@@ -343,6 +350,7 @@ class _Run:
         self.previous: tuple[HistogramSnapshot, ...] = (EMPTY, EMPTY, EMPTY)
         self.last = (0.0, 0, 0)               # when the last tick was, ok and failed then
         self.events: list[str] = []
+        self.event_kinds: list[RunNote] = []
         self.interrupted: set[tuple[int, int]] = set()  # statements the stop path cancelled
         # outages and stalls: rare paths, under a lock of their own
         self.trouble = threading.Lock()
@@ -461,9 +469,10 @@ class _Run:
             return
         tally.consecutive += 1
         if tally.consecutive >= FATAL_AFTER:
-            self.fail_run(exc, f"stopped after {FATAL_AFTER} failures in a row ({kind})")
+            self.fail_run(exc, (RunNote.FATAL,
+                                f"stopped after {FATAL_AFTER} failures in a row ({kind})"))
 
-    def fail_run(self, exc: BaseException, note: str = "") -> None:
+    def fail_run(self, exc: BaseException, note: tuple[RunNote, str] | None = None) -> None:
         if self.fatal is None:
             self.fatal, self.fatal_note = exc, note
         self.halt = True
@@ -480,8 +489,8 @@ class _Run:
             outage = self.outage
             outage.failed += 1
         if self.give_up_s and now - self.start - outage.started_s > self.give_up_s:
-            self.fail_run(exc, f"gave up after the server was unreachable for more than "
-                          f"{self.give_up_s:g} s (give_up_after_s)")
+            self.fail_run(exc, (RunNote.GAVE_UP, "gave up after the server was unreachable for "
+                                f"more than {self.give_up_s:g} s (give_up_after_s)"))
             return
         delay = min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** min(tally.lost, 16))
         tally.lost += 1
@@ -621,7 +630,8 @@ class _Run:
         if in_flight and now - since > self.stall_after_s:
             if self.stall is None:
                 self.stall = Stall(since - self.start)
-                self.note(f"no request completed for {now - since:.1f} s while {in_flight} "
+                self.note(RunNote.STALL,
+                          f"no request completed for {now - since:.1f} s while {in_flight} "
                           "were in flight (a frozen server, a lock, or slower statements)")
             self.stall.in_flight = max(self.stall.in_flight, in_flight)
 
@@ -656,11 +666,12 @@ class _Run:
         try:
             on_sample(sample)
         except Exception as exc:  # the front end's callback must not end the run
-            self.note(f"on_sample raised {error_kind(exc)}")
+            self.note(RunNote.ON_SAMPLE_FAILED, f"on_sample raised {error_kind(exc)}")
 
-    def note(self, text: str) -> None:
+    def note(self, kind: RunNote, text: str) -> None:
         if len(self.events) < MAX_EVENTS and text not in self.events:
             self.events.append(text)
+            self.event_kinds.append(kind)
 
 
 class _StopPath:
@@ -704,8 +715,9 @@ class _StopPath:
             cut = self.state.pool.abort_all()
             why = "the server had stopped answering" if stalled else \
                 f"their statements had not ended {CANCEL_WAIT_S:g} s after the cancel"
-            self.state.note(f"pooltui cut {cut} connections at the end: {why} (DBUtils reopens "
-                            "them when next used)")
+            self.state.note(RunNote.CONNECTIONS_CUT,
+                            f"pooltui cut {cut} connections at the end: {why} (DBUtils "
+                            "reopens them when next used)")
         return self.aborted_at is not None and now >= self.aborted_at + ABORT_WAIT_S
 
 
@@ -769,14 +781,16 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
         thread.join(max(0.0, join_end - perf_counter()))
     busy = sum(thread.is_alive() for thread in threads)
     if busy:
-        state.note(f"{busy} threads were still blocked after the stop path (their statements "
+        state.note(RunNote.THREADS_BLOCKED,
+                   f"{busy} threads were still blocked after the stop path (their statements "
                    "were cancelled and their connections cut); they end with the process")
     ended = perf_counter() if busy else max(t.ended for t in state.tallies)
     unserved = 0
     while not state.arrivals.empty():
         unserved += state.arrivals.get_nowait() is not None
     if unserved:
-        state.note(f"{unserved} arrivals were still waiting for a thread at the end")
+        state.note(RunNote.UNSERVED,
+                   f"{unserved} arrivals were still waiting for a thread at the end")
     state.tick(perf_counter(), on_sample)
     return _result(state, max(ended - state.start, 0.0), server_version, open_loop)
 
@@ -814,7 +828,7 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         outages[0].error = describe_db_error(state.outage_error, pool.target)
     for outage in outages:
         recovery = outage.recovery_s
-        state.note(f"the server was unreachable from {outage.started_s:.2f} s"
+        state.note(RunNote.OUTAGE, f"the server was unreachable from {outage.started_s:.2f} s"
                    + (f" for {recovery:.2f} s" if recovery is not None else " to the end")
                    + f" ({outage.failed} requests failed; pooltui backed off and retried)")
     stalls = list(state.stalls)
@@ -824,24 +838,29 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
     if state.fatal is not None:
         fatal = describe_db_error(state.fatal, pool.target)
         if state.fatal_note:
-            state.note(state.fatal_note)
+            state.note(*state.fatal_note)
     elif state.stopped:
-        state.note(f"stopped on request after {duration_s:.2f} s")
+        state.note(RunNote.STOPPED, f"stopped on request after {duration_s:.2f} s")
     if state.interrupted:
-        state.note(f"the end of the run asked the server to cancel {len(state.interrupted)} "
+        state.note(RunNote.CANCELLED,
+                   f"the end of the run asked the server to cancel {len(state.interrupted)} "
                    "statements still running")
     if kinds.get(OVERLOAD):
-        state.note(f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
+        state.note(RunNote.OVERLOAD,
+                   f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
                    "were already waiting for a thread")
     if kinds.get(REJECTED):
-        state.note(f"{kinds[REJECTED]} requests rejected: the pool was at maxconnections and "
+        state.note(RunNote.REJECTED,
+                   f"{kinds[REJECTED]} requests rejected: the pool was at maxconnections and "
                    "blocking is off")
     stats = pool.snapshot()
     if stats.reconnects:
-        state.note(f"DBUtils replaced {stats.reconnects} connections that were lost (killed by "
+        state.note(RunNote.RECONNECTED,
+                   f"DBUtils replaced {stats.reconnects} connections that were lost (killed by "
                    "the server, cut at a stop) or used up (maxusage)")
     if stats.reexecutions:
-        state.note(f"DBUtils ran {stats.reexecutions} statements again after losing their "
+        state.note(RunNote.REEXECUTED,
+                   f"DBUtils ran {stats.reexecutions} statements again after losing their "
                    "connection: a write that had reached the server ran twice")
     result = RunResult(
         requests=ok + failed, errors=failed, duration_s=duration_s,
@@ -851,7 +870,7 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         config=_effective_config(pool), target=pool.target.redacted,
         driver=pool.target.facts.module_name, workload=state.workload,
         server_version=server_version, stopped=state.stopped and fatal is None,
-        fatal_error=fatal, events=state.events,
+        fatal_error=fatal, events=state.events, event_kinds=state.event_kinds,
         cancelled=sum(t.cancelled for t in state.tallies),
         rows=sum(t.rows for t in state.tallies), outages=outages, stalls=stalls,
         leaks=pool.leak_reports(), guards=pool.guards)

@@ -28,8 +28,8 @@ from pooltui.core.profiles import (
     Profile,
     list_profiles,
     load_profile,
-    repo_profiles_dir,
     save_profile,
+    shipped_profiles_dir,
     user_profiles_dir,
 )
 from pooltui.tui.screens.dialog import DialogScreen
@@ -52,7 +52,7 @@ def where_of(path: Path) -> str:
     parent = path.parent.resolve()
     if parent == user_profiles_dir().resolve():
         return "user"
-    if parent == repo_profiles_dir().resolve():
+    if parent == shipped_profiles_dir().resolve():
         return "shipped"
     if parent == (Path.cwd() / "profiles").resolve():
         return "./profiles"

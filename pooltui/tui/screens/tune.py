@@ -359,7 +359,7 @@ class TuneScreen(Screen[None]):
     def _warm_up_failed(self, message: WarmupFailed) -> None:
         if message.run_id == self._run_id:
             self._finish()
-            self.events.add("error", f"warm-up failed: {message.error}")
+            self.events.add("warmup_failed", f"warm-up failed: {message.error}")
             self.notify(message.error, title="Warm-up failed", severity="error", timeout=10)
 
     @on(StatsSampled)
@@ -412,9 +412,9 @@ class TuneScreen(Screen[None]):
                 f"req/s, p95 {result.latency.p95:.2f} ms, {result.errors} errors")
         if result.error_kinds:
             kinds = ", ".join(f"{k} x{n}" for k, n in sorted(result.error_kinds.items()))
-            log.add("error", f"run #{record.number} errors: {kinds}")
-        for line in result.events:
-            log.add("warning", line)
+            log.add("run_errors", f"run #{record.number} errors: {kinds}")
+        for kind, line in zip(result.event_kinds, result.events, strict=True):
+            log.add(kind, line)  # a run note's kind (core.load.notes.RunNote) is a warning
         self._trouble = ""
         unrecovered = next((o for o in result.outages if o.ended_s is None), None)
         if result.fatal_error:

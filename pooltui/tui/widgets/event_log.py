@@ -14,9 +14,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual.widgets import RichLog
 
+from pooltui.core.load.notes import RunNote
+
 # event kinds that mean trouble (red) and that deserve attention (yellow); the rest is neutral
-ERROR_KINDS = frozenset({"error", "connection_lost", "connect_failed", "run_failed", "leak"})
-WARNING_KINDS = frozenset({"warning", "stopped", "leak_returned"})
+ERROR_KINDS = frozenset({"error", "connection_lost", "connect_failed", "run_failed", "leak",
+                         "warmup_failed", "run_errors"})
+WARNING_KINDS = frozenset({"warning", "stopped", "leak_returned", *RunNote})  # + a run's notes
 GOOD_KINDS = frozenset({"warmup_done", "run_finished", "connected"})
 
 
