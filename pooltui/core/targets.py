@@ -61,9 +61,10 @@ def parse_dsn(dsn: str, *, password: str | None = None) -> Target:
         return driver.parse(text, password)
     named = f"the scheme {scheme!r}" if re.fullmatch(r"[a-z][a-z0-9+.-]{0,20}", scheme) else \
         "a DSN without a known scheme"
-    problems = "".join(f" {problem}" for problem in load_problems())
+    problems = load_problems()
+    broken = f" ({'; '.join(problems)}: fix or uninstall it)" if problems else ""
     raise BadInput(f"pooltui does not understand {named}: give one of " + "; ".join(forms())
-                   + "." + problems)
+                   + broken + ".")
 
 
 def dsn_secrets(text: str) -> tuple[str, ...]:

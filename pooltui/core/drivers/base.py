@@ -124,12 +124,18 @@ class ServerInfo:
         return "mysql" in name or "mariadb" in name
 
     @property
+    def reserves_inside(self) -> bool:
+        """True when the reserved slots are part of max_connections (PostgreSQL's for
+        superusers); MySQL's admin slot is on top of it (max_connections + 1)."""
+        return self.product not in ("MySQL", "MariaDB")
+
+    @property
     def usable_connections(self) -> int | None:
         """Slots an ordinary application role can take. PostgreSQL reserves its slots inside
         max_connections; MySQL allows max_connections + 1, the extra one for CONNECTION_ADMIN."""
         if self.max_connections is None:
             return None
-        if self.product in ("MySQL", "MariaDB"):
+        if not self.reserves_inside:
             return self.max_connections
         return self.max_connections - (self.reserved_connections or 0)
 
@@ -296,7 +302,8 @@ class Driver(ABC):
         kwargs = self.connect_kwargs(target, tag)
         if timeout_s is None:
             given = kwargs.get(self.connect_timeout_key) if self.connect_timeout_key else None
-            timeout_s = float(given) if given not in (None, "") else DEFAULT_CONNECT_TIMEOUT_S
+            timeout_s = float(given) if given is not None and given != "" else \
+                DEFAULT_CONNECT_TIMEOUT_S
         self.apply_connect_timeout(target, kwargs, timeout_s)
         try:
             con = module.connect(**kwargs)
@@ -306,8 +313,10 @@ class Driver(ABC):
         return con
 
     def set_autocommit(self, con: Any) -> None:
-        """Put a probe's connection in autocommit."""
-        con.autocommit = True
+        """Put a probe's connection in autocommit where the driver has the attribute (the
+        DB-API does not require it: without, the probe's reads run in a transaction)."""
+        with contextlib.suppress(AttributeError):
+            con.autocommit = True
 
     # --- sessions ---
 

@@ -203,7 +203,7 @@ class MysqlDriver(UrlDriver):
         return False
 
     def failure_class(self, exc: BaseException) -> str:
-        args = getattr(exc, "args", ())
+        args: tuple[Any, ...] = getattr(exc, "args", ())
         errno = args[0] if args and isinstance(args[0], int) else None
         if type(exc).__name__ == "InterfaceError" and errno in (None, 0):
             return CONNECTION  # PyMySQL's "(0, '')": the connection is already closed

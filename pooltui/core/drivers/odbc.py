@@ -215,7 +215,7 @@ class OdbcDriver(Driver):
         return _backend_of(target).dialect
 
     def import_module(self) -> ModuleType:
-        module = import_module(self.module_name)
+        module: Any = import_module(self.module_name)
         # Driver-manager pooling under DBUtils double-pools: a connection DBUtils closed stays
         # open in the driver manager. It is read when the ODBC environment is first allocated.
         module.pooling = False
@@ -344,7 +344,7 @@ class OdbcDriver(Driver):
     # --- errors ---
 
     def failure_class(self, exc: BaseException) -> str:
-        args = getattr(exc, "args", ())
+        args: tuple[Any, ...] = getattr(exc, "args", ())
         state = args[0] if args and isinstance(args[0], str) else ""
         text = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
         native = _NATIVE_ERRNO.search(text)

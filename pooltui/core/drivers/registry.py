@@ -53,8 +53,8 @@ def _load_plugins() -> None:
                 raise TypeError(f"{type(driver).__name__} is not a pooltui Driver")
             register_driver(driver)
         except Exception as exc:  # a broken plugin must not take pooltui down with it
-            _PROBLEMS.append(f"The driver plugin {point.name!r} ({point.value}) could not be "
-                             f"loaded ({type(exc).__name__}: {exc}): fix or uninstall it.")
+            _PROBLEMS.append(f"the driver plugin {point.name!r} ({point.value}) could not be "
+                             f"loaded ({type(exc).__name__}: {exc})")
 
 
 def drivers() -> tuple[Driver, ...]:
@@ -90,6 +90,7 @@ def driver_for_error(exc: BaseException) -> Driver | None:
 
 
 def load_problems() -> tuple[str, ...]:
-    """One sentence per driver plugin that could not be loaded."""
+    """What went wrong with each driver plugin that could not be loaded (a clause each, for
+    the sentence that needed the plugin)."""
     _load_plugins()
     return tuple(_PROBLEMS)
