@@ -132,7 +132,6 @@ SQL = "sql"                # the statement itself failed: an error, never a reco
 FULL = "full"              # the server has no free connection slot
 
 
-
 def _drivers_of(exc: BaseException, target: Any = None) -> list[Any]:
     """The drivers that may explain ``exc``: the target's, then the one that raised it."""
     from pooltui.core.drivers import driver_for_error  # the drivers import this module
