@@ -123,7 +123,7 @@ def capacity_problem(server: ServerInfo, config: PoolConfig, workload: Workload,
         return None
     reserved = server.reserved_connections or 0
     kept = f", {reserved} more kept for superusers" if reserved and \
-        server.product not in ("MySQL", "MariaDB") else ""
+        server.reserves_inside else ""
     bound = "maxconnections" if config.maxconnections else "threads (maxconnections is 0)"
     return (f"This run can open {most} connections ({bound}) but the server at "
             f"{target.redacted} has {free} free ({usable} usable, {in_use} in use{kept}): set "

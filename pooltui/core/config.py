@@ -321,7 +321,7 @@ def validate(config: PoolConfig, facts: DriverFacts) -> Validation:
             "so a transaction the driver opened implicitly (autocommit off) stays open into the "
             "next checkout, with its locks and snapshot.")
     committed = any(s.strip().rstrip(";").strip().upper() == "COMMIT" for s in config.setsession)
-    if config.setsession and module == "psycopg" and not committed:
+    if config.setsession and facts.setsession_in_transaction and not committed:
         add("warning", "setsession", "setsession runs inside psycopg's implicit transaction, so "
             "PostgreSQL undoes its SET statements at the first rollback (reset=True rolls back "
             "every return); add COMMIT as the last statement.")

@@ -131,84 +131,35 @@ WRITE = "write"            # the session is read-only and the statement writes
 SQL = "sql"                # the statement itself failed: an error, never a reconnect
 FULL = "full"              # the server has no free connection slot
 
-_PG_CONNECTION_STATES = {"57P01", "57P02", "57P03", "57P05", "25P03"}
-_MYSQL_CONNECTION_ERRNOS = {1053, 1927, 2001, 2002, 2003, 2006, 2012, 2013, 2055, 4031}
-_MYSQL_FULL_ERRNOS = {1040, 1203}
-_MYSQL_TIMEOUT_ERRNOS = {1969, 3024}   # MariaDB max_statement_time, MySQL max_execution_time
-_MYSQL_WRITE_ERRNOS = {1792, 1290}     # read-only transaction, --read-only server
-_SQLITE_INTERRUPT, _SQLITE_READONLY = 9, 8
+
+def _drivers_of(exc: BaseException, target: Any = None) -> list[Any]:
+    """The drivers that may explain ``exc``: the target's, then the one that raised it."""
+    from pooltui.core.drivers import driver_for_error  # the drivers import this module
+
+    found = [getattr(target, "driver", None), driver_for_error(exc)]
+    return [d for n, d in enumerate(found) if d is not None and d not in found[:n]]
 
 
 def failure_class(exc: BaseException) -> str:
     """What a driver failure means, by its code: one of CONNECTION, TIMEOUT, CANCELLED, WRITE,
-    FULL or SQL (everything else, including errors pooltui cannot place)."""
+    FULL or SQL (everything else, including errors pooltui cannot place). The driver that
+    raised it decides (Driver.failure_class)."""
     if isinstance(exc, PooltuiError):  # pooltui's own sentence: what the driver said decides
         cause = exc.__cause__
         return failure_class(cause) if isinstance(cause, Exception) else SQL
-    module = type(exc).__module__
-    args = getattr(exc, "args", ())
-    if module.startswith("psycopg"):
-        state = getattr(exc, "sqlstate", None)
-        if state is None:  # raised by libpq itself: the socket, not the statement, failed
-            return CONNECTION if type(exc).__name__ in (
-                "OperationalError", "InterfaceError", "ConnectionTimeout") else SQL
-        return _by_sqlstate(state)
-    if module.startswith("pymysql"):
-        errno = args[0] if args and isinstance(args[0], int) else None
-        if type(exc).__name__ == "InterfaceError" and errno in (None, 0):
-            return CONNECTION  # PyMySQL's "(0, '')": the connection is already closed
-        return _by_errno(errno) if errno is not None else SQL
-    if module.startswith("sqlite3"):
-        code = getattr(exc, "sqlite_errorcode", None)
-        if code is not None:
-            code &= 0xFF  # extended codes carry the primary code in their low byte
-        return {_SQLITE_INTERRUPT: CANCELLED, _SQLITE_READONLY: WRITE}.get(code, SQL)
-    if module.startswith("pyodbc"):
-        state = args[0] if args and isinstance(args[0], str) else ""
-        text = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
-        # MariaDB ends a message with its native code: "... (2006) (SQLExecDirectW)"
-        native = re.search(r"\((\d{4})\) \(SQL\w+\)\s*$", text)
-        if native and _by_errno(int(native.group(1))) != SQL:
-            return _by_errno(int(native.group(1)))
-        if state in ("HYT00",):
-            return TIMEOUT
-        if state == "HYT01":
-            return CONNECTION
-        return _by_sqlstate(state) if re.fullmatch(r"[0-9A-Z]{5}", state) else SQL
-    return SQL
+    from pooltui.core.drivers import driver_for_error  # the drivers import this module
 
-
-def _by_sqlstate(state: str) -> str:
-    if state.startswith("08") or state in _PG_CONNECTION_STATES:
-        return CONNECTION
-    if state == "57014":
-        return TIMEOUT  # query_canceled: a statement timeout, unless pooltui cancelled it
-    if state == "25006":
-        return WRITE
-    if state == "53300":
-        return FULL
-    return SQL
-
-
-def _by_errno(errno: int | None) -> str:
-    if errno in _MYSQL_CONNECTION_ERRNOS:
-        return CONNECTION
-    if errno in _MYSQL_FULL_ERRNOS:
-        return FULL
-    if errno in _MYSQL_TIMEOUT_ERRNOS:
-        return TIMEOUT
-    if errno == 1317:
-        return CANCELLED  # ER_QUERY_INTERRUPTED: KILL QUERY
-    if errno in _MYSQL_WRITE_ERRNOS:
-        return WRITE
-    return SQL
+    driver = driver_for_error(exc)
+    return driver.failure_class(exc) if driver is not None else SQL
 
 
 def _where(target: Any) -> str:
     host = getattr(target, "host", "") or ""
     port = getattr(target, "port", None)
-    if getattr(target, "kind", "") == "sqlite":
-        return f"the SQLite file {getattr(target, 'database', '')}"
+    named = getattr(target, "driver", None)
+    place = named.where(target) if named is not None else None
+    if place is not None:
+        return place
     if host.startswith("/"):
         return f"the local socket in {host}"
     if not host:
@@ -217,24 +168,13 @@ def _where(target: Any) -> str:
     return f"{shown}:{port}" if port else shown
 
 
-def _odbc_drivers() -> str:
-    try:
-        import pyodbc
-
-        names = pyodbc.drivers()
-    except Exception:  # pyodbc itself may be what is missing
-        names = []
-    if not names:
-        return "no ODBC driver is installed (e.g. apt-get install odbc-postgresql odbc-mariadb)"
-    return "installed: " + ", ".join(names)
-
-
 def _sentence(exc: BaseException, target: Any) -> str:
     """The sentence for ``exc``; the order of the checks matters (a timeout is also a 2013)."""
     s = _Seen(exc)
     where = _where(target)
-    product = {"postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB", "sqlite": "SQLite"}.get(
-        getattr(target, "backend", ""), "database")
+    dialect = getattr(target, "dialect", None)
+    product = getattr(dialect, "product", "database")
+    explainers = _drivers_of(exc, target)
     user = getattr(target, "user", "") or "(default)"
     database = getattr(target, "database", "") or "(default)"
     env = getattr(target, "password_env", "") or "the password environment variable"
@@ -245,11 +185,10 @@ def _sentence(exc: BaseException, target: Any) -> str:
     if isinstance(exc, ImportError):
         return (f"The database driver cannot be loaded ({s.line}): install it (for ODBC also "
                 "the unixODBC library: apt-get install unixodbc).")
-    if s.says("can't open lib", "data source name not found") or s.state == "IM002":
-        found = re.search(r"can't open lib '([^']*)'", str(exc), re.I)
-        what = f"The ODBC driver {found.group(1)!r} is not installed" if found else \
-            "The ODBC connection string names no installed driver or defined data source"
-        return f"{what}: name one in Driver={{...}} ({_odbc_drivers()})."
+    for driver in explainers:
+        setup = driver.setup_sentence(exc, s)
+        if setup is not None:
+            return setup
     if s.says("too many clients", "too many connections", "connection slots are reserved",
               "max_user_connections") or s.errno in (1040, 1203) or s.state == "53300":
         return (f"The server at {where} has no free connection slots (its connection limit is "
@@ -300,16 +239,10 @@ def _sentence(exc: BaseException, target: Any) -> str:
                 "timeout, restart or network): pooltui backs off and retries, and DBUtils "
                 "reconnects at the next use; if it happens after idle periods, keep idle "
                 "connections younger than the server's idle timeout or turn on a checkout ping.")
-    if getattr(target, "kind", "") == "sqlite" or s.module.startswith("sqlite3"):
-        if s.says("unable to open database"):
-            return (f"The SQLite database {database!r} cannot be opened: check that the file "
-                    "exists and is readable (pooltui never creates it).")
-        if s.says("file is not a database", "encrypted or is not a database"):
-            return (f"The file {database!r} is not a SQLite database: give the path of a SQLite "
-                    "database file (pooltui never creates or overwrites one).")
-        if s.says("database is locked", "database is busy"):
-            return ("The SQLite database is locked by another writer: retry, or raise the busy "
-                    "timeout with ?timeout=SECONDS in the DSN.")
+    for driver in explainers:
+        local = driver.local_sentence(exc, s, target)
+        if local is not None:
+            return local
     if s.name in ("ProgrammingError", "DataError", "IntegrityError", "NotSupportedError") or \
             s.state[:2] in ("42", "22", "23", "25", "0A", "2B", "40", "44") or \
             (s.errno is not None and 1000 <= s.errno < 2000) or \

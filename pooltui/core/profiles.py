@@ -19,17 +19,16 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import platformdirs
 import tomli_w
 
 from pooltui.core.config import POOL_FIELDS, WORKLOAD_FIELDS, PoolConfig, Workload
 from pooltui.core.errors import BadInput, RunFailed
-from pooltui.core.targets import SECRET_PARAMS, dsn_secrets, odbc_without_secrets, split_url
+from pooltui.core.targets import dsn_prefixes, dsn_secrets, dsn_without_secrets
 
 MAX_TOML_DEPTH = 16  # profiles and answers nest two deep; deeper input is a mistake or an attack
-DSN_PREFIXES = ("postgresql://", "postgres://", "mysql://", "mariadb://", "odbc:", "sqlite:///")
+DSN_PREFIXES = dsn_prefixes()  # every registered driver's
 _TOP_KEYS = ("name", "description", "target", "pool", "workload")
 
 
@@ -46,12 +45,8 @@ class Profile:
 
 # --- passwords in DSNs -------------------------------------------------------------------------
 
-# Both split the DSN exactly as targets.parse_dsn does (split_url, odbc_parts), so what counts
-# as the password here is what the driver would be given as one.
-
-def _is_secret_param(part: str) -> bool:
-    return unquote(part.partition("=")[0]).lower() in SECRET_PARAMS
-
+# Both split the DSN exactly as the DSN's driver does when it parses it, so what counts as the
+# password here is what the driver would be given as one.
 
 def dsn_has_password(dsn: str) -> bool:
     """True when the DSN itself carries a (non-empty) password or other secret."""
@@ -60,18 +55,7 @@ def dsn_has_password(dsn: str) -> bool:
 
 def strip_password(dsn: str) -> str:
     """The DSN without its secrets (not masked: removed), so it can be written anywhere."""
-    if dsn.startswith("odbc:"):
-        try:
-            return "odbc:" + odbc_without_secrets(dsn[5:], None)
-        except BadInput:  # unparsable: keep nothing that could be a secret
-            return "odbc:"
-    parts = split_url(dsn)
-    if parts is None:
-        return dsn
-    userinfo = parts.userinfo.partition(":")[0] + "@" if parts.at else ""
-    kept = [p for p in parts.query.split("&") if p and not _is_secret_param(p)]
-    return (f"{parts.scheme}://{userinfo}{parts.hostport}" + ("/" if parts.slash else "")
-            + parts.path + (f"?{'&'.join(kept)}" if kept else ""))
+    return dsn_without_secrets(dsn)
 
 
 # --- loading ----------------------------------------------------------------------------------

@@ -224,7 +224,6 @@ def _context(
     _check_keep_up(a.threads_per_process, rate, hold_ms)
     cpr = a.connections_per_request
     load = q.littles_law(rate, hold_ms / 1000.0) * cpr
-    server_name = f"{getattr(m.server, 'product', '')} {getattr(m.server, 'version', '')}".lower()
     ctx = Context(
         answers=a,
         facts=facts,
@@ -237,7 +236,7 @@ def _context(
         load_avg=load / a.peak_to_average,
         usable=a.threads_per_process * cpr,
         deadlock=q.deadlock_free_size(a.threads_per_process, cpr),
-        mysql=facts.module_name == "pymysql" or "mysql" in server_name or "mariadb" in server_name,
+        mysql=facts.mysql_family or bool(getattr(m.server, "mysql_family", False)),
     )
     for name in ANSWER_NAMES:
         if name in a.assumed and name not in ("query_ms", "connect_ms", "query", "symptoms"):

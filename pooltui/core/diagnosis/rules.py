@@ -348,7 +348,7 @@ def _rule_ping(ctx: Context, cfg: PoolConfig) -> Outcome:
             "taken from the idle cache and reopens it when the server has closed it."
         )
         return _change(cfg, "ping", cfg.ping | 1, why), []
-    if f.module_name == "sqlite3" or cfg.ping_query:  # no server to lose, or already a query
+    if not f.has_server or cfg.ping_query:  # no server to lose, or already a query
         return [], []
     if gone:
         why = (
@@ -475,13 +475,7 @@ def symptom_advice(
             "a small pool of their own."
         )
         advice.append(Advice("info", message))
-    if ctx.facts.module_name == "pyodbc":
-        message = (
-            "pyodbc also pools in the ODBC driver manager: set pyodbc.pooling = False before the "
-            "application's first connect (pooltui and its exported code do), or a connection "
-            "DBUtils closes stays open."
-        )
-        advice.append(Advice("info", message))
+    advice += [Advice("info", message) for message in ctx.facts.advice]  # the driver's own
     message = (
         "When a statement fails with a connection error outside begin(), DBUtils reconnects and "
         "runs it again, so a write can run twice: wrap writes in con.begin() ... con.commit()."

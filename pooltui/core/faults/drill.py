@@ -50,7 +50,6 @@ DETECT_GRACE_S = 1.0        # a symptom this long after the fault's end still co
 SLOW_FACTOR, SLOW_MIN_MS = 3.0, 20.0  # an interval is slow past both 3 x and +20 ms the baseline
 MIN_EXPECTED = 3.0          # zero throughput is a stall only when this many requests were due
 LEFT_POLL_S = 3.0           # how long the server may take to end a closed session
-_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 
 
 @dataclass(frozen=True)
@@ -125,12 +124,12 @@ def drill_duration(fault: Fault, duration_s: float | None = None) -> tuple[float
 def proxy_upstream(target: Target) -> tuple[str, int]:
     """Where the proxy forwards to: the target's loopback host and port; BadInput for SQLite,
     a socket or any host off this machine."""
-    if target.kind == "sqlite" or target.backend == "sqlite":
+    if target.dialect.is_file:
         raise BadInput("A SQLite database has no network to break: run the fault drills against "
                        "a PostgreSQL or MariaDB/MySQL server (a postgresql://, mysql:// or "
                        "odbc: DSN).")
     host = loopback_address(target.host, "target's host")
-    port = target.port or _DEFAULT_PORTS.get(target.backend)
+    port = target.port or target.dialect.default_port
     if port is None:
         raise BadInput("The ODBC DSN names no Port= and its server family is unknown: add "
                        "Port=... so the drill knows where to forward.")
@@ -359,16 +358,17 @@ def _latency_advice(report: DrillReport, config: PoolConfig, workload: Workload,
 def _freeze_advice(report: DrillReport, config: PoolConfig, workload: Workload,
                    target: Target) -> list[str]:
     t = report.timeline
-    if target.kind == "mysql":
-        timeout = dict(target._params).get("read_timeout")
+    option = target.driver.read_timeout_option  # the DSN option bounding a read, if any
+    if option:
+        timeout = dict(target._params).get(option)
         if timeout:
-            return [f"read_timeout={timeout:g} in the DSN failed the requests stuck on the "
+            return [f"{option}={timeout:g} in the DSN failed the requests stuck on the "
                     f"frozen server after {timeout:g} s ({report.requests_failed} failed); a "
                     "statement timeout cannot fire on a server that does not run."]
-        return ["read_timeout=SECONDS in the DSN (PyMySQL) would have failed the requests stuck "
-                "on the frozen server after that long instead of holding their connections for "
-                f"the whole {report.fault_s:.1f} s; a statement timeout cannot fire on a server "
-                "that does not run."]
+        return [f"{option}=SECONDS in the DSN ({target.driver.label}) would have failed the "
+                "requests stuck on the frozen server after that long instead of holding their "
+                f"connections for the whole {report.fault_s:.1f} s; a statement timeout cannot "
+                "fire on a server that does not run."]
     if t.during.requests < t.before.throughput_rps * report.fault_s / 2:
         return [f"Requests waited out the whole {report.fault_s:.1f} s freeze: "
                 f"{target.facts.module_name} has no read timeout and a frozen server runs no "

@@ -287,14 +287,11 @@ def error_kind(exc: BaseException) -> str:
     """A short name for the error table: the class, plus the driver's error code if it has one."""
     if isinstance(exc, TooManyConnectionsError):
         return REJECTED
+    from pooltui.core.drivers import error_code  # an error path: the import is a dict lookup
+
     name = type(exc).__name__
-    args = getattr(exc, "args", ())
-    code = args[0] if args else None
-    if isinstance(code, int) and not isinstance(code, bool):  # PyMySQL: (2013, "Lost ...")
-        return f"{name}({code})"
-    if isinstance(code, str) and len(code) == 5 and code.isalnum() and len(args) > 1:
-        return f"{name}({code})"  # pyodbc: ("08S01", "[08S01] ...")
-    return name
+    code = error_code(exc)  # the driver's: PyMySQL (2013, "Lost ..."), pyodbc ("08S01", ...)
+    return f"{name}({code})" if code is not None else name
 
 
 class _Tally:

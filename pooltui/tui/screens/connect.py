@@ -20,14 +20,14 @@ from textual.message import Message
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from pooltui.core.checks import CheckReport, check_target
+from pooltui.core.drivers import drivers
 from pooltui.core.errors import BadInput, PooltuiError, describe_db_error
 from pooltui.core.report import check_rows
-from pooltui.core.targets import FORMS, Target, demo_target, dsn_secrets, parse_dsn
+from pooltui.core.targets import Target, demo_target, dsn_secrets, forms, parse_dsn
 from pooltui.tui.screens.dialog import DialogScreen
 
-DSN_FORMS = (
-    "postgresql://user@127.0.0.1:5432/db   mysql://user@127.0.0.1:3306/db   "
-    "odbc:Driver={...};Server=...   sqlite:///path/file.db\n"
+DSN_FORMS = (  # one example per registered driver
+    "   ".join(driver.example for driver in drivers() if driver.example) + "\n"
     "enter tests the DSN, ctrl+u uses it, ctrl+d tries the embedded SQLite demo"
 )
 
@@ -145,7 +145,7 @@ class ConnectScreen(DialogScreen[Target | None]):
             raise
         except Exception as error:
             raise BadInput(f"pooltui cannot read this DSN ({type(error).__name__}): check it "
-                           "against the forms " + "; ".join(FORMS) + ".") from None
+                           "against the forms " + "; ".join(forms()) + ".") from None
 
     def _show_redacted(self, redacted: str) -> None:
         self._shown_dsn = redacted
