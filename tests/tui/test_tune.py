@@ -170,6 +170,35 @@ async def test_postgres_burst_stops_on_s_while_the_console_stays_usable(pg_dsn):
         assert console.app.tune.running is None
 
 
+async def test_keys_that_cannot_act_now_are_disabled_not_answered_with_a_toast(sqlite_dsn):
+    console = Console(sqlite_dsn, workload=Workload(threads=2, duration_s=60.0, hold_ms=1.0))
+    async with console.run() as pilot:
+        await pilot.pause()
+        tune = console.app.tune
+
+        def enabled() -> dict[str, bool]:  # what the footer draws, key by key
+            return {key: active.enabled for key, active in tune.active_bindings.items()
+                    if key in ("w", "b", "s", "m")}
+
+        assert enabled() == {"w": True, "b": True, "s": False, "m": False}
+        await pilot.press("s", "m")  # nothing runs, no run yet: nothing happens, nothing said
+        assert console.notes == [] and tune.running is None
+        await pilot.press("b")
+        await until(pilot, lambda: console.seen(StatsSampled))
+        await pilot.pause()
+        assert enabled() == {"w": False, "b": False, "s": True, "m": False}
+        await pilot.press("b", "w")  # no second run beside this one, and no toast
+        assert tune.running == "burst" and console.notes == []
+        await pilot.press("s")
+        await pilot.pause()
+        # asked once is enough: s is off while the burst stops (or it has already stopped)
+        assert (tune.stopping or console.seen(BurstFinished)) and not enabled()["s"]
+        await until(pilot, lambda: console.seen(BurstFinished))
+        await pilot.pause()
+        assert enabled() == {"w": True, "b": True, "s": False, "m": True}
+        assert console.notes == [] and len(console.seen(BurstFinished)) == 1
+
+
 async def test_mariadb_burst_lands_in_the_history(mysql_dsn):
     console = Console(mysql_dsn, PoolConfig(maxconnections=4, maxcached=2),
                       Workload(threads=6, duration_s=1.0, hold_ms=2.0))
