@@ -113,7 +113,7 @@ def add_target_options(parser: argparse.ArgumentParser, *, profile: bool = True,
                        subcommand: bool = True) -> None:
     """The options every command takes. A subcommand's copies default to "not given", so
     ``pooltui --dsn X check`` keeps the X given before the subcommand."""
-    unset = {"default": argparse.SUPPRESS} if subcommand else {}
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if subcommand else {}
     parser.add_argument("--dsn", **unset, help="postgresql://, mysql://, odbc:<conn string> or "
                         "sqlite:///file (default: the profile's target, else the embedded "
                         "SQLite demo)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from typing import Any
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -36,7 +37,7 @@ HELP: dict[str, str] = {
 EXTRA = (("details", "Run details (enter on a run)"),)
 
 
-def command_bindings(screen: Screen[object], *,
+def command_bindings(screen: Screen[Any], *,
                      enabled_only: bool = False) -> Iterator[tuple[DOMNode, Binding]]:
     """The (owner, binding) pairs the footer shows for ``screen`` (its focused widget's, its
     own and the app's), one per action; ``enabled_only`` leaves out the disabled ones."""
@@ -61,13 +62,13 @@ def help_for(binding: Binding) -> str:
 class PoolCommands(Provider):
     """Palette entries for the active screen's and the app's shown bindings."""
 
-    def _commands(self) -> list[tuple[str, str, partial]]:
+    def _commands(self) -> list[tuple[str, str, partial[Any]]]:
         screen = self.screen
-        out = []
+        out: list[tuple[str, str, partial[Any]]] = []
         for owner, binding in command_bindings(screen, enabled_only=True):
             title = f"{binding.description} ({_key_text(screen, binding)})"
             help_text = help_for(binding)
-            out.append((title, help_text, partial(owner.run_action, binding.action)))
+            out.append((title, help_text, partial(screen.app.run_action, binding.action, owner)))
         for action, title in EXTRA:  # keys that belong to a widget, not to the screen
             if hasattr(screen, f"action_{action}") and screen.check_action(action, ()):
                 out.append((title, HELP[action], partial(screen.run_action, action)))
