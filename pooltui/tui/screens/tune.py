@@ -173,10 +173,9 @@ class TuneScreen(Screen[None]):
         panel, session = self.panel, self.pooltui.session
         text: str | Text
         if self.running == "burst":
-            stopping = self.stopping
             text = (f"▶ burst #{self._burst_number} running · {self._elapsed:.1f} / "
                     f"{self._duration:g} s" + self._trouble
-                    + (" · stopping…" if stopping else " · s stops"))
+                    + (" · stopping…" if self.stopping else " · s stops"))
         elif self.running:
             text = f"▶ {self.running}…"
         elif not panel.is_ok:
