@@ -29,8 +29,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pooltui.cli import resolve_target, write_output
+from pooltui.cli.common import resolve_target, write_output
 from pooltui.core.config import PoolConfig, Workload, apply_overrides, validate
+from pooltui.core.diagnosis.display import assumed_names, prediction_table
 from pooltui.core.diagnosis.recommend import (
     ANSWER_NAMES,
     COMPLEXITIES,
@@ -39,13 +40,11 @@ from pooltui.core.diagnosis.recommend import (
     SYMPTOMS,
     TYPICAL_QUERY_MS,
     Answers,
-    Prediction,
     Recommendation,
     answers_from_mapping,
     recommend,
     recommendation_as_dict,
 )
-from pooltui.core.diagnosis.rules import PREDICTION_FIGURES, prediction_cells
 from pooltui.core.diagnosis.verify import TargetFigures, measure_target, verify_workload
 from pooltui.core.errors import BadInput, CannotConnect
 from pooltui.core.profiles import read_toml_file
@@ -73,7 +72,7 @@ CHOICE_OPTIONS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 
 
 def add_parser(subparsers: Any) -> None:
-    """Register `diagnose` on the CLI's subparsers (the lead's cli.build_parser calls this)."""
+    """Register `diagnose` on the CLI's subparsers."""
     p = subparsers.add_parser(
         "diagnose", help="recommend a pool configuration from answers about the workload",
         description="Answers about the workload become a full PooledDB configuration, with the "
@@ -82,7 +81,8 @@ def add_parser(subparsers: Any) -> None:
         "server's limits; without a target nothing is measured (the embedded demo says nothing "
         "about your database). An unreachable --dsn is an error (exit 3; use --no-measure); an "
         "unreachable profile target only a warning.")
-    unset = argparse.SUPPRESS  # as in cli.py: options given before `diagnose` are kept
+    unset = argparse.SUPPRESS  # as in common.add_target_options: options given before
+    # `diagnose` are kept
     p.add_argument("--dsn", default=unset,
                    help="the database to measure (default: the profile's target)")
     p.add_argument("--ask-password", action="store_true", default=unset,
@@ -138,16 +138,6 @@ def gather_answers(args: argparse.Namespace) -> Answers:
 # --- target and measurement ---------------------------------------------------------------------
 
 
-def assumed_names(answers: Answers, measured: TargetFigures | None) -> list[str]:
-    """Answers neither given nor measured, in question order."""
-    replaced = set()
-    if measured is not None:
-        replaced.add("connect_ms")
-        if measured.representative:
-            replaced.add("query_ms")
-    return [n for n in ANSWER_NAMES if n in answers.assumed and n not in replaced]
-
-
 def workload_for(answers: Answers, measured: TargetFigures | None) -> Workload:
     """The peak the recommendation is sized for, as a bench workload (Poisson at peak rate)."""
     query_ms = measured.query_ms if measured and measured.representative else None
@@ -155,7 +145,6 @@ def workload_for(answers: Answers, measured: TargetFigures | None) -> Workload:
 
 
 # --- output ---------------------------------------------------------------------------------------
-
 
 
 def _answer_value(answers: Answers, name: str) -> str:
@@ -169,12 +158,6 @@ def _answer_value(answers: Answers, name: str) -> str:
     if name == "query_ms" and "complexity" not in answers.assumed:
         return f"{TYPICAL_QUERY_MS[answers.complexity]:g} (typical of {answers.complexity})"
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def prediction_rows(before: Prediction, after: Prediction) -> list[tuple[str, str, str]]:
-    """(figure, now, recommended) rows shared by the text output and the wizard."""
-    return list(zip(PREDICTION_FIGURES, prediction_cells(before), prediction_cells(after),
-                    strict=True))
 
 
 def _wrap(text: str, indent: str) -> str:
@@ -206,7 +189,7 @@ def format_text(rec: Recommendation, answers: Answers, current_label: str, targe
             out.append(textwrap.fill(f"{item.level}: {item.message}", width=100,
                                      initial_indent="  ", subsequent_indent="    "))
     out += ["", f"Prediction at peak, per process   {'now':>12}  {'recommended':>12}"]
-    for label, now, new in prediction_rows(rec.prediction_before, rec.prediction):
+    for label, now, new in prediction_table(rec).rows:
         out.append(f"  {label:<32}{now:>12}  {new:>12}")
     out += ["", "Assumptions"]
     out += [textwrap.fill(f"- {text}", width=100, initial_indent="  ", subsequent_indent="    ")
@@ -256,7 +239,7 @@ def as_profile_toml(rec: Recommendation, answers: Answers, measured: TargetFigur
 
 
 def run(args: argparse.Namespace) -> int:
-    """`pooltui diagnose`; PooltuiErrors propagate to cli.main (one sentence, exit code)."""
+    """`pooltui diagnose`; PooltuiErrors propagate to main's printer (one sentence, exit code)."""
     from pooltui.core.profiles import find_profile, load_profile
     from pooltui.core.targets import driver_facts
 
@@ -281,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"pooltui: warning: {error} The recommendation uses the answers and stated "
                   "defaults instead of measured figures.", file=sys.stderr)
     rec = recommend(answers, current, facts, measured.measurements() if measured else None)
-    assumed = assumed_names(answers, measured)
+    assumed = assumed_names(answers, measured.measurements() if measured else None)
     if target is None:
         target_label = "no target (nothing measured; demo driver facts)"
     elif measured is None:

@@ -1,17 +1,20 @@
 """The command palette's pooltui commands: every action of the footer, by name.
 
-Built from the screens' own bindings, so the palette and the footer can never disagree: a
-binding added to the tune screen shows up here with its description and key.
+Built from the screen's active bindings (``Screen.active_bindings``, what the footer shows), so
+the palette and the footer can never disagree: a binding added to the tune screen shows up here
+with its description and key, and a key its screen disables now (``check_action``) is left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from typing import Any
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
+from textual.screen import Screen
 
 # the longer sentence the palette shows under each command, by action name
 HELP: dict[str, str] = {
@@ -34,15 +37,16 @@ HELP: dict[str, str] = {
 EXTRA = (("details", "Run details (enter on a run)"),)
 
 
-def command_bindings(node: DOMNode) -> Iterator[tuple[DOMNode, Binding]]:
-    """The (owner, binding) pairs the footer shows for ``node`` and the app, owner first."""
+def command_bindings(screen: Screen[Any], *,
+                     enabled_only: bool = False) -> Iterator[tuple[DOMNode, Binding]]:
+    """The (owner, binding) pairs the footer shows for ``screen`` (its focused widget's, its
+    own and the app's), one per action; ``enabled_only`` leaves out the disabled ones."""
     seen: set[str] = set()
-    for owner in (node, node.app):
-        for binding in owner._bindings.key_to_bindings.values():
-            for entry in binding:
-                if entry.show and entry.action not in seen:
-                    seen.add(entry.action)
-                    yield owner, entry
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if binding.show and binding.action not in seen and (active.enabled or not enabled_only):
+            seen.add(binding.action)
+            yield active.node, binding
 
 
 def _key_text(node: DOMNode, binding: Binding) -> str:
@@ -58,15 +62,15 @@ def help_for(binding: Binding) -> str:
 class PoolCommands(Provider):
     """Palette entries for the active screen's and the app's shown bindings."""
 
-    def _commands(self) -> list[tuple[str, str, partial]]:
+    def _commands(self) -> list[tuple[str, str, partial[Any]]]:
         screen = self.screen
-        out = []
-        for owner, binding in command_bindings(screen):
+        out: list[tuple[str, str, partial[Any]]] = []
+        for owner, binding in command_bindings(screen, enabled_only=True):
             title = f"{binding.description} ({_key_text(screen, binding)})"
             help_text = help_for(binding)
-            out.append((title, help_text, partial(owner.run_action, binding.action)))
+            out.append((title, help_text, partial(screen.app.run_action, binding.action, owner)))
         for action, title in EXTRA:  # keys that belong to a widget, not to the screen
-            if hasattr(screen, f"action_{action}"):
+            if hasattr(screen, f"action_{action}") and screen.check_action(action, ()):
                 out.append((title, HELP[action], partial(screen.run_action, action)))
         return out
 

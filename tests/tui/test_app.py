@@ -6,22 +6,18 @@ Quitting is checked the way the issue asks: the server's own count of the pool's
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from textual.message import Message
-from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
+from pooltui.cli import common as cli_common
+from pooltui.cli import main
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.probes import count_connections_by
-from pooltui.core.profiles import Profile, user_profiles_dir
+from pooltui.core.profiles import user_profiles_dir
 from pooltui.core.targets import parse_dsn
-from pooltui.tui import app as app_module
-from pooltui.tui.app import PoolTuiApp, make_app, run_console
+from pooltui.tui.app import PoolTuiApp
 from pooltui.tui.commands import HELP, command_bindings
 from pooltui.tui.messages import BurstFinished, PoolClosed, StatsSampled
 from pooltui.tui.screens.connect import ConnectScreen
@@ -32,35 +28,20 @@ from pooltui.tui.screens.run_details import RunDetailsScreen
 from pooltui.tui.screens.wizard import WizardScreen
 from pooltui.tui.widgets.slider import Slider
 
-SIZE = (120, 36)
-
-
-@pytest.fixture(autouse=True)
-def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
-
-
-def console(dsn: str, pool: PoolConfig | None = None,
-            workload: Workload | None = None) -> tuple[PoolTuiApp, list[Message]]:
-    """An app on ``dsn`` and the list its messages are recorded into."""
-    profile = Profile("test", pool=pool or PoolConfig(maxconnections=4, maxcached=4),
-                      workload=workload or Workload(threads=4, duration_s=1.0))
-    return make_app(parse_dsn(dsn), profile, check_target=False), []
-
-
-async def until(pilot: Pilot, condition: Callable[[], Any], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the console did not reach the expected state in time")
-        await pilot.pause(0.05)
-
-
-def seen(messages: list[Message], kind: type[Message]) -> list[Any]:
-    return [m for m in messages if isinstance(m, kind)]
-
+from .helpers import SIZE, console, seen, until
 
 # --- the entry point ----------------------------------------------------------------------
+
+
+def run_console(dsn: str | None = None, profile: str | None = None,
+                ask_password: bool = False, overrides: tuple[str, ...] = ()) -> int:
+    """`pooltui [--dsn DSN] [--profile P] [--ask-password] [--set K=V]...`, as typed."""
+    argv = ["--dsn", dsn] if dsn is not None else []
+    argv += ["--profile", profile] if profile is not None else []
+    argv += ["--ask-password"] if ask_password else []
+    for pair in overrides:
+        argv += ["--set", pair]
+    return main(argv)
 
 
 def one_sentence(text: str) -> str:
@@ -95,7 +76,7 @@ def test_the_password_prompt_comes_first_and_never_shows(monkeypatch, capsys):
         asked.append(prompt)
         return "s3cret-pw"
 
-    monkeypatch.setattr(app_module.getpass, "getpass", fake_getpass)
+    monkeypatch.setattr(cli_common.getpass, "getpass", fake_getpass)
     code = run_console(dsn="postgresql://app@127.0.0.1:5432/shop?nosuch=1", ask_password=True)
     assert code == 2 and asked == ["Password: "]
     err = capsys.readouterr().err
@@ -123,6 +104,24 @@ def test_a_dsn_with_a_password_is_never_written_anywhere(monkeypatch):
     app = started[0]
     assert app.dsn == "postgresql://app@127.0.0.1:5432/shop"
     assert "pw123" not in app.sub_title and "pw123" not in repr(app.session.target)
+
+
+async def test_the_console_starts_with_the_set_overrides(monkeypatch, sqlite_dsn):
+    started: list[PoolTuiApp] = []
+    monkeypatch.setattr(PoolTuiApp, "run", lambda self, *a, **k: started.append(self))
+    assert run_console(dsn=sqlite_dsn, overrides=("maxconnections=4", "threads=3")) == 0
+    (app,) = started
+    assert app.profile.pool.maxconnections == 4
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.tune.query_one("#param-maxconnections", Slider).value == 4
+        assert app.tune.query_one("#param-threads", Slider).value == 3
+        assert app.tune.panel.config.maxconnections == 4
+
+
+def test_a_bad_set_override_is_one_sentence_before_the_console_opens(capsys):
+    assert run_console(overrides=("maxconections=4",)) == 2
+    assert "maxconections" in one_sentence(capsys.readouterr().err)
 
 
 # --- quitting closes every connection -----------------------------------------------------

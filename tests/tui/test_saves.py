@@ -9,7 +9,8 @@ from textual.widgets import Input
 
 from pooltui.tui.screens.export import ExportScreen
 
-from .test_screens import Host, export_profile, opened, secret_target, static_text, until
+from .helpers import Host, opened, static_text, until
+from .test_screens import export_profile, secret_target
 
 
 async def test_export_screen_leaves_a_read_only_file_alone(tmp_path: Path) -> None:

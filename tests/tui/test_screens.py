@@ -6,18 +6,13 @@ run. What a person would see is checked through ``export_screenshot`` (the SVG's
 
 from __future__ import annotations
 
-import html
-import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.app import App
 from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from pooltui.core.config import PARAMETER_HELP, POOL_FIELDS, WORKLOAD_FIELDS, PoolConfig, Workload
@@ -33,59 +28,11 @@ from pooltui.tui.screens.help import GAUGE_HELP, HelpScreen
 from pooltui.tui.screens.profiles import ProfilesScreen
 from pooltui.tui.screens.run_details import RunDetailsScreen
 
-NO_RESULT = object()
+from .helpers import NO_RESULT, Host, opened, screen_text, static_text, until
+
 GAUGES = ("checked_out", "idle", "shared", "open", "overflow", "waiting",
           "peak_checked_out", "peak_open", "peak_waiting", "checkouts", "connects",
           "connect_errors", "closes", "rejections", "query_errors", "acquire", "hold")
-
-
-class Host(App[None]):
-    """An empty app whose only job is to push the screen under test and keep its result."""
-
-    def __init__(self, modal: Screen[Any]) -> None:
-        super().__init__()
-        self.modal = modal
-        self.result: Any = NO_RESULT
-
-    def on_mount(self) -> None:
-        self.push_screen(self.modal, self._dismissed)
-
-    def _dismissed(self, result: Any) -> None:
-        self.result = result
-
-
-async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let the app run until ``condition`` holds; fail after ``timeout`` seconds."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the screen did not reach the expected state in time")
-        await pilot.pause(0.05)
-
-
-async def opened(pilot: Pilot) -> None:
-    host = pilot.app
-    assert isinstance(host, Host)
-    await until(pilot, lambda: host.screen is host.modal)
-    await pilot.pause()
-
-
-def screen_text(app: App[Any]) -> str:
-    """What is on the terminal: the text of the screenshot's cells, one space between runs.
-
-    Blank cells are drawn as background only, so each text run is joined with a space.
-    """
-    svg = app.export_screenshot()
-    runs = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
-    return " ".join(html.unescape(run).replace("\xa0", " ") for run in runs)
-
-
-def static_text(screen: Screen[Any], selector: str) -> str:
-    from textual.widgets import Static
-
-    return str(screen.query_one(selector, Static).render())
 
 
 # --- help ---------------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ a message or a state the console reaches, never a sleep standing in for it.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -27,104 +25,11 @@ from pooltui.tui.messages import BurstFailed, BurstFinished, StatsSampled, Warmu
 from pooltui.tui.screens.help import HelpScreen
 from pooltui.tui.screens.run_details import RunDetailsScreen
 from pooltui.tui.widgets.event_log import EventLog
-from pooltui.tui.widgets.gauge import Gauge
 from pooltui.tui.widgets.history_table import HistoryTable
-from pooltui.tui.widgets.param_panel import ParamPanel
-from pooltui.tui.widgets.slider import Slider
 from pooltui.tui.widgets.stat_counters import StatCounters
 from pooltui.tui.widgets.trend_plot import TrendPlot
 
-SIZE = (120, 36)
-SMALL_POOL = PoolConfig(maxconnections=4, maxcached=4)
-SHORT_BURST = Workload(threads=4, duration_s=1.0)
-
-
-@pytest.fixture(autouse=True)
-def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A blinking cursor would make screenshots differ from run to run."""
-    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
-
-
-class Console:
-    """A console app plus what the tests watch: its messages and its notifications."""
-
-    def __init__(self, dsn: str, pool: PoolConfig = SMALL_POOL,
-                 workload: Workload = SHORT_BURST, *, check: bool = False) -> None:
-        self.target = parse_dsn(dsn)
-        self.app: PoolTuiApp = make_app(self.target, Profile("test", pool=pool,
-                                                             workload=workload),
-                                        check_target=check)
-        self.messages: list[Message] = []
-        self.notes: list[tuple[str, str]] = []
-        self.on_message: Callable[[Message], None] | None = None
-        original = self.app.notify
-
-        def notify(message: str, *args: Any, **kwargs: Any) -> None:
-            self.notes.append((kwargs.get("severity", "information"), str(message)))
-            original(message, *args, **kwargs)
-
-        self.app.notify = notify  # type: ignore[method-assign]
-
-    def hook(self, message: Message) -> None:
-        self.messages.append(message)
-        if self.on_message is not None:
-            self.on_message(message)
-
-    def run(self, size: tuple[int, int] = SIZE) -> Any:
-        return self.app.run_test(size=size, message_hook=self.hook)
-
-    def seen(self, kind: type[Message]) -> list[Any]:
-        return [m for m in self.messages if isinstance(m, kind)]
-
-    @property
-    def panel(self) -> ParamPanel:
-        return self.app.tune.panel
-
-    @property
-    def log(self) -> EventLog:
-        return self.app.tune.events
-
-    def slider(self, name: str) -> Slider:
-        return self.app.tune.query_one(f"#param-{name}", Slider)
-
-    def gauge(self, name: str) -> Gauge:
-        return self.app.tune.query_one(f"#gauge-{name}", Gauge)
-
-    def status(self) -> str:
-        return str(self.app.tune.query_one("#status", Static).render())
-
-
-async def until(pilot: Pilot, condition: Callable[[], Any], timeout: float = 30.0) -> None:
-    """Let the app run until ``condition`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the console did not reach the expected state in time")
-        await pilot.pause(0.05)
-
-
-async def burst(pilot: Pilot, console: Console) -> BurstFinished:
-    """Press b and wait for that burst's BurstFinished."""
-    before = len(console.seen(BurstFinished))
-    await pilot.press("b")
-    await until(pilot, lambda: len(console.seen(BurstFinished)) > before)
-    await console.app.workers.wait_for_complete()
-    await pilot.pause()
-    return console.seen(BurstFinished)[-1]
-
-
-async def set_slider(pilot: Pilot, console: Console, name: str, value: float) -> None:
-    """Move a slider with the keyboard, one step at a time, as a person would."""
-    slider = console.slider(name)
-    slider.focus()
-    await pilot.pause()
-    key = "right" if value > slider.value else "left"
-    for _ in range(1000):
-        if slider.value == value:
-            break
-        await pilot.press(key)
-    assert slider.value == value
-
+from .helpers import SHORT_BURST, SIZE, SMALL_POOL, Console, burst, set_slider, until
 
 # --- parameters ---------------------------------------------------------------------------
 
@@ -263,6 +168,35 @@ async def test_postgres_burst_stops_on_s_while_the_console_stays_usable(pg_dsn):
         assert str(console.app.tune.query_one(HistoryTable).get_row_at(0)[1]).startswith(
             "(stopped)")
         assert console.app.tune.running is None
+
+
+async def test_keys_that_cannot_act_now_are_disabled_not_answered_with_a_toast(sqlite_dsn):
+    console = Console(sqlite_dsn, workload=Workload(threads=2, duration_s=60.0, hold_ms=1.0))
+    async with console.run() as pilot:
+        await pilot.pause()
+        tune = console.app.tune
+
+        def enabled() -> dict[str, bool]:  # what the footer draws, key by key
+            return {key: active.enabled for key, active in tune.active_bindings.items()
+                    if key in ("w", "b", "s", "m")}
+
+        assert enabled() == {"w": True, "b": True, "s": False, "m": False}
+        await pilot.press("s", "m")  # nothing runs, no run yet: nothing happens, nothing said
+        assert console.notes == [] and tune.running is None
+        await pilot.press("b")
+        await until(pilot, lambda: console.seen(StatsSampled))
+        await pilot.pause()
+        assert enabled() == {"w": False, "b": False, "s": True, "m": False}
+        await pilot.press("b", "w")  # no second run beside this one, and no toast
+        assert tune.running == "burst" and console.notes == []
+        await pilot.press("s")
+        await pilot.pause()
+        # asked once is enough: s is off while the burst stops (or it has already stopped)
+        assert (tune.stopping or console.seen(BurstFinished)) and not enabled()["s"]
+        await until(pilot, lambda: console.seen(BurstFinished))
+        await pilot.pause()
+        assert enabled() == {"w": True, "b": True, "s": False, "m": True}
+        assert console.notes == [] and len(console.seen(BurstFinished)) == 1
 
 
 async def test_mariadb_burst_lands_in_the_history(mysql_dsn):

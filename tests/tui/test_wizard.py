@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, SelectionList
 
@@ -24,29 +20,9 @@ from pooltui.core.diagnosis.recommend import Recommendation, recommend
 from pooltui.core.targets import parse_dsn
 from pooltui.tui.screens.wizard import WizardScreen
 
-NO_RESULT = object()
+from .helpers import NO_RESULT, Host, until
+
 REFUSED_DSN = "postgresql://postgres@127.0.0.1:1/test"
-
-
-class Host(App[None]):
-    def __init__(self, wizard: WizardScreen) -> None:
-        super().__init__()
-        self.wizard = wizard
-        self.result: Any = NO_RESULT
-
-    def on_mount(self) -> None:
-        self.push_screen(self.wizard, self._dismissed)
-
-    def _dismissed(self, result: Any) -> None:
-        self.result = result
-
-
-async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the wizard did not reach the expected state in time")
-        await pilot.pause(0.05)
 
 
 async def screen_text(pilot: Pilot) -> str:

@@ -121,16 +121,6 @@ def ms(value: float) -> str:
     return f"{value:.3g} ms" if value else "0 ms"
 
 
-PREDICTION_FIGURES = ("offered load (Erlangs)", "utilisation", "P(wait)", "mean wait",
-                      "p95 wait", "rejections")
-
-
-def prediction_cells(p: Prediction) -> list[str]:
-    """A prediction as the CLI and the wizard print it, in PREDICTION_FIGURES order."""
-    return [f"{p.offered_load:.2f}", f"{p.utilisation:.0%}", pct(p.p_wait), ms(p.mean_wait_ms),
-            ms(p.p95_wait_ms), pct(p.p_reject)]
-
-
 def _rule_blocking(ctx: Context, cfg: PoolConfig) -> Outcome:
     """Exhaustion under blocking=False is Erlang B rejections: waiting is the cheaper cure.
 

@@ -1,5 +1,11 @@
 """The tune screen: parameters on the left; gauges, live plots, run history and events on the right.
 
+The screen owns everything a user does in the console: warm-up, burst, stop, baseline, run
+details, and the modal screens (connect, profiles, export, the wizard); the app holds the
+session and keeps quit and help. What runs now is reactive (``running``, ``stopping``), and
+``check_action`` disables the keys that cannot act now, so the footer and the palette only
+offer what works.
+
 Warm-ups and bursts run in thread workers that never touch a widget: they build the pool when
 the sliders changed since it was built, call the engine, and post messages (``messages.py``)
 that the handlers here apply on the UI thread. A burst's ``on_sample`` posts ``StatsSampled``
@@ -17,20 +23,26 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from pooltui.core import checks
 from pooltui.core.checks import refuse_beyond_capacity
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import describe_db_error
 from pooltui.core.load import engine
 from pooltui.core.pool.stats import PoolStats
+from pooltui.core.profiles import Profile
 from pooltui.tui.messages import (
     BurstFailed,
     BurstFinished,
+    PoolClosed,
     PoolEventOccurred,
     StatsSampled,
+    TargetChecked,
+    TargetCheckFailed,
     WarmupFailed,
     WarmupFinished,
 )
@@ -40,6 +52,8 @@ from pooltui.tui.widgets.live_panel import LivePanel
 from pooltui.tui.widgets.param_panel import ParamPanel
 
 if TYPE_CHECKING:
+    from pooltui.core.diagnosis.recommend import Recommendation
+    from pooltui.core.history import RunRecord
     from pooltui.core.pool import InstrumentedPool, PoolEvent
     from pooltui.core.targets import Target
     from pooltui.tui.app import PoolTuiApp
@@ -68,11 +82,15 @@ class TuneScreen(Screen[None]):
         Binding("b", "burst", "Burst"),
         Binding("s", "stop", "Stop"),
         Binding("m", "mark_baseline", "Baseline"),
-        Binding("d", "app.diagnose", "Diagnose"),
-        Binding("c", "app.connect", "Connect"),
-        Binding("p", "app.profiles", "Profile"),
-        Binding("e", "app.export", "Export"),
+        Binding("d", "diagnose", "Diagnose"),
+        Binding("c", "connect", "Connect"),
+        Binding("p", "profiles", "Profile"),
+        Binding("e", "export", "Export"),
     ]
+    #: what runs now: "warm-up", "burst" or None; the keys follow (check_action)
+    running: var[str | None] = var(None, init=False, bindings=True)
+    #: the running burst was asked to stop (s again does nothing)
+    stopping: var[bool] = var(False, init=False, bindings=True)
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"),
                                                                        (100, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
@@ -82,7 +100,6 @@ class TuneScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._run_id = 0
-        self._activity: str | None = None  # "warm-up" | "burst" while a worker runs
         self._stop: threading.Event | None = None
         self._run_errors = 0
         self._burst_number = 0
@@ -103,11 +120,6 @@ class TuneScreen(Screen[None]):
     @property
     def events(self) -> EventLog:
         return self.query_one(EventLog)
-
-    @property
-    def running(self) -> str | None:
-        """What runs now: "warm-up", "burst" or None."""
-        return self._activity
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -134,7 +146,18 @@ class TuneScreen(Screen[None]):
         self._show_status()
         self.set_interval(self.POLL_INTERVAL_S, self._poll)
         if app.check_target_on_start:
-            app.check_target(app.session.target)
+            self.check_target(app.session.target)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that cannot act now are shown disabled (None): no run starts beside another,
+        only a running burst stops, a baseline needs a run."""
+        if action in ("warm_up", "burst"):
+            return None if self.running else True
+        if action == "stop":
+            return True if self.running == "burst" and not self.stopping else None
+        if action in ("mark_baseline", "details"):
+            return True if len(self.pooltui.history) else None
+        return True
 
     def on_resize(self) -> None:
         """Below 100 columns the footer wraps and leaves ctrl+p to the header's icon."""
@@ -149,13 +172,12 @@ class TuneScreen(Screen[None]):
         pool's snapshot when the caller has just taken one)."""
         panel, session = self.panel, self.pooltui.session
         text: str | Text
-        if self._activity == "burst":
-            stopping = self._stop is not None and self._stop.is_set()
+        if self.running == "burst":
             text = (f"▶ burst #{self._burst_number} running · {self._elapsed:.1f} / "
                     f"{self._duration:g} s" + self._trouble
-                    + (" · stopping…" if stopping else " · s stops"))
-        elif self._activity:
-            text = f"▶ {self._activity}…"
+                    + (" · stopping…" if self.stopping else " · s stops"))
+        elif self.running:
+            text = f"▶ {self.running}…"
         elif not panel.is_ok:
             error = panel.first_error()
             text = Text(f"✖ refused: {error.message if error else ''}",
@@ -186,23 +208,22 @@ class TuneScreen(Screen[None]):
     def _poll(self) -> None:
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
         pool = self.pooltui.session.pool
-        if self._activity != "burst" and pool is not None:
+        if self.running != "burst" and pool is not None:
             stats = pool.snapshot()
             self._show_stats(stats, self.panel.workload.threads)
             self._show_status(stats)  # its count of open connections, too
 
     @on(ParamPanel.Changed)
     def _params_changed(self, event: ParamPanel.Changed) -> None:
-        if self.pooltui.session.pool is None and not self._activity:
+        if self.pooltui.session.pool is None and not self.running:
             self._show_limits()
         self._show_status()
 
     # --- actions ------------------------------------------------------------------------------
 
     def _can_start(self, what: str) -> bool:
-        if self._activity:
-            self.notify(f"A {self._activity} is running: wait for it or press s to stop it.",
-                        severity="warning")
+        """Nothing else runs (the key is disabled then) and the configuration is accepted."""
+        if self.running:
             return False
         panel = self.panel
         if not panel.is_ok:
@@ -214,12 +235,14 @@ class TuneScreen(Screen[None]):
 
     def _start(self, what: str) -> int:
         self._run_id += 1
-        self._activity = what
+        self.stopping = False
+        self.running = what
         self._show_status()
         return self._run_id
 
     def _finish(self) -> None:
-        self._activity = None
+        self.running = None
+        self.stopping = False
         self._stop = None
         self._show_status()
 
@@ -235,37 +258,32 @@ class TuneScreen(Screen[None]):
     def action_burst(self) -> None:
         if not self._can_start("start a burst"):
             return
+        session = self.pooltui.session
         config, workload = self.panel.config, self.panel.workload
-        self._stop = threading.Event()
+        self._stop = session.start_run()
         self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
         self._run_threads, self._duration = workload.threads, workload.duration_s
         self.query_one(LivePanel).clear_plots()
         run_id = self._start("burst")
-        rebuild = " (building the pool)" if self.pooltui.session.needs_build(config) else ""
+        rebuild = " (building the pool)" if session.needs_build(config) else ""
         self._burst_number = len(self.pooltui.history) + 1
         self.events.add("info", f"burst #{self._burst_number} started: "
                         f"{workload.threads} threads, {workload.duration_s:g} s{rebuild}")
         self._burst(run_id, config, workload, self._stop)
 
     def action_stop(self) -> None:
-        if self._activity != "burst" or self._stop is None:
-            self.notify("No burst is running.", severity="information")
+        """Stop the running burst (the key is disabled when none runs)."""
+        if self.running != "burst" or self._stop is None or self.stopping:
             return
-        if not self._stop.is_set():
-            self._stop.set()
-            self.events.add("stopped", "stopping the burst…")
-            self._show_status()
-
-    def stop_all(self) -> None:
-        """Ask the running burst to stop (quitting); safe to call at any time."""
-        if self._stop is not None:
-            self._stop.set()
+        self._stop.set()
+        self.stopping = True
+        self.events.add("stopped", "stopping the burst…")
+        self._show_status()
 
     def action_mark_baseline(self) -> None:
         history, table = self.pooltui.history, self.query_one(HistoryTable)
         number = table.selected_number
-        if number is None:
-            self.notify("No run yet: press b to run a burst first.", severity="warning")
+        if number is None:  # no run yet: the key is disabled
             return
         if history.baseline == number:
             history.mark_baseline(None)
@@ -279,16 +297,14 @@ class TuneScreen(Screen[None]):
         """The selected run's details (enter on the table; the palette's "Run details")."""
         number = self.query_one(HistoryTable).selected_number
         record = self.pooltui.history.get(number) if number is not None else None
-        if record is None:
-            self.notify("No run yet: press b to run a burst first.", severity="warning")
-        else:
-            self.pooltui.show_details(record)
+        if record is not None:
+            self.show_details(record)
 
     @on(DataTable.RowSelected, "#history")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         record = self.pooltui.history.get(int(event.row_key.value or 0))
         if record is not None:
-            self.pooltui.show_details(record)
+            self.show_details(record)
 
     def load_config(self, config: PoolConfig, workload: Workload, why: str) -> None:
         """Put a configuration (a profile, a past run) into the sliders."""
@@ -296,10 +312,126 @@ class TuneScreen(Screen[None]):
         self.events.add("info", why)
 
     def target_changed(self, target: Target) -> None:
-        """The app switched targets: the same values may mean something else there."""
+        """The console switched targets: the same values may mean something else there."""
         self.panel.set_facts(target.facts)
         self.events.add("connected", f"now on {target.redacted}")
         self._show_limits()
+
+    # --- the modal screens (they open on top of this screen only: their keys are its own) ----
+
+    def current_profile(self) -> Profile:
+        """What the console would save or export now: the sliders under the profile's name."""
+        app, panel = self.pooltui, self.panel
+        return Profile(name=app.profile.name, description=app.profile.description,
+                       dsn=app.dsn, pool=panel.config, workload=panel.workload)
+
+    def show_details(self, record: RunRecord) -> None:
+        """A run's figures and configuration; its "load" puts that configuration back."""
+        from pooltui.tui.screens.run_details import RunDetailsScreen
+
+        baseline = self.pooltui.history.baseline_record()
+
+        def closed(load: bool | None) -> None:
+            if load:
+                self.load_config(record.config, record.workload,
+                                 f"loaded run #{record.number}'s configuration")
+
+        self.app.push_screen(RunDetailsScreen(record, baseline), closed)
+
+    def action_connect(self) -> None:
+        from pooltui.tui.screens.connect import ConnectScreen
+
+        if self.running:
+            self.notify("Stop the run before connecting elsewhere (press s).", severity="warning")
+            return
+        screen = ConnectScreen()
+        self.app.push_screen(screen, lambda target: self._connected(target, screen.report))
+
+    def _connected(self, target: Target | None, report: checks.CheckReport | None) -> None:
+        if target is None or self.running:
+            return
+        old_pool = self.pooltui.use_target(target)
+        self.target_changed(target)
+        if old_pool is not None:
+            self._close_pool(old_pool)
+        if report is not None and report.target == target.redacted:  # the screen just checked it
+            self.post_message(TargetChecked(target, report))
+        else:
+            self.check_target(target)
+
+    def action_profiles(self) -> None:
+        from pooltui.tui.screens.profiles import ProfilesScreen
+
+        def chosen(profile: Profile | None) -> None:
+            if profile is not None:
+                self.pooltui.use_profile(profile)
+                self.load_config(profile.pool, profile.workload,
+                                 f"profile {profile.name} loaded into the sliders")
+
+        self.app.push_screen(ProfilesScreen(self.current_profile()), chosen)
+
+    def action_diagnose(self) -> None:
+        """The wizard: measure, ask, recommend, verify; "apply" moves the sliders."""
+        from pooltui.tui.screens.wizard import WizardScreen
+
+        if self.running:
+            self.notify("Stop the run before diagnosing (press s): the wizard runs its own "
+                        "bursts.", severity="warning")
+            return
+        panel = self.panel
+
+        def applied(recommendation: Recommendation | None) -> None:
+            if recommendation is not None:
+                self.load_config(recommendation.config, self.panel.workload,
+                                 "the wizard's recommendation is in the sliders")
+
+        self.app.push_screen(WizardScreen(self.pooltui.session.target, panel.config,
+                                          panel.workload), applied)
+
+    def action_export(self) -> None:
+        from pooltui.tui.screens.export import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.current_profile(), self.pooltui.session.target))
+
+    # --- the target and the old pools, in workers ---------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="check")
+    def check_target(self, target: Target) -> None:
+        """Connect, time a query, read the server's limits: an unreachable server says so."""
+        try:
+            report = checks.check_target(target)
+        except Exception as error:
+            self.post_message(TargetCheckFailed(describe_db_error(error, target)))
+        else:
+            self.post_message(TargetChecked(target, report))
+
+    @work(thread=True, exit_on_error=False, group="pool-close")
+    def _close_pool(self, pool: InstrumentedPool) -> None:
+        """Closing may wait for a connect in progress: never on the UI thread."""
+        try:
+            pool.close()
+        finally:
+            self.post_message(PoolClosed())
+
+    @on(TargetChecked)
+    def _target_checked(self, message: TargetChecked) -> None:
+        if message.target is not self.pooltui.session.target:
+            return
+        report = message.report
+        limit = report.server.max_connections
+        self.events.add("connected", f"{report.server.version}: connect "
+                        f"{report.latencies.connect_ms:.1f} ms, query "
+                        f"{report.latencies.query_ms:.2f} ms"
+                        + (f", max_connections {limit}" if limit else ""))
+
+    @on(TargetCheckFailed)
+    def _target_failed(self, message: TargetCheckFailed) -> None:
+        self.events.add("error", message.error)
+        self.notify(message.error, title="Cannot use the target", severity="error", timeout=10)
+
+    @on(PoolClosed)
+    def _pool_closed(self, message: PoolClosed) -> None:
+        self.events.add("info", "the previous pool is closed")
 
     # --- workers (never touch a widget: post a message) ---------------------------------------
 
@@ -364,7 +496,7 @@ class TuneScreen(Screen[None]):
 
     @on(StatsSampled)
     def _sampled(self, message: StatsSampled) -> None:
-        if message.run_id != self._run_id or self._activity != "burst":
+        if message.run_id != self._run_id or self.running != "burst":
             return
         sample = message.sample
         self._run_errors = sample.errors  # a running total: coalesced samples lose nothing
@@ -444,4 +576,4 @@ class TuneScreen(Screen[None]):
                         severity="error")
 
     def on_unmount(self) -> None:
-        self.stop_all()
+        self.pooltui.session.stop_runs()

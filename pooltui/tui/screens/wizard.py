@@ -34,6 +34,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.diagnosis.display import assumed_names
 from pooltui.core.diagnosis.recommend import (
     ANSWER_HELP,
     DEFAULT_ANSWERS,
@@ -59,6 +60,7 @@ from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.screens.wizard_views import (
     CHOICES,
     NUMBERS,
+    QUESTION_ORDER,
     STEP_IDS,
     STEPS,
     AnswerValidator,
@@ -446,12 +448,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
 
     def assumed_names(self, answers: Answers) -> list[str]:
         """Answers left as prefilled and not replaced by a measurement, in question order."""
-        measured = self.measurements()
-        replaced = set()
-        if measured is not None:
-            replaced |= {"connect_ms"} | ({"query_ms"} if measured.query_ms is not None else set())
-        return [name for _, _, names in STEPS for name in names
-                if name in answers.assumed and name not in replaced]
+        return assumed_names(answers, self.measurements(), order=QUESTION_ORDER)
 
     def _verify_query_ms(self) -> float | None:
         query = self._raw("query")

@@ -13,12 +13,12 @@ from rich.table import Table
 from rich.text import Text
 from textual.validation import ValidationResult, Validator
 
+from pooltui.core.diagnosis.display import prediction_table as prediction_rows
 from pooltui.core.diagnosis.recommend import COMPLEXITIES, DEFAULT_ANSWERS, GOALS, SHAPES
-from pooltui.core.diagnosis.rules import PREDICTION_FIGURES, ms, pct, prediction_cells
 
 if TYPE_CHECKING:
     from pooltui.core.config import Workload
-    from pooltui.core.diagnosis.recommend import Answers, Prediction, Recommendation
+    from pooltui.core.diagnosis.recommend import Answers, Recommendation
     from pooltui.core.diagnosis.verify import Measured, TargetFigures
     from pooltui.core.targets import DriverFacts
 
@@ -34,6 +34,7 @@ STEPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("result", "Recommendation", ()),
 )
 STEP_IDS = tuple(step for step, _, _ in STEPS)
+QUESTION_ORDER = tuple(name for _, _, names in STEPS for name in names)
 CHOICES = {"shape": SHAPES, "complexity": COMPLEXITIES, "goal": GOALS}
 # numeric answers: (whole number, minimum, minimum excluded, may be empty)
 NUMBERS: dict[str, tuple[bool, float, bool, bool]] = {
@@ -150,21 +151,6 @@ def advice_text(rec: Recommendation) -> Text:
     return text
 
 
-FIGURES = (*PREDICTION_FIGURES, "throughput")
-
-
-def _predicted(p: Prediction, rate: float) -> list[str]:
-    return [*prediction_cells(p), f"{rate * (1 - p.p_reject):.3g}/s"]
-
-
-def _measured(m: Measured | None) -> list[str]:
-    if m is None:
-        return ["…"] * len(FIGURES)
-    return [f"{m.offered_load:.2f}", f"{m.utilisation:.0%}", pct(m.p_wait), ms(m.mean_wait_ms),
-            ms(m.p95_wait_ms), f"{pct(m.p_reject)} ({m.rejections})",
-            f"{m.throughput_rps:.3g}/s"]
-
-
 def prediction_table(rec: Recommendation, answers: Answers,
                      verified: dict[str, Measured] | None) -> Table:
     """Predicted (M/M/N at the answered peak) beside measured, for the current and new pool.
@@ -172,18 +158,13 @@ def prediction_table(rec: Recommendation, answers: Answers,
     ``verified`` None: no verification yet, predictions only; a dict: the bursts measured so far
     (a missing one shows as …).
     """
-    rate = answers.peak_rate_per_s / answers.processes
+    shown = prediction_rows(rec, rate_per_s=answers.peak_rate_per_s / answers.processes,
+                            verified=verified)
     table = Table(expand=True, show_edge=False, title_justify="left",
                   title="At peak, per process: predicted (M/M/N) and measured")
     table.add_column("figure")
-    columns: list[list[str]] = []
-    for which, prediction in (("current", rec.prediction_before),
-                              ("recommended", rec.prediction)):
-        table.add_column(f"{which} predicted", justify="right")
-        columns.append(_predicted(prediction, rate))
-        if verified is not None:
-            table.add_column(f"{which} measured", justify="right")
-            columns.append(_measured(verified.get(which)))
-    for i, label in enumerate(FIGURES):
-        table.add_row(label, *(column[i] for column in columns))
+    for which, kind in shown.columns:
+        table.add_column(f"{which} {kind}", justify="right")
+    for row in shown.rows:
+        table.add_row(*row)
     return table

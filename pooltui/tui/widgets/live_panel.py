@@ -25,8 +25,44 @@ PLOTS = (("throughput", "req/s", ""), ("latency", "p95", "ms"), ("acquire", "acq
 class LivePanel(Widget):
     """Two bordered boxes: ``#live`` (gauges and counters) and ``#plots`` (trend plots)."""
 
+    # Not scoped: the narrow and short variants follow the screen's breakpoint classes
+    # (-narrow < 100 columns, -short < 30 rows), so every rule names LivePanel itself.
+    SCOPED_CSS = False
     DEFAULT_CSS = """
-    LivePanel { height: auto; }
+    LivePanel {
+        height: auto;
+        & #live {
+            height: 8;
+            border: round $primary 45%;
+            border-title-color: $accent;
+        }
+        & #gauges { width: 1fr; height: auto; padding: 0 1; }
+        /* a full idle cache or a pool open to its limit is normal, not an alarm */
+        & #gauge-idle, & #gauge-open {
+            & > .gauge--bar-full { color: $success; }
+            & > .gauge--value-full { color: $foreground; text-style: none; }
+        }
+        & #counters { width: 24; padding: 0 1; border-left: vkey $primary 45%; }
+        & #plots {
+            height: 7;
+            border: round $primary 45%;
+            border-title-color: $accent;
+            & TrendPlot { margin: 0 1; height: 5; }
+        }
+    }
+    /* narrow (80 columns): counters under the gauges */
+    .-narrow LivePanel {
+        & #live { height: auto; layout: vertical; }
+        & #counters { width: 1fr; height: auto; border-left: none; }
+        & #plots TrendPlot { margin: 0 1 0 0; }
+    }
+    /* short (24 rows): compact boxes */
+    .-short LivePanel {
+        & #live { height: 7; }
+        & #plots { height: 5; }
+        & #plots TrendPlot { height: 3; }
+    }
+    .-short.-narrow LivePanel #live { height: auto; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
