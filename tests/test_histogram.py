@@ -273,3 +273,28 @@ def test_a_reader_racing_the_folds_never_counts_a_sample_twice():
     finally:
         sys.setswitchinterval(previous)
     assert hist.count == total
+
+
+def test_snapshots_add_exactly_as_one_histogram_fed_both():
+    rng = random.Random(5)
+    first = [rng.lognormvariate(-7, 1.5) for _ in range(3000)]
+    second = [rng.lognormvariate(-5, 0.5) for _ in range(PENDING_PLUS)]
+    a, b, both = LatencyHistogram(), LatencyHistogram(), LatencyHistogram()
+    for value in first:
+        a.record(value)
+        both.record(value)
+    for value in second:
+        b.record(value)
+        both.record(value)
+    merged, fed = a.snapshot() + b.snapshot(), both.snapshot()
+    assert np.array_equal(merged.counts, fed.counts)
+    assert (merged.count, merged.min, merged.max) == (fed.count, fed.min, fed.max)
+    assert merged.sum == pytest.approx(fed.sum, rel=1e-12)
+    for q in (0.0, 1.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0):
+        assert merged.percentile(q) == fed.percentile(q)
+    empty = histogram.EMPTY
+    assert (empty + merged) is merged and (merged + empty) is merged
+    assert (empty + empty).count == 0
+
+
+PENDING_PLUS = histogram.PENDING + 17  # some samples still unfolded when the snapshot is taken

@@ -450,7 +450,7 @@ def test_leak_detector_off_costs_no_stack(sqlite_dsn, pools):
     events: list[PoolEvent] = []
     pool = pools(parse_dsn(sqlite_dsn), PoolConfig(), on_event=events.append)
     with pool.connection():
-        assert pool.check_leaks() == 0 and pool._watched == {}
+        assert pool.check_leaks() == 0 and pool.leak_detector.watched == {}
         assert type(pool.borrower()).__name__ == "Borrower"  # no stack taken per checkout
     assert events == [] and pool.snapshot().leaks == 0
     with pytest.raises(BadInput):

@@ -33,11 +33,17 @@ from pooltui.core.diagnosis.recommend import Measurements
 from pooltui.core.errors import BadInput
 from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool
-from pooltui.core.pool.leases import Borrower, Lease
+from pooltui.core.pool.leases import Lease
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pooltui.core.config import SessionGuards, Validation
     from pooltui.core.diagnosis.recommend import Answers
     from pooltui.core.load.engine import RunResult
+    from pooltui.core.pool import BorrowerLike, LeakReport
+    from pooltui.core.pool.histogram import HistogramSnapshot
+    from pooltui.core.pool.stats import PoolStats
     from pooltui.core.probes import ServerInfo
     from pooltui.core.targets import Target
 
@@ -106,16 +112,20 @@ class Measured:
 class _CountingBorrower:
     """A thread's borrower seen through the counter: arrival state, acquire, occupancy."""
 
-    __slots__ = ("_counter", "_inner", "record_query")
+    __slots__ = ("_counter", "_inner", "_record_query")
 
-    def __init__(self, counter: WaitCountingPool, inner: Borrower) -> None:
+    def __init__(self, counter: WaitCountingPool, inner: BorrowerLike) -> None:
         self._counter = counter
         self._inner = inner
-        self.record_query = inner.record_query
+        self._record_query = inner.record_query
 
     @property
     def acquired_at(self) -> float:
         return self._inner.acquired_at
+
+    @property
+    def record_query(self) -> Callable[[float], None]:
+        return self._record_query
 
     def acquire(self, shareable: bool = True) -> Any:
         counter = self._counter
@@ -135,7 +145,8 @@ class _CountingBorrower:
 
 
 class WaitCountingPool:
-    """An InstrumentedPool seen through a counter of waits; everything else is delegated.
+    """An InstrumentedPool seen through a counter of waits: a PoolLike whose checkouts are
+    counted, everything else the engine uses delegated to the pool, member by member.
 
     ``limit`` is the most connections callers can hold at once (0 = unbounded: nobody waits).
     With ``maxshared`` > 0 connections are shared and the held count means nothing, so only the
@@ -158,7 +169,63 @@ class WaitCountingPool:
         return _CountingBorrower(self, self._pool.borrower())
 
     def connection(self, shareable: bool = True) -> Lease:
-        return Lease(self, shareable)  # type: ignore[arg-type] - through borrower() above
+        return Lease(self, shareable)  # through borrower() above: counted too
+
+    # --- the rest of PoolLike, delegated ------------------------------------------------------
+
+    @property
+    def target(self) -> Target:
+        return self._pool.target
+
+    @property
+    def validation(self) -> Validation:
+        return self._pool.validation
+
+    @property
+    def guards(self) -> SessionGuards:
+        return self._pool.guards
+
+    def guard_sessions(self, guards: SessionGuards) -> None:
+        self._pool.guard_sessions(guards)
+
+    def reset_interval(self) -> None:
+        self._pool.reset_interval()
+
+    def snapshot(self, *, timings: bool = True) -> PoolStats:
+        return self._pool.snapshot(timings=timings)
+
+    def acquire_snapshot(self) -> HistogramSnapshot:
+        return self._pool.acquire_snapshot()
+
+    def timing_snapshots(self) -> dict[str, HistogramSnapshot]:
+        return self._pool.timing_snapshots()
+
+    def count_query_error(self) -> None:
+        self._pool.count_query_error()
+
+    def in_flight(self) -> int:
+        return self._pool.in_flight()
+
+    def check_leaks(self) -> int:
+        return self._pool.check_leaks()
+
+    def leak_reports(self) -> list[LeakReport]:
+        return self._pool.leak_reports()
+
+    def interrupt(self, cursors: list[Any]) -> int:
+        return self._pool.interrupt(cursors)
+
+    def abort_all(self) -> int:
+        return self._pool.abort_all()
+
+    def emit(self, kind: str, message: str, detail: str = "") -> None:
+        self._pool.emit(kind, message, detail)
+
+    def open_idle(self, count: int) -> list[float]:
+        return self._pool.open_idle(count)
+
+    def take_initial_connect_times(self) -> tuple[float, ...]:
+        return self._pool.take_initial_connect_times()
 
     def _arrive(self) -> None:
         with self._lock:
@@ -177,9 +244,6 @@ class WaitCountingPool:
             self._held -= 1
             self.released += 1
             self.busy_sum_s += seconds
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._pool, name)
 
 
 def verify_workload(answers: Answers, *, query_ms: float | None = None,
@@ -226,7 +290,7 @@ def measure(target: Target, config: PoolConfig, workload: Workload, *,
         if warm:
             engine.warm_up(pool)
         counter = WaitCountingPool(pool, threshold_s)
-        result = engine.run(counter, workload, stop=stop, seed=seed)  # type: ignore[arg-type]
+        result = engine.run(counter, workload, stop=stop, seed=seed)
     finally:
         pool.close()
     limit = counter.limit or workload.threads

@@ -1,1 +1,4 @@
-"""Load against a pool: warm-up, the run loop and its results (``engine``)."""
+"""Load against a pool: when open-loop requests arrive (``arrivals``: a pure schedule, where a
+new pattern plugs in), warm-up (``warmup``), the run loop with its stop path, outages and stalls
+(``engine``, which also re-exports the names front ends use), and what runs report and how
+results merge (``results``)."""

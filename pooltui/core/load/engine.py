@@ -1,4 +1,9 @@
-"""The load engine: warm-up and bursts of requests against an InstrumentedPool.
+"""The load engine: the run loop of a burst of requests against a pool (a PoolLike).
+
+The load package: ``arrivals`` (when open-loop requests arrive: a pure schedule), ``warmup``,
+``results`` (what a run reports, and merging results), and this module (the run loop, the stop
+path, outages and stalls). The names front ends use (``run``, ``warm_up``, ``RunResult``,
+``Sample``, ``REJECTED``, ...) are all reachable as ``engine.<name>``.
 
 The engine owns its threads (plain daemon threads, never the console's asyncio loop) and keeps
 the per-request path lean, because `bench/overhead.py` holds it to >= 0.95 of a bare PooledDB
@@ -9,14 +14,12 @@ has ended.
 
 Patterns:
 - ``steady``: closed loop, `threads` workers back to back (``think_ms`` between requests).
-- ``poisson``: open loop, pgbench ``-R`` style. A dispatcher draws exponential gaps at ``rate``
-  (seeded, reproducible) and queues the *scheduled* arrival times for up to `threads` workers;
-  latency counts from the scheduled arrival (waiting for a free worker is part of it) and the
-  schedule lag is the start of service minus the scheduled arrival. An arrival that finds
-  ``QUEUE_PER_THREAD * threads`` already queued is dropped and counted as an ``overload`` error.
-- ``bursty``: the open loop in alternating ``BURST_PHASE_S`` phases, starting with a peak at
-  ``rate``, then a quiet phase at ``rate / BURST_QUIET_DIVISOR``. The gap is redrawn at each
-  phase edge, which is exact for a Poisson process (it is memoryless).
+- ``poisson``, ``bursty``: open loop, pgbench ``-R`` style. A dispatcher waits for each time
+  of the pattern's schedule (arrivals.py: seeded, reproducible) and queues the *scheduled*
+  arrival times for up to `threads` workers; latency counts from the scheduled arrival (waiting
+  for a free worker is part of it) and the schedule lag is the start of service minus the
+  scheduled arrival. An arrival that finds ``QUEUE_PER_THREAD * threads`` already queued is
+  dropped and counted as an ``overload`` error.
 
 Every end of a run (its duration, its request count, a fatal failure, a stop) goes through one
 stop path in run(): the workers' waits wake (``_Run.ending``), requests still in flight get
@@ -37,17 +40,14 @@ from __future__ import annotations
 import itertools
 import queue
 import random
-import statistics
 import threading
-import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from dbutils.pooled_db import TooManyConnectionsError
 
-from pooltui.core.config import PoolConfig, SessionGuards, Workload, validate_workload
+from pooltui.core.config import SessionGuards, Workload, validate_workload
 from pooltui.core.errors import (
     CONNECTION,
     FULL,
@@ -58,23 +58,30 @@ from pooltui.core.errors import (
     describe_db_error,
     failure_class,
 )
+from pooltui.core.load import arrivals
+from pooltui.core.load.arrivals import BURST_PHASE_S, BURST_QUIET_DIVISOR
 from pooltui.core.load.notes import RunNote
-from pooltui.core.pool.histogram import (
-    EMPTY,
-    PENDING,
-    HistogramSnapshot,
-    LatencyHistogram,
-    Summary,
+from pooltui.core.load.results import (
+    Outage,
+    RunHistograms,
+    RunResult,
+    Sample,
+    Stall,
+    WarmupResult,
+    merge_results,
 )
+from pooltui.core.load.warmup import warm_up
+from pooltui.core.pool.histogram import EMPTY, PENDING, HistogramSnapshot, LatencyHistogram
 
 if TYPE_CHECKING:
-    from pooltui.core.pool import InstrumentedPool, LeakReport
-    from pooltui.core.pool.stats import PoolStats
+    from pooltui.core.pool.protocol import PoolLike
+
+__all__ = ["BURST_PHASE_S", "BURST_QUIET_DIVISOR", "END_GRACE_S", "FATAL_AFTER", "FETCH_BATCH",
+           "OVERLOAD", "REJECTED", "Outage", "RunHistograms", "RunResult", "Sample", "Stall",
+           "WarmupResult", "error_kind", "merge_results", "run", "warm_up"]
 
 FATAL_AFTER = 20            # failures in a row of one worker (no success between) end the run
 QUEUE_PER_THREAD = 10       # open loop: arrivals allowed to wait per worker before dropping
-BURST_PHASE_S = 1.0         # length of each peak and each quiet phase of the bursty pattern
-BURST_QUIET_DIVISOR = 10.0  # bursty: quiet rate = rate / this
 JOIN_GRACE_S = 1.0          # after the stop path, how long a worker may take to leave
 STOP_POLL_S = 0.05          # how soon a stop reaches the workers' flag (see _Run.stopping)
 END_GRACE_S = 0.5           # at the run's natural end, what in flight may take to finish
@@ -90,197 +97,6 @@ MAX_EVENTS = 50
 
 REJECTED = "rejected"       # error kind: TooManyConnectionsError (blocking=False, pool full)
 OVERLOAD = "overload"       # error kind: open-loop arrival dropped, too many already waiting
-
-
-@dataclass(frozen=True)
-class WarmupResult:
-    """What pre-opening connections cost, and what it buys: cold vs warm acquire."""
-
-    opened: int                  # connections opened for the warm-up (incl. PooledDB's mincached)
-    connect_ms: list[float]      # their connect times, in order
-    cold_acquire_ms: float       # an acquire that has to open a connection
-    warm_acquire_ms: float       # an acquire served from the idle cache, after the warm-up
-    duration_s: float
-    idle: int = 0                # idle connections ready after the warm-up
-    cold_measured: bool = True   # False: the pool was already warm, cold = median connect time
-
-    def as_dict(self) -> dict[str, Any]:
-        """The ``warmup`` member of ``bench --json``."""
-        return {"opened": self.opened, "idle": self.idle,
-                "connect_ms": [round(ms, 3) for ms in self.connect_ms],
-                "cold_acquire_ms": round(self.cold_acquire_ms, 3),
-                "warm_acquire_ms": round(self.warm_acquire_ms, 3),
-                "cold_measured": self.cold_measured, "duration_s": round(self.duration_s, 3)}
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One tick of a run for the live plots: a pool snapshot and the last interval's figures."""
-
-    elapsed_s: float
-    stats: PoolStats
-    interval_requests: int       # requests that ended in the interval (ok + failed)
-    interval_errors: int
-    errors: int                  # failed requests since the run began
-    throughput_rps: float        # successful requests per second in the interval
-    p95_ms: float                # request latency (acquire + query + hold) in the interval
-    p95_acquire_ms: float
-    schedule_lag_ms: float       # p95 schedule lag in the interval; 0 for the closed loop
-    stalled_s: float = 0.0       # how long no request has completed while some are in flight
-    outage_s: float = 0.0        # how long the server has been unreachable (0: it answers)
-
-
-@dataclass
-class Outage:
-    """The server could not be reached: from the first connection-class failure to the first
-    request that succeeded again (``ended_s`` None: not within the run). Seconds since the run
-    began."""
-
-    started_s: float
-    failed: int = 0              # requests that failed while it lasted
-    ended_s: float | None = None
-    error: str = ""              # the first failure, one sentence
-
-    @property
-    def recovery_s(self) -> float | None:
-        return None if self.ended_s is None else self.ended_s - self.started_s
-
-    def as_dict(self) -> dict[str, Any]:
-        recovery = self.recovery_s
-        return {"started_s": round(self.started_s, 3),
-                "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
-                "recovery_s": None if recovery is None else round(recovery, 3),
-                "failed_requests": self.failed, "error": self.error}
-
-
-@dataclass
-class Stall:
-    """No request completed while some were in flight (a frozen server, a lock): from the last
-    completion before it to the first after it (``ended_s`` None: still at the end)."""
-
-    started_s: float
-    in_flight: int = 0           # the most requests in flight seen while it lasted
-    ended_s: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"started_s": round(self.started_s, 3),
-                "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
-                "in_flight": self.in_flight}
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """A finished run. Latency and throughput count successful requests only."""
-
-    requests: int                # requests attempted: ok + failed (incl. rejected, overload)
-    errors: int
-    duration_s: float
-    throughput_rps: float        # successful requests per second
-    latency: Summary             # whole request; from the scheduled arrival in the open loop
-    acquire: Summary             # the pool's own timings (pool.py)
-    query: Summary
-    hold: Summary
-    schedule_lag: Summary        # empty for the closed loop
-    error_kinds: dict[str, int]
-    pool: PoolStats              # final snapshot
-    config: PoolConfig           # the effective configuration (after DBUtils' normalising)
-    target: str                  # the redacted DSN
-    driver: str
-    workload: Workload
-    server_version: str | None = None
-    stopped: bool = False        # ended early because `stop` was set
-    fatal_error: str | None = None   # one sentence when requests kept failing
-    events: list[str] = field(default_factory=list)           # one sentence each
-    event_kinds: list[RunNote] = field(default_factory=list)  # the kind of each of events
-    cancelled: int = 0           # requests the end of the run cut short (not errors)
-    rows: int = 0                # rows the queries returned, all fetched in FETCH_BATCH steps
-    outages: list[Outage] = field(default_factory=list)
-    stalls: list[Stall] = field(default_factory=list)
-    leaks: list[LeakReport] = field(default_factory=list)
-    guards: SessionGuards = field(default_factory=SessionGuards)
-
-    def noted(self, kind: RunNote) -> list[str]:
-        """The texts of the events of one kind."""
-        return [text for k, text in zip(self.event_kinds, self.events, strict=True) if k == kind]
-
-    def as_dict(self) -> dict[str, Any]:
-        """The ``pooltui bench --json`` object (design.md, "Headless CLI")."""
-        config = self.config.as_dict()
-        return {
-            "requests": self.requests, "errors": self.errors,
-            "duration_s": round(self.duration_s, 3),
-            "throughput_rps": round(self.throughput_rps, 3),
-            "latency_ms": self.latency.as_dict(), "acquire_ms": self.acquire.as_dict(),
-            "hold_ms": self.hold.as_dict(), "query_ms": self.query.as_dict(),
-            "schedule_lag_ms": self.schedule_lag.as_dict(),
-            "error_kinds": dict(sorted(self.error_kinds.items())),
-            "pool": self.pool.as_dict(), "config": config,
-            "target": {"dsn": self.target, "driver": self.driver,
-                       "server_version": self.server_version},
-            "workload": asdict(self.workload), "stopped": self.stopped,
-            "fatal_error": self.fatal_error, "events": list(self.events),
-            "event_kinds": [str(kind) for kind in self.event_kinds],
-            "cancelled": self.cancelled, "rows": self.rows,
-            "outages": [o.as_dict() for o in self.outages],
-            "stalls": [st.as_dict() for st in self.stalls],
-            "leaks": [leak.as_dict() for leak in self.leaks],
-            "session": {"read_only": self.guards.read_only,
-                        "statement_timeout_ms": round(self.guards.statement_timeout_s * 1000)},
-        }
-
-
-def _effective_config(pool: InstrumentedPool) -> PoolConfig:
-    """The configuration DBUtils really uses (``pool.config`` is the one requested)."""
-    return pool.validation.effective
-
-
-def _timed_acquire(pool: InstrumentedPool) -> float:
-    """Seconds one `connection()` call takes; the connection goes straight back."""
-    started = perf_counter()
-    with pool.connection():
-        return perf_counter() - started
-
-
-_preopen_reported: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-def warm_up(pool: InstrumentedPool, count: int | None = None) -> WarmupResult:
-    """Make `count` connections (default mincached, at least 1) wait idle; time each connect.
-
-    PooledDB opens mincached connections in its constructor, so the first warm-up of a pool also
-    reports those. A cold acquire is only measured when no connection is idle; on a pool that is
-    already warm it is estimated as the median connect time (``cold_measured=False``).
-    BadInput when `count` exceeds maxconnections or maxcached (pool.open_idle says which).
-    """
-    if count is None:
-        count = max(1, _effective_config(pool).mincached)
-    if count < 1:
-        raise BadInput(f"the warm-up count is {count} but must be at least 1.")
-    started = perf_counter()
-    connects: list[float] = []
-    if pool not in _preopen_reported:
-        _preopen_reported.add(pool)
-        connects.extend(pool.initial_connect_times)
-    before = pool.snapshot()
-    cold_measured = before.idle == 0
-    cold = 0.0
-    if cold_measured:  # this acquire opens a connection: its connect time is in the stats
-        cold = _timed_acquire(pool)
-        after = pool.snapshot().connect
-        if after.count == before.connect.count + 1:
-            total_ms = after.mean * after.count - before.connect.mean * before.connect.count
-            connects.append(total_ms / 1000.0)
-    connects.extend(pool.open_idle(count))
-    warm = _timed_acquire(pool)
-    if not cold_measured:
-        cold = statistics.median(connects) if connects else pool.snapshot().connect.p50 / 1000
-    result = WarmupResult(opened=len(connects), connect_ms=[s * 1000.0 for s in connects],
-                          cold_acquire_ms=cold * 1000.0, warm_acquire_ms=warm * 1000.0,
-                          duration_s=perf_counter() - started, idle=pool.snapshot().idle,
-                          cold_measured=cold_measured)
-    pool.emit("warmup_done", f"Warm-up done: {result.idle} connections idle; acquire "
-          f"{result.cold_acquire_ms:.2f} ms cold, {result.warm_acquire_ms:.2f} ms warm.")
-    return result
 
 
 def error_kind(exc: BaseException) -> str:
@@ -311,7 +127,7 @@ class _Tally:
 class _Run:
     """One run: what its threads share (plain attributes, read without locks) and the sampler."""
 
-    def __init__(self, pool: InstrumentedPool, workload: Workload, stop: threading.Event,
+    def __init__(self, pool: PoolLike, workload: Workload, stop: threading.Event,
                  seed: int | None) -> None:
         self.pool, self.workload, self.stop, self.seed = pool, workload, stop, seed
         self.query = workload.query
@@ -557,30 +373,20 @@ class _Run:
         finally:
             self.leave(tally)
 
-    def dispatch(self, tally: _Tally, bursty: bool) -> None:
-        """Queue arrival times on a Poisson schedule; always release the workers at the end."""
-        rng = random.Random(self.seed)
-        ending, deadline = self.ending, self.deadline
+    def dispatch(self, tally: _Tally) -> None:
+        """Queue the schedule's arrival times as they come due; always release the workers at
+        the end."""
+        ending = self.ending
         put, qsize = self.arrivals.put, self.arrivals.qsize
-        bound, peak_rate = QUEUE_PER_THREAD * self.workers, self.workload.rate
-        at, issued = self.start, 0
+        bound, issued = QUEUE_PER_THREAD * self.workers, 0
+        due = arrivals.schedule(self.workload.pattern, self.workload.rate, self.start,
+                                self.deadline, self.seed)
         try:
-            while not self.halt:
-                if bursty:
-                    phase = int((at - self.start) / BURST_PHASE_S)
-                    edge = self.start + (phase + 1) * BURST_PHASE_S
-                    gap = rng.expovariate(peak_rate if phase % 2 == 0
-                                          else peak_rate / BURST_QUIET_DIVISOR)
-                    if at + gap >= edge:  # no arrival left in this phase: redraw at its edge
-                        at = edge
-                        if at >= deadline:
-                            break
-                        continue
-                    at += gap
-                else:
-                    at += rng.expovariate(peak_rate)
-                if at >= deadline or (self.limit and issued >= self.limit):
-                    self.exhausted = at < deadline
+            for at in due:
+                if self.halt:
+                    break
+                if self.limit and issued >= self.limit:
+                    self.exhausted = True
                     break
                 delay = at - perf_counter()
                 if (delay > 0 and ending.wait(delay)) or ending.is_set():
@@ -718,7 +524,7 @@ class _StopPath:
         return self.aborted_at is not None and now >= self.aborted_at + ABORT_WAIT_S
 
 
-def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | None = None,
+def run(pool: PoolLike, workload: Workload, *, stop: threading.Event | None = None,
         on_sample: Callable[[Sample], None] | None = None, sample_interval_s: float = 0.25,
         server_version: str | None = None, seed: int | None = None) -> RunResult:
     """Run one workload against the pool and measure it; a failing database never raises.
@@ -740,13 +546,13 @@ def run(pool: InstrumentedPool, workload: Workload, *, stop: threading.Event | N
     stop = stop if stop is not None else threading.Event()
     pool.guard_sessions(SessionGuards.of(workload))
     state = _Run(pool, workload, stop, seed)
-    open_loop = workload.pattern in ("poisson", "bursty")
+    open_loop = arrivals.is_open_loop(workload.pattern)
     threads = [threading.Thread(target=state.open_loop if open_loop else state.closed_loop,
                                 args=(state.tallies[i],), daemon=True, name=f"pooltui-worker-{i}")
                for i in range(workload.threads)]
     if open_loop:
         threads.append(threading.Thread(
-            target=state.dispatch, args=(state.tallies[-1], workload.pattern == "bursty"),
+            target=state.dispatch, args=(state.tallies[-1],),
             daemon=True, name="pooltui-dispatcher"))
 
     pool.reset_interval()
@@ -851,6 +657,11 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
                    f"{kinds[REJECTED]} requests rejected: the pool was at maxconnections and "
                    "blocking is off")
     stats = pool.snapshot()
+    timings = pool.timing_snapshots()  # the threads have ended: these agree with stats
+    histograms = RunHistograms(latency=latency.snapshot(), acquire=timings["acquire"],
+                               query=timings["query"], hold=timings["hold"],
+                               connect=timings["connect"],
+                               schedule_lag=lag.snapshot() if open_loop else EMPTY)
     if stats.reconnects:
         state.note(RunNote.RECONNECTED,
                    f"DBUtils replaced {stats.reconnects} connections that were lost (killed by "
@@ -862,15 +673,15 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
     result = RunResult(
         requests=ok + failed, errors=failed, duration_s=duration_s,
         throughput_rps=ok / duration_s if duration_s > 0 else 0.0,
-        latency=latency.summary(), acquire=stats.acquire, query=stats.query, hold=stats.hold,
-        schedule_lag=lag.summary() if open_loop else Summary(), error_kinds=kinds, pool=stats,
-        config=_effective_config(pool), target=pool.target.redacted,
+        latency=histograms.latency.summary(), acquire=stats.acquire, query=stats.query,
+        hold=stats.hold, schedule_lag=histograms.schedule_lag.summary(), error_kinds=kinds,
+        pool=stats, config=pool.validation.effective, target=pool.target.redacted,
         driver=pool.target.facts.module_name, workload=state.workload,
         server_version=server_version, stopped=state.stopped and fatal is None,
         fatal_error=fatal, events=state.events, event_kinds=state.event_kinds,
         cancelled=sum(t.cancelled for t in state.tallies),
         rows=sum(t.rows for t in state.tallies), outages=outages, stalls=stalls,
-        leaks=pool.leak_reports(), guards=pool.guards)
+        leaks=pool.leak_reports(), guards=pool.guards, histograms=histograms)
     pool.emit("run_finished", f"Run finished: {result.requests} requests, {result.errors} "
           f"errors, {result.throughput_rps:.1f} req/s.")
     return result

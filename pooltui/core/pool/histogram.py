@@ -180,6 +180,17 @@ class HistogramSnapshot:
         return HistogramSnapshot(counts, self.count - earlier.count, self.sum - earlier.sum,
                                  float(_MIDDLES[first]), float(_MIDDLES[last]))
 
+    def __add__(self, other: HistogramSnapshot) -> HistogramSnapshot:
+        """Every sample of both (two runs, two processes): exact, as if one histogram had
+        recorded them all; ``count sum min max`` stay exact."""
+        if not other.count:
+            return self
+        if not self.count:
+            return other
+        return HistogramSnapshot(self.counts + other.counts, self.count + other.count,
+                                 self.sum + other.sum, min(self.min, other.min),
+                                 max(self.max, other.max))
+
     def percentile(self, q: float) -> float:
         """Nearest-rank percentile ``q`` (0..100) in seconds, within 0.8 %; 0 when empty."""
         return _percentiles(self.counts, self.count, self.min, self.max, (q,))[0]

@@ -5,10 +5,11 @@ PooledDB publishes nothing, so pooltui counts from the outside (research/pools.m
 * the creator is wrapped: every connect is timed and counted, and the raw connection is handed
   to DBUtils inside a thin proxy whose ``close()`` counts the close and forgets the server id;
 * ``connection()`` is wrapped: acquire wait, checkouts, rejections and hold time;
-* the few private PooledDB fields the gauges need (``_connections``, ``_idle_cache``,
-  ``_shared_cache``, ``_lock._waiters``) are read without the pool lock. Each read is atomic under
-  the GIL; taking the lock would stall the sampler behind a connect, which PooledDB performs while
-  holding it.
+* the few private PooledDB fields the gauges need (the checked-out count, the idle and shared
+  caches, the threads parked in the pool's Condition) are read without the pool lock. Each read
+  is atomic under the GIL; taking the lock would stall the sampler behind a connect, which
+  PooledDB performs while holding it. Every private DBUtils name pooltui uses is in
+  ``_dbutils.py``, checked when the pool is built.
 
 The hot path takes no lock of ours: DBUtils already serialises every checkout and return on its
 pool lock (and makes round trips under it: ping, rollback), so every microsecond pooltui adds
@@ -24,15 +25,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import threading
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from time import monotonic, perf_counter
 from typing import Any
-
-from dbutils.pooled_db import PooledDB
 
 from pooltui.core.config import PoolConfig, SessionGuards, pooled_db_kwargs, validate
 from pooltui.core.errors import (
@@ -44,28 +42,19 @@ from pooltui.core.errors import (
     describe_db_error,
     failure_class,
 )
+from pooltui.core.pool import _dbutils
 from pooltui.core.pool.histogram import HistogramSnapshot, LatencyHistogram
-from pooltui.core.pool.leases import Borrower, LeakWatch, Lease, WatchedBorrower, format_stack
+from pooltui.core.pool.leaks import LeakDetector, LeakReport
+from pooltui.core.pool.leases import Borrower, Lease
 from pooltui.core.pool.raw_connection import RawConnection, proxy_class
 from pooltui.core.pool.stats import PoolStats, overflow_of
 
 _TAGS = itertools.count(1)
 CLOSE_WAIT_S = 2.0   # close(): how long a connection another thread still uses may take to close
 ABORTED_CLOSE_WAIT_S = 0.5  # the same after abort_all(): only a connect in progress can block
-MAX_LEAK_REPORTS = 100
 MAX_OPENED_IDS = 10_000  # session ids kept for the closing check (the tag finds the rest on PG)
 
-
-@dataclass(frozen=True)
-class LeakReport:
-    """A connection held past the leak threshold: for how long, by whom, from where."""
-
-    held_s: float
-    thread: str
-    stack: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"held_s": round(self.held_s, 3), "thread": self.thread, "stack": self.stack}
+__all__ = ["InstrumentedPool", "LeakReport", "PoolEvent"]
 
 
 @dataclass(frozen=True)
@@ -88,8 +77,8 @@ class InstrumentedPool:
         self.config = config
         self.guards = guards or SessionGuards()
         self.validation = validate(config, target.facts).require_ok()
-        if leak_threshold_s is not None and not leak_threshold_s > 0:
-            raise BadInput(f"The leak threshold is {leak_threshold_s} s but must be more than 0.")
+        _dbutils.require_installed()
+        self.leak_detector = LeakDetector(leak_threshold_s, self.emit)
         self.tag = tag or f"pooltui-{os.getpid()}-{next(_TAGS)}"
         self.leak_threshold_s = leak_threshold_s
         self.on_event = on_event
@@ -101,45 +90,28 @@ class InstrumentedPool:
         self._raws: set[RawConnection] = set()
         self._sids: set[int] = set()
         self._opened_sids: set[int] = set()  # every session it ever opened: the closing check
-        self._watched: dict[int, LeakWatch] = {}  # checkouts the leak detector watches
         self._local = threading.local()
         self._borrowers: list[Borrower] = []
         self._collect = threading.local()
         self._acquire_h, self._query_h = LatencyHistogram(), LatencyHistogram()
         self._hold_h, self._connect_h = LatencyHistogram(), LatencyHistogram()
-        self._leaks: list[LeakReport] = []
         self._zero_counters()
         self._peaks = [0] * 6  # checked_out idle shared open overflow waiting
-        self._pool: PooledDB | None = None
-        self._waiters: Any = ()
-
-        def creator(*_args: Any, **_kwargs: Any) -> RawConnection:
-            # frames: creator <- SteadyDBConnection._create <- who wanted a connection
-            wanting = sys._getframe(2)
-            proxy = self._connect()  # a failed reconnect raises: it replaced nothing
-            if wanting.f_code.co_name != "__init__":
-                # _cursor and tough_method name a maxusage recycling `overused`
-                self._count_replacement(wanting.f_code.co_name,
-                                        recycled=bool(wanting.f_locals.get("overused")))
-            return proxy
-
-        # PooledDB reads threadsafety from the creator; without it a function counts as 1 and
-        # maxshared would be zeroed even on psycopg (pools.md §1.1).
-        creator.dbapi = self._module  # type: ignore[attr-defined]
-        creator.threadsafety = self._module.threadsafety  # type: ignore[attr-defined]
+        self._built = False  # PooledDB's constructor is still opening mincached
+        self._initial_reported = False  # the warm-up has reported initial_connect_times
         kwargs = pooled_db_kwargs(self.validation.effective)
         # pooltui runs setsession itself, after its guards, so a failure names its step
         self._setsession = tuple(kwargs.pop("setsession") or ())
         kwargs["setsession"] = None
         self._interrupting = False
         self._aborted = False  # abort_all() cut every socket: close() need not cancel first
-        kwargs["isfatal"] = self._is_fatal
         self._try_session_once()
         self._collect.times = []
         try:
             # opens mincached connections now; validate() refused the mincached > maxconnections
             # case that would block here forever
-            self._pool = PooledDB(creator, **kwargs)
+            self._pool = _dbutils.make_pool(self._create, self._module, self._is_fatal, **kwargs)
+            self.internals = _dbutils.bind(self._pool)
         except BaseException:
             self._closed = True
             self._force_close_all()
@@ -147,16 +119,19 @@ class InstrumentedPool:
         finally:
             self.initial_connect_times: tuple[float, ...] = tuple(self._collect.times)
             self._collect.times = None
-        self._waiters = getattr(self._pool._lock, "_waiters", ())  # CPython private, see waiting
-        # PooledDB mutates these lists in place and never rebinds them
-        self._idle_list: list[Any] = self._pool._idle_cache
-        # PooledDB makes a shared cache only when it shares (maxshared on a threadsafe driver)
-        self._shared_list: list[Any] | None = getattr(self._pool, "_shared_cache", None)
-        self._maxcached = self._pool._maxcached
-        self._maxconnections = self._pool._maxconnections
+        self._maxcached = self.internals.maxcached
+        self._maxconnections = self.internals.maxconnections
+        self._built = True
         self._raise_peaks()
 
     # --- connecting ------------------------------------------------------------------------
+
+    def _create(self, replacing: tuple[str, bool] | None) -> RawConnection:
+        """The creator DBUtils calls; ``replacing`` says who replaces a lost connection."""
+        proxy = self._connect()  # a failed reconnect raises: it replaced nothing
+        if replacing is not None:
+            self._count_replacement(replacing[0], recycled=replacing[1])
+        return proxy
 
     def _connect(self) -> RawConnection:
         """The creator DBUtils calls (usually while holding the pool lock)."""
@@ -254,15 +229,14 @@ class InstrumentedPool:
             with suppress(Exception):
                 raw.close()
 
-    def _is_fatal(self, error: BaseException) -> bool:
+    def _is_fatal(self, error: BaseException, reexecuting: bool) -> bool:
         """DBUtils' isfatal: may it reconnect and run the statement again? Only when the
         connection itself failed (by the driver's error code), never for a SQL error, and
-        never for a statement pooltui cancelled to stop a run (see interrupt())."""
+        never for a statement pooltui cancelled to stop a run (see interrupt()).
+        ``reexecuting``: DBUtils would run a failed execute again (not just a new cursor)."""
         if self._interrupting or failure_class(error) != CONNECTION:
             return False
-        # frames: _is_fatal <- SteadyDBConnection._fatal_check <- tough_method (an execute
-        # DBUtils is about to run again) or _cursor (a new cursor, nothing re-run)
-        if sys._getframe(2).f_code.co_name == "tough_method":
+        if reexecuting:
             with self._mutex:
                 self._reexecutions += 1
         return True
@@ -313,10 +287,11 @@ class InstrumentedPool:
                            f"{self._maxcached} or raise maxcached.")
         self._check_open()
         held: list[Any] = []
-        self._collect.times = times = []
+        times: list[float] = []
+        self._collect.times = times
         try:
             for _ in range(count):
-                held.append(self._pool.dedicated_connection())
+                held.append(self.internals.dedicated_connection())
         finally:
             self._collect.times = None
             for con in held:
@@ -336,8 +311,7 @@ class InstrumentedPool:
         try:
             return self._local.borrower
         except AttributeError:
-            watched = self.leak_threshold_s is not None  # the stack of every checkout kept
-            mine = (WatchedBorrower if watched else Borrower)(self)
+            mine = self.leak_detector.borrower_class()(self)  # watched: every stack kept
             with self._mutex:
                 self._borrowers.append(mine)
                 self._local.borrower = mine
@@ -357,9 +331,9 @@ class InstrumentedPool:
         self._interrupting = True
         running = []
         for cursor in cursors:  # DBUtils' SteadyDBCursor: its connection's proxy, its raw cursor
-            raw = getattr(getattr(cursor, "_con", None), "_con", None)
+            raw, driver_cursor = _dbutils.cursor_parts(cursor)
             if isinstance(raw, RawConnection):
-                running.append((raw._con, raw._sid, getattr(cursor, "_cursor", None)))
+                running.append((raw._con, raw._sid, driver_cursor))
         try:
             return self.target.cancel_statements(running)
         except Exception:  # the server is gone: nothing is running there any more
@@ -383,21 +357,32 @@ class InstrumentedPool:
             return
         self.guards = guards
         self._check_open()
-        with self._pool._lock:
-            for steady in self._pool._idle_cache:  # SteadyDBConnections around our proxies
-                raw = getattr(steady, "_con", None)
+        with self.internals.lock:
+            for steady in self.internals.idle:  # SteadyDBConnections around our proxies
+                raw = _dbutils.raw_of(steady)
                 if isinstance(raw, RawConnection):
                     with suppress(Exception):  # a dead idle connection: DBUtils replaces it
                         self.target.guard_session(raw._con, guards)
 
     def leak_reports(self) -> list[LeakReport]:
         """The leaks reported since the interval began (the run's), oldest first."""
-        with self._mutex:
-            return list(self._leaks)
+        return self.leak_detector.reports()
 
     def acquire_snapshot(self) -> HistogramSnapshot:
         """The acquire-wait histogram as it is now (the engine's interval p95 is a difference)."""
         return self._acquire_h.snapshot()
+
+    def timing_snapshots(self) -> dict[str, HistogramSnapshot]:
+        """The four timing histograms as they are now (a run result keeps them: mergeable)."""
+        return {"acquire": self._acquire_h.snapshot(), "query": self._query_h.snapshot(),
+                "hold": self._hold_h.snapshot(), "connect": self._connect_h.snapshot()}
+
+    def take_initial_connect_times(self) -> tuple[float, ...]:
+        """``initial_connect_times`` the first time it is asked (the first warm-up reports
+        PooledDB's own pre-opening), an empty tuple after."""
+        with self._mutex:
+            reported, self._initial_reported = self._initial_reported, True
+        return () if reported else self.initial_connect_times
 
     def record_query(self, seconds: float, failed: bool = False) -> None:
         """A statement the caller timed (the pool does not wrap execute()); the engine records
@@ -420,14 +405,16 @@ class InstrumentedPool:
         inside connection() other than the one being served (queued on the pool lock behind a
         connect, ping or rollback, which ``_waiters`` does not see).
         """
+        internals = self.internals
         opened = len(self._raws)
-        return (self._pool._connections, len(self._idle_list), len(self._shared_list or ()),
+        return (internals.checked_out(), len(internals.idle), len(internals.shared or ()),
                 opened, overflow_of(opened, self._maxcached),
-                max(len(self._waiters), self._inside() - 1, 0))
+                max(len(internals.waiters), self._inside() - 1, 0))
 
     def in_flight(self) -> int:
         """Requests between acquire and release, or waiting in acquire: lock-free."""
-        return self._pool._connections + max(len(self._waiters), self._inside() - 1, 0)
+        internals = self.internals
+        return internals.checked_out() + max(len(internals.waiters), self._inside() - 1, 0)
 
     def _inside(self) -> int:
         """Callers inside PooledDB.connection() now (each thread's borrower says)."""
@@ -435,7 +422,7 @@ class InstrumentedPool:
 
     def _raise_peaks(self, gauges: tuple[int, ...] | None = None) -> None:
         if gauges is None:
-            if self._pool is None:  # still inside PooledDB's constructor
+            if not self._built:  # still inside PooledDB's constructor
                 return
             gauges = self._gauges()
         with self._mutex:
@@ -486,7 +473,6 @@ class InstrumentedPool:
         self._connects = self._connect_errors = 0
         self._closes = self._rejections = self._query_errors = self._reconnects = 0
         self._reexecutions = 0
-        self._leaks = []
 
     def reset_interval(self) -> None:
         """Start of a run: counters and timings to zero, peaks to the current values.
@@ -498,6 +484,7 @@ class InstrumentedPool:
         self._interrupting = self._aborted = False
         with self._mutex:
             self._zero_counters()
+            self.leak_detector.reset()
             self._peaks[:] = gauges
             self._borrowers = []
             self._local = threading.local()
@@ -528,28 +515,11 @@ class InstrumentedPool:
     def check_leaks(self) -> int:
         """Report (once) every connection held past the threshold; the number held past it now.
 
-        HikariCP's leakDetectionThreshold, without its timer thread: the engine calls this on
-        every sample (and snapshot() does), which is often enough for a threshold in seconds.
+        HikariCP's leakDetectionThreshold, without its timer thread (leaks.py): the engine calls
+        this on every sample (and snapshot() does), which is often enough for a threshold in
+        seconds.
         """
-        threshold = self.leak_threshold_s
-        if threshold is None:
-            return 0
-        now = perf_counter()
-        with self._mutex:
-            late = [watch for watch in list(self._watched.values())
-                    if now - watch.started > threshold]
-            fresh = [watch for watch in late if not watch.reported]
-            for watch in fresh:
-                watch.reported = True
-        for watch in fresh:
-            stack = format_stack(watch.stack)
-            with self._mutex:
-                if len(self._leaks) < MAX_LEAK_REPORTS:
-                    self._leaks.append(LeakReport(now - watch.started, watch.thread, stack))
-            self.emit("leak", f"A connection has been held for {now - watch.started:.1f} s, "
-                      f"longer than the leak threshold of {threshold:g} s, by thread "
-                      f"{watch.thread}; the stack that acquired it follows.", stack)
-        return len(late)
+        return self.leak_detector.check()
 
     # --- closing ---------------------------------------------------------------------------
 
@@ -566,7 +536,7 @@ class InstrumentedPool:
 
     def _busy_raws(self) -> list[RawConnection]:
         """Open connections not in the idle cache: checked out (or being pinged or set up)."""
-        idle = {id(getattr(steady, "_con", None)) for steady in list(self._idle_list)}
+        idle = {id(_dbutils.raw_of(steady)) for steady in list(self.internals.idle)}
         with self._mutex:
             return [proxy for proxy in self._raws if id(proxy) not in idle]
 

@@ -11,39 +11,36 @@ time back to its caller instead of allocating a lease object per checkout.
 
 from __future__ import annotations
 
-import linecache
-import sys
-import threading
 from time import perf_counter
-from types import CodeType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from dbutils.pooled_db import TooManyConnectionsError
-
+from pooltui.core.pool._dbutils import CHECKED_OUT, TooManyConnectionsError
 from pooltui.core.pool.histogram import PENDING
 
 if TYPE_CHECKING:
     from pooltui.core.pool.instrumented import InstrumentedPool
-
-STACK_LIMIT = 40
+    from pooltui.core.pool.protocol import PoolLike
 
 
 class Borrower:
     """One thread's checkouts, the peaks it saw and its histogram shards: written by that thread
     only, so no lock. ``InstrumentedPool.snapshot()`` sums and maxes every thread's."""
 
-    __slots__ = ("_add_hold", "_add_wait", "_connection", "_idle", "_owner", "_pool", "_shared",
-                 "_unfolded", "_waiters", "acquire_shard", "acquired_at", "hold_shard", "inside",
-                 "peak_checked_out", "peak_idle", "peak_shared", "peak_waiting", "query_shard",
-                 "record_query")
+    __slots__ = ("_add_hold", "_add_wait", "_close_pool", "_connection", "_idle", "_owner",
+                 "_shared", "_state", "_unfolded", "_waiters", "acquire_shard", "acquired_at",
+                 "hold_shard", "inside", "peak_checked_out", "peak_idle", "peak_shared",
+                 "peak_waiting", "query_shard", "record_query")
 
     def __init__(self, owner: InstrumentedPool) -> None:
         self._owner = owner
-        self._pool = owner._pool
-        self._connection = owner._pool.connection
-        self._waiters = owner._waiters
-        self._idle = owner._idle_list
-        self._shared = owner._shared_list  # None unless the pool shares connections
+        internals = owner.internals  # DBUtils' live objects, bound once (see _dbutils.py)
+        self._connection = internals.connection
+        self._close_pool = internals.pooled.close
+        self._state = internals.state  # state[CHECKED_OUT]: PooledDB's checked-out count
+        self._waiters = internals.waiters
+        self._idle = internals.idle
+        self._shared = internals.shared  # None unless the pool shares connections
         self.acquire_shard = owner._acquire_h.shard()
         self.hold_shard = owner._hold_h.shard()
         self.query_shard = owner._query_h.shard()
@@ -92,7 +89,7 @@ class Borrower:
         self._add_hold(perf_counter() - acquired_at)
         if self._unfolded() >= PENDING:  # one return per checkout: the three fill alike
             self.settle()
-        checked_out = self._pool._connections
+        checked_out = self._state[CHECKED_OUT]
         if checked_out > self.peak_checked_out:
             self.peak_checked_out = checked_out
         if self._shared is not None:
@@ -106,7 +103,7 @@ class Borrower:
             con.close()
         finally:
             if self._owner._closed:  # returned after close(): not to sit in the idle cache
-                self._pool.close()
+                self._close_pool()
 
     def settle(self) -> None:
         """Fold the buffered timings into the histograms' buckets."""
@@ -115,50 +112,13 @@ class Borrower:
         self.query_shard.fold()
 
 
-class LeakWatch:
-    """A checkout the leak detector watches: when, by whom, from where, whether reported."""
-
-    __slots__ = ("reported", "stack", "started", "thread")
-
-    def __init__(self, started: float, stack: list[tuple[CodeType, int]]) -> None:
-        self.started = started
-        self.stack = stack
-        self.thread = threading.current_thread().name
-        self.reported = False
-
-
-class WatchedBorrower(Borrower):
-    """A borrower while the leak detector is on: every checkout is registered with its stack.
-
-    The registry (``InstrumentedPool._watched``) is a dict keyed by the id of the pooled
-    connection, which is alive, and so unique, while it is held; a dict's set and pop are
-    atomic under the GIL, and ``check_leaks`` copies it before reading.
-    """
-
-    __slots__ = ()
-
-    def acquire(self, shareable: bool = True) -> Any:
-        con = super().acquire(shareable)
-        self._owner._watched[id(con)] = LeakWatch(self.acquired_at, grab_stack(sys._getframe(1)))
-        return con
-
-    def release(self, con: Any, acquired_at: float) -> None:
-        watch = self._owner._watched.pop(id(con), None)
-        try:
-            super().release(con, acquired_at)
-        finally:
-            if watch is not None and watch.reported:
-                self._owner.emit("leak_returned", f"A connection reported as leaked was "
-                                 f"returned after {perf_counter() - watch.started:.1f} s "
-                                 f"(thread {watch.thread}).")
-
-
 class Lease:
-    """``with pool.connection() as con``: a checkout through the calling thread's borrower."""
+    """``with pool.connection() as con``: a checkout through the calling thread's borrower
+    (of any PoolLike: the verify step's counting pool too)."""
 
     __slots__ = ("_con", "_pool", "_shareable", "acquired_at")
 
-    def __init__(self, pool: InstrumentedPool, shareable: bool) -> None:
+    def __init__(self, pool: PoolLike, shareable: bool) -> None:
         self._pool = pool
         self._shareable = shareable
         self._con: Any = None
@@ -176,29 +136,3 @@ class Lease:
         if con is not None:
             # this thread's borrower now: a lease held across reset_interval counts in the new
             self._pool.borrower().release(con, self.acquired_at)
-
-
-_THIS_FILE = __file__
-
-
-def grab_stack(frame: Any) -> list[tuple[CodeType, int]]:
-    """The acquiring stack as (code, line) pairs, pooltui's own lease frames left out: cheap
-    now, formatted only if it leaks."""
-    out = []
-    while frame is not None and len(out) < STACK_LIMIT:
-        code = frame.f_code
-        if code.co_filename != _THIS_FILE:
-            out.append((code, frame.f_lineno))
-        frame = frame.f_back
-    return out
-
-
-def format_stack(stack: list[tuple[CodeType, int]]) -> str:
-    """Outermost call first, like a traceback."""
-    lines = []
-    for code, lineno in reversed(stack):
-        lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}')
-        source = linecache.getline(code.co_filename, lineno).strip()
-        if source:
-            lines.append(f"    {source}")
-    return "\n".join(lines)
