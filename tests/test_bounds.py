@@ -148,6 +148,15 @@ def test_an_empty_dsn_is_bad_input(capsys, command: str | None) -> None:
     assert code == 2 and out == "" and "--dsn is empty" in one_sentence(err)
 
 
+@pytest.mark.parametrize("command", [None, "bench", "export"])
+def test_an_empty_profile_is_bad_input(capsys, command: str | None) -> None:
+    argv = ["--profile", ""] if command is None else [command, "--profile", " "]
+    if command == "export":
+        argv += ["--format", "toml"]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == "" and "--profile is empty" in one_sentence(err)
+
+
 def test_a_huge_database_name_is_named_as_too_long(capsys, pg_dsn: str, mysql_dsn: str) -> None:
     for dsn, limit in ((pg_dsn, "at most 63"), (mysql_dsn, "at most 64")):
         code, _, err = run_cli(capsys, "check", "--dsn", dsn.rsplit("/", 1)[0] + "/" + "d" * 10000)

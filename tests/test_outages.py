@@ -101,7 +101,8 @@ def test_a_server_down_for_three_seconds_is_waited_for(server) -> None:
 def test_giving_up_after_a_deadline_ends_the_run(server) -> None:
     result = run_through(server, server.stop,
                          Workload(threads=2, duration_s=20, give_up_after_s=1.0))
-    assert result.fatal_error is not None
+    assert result.fatal_error is not None and "so the run gave up" in result.fatal_error
+    assert "backs off and retries" not in result.fatal_error
     assert result.duration_s < 10  # it did not wait for the whole run
     assert any("give_up_after_s" in text for text in result.noted(RunNote.GAVE_UP)), \
         result.events

@@ -207,10 +207,14 @@ def write_output(output: str | None, text: str, what: str, *, force: bool = Fals
 
 
 def require_usable_dsn(args: argparse.Namespace) -> None:
-    """An explicitly given blank ``--dsn`` (an unset shell variable) is bad input, not the demo."""
+    """An explicitly given blank ``--dsn`` or ``--profile`` (an unset shell variable) is bad
+    input, not the demo."""
     if getattr(args, "dsn", None) is not None and not args.dsn.strip():
         raise BadInput("--dsn is empty (an unset shell variable?): give a DSN, or leave "
                        "--dsn out for the profile's target or the embedded demo.")
+    if getattr(args, "profile", None) is not None and not args.profile.strip():
+        raise BadInput("--profile is empty (an unset shell variable?): give a profile name or "
+                       "path, or leave --profile out.")
 
 
 # --- errors and stdout ------------------------------------------------------------------------

@@ -124,10 +124,16 @@ def capacity_problem(server: ServerInfo, config: PoolConfig, workload: Workload,
     reserved = server.reserved_connections or 0
     kept = f", {reserved} more kept for superusers" if reserved and \
         server.reserves_inside else ""
-    bound = "maxconnections" if config.maxconnections else "threads (maxconnections is 0)"
+    if config.maxconnections:
+        bound, fix = "maxconnections", f"set maxconnections to at most {free}"
+    elif config.mincached >= workload.threads:
+        bound, fix = "mincached, opened at once", f"set mincached to at most {free}"
+    else:
+        bound = "one per thread: maxconnections is 0"
+        fix = f"set maxconnections (or threads) to at most {free}"
     return (f"This run can open {most} connections ({bound}) but the server at "
-            f"{target.redacted} has {free} free ({usable} usable, {in_use} in use{kept}): set "
-            f"maxconnections to at most {free}, or free connections on the server.")
+            f"{target.redacted} has {free} free ({usable} usable, {in_use} in use{kept}): "
+            f"{fix}, or free connections on the server.")
 
 
 def refuse_beyond_capacity(pool: InstrumentedPool, workload: Workload) -> None:

@@ -248,8 +248,20 @@ def _sentence(exc: BaseException, target: Any) -> str:
             (s.errno is not None and 1000 <= s.errno < 2000) or \
             s.says("no such table", "syntax error"):
         return f"The query failed ({s.line}): fix the SQL (the workload's query) and run it again."
+    if not getattr(getattr(target, "driver", None), "has_server", True):
+        return f"{product} reported an error on {where} ({s.line}): check the query and the file."
     return (f"The {product} server at {where} reported an error ({s.line}): check the DSN and the "
             "server's log.")
+
+
+def driver_said(exc: BaseException, target: Any = None) -> str:
+    """What the driver itself said, its first line, without any secret: for a sentence of the
+    caller's own (a failing setsession or ping_query is not "the workload's query")."""
+    try:
+        line = _Seen(exc).line
+    except Exception:  # reading an error must never raise one of its own
+        line = type(exc).__name__
+    return redact(line, target)
 
 
 def describe_db_error(exc: BaseException, target: Any = None) -> str:

@@ -106,8 +106,12 @@ class LeftOpen:
     sessions: int
     verified: bool
     ended: int = 0      # sessions pooltui had to end itself (pg_terminate_backend / KILL)
+    server: bool = True  # False: an embedded database (SQLite), where the pool's count is all
 
     def sentence(self) -> str:
+        if not self.server:
+            return "every connection was closed" if not self.sessions else \
+                f"{self.sessions} connections could not be closed"
         if not self.verified:
             return ("the pool's connections were closed, but the server could not confirm it "
                     "(it did not answer): check it for sessions named pooltui-*")
@@ -133,7 +137,8 @@ def confirm_closed(target: Target, pool: _ClosedPool, *, timeout_s: float = 2.0)
     still has, end those, and ask again until none is left or ``timeout_s`` passes. A frozen or
     gone server makes it give up within the timeout instead of hanging the exit."""
     if not target.dialect.counts_sessions:  # an embedded database has nothing left to ask
-        return LeftOpen(pool.unclosed, verified=not target.driver.has_server)
+        embedded = not target.driver.has_server
+        return LeftOpen(pool.unclosed, verified=embedded, server=not embedded)
     ids, deadline, ended = pool.opened_ids(), monotonic() + timeout_s, 0
     try:
         left = _count_within(target, pool.tag, ids, timeout_s)

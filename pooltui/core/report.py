@@ -58,7 +58,7 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
         lines.append(f"warm-up: opened {warmup.opened} connections "
                      f"(cold acquire {warmup.cold_acquire_ms:.2f} ms, "
                      f"warm {warmup.warm_acquire_ms:.2f} ms)")
-    state = "stopped early" if result.stopped else "finished"
+    state = "failed" if result.fatal_error else "stopped early" if result.stopped else "finished"
     lines.append(f"run {state}: {result.requests} requests, {result.errors} errors in "
                  f"{result.duration_s:.2f} s = {result.throughput_rps:.1f} req/s")
     lines.append(_rows([

@@ -56,6 +56,7 @@ from pooltui.core.errors import (
     BadInput,
     SetupFailed,
     describe_db_error,
+    driver_said,
     failure_class,
 )
 from pooltui.core.load import arrivals
@@ -152,6 +153,7 @@ class _Run:
         self.stopping = stop.is_set()
         self.fatal: BaseException | None = None
         self.fatal_note: tuple[RunNote, str] | None = None
+        self.gave_up = ""                     # the sentence when give_up_after_s passed
         self.tallies = [_Tally() for _ in range(workload.threads + 1)]  # + the dispatcher
         self.arrivals: queue.SimpleQueue[float | None] = queue.SimpleQueue()
         self.start = self.deadline = 0.0
@@ -212,8 +214,12 @@ class _Run:
                             cur.execute(query)
                             if returns_rows is None:  # asked once: psycopg builds it anew
                                 returns_rows = cur.description is not None
-                            if returns_rows:
-                                cut = self.fetch(cur, tally)
+                            if returns_rows:  # the first batch here: no call more per request
+                                fetched = len(cur.fetchmany(FETCH_BATCH))
+                                if fetched < FETCH_BATCH:
+                                    tally.rows += fetched
+                                else:
+                                    cut = self.fetch_rest(cur, tally, fetched)
                         finally:
                             tally.running = None
                             cur.close()
@@ -251,11 +257,10 @@ class _Run:
 
         return request
 
-    def fetch(self, cur: Any, tally: _Tally) -> bool:
-        """Read the result FETCH_BATCH rows at a time, counting them; True when the end of the
-        run cut it short (a result of millions of rows must not hold a run past its end)."""
-        batch = cur.fetchmany(FETCH_BATCH)
-        count = len(batch)
+    def fetch_rest(self, cur: Any, tally: _Tally, count: int) -> bool:
+        """Read the rest of a result FETCH_BATCH rows at a time, counting them; True when the end
+        of the run cut it short (a result of millions of rows must not hold a run past its end)."""
+        batch: Any = range(FETCH_BATCH)  # the first batch was full
         while len(batch) == FETCH_BATCH:
             if self.stopping or perf_counter() >= self.deadline:
                 tally.rows += count
@@ -302,6 +307,10 @@ class _Run:
             outage = self.outage
             outage.failed += 1
         if self.give_up_s and now - self.start - outage.started_s > self.give_up_s:
+            self.gave_up = (f"The server could not be reached for more than {self.give_up_s:g} s "
+                            f"({driver_said(exc, self.pool.target)}), so the run gave up: check "
+                            "the server, or raise give_up_after_s (--give-up-after) to wait "
+                            "longer.")
             self.fail_run(exc, (RunNote.GAVE_UP, "gave up after the server was unreachable for "
                                 f"more than {self.give_up_s:g} s (give_up_after_s)"))
             return
@@ -639,7 +648,7 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         stalls.append(state.stall)
     fatal = None
     if state.fatal is not None:
-        fatal = describe_db_error(state.fatal, pool.target)
+        fatal = state.gave_up or describe_db_error(state.fatal, pool.target)
         if state.fatal_note:
             state.note(*state.fatal_note)
     elif state.stopped:

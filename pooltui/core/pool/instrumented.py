@@ -40,6 +40,7 @@ from pooltui.core.errors import (
     RunFailed,
     SetupFailed,
     describe_db_error,
+    driver_said,
     failure_class,
 )
 from pooltui.core.pool import _dbutils
@@ -191,10 +192,13 @@ class InstrumentedPool:
         except Exception as exc:
             with suppress(Exception):
                 raw.close()
-            what = f"The setsession statement {sql!r}" if step == "setsession" else \
-                f"Applying {sql}"
-            raise SetupFailed(f"{what} failed on a new connection: "
-                              f"{describe_db_error(exc, self.target)}", step) from exc
+            if step == "setsession":
+                message = (f"The setsession statement {sql!r} failed on a new connection "
+                           f"({driver_said(exc, self.target)}): fix it or remove it.")
+            else:
+                message = (f"Applying {sql} failed on a new connection: "
+                           f"{describe_db_error(exc, self.target)}")
+            raise SetupFailed(message, step) from exc
 
     def _try_session_once(self) -> None:
         """Run setsession and the ping_query once on a connection of their own before the pool
@@ -219,9 +223,9 @@ class InstrumentedPool:
                     if cursor.description is not None:
                         cursor.fetchall()
                 except Exception as exc:
-                    raise BadInput(f"The ping_query {ping_query!r} fails: "
-                                   f"{describe_db_error(exc, self.target)} Fix it or leave it "
-                                   "empty: DBUtils would take every connection for dead and "
+                    raise BadInput(f"The ping_query {ping_query!r} fails "
+                                   f"({driver_said(exc, self.target)}): fix it or leave it "
+                                   "empty, or DBUtils would take every connection for dead and "
                                    "reconnect at each check.") from exc
                 finally:
                     cursor.close()

@@ -14,7 +14,7 @@ import linecache
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from time import perf_counter
 from types import CodeType
 from typing import TYPE_CHECKING, Any
@@ -32,26 +32,30 @@ MAX_LEAK_REPORTS = 100
 
 @dataclass(frozen=True)
 class LeakReport:
-    """A connection held past the leak threshold: for how long, by whom, from where."""
+    """A connection held past the leak threshold: for how long (the whole hold once it came
+    back, else as long as it had been held when last seen), by whom, from where."""
 
     held_s: float
     thread: str
     stack: str
+    returned: bool = False       # it came back: held_s is the whole hold
 
     def as_dict(self) -> dict[str, Any]:
-        return {"held_s": round(self.held_s, 3), "thread": self.thread, "stack": self.stack}
+        return {"held_s": round(self.held_s, 3), "returned": self.returned,
+                "thread": self.thread, "stack": self.stack}
 
 
 class LeakWatch:
     """A checkout the leak detector watches: when, by whom, from where, whether reported."""
 
-    __slots__ = ("reported", "stack", "started", "thread")
+    __slots__ = ("report", "reported", "stack", "started", "thread")
 
     def __init__(self, started: float, stack: list[tuple[CodeType, int]]) -> None:
         self.started = started
         self.stack = stack
         self.thread = threading.current_thread().name
         self.reported = False
+        self.report: int | None = None  # its index in the detector's reports
 
 
 class LeakDetector:
@@ -88,10 +92,16 @@ class LeakDetector:
             fresh = [watch for watch in late if not watch.reported]
             for watch in fresh:
                 watch.reported = True
+        with self._lock:  # the reports of those still held say how long they have been now
+            for watch in late:
+                if watch.report is not None and watch.report < len(self._reports):
+                    self._reports[watch.report] = replace(self._reports[watch.report],
+                                                          held_s=now - watch.started)
         for watch in fresh:
             stack = format_stack(watch.stack)
             with self._lock:
                 if len(self._reports) < MAX_LEAK_REPORTS:
+                    watch.report = len(self._reports)
                     self._reports.append(LeakReport(now - watch.started, watch.thread, stack))
             self.emit("leak", f"A connection has been held for {now - watch.started:.1f} s, "
                       f"longer than the leak threshold of {threshold:g} s, by thread "
@@ -99,10 +109,17 @@ class LeakDetector:
         return len(late)
 
     def returned(self, watch: LeakWatch) -> None:
-        """A watched connection came back: say so if it had been reported."""
-        if watch.reported:
-            self.emit("leak_returned", f"A connection reported as leaked was returned after "
-                      f"{perf_counter() - watch.started:.1f} s (thread {watch.thread}).", "")
+        """A watched connection came back: say so if it had been reported, and let its report
+        carry the whole hold."""
+        if not watch.reported:
+            return
+        held = perf_counter() - watch.started
+        with self._lock:
+            if watch.report is not None and watch.report < len(self._reports):
+                self._reports[watch.report] = replace(self._reports[watch.report], held_s=held,
+                                                      returned=True)
+        self.emit("leak_returned", f"A connection reported as leaked was returned after "
+                  f"{held:.1f} s (thread {watch.thread}).", "")
 
     def reports(self) -> list[LeakReport]:
         """The leaks reported since the interval began, oldest first."""
@@ -113,6 +130,8 @@ class LeakDetector:
         """Start of an interval: forget the reports (watched checkouts stay watched)."""
         with self._lock:
             self._reports = []
+            for watch in self.watched.values():
+                watch.report = None
 
 
 class WatchedBorrower(Borrower):
