@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     is known to be stdout's (a closed pipe ends quietly, a full disk is one sentence)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     stdout = sys.stdout
-    sys.stdout = GuardedStdout(stdout)  # type: ignore[assignment]
+    sys.stdout = GuardedStdout(stdout)
     try:
         args = build_parser().parse_args(argv)
         require_usable_dsn(args)

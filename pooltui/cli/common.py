@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pooltui.core.errors import BadInput, PooltuiError, redact
 
@@ -250,7 +250,7 @@ class StdoutLost(Exception):
 class GuardedStdout:
     """sys.stdout while a command runs: a failed write or flush says it was stdout's."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:

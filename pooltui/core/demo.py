@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from pooltui.core.errors import RunFailed
 
@@ -39,7 +40,8 @@ def _has_orders(path: Path) -> bool:
     try:
         con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
         try:
-            return con.execute("SELECT count(*) FROM orders").fetchone()[0] > 0
+            count = cast(int, con.execute("SELECT count(*) FROM orders").fetchone()[0])
+            return count > 0
         finally:
             con.close()
     except sqlite3.Error:  # damaged or foreign file: build a fresh one over it

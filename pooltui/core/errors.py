@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pooltui.core.drivers.base import Driver
 
 
 class PooltuiError(Exception):
@@ -96,7 +99,7 @@ class _Seen:
     """What one exception says, normalised across psycopg, PyMySQL, pyodbc and sqlite3."""
 
     def __init__(self, exc: BaseException) -> None:
-        args = getattr(exc, "args", ())
+        args: tuple[Any, ...] = getattr(exc, "args", ())
         text = args[1] if len(args) >= 2 and isinstance(args[1], str) else str(exc)
         self.name = type(exc).__name__
         self.module = type(exc).__module__
@@ -132,11 +135,11 @@ SQL = "sql"                # the statement itself failed: an error, never a reco
 FULL = "full"              # the server has no free connection slot
 
 
-def _drivers_of(exc: BaseException, target: Any = None) -> list[Any]:
+def _drivers_of(exc: BaseException, target: Any = None) -> list[Driver]:
     """The drivers that may explain ``exc``: the target's, then the one that raised it."""
     from pooltui.core.drivers import driver_for_error  # the drivers import this module
 
-    found = [getattr(target, "driver", None), driver_for_error(exc)]
+    found: list[Driver | None] = [getattr(target, "driver", None), driver_for_error(exc)]
     return [d for n, d in enumerate(found) if d is not None and d not in found[:n]]
 
 
@@ -156,7 +159,7 @@ def failure_class(exc: BaseException) -> str:
 def _where(target: Any) -> str:
     host = getattr(target, "host", "") or ""
     port = getattr(target, "port", None)
-    named = getattr(target, "driver", None)
+    named: Driver | None = getattr(target, "driver", None)
     place = named.where(target) if named is not None else None
     if place is not None:
         return place

@@ -127,7 +127,9 @@ class LeftOpen:
 
 class _ClosedPool(Protocol):
     tag: str
-    unclosed: int
+
+    @property
+    def unclosed(self) -> int: ...
 
     def opened_ids(self) -> set[int]: ...
 

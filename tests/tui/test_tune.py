@@ -26,6 +26,7 @@ from pooltui.tui.screens.help import HelpScreen
 from pooltui.tui.screens.run_details import RunDetailsScreen
 from pooltui.tui.widgets.event_log import EventLog
 from pooltui.tui.widgets.history_table import HistoryTable
+from pooltui.tui.widgets.param_panel import POOL_SLIDERS, WORKLOAD_SLIDERS
 from pooltui.tui.widgets.stat_counters import StatCounters
 from pooltui.tui.widgets.trend_plot import TrendPlot
 
@@ -81,6 +82,25 @@ async def test_every_control_feeds_the_configuration(sqlite_dsn):
         assert console.notes and console.notes[-1][0] == "error"
         assert "rate" in console.notes[-1][1]
         assert not console.seen(BurstFinished) and console.app.tune.running is None
+
+
+async def test_every_slider_reaches_its_field_with_the_fields_type(sqlite_dsn):
+    """The panel names each slider's field when it builds the config and workload: a slider
+    added to POOL_SLIDERS or WORKLOAD_SLIDERS and not read there fails here."""
+    console = Console(sqlite_dsn)
+    async with console.run() as pilot:
+        await pilot.pause()
+        for spec in (*POOL_SLIDERS, *WORKLOAD_SLIDERS):
+            console.slider(spec.name).set_value(spec.maximum)
+        await pilot.pause()
+        config, workload = console.panel.config, console.panel.workload
+        for spec in POOL_SLIDERS:
+            assert getattr(config, spec.name) == spec.maximum, spec.name
+            assert type(getattr(config, spec.name)) is int, spec.name
+        for spec in WORKLOAD_SLIDERS:
+            value = getattr(workload, spec.name)
+            assert value == spec.maximum, spec.name
+            assert type(value) is type(getattr(Workload(), spec.name)), spec.name
 
 
 async def test_a_slider_follows_the_mouse(sqlite_dsn):

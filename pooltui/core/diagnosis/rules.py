@@ -193,8 +193,8 @@ def _rule_maxconnections(ctx: Context, cfg: PoolConfig) -> Outcome:
 def _rule_server_headroom(ctx: Context, cfg: PoolConfig) -> Outcome:
     """processes x maxconnections must fit in the server's usable slots minus others' use."""
     s, procs, per = ctx.server, ctx.answers.processes, _limit(cfg, ctx)
-    usable = getattr(s, "usable_connections", None)
-    if usable is None:
+    usable = s.usable_connections if s is not None else None
+    if s is None or usable is None:
         if not ctx.has("server_too_many"):
             return [], []
         message = (

@@ -215,10 +215,11 @@ class OdbcDriver(Driver):
         return _backend_of(target).dialect
 
     def import_module(self) -> ModuleType:
-        module: Any = import_module(self.module_name)
+        module = import_module(self.module_name)
         # Driver-manager pooling under DBUtils double-pools: a connection DBUtils closed stays
         # open in the driver manager. It is read when the ODBC environment is first allocated.
-        module.pooling = False
+        settings: Any = module  # pyodbc's settings are module attributes mypy cannot see
+        settings.pooling = False
         return module
 
     # --- the DSN ---

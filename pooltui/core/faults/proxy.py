@@ -57,7 +57,7 @@ def loopback_address(host: str, what: str = "address") -> str:
             infos = socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)
         except OSError:
             infos = []
-        candidates = sorted({info[4][0] for info in infos}, key=lambda a: ":" in a)
+        candidates = sorted({str(info[4][0]) for info in infos}, key=lambda a: ":" in a)
     loopbacks = [a for a in candidates if ipaddress.ip_address(a).is_loopback]
     if not loopbacks or len(loopbacks) != len(candidates):
         raise BadInput(f"The {what} {host!r} is not a loopback address: fault drills only "
@@ -189,7 +189,7 @@ class FaultProxy:
             host, port = self._listen
             self._server = loop.run_until_complete(
                 asyncio.start_server(self._handle, host, port, reuse_address=True))
-            self._address = tuple(self._server.sockets[0].getsockname()[:2])  # type: ignore[assignment]
+            self._address = tuple(self._server.sockets[0].getsockname()[:2])
             self._loop = loop
         except BaseException as exc:  # reported by start(), in the caller's thread
             failure.append(exc)

@@ -202,11 +202,11 @@ def _merged_stats(a: PoolStats, b: PoolStats, histograms: RunHistograms) -> Pool
                    connect=histograms.connect.summary())
 
 
-def _merged_events(a: RunResult, b: RunResult) -> dict[str, list[Any]]:
-    """a's events, then b's that a did not note, each with its kind."""
+def _merged_events(a: RunResult, b: RunResult) -> tuple[list[RunNote], list[str]]:
+    """a's events, then b's that a did not note, each with its kind: (event_kinds, events)."""
     pairs = list(zip(a.event_kinds, a.events, strict=True))
     pairs += [pair for pair in zip(b.event_kinds, b.events, strict=True) if pair not in pairs]
-    return {"event_kinds": [kind for kind, _ in pairs], "events": [text for _, text in pairs]}
+    return [kind for kind, _ in pairs], [text for _, text in pairs]
 
 
 def merge_results(a: RunResult, b: RunResult) -> RunResult:
@@ -222,6 +222,7 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
     driver, workload, server version and session guards are ``a``'s.
     """
     histograms = a.histograms + b.histograms
+    event_kinds, events = _merged_events(a, b)
     return replace(
         a,
         requests=a.requests + b.requests, errors=a.errors + b.errors,
@@ -233,7 +234,7 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
         error_kinds=_added(a.error_kinds, b.error_kinds),
         pool=_merged_stats(a.pool, b.pool, histograms),
         stopped=a.stopped or b.stopped, fatal_error=a.fatal_error or b.fatal_error,
-        **_merged_events(a, b),
+        event_kinds=event_kinds, events=events,
         cancelled=a.cancelled + b.cancelled, rows=a.rows + b.rows,
         outages=a.outages + b.outages, stalls=a.stalls + b.stalls, leaks=a.leaks + b.leaks,
         histograms=histograms)

@@ -129,7 +129,8 @@ class PoolInternals:
 
     def checked_out(self) -> int:
         """Connections handed out now (lock-free: an int read is atomic under the GIL)."""
-        return self.state[CHECKED_OUT]
+        handed_out: int = self.state[CHECKED_OUT]  # PooledDB's __dict__: untyped
+        return handed_out
 
 
 def bind(pooled: Any) -> PoolInternals:

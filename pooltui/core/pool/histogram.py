@@ -39,7 +39,8 @@ PENDING = 1024  # samples a shard buffers before it folds them into its buckets
 def _key(seconds: float) -> int:
     """The bucket key of a positive double: its bits as an integer, mantissa cut to six bits
     (for positive doubles the bits order the same way as the values)."""
-    return struct.unpack("<q", struct.pack("<d", seconds))[0] >> _SHIFT
+    bits: int = struct.unpack("<q", struct.pack("<d", seconds))[0]
+    return bits >> _SHIFT
 
 
 _KEY_LOW, _KEY_HIGH = _key(_LOWEST_S), _key(_HIGHEST_S)
@@ -229,7 +230,8 @@ class LatencyHistogram:
     def shard(self) -> Shard:
         """The calling thread's shard, made and registered on its first use."""
         try:
-            return self._local.shard
+            mine: Shard = self._local.shard  # a threading.local's attributes are untyped
+            return mine
         except AttributeError:
             shard = Shard()
             with self._lock:

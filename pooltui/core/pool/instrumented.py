@@ -33,6 +33,7 @@ from time import monotonic, perf_counter
 from typing import Any
 
 from pooltui.core.config import PoolConfig, SessionGuards, pooled_db_kwargs, validate
+from pooltui.core.drivers.base import Target
 from pooltui.core.errors import (
     CONNECTION,
     BadInput,
@@ -71,7 +72,7 @@ class PoolEvent:
 class InstrumentedPool:
     """A PooledDB over ``target`` with ``config``, counted as it is used. See the module doc."""
 
-    def __init__(self, target: Any, config: PoolConfig, *, leak_threshold_s: float | None = None,
+    def __init__(self, target: Target, config: PoolConfig, *, leak_threshold_s: float | None = None,
                  on_event: Callable[[PoolEvent], None] | None = None,
                  tag: str | None = None, guards: SessionGuards | None = None) -> None:
         self.target = target
@@ -313,7 +314,8 @@ class InstrumentedPool:
         """The calling thread's way into the pool (made on its first checkout, and anew after
         reset_interval). A load loop keeps it: ``acquire``/``release`` are the cheapest path."""
         try:
-            return self._local.borrower
+            borrower: Borrower = self._local.borrower  # a threading.local's attributes are untyped
+            return borrower
         except AttributeError:
             mine = self.leak_detector.borrower_class()(self)  # watched: every stack kept
             with self._mutex:

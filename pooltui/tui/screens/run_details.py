@@ -63,19 +63,25 @@ def figure_rows(record: RunRecord) -> list[tuple[str, float | int, str | None]]:
     return rows
 
 
+def _compared_with(record: RunRecord, baseline: RunRecord | None) -> RunRecord | None:
+    """The baseline to compare ``record`` against: none when it is the baseline itself."""
+    return baseline if baseline is not None and baseline.number != record.number else None
+
+
 def figures_table(record: RunRecord, baseline: RunRecord | None) -> Table:
     """The run's figures, with the baseline's and the relative change when there is one."""
-    compare = baseline is not None and baseline.number != record.number
+    other = _compared_with(record, baseline)
     table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
     table.add_column("figure")
     table.add_column(f"run {record.number}", justify="right")
-    if compare:
-        table.add_column(f"baseline {baseline.number}", justify="right")
+    if other is not None:
+        table.add_column(f"baseline {other.number}", justify="right")
         table.add_column("change", justify="right")
-    base_rows = {label: value for label, value, _ in figure_rows(baseline)} if compare else {}
+    base_rows = ({label: value for label, value, _ in figure_rows(other)}
+                 if other is not None else {})
     for label, value, better in figure_rows(record):
         cells: list[Any] = [Text(label), Text(_fmt(value))]
-        if compare:
+        if other is not None:
             base = base_rows.get(label)
             cells += ([Text("-"), Text("")] if base is None
                       else [Text(_fmt(base)), delta_text(float(value), float(base), better)])
@@ -85,12 +91,13 @@ def figures_table(record: RunRecord, baseline: RunRecord | None) -> Table:
 
 def settings_table(record: RunRecord, baseline: RunRecord | None) -> Table:
     """The pool configuration and workload of the run; values unlike the baseline's marked."""
-    compare = baseline is not None and baseline.number != record.number
+    other = _compared_with(record, baseline)
+    compare = other is not None
     table = Table(box=None, padding=(0, 1), header_style="bold")
     table.add_column("parameter")
     table.add_column(f"run {record.number}")
-    if compare:
-        table.add_column(f"baseline {baseline.number}")
+    if other is not None:
+        table.add_column(f"baseline {other.number}")
     for section, mine, theirs in (
         ("pool", record.config, baseline.config if baseline else None),
         ("workload", record.workload, baseline.workload if baseline else None),

@@ -91,9 +91,9 @@ class TuneScreen(Screen[None]):
     running: var[str | None] = var(None, init=False, bindings=True)
     #: the running burst was asked to stop (s again does nothing)
     stopping: var[bool] = var(False, init=False, bindings=True)
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"),
-                                                                       (100, "-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
+    # typed by Screen (whose annotation mypy reads as an instance variable's): not re-declared
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     POLL_INTERVAL_S = 0.5
     SAMPLE_INTERVAL_S = 0.2
 

@@ -190,32 +190,42 @@ class ParamPanel(VerticalScroll):
 
     # --- reading and writing the controls -----------------------------------------------------
 
+    def _whole(self, name: str) -> int:
+        """An integer slider's value (an int slider snaps to ints: int() only tells mypy)."""
+        return int(self.query_one(f"#param-{name}", Slider).value)
+
+    def _real(self, name: str) -> float:
+        """A float field's slider value, a float even where the value is whole."""
+        return float(self.query_one(f"#param-{name}", Slider).value)
+
+    def _switch(self, name: str) -> bool:
+        return self.query_one(f"#param-{name}", Switch).value
+
     @property
     def config(self) -> PoolConfig:
         """The PoolConfig the controls show (fields without a control keep the loaded value)."""
-        values: dict[str, object] = {s.name: self.query_one(f"#param-{s.name}", Slider).value
-                                     for s in POOL_SLIDERS}
-        values["blocking"] = self.query_one("#param-blocking", Switch).value
-        values["reset"] = self.query_one("#param-reset", Switch).value
         ping = self.query_one("#param-ping", Select).value
-        values["ping"] = ping if isinstance(ping, int) else self._base_config.ping
-        values["ping_query"] = self.query_one("#param-ping_query", Input).value.strip()
         text = self.query_one("#param-setsession", Input).value
-        values["setsession"] = tuple(s.strip() for s in text.split(";") if s.strip())
-        return replace(self._base_config, **values)
+        return replace(
+            self._base_config,
+            maxconnections=self._whole("maxconnections"), mincached=self._whole("mincached"),
+            maxcached=self._whole("maxcached"), maxshared=self._whole("maxshared"),
+            maxusage=self._whole("maxusage"),
+            blocking=self._switch("blocking"), reset=self._switch("reset"),
+            ping=ping if isinstance(ping, int) else self._base_config.ping,
+            ping_query=self.query_one("#param-ping_query", Input).value.strip(),
+            setsession=tuple(s.strip() for s in text.split(";") if s.strip()))
 
     @property
     def workload(self) -> Workload:
         """The Workload the controls show (requests and think_ms keep the loaded value)."""
-        values: dict[str, object] = {s.name: self.query_one(f"#param-{s.name}", Slider).value
-                                     for s in WORKLOAD_SLIDERS}
-        for spec in WORKLOAD_SLIDERS:  # the workload's float fields stay floats
-            if isinstance(getattr(self._base_workload, spec.name), float):
-                values[spec.name] = float(values[spec.name])  # type: ignore[arg-type]
         pattern = self.query_one("#param-pattern", Select).value
-        values["pattern"] = pattern if isinstance(pattern, str) else self._base_workload.pattern
-        values["query"] = self.query_one("#param-query", Input).value
-        return replace(self._base_workload, **values)
+        return replace(
+            self._base_workload,
+            threads=self._whole("threads"), duration_s=self._real("duration_s"),
+            hold_ms=self._real("hold_ms"), rate=self._real("rate"),
+            pattern=pattern if isinstance(pattern, str) else self._base_workload.pattern,
+            query=self.query_one("#param-query", Input).value)
 
     @property
     def is_ok(self) -> bool:
