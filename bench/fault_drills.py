@@ -39,16 +39,27 @@ def main() -> int:
     for dsn in args.dsn or SERVERS:
         target = parse_dsn(dsn)
         server = probe_server(target)
-        print(f"== {server.product} {server.version}: {len(scenarios)} drills, "
-              f"{args.fault_s:g} s faults in {args.duration:g} s runs, 8 threads, "
-              "pooltui's default pool", flush=True)
-        reports = run_drills(target, PoolConfig(), Workload(threads=8), scenarios,
-                             fault_s=args.fault_s, duration_s=args.duration,
-                             server_version=server.version)
+        print(
+            f"== {server.product} {server.version}: {len(scenarios)} drills, "
+            f"{args.fault_s:g} s faults in {args.duration:g} s runs, 8 threads, "
+            "pooltui's default pool",
+            flush=True,
+        )
+        reports = run_drills(
+            target,
+            PoolConfig(),
+            Workload(threads=8),
+            scenarios,
+            fault_s=args.fault_s,
+            duration_s=args.duration,
+            server_version=server.version,
+        )
         print(format_drills(reports), end="\n\n", flush=True)
         all_ok &= all(report.ok for report in reports)
-    print(f"{time.monotonic() - started:.0f} s in all; every drill recovered and left nothing: "
-          f"{'yes' if all_ok else 'no'}")
+    print(
+        f"{time.monotonic() - started:.0f} s in all; every drill recovered and left nothing: "
+        f"{'yes' if all_ok else 'no'}"
+    )
     return 0
 
 

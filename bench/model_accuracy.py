@@ -52,12 +52,19 @@ def workload_for(shape: str, n: int, hold_ms: float, rho: float, seconds: float)
     """Poisson at rho x N / hold; 4 N threads so arrivals queue at the pool, not for a thread."""
     rate = rho * n / (hold_ms / 1000.0)
     if shape == "const":
-        return Workload(threads=4 * n, duration_s=seconds, query="SELECT 1", hold_ms=hold_ms,
-                        pattern="poisson", rate=rate)
+        return Workload(
+            threads=4 * n,
+            duration_s=seconds,
+            query="SELECT 1",
+            hold_ms=hold_ms,
+            pattern="poisson",
+            rate=rate,
+        )
     # -ln(1 - U) is Exp(1) for U uniform in [0, 1): an exponential hold with the given mean
     query = f"SELECT pg_sleep(-ln(1.0 - random()) * {hold_ms / 1000.0:.6f})"
-    return Workload(threads=4 * n, duration_s=seconds, query=query, hold_ms=0.0,
-                    pattern="poisson", rate=rate)
+    return Workload(
+        threads=4 * n, duration_s=seconds, query=query, hold_ms=0.0, pattern="poisson", rate=rate
+    )
 
 
 def main() -> int:
@@ -68,11 +75,15 @@ def main() -> int:
     args = parser.parse_args()
     target = parse_dsn(args.dsn)
     started = time.perf_counter()
-    header = (f"{'hold':<6}{'N':>3}{'W_s ms':>8}{'rate/s':>8}{'A':>6}{'rho':>6}  "
-              f"{'P(wait) pred':>12}{'meas':>7}{'timed':>7}{'error':>8}  "
-              f"{'mean wait pred':>14}{'meas':>8}{'ratio':>7}")
-    print(f"model accuracy on {target.redacted}, {args.seconds:g} s per workload "
-          f"({args.seconds * 1.5:g} s at >= 85 % utilisation)")
+    header = (
+        f"{'hold':<6}{'N':>3}{'W_s ms':>8}{'rate/s':>8}{'A':>6}{'rho':>6}  "
+        f"{'P(wait) pred':>12}{'meas':>7}{'timed':>7}{'error':>8}  "
+        f"{'mean wait pred':>14}{'meas':>8}{'ratio':>7}"
+    )
+    print(
+        f"model accuracy on {target.redacted}, {args.seconds:g} s per workload "
+        f"({args.seconds * 1.5:g} s at >= 85 % utilisation)"
+    )
     print(header)
     errors: dict[str, list[float]] = {"const": [], "exp": []}
     for shape, n, hold_ms, rho in WORKLOADS:
@@ -89,9 +100,12 @@ def main() -> int:
         error = m.p_wait - p_pred
         errors[shape].append(error)
         ratio = f"{m.mean_wait_ms / wait_pred:.2f}" if wait_pred else "-"
-        print(f"{shape:<6}{n:>3}{m.hold_ms:>8.1f}{m.rate_per_s:>8.1f}{a:>6.2f}{a / n:>6.0%}  "
-              f"{p_pred:>12.3f}{m.p_wait:>7.3f}{m.p_wait_timed:>7.3f}{error:>+8.3f}  "
-              f"{wait_pred:>14.2f}{m.mean_wait_ms:>8.2f}{ratio:>7}", flush=True)
+        print(
+            f"{shape:<6}{n:>3}{m.hold_ms:>8.1f}{m.rate_per_s:>8.1f}{a:>6.2f}{a / n:>6.0%}  "
+            f"{p_pred:>12.3f}{m.p_wait:>7.3f}{m.p_wait_timed:>7.3f}{error:>+8.3f}  "
+            f"{wait_pred:>14.2f}{m.mean_wait_ms:>8.2f}{ratio:>7}",
+            flush=True,
+        )
         if m.errors:
             print(f"      ({m.errors} failed requests: {m.result.error_kinds})")
     worst = max((abs(e) for values in errors.values() for e in values), default=0.0)
@@ -99,8 +113,10 @@ def main() -> int:
         if values:
             print(f"max |P(wait) error| {shape}: {max(abs(e) for e in values):.3f}")
     verdict = "met" if worst <= GOAL else "NOT met"
-    print(f"max |P(wait) error| overall: {worst:.3f} (goal <= {GOAL:g}: {verdict}); "
-          f"{time.perf_counter() - started:.0f} s")
+    print(
+        f"max |P(wait) error| overall: {worst:.3f} (goal <= {GOAL:g}: {verdict}); "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     return 0 if worst <= GOAL else 1
 
 

@@ -76,8 +76,9 @@ class PlainLoop:
     """A bare PooledDB and a bare loop: the throughput an application would get."""
 
     def __init__(self, target: Target) -> None:
-        self.pool = PooledDB(target.module(), **pooled_db_kwargs(CONFIG),
-                             **target.connect_kwargs(None))
+        self.pool = PooledDB(
+            target.module(), **pooled_db_kwargs(CONFIG), **target.connect_kwargs(None)
+        )
 
     def round(self, seconds: float) -> tuple[int, float]:
         """(requests done, seconds taken)."""
@@ -209,8 +210,9 @@ def requests_in_one_thread(contender: str, backend: str, requests: int) -> None:
         else:
             target = parse_dsn(DSNS[backend])
         if contender == "plain":
-            pool = PooledDB(target.module(), **pooled_db_kwargs(CONFIG),
-                            **target.connect_kwargs(None))
+            pool = PooledDB(
+                target.module(), **pooled_db_kwargs(CONFIG), **target.connect_kwargs(None)
+            )
             plain_requests(pool, threading.Event(), requests)
             pool.close()
         else:
@@ -224,10 +226,24 @@ def requests_in_one_thread(contender: str, backend: str, requests: int) -> None:
 
 def instructions(contender: str, backend: str, requests: int) -> int:
     """CPU instructions of a whole counted run, as callgrind counts them."""
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-               sys.executable, __file__, "--count", contender, backend, str(requests)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False,
-                          env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--count",
+        contender,
+        backend,
+        str(requests),
+    ]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"},
+    )
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode or not found:
         raise SystemExit(f"valgrind failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -240,9 +256,13 @@ def instructions_per_request(runs: list[tuple[str, str]]) -> dict[tuple[str, str
     with ThreadPoolExecutor(2) as workers:  # two valgrinds at once: this machine has 2 cores
         counts = dict(zip(jobs, workers.map(lambda job: instructions(*job), jobs), strict=True))
     extra = COUNTED[1] - COUNTED[0]
-    return {(contender, backend): (counts[contender, backend, COUNTED[1]]
-                                   - counts[contender, backend, COUNTED[0]]) / extra
-            for contender, backend in runs}
+    return {
+        (contender, backend): (
+            counts[contender, backend, COUNTED[1]] - counts[contender, backend, COUNTED[0]]
+        )
+        / extra
+        for contender, backend in runs
+    }
 
 
 def instruction_lines(backends: list[str]) -> list[str]:
@@ -252,20 +272,27 @@ def instruction_lines(backends: list[str]) -> list[str]:
     runs = [("plain", "sqlite"), ("pooltui", "sqlite")] + [("plain", b) for b in backends]
     per = instructions_per_request(runs)
     added = per["pooltui", "sqlite"] - per["plain", "sqlite"]
-    lines = [f"pooltui adds {added:,.0f} CPU instructions to a request (callgrind, one thread, "
-             f"SQLite: plain {per['plain', 'sqlite']:,.0f}, pooltui "
-             f"{per['pooltui', 'sqlite']:,.0f})"]
-    lines += [f"{'':<13}a plain SELECT 1 costs this process {per['plain', b]:,.0f} on {b}: "
-              f"pooltui/plain >= {per['plain', b] / (per['plain', b] + added):.3f} in CPU "
-              f"instructions" for b in backends]
+    lines = [
+        f"pooltui adds {added:,.0f} CPU instructions to a request (callgrind, one thread, "
+        f"SQLite: plain {per['plain', 'sqlite']:,.0f}, pooltui "
+        f"{per['pooltui', 'sqlite']:,.0f})"
+    ]
+    lines += [
+        f"{'':<13}a plain SELECT 1 costs this process {per['plain', b]:,.0f} on {b}: "
+        f"pooltui/plain >= {per['plain', b] / (per['plain', b] + added):.3f} in CPU "
+        f"instructions"
+        for b in backends
+    ]
     return lines
 
 
 def ratio_line(name: str, mine: list[float], plain: list[float]) -> str:
     per_round = [a / b for a, b in zip(mine, plain, strict=True)]
     median = statistics.median(per_round)
-    return (f"{name} {sum(mine) / sum(plain):.3f} (median of rounds {median:.3f}, "
-            f"range {min(per_round):.3f}-{max(per_round):.3f})")
+    return (
+        f"{name} {sum(mine) / sum(plain):.3f} (median of rounds {median:.3f}, "
+        f"range {min(per_round):.3f}-{max(per_round):.3f})"
+    )
 
 
 def main() -> None:
@@ -273,10 +300,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=16)
     parser.add_argument("--backends", default="postgresql,mysql")
-    parser.add_argument("--instructions", action="store_true",
-                        help="also count CPU instructions per request with callgrind")
-    parser.add_argument("--count", nargs=3, metavar=("CONTENDER", "BACKEND", "REQUESTS"),
-                        help=argparse.SUPPRESS)  # one counted run, inside valgrind
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count CPU instructions per request with callgrind",
+    )
+    parser.add_argument(
+        "--count", nargs=3, metavar=("CONTENDER", "BACKEND", "REQUESTS"), help=argparse.SUPPRESS
+    )  # one counted run, inside valgrind
     args = parser.parse_args()
     if args.count:
         requests_in_one_thread(args.count[0], args.count[1], int(args.count[2]))
@@ -288,21 +319,30 @@ def main() -> None:
     for backend in backends:
         tallies = compare(parse_dsn(DSNS[backend]), args.rounds, args.seconds)
         plain, mine = tallies["plain"].throughputs, tallies["pooltui"].throughputs
-        print(f"{backend:<10} plain PooledDB {statistics.fmean(plain):6.0f} req/s   "
-              f"pooltui {statistics.fmean(mine):6.0f} req/s   "
-              f"({args.rounds} rounds of {args.seconds:g} s, {THREADS} threads)")
+        print(
+            f"{backend:<10} plain PooledDB {statistics.fmean(plain):6.0f} req/s   "
+            f"pooltui {statistics.fmean(mine):6.0f} req/s   "
+            f"({args.rounds} rounds of {args.seconds:g} s, {THREADS} threads)"
+        )
         print(f"{'':<10} {ratio_line('pooltui/plain', mine, plain)}   goal >= 0.95")
-        print(f"{'':<10} {ratio_line('control/plain', tallies['control'].throughputs, plain)}"
-              "   (noise alone)")
+        print(
+            f"{'':<10} {ratio_line('control/plain', tallies['control'].throughputs, plain)}"
+            "   (noise alone)"
+        )
         for kind, label in (("process_s", "this process"), ("busy_s", "the whole machine")):
-            costs = {name: tally.per_request_us(getattr(tally, kind))
-                     for name, tally in tallies.items()}
-            print(f"{'':<10} CPU per request, {label}: plain {costs['plain']:.1f} µs, pooltui "
-                  f"{costs['pooltui']:.1f} µs, control {costs['control']:.1f} µs")
+            costs = {
+                name: tally.per_request_us(getattr(tally, kind)) for name, tally in tallies.items()
+            }
+            print(
+                f"{'':<10} CPU per request, {label}: plain {costs['plain']:.1f} µs, pooltui "
+                f"{costs['pooltui']:.1f} µs, control {costs['control']:.1f} µs"
+            )
     small, large = histogram_memory()
-    print(f"histogram  after 10 samples {small} B, after 10^6 samples {large} B "
-          f"({large / 1024:.1f} KiB; goal: constant, < 1024 KiB), plus a buffer of at most "
-          f"{PENDING} unfolded samples ({PENDING * 8 // 1024} KiB) per recording thread")
+    print(
+        f"histogram  after 10 samples {small} B, after 10^6 samples {large} B "
+        f"({large / 1024:.1f} KiB; goal: constant, < 1024 KiB), plus a buffer of at most "
+        f"{PENDING} unfolded samples ({PENDING * 8 // 1024} KiB) per recording thread"
+    )
     if args.instructions:
         lines = instruction_lines(backends)
         print(f"instructions {lines[0]}")

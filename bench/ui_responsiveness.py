@@ -30,14 +30,24 @@ THREADS, LIMIT = 64, 8
 # how often the lag probe wakes the event loop: each wake-up must win the GIL from 64 busy
 # threads, so a 10 ms probe itself cost the console's burst ~4 % of its throughput
 PROBE_S = 0.05
-CONFIG = PoolConfig(mincached=LIMIT, maxcached=LIMIT, maxconnections=LIMIT, blocking=True,
-                    ping=0)
+CONFIG = PoolConfig(mincached=LIMIT, maxcached=LIMIT, maxconnections=LIMIT, blocking=True, ping=0)
 
 
 def headless_round(dsn: str, seconds: float) -> float:
     """`pooltui bench` in its own process: the burst with nobody drawing it."""
-    command = [sys.executable, "-m", "pooltui", "bench", "--dsn", dsn, "--json",
-               "--threads", str(THREADS), "--duration", str(seconds)]
+    command = [
+        sys.executable,
+        "-m",
+        "pooltui",
+        "bench",
+        "--dsn",
+        dsn,
+        "--json",
+        "--threads",
+        str(THREADS),
+        "--duration",
+        str(seconds),
+    ]
     for key in ("mincached", "maxcached", "maxconnections", "ping"):
         command += ["--set", f"{key}={getattr(CONFIG, key)}"]
     done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
@@ -46,8 +56,11 @@ def headless_round(dsn: str, seconds: float) -> float:
 
 async def console_round(dsn: str, seconds: float) -> tuple[float, list[float], float]:
     """The same burst started with `b` in the console: throughput, loop lags (s), redraws/s."""
-    profile = Profile(name="bench", pool=CONFIG,
-                      workload=Workload(threads=THREADS, duration_s=seconds, query="SELECT 1"))
+    profile = Profile(
+        name="bench",
+        pool=CONFIG,
+        workload=Workload(threads=THREADS, duration_s=seconds, query="SELECT 1"),
+    )
     app = make_app(parse_dsn(dsn), profile, check_target=False)
     redraws: list[float] = []
     original = LivePanel.show_stats
@@ -104,16 +117,26 @@ def main() -> None:
         rates.append(rate)
     p95_lag_ms = statistics.quantiles(all_lags, n=20)[-1] * 1000
     ratio = sum(console) / sum(headless)
-    print(f"burst: {THREADS} threads, maxconnections {LIMIT}, {args.seconds:g} s x "
-          f"{args.rounds} rounds, {parse_dsn(args.dsn).redacted}")
-    print(f"event-loop lag     p95 {p95_lag_ms:6.1f} ms  max {max(all_lags) * 1000:6.1f} ms "
-          f"(goal p95 < 50 ms)")
-    print(f"gauge refresh      {min(rates):6.1f} /s min, {statistics.mean(rates):.1f} /s mean "
-          f"(goal >= 4 /s)")
-    print(f"throughput         console {statistics.mean(console):8.0f} req/s, headless "
-          f"{statistics.mean(headless):8.0f} req/s, ratio {ratio:.3f} (goal >= 0.85)")
-    print(f"rounds             console {[round(x) for x in console]} "
-          f"headless {[round(x) for x in headless]}")
+    print(
+        f"burst: {THREADS} threads, maxconnections {LIMIT}, {args.seconds:g} s x "
+        f"{args.rounds} rounds, {parse_dsn(args.dsn).redacted}"
+    )
+    print(
+        f"event-loop lag     p95 {p95_lag_ms:6.1f} ms  max {max(all_lags) * 1000:6.1f} ms "
+        f"(goal p95 < 50 ms)"
+    )
+    print(
+        f"gauge refresh      {min(rates):6.1f} /s min, {statistics.mean(rates):.1f} /s mean "
+        f"(goal >= 4 /s)"
+    )
+    print(
+        f"throughput         console {statistics.mean(console):8.0f} req/s, headless "
+        f"{statistics.mean(headless):8.0f} req/s, ratio {ratio:.3f} (goal >= 0.85)"
+    )
+    print(
+        f"rounds             console {[round(x) for x in console]} "
+        f"headless {[round(x) for x in headless]}"
+    )
 
 
 if __name__ == "__main__":

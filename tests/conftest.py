@@ -39,8 +39,9 @@ def _check_mysql() -> str | None:
     try:
         import pymysql
 
-        pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test",
-                        connect_timeout=3).close()
+        pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", database="test", connect_timeout=3
+        ).close()
         return None
     except Exception as exc:
         return f"MariaDB at 127.0.0.1:3306 is not reachable: {exc}"
@@ -53,8 +54,10 @@ def _check_odbc(driver: str) -> str | None:
         return f"pyodbc cannot be imported ({exc}); install unixodbc"
     pyodbc.pooling = False  # as pooltui does: it must be set before ODBC is first touched
     if driver not in pyodbc.drivers():
-        return (f"the ODBC driver {driver!r} is not installed "
-                "(apt-get install odbc-postgresql odbc-mariadb)")
+        return (
+            f"the ODBC driver {driver!r} is not installed "
+            "(apt-get install odbc-postgresql odbc-mariadb)"
+        )
     return None
 
 
@@ -125,8 +128,9 @@ from private_servers import private_mariadb, private_pg  # noqa: E402, F401
 # --- tiers: markers from what a test uses, so `pytest -m "not db and not tui"` is the pure tier
 
 # The fixtures that reach a server (SQLite is a file, so sqlite_dsn is not one of them).
-DB_FIXTURES = frozenset({"pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn",
-                         "private_pg", "private_mariadb"})
+DB_FIXTURES = frozenset(
+    {"pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn", "private_pg", "private_mariadb"}
+)
 SERVER_MARKERS = ("postgres", "mariadb", "odbc")  # older hand-set markers that mean the same
 TUI_DIR = Path(__file__).parent / "tui"
 
@@ -137,8 +141,9 @@ def _reaches_a_server(item: pytest.Item) -> bool:
     if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
         return True
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and any(isinstance(value, str) and value in DB_FIXTURES
-                                    for value in callspec.params.values()):
+    if callspec is not None and any(
+        isinstance(value, str) and value in DB_FIXTURES for value in callspec.params.values()
+    ):
         return True
     return any(item.get_closest_marker(name) for name in SERVER_MARKERS)
 

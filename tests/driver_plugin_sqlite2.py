@@ -29,9 +29,14 @@ class Sqlite2Driver(Driver):
         if not path:
             raise BadInput("A sqlite2 DSN is sqlite2:///path/to/file.db: give the file's path.")
         absolute = Path(path).expanduser().absolute()
-        return Target(kind=self.name, backend=UNKNOWN.name, redacted=text,
-                      database=str(absolute), facts=driver_facts(self.module_name),
-                      _params=(("database", str(absolute)), ("check_same_thread", False)))
+        return Target(
+            kind=self.name,
+            backend=UNKNOWN.name,
+            redacted=text,
+            database=str(absolute),
+            facts=driver_facts(self.module_name),
+            _params=(("database", str(absolute)), ("check_same_thread", False)),
+        )
 
     def connect_kwargs(self, target: Target, tag: str | None) -> dict[str, Any]:
         return dict(target._params)

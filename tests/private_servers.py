@@ -106,8 +106,9 @@ class PrivateServer:
             except Exception as exc:
                 last = exc
                 pause.wait(0.1)
-        raise RuntimeError(f"{dsn} did not answer within {timeout_s:g} s: {last}; log: "
-                           f"{self.log_tail()}")
+        raise RuntimeError(
+            f"{dsn} did not answer within {timeout_s:g} s: {last}; log: {self.log_tail()}"
+        )
 
     def log_tail(self) -> str:
         for name in ("server.log", "error.log"):
@@ -129,23 +130,63 @@ class PrivatePostgres(PrivateServer):
         self._prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _pg_ctl(self, *args: str, what: str) -> None:
-        _run([*self._prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t",
-              f"{START_TIMEOUT_S:g}", *args], f"pg_ctl {what}")
+        _run(
+            [
+                *self._prefix,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-w",
+                "-t",
+                f"{START_TIMEOUT_S:g}",
+                *args,
+            ],
+            f"pg_ctl {what}",
+        )
 
     def setup(self) -> None:
         self.sockets.mkdir()
         if self._prefix:
             shutil.chown(self.root, "postgres", "postgres")
             shutil.chown(self.sockets, "postgres", "postgres")
-        _run([*self._prefix, str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-              "-A", "trust", "-E", "UTF8", "-N", "--no-instructions"], "initdb")
+        _run(
+            [
+                *self._prefix,
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "-N",
+                "--no-instructions",
+            ],
+            "initdb",
+        )
         self.start()
-        _run([*self._prefix, str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p",
-              str(self.port), "-U", "postgres", "test"], "createdb")
+        _run(
+            [
+                *self._prefix,
+                str(self.bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "test",
+            ],
+            "createdb",
+        )
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        options = (
+            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
         self._pg_ctl("-l", str(self.root / "server.log"), "-o", options, "start", what="start")
 
     def stop(self) -> None:
@@ -153,8 +194,7 @@ class PrivatePostgres(PrivateServer):
 
     def restart(self) -> None:
         """A fast restart: sessions are ended, the postmaster is a new process."""
-        self._pg_ctl("-m", "fast", "-l", str(self.root / "server.log"), "restart",
-                     what="restart")
+        self._pg_ctl("-m", "fast", "-l", str(self.root / "server.log"), "restart", what="restart")
 
     @property
     def pid(self) -> int:
@@ -187,9 +227,19 @@ class PrivateMariaDB(PrivateServer):
         self._small = ["--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M"]
 
     def setup(self) -> None:
-        _run([self.install_db, "--no-defaults", "--user=root", f"--datadir={self.data}",
-              "--auth-root-authentication-method=normal", "--skip-test-db", *self._small],
-             "mariadb-install-db", timeout_s=120)
+        _run(
+            [
+                self.install_db,
+                "--no-defaults",
+                "--user=root",
+                f"--datadir={self.data}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                *self._small,
+            ],
+            "mariadb-install-db",
+            timeout_s=120,
+        )
         self.start()
         import pymysql
 
@@ -202,11 +252,23 @@ class PrivateMariaDB(PrivateServer):
     def start(self) -> None:
         log = open(self.root / "error.log", "ab")  # noqa: SIM115 (the server keeps it)
         self._proc = subprocess.Popen(
-            [self.mariadbd, "--no-defaults", f"--datadir={self.data}", f"--port={self.port}",
-             f"--socket={self.socket}", "--bind-address=127.0.0.1", "--user=root",
-             f"--pid-file={self.root / 'mariadb.pid'}", "--skip-log-bin",
-             "--skip-performance-schema", *self._small],
-            stdout=log, stderr=log, start_new_session=True)
+            [
+                self.mariadbd,
+                "--no-defaults",
+                f"--datadir={self.data}",
+                f"--port={self.port}",
+                f"--socket={self.socket}",
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                f"--pid-file={self.root / 'mariadb.pid'}",
+                "--skip-log-bin",
+                "--skip-performance-schema",
+                *self._small,
+            ],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
         log.close()
         self.wait_until_answers(f"mysql://root@127.0.0.1:{self.port}/")  # `test` may not be there
 
@@ -252,8 +314,10 @@ def private_pg() -> Iterator[PrivatePostgres]:
     bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     bindir = next((Path(d) for d in bindirs if (Path(d) / "initdb").exists()), None)
     if bindir is None:
-        _missing("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
-                 "(apt-get install postgresql)")
+        _missing(
+            "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
+            "(apt-get install postgresql)"
+        )
     yield from _serving(PrivatePostgres(bindir, Path(tempfile.mkdtemp(prefix="pooltui-pg-"))))
 
 
@@ -264,7 +328,9 @@ def private_mariadb() -> Iterator[PrivateMariaDB]:
     install_db = shutil.which("mariadb-install-db", path=path)
     mariadbd = shutil.which("mariadbd", path=path)
     if not (install_db and mariadbd):
-        _missing("no MariaDB server binaries (mariadb-install-db, mariadbd) on PATH or in "
-                 "/usr/sbin (apt-get install mariadb-server)")
+        _missing(
+            "no MariaDB server binaries (mariadb-install-db, mariadbd) on PATH or in "
+            "/usr/sbin (apt-get install mariadb-server)"
+        )
     root = Path(tempfile.mkdtemp(prefix="pooltui-mariadb-"))
     yield from _serving(PrivateMariaDB(install_db, mariadbd, root))

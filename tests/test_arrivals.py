@@ -46,16 +46,19 @@ def test_a_seed_gives_the_same_schedule_and_another_seed_another() -> None:
     first = list(schedule("poisson", 50.0, 0.0, 4.0, seed=3))
     assert first == list(schedule("poisson", 50.0, 0.0, 4.0, seed=3))
     assert first != list(schedule("poisson", 50.0, 0.0, 4.0, seed=4))
-    assert list(schedule("bursty", 50.0, 0.0, 4.0, seed=3)) == \
-        list(schedule("bursty", 50.0, 0.0, 4.0, seed=3))
+    assert list(schedule("bursty", 50.0, 0.0, 4.0, seed=3)) == list(
+        schedule("bursty", 50.0, 0.0, 4.0, seed=3)
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_bursty_alternates_peaks_and_quiet_phases(seed: int) -> None:
     rate, phases = 500.0, 8
     times = list(schedule("bursty", rate, 100.0, 100.0 + phases * BURST_PHASE_S, seed=seed))
-    counts = [sum(1 for t in times if 100.0 + i * BURST_PHASE_S <= t < 100.0 + (i + 1) *
-                  BURST_PHASE_S) for i in range(phases)]
+    counts = [
+        sum(1 for t in times if 100.0 + i * BURST_PHASE_S <= t < 100.0 + (i + 1) * BURST_PHASE_S)
+        for i in range(phases)
+    ]
     assert sum(counts) == len(times)
     peak_low, peak_high = poisson_bounds(rate * BURST_PHASE_S)
     quiet_low, quiet_high = poisson_bounds(rate / BURST_QUIET_DIVISOR * BURST_PHASE_S)

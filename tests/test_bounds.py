@@ -28,18 +28,27 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def pooltui(*argv: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pooltui", *argv], text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pooltui", *argv],
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        **kwargs,
+    )
 
 
 # --- numbers that are digits to str.isdigit() only ---------------------------------------------
 
 
-@pytest.mark.parametrize("dsn", [
-    "postgresql://u@127.0.0.1:²/d", "mysql://u@127.0.0.1:³/d", "postgresql://u@127.0.0.1/d?port=²",
-    "postgresql://u@127.0.0.1/d?connect_timeout=³",
-    "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=²;",
-])
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://u@127.0.0.1:²/d",
+        "mysql://u@127.0.0.1:³/d",
+        "postgresql://u@127.0.0.1/d?port=²",
+        "postgresql://u@127.0.0.1/d?connect_timeout=³",
+        "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=²;",
+    ],
+)
 def test_superscript_ports_are_bad_input(capsys, dsn: str) -> None:
     with pytest.raises(BadInput):
         parse_dsn(dsn)
@@ -47,16 +56,25 @@ def test_superscript_ports_are_bad_input(capsys, dsn: str) -> None:
     assert code == 2 and "number" in one_sentence(err)
 
 
-@pytest.mark.parametrize("dsn", [
-    "mysql://u@127.0.0.1/d?read_timeout=inf", "mysql://u@127.0.0.1/d?read_timeout=nan",
-    "mysql://u@127.0.0.1/d?connect_timeout=1e308",
-    "sqlite:///x.db?timeout=nan", "sqlite:///x.db?timeout=inf", "sqlite:///x.db?timeout=-5",
-])
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "mysql://u@127.0.0.1/d?read_timeout=inf",
+        "mysql://u@127.0.0.1/d?read_timeout=nan",
+        "mysql://u@127.0.0.1/d?connect_timeout=1e308",
+        "sqlite:///x.db?timeout=nan",
+        "sqlite:///x.db?timeout=inf",
+        "sqlite:///x.db?timeout=-5",
+    ],
+)
 def test_timeouts_must_be_finite_and_bounded(dsn: str) -> None:
     with pytest.raises(BadInput, match="timeout"):
         parse_dsn(dsn)
-    assert parse_dsn(dsn.split("?")[0] + "?timeout=0" if dsn.startswith("sqlite") else
-                     dsn.split("?")[0] + "?read_timeout=30").kind in ("sqlite", "mysql")
+    assert parse_dsn(
+        dsn.split("?")[0] + "?timeout=0"
+        if dsn.startswith("sqlite")
+        else dsn.split("?")[0] + "?read_timeout=30"
+    ).kind in ("sqlite", "mysql")
 
 
 # --- profiles nested past reason ----------------------------------------------------------------
@@ -81,8 +99,16 @@ def test_a_deeply_nested_toml_is_a_sentence(capsys, tmp_path: Path, depth: int) 
 
 def test_a_closed_pipe_ends_quietly(sqlite_dsn: str) -> None:
     """``pooltui bench --json | head -c 10``, with the reader gone before anything is written."""
-    proc = pooltui("bench", "--dsn", sqlite_dsn, "--json", "--requests", "20",
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = pooltui(
+        "bench",
+        "--dsn",
+        sqlite_dsn,
+        "--json",
+        "--requests",
+        "20",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
     err = proc.stderr.read()
@@ -101,9 +127,15 @@ def test_a_full_disk_on_stdout_is_one_sentence(sqlite_dsn: str) -> None:
 # --- unbounded numbers --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("hold_ms", 1e308), ("think_ms", 1e308), ("rate", 1e308), ("hold_ms", 3600001.0),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("hold_ms", 1e308),
+        ("think_ms", 1e308),
+        ("rate", 1e308),
+        ("hold_ms", 3600001.0),
+    ],
+)
 def test_waits_are_bounded(field: str, value: float) -> None:
     workload = Workload(pattern="poisson", **({"rate": 10.0} | {field: value}))
     errors = [f for f in validate_workload(workload) if f.level == "error"]
@@ -120,8 +152,9 @@ def test_a_verification_burst_refuses_a_hold_no_wait_can_take() -> None:
 
 
 def test_an_enormous_hold_is_refused_before_connecting(capsys, sqlite_dsn: str) -> None:
-    code, _, err = run_cli(capsys, "bench", "--dsn", sqlite_dsn, "--hold-ms", "1e308",
-                           "--requests", "5")
+    code, _, err = run_cli(
+        capsys, "bench", "--dsn", sqlite_dsn, "--hold-ms", "1e308", "--requests", "5"
+    )
     assert code == 2 and "hold_ms" in one_sentence(err) and "SQLite" not in err
 
 
@@ -168,8 +201,9 @@ def test_a_huge_database_name_is_named_as_too_long(capsys, pg_dsn: str, mysql_ds
         parse_dsn("odbc:Driver={MariaDB Unicode};Server=127.0.0.1;Database=" + "d" * 65)
 
 
-def test_a_database_name_the_server_refuses_is_not_called_a_query_error(capsys,
-                                                                         mysql_dsn: str) -> None:
+def test_a_database_name_the_server_refuses_is_not_called_a_query_error(
+    capsys, mysql_dsn: str
+) -> None:
     code, _, err = run_cli(capsys, "check", "--dsn", mysql_dsn + "%20")  # "test ": MariaDB 1102
     assert code == 3 and "refuses the database name 'test '" in one_sentence(err)
     assert "fix the SQL" not in err

@@ -29,8 +29,10 @@ def our_sessions_on_pg() -> int:
     import psycopg
 
     with psycopg.connect("host=127.0.0.1 dbname=test user=postgres") as con:
-        row = con.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s",
-                          (f"pooltui-{os.getpid()}-%",)).fetchone()
+        row = con.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s",
+            (f"pooltui-{os.getpid()}-%",),
+        ).fetchone()
     return row[0]
 
 
@@ -42,9 +44,24 @@ def with_password(dsn: str) -> str:
 
 
 def test_bench_json_has_the_documented_keys(capsys, pg_dsn):
-    code, out, err = run_cli(capsys, "bench", "--dsn", with_password(pg_dsn), "--threads", "4",
-                             "--requests", "200", "--set", "maxconnections=4",
-                             "--set", "mincached=2", "--set", "maxcached=4", "--warmup", "--json")
+    code, out, err = run_cli(
+        capsys,
+        "bench",
+        "--dsn",
+        with_password(pg_dsn),
+        "--threads",
+        "4",
+        "--requests",
+        "200",
+        "--set",
+        "maxconnections=4",
+        "--set",
+        "mincached=2",
+        "--set",
+        "maxcached=4",
+        "--warmup",
+        "--json",
+    )
     assert code == 0, err
     payload = json.loads(out)
     for key in ("requests", "errors", "duration_s", "throughput_rps", "pool", "config", "target"):
@@ -54,8 +71,18 @@ def test_bench_json_has_the_documented_keys(capsys, pg_dsn):
     assert payload["requests"] == 200 and payload["errors"] == 0
     assert payload["config"]["maxconnections"] == 4
     pool = payload["pool"]
-    for key in ("checked_out", "idle", "open", "overflow", "waiting", "peak_open", "checkouts",
-                "connects", "rejections", "query_errors"):
+    for key in (
+        "checked_out",
+        "idle",
+        "open",
+        "overflow",
+        "waiting",
+        "peak_open",
+        "checkouts",
+        "connects",
+        "rejections",
+        "query_errors",
+    ):
         assert key in pool, key
     assert pool["checkouts"] == 200
     assert payload["target"]["driver"] == "psycopg"
@@ -66,9 +93,23 @@ def test_bench_json_has_the_documented_keys(capsys, pg_dsn):
 
 
 def test_bench_normalising_is_reported_in_the_effective_config(capsys, mysql_dsn):
-    code, out, err = run_cli(capsys, "bench", "--dsn", mysql_dsn, "--requests", "20", "--json",
-                             "--set", "mincached=3", "--set", "maxcached=1",
-                             "--set", "maxshared=4", "--set", "maxconnections=2")
+    code, out, err = run_cli(
+        capsys,
+        "bench",
+        "--dsn",
+        mysql_dsn,
+        "--requests",
+        "20",
+        "--json",
+        "--set",
+        "mincached=3",
+        "--set",
+        "maxcached=1",
+        "--set",
+        "maxshared=4",
+        "--set",
+        "maxconnections=2",
+    )
     assert code == 0, err
     config = json.loads(out)["config"]
     # DBUtils raises maxcached to mincached, zeroes maxshared on PyMySQL, raises maxconnections
@@ -78,24 +119,37 @@ def test_bench_normalising_is_reported_in_the_effective_config(capsys, mysql_dsn
 
 
 def test_bench_text_output_on_sqlite(capsys, sqlite_dsn):
-    code, out, err = run_cli(capsys, "bench", "--dsn", sqlite_dsn, "--threads", "2",
-                             "--requests", "50", "--query", "SELECT count(*) FROM items")
+    code, out, err = run_cli(
+        capsys,
+        "bench",
+        "--dsn",
+        sqlite_dsn,
+        "--threads",
+        "2",
+        "--requests",
+        "50",
+        "--query",
+        "SELECT count(*) FROM items",
+    )
     assert code == 0, err
     assert "50 requests, 0 errors" in out
     assert "acquire" in out and "p95" in out
 
 
-@pytest.mark.parametrize(("argv", "expected_code", "words"), [
-    (["bench", "--dsn", "oracle://x@127.0.0.1/db"], 2, "scheme"),
-    (["bench", "--dsn", "postgresql://postgres@127.0.0.1:1/test"], 3, "127.0.0.1:1"),
-    (["bench", "--set", "mincached=5", "--set", "maxconnections=2"], 2, "hangs"),
-    (["bench", "--set", "maxcached=-1"], 2, "maxcached"),
-    (["bench", "--set", "nonsense=3"], 2, "nonsense"),
-    (["bench", "--threads", "0"], 2, "threads"),
-    (["bench", "--profile", "no-such-profile"], 2, "no-such-profile"),
-    (["export"], 2, "format"),
-    (["frobnicate"], 2, "frobnicate"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected_code", "words"),
+    [
+        (["bench", "--dsn", "oracle://x@127.0.0.1/db"], 2, "scheme"),
+        (["bench", "--dsn", "postgresql://postgres@127.0.0.1:1/test"], 3, "127.0.0.1:1"),
+        (["bench", "--set", "mincached=5", "--set", "maxconnections=2"], 2, "hangs"),
+        (["bench", "--set", "maxcached=-1"], 2, "maxcached"),
+        (["bench", "--set", "nonsense=3"], 2, "nonsense"),
+        (["bench", "--threads", "0"], 2, "threads"),
+        (["bench", "--profile", "no-such-profile"], 2, "no-such-profile"),
+        (["export"], 2, "format"),
+        (["frobnicate"], 2, "frobnicate"),
+    ],
+)
 def test_bad_input_is_one_sentence_and_an_exit_code(capsys, argv, expected_code, words):
     code, out, err = run_cli(capsys, *argv)
     assert code == expected_code
@@ -110,8 +164,9 @@ def test_wrong_credentials_and_missing_database(capsys, mysql_dsn, pg_dsn):
     code, _, err = run_cli(capsys, "check", "--dsn", "mysql://root:wrong@127.0.0.1:3306/test")
     assert code == 3 and "wrong" not in err.replace("wrong password", "")
     assert "password" in err.lower() or "denied" in err.lower()
-    code, _, err = run_cli(capsys, "check", "--dsn",
-                           pg_dsn.rsplit("/", 1)[0] + "/no_such_database_here")
+    code, _, err = run_cli(
+        capsys, "check", "--dsn", pg_dsn.rsplit("/", 1)[0] + "/no_such_database_here"
+    )
     assert code == 3 and "no_such_database_here" in err
 
 
@@ -127,8 +182,19 @@ def test_invalid_profile_names_the_file_and_key(capsys, tmp_path):
 
 
 def test_a_failing_query_ends_the_run_with_exit_1(capsys, pg_dsn):
-    code, out, err = run_cli(capsys, "bench", "--dsn", pg_dsn, "--threads", "2",
-                             "--duration", "2", "--query", "SELEC 1", "--json")
+    code, out, err = run_cli(
+        capsys,
+        "bench",
+        "--dsn",
+        pg_dsn,
+        "--threads",
+        "2",
+        "--duration",
+        "2",
+        "--query",
+        "SELEC 1",
+        "--json",
+    )
     assert code == 1
     assert json.loads(out)["errors"] > 0
     assert "SELEC" in err and "Traceback" not in err
@@ -137,10 +203,24 @@ def test_a_failing_query_ends_the_run_with_exit_1(capsys, pg_dsn):
 
 def test_export_toml_round_trips_through_profile(capsys, tmp_path, pg_dsn):
     out_file = tmp_path / "tuned.toml"
-    code, _, err = run_cli(capsys, "export", "--dsn", with_password(pg_dsn), "--format", "toml",
-                           "--name", "tuned", "--set", "maxconnections=12",
-                           "--set", "ping_query=SELECT 1", "--set", "hold_ms=2.5",
-                           "-o", str(out_file))
+    code, _, err = run_cli(
+        capsys,
+        "export",
+        "--dsn",
+        with_password(pg_dsn),
+        "--format",
+        "toml",
+        "--name",
+        "tuned",
+        "--set",
+        "maxconnections=12",
+        "--set",
+        "ping_query=SELECT 1",
+        "--set",
+        "hold_ms=2.5",
+        "-o",
+        str(out_file),
+    )
     assert code == 0, err
     text = out_file.read_text()
     assert SECRET not in text
@@ -154,9 +234,22 @@ def test_export_toml_round_trips_through_profile(capsys, tmp_path, pg_dsn):
 
 
 def test_export_python_builds_the_same_pool(capsys, tmp_path, mysql_dsn):
-    code, out, err = run_cli(capsys, "export", "--dsn", mysql_dsn, "--format", "python",
-                             "--set", "maxconnections=6", "--set", "mincached=2",
-                             "--set", "maxcached=3", "--set", "blocking=false")
+    code, out, err = run_cli(
+        capsys,
+        "export",
+        "--dsn",
+        mysql_dsn,
+        "--format",
+        "python",
+        "--set",
+        "maxconnections=6",
+        "--set",
+        "mincached=2",
+        "--set",
+        "maxcached=3",
+        "--set",
+        "blocking=false",
+    )
     assert code == 0, err
     script = tmp_path / "pool_config.py"
     script.write_text(out)
@@ -165,8 +258,9 @@ def test_export_python_builds_the_same_pool(capsys, tmp_path, mysql_dsn):
         "print(p._maxconnections, p._maxcached, p._blocking, len(p._idle_cache)); p.close()"
     )
     env = dict(os.environ, MYSQL_PWD="")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["6", "3", "False", "2"]
 
@@ -182,11 +276,15 @@ def test_check_json_reports_driver_and_server(capsys, pg_dsn):
 
 
 def test_cli_subprocess_keeps_stdout_clean_and_imports_no_textual(tmp_path, sqlite_dsn):
-    code = ("import sys; from pooltui.cli import main; rc = main(sys.argv[1:]);"
-            "print('textual' in sys.modules, file=sys.stderr); sys.exit(rc)")
+    code = (
+        "import sys; from pooltui.cli import main; rc = main(sys.argv[1:]);"
+        "print('textual' in sys.modules, file=sys.stderr); sys.exit(rc)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code, "bench", "--dsn", sqlite_dsn, "--requests", "10", "--json"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["requests"] == 10
@@ -195,10 +293,13 @@ def test_cli_subprocess_keeps_stdout_clean_and_imports_no_textual(tmp_path, sqli
 
 def test_profile_dsn_is_used_when_no_dsn_is_given(capsys, tmp_path, sqlite_dsn):
     profile = tmp_path / "local.toml"
-    profile.write_text(f'name = "local"\n[target]\ndsn = "{sqlite_dsn}"\n'
-                       '[workload]\nthreads = 2\nquery = "SELECT count(*) FROM items"\n')
-    code, out, err = run_cli(capsys, "bench", "--profile", str(profile), "--requests", "10",
-                             "--json")
+    profile.write_text(
+        f'name = "local"\n[target]\ndsn = "{sqlite_dsn}"\n'
+        '[workload]\nthreads = 2\nquery = "SELECT count(*) FROM items"\n'
+    )
+    code, out, err = run_cli(
+        capsys, "bench", "--profile", str(profile), "--requests", "10", "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["target"]["dsn"] == parse_dsn(sqlite_dsn).redacted
 
@@ -212,8 +313,9 @@ def test_demo_database_is_the_default_target(capsys):
 
 
 def test_options_before_the_subcommand_are_kept(capsys, pg_dsn):
-    code, out, err = run_cli(capsys, "--dsn", pg_dsn, "--set", "maxconnections=3",
-                             "export", "--format", "toml")
+    code, out, err = run_cli(
+        capsys, "--dsn", pg_dsn, "--set", "maxconnections=3", "export", "--format", "toml"
+    )
     assert code == 0, err
     assert "maxconnections = 3" in out and "127.0.0.1:5432" in out
     code, _, err = run_cli(capsys, "--dsn", "postgresql://postgres@127.0.0.1:1/test", "check")

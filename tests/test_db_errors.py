@@ -24,8 +24,6 @@ def _no_password_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-
-
 # --- real failures and their sentences ---------------------------------------------------------
 
 
@@ -72,17 +70,21 @@ def _connect_error(dsn: str, timeout_s: float = 5) -> str:
     return message
 
 
-ODBC_PG = ("odbc:Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={port};Database={db};"
-           "Uid=postgres;")
+ODBC_PG = (
+    "odbc:Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={port};Database={db};Uid=postgres;"
+)
 ODBC_MY = "odbc:Driver={{MariaDB Unicode}};Server=127.0.0.1;Port={port};Database={db};User=root;"
 
 
-@pytest.mark.parametrize(("fixture", "template"), [
-    ("pg_dsn", f"postgresql://postgres:{SECRET}@127.0.0.1:{{port}}/test"),
-    ("mysql_dsn", f"mysql://root:{SECRET}@127.0.0.1:{{port}}/test"),
-    ("odbc_pg_dsn", ODBC_PG.replace("{db}", "test") + f"PWD={SECRET}"),
-    ("odbc_mysql_dsn", ODBC_MY.replace("{db}", "test") + f"PWD={SECRET}"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "template"),
+    [
+        ("pg_dsn", f"postgresql://postgres:{SECRET}@127.0.0.1:{{port}}/test"),
+        ("mysql_dsn", f"mysql://root:{SECRET}@127.0.0.1:{{port}}/test"),
+        ("odbc_pg_dsn", ODBC_PG.replace("{db}", "test") + f"PWD={SECRET}"),
+        ("odbc_mysql_dsn", ODBC_MY.replace("{db}", "test") + f"PWD={SECRET}"),
+    ],
+)
 def test_refused(fixture, template, request) -> None:
     request.getfixturevalue(fixture)
     port = _free_port()
@@ -91,35 +93,48 @@ def test_refused(fixture, template, request) -> None:
     assert "server is running" in message
 
 
-@pytest.mark.parametrize(("fixture", "dsn"), [
-    ("pg_dsn", f"postgresql://postgres:{SECRET}@127.0.0.1:5432/pooltui_no_such_db"),  # trust
-    ("mysql_dsn", "mysql://root@127.0.0.1:3306/pooltui_no_such_db"),
-    ("odbc_pg_dsn", ODBC_PG.format(port=5432, db="pooltui_no_such_db") + f"PWD={SECRET}"),
-    ("odbc_mysql_dsn", ODBC_MY.format(port=3306, db="pooltui_no_such_db")),
-])
+@pytest.mark.parametrize(
+    ("fixture", "dsn"),
+    [
+        ("pg_dsn", f"postgresql://postgres:{SECRET}@127.0.0.1:5432/pooltui_no_such_db"),  # trust
+        ("mysql_dsn", "mysql://root@127.0.0.1:3306/pooltui_no_such_db"),
+        ("odbc_pg_dsn", ODBC_PG.format(port=5432, db="pooltui_no_such_db") + f"PWD={SECRET}"),
+        ("odbc_mysql_dsn", ODBC_MY.format(port=3306, db="pooltui_no_such_db")),
+    ],
+)
 def test_unknown_database(fixture, dsn, request) -> None:
     request.getfixturevalue(fixture)
     message = _connect_error(dsn)
-    assert message.startswith("The database 'pooltui_no_such_db' does not exist on the server "
-                              "at 127.0.0.1:")
+    assert message.startswith(
+        "The database 'pooltui_no_such_db' does not exist on the server at 127.0.0.1:"
+    )
 
 
-@pytest.mark.parametrize(("fixture", "dsn", "user"), [
-    ("mysql_dsn", f"mysql://root:{SECRET}@127.0.0.1:3306/test", "root"),
-    ("odbc_mysql_dsn", ODBC_MY.format(port=3306, db="test") + f"PWD={SECRET}", "root"),
-    ("pg_dsn", f"postgresql://pooltui_no_such_role:{SECRET}@127.0.0.1:5432/test",
-     "pooltui_no_such_role"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "dsn", "user"),
+    [
+        ("mysql_dsn", f"mysql://root:{SECRET}@127.0.0.1:3306/test", "root"),
+        ("odbc_mysql_dsn", ODBC_MY.format(port=3306, db="test") + f"PWD={SECRET}", "root"),
+        (
+            "pg_dsn",
+            f"postgresql://pooltui_no_such_role:{SECRET}@127.0.0.1:5432/test",
+            "pooltui_no_such_role",
+        ),
+    ],
+)
 def test_login_refused(fixture, dsn, user, request) -> None:
     request.getfixturevalue(fixture)
     message = _connect_error(dsn)
     assert f"refused the login of user {user!r}" in message and "password" in message
 
 
-@pytest.mark.parametrize("dsn", [
-    f"odbc:Driver={{pooltui Bogus Driver}};Server=127.0.0.1;PWD={SECRET}",
-    f"odbc:DSN=pooltui_no_such_dsn;PWD={SECRET}",
-])
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        f"odbc:Driver={{pooltui Bogus Driver}};Server=127.0.0.1;PWD={SECRET}",
+        f"odbc:DSN=pooltui_no_such_dsn;PWD={SECRET}",
+    ],
+)
 def test_odbc_driver_missing_lists_installed(dsn, odbc_pg_dsn) -> None:
     import pyodbc
 
@@ -130,24 +145,31 @@ def test_odbc_driver_missing_lists_installed(dsn, odbc_pg_dsn) -> None:
         assert "'pooltui Bogus Driver' is not installed" in message
 
 
-@pytest.mark.parametrize(("fixture", "template"), [
-    ("pg_dsn", "postgresql://postgres@pooltui-test.invalid:5432/test"),
-    ("mysql_dsn", "mysql://root@pooltui-test.invalid:3306/test"),
-    ("odbc_mysql_dsn", "odbc:Driver={MariaDB Unicode};Server=pooltui-test.invalid;User=root"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "template"),
+    [
+        ("pg_dsn", "postgresql://postgres@pooltui-test.invalid:5432/test"),
+        ("mysql_dsn", "mysql://root@pooltui-test.invalid:3306/test"),
+        ("odbc_mysql_dsn", "odbc:Driver={MariaDB Unicode};Server=pooltui-test.invalid;User=root"),
+    ],
+)
 def test_unknown_host(fixture, template, request) -> None:
     """.invalid never resolves (RFC 6761): nothing but a failed name lookup happens."""
     request.getfixturevalue(fixture)
     assert _connect_error(template).startswith(
-        "The host name 'pooltui-test.invalid' could not be resolved")
+        "The host name 'pooltui-test.invalid' could not be resolved"
+    )
 
 
-@pytest.mark.parametrize(("fixture", "template"), [
-    ("pg_dsn", "postgresql://postgres@127.0.0.1:{port}/test"),
-    ("mysql_dsn", "mysql://root@127.0.0.1:{port}/test"),
-    ("odbc_pg_dsn", ODBC_PG.replace("{db}", "test")),
-    ("odbc_mysql_dsn", ODBC_MY.replace("{db}", "test")),  # the handshake bounded too
-])
+@pytest.mark.parametrize(
+    ("fixture", "template"),
+    [
+        ("pg_dsn", "postgresql://postgres@127.0.0.1:{port}/test"),
+        ("mysql_dsn", "mysql://root@127.0.0.1:{port}/test"),
+        ("odbc_pg_dsn", ODBC_PG.replace("{db}", "test")),
+        ("odbc_mysql_dsn", ODBC_MY.replace("{db}", "test")),  # the handshake bounded too
+    ],
+)
 def test_connect_timeout(fixture, template, silent_port, request) -> None:
     request.getfixturevalue(fixture)
     message = _connect_error(template.format(port=silent_port), timeout_s=1)
@@ -176,8 +198,9 @@ def test_server_closed_the_connection(fixture, request) -> None:
             con.close()
 
 
-@pytest.mark.parametrize("fixture", ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn",
-                                     "sqlite_dsn"])
+@pytest.mark.parametrize(
+    "fixture", ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn", "sqlite_dsn"]
+)
 def test_sql_error_quotes_the_driver(fixture, request) -> None:
     target = parse_dsn(request.getfixturevalue(fixture))
     con = target.connect()
@@ -214,13 +237,18 @@ def test_too_many_connections_sentences() -> None:
     import pyodbc
 
     target = parse_dsn(f"postgresql://app:{SECRET}@127.0.0.1:5432/test")
-    for exc in (psycopg.errors.TooManyConnections("sorry, too many clients already"),
-                psycopg.OperationalError('connection failed: connection to server at "127.0.0.1",'
-                                         " port 5432 failed: FATAL:  remaining connection slots "
-                                         "are reserved for non-replication superuser connections"),
-                pymysql.err.OperationalError(1040, "Too many connections"),
-                pyodbc.Error("08004", "[08004] FATAL: sorry, too many clients already\n (101) "
-                                      "(SQLDriverConnect)")):
+    for exc in (
+        psycopg.errors.TooManyConnections("sorry, too many clients already"),
+        psycopg.OperationalError(
+            'connection failed: connection to server at "127.0.0.1",'
+            " port 5432 failed: FATAL:  remaining connection slots "
+            "are reserved for non-replication superuser connections"
+        ),
+        pymysql.err.OperationalError(1040, "Too many connections"),
+        pyodbc.Error(
+            "08004", "[08004] FATAL: sorry, too many clients already\n (101) (SQLDriverConnect)"
+        ),
+    ):
         message = describe_db_error(exc, target)
         assert message.startswith("The server at 127.0.0.1:5432 has no free connection slots")
         assert "max_connections" in message and SECRET not in message
@@ -240,7 +268,9 @@ def test_server_starting_or_stopping_sentence() -> None:
     import psycopg
 
     target = parse_dsn(f"postgresql://app:{SECRET}@127.0.0.1:5432/test")
-    exc = psycopg.OperationalError('connection failed: connection to server at "127.0.0.1", '
-                                   "port 5432 failed: FATAL:  the database system is starting up")
+    exc = psycopg.OperationalError(
+        'connection failed: connection to server at "127.0.0.1", '
+        "port 5432 failed: FATAL:  the database system is starting up"
+    )
     message = describe_db_error(exc, target)
     assert message.startswith("The server at 127.0.0.1:5432 is starting up or shutting down")

@@ -43,9 +43,11 @@ def test_dbutils_code_without_the_hooks_it_sniffs_is_refused() -> None:
         def _get_tough_method(self, name: str) -> object:
             def renamed(*args: object) -> None:
                 return None
+
             return renamed
 
-    steady = types.SimpleNamespace(SteadyDBConnection=steady_db.SteadyDBConnection,
-                                   SteadyDBCursor=Cursor)
+    steady = types.SimpleNamespace(
+        SteadyDBConnection=steady_db.SteadyDBConnection, SteadyDBCursor=Cursor
+    )
     with pytest.raises(RunFailed, match="tough_method"):
         _dbutils.check_installed(module=dbutils, steady=steady)

@@ -61,27 +61,58 @@ def test_no_answers_text_says_every_answer_was_assumed(capsys):
 
 
 def test_json_marks_only_the_missing_answers_assumed(capsys):
-    data = run_json(capsys, "--threads", "6", "--rate", "100", "--hold-ms", "20",
-                    "--symptom", "exhaustion", "--symptom", "churn", "--shape", "bursty")
+    data = run_json(
+        capsys,
+        "--threads",
+        "6",
+        "--rate",
+        "100",
+        "--hold-ms",
+        "20",
+        "--symptom",
+        "exhaustion",
+        "--symptom",
+        "churn",
+        "--shape",
+        "bursty",
+    )
     given = {"threads_per_process", "peak_rate_per_s", "hold_ms", "symptoms", "shape"}
     assert set(data["assumed"]) == set(ANSWER_NAMES) - given
     assert data["answers"]["threads_per_process"] == 6
     assert data["answers"]["symptoms"] == ["churn", "exhaustion"]
     assert data["measured"] is None and data["target"] is None
-    answers = answers_from_mapping({"threads_per_process": 6, "peak_rate_per_s": 100.0,
-                                    "hold_ms": 20.0, "shape": "bursty",
-                                    "symptoms": ["exhaustion", "churn"]})
+    answers = answers_from_mapping(
+        {
+            "threads_per_process": 6,
+            "peak_rate_per_s": 100.0,
+            "hold_ms": 20.0,
+            "shape": "bursty",
+            "symptoms": ["exhaustion", "churn"],
+        }
+    )
     expected = recommend(answers, PoolConfig(), SQLITE)
     assert config_of(data["config"]) == expected.config
     assert [c["param"] for c in data["changes"]] == [c.param for c in expected.changes]
     assert data["prediction"]["p_wait"] == pytest.approx(expected.prediction.p_wait)
     assert data["prediction_before"]["utilisation"] == pytest.approx(
-        expected.prediction_before.utilisation)
+        expected.prediction_before.utilisation
+    )
 
 
 def test_current_configuration_comes_from_set_and_is_the_old_value(capsys):
-    data = run_json(capsys, "--set", "maxconnections=2", "--set", "blocking=false",
-                    "--threads", "8", "--rate", "150", "--symptom", "exhaustion")
+    data = run_json(
+        capsys,
+        "--set",
+        "maxconnections=2",
+        "--set",
+        "blocking=false",
+        "--threads",
+        "8",
+        "--rate",
+        "150",
+        "--symptom",
+        "exhaustion",
+    )
     assert data["current"]["maxconnections"] == 2 and data["current"]["blocking"] is False
     changes = {c["param"]: c for c in data["changes"]}
     assert changes["blocking"]["old"] is False and changes["blocking"]["new"] is True
@@ -92,8 +123,11 @@ def test_current_configuration_comes_from_set_and_is_the_old_value(capsys):
 
 def test_answers_file_is_read_and_options_beat_it(capsys, tmp_path: Path):
     answers = tmp_path / "answers.toml"
-    answers.write_text('threads_per_process = 4\npeak_rate_per_s = 80\ngoal = '
-                       '"fewest_connections"\nsymptoms = ["churn"]\n', encoding="utf-8")
+    answers.write_text(
+        "threads_per_process = 4\npeak_rate_per_s = 80\ngoal = "
+        '"fewest_connections"\nsymptoms = ["churn"]\n',
+        encoding="utf-8",
+    )
     data = run_json(capsys, "--answers", str(answers), "--threads", "6")
     assert data["answers"]["threads_per_process"] == 6  # the option wins
     assert data["answers"]["peak_rate_per_s"] == 80.0
@@ -104,13 +138,16 @@ def test_answers_file_is_read_and_options_beat_it(capsys, tmp_path: Path):
     assert "hold_ms" in data["assumed"]
 
 
-@pytest.mark.parametrize(("content", "says"), [
-    (None, "does not exist"),
-    ("threads_per_process = [", "not valid TOML"),
-    ("thread = 8\n", "'thread' is not an answer"),
-    ('threads_per_process = "eight"\n', "threads_per_process must be a whole number"),
-    ("peak_rate_per_s = -5\n", "peak_rate_per_s must be above 0"),
-])
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "does not exist"),
+        ("threads_per_process = [", "not valid TOML"),
+        ("thread = 8\n", "'thread' is not an answer"),
+        ('threads_per_process = "eight"\n', "threads_per_process must be a whole number"),
+        ("peak_rate_per_s = -5\n", "peak_rate_per_s must be above 0"),
+    ],
+)
 def test_broken_answers_files_are_refused_with_exit_2(capsys, tmp_path: Path, content, says):
     path = tmp_path / "answers.toml"
     if content is not None:
@@ -122,15 +159,18 @@ def test_broken_answers_files_are_refused_with_exit_2(capsys, tmp_path: Path, co
     assert err.count("\n") == 1
 
 
-@pytest.mark.parametrize(("argv", "says"), [
-    (["--threads", "0"], "threads_per_process must be a whole number of at least 1"),
-    (["--rate", "0"], "peak_rate_per_s must be above 0"),
-    (["--peak-to-average", "0.5"], "peak_to_average must be at least 1"),
-    (["--threads", "1", "--rate", "1000", "--hold-ms", "20"], "could never keep up"),
-    (["--hold-ms", "1", "--query-ms", "5"], "shorter than query_ms"),
-    (["--threads", "eight"], "invalid int value"),
-    (["--symptom", "sadness"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--threads", "0"], "threads_per_process must be a whole number of at least 1"),
+        (["--rate", "0"], "peak_rate_per_s must be above 0"),
+        (["--peak-to-average", "0.5"], "peak_to_average must be at least 1"),
+        (["--threads", "1", "--rate", "1000", "--hold-ms", "20"], "could never keep up"),
+        (["--hold-ms", "1", "--query-ms", "5"], "shorter than query_ms"),
+        (["--threads", "eight"], "invalid int value"),
+        (["--symptom", "sadness"], "invalid choice"),
+    ],
+)
 def test_impossible_answers_exit_2_with_the_reason(capsys, argv, says):
     code, out, err = run(capsys, *argv)
     assert code == 2
@@ -151,8 +191,10 @@ def test_unreachable_dsn_given_explicitly_is_exit_3(capsys):
 
 def test_unreachable_profile_target_warns_and_uses_the_answers(capsys, tmp_path: Path):
     profile = tmp_path / "p.toml"
-    profile.write_text(f'name = "app"\n[target]\ndsn = "{REFUSED_DSN}"\n[pool]\n'
-                       "maxconnections = 3\n", encoding="utf-8")
+    profile.write_text(
+        f'name = "app"\n[target]\ndsn = "{REFUSED_DSN}"\n[pool]\nmaxconnections = 3\n',
+        encoding="utf-8",
+    )
     code, out, err = run(capsys, "--profile", str(profile), "--threads", "4", "--json")
     assert code == 0
     assert "warning:" in err and "127.0.0.1:1" in err
@@ -174,8 +216,11 @@ def server_max_connections(dsn: str) -> int:
     con = target.connect()
     try:
         cur = con.cursor()
-        cur.execute("SHOW max_connections" if target.backend == "postgresql"
-                    else "SELECT @@GLOBAL.max_connections")
+        cur.execute(
+            "SHOW max_connections"
+            if target.backend == "postgresql"
+            else "SELECT @@GLOBAL.max_connections"
+        )
         return int(cur.fetchone()[0])
     finally:
         con.close()
@@ -192,8 +237,7 @@ def test_measured_figures_replace_the_assumed_ones(capsys, request, dsn_fixture)
     assert data["driver"] == parse_dsn(dsn).facts.module_name
     assert "connect_ms" not in data["assumed"]
     assert "query_ms" in data["assumed"]  # SELECT 1 is a round trip, not the app's query
-    assert any("connect_ms is the" in text and "measured" in text
-               for text in data["assumptions"])
+    assert any("connect_ms is the" in text and "measured" in text for text in data["assumptions"])
 
 
 @pytest.mark.parametrize("dsn_fixture", ["pg_dsn", "mysql_dsn"])
@@ -229,8 +273,21 @@ def test_the_password_never_appears_in_any_output(capsys, pg_dsn):
 
 def test_toml_output_is_a_profile_bench_runs(capsys, pg_dsn, tmp_path: Path):
     path = tmp_path / "recommended.toml"
-    code, out, err = run(capsys, "--dsn", pg_dsn, "--threads", "6", "--rate", "100",
-                         "--hold-ms", "20", "--format", "toml", "-o", str(path))
+    code, out, err = run(
+        capsys,
+        "--dsn",
+        pg_dsn,
+        "--threads",
+        "6",
+        "--rate",
+        "100",
+        "--hold-ms",
+        "20",
+        "--format",
+        "toml",
+        "-o",
+        str(path),
+    )
     assert code == 0 and out == ""
     assert str(path) in err
     profile = load_profile(path)
@@ -263,17 +320,43 @@ def test_toml_without_target_has_no_dsn_and_loads(capsys, tmp_path: Path):
 def test_a_real_subprocess_prints_json_and_exits_0(tmp_path: Path):
     """The installed entry point, as a script would call it: stdout is the JSON, nothing else."""
     done = subprocess.run(
-        [sys.executable, "-m", "pooltui", "diagnose", "--threads", "8", "--rate", "120",
-         "--shape", "bursty", "--peak-to-average", "4", "--json"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path),
-             "XDG_CONFIG_HOME": str(tmp_path)})
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "diagnose",
+            "--threads",
+            "8",
+            "--rate",
+            "120",
+            "--shape",
+            "bursty",
+            "--peak-to-average",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "XDG_DATA_HOME": str(tmp_path),
+            "XDG_CONFIG_HOME": str(tmp_path),
+        },
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["answers"]["shape"] == "bursty" and data["answers"]["peak_to_average"] == 4.0
     assert "shape" not in data["assumed"] and "goal" in data["assumed"]
 
-    bad = subprocess.run([sys.executable, "-m", "pooltui", "diagnose", "--rate", "-1"],
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    bad = subprocess.run(
+        [sys.executable, "-m", "pooltui", "diagnose", "--rate", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert bad.returncode == 2 and bad.stdout == ""
     assert "peak_rate_per_s must be above 0" in bad.stderr

@@ -23,15 +23,25 @@ SECRET = "s3cret-drill-pw"
 
 
 def sample(at: float, ok: int, failed: int = 0, p95_ms: float = 1.0) -> Sample:
-    return Sample(elapsed_s=at, stats=PoolStats(), interval_requests=ok + failed,
-                  interval_errors=failed, errors=0, throughput_rps=ok / DT, p95_ms=p95_ms,
-                  p95_acquire_ms=0.1, schedule_lag_ms=0.0)
+    return Sample(
+        elapsed_s=at,
+        stats=PoolStats(),
+        interval_requests=ok + failed,
+        interval_errors=failed,
+        errors=0,
+        throughput_rps=ok / DT,
+        p95_ms=p95_ms,
+        p95_acquire_ms=0.1,
+        schedule_lag_ms=0.0,
+    )
 
 
 def run(*figures: tuple[int, int, float]) -> list[Sample]:
     """Samples every DT from DT on: (ok, failed, p95_ms) each."""
-    return [sample(round((i + 1) * DT, 3), ok, failed, p95)
-            for i, (ok, failed, p95) in enumerate(figures)]
+    return [
+        sample(round((i + 1) * DT, 3), ok, failed, p95)
+        for i, (ok, failed, p95) in enumerate(figures)
+    ]
 
 
 NORMAL = (100, 0, 1.0)
@@ -41,8 +51,17 @@ NORMAL = (100, 0, 1.0)
 
 
 def test_errors_are_detected_and_the_first_clean_interval_after_the_fault_is_recovery():
-    samples = run(*[NORMAL] * 10, (100, 0, 1.0), (10, 40, 1.0), (0, 50, 0.0), (0, 50, 0.0),
-                  (0, 50, 0.0), (20, 5, 1.0), (100, 0, 1.0), *[NORMAL] * 3)
+    samples = run(
+        *[NORMAL] * 10,
+        (100, 0, 1.0),
+        (10, 40, 1.0),
+        (0, 50, 0.0),
+        (0, 50, 0.0),
+        (0, 50, 0.0),
+        (20, 5, 1.0),
+        (100, 0, 1.0),
+        *[NORMAL] * 3,
+    )
     t = drill.read_timeline(samples, fault_start_s=1.0, fault_end_s=1.5, end_s=2.0)
     assert t.symptom == "errors" and t.detected_after_s == pytest.approx(0.2)
     assert t.recovered_after_s == pytest.approx(0.2)  # 1.6 still failed, 1.7 is clean
@@ -78,22 +97,34 @@ def test_a_quiet_baseline_makes_an_empty_interval_no_stall_and_a_dead_run_no_rec
 
 def test_each_scenario_has_a_fault_and_impossible_plans_are_refused():
     lengths = {name: drill.plan_fault(name, 2.0).length_s for name in drill.SCENARIOS}
-    assert lengths == {"latency": 2.0, "freeze": 2.0, "reset": 0.0, "down": 2.0,
-                       "idle-kill": 2.0, "restart": drill.RESTART_S}
+    assert lengths == {
+        "latency": 2.0,
+        "freeze": 2.0,
+        "reset": 0.0,
+        "down": 2.0,
+        "idle-kill": 2.0,
+        "restart": drill.RESTART_S,
+    }
     duration, at = drill.drill_duration(drill.plan_fault("down", 2.0))
     assert at == pytest.approx(duration / 3) and duration - at - 2.0 >= drill.MIN_AFTER_S
-    for bad in (lambda: drill.plan_fault("flood"), lambda: drill.plan_fault("down", 0),
-                lambda: drill.drill_duration(drill.plan_fault("down", 2.0), 3.0)):
+    for bad in (
+        lambda: drill.plan_fault("flood"),
+        lambda: drill.plan_fault("down", 0),
+        lambda: drill.drill_duration(drill.plan_fault("down", 2.0), 3.0),
+    ):
         with pytest.raises(BadInput) as caught:
             bad()
         assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize(("dsn", "says"), [
-    ("sqlite:///anything.db", "no network"),
-    ("postgresql://postgres@10.20.30.40:5432/test", "not a loopback"),
-    ("mysql://root@db.example.com/test", "not a loopback"),
-])
+@pytest.mark.parametrize(
+    ("dsn", "says"),
+    [
+        ("sqlite:///anything.db", "no network"),
+        ("postgresql://postgres@10.20.30.40:5432/test", "not a loopback"),
+        ("mysql://root@db.example.com/test", "not a loopback"),
+    ],
+)
 def test_the_cli_refuses_targets_it_must_not_break(capsys, dsn, says):
     assert main(["drill", "--dsn", dsn, "--scenario", "reset"]) == 2
     out, err = capsys.readouterr()
@@ -106,11 +137,24 @@ def test_the_cli_refuses_targets_it_must_not_break(capsys, dsn, says):
 def report(scenario: str, dsn: str, **figures: Any) -> drill.DrillReport:
     timeline = drill.read_timeline(run(*[NORMAL] * 20), 0.7, 1.2, 2.0)
     fields: dict[str, Any] = {
-        "scenario": scenario, "target": parse_dsn(dsn).redacted, "fault": "a fault",
-        "fault_at_s": 0.7, "fault_s": 0.5, "duration_s": 2.0, "timeline": timeline,
-        "requests": 2000, "requests_failed": 0, "retried_statements": 0,
-        "retried_from": "reconnects", "reconnects": 0, "connect_errors": 0,
-        "connections_left": 0, "error_kinds": {}, "proxy": {}, "advice": ()}
+        "scenario": scenario,
+        "target": parse_dsn(dsn).redacted,
+        "fault": "a fault",
+        "fault_at_s": 0.7,
+        "fault_s": 0.5,
+        "duration_s": 2.0,
+        "timeline": timeline,
+        "requests": 2000,
+        "requests_failed": 0,
+        "retried_statements": 0,
+        "retried_from": "reconnects",
+        "reconnects": 0,
+        "connect_errors": 0,
+        "connections_left": 0,
+        "error_kinds": {},
+        "proxy": {},
+        "advice": (),
+    }
     fields.update(figures)
     return drill.DrillReport(**fields)
 
@@ -135,18 +179,28 @@ def test_advice_follows_what_was_seen_not_the_scenario_alone():
     pg = "postgresql://u@127.0.0.1/db"
     left = advice_for("reset", pg, PoolConfig(), connections_left=2)
     assert "2 of the pool's sessions were still open" in left
-    fatal = advice_for("down", pg, PoolConfig(), requests_failed=40,
-                       fatal_error="The server at x closed the connection.")
+    fatal = advice_for(
+        "down",
+        pg,
+        PoolConfig(),
+        requests_failed=40,
+        fatal_error="The server at x closed the connection.",
+    )
     assert "40 requests failed" in fatal and "ended early" in fatal
-    assert advice_for("reset", pg, PoolConfig()) == \
-        "Nothing went wrong that a pool setting could have changed."
+    assert (
+        advice_for("reset", pg, PoolConfig())
+        == "Nothing went wrong that a pool setting could have changed."
+    )
 
 
 def test_the_text_report_has_a_row_per_drill_and_says_what_failed():
     good = report("reset", "postgresql://u:pw@127.0.0.1/db", advice=("Keep it.",))
-    bad = report("down", "postgresql://u:pw@127.0.0.1/db", connections_left=3,
-                 timeline=drill.read_timeline(run(*[NORMAL] * 7, *[(0, 9, 0.0)] * 13),
-                                              0.7, 1.2, 2.0))
+    bad = report(
+        "down",
+        "postgresql://u:pw@127.0.0.1/db",
+        connections_left=3,
+        timeline=drill.read_timeline(run(*[NORMAL] * 7, *[(0, 9, 0.0)] * 13), 0.7, 1.2, 2.0),
+    )
     text = format_drills([good, bad])
     rows = {line.split()[0]: line for line in text.splitlines()}
     assert rows["reset"].endswith("ok") and "not seen" in rows["reset"]
@@ -181,7 +235,9 @@ def assert_sane(result: dict[str, Any]) -> None:
     assert result["requests"] > 0 and 0 <= result["requests_failed"] <= result["requests"]
     assert sum(result["error_kinds"].values()) == result["requests_failed"]
     assert result["retried_statements"] >= 0 and result["retried_from"] in (
-        "reconnects", "reexecutions")
+        "reconnects",
+        "reexecutions",
+    )
     phases = result["phases"]
     assert phases["before"]["requests"] > 0 and phases["before"]["failed"] == 0
     detected = result["detected_after_s"]
@@ -190,8 +246,17 @@ def assert_sane(result: dict[str, Any]) -> None:
 
 
 def test_reset_and_idle_kill_drills_recover_and_leave_nothing_open(capsys, server_dsn):
-    code, payload = drill_json(capsys, server_dsn, "--scenario", "reset", "--scenario",
-                               "idle-kill", *FAULT, "--duration", "2.4")
+    code, payload = drill_json(
+        capsys,
+        server_dsn,
+        "--scenario",
+        "reset",
+        "--scenario",
+        "idle-kill",
+        *FAULT,
+        "--duration",
+        "2.4",
+    )
     reset, idle = payload["drills"]
     for result in (reset, idle):
         assert_sane(result)
@@ -210,14 +275,16 @@ def down_drills() -> dict[str, tuple[int, dict]]:
 def down_drill(capsys, server_dsn: str, cache: dict[str, tuple[int, dict]]) -> tuple[int, dict]:
     """The down drill on this server, run once for the two tests that read it."""
     if server_dsn not in cache:
-        code, payload = drill_json(capsys, server_dsn, "--scenario", "down", *FAULT,
-                                   "--duration", "3.0")
+        code, payload = drill_json(
+            capsys, server_dsn, "--scenario", "down", *FAULT, "--duration", "3.0"
+        )
         cache[server_dsn] = (code, payload["drills"][0])
     return cache[server_dsn]
 
 
 def test_a_down_drill_counts_the_failed_requests_and_leaves_nothing_open(
-        capsys, server_dsn, down_drills):
+    capsys, server_dsn, down_drills
+):
     _, result = down_drill(capsys, server_dsn, down_drills)
     assert_sane(result)
     assert result["requests_failed"] > 0 and result["symptom"] in ("errors", "slow", "stalled")

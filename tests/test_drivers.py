@@ -43,10 +43,19 @@ TESTS = Path(__file__).resolve().parent
 # --- the registry -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("scheme", "cls"), [
-    ("postgresql", PostgresDriver), ("postgres", PostgresDriver), ("mysql", MysqlDriver),
-    ("mariadb", MysqlDriver), ("odbc", OdbcDriver), ("sqlite", SqliteDriver),
-    ("PostgreSQL", PostgresDriver), ("ODBC", OdbcDriver)])
+@pytest.mark.parametrize(
+    ("scheme", "cls"),
+    [
+        ("postgresql", PostgresDriver),
+        ("postgres", PostgresDriver),
+        ("mysql", MysqlDriver),
+        ("mariadb", MysqlDriver),
+        ("odbc", OdbcDriver),
+        ("sqlite", SqliteDriver),
+        ("PostgreSQL", PostgresDriver),
+        ("ODBC", OdbcDriver),
+    ],
+)
 def test_registry_finds_each_scheme(scheme: str, cls: type) -> None:
     driver = driver_for_scheme(scheme)
     assert isinstance(driver, cls) and driver in drivers()
@@ -61,9 +70,12 @@ def test_every_built_in_driver_is_registered_with_its_own_schemes() -> None:
 
 
 def test_a_target_is_served_by_the_driver_of_its_scheme(tmp_path: Path) -> None:
-    dsns = {"postgresql://u@127.0.0.1/db": PostgresDriver, "mariadb://u@127.0.0.1/db": MysqlDriver,
-            "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Database=db": OdbcDriver,
-            f"sqlite:///{tmp_path}/x.db": SqliteDriver}
+    dsns = {
+        "postgresql://u@127.0.0.1/db": PostgresDriver,
+        "mariadb://u@127.0.0.1/db": MysqlDriver,
+        "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Database=db": OdbcDriver,
+        f"sqlite:///{tmp_path}/x.db": SqliteDriver,
+    }
     for dsn, cls in dsns.items():
         target = parse_dsn(dsn)
         assert isinstance(target.driver, cls), dsn
@@ -104,8 +116,10 @@ def test_a_registered_driver_runs_the_engine_end_to_end(sqlite2: str) -> None:
     target = parse_dsn(sqlite2)
     assert isinstance(target.driver, Sqlite2Driver) and sqlite2 in target.redacted
     with InstrumentedPool(target, PoolConfig(maxconnections=2)) as pool:
-        result = engine.run(pool, Workload(threads=2, duration_s=60, requests=40,
-                                           query="SELECT count(*) FROM items"))
+        result = engine.run(
+            pool,
+            Workload(threads=2, duration_s=60, requests=40, query="SELECT count(*) FROM items"),
+        )
         assert result.requests == 40 and result.errors == 0 and result.rows == 40
         assert probes.count_pool_connections(target, pool) == 0  # no server to ask: none
     assert "sqlite2" not in [d.name for d in BUILT_IN]
@@ -129,8 +143,14 @@ def _plugin_site(tmp_path: Path, entries: str) -> Path:
 def _pooltui(site: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     path = os.pathsep.join([str(site), str(TESTS), str(PACKAGE.parent)])
     env = os.environ | {"PYTHONPATH": path}
-    return subprocess.run([sys.executable, "-m", "pooltui", *argv], capture_output=True,
-                          text=True, env=env, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pooltui", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_an_entry_point_driver_runs_pooltui_check(tmp_path: Path) -> None:
@@ -158,8 +178,10 @@ _LITERAL = rf"""["']({_NAMES})["']"""
 BRANCHES = [
     re.compile(rf"(==|!=|\bin\b|startswith\(|\.get\()\s*[(\[{{]?\s*{_LITERAL}", re.I),
     re.compile(rf"{_LITERAL}\s*(==|!=|:|\bin\b|\bnot in\b)", re.I),
-    re.compile(r"\b(target|facts|self|f|t)\.(kind|backend|module_name)\b\s*"
-               r"(==|!=|\bin\b|\bnot in\b)"),
+    re.compile(
+        r"\b(target|facts|self|f|t)\.(kind|backend|module_name)\b\s*"
+        r"(==|!=|\bin\b|\bnot in\b)"
+    ),
     re.compile(r"""["'](kind|backend|module_name)["'][^)]*\)\s*(==|!=|\bin\b)"""),
     re.compile(r"(\[|\.get\()\s*\w+(\.\w+)*\.(kind|backend|module_name)\s*[\]),]"),
 ]
@@ -174,19 +196,27 @@ def test_the_branch_patterns_catch_the_old_branches() -> None:
     """The structural test below is only as good as its patterns: each of these lines (as they
     were before the drivers package) must be caught, and ordinary code must not be."""
     caught = [
-        'if target.kind == "mysql":', 'elif target.kind != "sqlite":',
-        'if target.backend not in ("postgresql", "mysql"):', 'if module.startswith("psycopg"):',
-        'if getattr(target, "kind", "") == "sqlite":', 'if f.module_name == "sqlite3" or x:',
+        'if target.kind == "mysql":',
+        'elif target.kind != "sqlite":',
+        'if target.backend not in ("postgresql", "mysql"):',
+        'if module.startswith("psycopg"):',
+        'if getattr(target, "kind", "") == "sqlite":',
+        'if f.module_name == "sqlite3" or x:',
         'mysql=facts.module_name == "pymysql" or "mysql" in server_name',
-        'port = target.port or _DEFAULT_PORTS.get(target.backend)',
+        "port = target.port or _DEFAULT_PORTS.get(target.backend)",
         'product = {"postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB"}.get(b, "database")',
         'if config.setsession and module == "psycopg" and not committed:',
         'return "?" if target.kind == "odbc" else "%s"',
         'server.product not in ("MySQL", "MariaDB") else ""',
     ]
-    ordinary = ['for name, kind in POOL_FIELDS.items():', 'if kind in ERROR_KINDS:',
-                'kind=target.kind,', 'facts = driver_facts("sqlite3")  # a default, no branch',
-                'if not target.dialect.counts_sessions:', 'if message.kind not in OWN_EVENTS:']
+    ordinary = [
+        "for name, kind in POOL_FIELDS.items():",
+        "if kind in ERROR_KINDS:",
+        "kind=target.kind,",
+        'facts = driver_facts("sqlite3")  # a default, no branch',
+        "if not target.dialect.counts_sessions:",
+        "if message.kind not in OWN_EVENTS:",
+    ]
     assert [line for line in caught if not _branches(line)] == []
     assert [line for line in ordinary if _branches(line)] == []
 
@@ -199,5 +229,6 @@ def test_no_code_outside_drivers_branches_on_a_driver_name() -> None:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if _branches(line):
                 found.append(f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}")
-    assert found == [], "ask the driver (target.driver / target.dialect) instead:\n" + \
-        "\n".join(found)
+    assert found == [], "ask the driver (target.driver / target.dialect) instead:\n" + "\n".join(
+        found
+    )

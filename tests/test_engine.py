@@ -34,8 +34,9 @@ def eventually(read: Callable[[], Any], want: Any, what: str) -> None:
 
 
 def server_count(pool: InstrumentedPool, ids: set[int] | None = None) -> int:
-    return probes.count_connections_by(pool.target, pool.tag,
-                                       pool.server_ids() if ids is None else ids)
+    return probes.count_connections_by(
+        pool.target, pool.tag, pool.server_ids() if ids is None else ids
+    )
 
 
 @pytest.fixture
@@ -114,8 +115,12 @@ def test_steady_run_on_each_backend(any_dsn: str, pools) -> None:
     pool = pools(any_dsn, PoolConfig(mincached=2, maxcached=4, maxconnections=4))
     samples: list[engine.Sample] = []
 
-    result = engine.run(pool, Workload(threads=4, duration_s=0.6, query="SELECT 1"),
-                        on_sample=samples.append, sample_interval_s=0.2)
+    result = engine.run(
+        pool,
+        Workload(threads=4, duration_s=0.6, query="SELECT 1"),
+        on_sample=samples.append,
+        sample_interval_s=0.2,
+    )
 
     assert result.requests > 0 and result.errors == 0 and not result.error_kinds
     assert result.throughput_rps == pytest.approx(result.requests / result.duration_s)
@@ -147,8 +152,9 @@ def test_requests_bound_is_exact(any_dsn: str, pools) -> None:
 
 def test_requests_bound_is_exact_in_the_open_loop(pg_dsn: str, pools) -> None:
     pool = pools(pg_dsn, PoolConfig(maxcached=3, maxconnections=3))
-    result = engine.run(pool, Workload(threads=3, duration_s=60, requests=25, pattern="poisson",
-                                       rate=200), seed=5)
+    result = engine.run(
+        pool, Workload(threads=3, duration_s=60, requests=25, pattern="poisson", rate=200), seed=5
+    )
     assert result.requests == 25 and result.errors == 0
     assert result.schedule_lag.count == 25
     assert_consistent(result)
@@ -165,8 +171,9 @@ def test_stop_from_another_thread_ends_the_run(pg_dsn: str, pools) -> None:
     thread = threading.Thread(target=stopper)
     thread.start()
     workload = Workload(threads=4, duration_s=60, hold_ms=5)
-    result = engine.run(pool, workload, stop=stop, on_sample=lambda s: sampled.set(),
-                        sample_interval_s=0.1)
+    result = engine.run(
+        pool, workload, stop=stop, on_sample=lambda s: sampled.set(), sample_interval_s=0.1
+    )
     thread.join()
 
     assert sampled.is_set()
@@ -200,7 +207,7 @@ def test_saturated_poisson_run_shows_waits_and_schedule_lag(pg_dsn: str, pools) 
 
     served = result.requests - result.errors
     assert served > 0
-    assert result.pool.peak_waiting >= 1          # threads blocked in connection()
+    assert result.pool.peak_waiting >= 1  # threads blocked in connection()
     assert result.pool.peak_checked_out == 2
     assert result.schedule_lag.count == served
     assert result.schedule_lag.p95 > workload.hold_ms  # arrivals waited behind whole holds
@@ -259,8 +266,9 @@ def test_on_sample_that_raises_does_not_end_the_run(sqlite_dsn: str, pools) -> N
         raise RuntimeError("front end bug")
 
     pool = pools(sqlite_dsn, PoolConfig(maxconnections=2))
-    result = engine.run(pool, Workload(threads=2, duration_s=0.3), on_sample=broken,
-                        sample_interval_s=0.1)
+    result = engine.run(
+        pool, Workload(threads=2, duration_s=0.3), on_sample=broken, sample_interval_s=0.1
+    )
     assert result.requests > 0 and result.errors == 0
     assert "on_sample raised RuntimeError" in result.noted(RunNote.ON_SAMPLE_FAILED)
     assert_consistent(result)
@@ -276,10 +284,12 @@ def test_impossible_workload_is_bad_input(sqlite_dsn: str, pools) -> None:
 
 
 @pytest.mark.parametrize("backend", ["pg_dsn", "mysql_dsn"])
-def test_sessions_killed_mid_burst_are_survived(backend: str, request: pytest.FixtureRequest,
-                                                pools) -> None:
-    pool = pools(request.getfixturevalue(backend),
-                 PoolConfig(mincached=4, maxcached=4, maxconnections=4))
+def test_sessions_killed_mid_burst_are_survived(
+    backend: str, request: pytest.FixtureRequest, pools
+) -> None:
+    pool = pools(
+        request.getfixturevalue(backend), PoolConfig(mincached=4, maxcached=4, maxconnections=4)
+    )
     killed: set[int] = set()
     ended: list[int] = []
     samples: list[engine.Sample] = []
@@ -291,14 +301,19 @@ def test_sessions_killed_mid_burst_are_survived(backend: str, request: pytest.Fi
             ended.append(probes.terminate_sessions(pool.target, killed))
             ended.append(len(samples))
 
-    result = engine.run(pool, Workload(threads=4, duration_s=1.2, hold_ms=2),
-                        on_sample=on_sample, sample_interval_s=0.2)
+    result = engine.run(
+        pool,
+        Workload(threads=4, duration_s=1.2, hold_ms=2),
+        on_sample=on_sample,
+        sample_interval_s=0.2,
+    )
 
     assert ended and ended[0] >= 1
     assert result.fatal_error is None and not result.stopped
-    after = samples[ended[1]:]
-    assert any(s.interval_requests - s.interval_errors > 0 for s in after), \
+    after = samples[ended[1] :]
+    assert any(s.interval_requests - s.interval_errors > 0 for s in after), (
         "no request succeeded after the kill"
+    )
     # DBUtils' failover reopens a killed connection on its next use and re-runs the statement,
     # so the kill shows as reconnects (and as errors only when a retry fails too)
     assert result.pool.connects >= 1
@@ -320,14 +335,27 @@ def test_as_dict_is_the_bench_json_object_without_a_password(pg_dsn: str, pools)
     userinfo, where = rest.split("@", 1)
     user, _, secret = userinfo.partition(":")
     secret = secret or "s3cr3t-pw"  # trust auth on the test server ignores it
-    pool = pools(f"{scheme}://{user}:{secret}@{where}",
-                 PoolConfig(mincached=2, maxcached=1, maxconnections=3))
+    pool = pools(
+        f"{scheme}://{user}:{secret}@{where}",
+        PoolConfig(mincached=2, maxcached=1, maxconnections=3),
+    )
     result = engine.run(pool, Workload(threads=2, duration_s=0.3), server_version="15.x")
 
     data = json.loads(json.dumps(result.as_dict()))
 
-    for key in ("requests", "errors", "duration_s", "throughput_rps", "workload",
-                "schedule_lag_ms", "error_kinds", "query_ms", "stopped", "events", "event_kinds"):
+    for key in (
+        "requests",
+        "errors",
+        "duration_s",
+        "throughput_rps",
+        "workload",
+        "schedule_lag_ms",
+        "error_kinds",
+        "query_ms",
+        "stopped",
+        "events",
+        "event_kinds",
+    ):
         assert key in data
     for key in ("latency_ms", "acquire_ms", "hold_ms"):
         assert set(TIMINGS) <= set(data[key])
@@ -335,8 +363,11 @@ def test_as_dict_is_the_bench_json_object_without_a_password(pg_dsn: str, pools)
     assert data["pool"]["checkouts"] == result.requests
     assert data["config"] == asdict(pool.validation.effective) | {"setsession": []}
     assert data["config"]["maxcached"] == 2  # DBUtils raises maxcached to mincached
-    assert data["target"] == {"dsn": pool.target.redacted, "driver": "psycopg",
-                              "server_version": "15.x"}
+    assert data["target"] == {
+        "dsn": pool.target.redacted,
+        "driver": "psycopg",
+        "server_version": "15.x",
+    }
     assert "***" in data["target"]["dsn"]
     assert secret not in json.dumps(data)
     assert secret not in repr(result)
@@ -347,14 +378,20 @@ def test_every_event_has_its_kind_and_the_json_keeps_both(sqlite_dsn: str, pools
         raise RuntimeError("front end bug")
 
     pool = pools(sqlite_dsn, PoolConfig(maxconnections=1, blocking=False))
-    result = engine.run(pool, Workload(threads=4, duration_s=0.3, hold_ms=20), on_sample=broken,
-                        sample_interval_s=0.1)
+    result = engine.run(
+        pool,
+        Workload(threads=4, duration_s=0.3, hold_ms=20),
+        on_sample=broken,
+        sample_interval_s=0.1,
+    )
     assert len(result.event_kinds) == len(result.events)
     assert all(isinstance(kind, RunNote) for kind in result.event_kinds)
     assert {RunNote.REJECTED, RunNote.ON_SAMPLE_FAILED} <= set(result.event_kinds)
     assert result.noted(RunNote.REJECTED) == [
-        text for text in result.events if text.endswith("requests rejected: the pool was at "
-                                                        "maxconnections and blocking is off")]
+        text
+        for text in result.events
+        if text.endswith("requests rejected: the pool was at maxconnections and blocking is off")
+    ]
     data = json.loads(json.dumps(result.as_dict()))
     assert data["events"] == result.events  # the texts stay a list of sentences
     assert data["event_kinds"] == [str(kind) for kind in result.event_kinds]
@@ -367,7 +404,7 @@ SLOW_QUERIES = {  # each would run for minutes: only the stop's cancel can end i
     "odbc_pg_dsn": "SELECT pg_sleep(600)",
     "odbc_mysql_dsn": "SELECT SLEEP(600)",
     "sqlite_dsn": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-                  "WHERE x < 4000000000) SELECT count(*) FROM c",
+    "WHERE x < 4000000000) SELECT count(*) FROM c",
 }
 
 
@@ -377,9 +414,9 @@ def running_statements(pool: InstrumentedPool, ids: set[int]) -> int:
     listed = ",".join(str(i) for i in sorted(ids)) or "NULL"
     sql = {
         "postgresql": f"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                      f"AND pid IN ({listed})",
+        f"AND pid IN ({listed})",
         "mysql": f"SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' "
-                 f"AND ID IN ({listed})",
+        f"AND ID IN ({listed})",
     }[pool.target.backend]
     con = pool.target.connect()
     try:
@@ -399,19 +436,28 @@ def test_stop_cancels_the_statements_still_running(backend: str, request, pools)
         if sample.stats.checked_out == 3:  # every worker is inside its endless statement
             stop.set()
 
-    result = engine.run(pool, Workload(threads=3, duration_s=600, query=SLOW_QUERIES[backend]),
-                        stop=stop, on_sample=on_sample, sample_interval_s=0.1)
+    result = engine.run(
+        pool,
+        Workload(threads=3, duration_s=600, query=SLOW_QUERIES[backend]),
+        stop=stop,
+        on_sample=on_sample,
+        sample_interval_s=0.1,
+    )
 
     assert result.stopped and result.errors == 0 and result.fatal_error is None
-    assert any("cancel 3 statements" in text for text in result.noted(RunNote.CANCELLED)), \
+    assert any("cancel 3 statements" in text for text in result.noted(RunNote.CANCELLED)), (
         result.events
+    )
     assert pool.snapshot().checked_out == 0
     # DBUtils' failover did not quietly run the cancelled statements again
     assert pool.snapshot().reconnects == 0
     if pool.target.backend != "sqlite":
         assert len(pool.server_ids()) == 3
-        eventually(lambda: running_statements(pool, pool.server_ids()), 0,
-                   "statements still running on the server after the stop")
+        eventually(
+            lambda: running_statements(pool, pool.server_ids()),
+            0,
+            "statements still running on the server after the stop",
+        )
     # the pool is fine for the next run: failures are fatal for DBUtils again
     after = engine.run(pool, Workload(threads=1, requests=5, duration_s=60, query="SELECT 1"))
     assert after.requests == 5 and after.errors == 0
@@ -427,14 +473,23 @@ def test_stop_runs_nothing_for_callers_still_waiting_for_a_connection(pg_dsn, po
         if sample.stats.checked_out == 3 and sample.stats.waiting >= 3:
             stop.set()
 
-    result = engine.run(pool, Workload(threads=6, duration_s=600, query=SLOW_QUERIES["pg_dsn"]),
-                        stop=stop, on_sample=on_sample, sample_interval_s=0.1)
+    result = engine.run(
+        pool,
+        Workload(threads=6, duration_s=600, query=SLOW_QUERIES["pg_dsn"]),
+        stop=stop,
+        on_sample=on_sample,
+        sample_interval_s=0.1,
+    )
 
     assert result.stopped and result.errors == 0 and result.requests == 0
-    assert any("cancel 3 statements" in text for text in result.noted(RunNote.CANCELLED)), \
+    assert any("cancel 3 statements" in text for text in result.noted(RunNote.CANCELLED)), (
         result.events
-    eventually(lambda: running_statements(pool, pool.server_ids()), 0,
-               "statements still running on the server after the stop")
+    )
+    eventually(
+        lambda: running_statements(pool, pool.server_ids()),
+        0,
+        "statements still running on the server after the stop",
+    )
 
 
 def test_a_stop_the_dispatcher_passes_on_first_still_cancels_at_once(pg_dsn, pools) -> None:
@@ -451,12 +506,19 @@ def test_a_stop_the_dispatcher_passes_on_first_still_cancels_at_once(pg_dsn, poo
     stopper = threading.Thread(target=stop_once_both_statements_run)
     stopper.start()
     started = time.perf_counter()
-    result = engine.run(pool, Workload(threads=2, duration_s=600, pattern="poisson", rate=500,
-                                       query=SLOW_QUERIES["pg_dsn"]),
-                        stop=stop, sample_interval_s=60.0, seed=3)
+    result = engine.run(
+        pool,
+        Workload(
+            threads=2, duration_s=600, pattern="poisson", rate=500, query=SLOW_QUERIES["pg_dsn"]
+        ),
+        stop=stop,
+        sample_interval_s=60.0,
+        seed=3,
+    )
     elapsed = time.perf_counter() - started
     stopper.join()
     assert result.stopped
-    assert any("cancel 2 statements" in text for text in result.noted(RunNote.CANCELLED)), \
+    assert any("cancel 2 statements" in text for text in result.noted(RunNote.CANCELLED)), (
         result.events
+    )
     assert elapsed < 60.0, "the cancel waited for the next sample"

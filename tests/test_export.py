@@ -29,18 +29,35 @@ print(repr({
 p.close()
 """
 
-BASE = PoolConfig(mincached=2, maxcached=1, maxshared=3, maxconnections=2, blocking=False,
-                  maxusage=50, reset=False, ping=1, ping_query="SELECT 1")
+BASE = PoolConfig(
+    mincached=2,
+    maxcached=1,
+    maxshared=3,
+    maxconnections=2,
+    blocking=False,
+    maxusage=50,
+    reset=False,
+    ping=1,
+    ping_query="SELECT 1",
+)
 
 
 def _run(args: list[str], cwd: Path, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {**os.environ, **env_extra}
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
-def _check_export(target: Target, config: PoolConfig, tmp_path: Path,
-                  env_extra: dict[str, str] | None = None) -> str:
+def _check_export(
+    target: Target, config: PoolConfig, tmp_path: Path, env_extra: dict[str, str] | None = None
+) -> str:
     """Write the export, import it in a fresh interpreter and compare the live pool's fields."""
     code = to_python(target, config)
     (tmp_path / "exported_pool.py").write_text(code, encoding="utf-8")
@@ -72,17 +89,30 @@ def test_python_export_on_sqlite(sqlite_dsn, tmp_path):
 
 def test_python_export_on_postgresql(pg_dsn, tmp_path):
     target = parse_dsn(pg_dsn)
-    config = PoolConfig(mincached=2, maxcached=1, maxshared=4, maxconnections=3, maxusage=7,
-                        setsession=("SET statement_timeout = '5s'", "COMMIT"), ping=5,
-                        ping_query="SELECT 1")
+    config = PoolConfig(
+        mincached=2,
+        maxcached=1,
+        maxshared=4,
+        maxconnections=3,
+        maxusage=7,
+        setsession=("SET statement_timeout = '5s'", "COMMIT"),
+        ping=5,
+        ping_query="SELECT 1",
+    )
     assert target.facts.threadsafety >= 2
     _check_export(target, config, tmp_path, {"PGPASSWORD": "trust-ignores-this"})
 
 
 def test_python_export_on_mariadb(mysql_dsn, tmp_path):
     target = parse_dsn(mysql_dsn)
-    config = PoolConfig(mincached=1, maxcached=2, maxshared=5, maxconnections=2, ping=1,
-                        setsession=("SET SESSION max_statement_time = 30",))
+    config = PoolConfig(
+        mincached=1,
+        maxcached=2,
+        maxshared=5,
+        maxconnections=2,
+        ping=1,
+        setsession=("SET SESSION max_statement_time = 30",),
+    )
     effective = validate(config, target.facts).effective
     assert effective.maxshared == 0 and effective.maxconnections == 5  # DBUtils' own quirk
     _check_export(target, config, tmp_path)
@@ -99,17 +129,25 @@ def test_python_export_reads_the_password_from_the_environment(pg_dsn, tmp_path)
     dsn = pg_dsn.replace("postgres@", f"postgres:{secret}@", 1)
     target = parse_dsn(dsn)
     assert target.has_password and target.password_env == "PGPASSWORD"
-    code = _check_export(target, PoolConfig(maxconnections=2, maxcached=2), tmp_path,
-                         {"PGPASSWORD": "trust-ignores-this"})
+    code = _check_export(
+        target,
+        PoolConfig(maxconnections=2, maxcached=2),
+        tmp_path,
+        {"PGPASSWORD": "trust-ignores-this"},
+    )
     assert secret not in code
     assert "PGPASSWORD" in code
 
 
-@pytest.mark.parametrize(("dsn", "secret"), [
-    ("postgresql://app:Pw-one-9@127.0.0.1:5432/shop", "Pw-one-9"),
-    ("mysql://root@127.0.0.1:3306/test?password=Pw-two-8", "Pw-two-8"),
-    ("odbc:Driver={MariaDB Unicode};Server=127.0.0.1;User=root;PWD={Pw;three};", "Pw;three"),
-], ids=["postgresql", "mysql-query", "odbc-braced"])
+@pytest.mark.parametrize(
+    ("dsn", "secret"),
+    [
+        ("postgresql://app:Pw-one-9@127.0.0.1:5432/shop", "Pw-one-9"),
+        ("mysql://root@127.0.0.1:3306/test?password=Pw-two-8", "Pw-two-8"),
+        ("odbc:Driver={MariaDB Unicode};Server=127.0.0.1;User=root;PWD={Pw;three};", "Pw;three"),
+    ],
+    ids=["postgresql", "mysql-query", "odbc-braced"],
+)
 def test_no_password_in_any_export(dsn, secret):
     target = parse_dsn(dsn)
     code = to_python(target, PoolConfig(maxconnections=4))
@@ -133,20 +171,50 @@ def test_python_export_is_lint_clean(sqlite_dsn, tmp_path):
         pytest.skip("ruff is not installed next to this Python")
     path = tmp_path / "exported_pool.py"
     path.write_text(to_python(parse_dsn(sqlite_dsn), BASE), encoding="utf-8")
-    result = subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W,I",
-                             "--line-length", "100", str(path)],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [
+            str(ruff),
+            "check",
+            "--isolated",
+            "--select",
+            "E,F,W,I",
+            "--line-length",
+            "100",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout
 
 
 RICH = Profile(
-    name="rich", description='Two\nlines, "quotes" and ünïcode',
+    name="rich",
+    description='Two\nlines, "quotes" and ünïcode',
     dsn="odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=postgres;",
-    pool=PoolConfig(mincached=1, maxcached=3, maxshared=0, maxconnections=3, maxusage=9,
-                    setsession=("SET a = 'x;y'", "COMMIT"), reset=False, ping=3,
-                    ping_query="SELECT 1"),
-    workload=Workload(threads=5, duration_s=1.25, requests=99, query="SELECT 'q'",
-                      hold_ms=0.1 + 0.2, pattern="bursty", rate=1 / 3, think_ms=7.0),
+    pool=PoolConfig(
+        mincached=1,
+        maxcached=3,
+        maxshared=0,
+        maxconnections=3,
+        maxusage=9,
+        setsession=("SET a = 'x;y'", "COMMIT"),
+        reset=False,
+        ping=3,
+        ping_query="SELECT 1",
+    ),
+    workload=Workload(
+        threads=5,
+        duration_s=1.25,
+        requests=99,
+        query="SELECT 'q'",
+        hold_ms=0.1 + 0.2,
+        pattern="bursty",
+        rate=1 / 3,
+        think_ms=7.0,
+    ),
 )
 
 

@@ -18,13 +18,16 @@ from pooltui.core.errors import BadInput, CannotConnect, RunFailed
 from pooltui.core.faults.proxy import FaultProxy, loopback_address
 from pooltui.core.targets import Target, parse_dsn
 
-WAIT_S = 5.0      # the longest any awaited change may take
-QUIET_S = 0.3     # how long something that must not happen is given to happen anyway
-ROWS = 30_000     # rows of the order-sensitive query (many chunks each way)
+WAIT_S = 5.0  # the longest any awaited change may take
+QUIET_S = 0.3  # how long something that must not happen is given to happen anyway
+ROWS = 30_000  # rows of the order-sensitive query (many chunks each way)
 
 
-def until(condition: Callable[[], bool], timeout_s: float = WAIT_S,
-          between: Callable[[], Any] | None = None) -> bool:
+def until(
+    condition: Callable[[], bool],
+    timeout_s: float = WAIT_S,
+    between: Callable[[], Any] | None = None,
+) -> bool:
     """True as soon as ``condition()`` holds, False after ``timeout_s``; ``between`` runs
     between looks (to keep a connection busy, say)."""
     deadline, pause = time.monotonic() + timeout_s, threading.Event()
@@ -105,8 +108,10 @@ def test_jitter_keeps_the_bytes_in_order(through, proxy, con):
     cursor = con.cursor()
     if through.kind == "mysql":  # MariaDB stops a recursion at 1000 rows by default
         cursor.execute(f"SET SESSION max_recursive_iterations = {ROWS}")
-    cursor.execute("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s "
-                   f"WHERE i < {ROWS}) SELECT i FROM s")
+    cursor.execute(
+        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s "
+        f"WHERE i < {ROWS}) SELECT i FROM s"
+    )
     rows = [row[0] for row in cursor.fetchall()]
     cursor.close()
     assert rows == list(range(1, ROWS + 1))
@@ -118,8 +123,9 @@ def test_freeze_holds_a_query_until_thaw(proxy, con):
     done = threading.Event()
     proxy.freeze()
     assert proxy.frozen
-    worker = threading.Thread(target=lambda: (answer.append(scalar(con, "SELECT 5")),
-                                              done.set()), daemon=True)
+    worker = threading.Thread(
+        target=lambda: (answer.append(scalar(con, "SELECT 5")), done.set()), daemon=True
+    )
     worker.start()
     assert not done.wait(QUIET_S), "a query went through a frozen proxy"
     assert proxy.counters().open == 1, "freeze must keep the connection open"
@@ -168,8 +174,9 @@ def test_idle_kill_closes_only_the_idle_connection(through, proxy, con):
     busy = through.connect()
     try:
         proxy.idle_kill(0.3)
-        assert until(lambda: proxy.counters().idle_killed == 1,
-                     between=lambda: scalar(busy, "SELECT 1")), "nothing was idle-killed"
+        assert until(
+            lambda: proxy.counters().idle_killed == 1, between=lambda: scalar(busy, "SELECT 1")
+        ), "nothing was idle-killed"
         with pytest.raises(broken(through)):
             scalar(idle, "SELECT 1")
         assert scalar(busy, "SELECT 1") == 1

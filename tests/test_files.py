@@ -42,8 +42,10 @@ def test_dev_null_is_refused_before_anything_is_written() -> None:
     with pytest.raises(RunFailed, match="character device"):
         save_text_atomically(Path("/dev/null"), "x = 1\n")
     after = os.lstat("/dev/null")
-    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == \
-        (before.st_ino, before.st_rdev)
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (
+        before.st_ino,
+        before.st_rdev,
+    )
 
 
 def test_a_directory_and_a_path_under_a_file_are_sentences(tmp_path: Path) -> None:
@@ -144,9 +146,14 @@ def test_a_link_to_stdout_is_refused_not_replaced(tmp_path: Path) -> None:
     """``-o /dev/stdout`` with stdout a pipe: a symlink to the process's fd 1, like this one."""
     link = tmp_path / "stdout"
     link.symlink_to("/proc/self/fd/1")
-    result = subprocess.run([sys.executable, "-m", "pooltui", "export", "--format", "toml",
-                             "-o", str(link)], capture_output=True, text=True, timeout=60,
-                            check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+    result = subprocess.run(
+        [sys.executable, "-m", "pooltui", "export", "--format", "toml", "-o", str(link)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert result.returncode == 1 and result.stdout == ""
     assert "FIFO" in one_sentence(result.stderr) and "-o - writes to stdout" in result.stderr
     assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"

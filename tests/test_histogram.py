@@ -24,8 +24,10 @@ def exact_percentile(ordered: list[float], q: float) -> float:
 def footprint(hist: LatencyHistogram) -> int:
     """Bytes held by the histogram and everything it owns (its per-thread shards included)."""
     shards = hist._shards
-    return sys.getsizeof(hist) + sys.getsizeof(shards) + sum(
-        sys.getsizeof(shard) + sys.getsizeof(shard.counts) for shard in shards
+    return (
+        sys.getsizeof(hist)
+        + sys.getsizeof(shards)
+        + sum(sys.getsizeof(shard) + sys.getsizeof(shard.counts) for shard in shards)
     )
 
 

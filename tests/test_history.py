@@ -14,16 +14,31 @@ from pooltui.core.pool.histogram import Summary
 from pooltui.core.pool.stats import PoolStats
 
 
-def result(throughput: float = 100.0, p95: float = 10.0, acquire_p95: float = 1.0,
-           errors: int = 0, peak_open: int = 4) -> RunResult:
+def result(
+    throughput: float = 100.0,
+    p95: float = 10.0,
+    acquire_p95: float = 1.0,
+    errors: int = 0,
+    peak_open: int = 4,
+) -> RunResult:
     """A RunResult with chosen figures (p50 = p95 / 2, p99 = p95 * 2)."""
     latency = Summary(count=100, p50=p95 / 2, p95=p95, p99=p95 * 2, max=p95 * 3, mean=p95 / 2)
     return RunResult(
-        requests=100 + errors, errors=errors, duration_s=1.0, throughput_rps=throughput,
-        latency=latency, acquire=Summary(count=100, p95=acquire_p95), query=Summary(),
-        hold=Summary(), schedule_lag=Summary(), error_kinds={"OperationalError": errors}
-        if errors else {}, pool=PoolStats(peak_open=peak_open), config=PoolConfig(),
-        target="sqlite:///x.db", driver="sqlite3", workload=Workload(),
+        requests=100 + errors,
+        errors=errors,
+        duration_s=1.0,
+        throughput_rps=throughput,
+        latency=latency,
+        acquire=Summary(count=100, p95=acquire_p95),
+        query=Summary(),
+        hold=Summary(),
+        schedule_lag=Summary(),
+        error_kinds={"OperationalError": errors} if errors else {},
+        pool=PoolStats(peak_open=peak_open),
+        config=PoolConfig(),
+        target="sqlite:///x.db",
+        driver="sqlite3",
+        workload=Workload(),
     )
 
 
@@ -64,10 +79,14 @@ def test_no_baseline_means_no_delta() -> None:
 
 def test_delta_against_the_baseline() -> None:
     history = RunHistory()
-    base = history.add(PoolConfig(), Workload(), result(throughput=100, p95=10, acquire_p95=2,
-                                                        peak_open=4))
-    faster = history.add(PoolConfig(maxconnections=8), Workload(),
-                         result(throughput=150, p95=5, acquire_p95=1, peak_open=8))
+    base = history.add(
+        PoolConfig(), Workload(), result(throughput=100, p95=10, acquire_p95=2, peak_open=4)
+    )
+    faster = history.add(
+        PoolConfig(maxconnections=8),
+        Workload(),
+        result(throughput=150, p95=5, acquire_p95=1, peak_open=8),
+    )
     history.mark_baseline(base.number)
     assert history.baseline == 1 and history.baseline_record() is base
     delta = history.delta(faster)

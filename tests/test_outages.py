@@ -39,8 +39,9 @@ def server(request):
 
 
 @contextmanager
-def fault_after_first_success(result_box: list, fault: Callable[[], None]) -> Iterator[
-        Callable[[engine.Sample], None]]:
+def fault_after_first_success(
+    result_box: list, fault: Callable[[], None]
+) -> Iterator[Callable[[engine.Sample], None]]:
     """An on_sample that runs ``fault`` in a thread of its own once requests are succeeding:
     the fault lands in the middle of a working run, not at its start."""
     started = threading.Event()
@@ -59,8 +60,9 @@ def fault_after_first_success(result_box: list, fault: Callable[[], None]) -> It
 def run_through(server, fault: Callable[[], None], workload: Workload) -> engine.RunResult:
     done: list[bool] = []
     with ExitStack() as stack:
-        pool = stack.enter_context(InstrumentedPool(parse_dsn(server.dsn),
-                                                    PoolConfig(maxconnections=4)))
+        pool = stack.enter_context(
+            InstrumentedPool(parse_dsn(server.dsn), PoolConfig(maxconnections=4))
+        )
         with fault_after_first_success(done, fault) as on_sample:
             result = engine.run(pool, workload, on_sample=on_sample, sample_interval_s=0.1)
     assert done == [True], "the fault did not finish"
@@ -99,13 +101,13 @@ def test_a_server_down_for_three_seconds_is_waited_for(server) -> None:
 
 
 def test_giving_up_after_a_deadline_ends_the_run(server) -> None:
-    result = run_through(server, server.stop,
-                         Workload(threads=2, duration_s=20, give_up_after_s=1.0))
+    result = run_through(
+        server, server.stop, Workload(threads=2, duration_s=20, give_up_after_s=1.0)
+    )
     assert result.fatal_error is not None and "so the run gave up" in result.fatal_error
     assert "backs off and retries" not in result.fatal_error
     assert result.duration_s < 10  # it did not wait for the whole run
-    assert any("give_up_after_s" in text for text in result.noted(RunNote.GAVE_UP)), \
-        result.events
+    assert any("give_up_after_s" in text for text in result.noted(RunNote.GAVE_UP)), result.events
     assert result.outages and result.outages[0].ended_s is None
 
 
@@ -126,9 +128,23 @@ def test_a_stop_during_a_freeze_ends_at_once_and_leaves_nothing(server) -> None:
     says it could not confirm, and once the server wakes it finds none of pooltui's sessions."""
     target = parse_dsn(server.dsn)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pooltui", "bench", "--dsn", server.dsn, "--threads", "4",
-         "--duration", "60", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "bench",
+            "--dsn",
+            server.dsn,
+            "--threads",
+            "4",
+            "--duration",
+            "60",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + DEADLINE_S
         while _sessions(target) < 4:
@@ -159,11 +175,15 @@ def _sessions(target) -> int:
     try:
         cursor = con.cursor()
         if target.backend == "postgresql":
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
-                           "'pooltui-%' AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                "'pooltui-%' AND pid <> pg_backend_pid()"
+            )
         else:
-            cursor.execute("SELECT count(*) FROM information_schema.PROCESSLIST WHERE "
-                           "ID <> CONNECTION_ID() AND COMMAND <> 'Daemon'")
+            cursor.execute(
+                "SELECT count(*) FROM information_schema.PROCESSLIST WHERE "
+                "ID <> CONNECTION_ID() AND COMMAND <> 'Daemon'"
+            )
         return int(cursor.fetchone()[0])
     finally:
         con.close()

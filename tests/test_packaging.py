@@ -60,28 +60,46 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "pooltui", source / "pooltui",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-          "-w", str(work / "dist"), str(source)], cwd=work)
+    shutil.copytree(
+        ROOT / "pooltui", source / "pooltui", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(work / "dist"),
+            str(source),
+        ],
+        cwd=work,
+    )
     (built,) = (work / "dist").glob("pooltui-*.whl")
     return built
 
 
 def test_the_wheel_holds_every_profile_and_the_stylesheet(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    assert sorted(n for n in names if n.startswith("pooltui/profiles/")) == \
-        [f"pooltui/profiles/{name}.toml" for name in SHIPPED_NAMES]
+    assert sorted(n for n in names if n.startswith("pooltui/profiles/")) == [
+        f"pooltui/profiles/{name}.toml" for name in SHIPPED_NAMES
+    ]
     assert "pooltui/tui/app.tcss" in names
 
 
 def test_an_installed_wheel_lists_and_loads_every_shipped_profile(wheel, tmp_path):
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
-    _run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--no-index", str(wheel)],
-         cwd=tmp_path)
-    found = json.loads(_run([str(venv / "bin" / "python"), "-c",
-                             PROBE.format(deps=DEPENDENCIES)], cwd=tmp_path))
+    _run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        cwd=tmp_path,
+    )
+    found = json.loads(
+        _run([str(venv / "bin" / "python"), "-c", PROBE.format(deps=DEPENDENCIES)], cwd=tmp_path)
+    )
     assert Path(found["package"]).is_relative_to(venv)  # the installed pooltui answered
     assert found["listed"] == SHIPPED_NAMES
     assert all(Path(p).is_relative_to(venv) for p in found["paths"])
@@ -91,8 +109,13 @@ def test_an_installed_wheel_lists_and_loads_every_shipped_profile(wheel, tmp_pat
 
 def test_profiles_imported_from_a_zip_are_listed_and_load(wheel, tmp_path):
     # a wheel is a zip that zipimport can import from: the shipped profiles are no files then
-    found = json.loads(_run([sys.executable, "-c", PROBE.format(deps=DEPENDENCIES)],
-                            cwd=tmp_path, python_path=str(wheel)))
+    found = json.loads(
+        _run(
+            [sys.executable, "-c", PROBE.format(deps=DEPENDENCIES)],
+            cwd=tmp_path,
+            python_path=str(wheel),
+        )
+    )
     assert Path(found["package"]).is_relative_to(wheel)
     assert found["listed"] == SHIPPED_NAMES
     assert found["loaded"] == SHIPPED_NAMES

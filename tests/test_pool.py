@@ -255,10 +255,13 @@ def test_counts_stay_consistent_under_concurrent_churn(pg_dsn, pools):
     eventually(lambda: server_count(pool), stats.open, "server count after the churn")
 
 
-@pytest.mark.parametrize(("name", "config"), [
-    ("pg_dsn", PoolConfig(mincached=2, maxcached=2, ping=1, ping_query="SELECT 1")),
-    ("mysql_dsn", PoolConfig(mincached=2, maxcached=2, ping=1)),
-])
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("pg_dsn", PoolConfig(mincached=2, maxcached=2, ping=1, ping_query="SELECT 1")),
+        ("mysql_dsn", PoolConfig(mincached=2, maxcached=2, ping=1)),
+    ],
+)
 def test_reconnects_after_a_server_kill_are_counted(name, config, request, pools):
     target = parse_dsn(request.getfixturevalue(name))
     pool = pools(target, config)
@@ -324,10 +327,16 @@ def gated_target(sqlite_dsn: str, module: _GatedSqlite) -> Any:
     """The real SQLite target with its driver module swapped for the gated one."""
     real = parse_dsn(sqlite_dsn)
     return SimpleNamespace(
-        kind=real.kind, backend=real.backend, redacted=real.redacted, facts=real.facts,
-        database=real.database, module=lambda: module,
-        connect_kwargs=lambda tag: {}, backend_id=lambda raw: None,
-        guard_session=real.guard_session, abort_connection=real.abort_connection,
+        kind=real.kind,
+        backend=real.backend,
+        redacted=real.redacted,
+        facts=real.facts,
+        database=real.database,
+        module=lambda: module,
+        connect_kwargs=lambda tag: {},
+        backend_id=lambda raw: None,
+        guard_session=real.guard_session,
+        abort_connection=real.abort_connection,
     )
 
 
@@ -335,8 +344,11 @@ def test_refused_connect_in_the_constructor_closes_what_it_opened(sqlite_dsn):
     module = _GatedSqlite(sqlite_dsn.removeprefix("sqlite:///"), fail_after=2)
     events: list[PoolEvent] = []
     with pytest.raises(CannotConnect):
-        InstrumentedPool(gated_target(sqlite_dsn, module), PoolConfig(mincached=4, maxcached=4),
-                         on_event=events.append)
+        InstrumentedPool(
+            gated_target(sqlite_dsn, module),
+            PoolConfig(mincached=4, maxcached=4),
+            on_event=events.append,
+        )
     assert module.calls == 3 and len(module.opened) == 2
     assert [e.kind for e in events] == ["connect_failed"]
     for con in module.opened:  # the two that did open were closed, not left to the GC
@@ -362,7 +374,8 @@ def test_snapshot_does_not_block_while_a_connect_holds_the_pool_lock(sqlite_dsn,
     snapshots: list[Any] = []
     reader = threading.Thread(
         target=lambda: snapshots.append(eventually(lambda: pool.snapshot().waiting, 1, "queued")),
-        daemon=True)
+        daemon=True,
+    )
     reader.start()
     reader.join(DEADLINE_S)
     try:
@@ -432,8 +445,12 @@ def hold_a_connection_past_the_threshold(pool: InstrumentedPool, events: list[Po
 @pytest.mark.parametrize("name", ["pg_dsn", "sqlite_dsn"])
 def test_leak_detector_reports_the_acquiring_stack(name, request, pools):
     events: list[PoolEvent] = []
-    pool = pools(parse_dsn(request.getfixturevalue(name)), PoolConfig(maxconnections=2),
-                 leak_threshold_s=0.05, on_event=events.append)
+    pool = pools(
+        parse_dsn(request.getfixturevalue(name)),
+        PoolConfig(maxconnections=2),
+        leak_threshold_s=0.05,
+        on_event=events.append,
+    )
     with pool.connection() as quick:
         select_one(quick)
     assert pool.check_leaks() == 0 and events == []
@@ -462,9 +479,24 @@ def test_stats_as_dict_has_the_json_shape(sqlite_dsn, pools):
     with pool.connection() as con:
         select_one(con)
     data = pool.snapshot().as_dict()
-    for name in ("checked_out", "idle", "shared", "open", "overflow", "waiting", "peak_open",
-                 "checkouts", "connects", "connect_errors", "closes", "rejections",
-                 "query_errors", "maxconnections", "maxcached", "leaks"):
+    for name in (
+        "checked_out",
+        "idle",
+        "shared",
+        "open",
+        "overflow",
+        "waiting",
+        "peak_open",
+        "checkouts",
+        "connects",
+        "connect_errors",
+        "closes",
+        "rejections",
+        "query_errors",
+        "maxconnections",
+        "maxcached",
+        "leaks",
+    ):
         assert isinstance(data[name], int), name
     for name in ("acquire_ms", "query_ms", "hold_ms", "connect_ms"):
         assert set(data[name]) == {"p50", "p95", "p99", "max", "mean", "count"}
@@ -474,8 +506,11 @@ def test_stats_as_dict_has_the_json_shape(sqlite_dsn, pools):
 
 def test_maxusage_recycling_is_counted_but_not_reported_as_lost(sqlite_dsn, pools):
     events: list[PoolEvent] = []
-    pool = pools(parse_dsn(sqlite_dsn), PoolConfig(maxusage=3, maxconnections=1, maxcached=1),
-                 on_event=events.append)
+    pool = pools(
+        parse_dsn(sqlite_dsn),
+        PoolConfig(maxusage=3, maxconnections=1, maxcached=1),
+        on_event=events.append,
+    )
     for _ in range(10):
         with pool.connection() as con:
             cur = con.cursor()
@@ -492,8 +527,11 @@ def test_a_reconnect_that_fails_replaces_nothing(pg_dsn, pools):
     """The server kills the session and refuses new ones: DBUtils' reconnect fails (and is
     swallowed by its ping), which is a connect error, not a replaced connection."""
     events: list[PoolEvent] = []
-    pool = pools(parse_dsn(pg_dsn), PoolConfig(mincached=1, maxcached=1, maxconnections=1,
-                                               ping_query="SELECT 1"), on_event=events.append)
+    pool = pools(
+        parse_dsn(pg_dsn),
+        PoolConfig(mincached=1, maxcached=1, maxconnections=1, ping_query="SELECT 1"),
+        on_event=events.append,
+    )
     pool._connect_kwargs["port"] = 1  # from now on every connect is really refused
     probes.terminate_sessions(pool.target, pool.server_ids())
     with pytest.raises(Exception), pool.connection() as con:  # noqa: B017 - the driver's own

@@ -34,8 +34,9 @@ def test_private_pg_restart_is_a_new_server_and_freeze_hangs_it(private_pg):
     try:
         done = threading.Event()
         answer: list[int] = []
-        worker = threading.Thread(target=lambda: (answer.append(scalar(con, "SELECT 7")),
-                                                  done.set()), daemon=True)
+        worker = threading.Thread(
+            target=lambda: (answer.append(scalar(con, "SELECT 7")), done.set()), daemon=True
+        )
         worker.start()
         assert not done.wait(0.3), "a frozen server answered"
     finally:
@@ -66,8 +67,7 @@ def test_private_mariadb_restart_is_a_new_server_and_freeze_hangs_it(private_mar
     private_mariadb.freeze()
     try:
         done = threading.Event()
-        worker = threading.Thread(target=lambda: (scalar(con, "SELECT 1"), done.set()),
-                                  daemon=True)
+        worker = threading.Thread(target=lambda: (scalar(con, "SELECT 1"), done.set()), daemon=True)
         worker.start()
         assert not done.wait(0.3), "a frozen server answered"
     finally:

@@ -32,8 +32,11 @@ def _tag() -> str:
 
 def _native(target: Target) -> Target:
     """The same server through its native driver, to check what the probe reads independently."""
-    return parse_dsn("postgresql://postgres@127.0.0.1:5432/test" if target.backend == "postgresql"
-                     else "mysql://root@127.0.0.1:3306/test")
+    return parse_dsn(
+        "postgresql://postgres@127.0.0.1:5432/test"
+        if target.backend == "postgresql"
+        else "mysql://root@127.0.0.1:3306/test"
+    )
 
 
 def _query(target: Target, sql: str) -> list[tuple]:
@@ -87,10 +90,12 @@ class _Open:
 def test_probe_postgresql(fixture, request) -> None:
     target = parse_dsn(request.getfixturevalue(fixture))
     info = probe_server(target)
-    (max_connections,), = _query(target, "SHOW max_connections")
-    (reserved,), = _query(target, "SHOW superuser_reserved_connections")
-    (version,), = _query(target, "SHOW server_version")
-    (idle,), = _query(target, "SELECT setting FROM pg_settings WHERE name = 'idle_session_timeout'")
+    ((max_connections,),) = _query(target, "SHOW max_connections")
+    ((reserved,),) = _query(target, "SHOW superuser_reserved_connections")
+    ((version,),) = _query(target, "SHOW server_version")
+    ((idle,),) = _query(
+        target, "SELECT setting FROM pg_settings WHERE name = 'idle_session_timeout'"
+    )
     assert info.product == "PostgreSQL" and info.version == version
     assert info.max_connections == int(max_connections)
     assert info.reserved_connections >= int(reserved)  # + reserved_connections on PG >= 16
@@ -104,8 +109,13 @@ def test_probe_postgresql(fixture, request) -> None:
 def test_probe_mariadb(fixture, request) -> None:
     target = parse_dsn(request.getfixturevalue(fixture))
     info = probe_server(target)
-    variables = dict(_query(target, "SHOW GLOBAL VARIABLES WHERE Variable_name IN "
-                                    "('max_connections', 'wait_timeout', 'version')"))
+    variables = dict(
+        _query(
+            target,
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN "
+            "('max_connections', 'wait_timeout', 'version')",
+        )
+    )
     assert info.product == "MariaDB" and info.version == variables["version"]
     assert info.max_connections == int(variables["max_connections"])
     assert info.wait_timeout_s == float(variables["wait_timeout"])

@@ -30,11 +30,28 @@ RICH = Profile(
     name="rich",
     description='Line one\nline "two" with ünïcode and a \\ backslash',
     dsn="postgresql://app@127.0.0.1:5432/shop?sslmode=disable",
-    pool=PoolConfig(mincached=3, maxcached=7, maxshared=2, maxconnections=9, blocking=False,
-                    maxusage=1000, setsession=("SET search_path = 'a;b'", "COMMIT"),
-                    reset=False, ping=5, ping_query="SELECT 1 /* ping */"),
-    workload=Workload(threads=17, duration_s=0.1, requests=12345, query="SELECT 'x=1'",
-                      hold_ms=1e-7, pattern="poisson", rate=333.3333333333333, think_ms=2.5),
+    pool=PoolConfig(
+        mincached=3,
+        maxcached=7,
+        maxshared=2,
+        maxconnections=9,
+        blocking=False,
+        maxusage=1000,
+        setsession=("SET search_path = 'a;b'", "COMMIT"),
+        reset=False,
+        ping=5,
+        ping_query="SELECT 1 /* ping */",
+    ),
+    workload=Workload(
+        threads=17,
+        duration_s=0.1,
+        requests=12345,
+        query="SELECT 'x=1'",
+        hold_ms=1e-7,
+        pattern="poisson",
+        rate=333.3333333333333,
+        think_ms=2.5,
+    ),
 )
 
 
@@ -62,27 +79,30 @@ def test_defaults_round_trip_and_int_is_accepted_for_float(tmp_path):
     assert isinstance(p.workload.hold_ms, float)
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ('name = "x"\ncolour = 1\n', ["colour"]),
-    ('name = "x"\n[pool]\nmaxcachd = 3\n', ["pool.maxcachd", "maxcached"]),
-    ('name = "x"\n[workload]\nthread = 3\n', ["workload.thread"]),
-    ('name = "x"\n[target]\nhost = "db"\n', ["target.host", "dsn"]),
-    ('name = "x"\n[pool]\nmaxcached = true\n', ["pool.maxcached", "whole number", "boolean"]),
-    ('name = "x"\n[pool]\nmaxcached = 2.0\n', ["pool.maxcached", "whole number"]),
-    ('name = "x"\n[pool]\nblocking = 1\n', ["pool.blocking", "true or false"]),
-    ('name = "x"\n[pool]\nsetsession = "SET a = 1"\n', ["pool.setsession", "array of strings"]),
-    ('name = "x"\n[pool]\nsetsession = [1]\n', ["pool.setsession", "array of strings"]),
-    ('name = "x"\n[pool]\nping_query = 1\n', ["pool.ping_query", "string"]),
-    ('name = "x"\n[workload]\nduration_s = "10"\n', ["workload.duration_s", "a number"]),
-    ('name = "x"\n[workload]\nhold_ms = true\n', ["workload.hold_ms", "a number"]),
-    ('name = "x"\n[workload]\nrate = nan\n', ["workload.rate", "finite"]),
-    ('name = "x"\npool = 3\n', ["pool", "table"]),
-    ('description = "no name"\n', ["name is missing"]),
-    ('name = ""\n', ["name is empty"]),
-    ("name = 3\n", ["name", "string"]),
-    ('name = "x"\n[target]\ndsn = "oracle://db/x"\n', ["target.dsn", "postgresql://"]),
-    ('name = "x"\n[pool\nmaxcached = 3\n', ["not valid TOML", "line"]),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('name = "x"\ncolour = 1\n', ["colour"]),
+        ('name = "x"\n[pool]\nmaxcachd = 3\n', ["pool.maxcachd", "maxcached"]),
+        ('name = "x"\n[workload]\nthread = 3\n', ["workload.thread"]),
+        ('name = "x"\n[target]\nhost = "db"\n', ["target.host", "dsn"]),
+        ('name = "x"\n[pool]\nmaxcached = true\n', ["pool.maxcached", "whole number", "boolean"]),
+        ('name = "x"\n[pool]\nmaxcached = 2.0\n', ["pool.maxcached", "whole number"]),
+        ('name = "x"\n[pool]\nblocking = 1\n', ["pool.blocking", "true or false"]),
+        ('name = "x"\n[pool]\nsetsession = "SET a = 1"\n', ["pool.setsession", "array of strings"]),
+        ('name = "x"\n[pool]\nsetsession = [1]\n', ["pool.setsession", "array of strings"]),
+        ('name = "x"\n[pool]\nping_query = 1\n', ["pool.ping_query", "string"]),
+        ('name = "x"\n[workload]\nduration_s = "10"\n', ["workload.duration_s", "a number"]),
+        ('name = "x"\n[workload]\nhold_ms = true\n', ["workload.hold_ms", "a number"]),
+        ('name = "x"\n[workload]\nrate = nan\n', ["workload.rate", "finite"]),
+        ('name = "x"\npool = 3\n', ["pool", "table"]),
+        ('description = "no name"\n', ["name is missing"]),
+        ('name = ""\n', ["name is empty"]),
+        ("name = 3\n", ["name", "string"]),
+        ('name = "x"\n[target]\ndsn = "oracle://db/x"\n', ["target.dsn", "postgresql://"]),
+        ('name = "x"\n[pool\nmaxcached = 3\n', ["not valid TOML", "line"]),
+    ],
+)
 def test_strict_loading_names_file_key_and_expectation(tmp_path, text, words):
     path = _write(tmp_path, text)
     with pytest.raises(BadInput) as info:
@@ -102,18 +122,38 @@ def test_unreadable_files_are_bad_input(tmp_path):
         load_profile(path)
 
 
-@pytest.mark.parametrize(("dsn", "secret", "stripped"), [
-    ("postgresql://app:s3cr3t@127.0.0.1:5432/shop", "s3cr3t", "postgresql://app@127.0.0.1:5432/shop"),
-    ("postgres://app:p%40ss@127.0.0.1/shop?sslmode=disable", "p%40ss",
-     "postgres://app@127.0.0.1/shop?sslmode=disable"),
-    ("mysql://root@127.0.0.1:3306/test?password=hunter22&charset=utf8mb4", "hunter22",
-     "mysql://root@127.0.0.1:3306/test?charset=utf8mb4"),
-    ("mariadb://u:tops3cret@127.0.0.1/test", "tops3cret", "mariadb://u@127.0.0.1/test"),
-    ("odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=postgres;PWD={se;cr3t};Database=test;",
-     "cr3t", "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=postgres;Database=test;"),
-    ("odbc:Driver={MariaDB Unicode};Server=127.0.0.1;User=root;Password=zzsecret",
-     "zzsecret", "odbc:Driver={MariaDB Unicode};Server=127.0.0.1;User=root;"),
-])
+@pytest.mark.parametrize(
+    ("dsn", "secret", "stripped"),
+    [
+        (
+            "postgresql://app:s3cr3t@127.0.0.1:5432/shop",
+            "s3cr3t",
+            "postgresql://app@127.0.0.1:5432/shop",
+        ),
+        (
+            "postgres://app:p%40ss@127.0.0.1/shop?sslmode=disable",
+            "p%40ss",
+            "postgres://app@127.0.0.1/shop?sslmode=disable",
+        ),
+        (
+            "mysql://root@127.0.0.1:3306/test?password=hunter22&charset=utf8mb4",
+            "hunter22",
+            "mysql://root@127.0.0.1:3306/test?charset=utf8mb4",
+        ),
+        ("mariadb://u:tops3cret@127.0.0.1/test", "tops3cret", "mariadb://u@127.0.0.1/test"),
+        (
+            "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=postgres;"
+            "PWD={se;cr3t};Database=test;",
+            "cr3t",
+            "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=postgres;Database=test;",
+        ),
+        (
+            "odbc:Driver={MariaDB Unicode};Server=127.0.0.1;User=root;Password=zzsecret",
+            "zzsecret",
+            "odbc:Driver={MariaDB Unicode};Server=127.0.0.1;User=root;",
+        ),
+    ],
+)
 def test_passwords_are_refused_on_load_and_stripped_on_save(tmp_path, dsn, secret, stripped):
     assert dsn_has_password(dsn)
     assert strip_password(dsn) == stripped
@@ -130,8 +170,11 @@ def test_passwords_are_refused_on_load_and_stripped_on_save(tmp_path, dsn, secre
 
 
 def test_dsns_without_password_are_left_alone():
-    for dsn in ("postgresql://postgres@127.0.0.1:5432/test", "sqlite:////tmp/x.db",
-                "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=postgres;"):
+    for dsn in (
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "sqlite:////tmp/x.db",
+        "odbc:Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=postgres;",
+    ):
         assert not dsn_has_password(dsn)
         assert strip_password(dsn) == dsn
 
@@ -274,11 +317,14 @@ def test_bursty_profile_runs_on_the_demo():
     assert _run_shipped("bursty-workers", None, "SELECT 1") == (1,)
 
 
-@pytest.mark.parametrize("dsn", [
-    "postgresql://postgres:12/34@x@127.0.0.1:5432/test",      # unencoded / and @ in the password
-    "postgresql://postgres@127.0.0.1/test?sslpassword=hunter2",
-    "mysql://root@127.0.0.1/test?ssl_key_password=hunter2",
-])
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://postgres:12/34@x@127.0.0.1:5432/test",  # unencoded / and @ in the password
+        "postgresql://postgres@127.0.0.1/test?sslpassword=hunter2",
+        "mysql://root@127.0.0.1/test?ssl_key_password=hunter2",
+    ],
+)
 def test_secrets_the_parser_sees_are_the_ones_stripped(dsn):
     from pooltui.core.targets import parse_dsn
 

@@ -62,13 +62,13 @@ def pools() -> Iterator[Callable[..., RecordingPool]]:
 
 @pytest.mark.parametrize("dsn_fixture", ["sqlite_dsn", "pg_dsn"])
 def test_merging_two_runs_gives_the_percentiles_of_one_histogram_fed_both(
-        dsn_fixture: str, request: pytest.FixtureRequest, pools) -> None:
+    dsn_fixture: str, request: pytest.FixtureRequest, pools
+) -> None:
     dsn = request.getfixturevalue(dsn_fixture)
     config = PoolConfig(maxconnections=2, maxcached=2)
     first_pool, second_pool = pools(dsn, config), pools(dsn, config)
     first = engine.run(first_pool, Workload(threads=2, requests=1500, duration_s=30))
-    second = engine.run(second_pool, Workload(threads=2, requests=700, duration_s=30,
-                                              hold_ms=0.2))
+    second = engine.run(second_pool, Workload(threads=2, requests=700, duration_s=30, hold_ms=0.2))
     assert first.errors == second.errors == 0
     assert first.query.count == len(first_pool.query_samples) == 1500
 
@@ -82,8 +82,13 @@ def test_merging_two_runs_gives_the_percentiles_of_one_histogram_fed_both(
     for q in QUANTILES:
         assert merged.histograms.query.percentile(q) == one.percentile(q)
     want = one.summary()
-    assert (merged.query.count, merged.query.p50, merged.query.p95, merged.query.p99,
-            merged.query.max) == (want.count, want.p50, want.p95, want.p99, want.max)
+    assert (
+        merged.query.count,
+        merged.query.p50,
+        merged.query.p95,
+        merged.query.p99,
+        merged.query.max,
+    ) == (want.count, want.p50, want.p95, want.p99, want.max)
     assert merged.query.mean == pytest.approx(want.mean, rel=1e-9)
     assert merged.pool.query == merged.query
 
@@ -100,13 +105,18 @@ def test_merging_two_runs_gives_the_percentiles_of_one_histogram_fed_both(
 
 
 def test_a_run_result_summaries_are_read_off_its_snapshots(sqlite_dsn: str, pools) -> None:
-    result = engine.run(pools(sqlite_dsn, PoolConfig(maxconnections=2)),
-                        Workload(threads=2, requests=400, duration_s=30, pattern="poisson",
-                                 rate=2000.0), seed=1)
+    result = engine.run(
+        pools(sqlite_dsn, PoolConfig(maxconnections=2)),
+        Workload(threads=2, requests=400, duration_s=30, pattern="poisson", rate=2000.0),
+        seed=1,
+    )
     histograms = result.histograms
     assert result.latency == histograms.latency.summary()
     assert result.schedule_lag == histograms.schedule_lag.summary()
-    assert (result.acquire, result.query, result.hold) == \
-        (histograms.acquire.summary(), histograms.query.summary(), histograms.hold.summary())
+    assert (result.acquire, result.query, result.hold) == (
+        histograms.acquire.summary(),
+        histograms.query.summary(),
+        histograms.hold.summary(),
+    )
     assert result.pool.connect == histograms.connect.summary()
     assert histograms.latency.count == result.requests - result.errors

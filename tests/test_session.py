@@ -48,9 +48,17 @@ def test_runs_land_in_the_history_and_stop_runs_stops_the_burst(sqlite_dsn: str)
     results: list[engine.RunResult] = []
     first_sample = threading.Event()
     workload = Workload(threads=2, duration_s=60.0, hold_ms=1.0)
-    worker = threading.Thread(target=lambda: results.append(engine.run(
-        pool, workload, stop=stop, on_sample=lambda _: first_sample.set(),
-        sample_interval_s=0.05)))
+    worker = threading.Thread(
+        target=lambda: results.append(
+            engine.run(
+                pool,
+                workload,
+                stop=stop,
+                on_sample=lambda _: first_sample.set(),
+                sample_interval_s=0.05,
+            )
+        )
+    )
     worker.start()
     assert first_sample.wait(30)
     session.stop_runs()  # what quitting the console does

@@ -36,13 +36,15 @@ def pools():
             return stack.enter_context(InstrumentedPool(target, config, **kwargs))
 
         yield build
+
+
 SLEEPS = {  # a statement that would run for 1000 s on each backend
     "pg_dsn": "SELECT pg_sleep(1000)",
     "mysql_dsn": "SELECT SLEEP(1000)",
     "odbc_pg_dsn": "SELECT pg_sleep(1000)",
     "odbc_mysql_dsn": "SELECT SLEEP(1000)",
     "sqlite_dsn": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-                  "SELECT count(*) FROM c",
+    "SELECT count(*) FROM c",
 }
 BACKEND_FIXTURES = ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn", "sqlite_dsn"]
 
@@ -50,14 +52,18 @@ BACKEND_FIXTURES = ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn", "sql
 def running_statements(target, marker: str) -> int:
     """Statements containing ``marker`` the server runs now (not the probe's own)."""
     if target.backend == "postgresql":
-        sql = ("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-               "AND state = 'active' AND query LIKE %s")
+        sql = (
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+            "AND state = 'active' AND query LIKE %s"
+        )
         params: tuple = (f"%{marker}%",)
         if target.kind == "odbc":
             sql, params = sql.replace("%s", "?"), params
     else:
-        sql = ("SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
-               "AND INFO LIKE %s")
+        sql = (
+            "SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
+            "AND INFO LIKE %s"
+        )
         params = (f"%{marker}%",)
         if target.kind == "odbc":
             sql = sql.replace("%s", "?")
@@ -103,8 +109,9 @@ def test_a_run_reaching_its_duration_cancels_statements_still_running(fixture, r
     target = parse_dsn(dsn)
     mark = marker()
     pool = pools(target, PoolConfig(maxconnections=2))
-    result = engine.run(pool, Workload(threads=2, duration_s=0.5,
-                                       query=marked(SLEEPS[fixture], mark)))
+    result = engine.run(
+        pool, Workload(threads=2, duration_s=0.5, query=marked(SLEEPS[fixture], mark))
+    )
     assert result.requests == 0 and result.cancelled == 2
     assert result.pool.checked_out == 0
     assert any("cancel 2 statements" in text for text in result.noted(RunNote.CANCELLED))
@@ -117,8 +124,23 @@ def test_a_run_reaching_its_duration_cancels_statements_still_running(fixture, r
 
 def bench_process(dsn: str, query: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "pooltui", "bench", "--dsn", dsn, "--query", query,
-         "--threads", "2", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "bench",
+            "--dsn",
+            dsn,
+            "--query",
+            query,
+            "--threads",
+            "2",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("fixture", ["pg_dsn", "mysql_dsn"])
@@ -150,8 +172,9 @@ def test_statements_end_on_the_server_even_when_pooltui_is_killed(fixture, reque
     dsn = request.getfixturevalue(fixture)
     target = parse_dsn(dsn)
     mark = marker()
-    process = bench_process(dsn, marked(SLEEPS[fixture], mark), "--duration", "1",
-                            "--statement-timeout-ms", "1500")
+    process = bench_process(
+        dsn, marked(SLEEPS[fixture], mark), "--duration", "1", "--statement-timeout-ms", "1500"
+    )
     try:
         wait_for(lambda: running_statements(target, mark) == 2, "both statements to run")
         process.kill()
@@ -162,12 +185,14 @@ def test_statements_end_on_the_server_even_when_pooltui_is_killed(fixture, reque
     wait_for(lambda: running_statements(target, mark) == 0, "the server to end them")
 
 
-@pytest.mark.parametrize("fixture", ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn",
-                                     "sqlite_dsn"])
+@pytest.mark.parametrize(
+    "fixture", ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn", "sqlite_dsn"]
+)
 def test_the_statement_timeout_is_enforced_and_named(fixture, request, pools):
     pool = pools(request.getfixturevalue(fixture), PoolConfig(maxconnections=2))
-    result = engine.run(pool, Workload(threads=2, duration_s=1.5, statement_timeout_ms=200,
-                                       query=SLEEPS[fixture]))
+    result = engine.run(
+        pool, Workload(threads=2, duration_s=1.5, statement_timeout_ms=200, query=SLEEPS[fixture])
+    )
     assert result.errors >= 2 and result.fatal_error is None
     assert all(kind.startswith("query: ") for kind in result.error_kinds), result.error_kinds
     assert result.pool.reconnects == 0 and result.pool.reexecutions == 0
@@ -248,29 +273,38 @@ def test_writes_are_refused_by_the_server_unless_allowed(fixture, request, pools
     table = scratch_table(dsn)
     suffix, statement = WRITES[fixture]
     write = statement.format(table=table)
-    refused = engine.run(pools(dsn + suffix, PoolConfig(maxconnections=2)),
-                         Workload(threads=2, duration_s=2, query=write))
+    refused = engine.run(
+        pools(dsn + suffix, PoolConfig(maxconnections=2)),
+        Workload(threads=2, duration_s=2, query=write),
+    )
     assert refused.fatal_error is not None and "read-only" in refused.fatal_error
     assert "--allow-writes" in refused.fatal_error
     assert rows_in(dsn, table) == 0
-    allowed = engine.run(pools(dsn + suffix, PoolConfig(maxconnections=1)),
-                         Workload(threads=1, duration_s=2, requests=3, query=write,
-                                  allow_writes=True))
+    allowed = engine.run(
+        pools(dsn + suffix, PoolConfig(maxconnections=1)),
+        Workload(threads=1, duration_s=2, requests=3, query=write, allow_writes=True),
+    )
     assert allowed.fatal_error is None and allowed.errors == 0  # the server took the writes
     if suffix or "COMMIT" in statement:
         assert rows_in(dsn, table) == 3
 
 
-@pytest.mark.parametrize("statement", [
-    "INSERT INTO {table} (a) VALUES (1)",
-    "CREATE TABLE {table}_ddl (a INTEGER)",
-])
-def test_mysql_myisam_and_ddl_writes_are_refused_in_autocommit(mysql_dsn, statement, pools,
-                                                              scratch_table):
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO {table} (a) VALUES (1)",
+        "CREATE TABLE {table}_ddl (a INTEGER)",
+    ],
+)
+def test_mysql_myisam_and_ddl_writes_are_refused_in_autocommit(
+    mysql_dsn, statement, pools, scratch_table
+):
     table = scratch_table(mysql_dsn, " ENGINE=MyISAM")
     dsn = mysql_dsn + "?autocommit=true"
-    result = engine.run(pools(dsn, PoolConfig(maxconnections=1)),
-                        Workload(threads=1, duration_s=2, query=statement.format(table=table)))
+    result = engine.run(
+        pools(dsn, PoolConfig(maxconnections=1)),
+        Workload(threads=1, duration_s=2, query=statement.format(table=table)),
+    )
     assert result.fatal_error is not None and "read-only" in result.fatal_error
     assert rows_in(mysql_dsn, table) == 0
     con = parse_dsn(mysql_dsn).connect()
@@ -282,9 +316,23 @@ def test_mysql_myisam_and_ddl_writes_are_refused_in_autocommit(mysql_dsn, statem
 
 def test_the_cli_refuses_a_write_with_one_sentence(pg_dsn, scratch_table) -> None:
     table = scratch_table(pg_dsn)
-    done = subprocess.run([sys.executable, "-m", "pooltui", "bench", "--dsn", pg_dsn, "--query",
-                           f"INSERT INTO {table} VALUES (1); COMMIT", "--duration", "1"],
-                          capture_output=True, text=True, timeout=DEADLINE_S)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "bench",
+            "--dsn",
+            pg_dsn,
+            "--query",
+            f"INSERT INTO {table} VALUES (1); COMMIT",
+            "--duration",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "read-only" in done.stderr and rows_in(pg_dsn, table) == 0
 
@@ -346,9 +394,25 @@ def test_a_setsession_with_a_timeout_word_is_not_called_a_timeout(mysql_dsn) -> 
 
 
 def test_the_cli_setsession_failure_is_one_sentence(pg_dsn) -> None:
-    done = subprocess.run([sys.executable, "-m", "pooltui", "bench", "--dsn", pg_dsn, "--set",
-                           "setsession=SELEC 1", "--set", "mincached=2", "--duration", "0.5"],
-                          capture_output=True, text=True, timeout=DEADLINE_S)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "bench",
+            "--dsn",
+            pg_dsn,
+            "--set",
+            "setsession=SELEC 1",
+            "--set",
+            "mincached=2",
+            "--duration",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "The setsession statement 'SELEC 1' failed" in done.stderr
 
@@ -357,16 +421,44 @@ def test_the_cli_setsession_failure_is_one_sentence(pg_dsn) -> None:
 
 
 def test_a_mincached_beyond_the_free_slots_names_mincached(pg_dsn) -> None:
-    done = subprocess.run([sys.executable, "-m", "pooltui", "bench", "--dsn", pg_dsn, "--set",
-                           "mincached=500", "--duration", "0.5"],
-                          capture_output=True, text=True, timeout=DEADLINE_S)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "bench",
+            "--dsn",
+            pg_dsn,
+            "--set",
+            "mincached=500",
+            "--duration",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+    )
     assert done.returncode == 2 and "set mincached to at most" in done.stderr
 
 
 def test_more_connections_than_the_server_has_free_is_refused(pg_dsn) -> None:
-    done = subprocess.run([sys.executable, "-m", "pooltui", "bench", "--dsn", pg_dsn, "--set",
-                           "maxconnections=1000", "--duration", "0.5"],
-                          capture_output=True, text=True, timeout=DEADLINE_S)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "bench",
+            "--dsn",
+            pg_dsn,
+            "--set",
+            "maxconnections=1000",
+            "--duration",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "can open 1000 connections" in done.stderr and "at most" in done.stderr
 
@@ -376,7 +468,7 @@ MANY_ROWS = {
     "pg_dsn": f"SELECT x FROM generate_series(1, {ROWS}) AS x",
     "mysql_dsn": f"SELECT seq FROM seq_1_to_{ROWS}",  # MariaDB's sequence engine
     "sqlite_dsn": f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-                  f"WHERE x < {ROWS}) SELECT x FROM c",
+    f"WHERE x < {ROWS}) SELECT x FROM c",
 }
 
 
@@ -389,18 +481,38 @@ def test_results_are_fetched_in_batches_and_counted(fixture, request, pools) -> 
 
 
 def test_a_huge_result_does_not_hold_the_run_past_its_end(sqlite_dsn, pools) -> None:
-    query = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-             "SELECT x FROM c")  # endless: only the end of the run stops the fetching
+    query = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+        "SELECT x FROM c"
+    )  # endless: only the end of the run stops the fetching
     pool = pools(sqlite_dsn, PoolConfig(maxconnections=1))
     result = engine.run(pool, Workload(threads=1, duration_s=0.5, query=query))
     assert result.cancelled == 1 and result.rows > engine.FETCH_BATCH
 
 
 def test_bench_reports_leaks_with_thread_and_stack(sqlite_dsn) -> None:
-    done = subprocess.run([sys.executable, "-m", "pooltui", "bench", "--dsn", sqlite_dsn,
-                           "--threads", "1", "--duration", "1", "--hold-ms", "600",
-                           "--leak-threshold", "0.2", "--json"],
-                          capture_output=True, text=True, timeout=DEADLINE_S)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "bench",
+            "--dsn",
+            sqlite_dsn,
+            "--threads",
+            "1",
+            "--duration",
+            "1",
+            "--hold-ms",
+            "600",
+            "--leak-threshold",
+            "0.2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+    )
     assert done.returncode == 0, done.stderr
     leaks = json.loads(done.stdout)["leaks"]
     assert leaks and leaks[0]["returned"]
@@ -440,26 +552,43 @@ def test_closing_never_waits_behind_a_blocked_read(mysql_dsn, pools) -> None:
 def test_diagnose_runs_the_users_query_read_only(pg_dsn, scratch_table) -> None:
     """`diagnose --query` times the user's query on the target: a write must not land."""
     table = scratch_table(pg_dsn)
-    done = subprocess.run([sys.executable, "-m", "pooltui", "diagnose", "--dsn", pg_dsn,
-                           "--query", f"INSERT INTO {table} VALUES (1); COMMIT"],
-                          capture_output=True, text=True, timeout=DEADLINE_S)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pooltui",
+            "diagnose",
+            "--dsn",
+            pg_dsn,
+            "--query",
+            f"INSERT INTO {table} VALUES (1); COMMIT",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+    )
     assert "Traceback" not in done.stderr
     assert "read-only" in done.stderr or "read-only" in done.stdout
     assert rows_in(pg_dsn, table) == 0
 
 
-@pytest.mark.parametrize("query", [
-    "SET default_transaction_read_only = off; INSERT INTO t VALUES (1)",
-    "COMMIT; BEGIN READ WRITE; INSERT INTO t VALUES (1); COMMIT",
-    "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
-    "SET SESSION TRANSACTION READ WRITE",
-    "PRAGMA query_only = 0",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SET default_transaction_read_only = off; INSERT INTO t VALUES (1)",
+        "COMMIT; BEGIN READ WRITE; INSERT INTO t VALUES (1); COMMIT",
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+        "SET SESSION TRANSACTION READ WRITE",
+        "PRAGMA query_only = 0",
+    ],
+)
 def test_a_query_that_switches_read_only_off_is_refused(query, pg_dsn, pools) -> None:
     """The server's read-only guard is a session default a statement can change: such a
     statement is refused before it runs, unless writes are allowed."""
     with pytest.raises(BadInput, match="changes the session's read-only setting"):
         engine.run(pools(pg_dsn, PoolConfig()), Workload(threads=1, duration_s=1, query=query))
     from pooltui.core.config import validate_workload
-    assert not [f for f in validate_workload(Workload(query=query, allow_writes=True))
-                if f.level == "error"]
+
+    assert not [
+        f for f in validate_workload(Workload(query=query, allow_writes=True)) if f.level == "error"
+    ]

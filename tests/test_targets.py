@@ -33,14 +33,25 @@ def _no_secret(target: Target, *texts: str, secret: str = SECRET) -> None:
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "POSTGRESQL"])
 def test_postgresql_url(scheme: str) -> None:
     target = parse_dsn(f"{scheme}://app@db.example:6432/shop")
-    assert (target.kind, target.backend, target.facts.module_name) == \
-        ("postgresql", "postgresql", "psycopg")
-    assert (target.host, target.port, target.user, target.database) == \
-        ("db.example", 6432, "app", "shop")
+    assert (target.kind, target.backend, target.facts.module_name) == (
+        "postgresql",
+        "postgresql",
+        "psycopg",
+    )
+    assert (target.host, target.port, target.user, target.database) == (
+        "db.example",
+        6432,
+        "app",
+        "shop",
+    )
     assert target.password_env == "PGPASSWORD"
     kwargs = target.connect_kwargs(None)
-    assert {k: kwargs[k] for k in ("host", "port", "dbname", "user")} == \
-        {"host": "db.example", "port": 6432, "dbname": "shop", "user": "app"}
+    assert {k: kwargs[k] for k in ("host", "port", "dbname", "user")} == {
+        "host": "db.example",
+        "port": 6432,
+        "dbname": "shop",
+        "user": "app",
+    }
     assert "password" not in kwargs and "application_name" not in kwargs
 
 
@@ -59,10 +70,11 @@ def test_default_port_and_empty_parts() -> None:
 
 
 def test_percent_decoding() -> None:
-    target = parse_dsn("postgresql://us%40er:p%40ss%3Aw%2Fx@%2Fvar%2Frun%2Fpostgresql/my%20db"
-                       "?application_name=a%20b")
-    assert (target.user, target.host, target.database) == \
-        ("us@er", "/var/run/postgresql", "my db")
+    target = parse_dsn(
+        "postgresql://us%40er:p%40ss%3Aw%2Fx@%2Fvar%2Frun%2Fpostgresql/my%20db"
+        "?application_name=a%20b"
+    )
+    assert (target.user, target.host, target.database) == ("us@er", "/var/run/postgresql", "my db")
     kwargs = target.connect_kwargs()
     assert kwargs["password"] == "p@ss:w/x" and kwargs["application_name"] == "a b"
     assert "p%40ss" not in target.redacted and ":***@" in target.redacted
@@ -82,12 +94,18 @@ def test_ipv6_host() -> None:
 def test_query_params_pass_through_with_types() -> None:
     pg = parse_dsn("postgresql://u@h/d?sslmode=require&connect_timeout=7&options=-c%20x%3D1")
     kwargs = pg.connect_kwargs()
-    assert (kwargs["sslmode"], kwargs["connect_timeout"], kwargs["options"]) == \
-        ("require", "7", "-c x=1")
+    assert (kwargs["sslmode"], kwargs["connect_timeout"], kwargs["options"]) == (
+        "require",
+        "7",
+        "-c x=1",
+    )
     my = parse_dsn("mysql://u@h/d?charset=utf8mb4&read_timeout=2.5&autocommit=true")
     kwargs = my.connect_kwargs()
-    assert (kwargs["charset"], kwargs["read_timeout"], kwargs["autocommit"]) == \
-        ("utf8mb4", 2.5, True)
+    assert (kwargs["charset"], kwargs["read_timeout"], kwargs["autocommit"]) == (
+        "utf8mb4",
+        2.5,
+        True,
+    )
 
 
 def test_pg_query_overrides_url_parts() -> None:
@@ -95,22 +113,25 @@ def test_pg_query_overrides_url_parts() -> None:
     assert (target.host, target.port, target.database, target.user) == ("/tmp", 5544, "other", "v")
 
 
-@pytest.mark.parametrize(("dsn", "fragment"), [
-    ("postgresql://u@h/d?bogus=1", "unknown parameter 'bogus'"),
-    ("mysql://u@h/d?sslmode=require", "unknown parameter 'sslmode'"),
-    ("postgresql://u@h/d?sslmode=1&sslmode=2", "twice"),
-    ("postgresql://u@h/d?sslmode=maybe", "sslmode='maybe'"),
-    ("postgresql://u@h/d?connect_timeout=soon", "not a whole number"),
-    ("postgresql://u@h:99999/d", "port (after the host's ':') is not a number from 1 to 65535"),
-    ("postgresql://u@h:abc/d", "port (after the host's ':') is not a number from 1 to 65535"),
-    ("postgresql://u@h/d?port=-5", "port -5"),
-    ("postgresql://u@h1:5432,h2:5432/d", "several hosts"),
-    ("postgresql://u@[::1/d", "IPv6"),
-    ("mysql://u@h/d?charset=klingon", "charset='klingon'"),
-    ("mysql://u@h/d?autocommit=perhaps", "autocommit='perhaps'"),
-    ("mysql://u@h/d?connect_timeout=0", "connect_timeout='0'"),
-    ("postgresql:u@h/d", "postgresql://"),
-])
+@pytest.mark.parametrize(
+    ("dsn", "fragment"),
+    [
+        ("postgresql://u@h/d?bogus=1", "unknown parameter 'bogus'"),
+        ("mysql://u@h/d?sslmode=require", "unknown parameter 'sslmode'"),
+        ("postgresql://u@h/d?sslmode=1&sslmode=2", "twice"),
+        ("postgresql://u@h/d?sslmode=maybe", "sslmode='maybe'"),
+        ("postgresql://u@h/d?connect_timeout=soon", "not a whole number"),
+        ("postgresql://u@h:99999/d", "port (after the host's ':') is not a number from 1 to 65535"),
+        ("postgresql://u@h:abc/d", "port (after the host's ':') is not a number from 1 to 65535"),
+        ("postgresql://u@h/d?port=-5", "port -5"),
+        ("postgresql://u@h1:5432,h2:5432/d", "several hosts"),
+        ("postgresql://u@[::1/d", "IPv6"),
+        ("mysql://u@h/d?charset=klingon", "charset='klingon'"),
+        ("mysql://u@h/d?autocommit=perhaps", "autocommit='perhaps'"),
+        ("mysql://u@h/d?connect_timeout=0", "connect_timeout='0'"),
+        ("postgresql:u@h/d", "postgresql://"),
+    ],
+)
 def test_bad_url_is_bad_input(dsn: str, fragment: str) -> None:
     with pytest.raises(BadInput) as info:
         parse_dsn(dsn)
@@ -140,8 +161,11 @@ def test_secret_query_param_is_masked_even_when_invalid() -> None:
 
 def test_sqlite_absolute_and_relative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     absolute = parse_dsn(f"sqlite:///{tmp_path}/a.db")
-    assert (absolute.kind, absolute.backend, absolute.database) == \
-        ("sqlite", "sqlite", str(tmp_path / "a.db"))
+    assert (absolute.kind, absolute.backend, absolute.database) == (
+        "sqlite",
+        "sqlite",
+        str(tmp_path / "a.db"),
+    )
     monkeypatch.chdir(tmp_path)
     relative = parse_dsn("sqlite:///sub/b%20c.db?timeout=2")
     assert relative.database == str(tmp_path / "sub" / "b c.db")
@@ -151,14 +175,17 @@ def test_sqlite_absolute_and_relative(tmp_path: Path, monkeypatch: pytest.Monkey
     assert relative.password_env == "" and not relative.has_password
 
 
-@pytest.mark.parametrize(("dsn", "fragment"), [
-    ("sqlite:///:memory:", "in-memory"),
-    ("sqlite:///", "in-memory"),
-    ("sqlite://", "three slashes"),
-    ("sqlite://host/x.db", "three slashes"),
-    ("sqlite:///x.db?cache=shared", "unknown parameter 'cache'"),
-    ("sqlite:///x.db?mode=memory", "mode='memory'"),
-])
+@pytest.mark.parametrize(
+    ("dsn", "fragment"),
+    [
+        ("sqlite:///:memory:", "in-memory"),
+        ("sqlite:///", "in-memory"),
+        ("sqlite://", "three slashes"),
+        ("sqlite://host/x.db", "three slashes"),
+        ("sqlite:///x.db?cache=shared", "unknown parameter 'cache'"),
+        ("sqlite:///x.db?mode=memory", "mode='memory'"),
+    ],
+)
 def test_sqlite_refusals(dsn: str, fragment: str) -> None:
     with pytest.raises(BadInput) as info:
         parse_dsn(dsn)
@@ -172,7 +199,8 @@ def test_sqlite_connection_works_across_threads(sqlite_dsn: str) -> None:
         assert target.backend_id(con) is None
         seen: list[int] = []
         worker = threading.Thread(
-            target=lambda: seen.append(con.execute("SELECT count(*) FROM items").fetchone()[0]))
+            target=lambda: seen.append(con.execute("SELECT count(*) FROM items").fetchone()[0])
+        )
         worker.start()
         worker.join(10)
         assert seen == [20]  # check_same_thread=False: no ProgrammingError in the other thread
@@ -191,11 +219,16 @@ def test_sqlite_never_creates_a_missing_file(tmp_path: Path) -> None:
 # --- ODBC ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("driver", "backend"), [
-    ("PostgreSQL Unicode", "postgresql"), ("MariaDB Unicode", "mysql"),
-    ("MySQL ODBC 8.0 Driver", "mysql"), ("SQLite3", "sqlite"), ("ODBC Driver 18 for SQL Server",
-                                                                 "unknown"),
-])
+@pytest.mark.parametrize(
+    ("driver", "backend"),
+    [
+        ("PostgreSQL Unicode", "postgresql"),
+        ("MariaDB Unicode", "mysql"),
+        ("MySQL ODBC 8.0 Driver", "mysql"),
+        ("SQLite3", "sqlite"),
+        ("ODBC Driver 18 for SQL Server", "unknown"),
+    ],
+)
 def test_odbc_backend_from_driver(driver: str, backend: str) -> None:
     target = parse_dsn(f"odbc:Driver={{{driver}}};Server=127.0.0.1;Database=x")
     assert (target.kind, target.backend, target.facts.module_name) == ("odbc", backend, "pyodbc")
@@ -203,23 +236,32 @@ def test_odbc_backend_from_driver(driver: str, backend: str) -> None:
 
 
 def test_odbc_braces_and_escapes() -> None:
-    target = parse_dsn("odbc: DRIVER={PostgreSQL Unicode} ; Server=127.0.0.1;Port=5433;"
-                       "Database={we;ird}}db};UID=joe;PWD={a;b}}c}")
-    assert (target.host, target.port, target.database, target.user) == \
-        ("127.0.0.1", 5433, "we;ird}db", "joe")
+    target = parse_dsn(
+        "odbc: DRIVER={PostgreSQL Unicode} ; Server=127.0.0.1;Port=5433;"
+        "Database={we;ird}}db};UID=joe;PWD={a;b}}c}"
+    )
+    assert (target.host, target.port, target.database, target.user) == (
+        "127.0.0.1",
+        5433,
+        "we;ird}db",
+        "joe",
+    )
     kwargs = target.connect_kwargs()
     assert kwargs["Database"] == "{we;ird}}db}" and kwargs["PWD"] == "{a;b}}c}"
     assert "a;b" not in target.redacted and "PWD=***;" in target.redacted
     _no_secret(target, secret="a;b}c")
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("", "empty"),
-    ("Driver={x};Server", "no '='"),
-    ("Driver={x;Server=1", "never closes"),
-    ("Driver={x}y;Server=1", "after its closing"),
-    ("Driver={x};server=1;SERVER=2", "twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty"),
+        ("Driver={x};Server", "no '='"),
+        ("Driver={x;Server=1", "never closes"),
+        ("Driver={x}y;Server=1", "after its closing"),
+        ("Driver={x};server=1;SERVER=2", "twice"),
+    ],
+)
 def test_odbc_refusals(text: str, fragment: str) -> None:
     with pytest.raises(BadInput) as info:
         parse_dsn("odbc:" + text)
@@ -228,10 +270,13 @@ def test_odbc_refusals(text: str, fragment: str) -> None:
 
 def test_odbc_tag_goes_into_pqopt_for_postgresql_only() -> None:
     pg = parse_dsn("odbc:Driver={PostgreSQL Unicode};Server=h;pqopt={search_path=s}")
-    assert pg.connect_kwargs("pooltui-1-2")["pqopt"] == \
-        "{search_path=s application_name=pooltui-1-2}"
-    assert "pqopt" not in pg.connect_kwargs(None) or \
-        "application_name" not in pg.connect_kwargs(None)["pqopt"]
+    assert (
+        pg.connect_kwargs("pooltui-1-2")["pqopt"] == "{search_path=s application_name=pooltui-1-2}"
+    )
+    assert (
+        "pqopt" not in pg.connect_kwargs(None)
+        or "application_name" not in pg.connect_kwargs(None)["pqopt"]
+    )
     maria = parse_dsn("odbc:Driver={MariaDB Unicode};Server=h")
     assert not any("pooltui-1-2" in str(v) for v in maria.connect_kwargs("pooltui-1-2").values())
 
@@ -244,11 +289,14 @@ def test_odbc_module_turns_driver_manager_pooling_off(odbc_pg_dsn: str) -> None:
 # --- passwords and redaction -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("dsn", "env"), [
-    ("postgresql://u@h/d", "PGPASSWORD"),
-    ("mysql://u@h/d", "MYSQL_PWD"),
-    ("odbc:Driver={MariaDB Unicode};Server=h;UID=u", "POOLTUI_ODBC_PASSWORD"),
-])
+@pytest.mark.parametrize(
+    ("dsn", "env"),
+    [
+        ("postgresql://u@h/d", "PGPASSWORD"),
+        ("mysql://u@h/d", "MYSQL_PWD"),
+        ("odbc:Driver={MariaDB Unicode};Server=h;UID=u", "POOLTUI_ODBC_PASSWORD"),
+    ],
+)
 def test_password_sources_in_order(dsn: str, env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     key = "PWD" if dsn.startswith("odbc") else "password"
 
@@ -269,14 +317,17 @@ def test_password_sources_in_order(dsn: str, env: str, monkeypatch: pytest.Monke
     _no_secret(target, secret="from-dsn")
 
 
-@pytest.mark.parametrize("dsn", [
-    f"postgresql://app:{SECRET}@127.0.0.1/shop",
-    f"postgresql://app@127.0.0.1/shop?password={SECRET}",
-    f"postgresql://app@127.0.0.1/shop?sslpassword={SECRET}",
-    f"mysql://app:{SECRET}@127.0.0.1/shop",
-    f"odbc:Driver={{PostgreSQL Unicode}};Server=127.0.0.1;PWD={SECRET}",
-    f"odbc:Driver={{MariaDB Unicode}};Server=127.0.0.1;Password={{{SECRET}}}",
-])
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        f"postgresql://app:{SECRET}@127.0.0.1/shop",
+        f"postgresql://app@127.0.0.1/shop?password={SECRET}",
+        f"postgresql://app@127.0.0.1/shop?sslpassword={SECRET}",
+        f"mysql://app:{SECRET}@127.0.0.1/shop",
+        f"odbc:Driver={{PostgreSQL Unicode}};Server=127.0.0.1;PWD={SECRET}",
+        f"odbc:Driver={{MariaDB Unicode}};Server=127.0.0.1;Password={{{SECRET}}}",
+    ],
+)
 def test_no_password_in_repr_or_redacted(dsn: str) -> None:
     target = parse_dsn(dsn)
     assert "***" in target.redacted
@@ -292,8 +343,10 @@ def test_password_argument_never_shown() -> None:
 
 def test_redact_masks_secret_in_all_forms() -> None:
     secret = "p@ss w}rd"
-    text = (f"raw {secret}; url-encoded p%40ss%20w%7Drd; plus p%40ss+w%7Drd; "
-            f"odbc PWD={{p@ss w}}}}rd}}; postgresql://u:other@h/d password=abc;x")
+    text = (
+        f"raw {secret}; url-encoded p%40ss%20w%7Drd; plus p%40ss+w%7Drd; "
+        f"odbc PWD={{p@ss w}}}}rd}}; postgresql://u:other@h/d password=abc;x"
+    )
     cleaned = redact(text, secret)
     for leaked in (secret, "p%40ss", "other", "abc"):
         assert leaked not in cleaned
@@ -311,8 +364,7 @@ def test_driver_facts_come_from_the_installed_modules() -> None:
     import pymysql
     import pyodbc
 
-    for module, can_ping in ((psycopg, False), (pymysql, True), (pyodbc, False),
-                             (sqlite3, False)):
+    for module, can_ping in ((psycopg, False), (pymysql, True), (pyodbc, False), (sqlite3, False)):
         facts = driver_facts(module.__name__)
         assert facts.threadsafety == module.threadsafety
         assert facts.can_share == (module.threadsafety >= 2)
@@ -327,14 +379,15 @@ def test_driver_facts_come_from_the_installed_modules() -> None:
 # --- connecting for real -----------------------------------------------------------------------
 
 
-
-
-@pytest.mark.parametrize(("fixture", "session_sql", "tag_sql"), [
-    ("pg_dsn", "SELECT pg_backend_pid()", "SELECT current_setting('application_name')"),
-    ("mysql_dsn", "SELECT CONNECTION_ID()", None),
-    ("odbc_pg_dsn", "SELECT pg_backend_pid()", "SELECT current_setting('application_name')"),
-    ("odbc_mysql_dsn", "SELECT CONNECTION_ID()", None),
-])
+@pytest.mark.parametrize(
+    ("fixture", "session_sql", "tag_sql"),
+    [
+        ("pg_dsn", "SELECT pg_backend_pid()", "SELECT current_setting('application_name')"),
+        ("mysql_dsn", "SELECT CONNECTION_ID()", None),
+        ("odbc_pg_dsn", "SELECT pg_backend_pid()", "SELECT current_setting('application_name')"),
+        ("odbc_mysql_dsn", "SELECT CONNECTION_ID()", None),
+    ],
+)
 def test_connect_tags_and_reports_session_id(fixture, session_sql, tag_sql, request) -> None:
     target = parse_dsn(request.getfixturevalue(fixture))
     tag = unique_tag()
@@ -357,8 +410,7 @@ def test_mysql_connect_timeout_does_not_bound_queries(mysql_dsn: str) -> None:
 
 
 @pytest.mark.parametrize("fixture", ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn"])
-def test_exported_code_connects_without_writing_the_password(fixture, request,
-                                                            monkeypatch) -> None:
+def test_exported_code_connects_without_writing_the_password(fixture, request, monkeypatch) -> None:
     target = parse_dsn(request.getfixturevalue(fixture), password=SECRET)
     code = target.python_connect_code(target.password_env)
     assert SECRET not in code and target.password_env in code
@@ -396,7 +448,8 @@ def test_demo_target_is_created_once(tmp_path: Path) -> None:
     try:
         columns = [row[1] for row in con.execute("PRAGMA table_info(orders)")]
         count, low, high = con.execute(
-            "SELECT count(*), min(amount), max(amount) FROM orders").fetchone()
+            "SELECT count(*), min(amount), max(amount) FROM orders"
+        ).fetchone()
     finally:
         con.close()
     assert columns == ["id", "customer", "amount", "created"]

@@ -24,9 +24,15 @@ def test_bursty_exhaustion_recommendation_rejects_far_fewer_requests(request, ds
     target = parse_dsn(request.getfixturevalue(dsn_fixture))
     # a pool of 2 that refuses instead of waiting, under bursts of 150/s x 20 ms = 3 Erlangs
     current = PoolConfig(maxconnections=2, blocking=False)
-    answers = Answers(threads_per_process=8, peak_rate_per_s=150.0, shape="bursty",
-                      peak_to_average=5.0, hold_ms=20.0, symptoms=frozenset({"exhaustion"}),
-                      assumed=frozenset({"query_ms", "connect_ms", "complexity", "db_cores"}))
+    answers = Answers(
+        threads_per_process=8,
+        peak_rate_per_s=150.0,
+        shape="bursty",
+        peak_to_average=5.0,
+        hold_ms=20.0,
+        symptoms=frozenset({"exhaustion"}),
+        assumed=frozenset({"query_ms", "connect_ms", "complexity", "db_cores"}),
+    )
     rec = recommend(answers, current, target.facts, Measurements(server=probe_server(target)))
     assert rec.prediction_before.p_reject > 0.3 and rec.prediction.p_reject == 0
     assert rec.config.maxconnections <= 8  # the shared test server: a small pool
@@ -47,8 +53,13 @@ def test_undersized_blocking_pool_waits_far_more_often_than_the_recommended_one(
     target = parse_dsn(pg_dsn)
     # 80/s x 20 ms = 1.6 Erlangs on 2 connections: most arrivals find both busy
     current = PoolConfig(maxconnections=2)
-    answers = Answers(threads_per_process=8, peak_rate_per_s=80.0, hold_ms=20.0,
-                      symptoms=frozenset({"slow_under_load"}), assumed=frozenset({"query_ms"}))
+    answers = Answers(
+        threads_per_process=8,
+        peak_rate_per_s=80.0,
+        hold_ms=20.0,
+        symptoms=frozenset({"slow_under_load"}),
+        assumed=frozenset({"query_ms"}),
+    )
     rec = recommend(answers, current, target.facts, Measurements(server=probe_server(target)))
     assert rec.config.maxconnections > 2
     assert rec.prediction_before.p_wait > 0.5 > 0.1 > rec.prediction.p_wait

@@ -29,11 +29,17 @@ from pooltui.cli.common import (
 )
 
 SUBCOMMANDS: tuple[tuple[str, ModuleType], ...] = (
-    ("bench", bench), ("export", export), ("check", check), ("diagnose", diagnose),
-    ("drill", drill))
+    ("bench", bench),
+    ("export", export),
+    ("check", check),
+    ("diagnose", diagnose),
+    ("drill", drill),
+)
 #: the command table main() dispatches on: None is the console
 COMMANDS: dict[str | None, Callable[..., int]] = {
-    None: console.run, **{name: module.run for name, module in SUBCOMMANDS}}
+    None: console.run,
+    **{name: module.run for name, module in SUBCOMMANDS},
+}
 
 
 def build_parser() -> Parser:

@@ -25,8 +25,12 @@ def add_parser(subparsers: Any) -> None:
     add_target_options(bench)
     add_workload_options(bench)
     bench.add_argument("--warmup", action="store_true", help="pre-open mincached connections first")
-    bench.add_argument("--leak-threshold", type=float, metavar="S",
-                       help="report connections held longer than S seconds")
+    bench.add_argument(
+        "--leak-threshold",
+        type=float,
+        metavar="S",
+        help="report connections held longer than S seconds",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -53,13 +57,18 @@ def run(args: argparse.Namespace) -> int:
             raise BadInput(too_many)
         if not args.json:
             print_findings([f for f in validation.findings if f.level == "warning"])
-        pool = InstrumentedPool(target, settings.pool, leak_threshold_s=args.leak_threshold,
-                                guards=SessionGuards.of(settings.workload))
+        pool = InstrumentedPool(
+            target,
+            settings.pool,
+            leak_threshold_s=args.leak_threshold,
+            guards=SessionGuards.of(settings.workload),
+        )
         try:
             warmup = engine.warm_up(pool) if args.warmup else None
             with signals.deferred():
-                result = engine.run(pool, settings.workload, stop=signals.stop,
-                                    server_version=server.version)
+                result = engine.run(
+                    pool, settings.workload, stop=signals.stop, server_version=server.version
+                )
         finally:
             with signals.deferred():
                 pool.close()

@@ -69,8 +69,11 @@ class StopSignals:
         self.stop.set()
         if self._raising and first:
             raise Interrupted(signum)
-        print(f"pooltui: {signal.Signals(signum).name}: cancelling what runs on the server and "
-              "closing every connection (a few seconds at most)", file=sys.stderr)
+        print(
+            f"pooltui: {signal.Signals(signum).name}: cancelling what runs on the server and "
+            "closing every connection (a few seconds at most)",
+            file=sys.stderr,
+        )
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
@@ -90,8 +93,11 @@ class Parser(argparse.ArgumentParser):
     """argparse whose usage errors are one sentence and exit code 2, like every other error,
     and never quote a password: argparse echoes what was typed (``--dns postgresql://u:pw@h``)."""
 
-    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
-                         namespace: argparse.Namespace | None = None) -> Any:
+    def parse_known_args(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        namespace: argparse.Namespace | None = None,
+    ) -> Any:
         self._typed = list(sys.argv[1:] if args is None else args)  # what error() may echo
         return super().parse_known_args(args, namespace)
 
@@ -109,22 +115,37 @@ def typed_secrets(argv: Sequence[str]) -> list[str]:
     return found + [os.environ[name] for name in PASSWORD_ENVS.values() if os.environ.get(name)]
 
 
-def add_target_options(parser: argparse.ArgumentParser, *, profile: bool = True,
-                       subcommand: bool = True) -> None:
+def add_target_options(
+    parser: argparse.ArgumentParser, *, profile: bool = True, subcommand: bool = True
+) -> None:
     """The options every command takes. A subcommand's copies default to "not given", so
     ``pooltui --dsn X check`` keeps the X given before the subcommand."""
     unset: dict[str, Any] = {"default": argparse.SUPPRESS} if subcommand else {}
-    parser.add_argument("--dsn", **unset, help="postgresql://, mysql://, odbc:<conn string> or "
-                        "sqlite:///file (default: the profile's target, else the embedded "
-                        "SQLite demo)")
-    parser.add_argument("--ask-password", action="store_true", **unset,
-                        help="prompt for the password instead of putting it in the DSN")
+    parser.add_argument(
+        "--dsn",
+        **unset,
+        help="postgresql://, mysql://, odbc:<conn string> or "
+        "sqlite:///file (default: the profile's target, else the embedded "
+        "SQLite demo)",
+    )
+    parser.add_argument(
+        "--ask-password",
+        action="store_true",
+        **unset,
+        help="prompt for the password instead of putting it in the DSN",
+    )
     if profile:
-        parser.add_argument("--profile", **unset,
-                            help="a profile name (profiles/, user dir) or a TOML path")
-        parser.add_argument("--set", dest="overrides", action="append",
-                            **(unset or {"default": []}),
-                            metavar="KEY=VALUE", help="override a pool or workload setting")
+        parser.add_argument(
+            "--profile", **unset, help="a profile name (profiles/, user dir) or a TOML path"
+        )
+        parser.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            **(unset or {"default": []}),
+            metavar="KEY=VALUE",
+            help="override a pool or workload setting",
+        )
 
 
 def add_workload_options(parser: argparse.ArgumentParser) -> None:
@@ -134,18 +155,35 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
     bound.add_argument("--duration", type=float, dest="duration_s", help="seconds to run")
     bound.add_argument("--requests", type=int, help="stop after this many requests")
     parser.add_argument("--query", help="the SQL each request runs (default SELECT 1)")
-    parser.add_argument("--hold-ms", type=float, dest="hold_ms",
-                        help="milliseconds a request keeps its connection after the query")
+    parser.add_argument(
+        "--hold-ms",
+        type=float,
+        dest="hold_ms",
+        help="milliseconds a request keeps its connection after the query",
+    )
     parser.add_argument("--pattern", choices=("steady", "bursty", "poisson"))
     parser.add_argument("--rate", type=float, help="arrivals per second (poisson, bursty)")
-    parser.add_argument("--statement-timeout-ms", type=float, dest="statement_timeout_ms",
-                        help="the server cancels a statement running longer (default: the "
-                        "run's duration + 5 s)")
-    parser.add_argument("--allow-writes", action="store_const", const=True, dest="allow_writes",
-                        help="let the query write (sessions are read-only otherwise)")
-    parser.add_argument("--give-up-after", type=float, dest="give_up_after_s", metavar="S",
-                        help="end the run when the server stays unreachable this long "
-                        "(default: retry with back-off until the run ends)")
+    parser.add_argument(
+        "--statement-timeout-ms",
+        type=float,
+        dest="statement_timeout_ms",
+        help="the server cancels a statement running longer (default: the run's duration + 5 s)",
+    )
+    parser.add_argument(
+        "--allow-writes",
+        action="store_const",
+        const=True,
+        dest="allow_writes",
+        help="let the query write (sessions are read-only otherwise)",
+    )
+    parser.add_argument(
+        "--give-up-after",
+        type=float,
+        dest="give_up_after_s",
+        metavar="S",
+        help="end the run when the server stays unreachable this long "
+        "(default: retry with back-off until the run ends)",
+    )
 
 
 # --- shared resolution of target, profile and overrides ---------------------------------------
@@ -162,12 +200,23 @@ def resolve_target(args: argparse.Namespace, profile_dsn: str | None = None) -> 
     return parse_dsn(dsn, password=password)
 
 
-WORKLOAD_OPTIONS = ("threads", "duration_s", "requests", "query", "hold_ms", "pattern", "rate",
-                    "statement_timeout_ms", "allow_writes", "give_up_after_s")
+WORKLOAD_OPTIONS = (
+    "threads",
+    "duration_s",
+    "requests",
+    "query",
+    "hold_ms",
+    "pattern",
+    "rate",
+    "statement_timeout_ms",
+    "allow_writes",
+    "give_up_after_s",
+)
 
 
-def resolve_settings(args: argparse.Namespace,
-                     default: Callable[[], Profile] | None = None) -> Profile:
+def resolve_settings(
+    args: argparse.Namespace, default: Callable[[], Profile] | None = None
+) -> Profile:
     """The profile (or ``default()``, else pooltui's defaults) with the options the user
     actually typed laid over it: workload options, then every ``--set``."""
     from pooltui.core.config import apply_overrides
@@ -177,8 +226,11 @@ def resolve_settings(args: argparse.Namespace,
         profile = load_profile(find_profile(args.profile))
     else:
         profile = default() if default is not None else Profile(name="cli")
-    typed = {name: getattr(args, name) for name in WORKLOAD_OPTIONS
-             if getattr(args, name, None) is not None}
+    typed = {
+        name: getattr(args, name)
+        for name in WORKLOAD_OPTIONS
+        if getattr(args, name, None) is not None
+    }
     workload = replace(profile.workload, **typed)
     if typed.get("requests") and "duration_s" not in typed:
         workload = replace(workload, duration_s=max(workload.duration_s, 3600.0))
@@ -210,11 +262,15 @@ def require_usable_dsn(args: argparse.Namespace) -> None:
     """An explicitly given blank ``--dsn`` or ``--profile`` (an unset shell variable) is bad
     input, not the demo."""
     if getattr(args, "dsn", None) is not None and not args.dsn.strip():
-        raise BadInput("--dsn is empty (an unset shell variable?): give a DSN, or leave "
-                       "--dsn out for the profile's target or the embedded demo.")
+        raise BadInput(
+            "--dsn is empty (an unset shell variable?): give a DSN, or leave "
+            "--dsn out for the profile's target or the embedded demo."
+        )
     if getattr(args, "profile", None) is not None and not args.profile.strip():
-        raise BadInput("--profile is empty (an unset shell variable?): give a profile name or "
-                       "path, or leave --profile out.")
+        raise BadInput(
+            "--profile is empty (an unset shell variable?): give a profile name or "
+            "path, or leave --profile out."
+        )
 
 
 # --- errors and stdout ------------------------------------------------------------------------
@@ -233,9 +289,12 @@ def print_error(error: BaseException, argv: Sequence[str]) -> int:
     if isinstance(error, KeyboardInterrupt):  # a command without StopSignals: no run was open
         print("pooltui: interrupted.", file=sys.stderr)
         return 130
-    print("pooltui: internal error; please report it with this traceback:\n"
-          + redact("".join(traceback.format_exception(error)), secrets),
-          file=sys.stderr, end="")
+    print(
+        "pooltui: internal error; please report it with this traceback:\n"
+        + redact("".join(traceback.format_exception(error)), secrets),
+        file=sys.stderr,
+        end="",
+    )
     return EXIT_FAILED
 
 
@@ -274,8 +333,11 @@ def stdout_lost(error: OSError, stdout: Any) -> int:
     rest goes to devnull, so the interpreter's own flush at exit cannot print a traceback
     (Python's documented recipe for SIGPIPE)."""
     if not isinstance(error, BrokenPipeError):
-        print(f"pooltui: cannot write the results to stdout ({error.strerror or error}): "
-              "free space or write them elsewhere.", file=sys.stderr)
+        print(
+            f"pooltui: cannot write the results to stdout ({error.strerror or error}): "
+            "free space or write them elsewhere.",
+            file=sys.stderr,
+        )
     try:
         fileno = stdout.fileno()
     except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)

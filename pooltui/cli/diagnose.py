@@ -60,8 +60,12 @@ ANSWER_OPTIONS: tuple[tuple[str, str, type, str], ...] = (
     ("--hold-ms", "hold_ms", float, "ms a request holds its connection, query included"),
     ("--query-ms", "query_ms", float, "ms one typical query takes (measured with --query)"),
     ("--connect-ms", "connect_ms", float, "ms to open a connection (measured with a target)"),
-    ("--connections-per-request", "connections_per_request", int,
-     "connections one request holds at the same time"),
+    (
+        "--connections-per-request",
+        "connections_per_request",
+        int,
+        "connections one request holds at the same time",
+    ),
     ("--db-cores", "db_cores", int, "CPU cores of the database server"),
 )
 CHOICE_OPTIONS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
@@ -74,42 +78,69 @@ CHOICE_OPTIONS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 def add_parser(subparsers: Any) -> None:
     """Register `diagnose` on the CLI's subparsers."""
     p = subparsers.add_parser(
-        "diagnose", help="recommend a pool configuration from answers about the workload",
+        "diagnose",
+        help="recommend a pool configuration from answers about the workload",
         description="Answers about the workload become a full PooledDB configuration, with the "
         "reason for each change. Options beat --answers, which beats the stated defaults. With "
         "--dsn (or the profile's target) pooltui measures connect and query time and reads the "
         "server's limits; without a target nothing is measured (the embedded demo says nothing "
         "about your database). An unreachable --dsn is an error (exit 3; use --no-measure); an "
-        "unreachable profile target only a warning.")
+        "unreachable profile target only a warning.",
+    )
     unset = argparse.SUPPRESS  # as in common.add_target_options: options given before
     # `diagnose` are kept
-    p.add_argument("--dsn", default=unset,
-                   help="the database to measure (default: the profile's target)")
-    p.add_argument("--ask-password", action="store_true", default=unset,
-                   help="prompt for the password")
-    p.add_argument("--profile", default=unset,
-                   help="the current configuration: a profile name or TOML path")
-    p.add_argument("--set", dest="overrides", action="append", default=unset,
-                   metavar="KEY=VALUE", help="change a parameter of the current configuration")
-    p.add_argument("--answers", type=Path, metavar="FILE.toml",
-                   help=f"answers as TOML keys: {', '.join(ANSWER_NAMES)}")
+    p.add_argument(
+        "--dsn", default=unset, help="the database to measure (default: the profile's target)"
+    )
+    p.add_argument(
+        "--ask-password", action="store_true", default=unset, help="prompt for the password"
+    )
+    p.add_argument(
+        "--profile", default=unset, help="the current configuration: a profile name or TOML path"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=unset,
+        metavar="KEY=VALUE",
+        help="change a parameter of the current configuration",
+    )
+    p.add_argument(
+        "--answers",
+        type=Path,
+        metavar="FILE.toml",
+        help=f"answers as TOML keys: {', '.join(ANSWER_NAMES)}",
+    )
     for flag, name, kind, text in ANSWER_OPTIONS:
         metavar = {int: "N", float: "X", str: "SQL"}[kind]
         p.add_argument(flag, dest=f"answer_{name}", type=kind, metavar=metavar, help=text)
     for flag, name, choices, text in CHOICE_OPTIONS:
         p.add_argument(flag, dest=f"answer_{name}", choices=choices, help=text)
-    p.add_argument("--symptom", dest="answer_symptoms", action="append", choices=SYMPTOMS,
-                   metavar="NAME", help=f"what you see now, repeatable: {', '.join(SYMPTOMS)}")
+    p.add_argument(
+        "--symptom",
+        dest="answer_symptoms",
+        action="append",
+        choices=SYMPTOMS,
+        metavar="NAME",
+        help=f"what you see now, repeatable: {', '.join(SYMPTOMS)}",
+    )
     p.add_argument("--no-measure", action="store_true", help="measure nothing, even with a DSN")
     form = p.add_mutually_exclusive_group()
-    form.add_argument("--json", dest="format", action="store_const", const="json",
-                      help="print one JSON object")
-    form.add_argument("--format", choices=("text", "json", "toml"),
-                      help="text (default), json, or toml: a profile `bench --profile` loads")
-    p.add_argument("-o", "--output", metavar="FILE",
-                   help="file to write atomically (default, or -, stdout)")
-    p.add_argument("--force", action="store_true",
-                   help="replace the output file even when it is read-only")
+    form.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="print one JSON object"
+    )
+    form.add_argument(
+        "--format",
+        choices=("text", "json", "toml"),
+        help="text (default), json, or toml: a profile `bench --profile` loads",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="file to write atomically (default, or -, stdout)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="replace the output file even when it is read-only"
+    )
 
 
 # --- answers ------------------------------------------------------------------------------------
@@ -120,8 +151,9 @@ def read_answers_file(path: Path) -> dict[str, Any]:
     data = read_toml_file(path, "answers")
     unknown = sorted(set(data) - set(ANSWER_NAMES))
     if unknown:
-        raise BadInput(f"answers file {path}: {unknown[0]!r} is not an answer; use "
-                       f"{', '.join(ANSWER_NAMES)}.")
+        raise BadInput(
+            f"answers file {path}: {unknown[0]!r} is not an answer; use {', '.join(ANSWER_NAMES)}."
+        )
     return data
 
 
@@ -164,19 +196,32 @@ def _wrap(text: str, indent: str) -> str:
     return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent)
 
 
-def format_text(rec: Recommendation, answers: Answers, current_label: str, target_label: str,
-                measured: TargetFigures | None, assumed: list[str]) -> str:
+def format_text(
+    rec: Recommendation,
+    answers: Answers,
+    current_label: str,
+    target_label: str,
+    measured: TargetFigures | None,
+    assumed: list[str],
+) -> str:
     """The recommendation for a terminal: changes, advice, prediction, assumptions."""
     out = [f"pooltui diagnose: {target_label}; current configuration: {current_label}"]
     if measured is not None:
         s = measured.server
-        limit = "" if s.max_connections is None else (
-            f", max_connections {s.max_connections} ({s.reserved_connections or 0} reserved, "
-            f"{s.connections_in_use or 0} in use)")
+        limit = (
+            ""
+            if s.max_connections is None
+            else (
+                f", max_connections {s.max_connections} ({s.reserved_connections or 0} reserved, "
+                f"{s.connections_in_use or 0} in use)"
+            )
+        )
         timeout = "" if not s.wait_timeout_s else f", wait_timeout {s.wait_timeout_s:g} s"
-        out.append(f"Measured: connect {measured.connect_ms:.3g} ms, {measured.query} "
-                   f"{measured.query_ms:.3g} ms; {s.product or 'server'} {s.version}"
-                   f"{limit}{timeout}")
+        out.append(
+            f"Measured: connect {measured.connect_ms:.3g} ms, {measured.query} "
+            f"{measured.query_ms:.3g} ms; {s.product or 'server'} {s.version}"
+            f"{limit}{timeout}"
+        )
     out += ["", "Changes" if rec.changes else "Changes: none, the current configuration fits"]
     for change in rec.changes:
         out.append(f"  {change.param}: {change.old!r} -> {change.new!r}")
@@ -186,23 +231,41 @@ def format_text(rec: Recommendation, answers: Answers, current_label: str, targe
     if rec.advice:
         out += ["", "Advice"]
         for item in rec.advice:
-            out.append(textwrap.fill(f"{item.level}: {item.message}", width=100,
-                                     initial_indent="  ", subsequent_indent="    "))
+            out.append(
+                textwrap.fill(
+                    f"{item.level}: {item.message}",
+                    width=100,
+                    initial_indent="  ",
+                    subsequent_indent="    ",
+                )
+            )
     out += ["", f"Prediction at peak, per process   {'now':>12}  {'recommended':>12}"]
     for label, now, new in prediction_table(rec).rows:
         out.append(f"  {label:<32}{now:>12}  {new:>12}")
     out += ["", "Assumptions"]
-    out += [textwrap.fill(f"- {text}", width=100, initial_indent="  ", subsequent_indent="    ")
-            for text in rec.assumptions]
+    out += [
+        textwrap.fill(f"- {text}", width=100, initial_indent="  ", subsequent_indent="    ")
+        for text in rec.assumptions
+    ]
     if assumed:
         values = ", ".join(f"{n} = {_answer_value(answers, n)}" for n in assumed)
-        out += ["", "Assumed (not given, not measured; give them as options or in --answers):",
-                _wrap(values, "  ")]
+        out += [
+            "",
+            "Assumed (not given, not measured; give them as options or in --answers):",
+            _wrap(values, "  "),
+        ]
     return "\n".join(out) + "\n"
 
 
-def as_json(rec: Recommendation, answers: Answers, current: PoolConfig, facts: DriverFacts,
-            target_label: str | None, measured: TargetFigures | None, assumed: list[str]) -> dict:
+def as_json(
+    rec: Recommendation,
+    answers: Answers,
+    current: PoolConfig,
+    facts: DriverFacts,
+    target_label: str | None,
+    measured: TargetFigures | None,
+    assumed: list[str],
+) -> dict:
     """The ``--json`` object: the recommendation plus what it was based on."""
     answers_dict = {n: getattr(answers, n) for n in ANSWER_NAMES}
     answers_dict["symptoms"] = sorted(answers.symptoms)
@@ -210,28 +273,49 @@ def as_json(rec: Recommendation, answers: Answers, current: PoolConfig, facts: D
     measured_dict = None
     if measured is not None:
         server = asdict(measured.server) | {
-            "usable_connections": measured.server.usable_connections}
-        measured_dict = {"connect_ms": round(measured.connect_ms, 3),
-                         "query_ms": round(measured.query_ms, 3),
-                         "query": measured.query, "representative": measured.representative,
-                         "server": server}
-    return {"target": target_label, "driver": facts.module_name, "measured": measured_dict,
-            "answers": answers_dict, "assumed": assumed, "current": current_dict,
-            **recommendation_as_dict(rec)}
+            "usable_connections": measured.server.usable_connections
+        }
+        measured_dict = {
+            "connect_ms": round(measured.connect_ms, 3),
+            "query_ms": round(measured.query_ms, 3),
+            "query": measured.query,
+            "representative": measured.representative,
+            "server": server,
+        }
+    return {
+        "target": target_label,
+        "driver": facts.module_name,
+        "measured": measured_dict,
+        "answers": answers_dict,
+        "assumed": assumed,
+        "current": current_dict,
+        **recommendation_as_dict(rec),
+    }
 
 
-def as_profile_toml(rec: Recommendation, answers: Answers, measured: TargetFigures | None,
-                    name: str, dsn: str | None) -> str:
+def as_profile_toml(
+    rec: Recommendation,
+    answers: Answers,
+    measured: TargetFigures | None,
+    name: str,
+    dsn: str | None,
+) -> str:
     """A profile of the recommended pool and the peak workload: `bench --profile` loads it."""
     from pooltui.core.export import to_toml
     from pooltui.core.profiles import Profile, strip_password
 
-    description = (f"Recommended by pooltui diagnose for {answers.threads_per_process} threads x "
-                   f"{answers.processes} processes at {answers.peak_rate_per_s:g}/s peak, hold "
-                   f"{answers.hold_ms:g} ms, goal {answers.goal}; the workload is the peak.")
-    profile = Profile(name=name, description=description,
-                      dsn=strip_password(dsn) if dsn else None, pool=rec.config,
-                      workload=workload_for(answers, measured))
+    description = (
+        f"Recommended by pooltui diagnose for {answers.threads_per_process} threads x "
+        f"{answers.processes} processes at {answers.peak_rate_per_s:g}/s peak, hold "
+        f"{answers.hold_ms:g} ms, goal {answers.goal}; the workload is the peak."
+    )
+    profile = Profile(
+        name=name,
+        description=description,
+        dsn=strip_password(dsn) if dsn else None,
+        pool=rec.config,
+        workload=workload_for(answers, measured),
+    )
     return to_toml(profile)
 
 
@@ -244,8 +328,9 @@ def run(args: argparse.Namespace) -> int:
     from pooltui.core.targets import driver_facts
 
     profile = load_profile(find_profile(args.profile)) if args.profile else None
-    current, _ = apply_overrides(profile.pool if profile else PoolConfig(), Workload(),
-                                 args.overrides)
+    current, _ = apply_overrides(
+        profile.pool if profile else PoolConfig(), Workload(), args.overrides
+    )
     answers = gather_answers(args)
     dsn = args.dsn or (profile.dsn if profile else None)
     target = resolve_target(args, dsn) if dsn else None  # no target: nothing to measure
@@ -259,10 +344,15 @@ def run(args: argparse.Namespace) -> int:
             measured = measure_target(target, answers.query)
         except CannotConnect as error:
             if args.dsn:
-                raise CannotConnect(f"{str(error).rstrip('.')}; or add --no-measure for a "
-                                    "recommendation from the answers alone.") from None
-            print(f"pooltui: warning: {error} The recommendation uses the answers and stated "
-                  "defaults instead of measured figures.", file=sys.stderr)
+                raise CannotConnect(
+                    f"{str(error).rstrip('.')}; or add --no-measure for a "
+                    "recommendation from the answers alone."
+                ) from None
+            print(
+                f"pooltui: warning: {error} The recommendation uses the answers and stated "
+                "defaults instead of measured figures.",
+                file=sys.stderr,
+            )
     rec = recommend(answers, current, facts, measured.measurements() if measured else None)
     assumed = assumed_names(answers, measured.measurements() if measured else None)
     if target is None:
@@ -277,8 +367,9 @@ def run(args: argparse.Namespace) -> int:
 
     form = args.format or "text"
     if form == "json":
-        data = as_json(rec, answers, current, facts, target.redacted if target else None,
-                       measured, assumed)
+        data = as_json(
+            rec, answers, current, facts, target.redacted if target else None, measured, assumed
+        )
         text = json.dumps(data, indent=2) + "\n"
     elif form == "toml":
         name = f"{profile.name}-recommended" if profile else "diagnosed"
@@ -287,4 +378,3 @@ def run(args: argparse.Namespace) -> int:
         text = format_text(rec, answers, current_label, target_label, measured, assumed)
     write_output(args.output, text, f"the {form} recommendation", force=args.force)
     return 0
-

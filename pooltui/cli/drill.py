@@ -18,20 +18,37 @@ from pooltui.cli.common import (
 
 def add_parser(subparsers: Any) -> None:
     drill = subparsers.add_parser(
-        "drill", help="break the network or the server on purpose and see how the pool copes",
+        "drill",
+        help="break the network or the server on purpose and see how the pool copes",
         description="Each drill puts a fault proxy between a fresh pool and the server, runs "
         "the workload and injects one fault a third of the way in: time to detect, time to "
         "recover, failed requests, statements DBUtils re-ran, connections left on the server, "
         "and the settings that would have helped. Exit 0 when every drill recovered and left "
-        "no connection open, 1 otherwise. Loopback servers only; not SQLite.")
+        "no connection open, 1 otherwise. Loopback servers only; not SQLite.",
+    )
     add_target_options(drill)
-    drill.add_argument("--scenario", dest="scenarios", action="append", metavar="NAME",
-                       help="latency, freeze, reset, down, idle-kill or restart; repeatable "
-                       "(default: all)")
-    drill.add_argument("--fault-s", type=float, dest="fault_s", default=2.0, metavar="S",
-                       help="how long each fault lasts (default 2; restart at most 0.5)")
-    drill.add_argument("--duration", type=float, dest="drill_duration_s", metavar="S",
-                       help="seconds each drill runs (default: three times the fault)")
+    drill.add_argument(
+        "--scenario",
+        dest="scenarios",
+        action="append",
+        metavar="NAME",
+        help="latency, freeze, reset, down, idle-kill or restart; repeatable (default: all)",
+    )
+    drill.add_argument(
+        "--fault-s",
+        type=float,
+        dest="fault_s",
+        default=2.0,
+        metavar="S",
+        help="how long each fault lasts (default 2; restart at most 0.5)",
+    )
+    drill.add_argument(
+        "--duration",
+        type=float,
+        dest="drill_duration_s",
+        metavar="S",
+        help="seconds each drill runs (default: three times the fault)",
+    )
     drill.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -45,18 +62,39 @@ def run(args: argparse.Namespace) -> int:
     target = resolve_target(args, settings.dsn)
     scenarios = args.scenarios or list(drill.SCENARIOS)
     # SQLite, a socket, a remote host, a bad plan: refused before anything runs
-    validation = drill.check_drills(target, settings.pool, settings.workload, scenarios,
-                                    fault_s=args.fault_s, duration_s=args.drill_duration_s)
+    validation = drill.check_drills(
+        target,
+        settings.pool,
+        settings.workload,
+        scenarios,
+        fault_s=args.fault_s,
+        duration_s=args.drill_duration_s,
+    )
     server = probe_server(target)
     if not args.json:
         print_findings([f for f in validation.findings if f.level == "warning"])
-    reports = drill.run_drills(target, settings.pool, settings.workload, scenarios,
-                               fault_s=args.fault_s, duration_s=args.drill_duration_s,
-                               server_version=server.version)
+    reports = drill.run_drills(
+        target,
+        settings.pool,
+        settings.workload,
+        scenarios,
+        fault_s=args.fault_s,
+        duration_s=args.drill_duration_s,
+        server_version=server.version,
+    )
     ok = all(report.ok for report in reports)
     if args.json:
-        print(json.dumps({"target": target.redacted, "server_version": server.version,
-                          "ok": ok, "drills": [r.as_dict() for r in reports]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "target": target.redacted,
+                    "server_version": server.version,
+                    "ok": ok,
+                    "drills": [r.as_dict() for r in reports],
+                },
+                indent=2,
+            )
+        )
     else:
         print(format_drills(reports))
     return EXIT_OK if ok else EXIT_FAILED

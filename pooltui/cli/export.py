@@ -17,15 +17,18 @@ from pooltui.core.errors import BadInput
 
 
 def add_parser(subparsers: Any) -> None:
-    export = subparsers.add_parser("export",
-                                   help="write the configuration as a profile or Python code")
+    export = subparsers.add_parser(
+        "export", help="write the configuration as a profile or Python code"
+    )
     add_target_options(export)
     export.add_argument("--format", choices=("toml", "python"), required=True)
     export.add_argument("--name", help="the profile name written in TOML")
-    export.add_argument("-o", "--output", metavar="FILE",
-                        help="file to write atomically (default, or -, stdout)")
-    export.add_argument("--force", action="store_true",
-                        help="replace the output file even when it is read-only")
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="file to write atomically (default, or -, stdout)"
+    )
+    export.add_argument(
+        "--force", action="store_true", help="replace the output file even when it is read-only"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     if args.name is not None:
         if not args.name.strip():
-            raise BadInput("--name is blank: give the profile a name such as web-api, or leave "
-                           "--name out.")
+            raise BadInput(
+                "--name is blank: give the profile a name such as web-api, or leave --name out."
+            )
         settings = replace(settings, name=args.name)
     target = resolve_target(args, settings.dsn)
     validation = validate(settings.pool, target.facts)

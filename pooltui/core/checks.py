@@ -108,8 +108,9 @@ def most_connections(config: PoolConfig, workload: Workload) -> int:
     return max(workload.threads, config.mincached)
 
 
-def capacity_problem(server: ServerInfo, config: PoolConfig, workload: Workload,
-                     target: Target, *, own: int = 0) -> str | None:
+def capacity_problem(
+    server: ServerInfo, config: PoolConfig, workload: Workload, target: Target, *, own: int = 0
+) -> str | None:
     """A sentence when the run could take more connections than the server has free now, or
     None. Without it the run ends in "too many connections" (and a superuser's pool takes the
     slots the server keeps for administrators); a server that does not say gives None. ``own``:
@@ -122,8 +123,7 @@ def capacity_problem(server: ServerInfo, config: PoolConfig, workload: Workload,
     if most <= free:
         return None
     reserved = server.reserved_connections or 0
-    kept = f", {reserved} more kept for superusers" if reserved and \
-        server.reserves_inside else ""
+    kept = f", {reserved} more kept for superusers" if reserved and server.reserves_inside else ""
     if config.maxconnections:
         bound, fix = "maxconnections", f"set maxconnections to at most {free}"
     elif config.mincached >= workload.threads:
@@ -131,16 +131,23 @@ def capacity_problem(server: ServerInfo, config: PoolConfig, workload: Workload,
     else:
         bound = "one per thread: maxconnections is 0"
         fix = f"set maxconnections (or threads) to at most {free}"
-    return (f"This run can open {most} connections ({bound}) but the server at "
-            f"{target.redacted} has {free} free ({usable} usable, {in_use} in use{kept}): "
-            f"{fix}, or free connections on the server.")
+    return (
+        f"This run can open {most} connections ({bound}) but the server at "
+        f"{target.redacted} has {free} free ({usable} usable, {in_use} in use{kept}): "
+        f"{fix}, or free connections on the server."
+    )
 
 
 def refuse_beyond_capacity(pool: InstrumentedPool, workload: Workload) -> None:
     """Before a run on an existing pool: BadInput (capacity_problem's sentence) when the server
     has fewer free slots than the run could take."""
     server = probe_server(pool.target)
-    problem = capacity_problem(server, pool.validation.effective, workload, pool.target,
-                               own=pool.snapshot(timings=False).open)
+    problem = capacity_problem(
+        server,
+        pool.validation.effective,
+        workload,
+        pool.target,
+        own=pool.snapshot(timings=False).open,
+    )
     if problem:
         raise BadInput(problem)

@@ -22,7 +22,7 @@ LEVELS = ("error", "warning", "info")
 MAX_THREADS = 256
 MAX_DURATION_S = 3600.0
 MAX_RATE = 1_000_000.0  # requests/s; far above any pool, and the Poisson clock still advances
-FD_MARGIN = 64          # open files kept for everything but the pool's connections
+FD_MARGIN = 64  # open files kept for everything but the pool's connections
 
 
 def max_open_connections() -> int | None:
@@ -70,9 +70,9 @@ class Workload:
     pattern: str = "steady"
     rate: float = 0.0
     think_ms: float = 0.0
-    statement_timeout_ms: float = 0.0   # 0 = the run's duration + STATEMENT_GRACE_S
-    allow_writes: bool = False          # False: sessions read-only, enforced by the server
-    give_up_after_s: float = 0.0        # 0 = retry a lost server until the run's end
+    statement_timeout_ms: float = 0.0  # 0 = the run's duration + STATEMENT_GRACE_S
+    allow_writes: bool = False  # False: sessions read-only, enforced by the server
+    give_up_after_s: float = 0.0  # 0 = retry a lost server until the run's end
 
     def statement_timeout_s(self) -> float:
         """The server-side bound on one statement: given, or derived from the run's duration,
@@ -89,7 +89,9 @@ AUTO_STATEMENT_TIMEOUT_MAX_S = 300.0  # and at most this (set statement_timeout_
 # off): the server's guard is a session default, which a statement can change
 _READ_WRITE_SWITCH = re.compile(
     r"read[\s_]*write|(default_)?transaction_read_only|tx_read_only|query_only"
-    r"|session\s+characteristics|set\s+(session\s+)?transaction", re.I)
+    r"|session\s+characteristics|set\s+(session\s+)?transaction",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,9 @@ class SessionGuards:
 
     @classmethod
     def of(cls, workload: Workload) -> SessionGuards:
-        return cls(read_only=not workload.allow_writes,
-                   statement_timeout_s=workload.statement_timeout_s())
+        return cls(
+            read_only=not workload.allow_writes, statement_timeout_s=workload.statement_timeout_s()
+        )
 
 
 @dataclass(frozen=True)
@@ -204,8 +207,7 @@ def _normalise(config: PoolConfig, threadsafety: int) -> PoolConfig:
     if config.maxconnections:
         # DBUtils compares with the *requested* maxshared, even when it zeroed it.
         maxconnections = max(config.maxconnections, maxcached, config.maxshared)
-    return replace(config, maxcached=maxcached, maxshared=maxshared,
-                   maxconnections=maxconnections)
+    return replace(config, maxcached=maxcached, maxshared=maxshared, maxconnections=maxconnections)
 
 
 def _type_findings(config: PoolConfig) -> list[Finding]:
@@ -214,16 +216,19 @@ def _type_findings(config: PoolConfig) -> list[Finding]:
         value = getattr(config, name)
         if kind is int and not is_int(value):
             extra = " (DBUtils raises TypeError otherwise)" if name == "maxusage" else ""
-            out.append(Finding("error", name,
-                               f"{name} must be a whole number{extra}, not {value!r}."))
+            out.append(
+                Finding("error", name, f"{name} must be a whole number{extra}, not {value!r}.")
+            )
         elif kind is bool and not isinstance(value, bool):
             out.append(Finding("error", name, f"{name} must be true or false, not {value!r}."))
         elif kind is str and not isinstance(value, str):
             out.append(Finding("error", name, f"{name} must be a string, not {value!r}."))
-        elif kind is tuple and not (isinstance(value, tuple | list)
-                                    and all(isinstance(s, str) for s in value)):
-            out.append(Finding("error", name,
-                               f"{name} must be a list of SQL statements, not {value!r}."))
+        elif kind is tuple and not (
+            isinstance(value, tuple | list) and all(isinstance(s, str) for s in value)
+        ):
+            out.append(
+                Finding("error", name, f"{name} must be a list of SQL statements, not {value!r}.")
+            )
     return out
 
 
@@ -242,103 +247,202 @@ def validate(config: PoolConfig, facts: DriverFacts) -> Validation:
         if value < 0:
             add("error", name, f"{name} is {value} but must be 0 or more ({zero}).")
     if not 0 <= config.ping <= 7:
-        add("error", "ping", f"ping is {config.ping} but must be a bitmask from 0 to 7 "
-            "(1 = on checkout, 2 = on cursor(), 4 = on execute(), 0 = never).")
+        add(
+            "error",
+            "ping",
+            f"ping is {config.ping} but must be a bitmask from 0 to 7 "
+            "(1 = on checkout, 2 = on cursor(), 4 = on execute(), 0 = never).",
+        )
     for i, statement in enumerate(config.setsession, 1):
         if not statement.strip():
-            add("error", "setsession", f"setsession statement {i} is empty: remove it, since it "
-                "would be sent to the server on every new connection and fail.")
+            add(
+                "error",
+                "setsession",
+                f"setsession statement {i} is empty: remove it, since it "
+                "would be sent to the server on every new connection and fail.",
+            )
     if config.ping_query and not config.ping_query.strip():
-        add("error", "ping_query", "ping_query is blank: leave it empty to use the driver's "
-            "ping() or give a statement such as SELECT 1.")
+        add(
+            "error",
+            "ping_query",
+            "ping_query is blank: leave it empty to use the driver's "
+            "ping() or give a statement such as SELECT 1.",
+        )
     if ts < 1:
-        add("error", "threadsafety", f"{module} has threadsafety {ts}, so PooledDB refuses it "
-            "(NotSupportedError): use a thread-safe driver.")
+        add(
+            "error",
+            "threadsafety",
+            f"{module} has threadsafety {ts}, so PooledDB refuses it "
+            "(NotSupportedError): use a thread-safe driver.",
+        )
 
     eff = _normalise(config, ts)
     if eff.maxcached != config.maxcached:
-        add("info", "maxcached", f"maxcached {config.maxcached} is raised to mincached "
-            f"{config.mincached}, because DBUtils keeps room for every connection it pre-opens.")
+        add(
+            "info",
+            "maxcached",
+            f"maxcached {config.maxcached} is raised to mincached "
+            f"{config.mincached}, because DBUtils keeps room for every connection it pre-opens.",
+        )
     if eff.maxconnections != config.maxconnections:
-        why = ("maxshared" if config.maxshared > max(eff.maxcached, config.maxconnections)
-               else "maxcached")
-        quirk = (" (it uses the requested maxshared even though it ignores sharing here)"
-                 if why == "maxshared" and not eff.maxshared else "")
-        add("info", "maxconnections", f"maxconnections {config.maxconnections} is raised to "
+        why = (
+            "maxshared"
+            if config.maxshared > max(eff.maxcached, config.maxconnections)
+            else "maxcached"
+        )
+        quirk = (
+            " (it uses the requested maxshared even though it ignores sharing here)"
+            if why == "maxshared" and not eff.maxshared
+            else ""
+        )
+        add(
+            "info",
+            "maxconnections",
+            f"maxconnections {config.maxconnections} is raised to "
             f"{eff.maxconnections} to match {why}, because DBUtils never allows fewer "
-            f"connections than {why}{quirk}.")
+            f"connections than {why}{quirk}.",
+        )
     limit = max_open_connections()
     if limit is not None and config.mincached > limit:
-        add("error", "mincached", f"mincached={config.mincached} opens that many connections at "
+        add(
+            "error",
+            "mincached",
+            f"mincached={config.mincached} opens that many connections at "
             f"once, but this process can open at most {limit} (its open-file limit, ulimit -n, "
             f"less {FD_MARGIN} for everything else): set mincached to {limit} or less, or raise "
-            "the limit.")
+            "the limit.",
+        )
     if eff.maxconnections and config.mincached > eff.maxconnections:
-        add("error", "mincached", f"mincached={config.mincached} opens that many connections at "
+        add(
+            "error",
+            "mincached",
+            f"mincached={config.mincached} opens that many connections at "
             f"once but maxconnections={eff.maxconnections} allows fewer (maxcached=0 does not "
             "raise it), so PooledDB's constructor hangs forever with blocking=True and raises "
             "TooManyConnectionsError with blocking=False; set maxcached to at least "
-            f"{config.mincached} or raise maxconnections.")
+            f"{config.mincached} or raise maxconnections.",
+        )
 
     if config.maxshared > 0 and ts < 2:
-        add("warning", "maxshared", f"maxshared={config.maxshared} does nothing: {module} has "
+        add(
+            "warning",
+            "maxshared",
+            f"maxshared={config.maxshared} does nothing: {module} has "
             f"threadsafety {ts}, so DBUtils sets maxshared to 0 and every connection is "
-            "dedicated.")
+            "dedicated.",
+        )
     if config.ping and not facts.can_ping and not config.ping_query:
-        add("warning", "ping", f"ping={config.ping} is a silent no-op with {module}: its "
+        add(
+            "warning",
+            "ping",
+            f"ping={config.ping} is a silent no-op with {module}: its "
             "connections have no ping() method, so DBUtils disables the check; set ping_query "
-            "= \"SELECT 1\" to really check connections.")
+            '= "SELECT 1" to really check connections.',
+        )
     if config.ping_query and not config.ping:
-        add("warning", "ping_query", "ping_query is never run because ping is 0: set ping to 1 "
-            "to check connections on checkout.")
+        add(
+            "warning",
+            "ping_query",
+            "ping_query is never run because ping is 0: set ping to 1 "
+            "to check connections on checkout.",
+        )
     if config.maxcached == 0 and eff.maxconnections == 0:
-        add("warning", "maxcached", "maxcached=0 means unlimited idle connections, not \"no "
-            "caching\": every connection a burst opens stays open afterwards.")
+        add(
+            "warning",
+            "maxcached",
+            'maxcached=0 means unlimited idle connections, not "no '
+            'caching": every connection a burst opens stays open afterwards.',
+        )
     if eff.maxconnections == 0:
-        add("warning", "maxconnections", "maxconnections=0 leaves the pool unbounded: it opens a "
+        add(
+            "warning",
+            "maxconnections",
+            "maxconnections=0 leaves the pool unbounded: it opens a "
             "connection for every concurrent caller and only the server's max_connections "
-            "stops it.")
+            "stops it.",
+        )
     if config.blocking and (eff.maxconnections or eff.maxshared):
-        add("warning", "blocking", "blocking=True makes callers wait for a free connection with "
+        add(
+            "warning",
+            "blocking",
+            "blocking=True makes callers wait for a free connection with "
             "no timeout (DBUtils has none), so a leaked or long-held connection stalls them "
-            "indefinitely.")
+            "indefinitely.",
+        )
     elif config.blocking:
-        add("info", "blocking", "blocking has no effect while maxconnections is 0, because the "
-            "pool never makes a caller wait.")
+        add(
+            "info",
+            "blocking",
+            "blocking has no effect while maxconnections is 0, because the "
+            "pool never makes a caller wait.",
+        )
     elif eff.maxconnections:
-        add("info", "blocking", f"blocking=False makes a caller beyond maxconnections="
-            f"{eff.maxconnections} fail at once with TooManyConnectionsError instead of waiting.")
+        add(
+            "info",
+            "blocking",
+            f"blocking=False makes a caller beyond maxconnections="
+            f"{eff.maxconnections} fail at once with TooManyConnectionsError instead of waiting.",
+        )
     if config.mincached > 0:
-        add("warning", "mincached", f"mincached={config.mincached} connections are only "
+        add(
+            "warning",
+            "mincached",
+            f"mincached={config.mincached} connections are only "
             "pre-opened when the pool is built: DBUtils never tops the idle cache back up, so it "
-            "is a warm start, not a minimum.")
+            "is a warm start, not a minimum.",
+        )
     if config.maxusage > 0:
-        add("warning", "maxusage", f"maxusage={config.maxusage} counts statements (execute, "
+        add(
+            "warning",
+            "maxusage",
+            f"maxusage={config.maxusage} counts statements (execute, "
             "executemany, callproc), not checkouts, so a connection is reopened after "
-            f"{config.maxusage} statements, possibly in the middle of one checkout.")
+            f"{config.maxusage} statements, possibly in the middle of one checkout.",
+        )
     if not config.reset:
-        add("warning", "reset", "reset=False rolls back only transactions started with begin(), "
+        add(
+            "warning",
+            "reset",
+            "reset=False rolls back only transactions started with begin(), "
             "so a transaction the driver opened implicitly (autocommit off) stays open into the "
-            "next checkout, with its locks and snapshot.")
+            "next checkout, with its locks and snapshot.",
+        )
     committed = any(s.strip().rstrip(";").strip().upper() == "COMMIT" for s in config.setsession)
     if config.setsession and facts.setsession_in_transaction and not committed:
-        add("warning", "setsession", "setsession runs inside psycopg's implicit transaction, so "
+        add(
+            "warning",
+            "setsession",
+            "setsession runs inside psycopg's implicit transaction, so "
             "PostgreSQL undoes its SET statements at the first rollback (reset=True rolls back "
-            "every return); add COMMIT as the last statement.")
+            "every return); add COMMIT as the last statement.",
+        )
     if eff.maxcached and (not eff.maxconnections or eff.maxcached < eff.maxconnections):
-        add("info", "maxcached", f"connections beyond maxcached={eff.maxcached} are closed when "
+        add(
+            "info",
+            "maxcached",
+            f"connections beyond maxcached={eff.maxcached} are closed when "
             f"returned, so load above {eff.maxcached} concurrent connections keeps opening new "
-            "ones (churn).")
+            "ones (churn).",
+        )
     if eff.maxshared:
-        add("info", "maxshared", f"up to {eff.maxshared} connections are shared between threads: "
+        add(
+            "info",
+            "maxshared",
+            f"up to {eff.maxshared} connections are shared between threads: "
             "callers on one shared connection run one statement at a time and share its "
-            "transaction, so use begin() or shareable=False for transactional work.")
+            "transaction, so use begin() or shareable=False for transactional work.",
+        )
     works = facts.can_ping or bool(config.ping_query)
     if works and config.ping & 6:
-        when = " and ".join(w for bit, w in ((2, "cursor()"), (4, "execute()"))
-                            if config.ping & bit)
-        add("info", "ping", f"ping={config.ping} also checks the connection on every {when}, "
-            "which costs an extra round trip per statement.")
+        when = " and ".join(
+            w for bit, w in ((2, "cursor()"), (4, "execute()")) if config.ping & bit
+        )
+        add(
+            "info",
+            "ping",
+            f"ping={config.ping} also checks the connection on every {when}, "
+            "which costs an extra round trip per statement.",
+        )
 
     findings = tuple(sorted(found, key=lambda f: LEVELS.index(f.level)))
     ok = not any(f.level == "error" for f in findings)
@@ -368,36 +472,55 @@ def validate_workload(workload: Workload) -> tuple[Finding, ...]:
     if not 1 <= w.threads <= MAX_THREADS:
         err("threads", f"threads is {w.threads} but must be between 1 and {MAX_THREADS}.")
     if not 0 < w.duration_s <= MAX_DURATION_S:
-        err("duration_s", f"duration_s is {w.duration_s:g} but must be more than 0 and at most "
-            f"{MAX_DURATION_S:g} seconds.")
+        err(
+            "duration_s",
+            f"duration_s is {w.duration_s:g} but must be more than 0 and at most "
+            f"{MAX_DURATION_S:g} seconds.",
+        )
     if w.requests < 0:
-        err("requests", f"requests is {w.requests} but must be 0 or more (0 = bounded by "
-            "duration only).")
+        err(
+            "requests",
+            f"requests is {w.requests} but must be 0 or more (0 = bounded by duration only).",
+        )
     if not w.query.strip():
         err("query", "query is empty: give the statement each request runs, e.g. SELECT 1.")
     # hold_ms and think_ms end up in Event.wait, rate in the Poisson gaps: bounded, so a typo
     # such as 1e308 is a sentence here, not an OverflowError or a clock that stops advancing
-    for name, high, unit in (("hold_ms", MAX_DURATION_S * 1000, " ms (the longest run)"),
-                             ("think_ms", MAX_DURATION_S * 1000, " ms (the longest run)"),
-                             ("rate", MAX_RATE, " requests per second"),
-                             ("statement_timeout_ms", MAX_DURATION_S * 1000, " ms (0: automatic)"),
-                             ("give_up_after_s", MAX_DURATION_S, " s (0: at the run's end)")):
+    for name, high, unit in (
+        ("hold_ms", MAX_DURATION_S * 1000, " ms (the longest run)"),
+        ("think_ms", MAX_DURATION_S * 1000, " ms (the longest run)"),
+        ("rate", MAX_RATE, " requests per second"),
+        ("statement_timeout_ms", MAX_DURATION_S * 1000, " ms (0: automatic)"),
+        ("give_up_after_s", MAX_DURATION_S, " s (0: at the run's end)"),
+    ):
         if not 0 <= getattr(w, name) <= high:
             err(name, f"{name} is {getattr(w, name):g} but must be from 0 to {high:.0f}{unit}.")
     if not w.allow_writes and _READ_WRITE_SWITCH.search(w.query):
-        err("query", "The query changes the session's read-only setting, which pooltui keeps on "
+        err(
+            "query",
+            "The query changes the session's read-only setting, which pooltui keeps on "
             "so the workload cannot write: remove that part, or allow writes explicitly "
-            "(--allow-writes, workload allow_writes = true) on a database you may change.")
+            "(--allow-writes, workload allow_writes = true) on a database you may change.",
+        )
     if 0 < w.duration_s <= w.hold_ms / 1000.0 and not any(f.param == "hold_ms" for f in out):
-        err("hold_ms", f"hold_ms is {w.hold_ms:g} but a run lasts only {w.duration_s:g} s: no "
-            "request could finish; hold for less than the duration or run longer.")
+        err(
+            "hold_ms",
+            f"hold_ms is {w.hold_ms:g} but a run lasts only {w.duration_s:g} s: no "
+            "request could finish; hold for less than the duration or run longer.",
+        )
     if w.pattern not in PATTERNS:
         err("pattern", f"pattern {w.pattern!r} is unknown: use one of {', '.join(PATTERNS)}.")
     elif w.pattern in ("poisson", "bursty") and w.rate <= 0:
         err("rate", f"the {w.pattern} pattern needs rate > 0 (requests per second).")
     elif w.pattern == "steady" and w.rate > 0:
-        out.append(Finding("warning", "rate", "rate is ignored by the steady pattern, whose "
-                           "threads run back to back; use poisson for a fixed arrival rate."))
+        out.append(
+            Finding(
+                "warning",
+                "rate",
+                "rate is ignored by the steady pattern, whose "
+                "threads run back to back; use poisson for a fixed arrival rate.",
+            )
+        )
     return tuple(out)
 
 
@@ -436,8 +559,9 @@ def parse_value(key: str, kind: type, text: str) -> Any:
         try:
             return int(raw, 10)
         except ValueError:
-            raise BadInput(f"--set {key}: {raw!r} is not a whole number; give one such "
-                           "as 10.") from None
+            raise BadInput(
+                f"--set {key}: {raw!r} is not a whole number; give one such as 10."
+            ) from None
     if kind is float:
         try:
             value = float(raw)
@@ -451,8 +575,9 @@ def parse_value(key: str, kind: type, text: str) -> Any:
     return text
 
 
-def apply_overrides(config: PoolConfig, workload: Workload,
-                    pairs: list[str]) -> tuple[PoolConfig, Workload]:
+def apply_overrides(
+    config: PoolConfig, workload: Workload, pairs: list[str]
+) -> tuple[PoolConfig, Workload]:
     """Apply ``key=value`` strings (``--set``) to either dataclass; the last one for a key wins."""
     pool_changes: dict[str, Any] = {}
     work_changes: dict[str, Any] = {}

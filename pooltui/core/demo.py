@@ -13,8 +13,20 @@ from typing import cast
 from pooltui.core.errors import RunFailed
 
 DEMO_ROWS = 400
-_CUSTOMERS = ("Ada", "Grace", "Linus", "Barbara", "Edsger", "Margaret", "Donald", "Frances",
-              "Ken", "Radia", "Dennis", "Sophie")
+_CUSTOMERS = (
+    "Ada",
+    "Grace",
+    "Linus",
+    "Barbara",
+    "Edsger",
+    "Margaret",
+    "Donald",
+    "Frances",
+    "Ken",
+    "Radia",
+    "Dennis",
+    "Sophie",
+)
 
 
 def ensure_demo_db() -> Path:
@@ -29,8 +41,10 @@ def ensure_demo_db() -> Path:
             _create(directory, path)
         except (OSError, sqlite3.Error) as exc:
             reason = getattr(exc, "strerror", None) or exc
-            raise RunFailed(f"The demo database cannot be created in {directory} ({reason}): "
-                            "make that directory writable.") from None
+            raise RunFailed(
+                f"The demo database cannot be created in {directory} ({reason}): "
+                "make that directory writable."
+            ) from None
     return path
 
 
@@ -53,14 +67,22 @@ def _create(directory: Path, path: Path) -> None:
     tmp = directory / f".demo-{os.getpid()}-{threading.get_ident()}.db"
     rng = random.Random(42)
     start = datetime(2024, 1, 1)
-    rows = [(i, rng.choice(_CUSTOMERS), round(rng.uniform(5, 500), 2),
-             (start + timedelta(minutes=rng.randrange(0, 525_600))).isoformat(sep=" "))
-            for i in range(1, DEMO_ROWS + 1)]
+    rows = [
+        (
+            i,
+            rng.choice(_CUSTOMERS),
+            round(rng.uniform(5, 500), 2),
+            (start + timedelta(minutes=rng.randrange(0, 525_600))).isoformat(sep=" "),
+        )
+        for i in range(1, DEMO_ROWS + 1)
+    ]
     try:
         con = sqlite3.connect(tmp)
         try:
-            con.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, "
-                        "amount REAL NOT NULL, created TEXT NOT NULL)")
+            con.execute(
+                "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, "
+                "amount REAL NOT NULL, created TEXT NOT NULL)"
+            )
             con.execute("CREATE INDEX orders_customer ON orders (customer)")
             con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", rows)
             con.commit()

@@ -43,7 +43,6 @@ class SetupFailed(RunFailed):
         self.step = step
 
 
-
 # --- redaction ----------------------------------------------------------------------------------
 
 MASK = "***"
@@ -105,8 +104,12 @@ class _Seen:
         self.module = type(exc).__module__
         self.errno: int | None = args[0] if args and isinstance(args[0], int) else None
         self.state: str = getattr(exc, "sqlstate", None) or ""
-        if not self.state and args and isinstance(args[0], str) and \
-                re.fullmatch(r"[0-9A-Z]{5}", args[0]):
+        if (
+            not self.state
+            and args
+            and isinstance(args[0], str)
+            and re.fullmatch(r"[0-9A-Z]{5}", args[0])
+        ):
             self.state = args[0]  # pyodbc: (SQLSTATE, message)
         if self.errno is None:  # MariaDB ODBC ends its messages with "(1049) (SQLDriverConnect)"
             found = re.search(r"\((\d{4})\) \(SQL\w+\)\s*$", text)
@@ -128,11 +131,11 @@ class _Seen:
 # is the server's guard. Decided by SQLSTATE / errno / SQLite's result code, never by the text.
 
 CONNECTION = "connection"  # the connection is gone or cannot be made: back off, reconnect
-TIMEOUT = "timeout"        # the server's statement timeout ended the statement
-CANCELLED = "cancelled"    # the statement was cancelled (by pooltui's stop, or KILL QUERY)
-WRITE = "write"            # the session is read-only and the statement writes
-SQL = "sql"                # the statement itself failed: an error, never a reconnect
-FULL = "full"              # the server has no free connection slot
+TIMEOUT = "timeout"  # the server's statement timeout ended the statement
+CANCELLED = "cancelled"  # the statement was cancelled (by pooltui's stop, or KILL QUERY)
+WRITE = "write"  # the session is read-only and the statement writes
+SQL = "sql"  # the statement itself failed: an error, never a reconnect
+FULL = "full"  # the server has no free connection slot
 
 
 def _drivers_of(exc: BaseException, target: Any = None) -> list[Driver]:
@@ -181,80 +184,152 @@ def _sentence(exc: BaseException, target: Any) -> str:
     user = getattr(target, "user", "") or "(default)"
     database = getattr(target, "database", "") or "(default)"
     env = getattr(target, "password_env", "") or "the password environment variable"
-    timed_out = s.says("timed out", "timeout expired", "system error: 110",
-                       "reading initial communication packet") or \
-        s.name == "ConnectionTimeout" or s.state in ("HYT00", "HYT01")
+    timed_out = (
+        s.says(
+            "timed out",
+            "timeout expired",
+            "system error: 110",
+            "reading initial communication packet",
+        )
+        or s.name == "ConnectionTimeout"
+        or s.state in ("HYT00", "HYT01")
+    )
 
     if isinstance(exc, ImportError):
-        return (f"The database driver cannot be loaded ({s.line}): install it (for ODBC also "
-                "the unixODBC library: apt-get install unixodbc).")
+        return (
+            f"The database driver cannot be loaded ({s.line}): install it (for ODBC also "
+            "the unixODBC library: apt-get install unixodbc)."
+        )
     for driver in explainers:
         setup = driver.setup_sentence(exc, s)
         if setup is not None:
             return setup
-    if s.says("too many clients", "too many connections", "connection slots are reserved",
-              "max_user_connections") or s.errno in (1040, 1203) or s.state == "53300":
-        return (f"The server at {where} has no free connection slots (its connection limit is "
-                "reached): close other clients, lower maxconnections or raise the server's "
-                "max_connections.")
-    if s.says("could not translate host name", "failed to resolve host", "unknown server host",
-              "name or service not known", "temporary failure in name resolution",
-              "nodename nor servname", "unknown mysql server host") or s.errno == 2005:
-        return (f"The host name {getattr(target, 'host', '')!r} could not be resolved: check the "
-                "host in the DSN.")
-    if not timed_out and (s.says("connection refused", "can't connect to")
-                          or s.errno in (2002, 2003)):
-        return (f"Nothing accepted the connection at {where}: check that the {product} server is "
-                "running there and that the host and port in the DSN are right.")
-    if s.says("password authentication failed", "access denied for user", "no pg_hba.conf entry",
-              "authentication failed", "no password supplied", "password is required") or \
-            (s.says("role \"") and s.says("does not exist")) or s.errno == 1045 or \
-            s.state in ("28000", "28P01"):
-        return (f"The server at {where} refused the login of user {user!r} (wrong password, "
-                "unknown user or not allowed from this host): check the user in the DSN and the "
-                f"password (in the DSN, at the prompt or in {env}).")
-    if (s.says('database "') and s.says("does not exist")) or s.says("unknown database") or \
-            s.errno == 1049 or s.state == "3D000":
-        return (f"The database {database!r} does not exist on the server at {where}: check the "
-                "database name in the DSN.")
+    if (
+        s.says(
+            "too many clients",
+            "too many connections",
+            "connection slots are reserved",
+            "max_user_connections",
+        )
+        or s.errno in (1040, 1203)
+        or s.state == "53300"
+    ):
+        return (
+            f"The server at {where} has no free connection slots (its connection limit is "
+            "reached): close other clients, lower maxconnections or raise the server's "
+            "max_connections."
+        )
+    if (
+        s.says(
+            "could not translate host name",
+            "failed to resolve host",
+            "unknown server host",
+            "name or service not known",
+            "temporary failure in name resolution",
+            "nodename nor servname",
+            "unknown mysql server host",
+        )
+        or s.errno == 2005
+    ):
+        return (
+            f"The host name {getattr(target, 'host', '')!r} could not be resolved: check the "
+            "host in the DSN."
+        )
+    if not timed_out and (
+        s.says("connection refused", "can't connect to") or s.errno in (2002, 2003)
+    ):
+        return (
+            f"Nothing accepted the connection at {where}: check that the {product} server is "
+            "running there and that the host and port in the DSN are right."
+        )
+    if (
+        s.says(
+            "password authentication failed",
+            "access denied for user",
+            "no pg_hba.conf entry",
+            "authentication failed",
+            "no password supplied",
+            "password is required",
+        )
+        or (s.says('role "') and s.says("does not exist"))
+        or s.errno == 1045
+        or s.state in ("28000", "28P01")
+    ):
+        return (
+            f"The server at {where} refused the login of user {user!r} (wrong password, "
+            "unknown user or not allowed from this host): check the user in the DSN and the "
+            f"password (in the DSN, at the prompt or in {env})."
+        )
+    if (
+        (s.says('database "') and s.says("does not exist"))
+        or s.says("unknown database")
+        or s.errno == 1049
+        or s.state == "3D000"
+    ):
+        return (
+            f"The database {database!r} does not exist on the server at {where}: check the "
+            "database name in the DSN."
+        )
     if s.errno in (1102, 1059) or s.says("incorrect database name", "identifier name"):
         shown = database if len(database) <= 40 else database[:40] + "..."
-        return (f"The server at {where} refuses the database name {shown!r} as invalid (at most "
-                "64 characters, no trailing space): check the database name in the DSN.")
+        return (
+            f"The server at {where} refuses the database name {shown!r} as invalid (at most "
+            "64 characters, no trailing space): check the database name in the DSN."
+        )
     failure = failure_class(exc)
     if failure == TIMEOUT:
-        return (f"The server cancelled the query at its statement timeout ({s.line}): make the "
-                "query faster or raise that timeout (the workload's statement_timeout_ms).")
+        return (
+            f"The server cancelled the query at its statement timeout ({s.line}): make the "
+            "query faster or raise that timeout (the workload's statement_timeout_ms)."
+        )
     if failure == WRITE:
-        return (f"The statement writes, but pooltui runs the workload's sessions read-only "
-                f"({s.line}): use a read-only query, or allow writes explicitly "
-                "(--allow-writes, workload allow_writes = true) on a database you may change.")
+        return (
+            f"The statement writes, but pooltui runs the workload's sessions read-only "
+            f"({s.line}): use a read-only query, or allow writes explicitly "
+            "(--allow-writes, workload allow_writes = true) on a database you may change."
+        )
     if timed_out:
-        return (f"The server at {where} did not answer within the timeout: check the host and "
-                "port, that no firewall drops the traffic and that the server is not overloaded.")
-    if s.says("the database system is starting up", "the database system is shutting down",
-              "the database system is in recovery mode", "server shutdown in progress") or \
-            s.errno == 1053:
-        return (f"The server at {where} is starting up or shutting down: wait until it is up "
-                "and try again.")
+        return (
+            f"The server at {where} did not answer within the timeout: check the host and "
+            "port, that no firewall drops the traffic and that the server is not overloaded."
+        )
+    if (
+        s.says(
+            "the database system is starting up",
+            "the database system is shutting down",
+            "the database system is in recovery mode",
+            "server shutdown in progress",
+        )
+        or s.errno == 1053
+    ):
+        return (
+            f"The server at {where} is starting up or shutting down: wait until it is up "
+            "and try again."
+        )
     if failure == CONNECTION:
-        return (f"The connection to the server at {where} was lost ({s.line}; killed, idle "
-                "timeout, restart or network): pooltui backs off and retries, and DBUtils "
-                "reconnects at the next use; if it happens after idle periods, keep idle "
-                "connections younger than the server's idle timeout or turn on a checkout ping.")
+        return (
+            f"The connection to the server at {where} was lost ({s.line}; killed, idle "
+            "timeout, restart or network): pooltui backs off and retries, and DBUtils "
+            "reconnects at the next use; if it happens after idle periods, keep idle "
+            "connections younger than the server's idle timeout or turn on a checkout ping."
+        )
     for driver in explainers:
         local = driver.local_sentence(exc, s, target)
         if local is not None:
             return local
-    if s.name in ("ProgrammingError", "DataError", "IntegrityError", "NotSupportedError") or \
-            s.state[:2] in ("42", "22", "23", "25", "0A", "2B", "40", "44") or \
-            (s.errno is not None and 1000 <= s.errno < 2000) or \
-            s.says("no such table", "syntax error"):
+    if (
+        s.name in ("ProgrammingError", "DataError", "IntegrityError", "NotSupportedError")
+        or s.state[:2] in ("42", "22", "23", "25", "0A", "2B", "40", "44")
+        or (s.errno is not None and 1000 <= s.errno < 2000)
+        or s.says("no such table", "syntax error")
+    ):
         return f"The query failed ({s.line}): fix the SQL (the workload's query) and run it again."
     if not getattr(getattr(target, "driver", None), "has_server", True):
         return f"{product} reported an error on {where} ({s.line}): check the query and the file."
-    return (f"The {product} server at {where} reported an error ({s.line}): check the DSN and the "
-            "server's log.")
+    return (
+        f"The {product} server at {where} reported an error ({s.line}): check the DSN and the "
+        "server's log."
+    )
 
 
 def driver_said(exc: BaseException, target: Any = None) -> str:

@@ -56,6 +56,7 @@ def _split_imports(code: str) -> tuple[list[str], list[str]]:
 
 def _import_block(imports: list[str]) -> str:
     """Standard library first, then third-party, each sorted: what ruff's isort expects."""
+
     def module_of(line: str) -> str:
         return line.split()[1].split(".")[0]
 
@@ -79,11 +80,15 @@ def to_python(target: Target, config: PoolConfig) -> str:
     imports, body = _split_imports(target.python_connect_code(target.password_env))
     imports.append("from dbutils.pooled_db import PooledDB")
 
-    header = [f"# A DBUtils PooledDB exported by pooltui {_version()}.",
-              *_comment(f"Target: {' '.join(target.redacted.split())}")]
+    header = [
+        f"# A DBUtils PooledDB exported by pooltui {_version()}.",
+        *_comment(f"Target: {' '.join(target.redacted.split())}"),
+    ]
     if target.has_password:
-        header += _comment(f"The password is read from the environment variable "
-                           f"{target.password_env}; pooltui never writes it.")
+        header += _comment(
+            f"The password is read from the environment variable "
+            f"{target.password_env}; pooltui never writes it."
+        )
     header.append("# The parameters are the effective ones, after DBUtils' own normalising.")
     notes = [f for f in validation.findings if f.level in ("warning", "info")]
     if notes:
@@ -91,9 +96,10 @@ def to_python(target: Target, config: PoolConfig) -> str:
         for finding in notes:
             header += _comment(f"{finding.level}: {finding.param}: {finding.message}")
 
-    arguments = "".join(f"    {key}={value!r},\n"
-                        for key, value in pooled_db_kwargs(effective).items())
-    main = textwrap.dedent('''\
+    arguments = "".join(
+        f"    {key}={value!r},\n" for key, value in pooled_db_kwargs(effective).items()
+    )
+    main = textwrap.dedent("""\
         if __name__ == "__main__":
             con = pool.connection()
             try:
@@ -104,7 +110,7 @@ def to_python(target: Target, config: PoolConfig) -> str:
             finally:
                 con.close()
                 pool.close()
-        ''')
+        """)
     parts = [
         "\n".join(header),
         _import_block(imports),

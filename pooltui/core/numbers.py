@@ -16,5 +16,4 @@ def is_int(value: object) -> bool:
 
 def is_number(value: object) -> bool:
     """A finite int or float, not a bool."""
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -16,9 +16,16 @@ from pooltui.core.drivers.base import ServerInfo
 from pooltui.core.errors import PooltuiError, RunFailed, describe_db_error
 from pooltui.core.targets import Target
 
-__all__ = ["LeftOpen", "ServerInfo", "confirm_closed", "count_connections_by",
-           "count_pool_connections", "probe_server", "terminate_pool_connections",
-           "terminate_sessions"]
+__all__ = [
+    "LeftOpen",
+    "ServerInfo",
+    "confirm_closed",
+    "count_connections_by",
+    "count_pool_connections",
+    "probe_server",
+    "terminate_pool_connections",
+    "terminate_sessions",
+]
 
 
 class _PoolLike(Protocol):
@@ -105,19 +112,26 @@ class LeftOpen:
 
     sessions: int
     verified: bool
-    ended: int = 0      # sessions pooltui had to end itself (pg_terminate_backend / KILL)
+    ended: int = 0  # sessions pooltui had to end itself (pg_terminate_backend / KILL)
     server: bool = True  # False: an embedded database (SQLite), where the pool's count is all
 
     def sentence(self) -> str:
         if not self.server:
-            return "every connection was closed" if not self.sessions else \
-                f"{self.sessions} connections could not be closed"
+            return (
+                "every connection was closed"
+                if not self.sessions
+                else f"{self.sessions} connections could not be closed"
+            )
         if not self.verified:
-            return ("the pool's connections were closed, but the server could not confirm it "
-                    "(it did not answer): check it for sessions named pooltui-*")
+            return (
+                "the pool's connections were closed, but the server could not confirm it "
+                "(it did not answer): check it for sessions named pooltui-*"
+            )
         if self.sessions:
-            return (f"{self.sessions} of pooltui's sessions are still open on the server: end "
-                    "them with pg_terminate_backend / KILL (they are named pooltui-*)")
+            return (
+                f"{self.sessions} of pooltui's sessions are still open on the server: end "
+                "them with pg_terminate_backend / KILL (they are named pooltui-*)"
+            )
         extra = f" ({self.ended} ended by pooltui)" if self.ended else ""
         return f"every connection was closed: the server counts none of pooltui's sessions{extra}"
 

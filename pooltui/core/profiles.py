@@ -48,6 +48,7 @@ class Profile:
 # Both split the DSN exactly as the DSN's driver does when it parses it, so what counts as the
 # password here is what the driver would be given as one.
 
+
 def dsn_has_password(dsn: str) -> bool:
     """True when the DSN itself carries a (non-empty) password or other secret."""
     return bool(dsn_secrets(dsn))
@@ -60,17 +61,27 @@ def strip_password(dsn: str) -> str:
 
 # --- loading ----------------------------------------------------------------------------------
 
+
 def _kind_name(value: object) -> str:
-    names = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string",
-             list: "an array", dict: "a table"}
+    names = {
+        bool: "a boolean",
+        int: "a whole number",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }
     return names.get(type(value), type(value).__name__)
 
 
 def _coerce(where: str, key: str, kind: type, value: Any) -> Any:
     """Check one value against the field's type; the only conversion is int -> float."""
+
     def bad(expected: str) -> BadInput:
-        return BadInput(f"{where}: {key} must be {expected}, not {_kind_name(value)}; "
-                        "fix that line of the profile.")
+        return BadInput(
+            f"{where}: {key} must be {expected}, not {_kind_name(value)}; "
+            "fix that line of the profile."
+        )
 
     if kind is bool:
         if not isinstance(value, bool):
@@ -84,8 +95,10 @@ def _coerce(where: str, key: str, kind: type, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise bad("a number")
         if not math.isfinite(value):
-            raise BadInput(f"{where}: {key} must be a finite number, not {value}; "
-                           "fix that line of the profile.")
+            raise BadInput(
+                f"{where}: {key} must be a finite number, not {value}; "
+                "fix that line of the profile."
+            )
         return float(value)
     if kind is str:
         if not isinstance(value, str):
@@ -102,8 +115,9 @@ def _table(where: str, data: dict[str, Any], key: str, allowed: tuple[str, ...])
         raise BadInput(f"{where}: {key} must be a table ([{key}]), not {_kind_name(table)}.")
     for name in table:
         if name not in allowed:
-            raise BadInput(f"{where}: {key}.{name} is not a known key; use one of: "
-                           f"{', '.join(allowed)}.")
+            raise BadInput(
+                f"{where}: {key}.{name} is not a known key; use one of: {', '.join(allowed)}."
+            )
     return table
 
 
@@ -111,14 +125,16 @@ def profile_from_dict(data: dict[str, Any], where: str) -> Profile:
     """Build a Profile from parsed TOML, refusing anything that is not exactly right."""
     for key in data:
         if key not in _TOP_KEYS:
-            raise BadInput(f"{where}: {key} is not a known key; use name, description, "
-                           "[target], [pool] and [workload].")
+            raise BadInput(
+                f"{where}: {key} is not a known key; use name, description, "
+                "[target], [pool] and [workload]."
+            )
     name = data.get("name")
     if name is None:
-        raise BadInput(f"{where}: name is missing; add a line such as name = \"web-api\".")
+        raise BadInput(f'{where}: name is missing; add a line such as name = "web-api".')
     name = _coerce(where, "name", str, name)
     if not name.strip():
-        raise BadInput(f"{where}: name is empty; give the profile a name such as \"web-api\".")
+        raise BadInput(f'{where}: name is empty; give the profile a name such as "web-api".')
     description = _coerce(where, "description", str, data.get("description", ""))
 
     target = _table(where, data, "target", ("dsn",))
@@ -126,20 +142,27 @@ def profile_from_dict(data: dict[str, Any], where: str) -> Profile:
     if "dsn" in target:
         dsn = _coerce(where, "target.dsn", str, target["dsn"])
         if not dsn.startswith(DSN_PREFIXES):
-            raise BadInput(f"{where}: target.dsn must start with one of "
-                           f"{', '.join(DSN_PREFIXES)}.")
+            raise BadInput(f"{where}: target.dsn must start with one of {', '.join(DSN_PREFIXES)}.")
         if dsn_has_password(dsn):
-            raise BadInput(f"{where}: target.dsn contains a password; remove it from the file "
-                           "and supply it through the driver's environment variable or the "
-                           "prompt.")
+            raise BadInput(
+                f"{where}: target.dsn contains a password; remove it from the file "
+                "and supply it through the driver's environment variable or the "
+                "prompt."
+            )
 
     pool = _table(where, data, "pool", tuple(POOL_FIELDS))
     work = _table(where, data, "workload", tuple(WORKLOAD_FIELDS))
     pool_kwargs = {k: _coerce(where, f"pool.{k}", POOL_FIELDS[k], v) for k, v in pool.items()}
-    work_kwargs = {k: _coerce(where, f"workload.{k}", WORKLOAD_FIELDS[k], v)
-                   for k, v in work.items()}
-    return Profile(name=name, description=description, dsn=dsn,
-                   pool=PoolConfig(**pool_kwargs), workload=Workload(**work_kwargs))
+    work_kwargs = {
+        k: _coerce(where, f"workload.{k}", WORKLOAD_FIELDS[k], v) for k, v in work.items()
+    }
+    return Profile(
+        name=name,
+        description=description,
+        dsn=dsn,
+        pool=PoolConfig(**pool_kwargs),
+        workload=Workload(**work_kwargs),
+    )
 
 
 def load_profile(path: Path) -> Profile:
@@ -153,20 +176,21 @@ def read_toml_file(path: Path | str, what: str) -> dict[str, Any]:
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise BadInput(f"{what} file {path} does not exist; check the path or the name.") \
-            from None
+        raise BadInput(f"{what} file {path} does not exist; check the path or the name.") from None
     except UnicodeDecodeError:
         raise BadInput(f"{what} file {path} is not UTF-8 text; save it as UTF-8.") from None
     except OSError as exc:
-        raise BadInput(f"cannot read {what} file {path} ({exc.strerror}); check its "
-                       "permissions.") from None
-    too_deep = BadInput(f"{what} file {path} nests arrays or tables more than "
-                        f"{MAX_TOML_DEPTH} deep; no pooltui {what} does, so fix the file.")
+        raise BadInput(
+            f"cannot read {what} file {path} ({exc.strerror}); check its permissions."
+        ) from None
+    too_deep = BadInput(
+        f"{what} file {path} nests arrays or tables more than "
+        f"{MAX_TOML_DEPTH} deep; no pooltui {what} does, so fix the file."
+    )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{what} file {path} is not valid TOML ({exc}); fix the syntax.") \
-            from None
+        raise BadInput(f"{what} file {path} is not valid TOML ({exc}); fix the syntax.") from None
     except RecursionError:  # tomllib parses nested arrays recursively
         raise too_deep from None
     if _depth_exceeds(data, MAX_TOML_DEPTH):  # a repr or a walk of it later would overflow
@@ -188,6 +212,7 @@ def _depth_exceeds(data: Any, limit: int) -> bool:
 
 
 # --- writing ----------------------------------------------------------------------------------
+
 
 def _as_dict(profile: Profile) -> dict[str, Any]:
     data: dict[str, Any] = {"name": profile.name, "description": profile.description}
@@ -245,17 +270,23 @@ def save_text_atomically(path: Path | str, text: str, *, overwrite_readonly: boo
             finally:
                 os.close(dir_fd)
     except OSError as exc:
-        raise RunFailed(f"cannot write {path} ({exc.strerror or exc}); check that the "
-                        "directory exists and is writable.") from None
+        raise RunFailed(
+            f"cannot write {path} ({exc.strerror or exc}); check that the "
+            "directory exists and is writable."
+        ) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
 
-_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                (stat.S_ISSOCK, "a socket"))
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _destination(path: Path, overwrite_readonly: bool) -> tuple[Path, os.stat_result | None]:
@@ -267,24 +298,37 @@ def _destination(path: Path, overwrite_readonly: bool) -> tuple[Path, os.stat_re
         existing = None
     except NotADirectoryError:
         blocker = next((p for p in path.parents if p.is_file()), path.parent)
-        raise RunFailed(f"cannot write {path}: {blocker} is a file, not a directory; choose a "
-                        "path inside a directory.") from None
+        raise RunFailed(
+            f"cannot write {path}: {blocker} is a file, not a directory; choose a "
+            "path inside a directory."
+        ) from None
     except OSError as exc:
-        raise RunFailed(f"cannot write {path} ({exc.strerror or exc}); check the path and its "
-                        "permissions.") from None
+        raise RunFailed(
+            f"cannot write {path} ({exc.strerror or exc}); check the path and its permissions."
+        ) from None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        kind = next((name for test, name in _NOT_REGULAR if test(existing.st_mode)),
-                    "something else")
-        raise RunFailed(f"{path} is {kind}, not a regular file, so pooltui does not write it: "
-                        "give the path of a file (on the command line, -o - writes to stdout).")
+        kind = next(
+            (name for test, name in _NOT_REGULAR if test(existing.st_mode)), "something else"
+        )
+        raise RunFailed(
+            f"{path} is {kind}, not a regular file, so pooltui does not write it: "
+            "give the path of a file (on the command line, -o - writes to stdout)."
+        )
     real = Path(os.path.realpath(path))
     if existing is not None and not (real.exists() and os.path.samefile(real, path)):
-        raise RunFailed(f"cannot tell which file {path} leads to, so pooltui does not write it: "
-                        "give the file's own path.")
-    if existing is not None and not overwrite_readonly and \
-            (not existing.st_mode & 0o222 or not os.access(real, os.W_OK)):
-        raise RunFailed(f"{path} is read-only, so pooltui leaves it alone: make it writable, "
-                        "choose another file, or (pooltui export, diagnose) pass --force.")
+        raise RunFailed(
+            f"cannot tell which file {path} leads to, so pooltui does not write it: "
+            "give the file's own path."
+        )
+    if (
+        existing is not None
+        and not overwrite_readonly
+        and (not existing.st_mode & 0o222 or not os.access(real, os.W_OK))
+    ):
+        raise RunFailed(
+            f"{path} is read-only, so pooltui leaves it alone: make it writable, "
+            "choose another file, or (pooltui export, diagnose) pass --force."
+        )
     return real, existing
 
 
@@ -298,6 +342,7 @@ def _umask() -> int:
 
 
 # --- finding ----------------------------------------------------------------------------------
+
 
 def user_profiles_dir() -> Path:
     """Where the user's own profiles live (the console saves there)."""
@@ -349,8 +394,10 @@ def find_profile(name_or_path: str) -> Path:
         if path.is_file():
             return path
     looked = ", ".join(str(d) for d in dirs)
-    raise BadInput(f"no profile named {name_or_path!r}: looked for {name_or_path}.toml in "
-                   f"{looked}; give a path or one of the names pooltui lists.")
+    raise BadInput(
+        f"no profile named {name_or_path!r}: looked for {name_or_path}.toml in "
+        f"{looked}; give a path or one of the names pooltui lists."
+    )
 
 
 def list_profiles() -> list[Path]:

@@ -26,8 +26,10 @@ def check_rows(report: CheckReport) -> list[tuple[str, str]]:
     return [
         ("target", report.target),
         ("driver", f"{facts.module_name}, threadsafety {facts.threadsafety}"),
-        ("can ping", "yes" if facts.can_ping
-         else "no: DBUtils' ping is a no-op unless ping_query is set"),
+        (
+            "can ping",
+            "yes" if facts.can_ping else "no: DBUtils' ping is a no-op unless ping_query is set",
+        ),
         ("can share", "yes" if facts.can_share else "no: maxshared is ignored"),
         ("server", server.version),
         ("max_connections", _or_dash(server.max_connections)),
@@ -35,8 +37,7 @@ def check_rows(report: CheckReport) -> list[tuple[str, str]]:
         ("in use now", _or_dash(server.connections_in_use)),
         ("usable for apps", _or_dash(server.usable_connections)),
         ("wait_timeout", _or_dash(server.wait_timeout_s) + (" s" if server.wait_timeout_s else "")),
-        ("connect", f"{report.latencies.connect_ms:.2f} ms "
-                    f"(median of {report.latencies.samples})"),
+        ("connect", f"{report.latencies.connect_ms:.2f} ms (median of {report.latencies.samples})"),
         ("SELECT 1", f"{report.latencies.query_ms:.2f} ms"),
     ]
 
@@ -47,83 +48,124 @@ def format_check(report: CheckReport) -> str:
 
 
 def _summary_line(summary: Any) -> str:
-    return (f"p50 {summary.p50:8.2f}  p95 {summary.p95:8.2f}  p99 {summary.p99:8.2f}  "
-            f"max {summary.max:8.2f}  mean {summary.mean:8.2f} ms")
+    return (
+        f"p50 {summary.p50:8.2f}  p95 {summary.p95:8.2f}  p99 {summary.p99:8.2f}  "
+        f"max {summary.max:8.2f}  mean {summary.mean:8.2f} ms"
+    )
 
 
 def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     stats = result.pool
     lines = []
     if warmup is not None:
-        lines.append(f"warm-up: opened {warmup.opened} connections "
-                     f"(cold acquire {warmup.cold_acquire_ms:.2f} ms, "
-                     f"warm {warmup.warm_acquire_ms:.2f} ms)")
+        lines.append(
+            f"warm-up: opened {warmup.opened} connections "
+            f"(cold acquire {warmup.cold_acquire_ms:.2f} ms, "
+            f"warm {warmup.warm_acquire_ms:.2f} ms)"
+        )
     state = "failed" if result.fatal_error else "stopped early" if result.stopped else "finished"
-    lines.append(f"run {state}: {result.requests} requests, {result.errors} errors in "
-                 f"{result.duration_s:.2f} s = {result.throughput_rps:.1f} req/s")
-    lines.append(_rows([
-        ("latency", _summary_line(result.latency)),
-        ("acquire", _summary_line(result.acquire)),
-        ("query", _summary_line(result.query)),
-        ("hold", _summary_line(result.hold)),
-    ]))
+    lines.append(
+        f"run {state}: {result.requests} requests, {result.errors} errors in "
+        f"{result.duration_s:.2f} s = {result.throughput_rps:.1f} req/s"
+    )
+    lines.append(
+        _rows(
+            [
+                ("latency", _summary_line(result.latency)),
+                ("acquire", _summary_line(result.acquire)),
+                ("query", _summary_line(result.query)),
+                ("hold", _summary_line(result.hold)),
+            ]
+        )
+    )
     lines.append(
         f"pool: peak checked out {stats.peak_checked_out}, peak open {stats.peak_open}, "
         f"peak waiting {stats.peak_waiting}, peak overflow {stats.peak_overflow}; "
         f"connects {stats.connects}, closes {stats.closes}, rejections {stats.rejections}, "
         f"connect errors {stats.connect_errors}"
     )
-    lines.append(f"       reconnects {stats.reconnects}, statements re-run by DBUtils "
-                 f"{stats.reexecutions}; rows {result.rows}, cut short by the end "
-                 f"{result.cancelled}")
+    lines.append(
+        f"       reconnects {stats.reconnects}, statements re-run by DBUtils "
+        f"{stats.reexecutions}; rows {result.rows}, cut short by the end "
+        f"{result.cancelled}"
+    )
     if result.error_kinds:
         kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(result.error_kinds.items()))
         lines.append(f"errors by kind: {kinds}")
     for outage in result.outages:
         recovery = outage.recovery_s
-        lines.append(f"outage: from {outage.started_s:.2f} s, "
-                     + (f"recovered after {recovery:.2f} s" if recovery is not None
-                        else "not recovered by the end")
-                     + f", {outage.failed} requests failed: {outage.error}")
+        lines.append(
+            f"outage: from {outage.started_s:.2f} s, "
+            + (
+                f"recovered after {recovery:.2f} s"
+                if recovery is not None
+                else "not recovered by the end"
+            )
+            + f", {outage.failed} requests failed: {outage.error}"
+        )
     for stall in result.stalls:
         until = f"{stall.ended_s:.2f} s" if stall.ended_s is not None else "the end"
-        lines.append(f"stall: no request completed from {stall.started_s:.2f} s to {until} "
-                     f"with up to {stall.in_flight} in flight")
+        lines.append(
+            f"stall: no request completed from {stall.started_s:.2f} s to {until} "
+            f"with up to {stall.in_flight} in flight"
+        )
     for leak in result.leaks:
-        lines.append(f"leak: held {leak.held_s:.1f} s by thread {leak.thread}, acquired at:\n"
-                     f"{leak.stack}")
+        lines.append(
+            f"leak: held {leak.held_s:.1f} s by thread {leak.thread}, acquired at:\n{leak.stack}"
+        )
     guards = result.guards
-    lines.append(f"session: {'read-only' if guards.read_only else 'writes allowed'}, statement "
-                 f"timeout {guards.statement_timeout_s * 1000:.0f} ms")
+    lines.append(
+        f"session: {'read-only' if guards.read_only else 'writes allowed'}, statement "
+        f"timeout {guards.statement_timeout_s * 1000:.0f} ms"
+    )
     lines.extend(f"event: {event}" for event in result.events)
     return "\n".join(lines)
 
 
 def _drill_row(report: DrillReport) -> list[str]:
     t = report.timeline
-    detected = "not seen" if t.detected_after_s is None else \
-        f"{t.detected_after_s:.2f} s ({t.symptom})"
+    detected = (
+        "not seen" if t.detected_after_s is None else f"{t.detected_after_s:.2f} s ({t.symptom})"
+    )
     recovered = "no" if t.recovered_after_s is None else f"{t.recovered_after_s:.2f} s"
-    outcome = "ok" if report.ok else "; ".join(
-        ([] if report.recovered else ["not recovered"])
-        + ([f"{report.connections_left} left open"] if report.connections_left else []))
-    return [report.scenario, detected, recovered, str(report.requests_failed),
-            str(report.retried_statements), str(report.connections_left), outcome]
+    outcome = (
+        "ok"
+        if report.ok
+        else "; ".join(
+            ([] if report.recovered else ["not recovered"])
+            + ([f"{report.connections_left} left open"] if report.connections_left else [])
+        )
+    )
+    return [
+        report.scenario,
+        detected,
+        recovered,
+        str(report.requests_failed),
+        str(report.retried_statements),
+        str(report.connections_left),
+        outcome,
+    ]
 
 
 def format_drills(reports: list[DrillReport]) -> str:
     """`pooltui drill`: one row per drill (the figures), then each drill's fault and advice."""
     if not reports:
         return "no drill ran"
-    table = [["drill", "detected after", "recovered after", "failed", "retried", "left",
-              "result"], *(_drill_row(r) for r in reports)]
+    table = [
+        ["drill", "detected after", "recovered after", "failed", "retried", "left", "result"],
+        *(_drill_row(r) for r in reports),
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = [f"target: {reports[0].target}"]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-              for row in table]
+    lines += [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
     for report in reports:
-        lines.append(f"{report.scenario}: {report.fault}; {report.requests} requests in "
-                     f"{report.duration_s:.1f} s")
+        lines.append(
+            f"{report.scenario}: {report.fault}; {report.requests} requests in "
+            f"{report.duration_s:.1f} s"
+        )
         if report.fatal_error:
             lines.append(f"  run ended early: {report.fatal_error}")
         lines.extend(f"  - {advice}" for advice in report.advice)

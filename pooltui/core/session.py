@@ -53,9 +53,11 @@ class PoolSession:
         pool = self.pool
         return pool is None or self.built_config != config or pool.target is not self.target
 
-    def ensure(self, config: PoolConfig,
-               on_event: Callable[[PoolEvent], None] | None = None,
-               ) -> tuple[InstrumentedPool, bool]:
+    def ensure(
+        self,
+        config: PoolConfig,
+        on_event: Callable[[PoolEvent], None] | None = None,
+    ) -> tuple[InstrumentedPool, bool]:
         """The pool for ``config`` (worker threads only): (pool, True) when it was (re)built."""
         with self._build:
             self._check_open()
@@ -65,8 +67,9 @@ class PoolSession:
             self.detach()
             if pool is not None:
                 pool.close()
-            pool = InstrumentedPool(self.target, config, on_event=on_event,
-                                    leak_threshold_s=self.leak_threshold_s)
+            pool = InstrumentedPool(
+                self.target, config, on_event=on_event, leak_threshold_s=self.leak_threshold_s
+            )
             with self._state:
                 closed = self._closed
                 if not closed:

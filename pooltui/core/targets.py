@@ -27,11 +27,30 @@ from pooltui.core.drivers.odbc import ODBC_SECRET_KEYS, odbc_parts, odbc_without
 from pooltui.core.drivers.sqlite import SQLITE_PROGRESS_STEPS
 from pooltui.core.errors import BadInput
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT_S", "FORMS", "MAX_TIMEOUT_S", "ODBC_SECRET_KEYS",
-           "PASSWORD_ENVS", "SECRET_PARAMS", "SQLITE_PROGRESS_STEPS", "DriverFacts", "Target",
-           "UrlParts", "demo_target", "driver_facts", "dsn_prefixes", "dsn_secrets",
-           "dsn_without_secrets", "forms", "is_ascii_number", "odbc_parts",
-           "odbc_without_secrets", "parse_dsn", "password_envs", "split_url"]
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT_S",
+    "FORMS",
+    "MAX_TIMEOUT_S",
+    "ODBC_SECRET_KEYS",
+    "PASSWORD_ENVS",
+    "SECRET_PARAMS",
+    "SQLITE_PROGRESS_STEPS",
+    "DriverFacts",
+    "Target",
+    "UrlParts",
+    "demo_target",
+    "driver_facts",
+    "dsn_prefixes",
+    "dsn_secrets",
+    "dsn_without_secrets",
+    "forms",
+    "is_ascii_number",
+    "odbc_parts",
+    "odbc_without_secrets",
+    "parse_dsn",
+    "password_envs",
+    "split_url",
+]
 
 FORMS = tuple(driver.form for driver in BUILT_IN)
 PASSWORD_ENVS = {driver.name: driver.password_env for driver in BUILT_IN}
@@ -59,12 +78,16 @@ def parse_dsn(dsn: str, *, password: str | None = None) -> Target:
     driver = driver_for_scheme(scheme) if scheme else None
     if driver is not None:
         return driver.parse(text, password)
-    named = f"the scheme {scheme!r}" if re.fullmatch(r"[a-z][a-z0-9+.-]{0,20}", scheme) else \
-        "a DSN without a known scheme"
+    named = (
+        f"the scheme {scheme!r}"
+        if re.fullmatch(r"[a-z][a-z0-9+.-]{0,20}", scheme)
+        else "a DSN without a known scheme"
+    )
     problems = load_problems()
     broken = f" ({'; '.join(problems)}: fix or uninstall it)" if problems else ""
-    raise BadInput(f"pooltui does not understand {named}: give one of " + "; ".join(forms())
-                   + broken + ".")
+    raise BadInput(
+        f"pooltui does not understand {named}: give one of " + "; ".join(forms()) + broken + "."
+    )
 
 
 def dsn_secrets(text: str) -> tuple[str, ...]:

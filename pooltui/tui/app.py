@@ -41,9 +41,15 @@ class PoolTuiApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, target: Target, profile: Profile, *, dsn: str | None = None,
-                 check_target: bool = True,
-                 leak_threshold_s: float | None = DEFAULT_LEAK_THRESHOLD_S) -> None:
+    def __init__(
+        self,
+        target: Target,
+        profile: Profile,
+        *,
+        dsn: str | None = None,
+        check_target: bool = True,
+        leak_threshold_s: float | None = DEFAULT_LEAK_THRESHOLD_S,
+    ) -> None:
         super().__init__()
         self.session = PoolSession(target, leak_threshold_s)
         self.profile = profile
@@ -113,10 +119,15 @@ class PoolTuiApp(App[int]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        keys = [(self.get_key_display(b), help_for(b))
-                for owner, b in command_bindings(self.tune) if owner in (self.tune, self)]
-        keys += [("enter", "details of the selected run (load its configuration back)"),
-                 ("ctrl+p", "command palette: every action by name")]
+        keys = [
+            (self.get_key_display(b), help_for(b))
+            for owner, b in command_bindings(self.tune)
+            if owner in (self.tune, self)
+        ]
+        keys += [
+            ("enter", "details of the selected run (load its configuration back)"),
+            ("ctrl+p", "command palette: every action by name"),
+        ]
         self.push_screen(HelpScreen(keys))
 
     async def action_quit(self) -> None:
@@ -154,8 +165,7 @@ class PoolTuiApp(App[int]):
             self._exception_event.set()
         self.bell()
         report = crash_report(error, self.known_secrets())
-        self._exit_renderables.append(Segments(self.console.render(report,
-                                                                   self.console.options)))
+        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
         self._close_messages_no_wait()
 
     def known_secrets(self) -> list[str]:
@@ -182,9 +192,15 @@ class PoolTuiApp(App[int]):
         self.session.close()  # stops the burst first
 
 
-def make_app(target: Target, profile: Profile, *, dsn: str | None = None,
-             check_target: bool = True,
-             leak_threshold_s: float | None = DEFAULT_LEAK_THRESHOLD_S) -> PoolTuiApp:
+def make_app(
+    target: Target,
+    profile: Profile,
+    *,
+    dsn: str | None = None,
+    check_target: bool = True,
+    leak_threshold_s: float | None = DEFAULT_LEAK_THRESHOLD_S,
+) -> PoolTuiApp:
     """The console for ``target`` starting from ``profile``; the CLI and the tests use this."""
-    return PoolTuiApp(target, profile, dsn=dsn, check_target=check_target,
-                      leak_threshold_s=leak_threshold_s)
+    return PoolTuiApp(
+        target, profile, dsn=dsn, check_target=check_target, leak_threshold_s=leak_threshold_s
+    )

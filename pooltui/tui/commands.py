@@ -37,8 +37,9 @@ HELP: dict[str, str] = {
 EXTRA = (("details", "Run details (enter on a run)"),)
 
 
-def command_bindings(screen: Screen[Any], *,
-                     enabled_only: bool = False) -> Iterator[tuple[DOMNode, Binding]]:
+def command_bindings(
+    screen: Screen[Any], *, enabled_only: bool = False
+) -> Iterator[tuple[DOMNode, Binding]]:
     """The (owner, binding) pairs the footer shows for ``screen`` (its focused widget's, its
     own and the app's), one per action; ``enabled_only`` leaves out the disabled ones."""
     seen: set[str] = set()

@@ -44,8 +44,9 @@ def seen(messages: list[Message], kind: type[Message]) -> list[Any]:
     return [m for m in messages if isinstance(m, kind)]
 
 
-def console(dsn: str, pool: PoolConfig | None = None,
-            workload: Workload | None = None) -> tuple[PoolTuiApp, list[Message]]:
+def console(
+    dsn: str, pool: PoolConfig | None = None, workload: Workload | None = None
+) -> tuple[PoolTuiApp, list[Message]]:
     """An app on ``dsn`` and the list its messages are recorded into."""
     profile = Profile("test", pool=pool or SMALL_POOL, workload=workload or SHORT_BURST)
     return make_app(parse_dsn(dsn), profile, check_target=False), []
@@ -54,12 +55,18 @@ def console(dsn: str, pool: PoolConfig | None = None,
 class Console:
     """A console app plus what the tests watch: its messages and its notifications."""
 
-    def __init__(self, dsn: str, pool: PoolConfig = SMALL_POOL,
-                 workload: Workload = SHORT_BURST, *, check: bool = False) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        pool: PoolConfig = SMALL_POOL,
+        workload: Workload = SHORT_BURST,
+        *,
+        check: bool = False,
+    ) -> None:
         self.target = parse_dsn(dsn)
-        self.app: PoolTuiApp = make_app(self.target, Profile("test", pool=pool,
-                                                             workload=workload),
-                                        check_target=check)
+        self.app: PoolTuiApp = make_app(
+            self.target, Profile("test", pool=pool, workload=workload), check_target=check
+        )
         self.messages: list[Message] = []
         self.notes: list[tuple[str, str]] = []
         self.on_message: Callable[[Message], None] | None = None

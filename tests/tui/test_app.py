@@ -33,8 +33,12 @@ from .helpers import SIZE, console, seen, until
 # --- the entry point ----------------------------------------------------------------------
 
 
-def run_console(dsn: str | None = None, profile: str | None = None,
-                ask_password: bool = False, overrides: tuple[str, ...] = ()) -> int:
+def run_console(
+    dsn: str | None = None,
+    profile: str | None = None,
+    ask_password: bool = False,
+    overrides: tuple[str, ...] = (),
+) -> int:
     """`pooltui [--dsn DSN] [--profile P] [--ask-password] [--set K=V]...`, as typed."""
     argv = ["--dsn", dsn] if dsn is not None else []
     argv += ["--profile", profile] if profile is not None else []
@@ -128,8 +132,11 @@ def test_a_bad_set_override_is_one_sentence_before_the_console_opens(capsys):
 
 
 async def test_ctrl_q_mid_burst_stops_it_and_closes_every_connection(pg_dsn):
-    app, messages = console(pg_dsn, PoolConfig(maxconnections=8, maxcached=8),
-                            Workload(threads=16, duration_s=60.0, hold_ms=1.0))
+    app, messages = console(
+        pg_dsn,
+        PoolConfig(maxconnections=8, maxcached=8),
+        Workload(threads=16, duration_s=60.0, hold_ms=1.0),
+    )
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         await pilot.press("b")
         await until(pilot, lambda: seen(messages, StatsSampled))
@@ -147,8 +154,11 @@ async def test_ctrl_q_mid_burst_stops_it_and_closes_every_connection(pg_dsn):
 
 
 async def test_leaving_without_ctrl_q_still_closes_every_connection(pg_dsn):
-    app, messages = console(pg_dsn, PoolConfig(maxconnections=4, maxcached=4),
-                            Workload(threads=8, duration_s=60.0, hold_ms=2.0))
+    app, messages = console(
+        pg_dsn,
+        PoolConfig(maxconnections=4, maxcached=4),
+        Workload(threads=8, duration_s=60.0, hold_ms=2.0),
+    )
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         await pilot.press("b")
         await until(pilot, lambda: seen(messages, StatsSampled))
@@ -167,14 +177,25 @@ async def test_every_footer_action_is_in_the_palette_and_runs_from_it(sqlite_dsn
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         await pilot.pause()
         shown = {b.description for _, b in command_bindings(app.tune)}
-        assert {"Warm up", "Burst", "Stop", "Baseline", "Connect", "Profile", "Export", "Quit",
-                "Help"} <= shown
+        assert {
+            "Warm up",
+            "Burst",
+            "Stop",
+            "Baseline",
+            "Connect",
+            "Profile",
+            "Export",
+            "Quit",
+            "Help",
+        } <= shown
         await pilot.press("ctrl+p")
         await until(pilot, lambda: app.screen is not app.tune)
         palette = app.screen
         await pilot.press(*"burst")
-        await until(pilot, lambda: "Burst (b)" in str(palette.query_one(OptionList)
-                                                        .get_option_at_index(0).prompt))
+        await until(
+            pilot,
+            lambda: "Burst (b)" in str(palette.query_one(OptionList).get_option_at_index(0).prompt),
+        )
         await pilot.press("enter")
         await until(pilot, lambda: seen(messages, BurstFinished))
         assert len(app.history) == 1
@@ -183,8 +204,12 @@ async def test_every_footer_action_is_in_the_palette_and_runs_from_it(sqlite_dsn
         await until(pilot, lambda: app.screen is not app.tune)
         palette = app.screen
         await pilot.press(*"run details")
-        await until(pilot, lambda: "Run details" in str(palette.query_one(OptionList)
-                                                         .get_option_at_index(0).prompt))
+        await until(
+            pilot,
+            lambda: (
+                "Run details" in str(palette.query_one(OptionList).get_option_at_index(0).prompt)
+            ),
+        )
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
         assert app.screen.record is app.history.records[0]
@@ -236,7 +261,8 @@ async def test_profiles_load_one_and_refuse_an_invalid_one(sqlite_dsn):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "aaa-tuned.toml").write_text(
         'name = "aaa-tuned"\n[pool]\nmaxconnections = 7\nmaxcached = 3\n'
-        '[workload]\nthreads = 12\nhold_ms = 4\n')
+        "[workload]\nthreads = 12\nhold_ms = 4\n"
+    )
     (directory / "aaa-broken.toml").write_text('name = "aaa-broken"\n[pool]\nping = "yes"\n')
     app, _ = console(sqlite_dsn)
     async with app.run_test(size=SIZE) as pilot:

@@ -46,8 +46,8 @@ def crashing_app() -> CrashingApp:
 
 
 def assert_clean_report(err: str, exception: str) -> None:
-    assert "Traceback" in err and exception in err   # the report is still there, for a bug
-    assert " locals " not in err                     # rich's title of a frame's locals panel
+    assert "Traceback" in err and exception in err  # the report is still there, for a bug
+    assert " locals " not in err  # rich's title of a frame's locals panel
     for secret in (SECRET, TYPED):
         assert secret not in err
 

@@ -30,12 +30,29 @@ from pooltui.tui.screens.run_details import RunDetailsScreen
 
 from .helpers import NO_RESULT, Host, opened, screen_text, static_text, until
 
-GAUGES = ("checked_out", "idle", "shared", "open", "overflow", "waiting",
-          "peak_checked_out", "peak_open", "peak_waiting", "checkouts", "connects",
-          "connect_errors", "closes", "rejections", "query_errors", "acquire", "hold")
+GAUGES = (
+    "checked_out",
+    "idle",
+    "shared",
+    "open",
+    "overflow",
+    "waiting",
+    "peak_checked_out",
+    "peak_open",
+    "peak_waiting",
+    "checkouts",
+    "connects",
+    "connect_errors",
+    "closes",
+    "rejections",
+    "query_errors",
+    "acquire",
+    "hold",
+)
 
 
 # --- help ---------------------------------------------------------------------------------------
+
 
 async def test_help_names_every_parameter_gauge_and_key() -> None:
     host = Host(HelpScreen())
@@ -75,10 +92,14 @@ async def test_help_scrolls_and_closes_on_escape() -> None:
 
 # --- profiles -----------------------------------------------------------------------------------
 
+
 def current_profile() -> Profile:
-    return Profile(name="mine", description="what the sliders say",
-                   pool=PoolConfig(maxconnections=7, mincached=2, maxcached=4),
-                   workload=Workload(threads=5, hold_ms=2.5))
+    return Profile(
+        name="mine",
+        description="what the sliders say",
+        pool=PoolConfig(maxconnections=7, mincached=2, maxcached=4),
+        workload=Workload(threads=5, hold_ms=2.5),
+    )
 
 
 async def listed(pilot: Pilot, screen: ProfilesScreen) -> None:
@@ -160,6 +181,7 @@ async def test_profiles_show_an_invalid_profile_error_in_place() -> None:
 
 
 # --- connect ------------------------------------------------------------------------------------
+
 
 def connect_host() -> tuple[ConnectScreen, Host, list[Any]]:
     screen = ConnectScreen()
@@ -314,12 +336,15 @@ async def test_connect_to_the_embedded_demo() -> None:
 
 # --- export -------------------------------------------------------------------------------------
 
+
 def export_profile() -> Profile:
-    return Profile(name="web test", description="exported by the screen test",
-                   dsn="postgresql://postgres@127.0.0.1:5432/test",
-                   pool=PoolConfig(maxconnections=6, mincached=2, maxcached=4,
-                                   ping_query="SELECT 1"),
-                   workload=Workload(threads=4, hold_ms=1.5))
+    return Profile(
+        name="web test",
+        description="exported by the screen test",
+        dsn="postgresql://postgres@127.0.0.1:5432/test",
+        pool=PoolConfig(maxconnections=6, mincached=2, maxcached=4, ping_query="SELECT 1"),
+        workload=Workload(threads=4, hold_ms=1.5),
+    )
 
 
 def secret_target() -> Target:
@@ -391,6 +416,7 @@ async def test_export_unwritable_path_shows_an_error_in_place(tmp_path: Path) ->
 
 # --- run details --------------------------------------------------------------------------------
 
+
 def sqlite_run(dsn: str, config: PoolConfig, workload: Workload) -> RunResult:
     """A short real run against the SQLite fixture; the pool is always closed."""
     pool = InstrumentedPool(parse_dsn(dsn), config)
@@ -424,8 +450,10 @@ async def test_run_details_show_figures_deltas_and_load(sqlite_dsn: str) -> None
         assert record.label in text
         mine, theirs = record.result, baseline.result
         change = (mine.throughput_rps - theirs.throughput_rps) / theirs.throughput_rps
-        throughput_row = (f"throughput (req/s) {mine.throughput_rps:,.2f} "
-                          f"{theirs.throughput_rps:,.2f} {change:+.1%}")
+        throughput_row = (
+            f"throughput (req/s) {mine.throughput_rps:,.2f} "
+            f"{theirs.throughput_rps:,.2f} {change:+.1%}"
+        )
         assert throughput_row in text
         assert f"latency p95 (ms) {mine.latency.p95:,.2f} {theirs.latency.p95:,.2f}" in text
         assert f"peak open {mine.pool.peak_open:,} {theirs.pool.peak_open:,}" in text

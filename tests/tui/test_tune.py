@@ -59,7 +59,7 @@ async def test_every_control_feeds_the_configuration(sqlite_dsn):
         tune = console.app.tune
         tune.query_one("#param-blocking").focus()
         await pilot.press("space")  # the blocking switch
-        await pilot.press("down")   # focus moves on to the reset switch
+        await pilot.press("down")  # focus moves on to the reset switch
         await pilot.press("enter")
         tune.query_one("#param-ping", Select).value = 4
         tune.query_one("#param-setsession", Input).focus()
@@ -164,8 +164,11 @@ async def test_warm_up_and_burst_move_the_gauges_plots_and_history(sqlite_dsn):
 
 
 async def test_postgres_burst_stops_on_s_while_the_console_stays_usable(pg_dsn):
-    console = Console(pg_dsn, PoolConfig(maxconnections=8, maxcached=8),
-                      Workload(threads=16, duration_s=60.0, hold_ms=1.0))
+    console = Console(
+        pg_dsn,
+        PoolConfig(maxconnections=8, maxcached=8),
+        Workload(threads=16, duration_s=60.0, hold_ms=1.0),
+    )
     async with console.run() as pilot:
         await pilot.pause()
         await pilot.press("b")
@@ -186,7 +189,8 @@ async def test_postgres_burst_stops_on_s_while_the_console_stays_usable(pg_dsn):
         result = console.seen(BurstFinished)[0].result
         assert result.stopped and result.duration_s < 60.0
         assert str(console.app.tune.query_one(HistoryTable).get_row_at(0)[1]).startswith(
-            "(stopped)")
+            "(stopped)"
+        )
         assert console.app.tune.running is None
 
 
@@ -197,8 +201,11 @@ async def test_keys_that_cannot_act_now_are_disabled_not_answered_with_a_toast(s
         tune = console.app.tune
 
         def enabled() -> dict[str, bool]:  # what the footer draws, key by key
-            return {key: active.enabled for key, active in tune.active_bindings.items()
-                    if key in ("w", "b", "s", "m")}
+            return {
+                key: active.enabled
+                for key, active in tune.active_bindings.items()
+                if key in ("w", "b", "s", "m")
+            }
 
         assert enabled() == {"w": True, "b": True, "s": False, "m": False}
         await pilot.press("s", "m")  # nothing runs, no run yet: nothing happens, nothing said
@@ -220,8 +227,11 @@ async def test_keys_that_cannot_act_now_are_disabled_not_answered_with_a_toast(s
 
 
 async def test_mariadb_burst_lands_in_the_history(mysql_dsn):
-    console = Console(mysql_dsn, PoolConfig(maxconnections=4, maxcached=2),
-                      Workload(threads=6, duration_s=1.0, hold_ms=2.0))
+    console = Console(
+        mysql_dsn,
+        PoolConfig(maxconnections=4, maxcached=2),
+        Workload(threads=6, duration_s=1.0, hold_ms=2.0),
+    )
     async with console.run() as pilot:
         await pilot.pause()
         finished = await burst(pilot, console)
@@ -338,8 +348,11 @@ async def test_an_unreachable_server_is_a_message_not_a_crash(pg_dsn):
 
 
 async def test_connections_killed_mid_burst(pg_dsn):
-    console = Console(pg_dsn, PoolConfig(maxconnections=4, maxcached=4),
-                      Workload(threads=4, duration_s=1.5, hold_ms=2.0))
+    console = Console(
+        pg_dsn,
+        PoolConfig(maxconnections=4, maxcached=4),
+        Workload(threads=4, duration_s=1.5, hold_ms=2.0),
+    )
     killed: list[int] = []
 
     def kill_on_first_sample(message: Message) -> None:
@@ -370,28 +383,51 @@ async def test_connections_killed_mid_burst(pg_dsn):
 def fixed_result(throughput: float, p95: float, errors: int = 0) -> Any:
     from pooltui.core.load.engine import RunResult
 
-    latency = Summary(count=1000, p50=p95 / 2, p95=p95, p99=p95 * 1.5, max=p95 * 2,
-                      mean=p95 / 2)
-    stats = PoolStats(checked_out=0, idle=4, open=4, peak_open=4, checkouts=1000, connects=4,
-                      maxconnections=4, maxcached=4)
-    return RunResult(requests=1000 + errors, errors=errors, duration_s=1.0,
-                     throughput_rps=throughput, latency=latency,
-                     acquire=Summary(count=1000, p95=p95 / 10), query=Summary(), hold=Summary(),
-                     schedule_lag=Summary(), error_kinds={"OperationalError": errors}
-                     if errors else {}, pool=stats, config=SMALL_POOL, target="sqlite:///x.db",
-                     driver="sqlite3", workload=SHORT_BURST)
+    latency = Summary(count=1000, p50=p95 / 2, p95=p95, p99=p95 * 1.5, max=p95 * 2, mean=p95 / 2)
+    stats = PoolStats(
+        checked_out=0,
+        idle=4,
+        open=4,
+        peak_open=4,
+        checkouts=1000,
+        connects=4,
+        maxconnections=4,
+        maxcached=4,
+    )
+    return RunResult(
+        requests=1000 + errors,
+        errors=errors,
+        duration_s=1.0,
+        throughput_rps=throughput,
+        latency=latency,
+        acquire=Summary(count=1000, p95=p95 / 10),
+        query=Summary(),
+        hold=Summary(),
+        schedule_lag=Summary(),
+        error_kinds={"OperationalError": errors} if errors else {},
+        pool=stats,
+        config=SMALL_POOL,
+        target="sqlite:///x.db",
+        driver="sqlite3",
+        workload=SHORT_BURST,
+    )
 
 
 def snapshot_app(pool: PoolConfig = SMALL_POOL) -> PoolTuiApp:
     """A console with fixed data: no database is touched, no clock is read."""
-    app = make_app(parse_dsn("sqlite:///snapshot.db"), Profile("snapshot", pool=pool,
-                                                               workload=SHORT_BURST),
-                   check_target=False)
+    app = make_app(
+        parse_dsn("sqlite:///snapshot.db"),
+        Profile("snapshot", pool=pool, workload=SHORT_BURST),
+        check_target=False,
+    )
     history = app.history
     history.add(SMALL_POOL, SHORT_BURST, fixed_result(2400.0, 2.5))
     history.add(replace(SMALL_POOL, maxconnections=8), SHORT_BURST, fixed_result(3100.0, 1.9))
-    history.add(replace(SMALL_POOL, maxconnections=8), replace(SHORT_BURST, hold_ms=5.0),
-                fixed_result(700.0, 9.4, errors=3))
+    history.add(
+        replace(SMALL_POOL, maxconnections=8),
+        replace(SHORT_BURST, hold_ms=5.0),
+        fixed_result(700.0, 9.4, errors=3),
+    )
     history.mark_baseline(1)
     return app
 
@@ -418,11 +454,9 @@ def test_snapshot_tune_screen_wide(snap_compare, frozen_clock):
 
 
 def test_snapshot_tune_screen_80x24(snap_compare, frozen_clock):
-    assert snap_compare(snapshot_app(), terminal_size=(80, 24),
-                        run_before=_show_fixed_live_data)
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=_show_fixed_live_data)
 
 
 def test_snapshot_refused_configuration(snap_compare, frozen_clock):
     refused = PoolConfig(mincached=6, maxcached=0, maxconnections=4)
-    assert snap_compare(snapshot_app(refused), terminal_size=SIZE,
-                        run_before=_show_fixed_live_data)
+    assert snap_compare(snapshot_app(refused), terminal_size=SIZE, run_before=_show_fixed_live_data)

@@ -82,17 +82,27 @@ async def test_from_first_question_to_verified_recommendation(request, dsn_fixtu
         text = await screen_text(pilot)
         assert "step 1 of 6" in text and "max_connections" in text
         assert wizard.figures.server.product in text
-        assert wizard.query_one("#a-connect_ms", Input).value == \
-            f"{wizard.figures.connect_ms:.3g}"  # the measured figure is prefilled
+        assert (
+            wizard.query_one("#a-connect_ms", Input).value == f"{wizard.figures.connect_ms:.3g}"
+        )  # the measured figure is prefilled
 
         await walk_answers(pilot, wizard)
 
         answers = wizard.answers()
-        assert (answers.threads_per_process, answers.peak_rate_per_s, answers.shape,
-                answers.hold_ms, answers.symptoms) == (6, 100.0, "bursty", 20.0,
-                                                       frozenset({"exhaustion"}))
-        assert {"threads_per_process", "peak_rate_per_s", "shape", "hold_ms",
-                "symptoms"}.isdisjoint(answers.assumed)
+        assert (
+            answers.threads_per_process,
+            answers.peak_rate_per_s,
+            answers.shape,
+            answers.hold_ms,
+            answers.symptoms,
+        ) == (6, 100.0, "bursty", 20.0, frozenset({"exhaustion"}))
+        assert {
+            "threads_per_process",
+            "peak_rate_per_s",
+            "shape",
+            "hold_ms",
+            "symptoms",
+        }.isdisjoint(answers.assumed)
         assert {"processes", "goal", "connect_ms"} <= answers.assumed
         expected = recommend(answers, current, target.facts, wizard.measurements())
         assert wizard.recommendation == expected
@@ -104,8 +114,12 @@ async def test_from_first_question_to_verified_recommendation(request, dsn_fixtu
         assert "connect_ms" not in wizard.assumed_names(answers)  # measured, not assumed
 
         await pilot.press("v")
-        await until(pilot, lambda: wizard.verified is not None and len(wizard.verified) == 2
-                    and not wizard.verifying)
+        await until(
+            pilot,
+            lambda: (
+                wizard.verified is not None and len(wizard.verified) == 2 and not wizard.verifying
+            ),
+        )
         before, after = wizard.verified["current"], wizard.verified["recommended"]
         assert before.config.blocking is False and after.config.blocking is True
         assert before.rejections > 0 and after.rejections == 0
@@ -189,5 +203,7 @@ async def test_a_representative_query_is_timed_and_used(pg_dsn):
         assert "Measured:" in await screen_text(pilot)
         await next_step(pilot, wizard, "symptoms")
         await next_step(pilot, wizard, "result")
-        assert any("query_ms is the" in text and "measured" in text
-                   for text in wizard.recommendation.assumptions)
+        assert any(
+            "query_ms is the" in text and "measured" in text
+            for text in wizard.recommendation.assumptions
+        )

@@ -283,13 +283,17 @@ def _rule_mincached(ctx: Context, cfg: PoolConfig) -> Outcome:
         return [], []
     busy_at = "peak" if bursty else "average load"
     if want == 1:
-        why = (f"On a cold pool the first request pays the {ctx.connect_ms:.3g} ms connect; "
-               f"pre-open the 1 connection busy at {busy_at} (DBUtils never refills it).")
+        why = (
+            f"On a cold pool the first request pays the {ctx.connect_ms:.3g} ms connect; "
+            f"pre-open the 1 connection busy at {busy_at} (DBUtils never refills it)."
+        )
     else:
-        why = (f"DBUtils opens connections one at a time under the pool lock, so on a cold pool "
-               f"the last of {want} concurrent requests waits about {want} x "
-               f"{ctx.connect_ms:.3g} ms; pre-open the {want} busy at {busy_at} (DBUtils never "
-               "refills them).")
+        why = (
+            f"DBUtils opens connections one at a time under the pool lock, so on a cold pool "
+            f"the last of {want} concurrent requests waits about {want} x "
+            f"{ctx.connect_ms:.3g} ms; pre-open the {want} busy at {busy_at} (DBUtils never "
+            "refills them)."
+        )
     return _change(cfg, "mincached", want, why), []
 
 

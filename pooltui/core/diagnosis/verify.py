@@ -64,17 +64,24 @@ class TargetFigures:
 
     def measurements(self) -> Measurements:
         """The diagnosis' input; a SELECT 1 round trip is not the application's query time."""
-        return Measurements(connect_ms=self.connect_ms,
-                            query_ms=self.query_ms if self.representative else None,
-                            server=self.server)
+        return Measurements(
+            connect_ms=self.connect_ms,
+            query_ms=self.query_ms if self.representative else None,
+            server=self.server,
+        )
 
 
 def measure_target(target: Target, query: str | None = None) -> TargetFigures:
     """Connect and query times (medians of 3) and the server's limits: CannotConnect if down,
     RunFailed if the query fails. Without ``query`` the SELECT 1 round trip is timed."""
     report = check_target(target, query or "SELECT 1")
-    return TargetFigures(report.latencies.connect_ms, report.latencies.query_ms,
-                         query or "SELECT 1", bool(query), report.server)
+    return TargetFigures(
+        report.latencies.connect_ms,
+        report.latencies.query_ms,
+        query or "SELECT 1",
+        bool(query),
+        report.server,
+    )
 
 
 @dataclass(frozen=True)
@@ -246,8 +253,9 @@ class WaitCountingPool:
             self.busy_sum_s += seconds
 
 
-def verify_workload(answers: Answers, *, query_ms: float | None = None,
-                    duration_s: float = VERIFY_DURATION_S) -> Workload:
+def verify_workload(
+    answers: Answers, *, query_ms: float | None = None, duration_s: float = VERIFY_DURATION_S
+) -> Workload:
     """The peak of the answered workload as one process sees it: Poisson at the peak rate.
 
     The run executes the representative query (or SELECT 1 when there is none) and then holds
@@ -255,8 +263,10 @@ def verify_workload(answers: Answers, *, query_ms: float | None = None,
     time (for SELECT 1 it is taken as 0: the whole hold is then slept).
     """
     if answers.threads_per_process > MAX_THREADS:
-        raise BadInput(f"A verification burst runs at most {MAX_THREADS} threads, not "
-                       f"{answers.threads_per_process}; verify with fewer threads per process.")
+        raise BadInput(
+            f"A verification burst runs at most {MAX_THREADS} threads, not "
+            f"{answers.threads_per_process}; verify with fewer threads per process."
+        )
     if answers.query:
         query = answers.query
         spent = query_ms if query_ms is not None else answers.query_ms
@@ -276,9 +286,16 @@ def verify_workload(answers: Answers, *, query_ms: float | None = None,
     return workload
 
 
-def measure(target: Target, config: PoolConfig, workload: Workload, *,
-            stop: threading.Event | None = None, seed: int | None = VERIFY_SEED,
-            threshold_s: float = WAIT_THRESHOLD_S, warm: bool = False) -> Measured:
+def measure(
+    target: Target,
+    config: PoolConfig,
+    workload: Workload,
+    *,
+    stop: threading.Event | None = None,
+    seed: int | None = VERIFY_SEED,
+    threshold_s: float = WAIT_THRESHOLD_S,
+    warm: bool = False,
+) -> Measured:
     """Build a pool with ``config``, run ``workload`` through the wait counter, close the pool.
 
     ``warm`` first opens the pool's ``mincached`` connections (at least one) as the console's
@@ -316,9 +333,15 @@ def measure(target: Target, config: PoolConfig, workload: Workload, *,
     )
 
 
-def compare(target: Target, current: PoolConfig, recommended: PoolConfig, workload: Workload,
-            *, stop: threading.Event | None = None,
-            seed: int | None = VERIFY_SEED) -> tuple[Measured, Measured | None]:
+def compare(
+    target: Target,
+    current: PoolConfig,
+    recommended: PoolConfig,
+    workload: Workload,
+    *,
+    stop: threading.Event | None = None,
+    seed: int | None = VERIFY_SEED,
+) -> tuple[Measured, Measured | None]:
     """The same burst on the current and the recommended pool, one after the other.
 
     The second is None when ``stop`` was set during the first (the wizard was closed).

@@ -42,7 +42,8 @@ def error_code(exc: BaseException) -> str | None:
 
 
 BUILT_IN: tuple[Driver, ...] = tuple(
-    register_driver(cls()) for cls in (PostgresDriver, MysqlDriver, OdbcDriver, SqliteDriver))
+    register_driver(cls()) for cls in (PostgresDriver, MysqlDriver, OdbcDriver, SqliteDriver)
+)
 
 __all__ = [
     "BUILT_IN",

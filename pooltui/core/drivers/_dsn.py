@@ -34,6 +34,7 @@ def as_bool(value: str) -> bool:
 
 def positive(kind: type, high: float = MAX_TIMEOUT_S, low_ok: bool = False) -> Converter:
     """A converter for a number above 0 (or from 0 with ``low_ok``) and at most ``high``."""
+
     def convert(value: str) -> Any:
         try:
             number = kind(value.strip())
@@ -43,6 +44,7 @@ def positive(kind: type, high: float = MAX_TIMEOUT_S, low_ok: bool = False) -> C
             span = f"from 0 to {high:g}" if low_ok else f"above 0 and at most {high:g}"
             raise ValueError(f"expected a number {span}")
         return number
+
     return convert
 
 
@@ -58,16 +60,20 @@ def split_query(query: str, kind: str, allowed: dict[str, Converter]) -> dict[st
         key, _, value = part.partition("=")
         key, value = unquote(key), unquote(value)
         if key not in allowed:
-            raise BadInput(f"The {kind} DSN has the unknown parameter {key!r}: use one of "
-                           + ", ".join(sorted(allowed)) + ".")
+            raise BadInput(
+                f"The {kind} DSN has the unknown parameter {key!r}: use one of "
+                + ", ".join(sorted(allowed))
+                + "."
+            )
         if key in params:
             raise BadInput(f"The {kind} DSN gives the parameter {key!r} twice: keep one.")
         try:
             params[key] = allowed[key](value)
         except ValueError as exc:
             shown = MASK if key in SECRET_PARAMS else value
-            raise BadInput(f"The {kind} DSN parameter {key}={shown!r} is invalid ({exc}): "
-                           "correct it.") from None
+            raise BadInput(
+                f"The {kind} DSN parameter {key}={shown!r} is invalid ({exc}): correct it."
+            ) from None
     return params
 
 
@@ -98,9 +104,9 @@ def split_url(text: str) -> UrlParts | None:
         return None
     head = rest.partition("?")[0]
     at = rest.rfind("@")
-    if at > len(head) and _is_authority(head) and "=" in rest[len(head) + 1:at]:
+    if at > len(head) and _is_authority(head) and "=" in rest[len(head) + 1 : at]:
         at = head.rfind("@")
-    userinfo, rest = (rest[:at], rest[at + 1:]) if at >= 0 else ("", rest)
+    userinfo, rest = (rest[:at], rest[at + 1 :]) if at >= 0 else ("", rest)
     rest, qmark, query = rest.partition("?")
     hostport, slash, path = rest.partition("/")
     return UrlParts(scheme, userinfo, hostport, path, query, at >= 0, bool(slash), bool(qmark))
@@ -108,7 +114,7 @@ def split_url(text: str) -> UrlParts | None:
 
 def _is_authority(head: str) -> bool:
     """True when ``head`` reads as ``[user@]host[:port][/db]``: the port, if any, is digits."""
-    hostport = head[head.rfind("@") + 1:].partition("/")[0]
+    hostport = head[head.rfind("@") + 1 :].partition("/")[0]
     if hostport.startswith("["):
         _, bracket, port = hostport.partition("]")
         return bool(bracket) and (not port or (port[:1] == ":" and is_ascii_number(port[1:])))
@@ -143,11 +149,16 @@ def url_without_secrets(dsn: str) -> str:
         return dsn
     userinfo = parts.userinfo.partition(":")[0] + "@" if parts.at else ""
     kept = [p for p in parts.query.split("&") if p and not is_secret_param(p)]
-    return (f"{parts.scheme}://{userinfo}{parts.hostport}" + ("/" if parts.slash else "")
-            + parts.path + (f"?{'&'.join(kept)}" if kept else ""))
+    return (
+        f"{parts.scheme}://{userinfo}{parts.hostport}"
+        + ("/" if parts.slash else "")
+        + parts.path
+        + (f"?{'&'.join(kept)}" if kept else "")
+    )
 
 
 def loose_secrets(text: str) -> tuple[str, ...]:
     """Whatever looks like ``password=...`` in text no driver can split."""
-    return tuple(form for m in KEY_PASSWORD.finditer(text)
-                 for form in (m["value"], m["value"].strip("{}'")))
+    return tuple(
+        form for m in KEY_PASSWORD.finditer(text) for form in (m["value"], m["value"].strip("{}'"))
+    )

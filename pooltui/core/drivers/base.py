@@ -90,17 +90,25 @@ def driver_facts(module_name: str) -> DriverFacts:
         threadsafety, can_ping = driver.documented_threadsafety, driver.documented_ping
         notes.append(f"The driver {module_name} cannot be imported here ({exc}).")
     if threadsafety >= 2:
-        notes.append(f"threadsafety {threadsafety}: DBUtils honours maxshared and lets threads "
-                     "share a connection.")
+        notes.append(
+            f"threadsafety {threadsafety}: DBUtils honours maxshared and lets threads "
+            "share a connection."
+        )
     else:
-        notes.append(f"threadsafety {threadsafety}: DBUtils ignores maxshared (sets it to 0), "
-                     "every checkout is a dedicated connection.")
+        notes.append(
+            f"threadsafety {threadsafety}: DBUtils ignores maxshared (sets it to 0), "
+            "every checkout is a dedicated connection."
+        )
     if can_ping:
-        notes.append("ping() works: ping=1 checks each connection taken from the idle cache and "
-                     "reopens it if the server closed it, at one round trip per checkout.")
+        notes.append(
+            "ping() works: ping=1 checks each connection taken from the idle cache and "
+            "reopens it if the server closed it, at one round trip per checkout."
+        )
     else:
-        notes.append(f"{module_name} connections have no ping(): DBUtils' ping bitmask is a "
-                     "silent no-op unless ping_query is set (DBUtils then runs that SQL instead).")
+        notes.append(
+            f"{module_name} connections have no ping(): DBUtils' ping bitmask is a "
+            "silent no-op unless ping_query is set (DBUtils then runs that SQL instead)."
+        )
     notes.extend(driver.notes)
     return DriverFacts(module_name, threadsafety, can_ping, threadsafety >= 2, tuple(notes))
 
@@ -111,11 +119,11 @@ class ServerInfo:
 
     version: str
     max_connections: int | None
-    reserved_connections: int | None   # PG: superuser (+ PG16 reserved); MySQL: the admin slot
-    connections_in_use: int | None     # client sessions now, not counting the probe's own
-    wait_timeout_s: float | None       # MySQL: idle non-interactive sessions are closed after it
+    reserved_connections: int | None  # PG: superuser (+ PG16 reserved); MySQL: the admin slot
+    connections_in_use: int | None  # client sessions now, not counting the probe's own
+    wait_timeout_s: float | None  # MySQL: idle non-interactive sessions are closed after it
     idle_session_timeout_s: float | None  # PostgreSQL >= 14, None when 0 (off)
-    product: str = ""                  # "PostgreSQL" | "MariaDB" | "MySQL" | "SQLite" | DBMS name
+    product: str = ""  # "PostgreSQL" | "MariaDB" | "MySQL" | "SQLite" | DBMS name
 
     @property
     def mysql_family(self) -> bool:
@@ -169,11 +177,11 @@ class Dialect:
     """What one server family speaks, whichever DB-API driver carries the SQL. The defaults
     are a server pooltui knows nothing about: no limits, no session counts, no guards."""
 
-    name = "unknown"                # Target.backend
-    product = "database"            # how sentences name the server
+    name = "unknown"  # Target.backend
+    product = "database"  # how sentences name the server
     default_port: int | None = None
-    is_file = False                 # a file, not a server: no address, no network to break
-    counts_sessions = False         # the server can count and end the pool's sessions
+    is_file = False  # a file, not a server: no address, no network to break
+    counts_sessions = False  # the server can count and end the pool's sessions
     session_id_sql: str | None = None  # SQL giving the session's id, for drivers without an API
     name_limits: dict[str, tuple[int, str]] = {}  # "database"/"user" -> (limit, unit)
 
@@ -207,8 +215,10 @@ def check_name_lengths(label: str, dialect: Dialect, **names: str) -> None:
         limit, unit = dialect.name_limits.get(what, (0, ""))
         size = len(name.encode("utf-8")) if unit == "bytes" else len(name)
         if limit and size > limit:
-            raise BadInput(f"The {label} DSN's {what} name is {size} {unit} long, but "
-                           f"{dialect.product} takes at most {limit}: correct the {what} name.")
+            raise BadInput(
+                f"The {label} DSN's {what} name is {size} {unit} long, but "
+                f"{dialect.product} takes at most {limit}: correct the {what} name."
+            )
 
 
 # --- the driver interface -------------------------------------------------------------------------
@@ -219,24 +229,24 @@ class Driver(ABC):
     ``connect_kwargs``, and override what your driver does differently; register the instance
     with ``register_driver`` or the ``pooltui.drivers`` entry-point group."""
 
-    name: str = ""                        # Target.kind: "postgresql", "mysql", ...
-    schemes: tuple[str, ...] = ()         # DSN schemes it serves, lower case
-    dsn_prefixes: tuple[str, ...] = ()    # how its DSNs start (profiles check a DSN with them)
-    form: str = ""                        # the DSN form, as the help shows it
-    example: str = ""                     # a short example for the connect screen
-    module_name: str = ""                 # the DB-API module
-    label: str = ""                       # the module as its documentation names it
-    documented_threadsafety: int = 1      # used when the module cannot be imported here
+    name: str = ""  # Target.kind: "postgresql", "mysql", ...
+    schemes: tuple[str, ...] = ()  # DSN schemes it serves, lower case
+    dsn_prefixes: tuple[str, ...] = ()  # how its DSNs start (profiles check a DSN with them)
+    form: str = ""  # the DSN form, as the help shows it
+    example: str = ""  # a short example for the connect screen
+    module_name: str = ""  # the DB-API module
+    label: str = ""  # the module as its documentation names it
+    documented_threadsafety: int = 1  # used when the module cannot be imported here
     documented_ping: bool = False
-    password_env: str = ""                # env var a password is read from ("" = none)
-    placeholder: str = "%s"               # paramstyle marker for probe queries
+    password_env: str = ""  # env var a password is read from ("" = none)
+    placeholder: str = "%s"  # paramstyle marker for probe queries
     connect_timeout_key: str | None = "connect_timeout"  # DSN key of the connect timeout
     read_timeout_option: str | None = None  # DSN option bounding a read on a frozen server
-    has_server: bool = True               # False: embedded (SQLite), nothing to lose or count
+    has_server: bool = True  # False: embedded (SQLite), nothing to lose or count
     setsession_in_transaction: bool = False
     mysql_family: bool = False
-    notes: tuple[str, ...] = ()           # tuning facts shown with the driver's facts
-    advice: tuple[str, ...] = ()          # what a recommendation tells its users
+    notes: tuple[str, ...] = ()  # tuning facts shown with the driver's facts
+    advice: tuple[str, ...] = ()  # what a recommendation tells its users
 
     @property
     def error_modules(self) -> tuple[str, ...]:
@@ -269,8 +279,11 @@ class Driver(ABC):
     def secrets(self, target: Target) -> tuple[str, ...]:
         """Every secret the target holds: what ``redact`` removes from any text."""
         found = [target._password or ""]
-        found += [value for key, value in target._params
-                  if key in SECRET_PARAMS and isinstance(value, str)]
+        found += [
+            value
+            for key, value in target._params
+            if key in SECRET_PARAMS and isinstance(value, str)
+        ]
         return tuple(s for s in found if s)
 
     def via(self, target: Target, host: str, port: int) -> Target:
@@ -287,8 +300,9 @@ class Driver(ABC):
     def connect_kwargs(self, target: Target, tag: str | None) -> dict[str, Any]:
         """Keyword arguments for ``module.connect``; ``tag`` names the session on the server."""
 
-    def apply_connect_timeout(self, target: Target, kwargs: dict[str, Any],
-                              timeout_s: float) -> None:
+    def apply_connect_timeout(
+        self, target: Target, kwargs: dict[str, Any], timeout_s: float
+    ) -> None:
         """Bound the connect by ``timeout_s`` in the driver's own terms (default: not at all)."""
         return None
 
@@ -302,8 +316,9 @@ class Driver(ABC):
         kwargs = self.connect_kwargs(target, tag)
         if timeout_s is None:
             given = kwargs.get(self.connect_timeout_key) if self.connect_timeout_key else None
-            timeout_s = float(given) if given is not None and given != "" else \
-                DEFAULT_CONNECT_TIMEOUT_S
+            timeout_s = (
+                float(given) if given is not None and given != "" else DEFAULT_CONNECT_TIMEOUT_S
+            )
         self.apply_connect_timeout(target, kwargs, timeout_s)
         try:
             con = module.connect(**kwargs)
@@ -347,8 +362,9 @@ class Driver(ABC):
                 asked += 1
         return asked
 
-    def session_statements(self, target: Target, raw: Any, guards: SessionGuards,
-                           timeout_ms: int) -> list[str]:
+    def session_statements(
+        self, target: Target, raw: Any, guards: SessionGuards, timeout_ms: int
+    ) -> list[str]:
         """The SET statements ``guard_session`` runs."""
         return self.dialect(target).guard_statements(guards, timeout_ms)
 
@@ -382,8 +398,7 @@ class Driver(ABC):
         query = self.dialect(target).count_sql(tag, ids, self.placeholder)
         return int(rows(con, *query)[0][0]) if query else 0
 
-    def terminate_sessions(self, target: Target, con: Any, tag: str | None,
-                           ids: set[int]) -> int:
+    def terminate_sessions(self, target: Target, con: Any, tag: str | None, ids: set[int]) -> int:
         """End those sessions; how many the server agreed to end."""
         return self.dialect(target).terminate(con, tag, ids, self.placeholder)
 
@@ -437,11 +452,16 @@ class Driver(ABC):
         kwargs, withheld = self.export_kwargs(target)
         withheld.sort()
         body = ",\n".join(f"    {key!r}: {value!r}" for key, value in kwargs.items())
-        lines = ["import os", "", f"import {module}", ""] if target.has_password else \
-            [f"import {module}", ""]
+        lines = (
+            ["import os", "", f"import {module}", ""]
+            if target.has_password
+            else [f"import {module}", ""]
+        )
         lines += self.export_setup()
-        lines += [f"creator = {module}", "connect_kwargs = {" + (f"\n{body},\n" if body else "")
-                  + "}"]
+        lines += [
+            f"creator = {module}",
+            "connect_kwargs = {" + (f"\n{body},\n" if body else "") + "}",
+        ]
         lines += [f"# {key}: add it yourself (pooltui never writes a secret)" for key in withheld]
         if target.has_password:
             lines.append(self.export_password(password_env))
@@ -456,15 +476,15 @@ class Target:
     """One database to tune against. Build it with parse_dsn() or demo_target(); what it can
     do is its driver's (``target.driver``), found by ``kind`` in the registry."""
 
-    kind: str                   # the driver's name: "postgresql" | "mysql" | "odbc" | "sqlite"
-    backend: str                # the dialect's name: "postgresql" | "mysql" | "sqlite" | "unknown"
-    redacted: str               # the DSN with any password shown as ***
+    kind: str  # the driver's name: "postgresql" | "mysql" | "odbc" | "sqlite"
+    backend: str  # the dialect's name: "postgresql" | "mysql" | "sqlite" | "unknown"
+    redacted: str  # the DSN with any password shown as ***
     facts: DriverFacts
-    database: str               # database name or file path, for display
-    host: str = ""              # "" = the driver's default (local socket); a path = socket dir
+    database: str  # database name or file path, for display
+    host: str = ""  # "" = the driver's default (local socket); a path = socket dir
     port: int | None = None
     user: str = ""
-    password_env: str = ""      # env var exported code reads the password from
+    password_env: str = ""  # env var exported code reads the password from
     has_password: bool = False
     _params: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
     _password: str | None = field(default=None, repr=False)

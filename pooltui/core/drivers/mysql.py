@@ -17,17 +17,33 @@ if TYPE_CHECKING:
 
 _CONNECTION_ERRNOS = {1053, 1927, 2001, 2002, 2003, 2006, 2012, 2013, 2055, 4031}
 _FULL_ERRNOS = {1040, 1203}
-_TIMEOUT_ERRNOS = {1969, 3024}   # MariaDB max_statement_time, MySQL max_execution_time
-_WRITE_ERRNOS = {1792, 1290}     # read-only transaction, --read-only server
+_TIMEOUT_ERRNOS = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+_WRITE_ERRNOS = {1792, 1290}  # read-only transaction, --read-only server
 
 _PARAMS: dict[str, Any] = {
-    "charset": str, "collation": str, "connect_timeout": positive(float),
-    "read_timeout": positive(float), "write_timeout": positive(float), "init_command": str,
-    "sql_mode": str, "unix_socket": str, "ssl_ca": str, "ssl_cert": str, "ssl_key": str,
-    "ssl_key_password": str, "ssl_disabled": as_bool, "ssl_verify_cert": as_bool,
-    "ssl_verify_identity": as_bool, "autocommit": as_bool, "local_infile": as_bool,
-    "max_allowed_packet": positive(int, 2**30), "bind_address": str, "binary_prefix": as_bool,
-    "program_name": str, "server_public_key": str, "password": str,
+    "charset": str,
+    "collation": str,
+    "connect_timeout": positive(float),
+    "read_timeout": positive(float),
+    "write_timeout": positive(float),
+    "init_command": str,
+    "sql_mode": str,
+    "unix_socket": str,
+    "ssl_ca": str,
+    "ssl_cert": str,
+    "ssl_key": str,
+    "ssl_key_password": str,
+    "ssl_disabled": as_bool,
+    "ssl_verify_cert": as_bool,
+    "ssl_verify_identity": as_bool,
+    "autocommit": as_bool,
+    "local_infile": as_bool,
+    "max_allowed_packet": positive(int, 2**30),
+    "bind_address": str,
+    "binary_prefix": as_bool,
+    "program_name": str,
+    "server_public_key": str,
+    "password": str,
 }
 
 
@@ -62,8 +78,9 @@ def _check_charset(name: str) -> None:
     except ImportError:  # the driver is missing: connect() will say so
         return
     if charset_by_name(name) is None:
-        raise BadInput(f"The mysql DSN has charset={name!r}, which PyMySQL does not know: use "
-                       "e.g. utf8mb4.")
+        raise BadInput(
+            f"The mysql DSN has charset={name!r}, which PyMySQL does not know: use e.g. utf8mb4."
+        )
 
 
 class MysqlDialect(Dialect):
@@ -80,7 +97,8 @@ class MysqlDialect(Dialect):
 
     def probe(self, con: Any) -> ServerInfo:
         version, max_connections, wait_timeout = rows(
-            con, "SELECT VERSION(), @@GLOBAL.max_connections, @@GLOBAL.wait_timeout")[0]
+            con, "SELECT VERSION(), @@GLOBAL.max_connections, @@GLOBAL.wait_timeout"
+        )[0]
         status = dict(rows(con, "SHOW GLOBAL STATUS LIKE 'Threads_connected'"))
         connected = int(status.get("Threads_connected", 1))
         return ServerInfo(
@@ -103,8 +121,11 @@ class MysqlDialect(Dialect):
         """By thread id: a program_name tag is only visible with performance_schema."""
         if not ids:
             return None
-        return ("SELECT count(*) FROM information_schema.PROCESSLIST "
-                f"WHERE ID IN ({ids}) AND ID <> CONNECTION_ID()", ())
+        return (
+            "SELECT count(*) FROM information_schema.PROCESSLIST "
+            f"WHERE ID IN ({ids}) AND ID <> CONNECTION_ID()",
+            (),
+        )
 
     def terminate(self, con: Any, tag: str | None, ids: set[int], mark: str) -> int:
         own = int(rows(con, "SELECT CONNECTION_ID()")[0][0])
@@ -141,15 +162,21 @@ class MysqlDriver(UrlDriver):
     server = MYSQL
     notes = ("reset=True rolls back at every checkin, which costs one round trip per use.",)
 
-    def resolve(self, params: dict[str, Any], host: str, port: int | None, user: str,
-                database: str) -> tuple[str, int | None, str, str, dict[str, Any]]:
+    def resolve(
+        self, params: dict[str, Any], host: str, port: int | None, user: str, database: str
+    ) -> tuple[str, int | None, str, str, dict[str, Any]]:
         if "charset" in params:
             _check_charset(params["charset"])
         if host.startswith("/"):
             params.setdefault("unix_socket", host)
             host = "localhost"
-        return host, port, user, database, {"host": host, "port": port, "database": database,
-                                            "user": user}
+        return (
+            host,
+            port,
+            user,
+            database,
+            {"host": host, "port": port, "database": database, "user": user},
+        )
 
     def connect_kwargs(self, target: Target, tag: str | None) -> dict[str, Any]:
         kwargs = dict(target._params)
@@ -160,8 +187,9 @@ class MysqlDriver(UrlDriver):
             kwargs["program_name"] = tag
         return kwargs
 
-    def apply_connect_timeout(self, target: Target, kwargs: dict[str, Any],
-                              timeout_s: float) -> None:
+    def apply_connect_timeout(
+        self, target: Target, kwargs: dict[str, Any], timeout_s: float
+    ) -> None:
         # connect_timeout only bounds the TCP connect; the handshake reads use read_timeout
         kwargs["connect_timeout"] = kwargs["read_timeout"] = timeout_s
 
@@ -210,5 +238,7 @@ class MysqlDriver(UrlDriver):
         return by_errno(errno) if errno is not None else SQL
 
     def export_password(self, password_env: str) -> str:
-        return (f'connect_kwargs["password"] = os.environ.get({password_env!r}, "")'
-                '.encode("utf-8")')  # PyMySQL: latin-1 otherwise
+        return (
+            f'connect_kwargs["password"] = os.environ.get({password_env!r}, "")'
+            '.encode("utf-8")'
+        )  # PyMySQL: latin-1 otherwise

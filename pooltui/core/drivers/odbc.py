@@ -38,7 +38,8 @@ _SPECIAL = {"autocommit", "timeout", "readonly", "attrs_before", "encoding", "an
 _CONNINFO_KEYS = frozenset({"pqopt"})
 _LIBPQ_SECRET_KEYS = frozenset({"password", "sslpassword"})
 _LIBPQ_PAIR = re.compile(
-    r"(?P<sep>\s*)(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'|(?:\\.|[^\s\\])*)")
+    r"(?P<sep>\s*)(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'|(?:\\.|[^\s\\])*)"
+)
 # MariaDB ends a message with its native code: "... (2006) (SQLExecDirectW)"
 _NATIVE_ERRNO = re.compile(r"\((\d{4})\) \(SQL\w+\)\s*$")
 
@@ -78,24 +79,29 @@ def odbc_parts(text: str) -> list[tuple[str, str]]:
             continue
         eq, semi = text.find("=", i), text.find(";", i)
         if eq < 0 or (0 <= semi < eq):
-            raise BadInput(f"Part {len(parts) + 1} of the ODBC connection string has no '=': "
-                           "write key=value pairs separated by ';'.")
+            raise BadInput(
+                f"Part {len(parts) + 1} of the ODBC connection string has no '=': "
+                "write key=value pairs separated by ';'."
+            )
         key, i = text[i:eq].strip(), eq + 1
         if i < n and text[i] == "{":
             close = i + 1
             while True:
                 close = text.find("}", close)
                 if close < 0:
-                    raise BadInput(f"The ODBC value of {key!r} opens a '{{' that never closes: "
-                                   "close it (write }} for a literal }).")
+                    raise BadInput(
+                        f"The ODBC value of {key!r} opens a '{{' that never closes: "
+                        "close it (write }} for a literal })."
+                    )
                 if text.startswith("}}", close):
                     close += 2
                     continue
                 break
-            raw, i = text[i:close + 1], close + 1
+            raw, i = text[i : close + 1], close + 1
             if text[i:].lstrip(" \t")[:1] not in ("", ";"):
-                raise BadInput(f"The ODBC value of {key!r} continues after its closing '}}': "
-                               "put a ';' there.")
+                raise BadInput(
+                    f"The ODBC value of {key!r} continues after its closing '}}': put a ';' there."
+                )
         else:
             end = n if semi < 0 else semi
             raw, i = text[i:end].strip(), end
@@ -121,8 +127,9 @@ def _libpq_without_secrets(conninfo: str, mask: str | None) -> tuple[str, tuple[
     return _LIBPQ_PAIR.sub(clean, conninfo).strip(), tuple(found)
 
 
-def part_without_secrets(key: str, raw: str,
-                         mask: str | None) -> tuple[str | None, tuple[str, ...]]:
+def part_without_secrets(
+    key: str, raw: str, mask: str | None
+) -> tuple[str | None, tuple[str, ...]]:
     """One ODBC value as written, its secrets masked (``mask``) or removed (None: None when
     nothing is left), and the secrets: PWD= itself, or a password inside a libpq pqopt."""
     low = key.lower()
@@ -178,8 +185,11 @@ class _MariaDbOdbc(OdbcBackend):
 
 
 _UNKNOWN_BACKEND = OdbcBackend(UNKNOWN, ())
-BACKENDS = (_PsqlOdbc(POSTGRESQL, ("postgres", "psql")),
-            _MariaDbOdbc(MYSQL, ("mariadb", "mysql")), OdbcBackend(SQLITE, ("sqlite",)))
+BACKENDS = (
+    _PsqlOdbc(POSTGRESQL, ("postgres", "psql")),
+    _MariaDbOdbc(MYSQL, ("mariadb", "mysql")),
+    OdbcBackend(SQLITE, ("sqlite",)),
+)
 _BY_NAME = {backend.dialect.name: backend for backend in BACKENDS}
 
 
@@ -203,13 +213,17 @@ class OdbcDriver(Driver):
     password_env = "POOLTUI_ODBC_PASSWORD"
     placeholder = "?"
     connect_timeout_key = "timeout"
-    notes = ("pyodbc.pooling (on by default) lets the ODBC driver manager pool underneath "
-             "DBUtils wherever it pools (Windows, unixODBC with Pooling=Yes), so a "
-             "connection DBUtils closed stays open; pooltui sets pyodbc.pooling = False "
-             "before its first connection, and exported code does the same.",)
-    advice = ("pyodbc also pools in the ODBC driver manager: set pyodbc.pooling = False before "
-              "the application's first connect (pooltui and its exported code do), or a "
-              "connection DBUtils closes stays open.",)
+    notes = (
+        "pyodbc.pooling (on by default) lets the ODBC driver manager pool underneath "
+        "DBUtils wherever it pools (Windows, unixODBC with Pooling=Yes), so a "
+        "connection DBUtils closed stays open; pooltui sets pyodbc.pooling = False "
+        "before its first connection, and exported code does the same.",
+    )
+    advice = (
+        "pyodbc also pools in the ODBC driver manager: set pyodbc.pooling = False before "
+        "the application's first connect (pooltui and its exported code do), or a "
+        "connection DBUtils closes stays open.",
+    )
 
     def dialect(self, target: Target) -> Dialect:
         return _backend_of(target).dialect
@@ -236,36 +250,54 @@ class OdbcDriver(Driver):
         return found.dialect.name
 
     def parse(self, text: str, password: str | None) -> Target:
-        raw_parts = odbc_parts(text[text.index(":") + 1:].strip())
+        raw_parts = odbc_parts(text[text.index(":") + 1 :].strip())
         if not raw_parts:
-            raise BadInput("The ODBC DSN is empty: write "
-                           "odbc:Driver={...};Server=...;Database=...")
+            raise BadInput("The ODBC DSN is empty: write odbc:Driver={...};Server=...;Database=...")
         values = {k.lower(): odbc_value(v) for k, v in raw_parts}
-        secret = next((values[k] for k in ODBC_SECRET_KEYS if k in values), None) or password \
+        secret = (
+            next((values[k] for k in ODBC_SECRET_KEYS if k in values), None)
+            or password
             or env_password(self.password_env)
-        kept = [(k.upper() if k in _SPECIAL else k, v) for k, v in raw_parts
-                if k.lower() not in ODBC_SECRET_KEYS]
+        )
+        kept = [
+            (k.upper() if k in _SPECIAL else k, v)
+            for k, v in raw_parts
+            if k.lower() not in ODBC_SECRET_KEYS
+        ]
         port_text = values.get("port", "").strip()
         if port_text and (not is_ascii_number(port_text) or not 0 < int(port_text) < 65536):
-            raise BadInput("The ODBC connection string's Port= is not a number from 1 to "
-                           "65535: correct it.")
+            raise BadInput(
+                "The ODBC connection string's Port= is not a number from 1 to 65535: correct it."
+            )
         backend = self._detect(values)
         redacted = "odbc:" + "".join(
-            f"{k}={part_without_secrets(k, v, MASK)[0]};" for k, v in raw_parts)
+            f"{k}={part_without_secrets(k, v, MASK)[0]};" for k, v in raw_parts
+        )
 
         def first(*keys: str) -> str:
             return next((values[k] for k in keys if values.get(k)), "")
 
-        database, user = first("database", "db", "dsn"), first("uid", "user", "username",
-                                                                 "user id")
-        check_name_lengths("ODBC", _BY_NAME.get(backend, _UNKNOWN_BACKEND).dialect,
-                           database=first("database", "db"), user=user)
-        return Target(kind=self.name, backend=backend, redacted=redacted,
-                      database=database, facts=driver_facts(self.module_name),
-                      host=first("server", "host", "servername"),
-                      port=int(port_text) if port_text else None,
-                      user=user, password_env=self.password_env, has_password=bool(secret),
-                      _params=tuple(kept), _password=secret)
+        database, user = first("database", "db", "dsn"), first("uid", "user", "username", "user id")
+        check_name_lengths(
+            "ODBC",
+            _BY_NAME.get(backend, _UNKNOWN_BACKEND).dialect,
+            database=first("database", "db"),
+            user=user,
+        )
+        return Target(
+            kind=self.name,
+            backend=backend,
+            redacted=redacted,
+            database=database,
+            facts=driver_facts(self.module_name),
+            host=first("server", "host", "servername"),
+            port=int(port_text) if port_text else None,
+            user=user,
+            password_env=self.password_env,
+            has_password=bool(secret),
+            _params=tuple(kept),
+            _password=secret,
+        )
 
     def find_dsn(self, text: str) -> int:
         return text.lower().find("odbc:")
@@ -273,7 +305,7 @@ class OdbcDriver(Driver):
     def dsn_secrets(self, text: str, at: int) -> tuple[str, ...] | None:
         found: set[str] = set()
         try:
-            for key, raw in odbc_parts(text[at + 5:]):
+            for key, raw in odbc_parts(text[at + 5 :]):
                 found |= set(part_without_secrets(key, raw, MASK)[1])
                 if key.lower() in ODBC_SECRET_KEYS:
                     found.add(raw)
@@ -296,14 +328,21 @@ class OdbcDriver(Driver):
 
     def via(self, target: Target, host: str, port: int) -> Target:
         values = dict(target._params)
-        server = next((k for k in ("server", "servername", "host") if odbc_key(values, k)),
-                      "server")
-        replaced = {odbc_key(values, server) or "Server": host,
-                    odbc_key(values, "port") or "Port": str(port)}
-        kept = [(k, v) for k, v in target._params if k.lower() != "socket"
-                and k not in replaced] + list(replaced.items())
-        parts = [(k, v) for k, v in odbc_parts(target.redacted[len("odbc:"):])
-                 if k.lower() != "socket" and k.lower() not in {r.lower() for r in replaced}]
+        server = next(
+            (k for k in ("server", "servername", "host") if odbc_key(values, k)), "server"
+        )
+        replaced = {
+            odbc_key(values, server) or "Server": host,
+            odbc_key(values, "port") or "Port": str(port),
+        }
+        kept = [
+            (k, v) for k, v in target._params if k.lower() != "socket" and k not in replaced
+        ] + list(replaced.items())
+        parts = [
+            (k, v)
+            for k, v in odbc_parts(target.redacted[len("odbc:") :])
+            if k.lower() != "socket" and k.lower() not in {r.lower() for r in replaced}
+        ]
         redacted = "odbc:" + "".join(f"{k}={v};" for k, v in [*parts, *replaced.items()])
         return replace(target, host=host, port=port, redacted=redacted, _params=tuple(kept))
 
@@ -320,8 +359,9 @@ class OdbcDriver(Driver):
             backend.add_tag(kwargs, tag)
         return kwargs
 
-    def apply_connect_timeout(self, target: Target, kwargs: dict[str, Any],
-                              timeout_s: float) -> None:
+    def apply_connect_timeout(
+        self, target: Target, kwargs: dict[str, Any], timeout_s: float
+    ) -> None:
         kwargs["timeout"] = max(1, math.ceil(timeout_s))
         # ours, not the DSN's: follow the timeout asked for
         _backend_of(target).add_timeout(kwargs, dict(target._params), kwargs["timeout"])
@@ -358,12 +398,14 @@ class OdbcDriver(Driver):
         return by_sqlstate(state) if re.fullmatch(r"[0-9A-Z]{5}", state) else SQL
 
     def setup_sentence(self, exc: BaseException, seen: Any) -> str | None:
-        if not (seen.says("can't open lib", "data source name not found")
-                or seen.state == "IM002"):
+        if not (seen.says("can't open lib", "data source name not found") or seen.state == "IM002"):
             return None
         found = re.search(r"can't open lib '([^']*)'", str(exc), re.I)
-        what = f"The ODBC driver {found.group(1)!r} is not installed" if found else \
-            "The ODBC connection string names no installed driver or defined data source"
+        what = (
+            f"The ODBC driver {found.group(1)!r} is not installed"
+            if found
+            else "The ODBC connection string names no installed driver or defined data source"
+        )
         return f"{what}: name one in Driver={{...}} ({self._installed()})."
 
     def _installed(self) -> str:
@@ -372,8 +414,7 @@ class OdbcDriver(Driver):
         except Exception:  # pyodbc itself may be what is missing
             names = []
         if not names:
-            return ("no ODBC driver is installed (e.g. apt-get install odbc-postgresql "
-                    "odbc-mariadb)")
+            return "no ODBC driver is installed (e.g. apt-get install odbc-postgresql odbc-mariadb)"
         return "installed: " + ", ".join(names)
 
     # --- the export ---
@@ -392,5 +433,7 @@ class OdbcDriver(Driver):
         return ["pyodbc.pooling = False  # DBUtils pools; the driver manager must not"]
 
     def export_password(self, password_env: str) -> str:
-        return (f'connect_kwargs["PWD"] = "{{" + os.environ.get({password_env!r}, "")'
-                '.replace("}", "}}") + "}"')
+        return (
+            f'connect_kwargs["PWD"] = "{{" + os.environ.get({password_env!r}, "")'
+            '.replace("}", "}}") + "}"'
+        )

@@ -20,15 +20,53 @@ if TYPE_CHECKING:
 _CONNECTION_STATES = {"57P01", "57P02", "57P03", "57P05", "25P03"}
 
 # query parameters passed through to the driver: name -> converter (str for libpq: it parses)
-_PARAMS: dict[str, Any] = dict.fromkeys((
-    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "options",
-    "application_name", "fallback_application_name", "client_encoding", "sslmode", "sslrootcert",
-    "sslcert", "sslkey", "sslcrl", "sslpassword", "sslsni", "sslcompression", "requirepeer",
-    "channel_binding", "gssencmode", "krbsrvname", "gsslib", "target_session_attrs",
-    "load_balance_hosts", "service", "connect_timeout", "keepalives", "keepalives_idle",
-    "keepalives_interval", "keepalives_count", "tcp_user_timeout"), str)
-_INTS = {"port", "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-         "keepalives_count", "tcp_user_timeout"}
+_PARAMS: dict[str, Any] = dict.fromkeys(
+    (
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "passfile",
+        "options",
+        "application_name",
+        "fallback_application_name",
+        "client_encoding",
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "sslcrl",
+        "sslpassword",
+        "sslsni",
+        "sslcompression",
+        "requirepeer",
+        "channel_binding",
+        "gssencmode",
+        "krbsrvname",
+        "gsslib",
+        "target_session_attrs",
+        "load_balance_hosts",
+        "service",
+        "connect_timeout",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+    ),
+    str,
+)
+_INTS = {
+    "port",
+    "connect_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+}
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
@@ -58,14 +96,24 @@ class PostgresDialect(Dialect):
     name_limits = {"database": (63, "bytes"), "user": (63, "bytes")}
 
     def probe(self, con: Any) -> ServerInfo:
-        settings = dict(rows(con, "SELECT name, setting FROM pg_settings WHERE name IN ("
-                                  "'max_connections', 'superuser_reserved_connections', "
-                                  "'reserved_connections', 'idle_session_timeout', "
-                                  "'server_version')"))
-        in_use = rows(con, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
-                           "'client backend' AND pid <> pg_backend_pid()")[0][0]
-        reserved = sum(int(settings.get(name, 0)) for name in
-                       ("superuser_reserved_connections", "reserved_connections"))
+        settings = dict(
+            rows(
+                con,
+                "SELECT name, setting FROM pg_settings WHERE name IN ("
+                "'max_connections', 'superuser_reserved_connections', "
+                "'reserved_connections', 'idle_session_timeout', "
+                "'server_version')",
+            )
+        )
+        in_use = rows(
+            con,
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+            "'client backend' AND pid <> pg_backend_pid()",
+        )[0][0]
+        reserved = sum(
+            int(settings.get(name, 0))
+            for name in ("superuser_reserved_connections", "reserved_connections")
+        )
         idle_ms = int(settings.get("idle_session_timeout", 0))  # unit ms; absent before PG 14
         return ServerInfo(
             version=str(settings["server_version"]),
@@ -100,8 +148,9 @@ class PostgresDialect(Dialect):
         where, params = self._sessions(tag, ", ".join(str(int(i)) for i in sorted(ids)), mark)
         if not where:
             return 0
-        ended = rows(con, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                     + where, params)
+        ended = rows(
+            con, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE " + where, params
+        )
         return sum(1 for (done,) in ended if done)
 
 
@@ -123,26 +172,39 @@ class PostgresDriver(UrlDriver):
     setsession_in_transaction = True
     params = _PARAMS
     server = POSTGRESQL
-    notes = ("A shared psycopg connection runs its users' queries one at a time and they "
-             "share one transaction, so sharing saves connections, not time.",)
+    notes = (
+        "A shared psycopg connection runs its users' queries one at a time and they "
+        "share one transaction, so sharing saves connections, not time.",
+    )
 
-    def resolve(self, params: dict[str, Any], host: str, port: int | None, user: str,
-                database: str) -> tuple[str, int | None, str, str, dict[str, Any]]:
+    def resolve(
+        self, params: dict[str, Any], host: str, port: int | None, user: str, database: str
+    ) -> tuple[str, int | None, str, str, dict[str, Any]]:
         for key in _INTS & params.keys():
             digits = params[key].strip().removeprefix("-")
             if not is_ascii_number(digits) or len(digits) > 9:  # libpq reads a C int
-                raise BadInput(f"The postgresql DSN parameter {key}={params[key]!r} is not a "
-                               "whole number of at most 9 digits: correct it.")
+                raise BadInput(
+                    f"The postgresql DSN parameter {key}={params[key]!r} is not a "
+                    "whole number of at most 9 digits: correct it."
+                )
         if "sslmode" in params and params["sslmode"] not in _SSLMODES:
-            raise BadInput(f"The postgresql DSN has sslmode={params['sslmode']!r}: use one of "
-                           + ", ".join(sorted(_SSLMODES)) + ".")
+            raise BadInput(
+                f"The postgresql DSN has sslmode={params['sslmode']!r}: use one of "
+                + ", ".join(sorted(_SSLMODES))
+                + "."
+            )
         host, user = params.pop("host", host), params.pop("user", user)
         database = params.pop("dbname", database)
         port = int(params.pop("port")) if "port" in params else port
         if port is not None and not 0 < port < 65536:
             raise BadInput(f"The postgresql DSN port {port} is not a number from 1 to 65535.")
-        return host, port, user, database, {"host": host, "port": port, "dbname": database,
-                                            "user": user}
+        return (
+            host,
+            port,
+            user,
+            database,
+            {"host": host, "port": port, "dbname": database, "user": user},
+        )
 
     def connect_kwargs(self, target: Target, tag: str | None) -> dict[str, Any]:
         kwargs = dict(target._params)
@@ -153,8 +215,9 @@ class PostgresDriver(UrlDriver):
             kwargs["application_name"] = tag
         return kwargs
 
-    def apply_connect_timeout(self, target: Target, kwargs: dict[str, Any],
-                              timeout_s: float) -> None:
+    def apply_connect_timeout(
+        self, target: Target, kwargs: dict[str, Any], timeout_s: float
+    ) -> None:
         kwargs["connect_timeout"] = str(max(1, math.ceil(timeout_s)))
 
     def backend_id(self, target: Target, raw: Any) -> int | None:
@@ -169,8 +232,9 @@ class PostgresDriver(UrlDriver):
                 asked += 1
         return asked
 
-    def session_statements(self, target: Target, raw: Any, guards: SessionGuards,
-                           timeout_ms: int) -> list[str]:
+    def session_statements(
+        self, target: Target, raw: Any, guards: SessionGuards, timeout_ms: int
+    ) -> list[str]:
         statements = super().session_statements(target, raw, guards, timeout_ms)
         if raw.info.server_version >= 140000:
             # the server ends a statement whose client has gone (pooltui killed, socket shut)
@@ -188,8 +252,9 @@ class PostgresDriver(UrlDriver):
     def failure_class(self, exc: BaseException) -> str:
         state = getattr(exc, "sqlstate", None)
         if state is None:  # raised by libpq itself: the socket, not the statement, failed
-            return CONNECTION if type(exc).__name__ in (
-                "OperationalError", "InterfaceError", "ConnectionTimeout") else SQL
+            return (
+                CONNECTION
+                if type(exc).__name__ in ("OperationalError", "InterfaceError", "ConnectionTimeout")
+                else SQL
+            )
         return by_sqlstate(state)
-
-

@@ -53,8 +53,10 @@ def _load_plugins() -> None:
                 raise TypeError(f"{type(driver).__name__} is not a pooltui Driver")
             register_driver(driver)
         except Exception as exc:  # a broken plugin must not take pooltui down with it
-            _PROBLEMS.append(f"the driver plugin {point.name!r} ({point.value}) could not be "
-                             f"loaded ({type(exc).__name__}: {exc})")
+            _PROBLEMS.append(
+                f"the driver plugin {point.name!r} ({point.value}) could not be "
+                f"loaded ({type(exc).__name__}: {exc})"
+            )
 
 
 def drivers() -> tuple[Driver, ...]:

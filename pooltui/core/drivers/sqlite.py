@@ -52,39 +52,56 @@ class SqliteDriver(Driver):
     label = "sqlite3"
     connect_timeout_key = None  # its "timeout" is the busy timeout, not a connect timeout
     has_server = False
-    notes = ("sqlite3 connections must be opened with check_same_thread=False to be "
-             "pooled across threads; pooltui does so.",
-             "SQLite has no connection limit: writers serialise on the database lock "
-             "and wait up to the busy timeout.")
+    notes = (
+        "sqlite3 connections must be opened with check_same_thread=False to be "
+        "pooled across threads; pooltui does so.",
+        "SQLite has no connection limit: writers serialise on the database lock "
+        "and wait up to the busy timeout.",
+    )
 
     def dialect(self, target: Target) -> Dialect:
         return SQLITE
 
     def parse(self, text: str, password: str | None) -> Target:
-        rest = text[text.index(":") + 1:]
+        rest = text[text.index(":") + 1 :]
         rest, _, query = rest.partition("?")
         if not rest.startswith("///"):
-            raise BadInput("A SQLite DSN is sqlite:///path/to/file.db (three slashes, then the "
-                           "path; four for an absolute path).")
+            raise BadInput(
+                "A SQLite DSN is sqlite:///path/to/file.db (three slashes, then the "
+                "path; four for an absolute path)."
+            )
         path = unquote(rest[3:])
         if path in ("", ":memory:") or path.startswith("file::memory:"):
-            raise BadInput("pooltui cannot tune an in-memory SQLite database: every pooled "
-                           "connection would see its own empty database; give a file path "
-                           "(sqlite:///file.db).")
+            raise BadInput(
+                "pooltui cannot tune an in-memory SQLite database: every pooled "
+                "connection would see its own empty database; give a file path "
+                "(sqlite:///file.db)."
+            )
         params = split_query(query, "sqlite", _PARAMS)
         mode = params.pop("mode", "rw")
         if mode not in ("ro", "rw"):
             raise BadInput(f"The sqlite DSN has mode={mode!r}: use ro or rw.")
         absolute = Path(path).expanduser().absolute()
-        kwargs = {"database": f"{absolute.as_uri()}?mode={mode}", "uri": True,
-                  "check_same_thread": False, "timeout": params.get("timeout", 5.0)}
-        return Target(kind=self.name, backend=SQLITE.name, redacted=text,
-                      database=str(absolute), facts=driver_facts(self.module_name),
-                      _params=tuple(kwargs.items()))
+        kwargs = {
+            "database": f"{absolute.as_uri()}?mode={mode}",
+            "uri": True,
+            "check_same_thread": False,
+            "timeout": params.get("timeout", 5.0),
+        }
+        return Target(
+            kind=self.name,
+            backend=SQLITE.name,
+            redacted=text,
+            database=str(absolute),
+            facts=driver_facts(self.module_name),
+            _params=tuple(kwargs.items()),
+        )
 
     def via(self, target: Target, host: str, port: int) -> Target:
-        raise BadInput("A SQLite database is a file, not a server address: there is no "
-                       "host or port to point elsewhere.")
+        raise BadInput(
+            "A SQLite database is a file, not a server address: there is no "
+            "host or port to point elsewhere."
+        )
 
     def connect_kwargs(self, target: Target, tag: str | None) -> dict[str, Any]:
         return dict(target._params)
@@ -148,12 +165,18 @@ class SqliteDriver(Driver):
     def local_sentence(self, exc: BaseException, seen: Any, target: Any) -> str | None:
         database = getattr(target, "database", "") or "(default)"
         if seen.says("unable to open database"):
-            return (f"The SQLite database {database!r} cannot be opened: check that the file "
-                    "exists and is readable (pooltui never creates it).")
+            return (
+                f"The SQLite database {database!r} cannot be opened: check that the file "
+                "exists and is readable (pooltui never creates it)."
+            )
         if seen.says("file is not a database", "encrypted or is not a database"):
-            return (f"The file {database!r} is not a SQLite database: give the path of a SQLite "
-                    "database file (pooltui never creates or overwrites one).")
+            return (
+                f"The file {database!r} is not a SQLite database: give the path of a SQLite "
+                "database file (pooltui never creates or overwrites one)."
+            )
         if seen.says("database is locked", "database is busy"):
-            return ("The SQLite database is locked by another writer: retry, or raise the busy "
-                    "timeout with ?timeout=SECONDS in the DSN.")
+            return (
+                "The SQLite database is locked by another writer: retry, or raise the busy "
+                "timeout with ?timeout=SECONDS in the DSN."
+            )
         return None

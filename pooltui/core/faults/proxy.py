@@ -27,12 +27,12 @@ from typing import Any, TypeVar
 
 from pooltui.core.errors import BadInput, RunFailed
 
-CHUNK = 65536               # bytes read at once from either side
-QUEUE_CHUNKS = 256          # chunks delayed per direction before reading waits
-UPSTREAM_CONNECT_S = 5.0    # how long a connect to the server may take
-CONTROL_TIMEOUT_S = 5.0     # how long a control call waits for the loop to apply it
-CLOSE_TIMEOUT_S = 5.0       # close(): the shutdown and the thread join, each
-IDLE_CHECK_MAX_S = 0.1      # the idle killer looks at least this often
+CHUNK = 65536  # bytes read at once from either side
+QUEUE_CHUNKS = 256  # chunks delayed per direction before reading waits
+UPSTREAM_CONNECT_S = 5.0  # how long a connect to the server may take
+CONTROL_TIMEOUT_S = 5.0  # how long a control call waits for the loop to apply it
+CLOSE_TIMEOUT_S = 5.0  # close(): the shutdown and the thread join, each
+IDLE_CHECK_MAX_S = 0.1  # the idle killer looks at least this often
 _RST = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST instead of FIN
 
 T = TypeVar("T")
@@ -43,16 +43,19 @@ def loopback_address(host: str, what: str = "address") -> str:
     for anything else, without asking DNS: drills break connections on this machine only."""
     if not host or host.startswith("/"):
         shown = "the local socket" if host else "no host (the driver's local socket)"
-        raise BadInput(f"The {what} is {shown}, but a fault drill needs TCP: write the host "
-                       "as 127.0.0.1 in the DSN.")
+        raise BadInput(
+            f"The {what} is {shown}, but a fault drill needs TCP: write the host "
+            "as 127.0.0.1 in the DSN."
+        )
     literal = host.strip("[]")
     try:
         candidates = [str(ipaddress.ip_address(literal.split("%")[0]))]
     except ValueError:
         if literal.lower() != "localhost":
-            raise BadInput(f"The {what} {host!r} is not a loopback address: fault drills only "
-                           "break connections on this machine (127.0.0.1, ::1 or localhost)."
-                           ) from None
+            raise BadInput(
+                f"The {what} {host!r} is not a loopback address: fault drills only "
+                "break connections on this machine (127.0.0.1, ::1 or localhost)."
+            ) from None
         try:
             infos = socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)
         except OSError:
@@ -60,8 +63,10 @@ def loopback_address(host: str, what: str = "address") -> str:
         candidates = sorted({str(info[4][0]) for info in infos}, key=lambda a: ":" in a)
     loopbacks = [a for a in candidates if ipaddress.ip_address(a).is_loopback]
     if not loopbacks or len(loopbacks) != len(candidates):
-        raise BadInput(f"The {what} {host!r} is not a loopback address: fault drills only "
-                       "break connections on this machine (127.0.0.1, ::1 or localhost).")
+        raise BadInput(
+            f"The {what} {host!r} is not a loopback address: fault drills only "
+            "break connections on this machine (127.0.0.1, ::1 or localhost)."
+        )
     return loopbacks[0]
 
 
@@ -69,14 +74,14 @@ def loopback_address(host: str, what: str = "address") -> str:
 class ProxyCounters:
     """What the proxy did since it started."""
 
-    accepted: int = 0         # connections the pool made to the proxy
-    open: int = 0             # connections being forwarded now
-    reset: int = 0            # reset by reset_all() / down() (RST to both sides)
-    refused: int = 0          # new connections reset at once while refusing (server down)
-    idle_killed: int = 0      # closed by the idle killer
+    accepted: int = 0  # connections the pool made to the proxy
+    open: int = 0  # connections being forwarded now
+    reset: int = 0  # reset by reset_all() / down() (RST to both sides)
+    refused: int = 0  # new connections reset at once while refusing (server down)
+    idle_killed: int = 0  # closed by the idle killer
     upstream_failed: int = 0  # the server itself did not accept the forwarded connection
-    bytes_up: int = 0         # forwarded pool -> server
-    bytes_down: int = 0       # forwarded server -> pool
+    bytes_up: int = 0  # forwarded pool -> server
+    bytes_down: int = 0  # forwarded server -> pool
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -129,9 +134,15 @@ class FaultProxy:
     closes it (every connection, the loop, the thread) at the end.
     """
 
-    def __init__(self, upstream_host: str, upstream_port: int, *,
-                 listen_host: str = "127.0.0.1", listen_port: int = 0,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        upstream_host: str,
+        upstream_port: int,
+        *,
+        listen_host: str = "127.0.0.1",
+        listen_port: int = 0,
+        seed: int | None = None,
+    ) -> None:
         self.upstream = (loopback_address(upstream_host, "server address"), int(upstream_port))
         self._listen = (loopback_address(listen_host, "listen address"), int(listen_port))
         self._rng = random.Random(seed)
@@ -140,8 +151,17 @@ class FaultProxy:
         self._frozen = False
         self._idle_s: float | None = None
         self._counts = dict.fromkeys(
-            ("accepted", "reset", "refused", "idle_killed", "upstream_failed", "bytes_up",
-             "bytes_down"), 0)
+            (
+                "accepted",
+                "reset",
+                "refused",
+                "idle_killed",
+                "upstream_failed",
+                "bytes_up",
+                "bytes_down",
+            ),
+            0,
+        )
         self._links: set[_Link] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -162,14 +182,17 @@ class FaultProxy:
             raise RunFailed("The fault proxy was closed: build a new one.")
         ready = threading.Event()
         failure: list[BaseException] = []
-        self._thread = threading.Thread(target=self._serve, args=(ready, failure), daemon=True,
-                                        name="pooltui-fault-proxy")
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready, failure), daemon=True, name="pooltui-fault-proxy"
+        )
         self._thread.start()
         if not ready.wait(CONTROL_TIMEOUT_S) or failure:
             self.close()
             why = f" ({failure[0]})" if failure else ""
-            raise RunFailed(f"The fault proxy could not listen on {self._listen[0]}:"
-                            f"{self._listen[1]}{why}: choose another port.")
+            raise RunFailed(
+                f"The fault proxy could not listen on {self._listen[0]}:"
+                f"{self._listen[1]}{why}: choose another port."
+            )
         assert self._address is not None
         return self._address
 
@@ -188,7 +211,8 @@ class FaultProxy:
             self._flowing.set()
             host, port = self._listen
             self._server = loop.run_until_complete(
-                asyncio.start_server(self._handle, host, port, reuse_address=True))
+                asyncio.start_server(self._handle, host, port, reuse_address=True)
+            )
             self._address = tuple(self._server.sockets[0].getsockname()[:2])
             self._loop = loop
         except BaseException as exc:  # reported by start(), in the caller's thread
@@ -266,25 +290,30 @@ class FaultProxy:
         """Delay every chunk, in each direction, by ``latency_ms`` ± ``jitter_ms`` (order kept,
         so a round trip gains about twice the latency); 0 turns it off."""
         if not (latency_ms >= 0 and jitter_ms >= 0):
-            raise BadInput(f"The latency ({latency_ms} ms) and jitter ({jitter_ms} ms) must be "
-                           "0 or more.")
+            raise BadInput(
+                f"The latency ({latency_ms} ms) and jitter ({jitter_ms} ms) must be 0 or more."
+            )
         self._latency_s, self._jitter_s = latency_ms / 1000.0, jitter_ms / 1000.0
 
     def freeze(self) -> None:
         """Stop forwarding bytes both ways, sockets left open: a hung, half-open server. New
         connections are accepted but carry nothing either."""
+
         def apply() -> None:
             self._frozen = True
             assert self._flowing is not None
             self._flowing.clear()
+
         self._call(apply)
 
     def thaw(self) -> None:
         """Forward again whatever waited during the freeze."""
+
         def apply() -> None:
             self._frozen = False
             assert self._flowing is not None
             self._flowing.set()
+
         self._call(apply)
 
     @property
@@ -294,10 +323,12 @@ class FaultProxy:
     def reset_all(self) -> int:
         """RST every current connection, both sides (the server's session ends at once);
         how many were reset."""
+
         def apply() -> int:
             count = sum(self._end(link, rst=True) for link in list(self._links))
             self._counts["reset"] += count
             return count
+
         return self._call(apply)
 
     def refuse_new(self, seconds: float | None = None) -> None:
@@ -313,6 +344,7 @@ class FaultProxy:
             if seconds is not None:
                 assert self._loop is not None
                 self._accept_again = self._loop.call_later(seconds, self._stop_refusing)
+
         self._call(apply)
 
     def accept_new(self) -> None:
@@ -348,6 +380,7 @@ class FaultProxy:
                 self._idle_task = None
             if self._idle_s is not None:
                 self._idle_task = asyncio.ensure_future(self._idle_killer(self._idle_s))
+
         self._call(apply)
 
     def heal(self) -> None:
@@ -380,8 +413,11 @@ class FaultProxy:
             await asyncio.sleep(period)
             now = loop.time()
             for link in list(self._links):
-                if link.upstream is not None and now - link.last_active >= seconds \
-                        and self._end(link, rst=False):
+                if (
+                    link.upstream is not None
+                    and now - link.last_active >= seconds
+                    and self._end(link, rst=False)
+                ):
                     self._counts["idle_killed"] += 1
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -397,7 +433,8 @@ class FaultProxy:
         try:
             try:
                 up_reader, up_writer = await asyncio.wait_for(
-                    asyncio.open_connection(*self.upstream), UPSTREAM_CONNECT_S)
+                    asyncio.open_connection(*self.upstream), UPSTREAM_CONNECT_S
+                )
             except (TimeoutError, OSError):
                 self._counts["upstream_failed"] += 1
                 link.end(rst=True)
@@ -406,16 +443,19 @@ class FaultProxy:
             if link.ended:  # reset while connecting
                 _abort(up_writer, rst=True)
                 return
-            await asyncio.gather(self._pipe(link, reader, up_writer, "bytes_up"),
-                                 self._pipe(link, up_reader, writer, "bytes_down"))
+            await asyncio.gather(
+                self._pipe(link, reader, up_writer, "bytes_up"),
+                self._pipe(link, up_reader, writer, "bytes_down"),
+            )
         except (asyncio.CancelledError, Exception):
             pass  # ended by a control or by close(); both sides are closed below
         finally:
             self._links.discard(link)
             link.end(rst=False)
 
-    async def _pipe(self, link: _Link, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter, counter: str) -> None:
+    async def _pipe(
+        self, link: _Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counter: str
+    ) -> None:
         """Forward one direction, each chunk delayed by the latency in force when it was read;
         the end of either direction ends the link (database protocols never half-close)."""
         loop = asyncio.get_running_loop()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 
-BURST_PHASE_S = 1.0         # length of each peak and each quiet phase of the bursty pattern
+BURST_PHASE_S = 1.0  # length of each peak and each quiet phase of the bursty pattern
 BURST_QUIET_DIVISOR = 10.0  # bursty: quiet rate = rate / this
 
 Schedule = Callable[[float, float, float, random.Random], Iterator[float]]
@@ -64,8 +64,9 @@ def is_open_loop(pattern: str) -> bool:
     return pattern in OPEN_LOOP
 
 
-def schedule(pattern: str, rate: float, start: float, deadline: float,
-             seed: int | None = None) -> Iterator[float]:
+def schedule(
+    pattern: str, rate: float, start: float, deadline: float, seed: int | None = None
+) -> Iterator[float]:
     """The arrival times of ``pattern`` at ``rate`` per second from ``start`` until
     ``deadline`` (exclusive); the same seed gives the same times. ValueError for an unknown
     pattern (config.validate_workload refuses one first)."""

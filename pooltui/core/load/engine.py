@@ -77,27 +77,43 @@ from pooltui.core.pool.histogram import EMPTY, PENDING, HistogramSnapshot, Laten
 if TYPE_CHECKING:
     from pooltui.core.pool.protocol import PoolLike
 
-__all__ = ["BURST_PHASE_S", "BURST_QUIET_DIVISOR", "END_GRACE_S", "FATAL_AFTER", "FETCH_BATCH",
-           "OVERLOAD", "REJECTED", "Outage", "RunHistograms", "RunResult", "Sample", "Stall",
-           "WarmupResult", "error_kind", "merge_results", "run", "warm_up"]
+__all__ = [
+    "BURST_PHASE_S",
+    "BURST_QUIET_DIVISOR",
+    "END_GRACE_S",
+    "FATAL_AFTER",
+    "FETCH_BATCH",
+    "OVERLOAD",
+    "REJECTED",
+    "Outage",
+    "RunHistograms",
+    "RunResult",
+    "Sample",
+    "Stall",
+    "WarmupResult",
+    "error_kind",
+    "merge_results",
+    "run",
+    "warm_up",
+]
 
-FATAL_AFTER = 20            # failures in a row of one worker (no success between) end the run
-QUEUE_PER_THREAD = 10       # open loop: arrivals allowed to wait per worker before dropping
-JOIN_GRACE_S = 1.0          # after the stop path, how long a worker may take to leave
-STOP_POLL_S = 0.05          # how soon a stop reaches the workers' flag (see _Run.stopping)
-END_GRACE_S = 0.5           # at the run's natural end, what in flight may take to finish
-CANCEL_WAIT_S = 2.0         # after the first cancel, before the connections' sockets are cut
-ABORT_WAIT_S = 1.0          # after cutting them, before run() returns without those threads
-BACKOFF_START_S = 0.05      # a connection failure's first back-off; it doubles up to
-BACKOFF_MAX_S = 1.0         # this, with jitter, until a request succeeds again
-STALL_AFTER_S = 2.0         # no request completed for this (plus hold_ms) while some are in
-                            # flight: the server has stopped answering
-FETCH_BATCH = 1000          # rows fetched at a time: a huge result is read in bounded steps
-OUTAGE_GAP_S = 1.0          # failures this close after a success belong to the same outage
+FATAL_AFTER = 20  # failures in a row of one worker (no success between) end the run
+QUEUE_PER_THREAD = 10  # open loop: arrivals allowed to wait per worker before dropping
+JOIN_GRACE_S = 1.0  # after the stop path, how long a worker may take to leave
+STOP_POLL_S = 0.05  # how soon a stop reaches the workers' flag (see _Run.stopping)
+END_GRACE_S = 0.5  # at the run's natural end, what in flight may take to finish
+CANCEL_WAIT_S = 2.0  # after the first cancel, before the connections' sockets are cut
+ABORT_WAIT_S = 1.0  # after cutting them, before run() returns without those threads
+BACKOFF_START_S = 0.05  # a connection failure's first back-off; it doubles up to
+BACKOFF_MAX_S = 1.0  # this, with jitter, until a request succeeds again
+STALL_AFTER_S = 2.0  # no request completed for this (plus hold_ms) while some are in
+# flight: the server has stopped answering
+FETCH_BATCH = 1000  # rows fetched at a time: a huge result is read in bounded steps
+OUTAGE_GAP_S = 1.0  # failures this close after a success belong to the same outage
 MAX_EVENTS = 50
 
-REJECTED = "rejected"       # error kind: TooManyConnectionsError (blocking=False, pool full)
-OVERLOAD = "overload"       # error kind: open-loop arrival dropped, too many already waiting
+REJECTED = "rejected"  # error kind: TooManyConnectionsError (blocking=False, pool full)
+OVERLOAD = "overload"  # error kind: open-loop arrival dropped, too many already waiting
 
 
 def error_kind(exc: BaseException) -> str:
@@ -114,22 +130,33 @@ def error_kind(exc: BaseException) -> str:
 class _Tally:
     """One thread's counters: only that thread writes them; the sampler reads them racily."""
 
-    __slots__ = ("cancelled", "consecutive", "ended", "failed", "kinds", "lost", "ok", "rows",
-                 "running", "troubled")
+    __slots__ = (
+        "cancelled",
+        "consecutive",
+        "ended",
+        "failed",
+        "kinds",
+        "lost",
+        "ok",
+        "rows",
+        "running",
+        "troubled",
+    )
 
     def __init__(self) -> None:
         self.ok = self.failed = self.consecutive = self.cancelled = self.lost = self.rows = 0
         self.running: Any = None  # the cursor while its statement runs: a stop cancels it
         self.kinds: dict[str, int] = {}
         self.ended = 0.0
-        self.troubled = False     # a failure (or an outage) since its last success
+        self.troubled = False  # a failure (or an outage) since its last success
 
 
 class _Run:
     """One run: what its threads share (plain attributes, read without locks) and the sampler."""
 
-    def __init__(self, pool: PoolLike, workload: Workload, stop: threading.Event,
-                 seed: int | None) -> None:
+    def __init__(
+        self, pool: PoolLike, workload: Workload, stop: threading.Event, seed: int | None
+    ) -> None:
         self.pool, self.workload, self.stop, self.seed = pool, workload, stop, seed
         self.query = workload.query
         self.hold_s = workload.hold_ms / 1000.0
@@ -140,12 +167,12 @@ class _Run:
         self.tickets = itertools.count()
         self.workers = workload.threads
         self.exits = itertools.count(1)
-        self.finished = threading.Event()     # set by the last worker to leave
-        self.ending = threading.Event()       # the stop path began: holds, think and back-off
-                                              # waits wake, the dispatcher stops
-        self.halt = False                     # a fatal failure: end now
-        self.exhausted = False                # every `requests` ticket has been taken
-        self.stopped = False                  # a worker left because of `stop`
+        self.finished = threading.Event()  # set by the last worker to leave
+        self.ending = threading.Event()  # the stop path began: holds, think and back-off
+        # waits wake, the dispatcher stops
+        self.halt = False  # a fatal failure: end now
+        self.exhausted = False  # every `requests` ticket has been taken
+        self.stopped = False  # a worker left because of `stop`
         # `stop` as the workers read it: a plain flag, set within STOP_POLL_S of the Event by
         # run()'s loop (or by a worker whose wait ended). Event.is_set() is a Python call, and
         # the workers ask twice per request, right where a woken thread waits for the GIL to
@@ -153,7 +180,7 @@ class _Run:
         self.stopping = stop.is_set()
         self.fatal: BaseException | None = None
         self.fatal_note: tuple[RunNote, str] | None = None
-        self.gave_up = ""                     # the sentence when give_up_after_s passed
+        self.gave_up = ""  # the sentence when give_up_after_s passed
         self.tallies = [_Tally() for _ in range(workload.threads + 1)]  # + the dispatcher
         self.arrivals: queue.SimpleQueue[float | None] = queue.SimpleQueue()
         self.start = self.deadline = 0.0
@@ -163,7 +190,7 @@ class _Run:
         # request)
         self.latency, self.lag = LatencyHistogram(), LatencyHistogram()
         self.previous: tuple[HistogramSnapshot, ...] = (EMPTY, EMPTY, EMPTY)
-        self.last = (0.0, 0, 0)               # when the last tick was, ok and failed then
+        self.last = (0.0, 0, 0)  # when the last tick was, ok and failed then
         self.events: list[str] = []
         self.event_kinds: list[RunNote] = []
         self.interrupted: set[tuple[int, int]] = set()  # statements the stop path cancelled
@@ -175,7 +202,7 @@ class _Run:
         self.stall: Stall | None = None
         self.stalls: list[Stall] = []
         self.stall_after_s = STALL_AFTER_S + self.hold_s
-        self.progress = (0.0, -1)             # when the completed count last moved, and it
+        self.progress = (0.0, -1)  # when the completed count last moved, and it
 
     # --- the workers' side ------------------------------------------------------------------
 
@@ -287,8 +314,9 @@ class _Run:
             return
         tally.consecutive += 1
         if tally.consecutive >= FATAL_AFTER:
-            self.fail_run(exc, (RunNote.FATAL,
-                                f"stopped after {FATAL_AFTER} failures in a row ({kind})"))
+            self.fail_run(
+                exc, (RunNote.FATAL, f"stopped after {FATAL_AFTER} failures in a row ({kind})")
+            )
 
     def fail_run(self, exc: BaseException, note: tuple[RunNote, str] | None = None) -> None:
         if self.fatal is None:
@@ -307,12 +335,20 @@ class _Run:
             outage = self.outage
             outage.failed += 1
         if self.give_up_s and now - self.start - outage.started_s > self.give_up_s:
-            self.gave_up = (f"The server could not be reached for more than {self.give_up_s:g} s "
-                            f"({driver_said(exc, self.pool.target)}), so the run gave up: check "
-                            "the server, or raise give_up_after_s (--give-up-after) to wait "
-                            "longer.")
-            self.fail_run(exc, (RunNote.GAVE_UP, "gave up after the server was unreachable for "
-                                f"more than {self.give_up_s:g} s (give_up_after_s)"))
+            self.gave_up = (
+                f"The server could not be reached for more than {self.give_up_s:g} s "
+                f"({driver_said(exc, self.pool.target)}), so the run gave up: check "
+                "the server, or raise give_up_after_s (--give-up-after) to wait "
+                "longer."
+            )
+            self.fail_run(
+                exc,
+                (
+                    RunNote.GAVE_UP,
+                    "gave up after the server was unreachable for "
+                    f"more than {self.give_up_s:g} s (give_up_after_s)",
+                ),
+            )
             return
         delay = min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** min(tally.lost, 16))
         tally.lost += 1
@@ -332,8 +368,12 @@ class _Run:
 
     def leave(self, tally: _Tally) -> None:
         tally.ended = perf_counter()
-        if (self.stop.is_set() and tally.ended < self.deadline and not self.exhausted
-                and not self.halt):
+        if (
+            self.stop.is_set()
+            and tally.ended < self.deadline
+            and not self.exhausted
+            and not self.halt
+        ):
             self.stopped = True  # left because of the stop, not at a natural end
         if next(self.exits) == self.workers:
             self.finished.set()
@@ -388,8 +428,9 @@ class _Run:
         ending = self.ending
         put, qsize = self.arrivals.put, self.arrivals.qsize
         bound, issued = QUEUE_PER_THREAD * self.workers, 0
-        due = arrivals.schedule(self.workload.pattern, self.workload.rate, self.start,
-                                self.deadline, self.seed)
+        due = arrivals.schedule(
+            self.workload.pattern, self.workload.rate, self.start, self.deadline, self.seed
+        )
         try:
             for at in due:
                 if self.halt:
@@ -442,9 +483,11 @@ class _Run:
         if in_flight and now - since > self.stall_after_s:
             if self.stall is None:
                 self.stall = Stall(since - self.start)
-                self.note(RunNote.STALL,
-                          f"no request completed for {now - since:.1f} s while {in_flight} "
-                          "were in flight (a frozen server, a lock, or slower statements)")
+                self.note(
+                    RunNote.STALL,
+                    f"no request completed for {now - since:.1f} s while {in_flight} "
+                    "were in flight (a frozen server, a lock, or slower statements)",
+                )
             self.stall.in_flight = max(self.stall.in_flight, in_flight)
 
     def tick(self, now: float, on_sample: Callable[[Sample], None] | None) -> None:
@@ -461,20 +504,24 @@ class _Run:
             self.pool.check_leaks()  # otherwise the sample's snapshot() checks them
             return
         current = (self.latency.snapshot(), self.pool.acquire_snapshot(), self.lag.snapshot())
-        latency, acquire, lag = (now_ - before for now_, before in
-                                 zip(current, self.previous, strict=True))
+        latency, acquire, lag = (
+            now_ - before for now_, before in zip(current, self.previous, strict=True)
+        )
         self.previous = current
         outage = self.outage
         sample = Sample(
-            elapsed_s=now - self.start, stats=self.pool.snapshot(timings=False),
+            elapsed_s=now - self.start,
+            stats=self.pool.snapshot(timings=False),
             interval_requests=ok + failed - last_ok - last_failed,
-            interval_errors=failed - last_failed, errors=failed,
+            interval_errors=failed - last_failed,
+            errors=failed,
             throughput_rps=(ok - last_ok) / max(now - at, 1e-9),
             p95_ms=latency.percentile(95.0) * 1000.0,
             p95_acquire_ms=acquire.percentile(95.0) * 1000.0,
             schedule_lag_ms=lag.percentile(95.0) * 1000.0,
             stalled_s=now - self.progress[0] if self.stall is not None else 0.0,
-            outage_s=now - self.start - outage.started_s if outage is not None else 0.0)
+            outage_s=now - self.start - outage.started_s if outage is not None else 0.0,
+        )
         try:
             on_sample(sample)
         except Exception as exc:  # the front end's callback must not end the run
@@ -517,25 +564,40 @@ class _StopPath:
         if self.canceller is None or not self.canceller.is_alive():
             cursors = list(self.state.running())
             if cursors:
-                self.canceller = threading.Thread(target=self.state.pool.interrupt,
-                                                  args=(cursors,), daemon=True,
-                                                  name="pooltui-cancel")
+                self.canceller = threading.Thread(
+                    target=self.state.pool.interrupt,
+                    args=(cursors,),
+                    daemon=True,
+                    name="pooltui-cancel",
+                )
                 self.canceller.start()
         stalled = self.state.stall is not None
         if self.aborted_at is None and (stalled or now >= self.cancel_from + CANCEL_WAIT_S):
             self.aborted_at = now
             cut = self.state.pool.abort_all()
-            why = "the server had stopped answering" if stalled else \
-                f"their statements had not ended {CANCEL_WAIT_S:g} s after the cancel"
-            self.state.note(RunNote.CONNECTIONS_CUT,
-                            f"pooltui cut {cut} connections at the end: {why} (DBUtils "
-                            "reopens them when next used)")
+            why = (
+                "the server had stopped answering"
+                if stalled
+                else f"their statements had not ended {CANCEL_WAIT_S:g} s after the cancel"
+            )
+            self.state.note(
+                RunNote.CONNECTIONS_CUT,
+                f"pooltui cut {cut} connections at the end: {why} (DBUtils "
+                "reopens them when next used)",
+            )
         return self.aborted_at is not None and now >= self.aborted_at + ABORT_WAIT_S
 
 
-def run(pool: PoolLike, workload: Workload, *, stop: threading.Event | None = None,
-        on_sample: Callable[[Sample], None] | None = None, sample_interval_s: float = 0.25,
-        server_version: str | None = None, seed: int | None = None) -> RunResult:
+def run(
+    pool: PoolLike,
+    workload: Workload,
+    *,
+    stop: threading.Event | None = None,
+    on_sample: Callable[[Sample], None] | None = None,
+    sample_interval_s: float = 0.25,
+    server_version: str | None = None,
+    seed: int | None = None,
+) -> RunResult:
     """Run one workload against the pool and measure it; a failing database never raises.
 
     Ends at `duration_s`, after `requests` (if > 0), when `stop` is set, or after a fatal
@@ -556,13 +618,24 @@ def run(pool: PoolLike, workload: Workload, *, stop: threading.Event | None = No
     pool.guard_sessions(SessionGuards.of(workload))
     state = _Run(pool, workload, stop, seed)
     open_loop = arrivals.is_open_loop(workload.pattern)
-    threads = [threading.Thread(target=state.open_loop if open_loop else state.closed_loop,
-                                args=(state.tallies[i],), daemon=True, name=f"pooltui-worker-{i}")
-               for i in range(workload.threads)]
+    threads = [
+        threading.Thread(
+            target=state.open_loop if open_loop else state.closed_loop,
+            args=(state.tallies[i],),
+            daemon=True,
+            name=f"pooltui-worker-{i}",
+        )
+        for i in range(workload.threads)
+    ]
     if open_loop:
-        threads.append(threading.Thread(
-            target=state.dispatch, args=(state.tallies[-1],),
-            daemon=True, name="pooltui-dispatcher"))
+        threads.append(
+            threading.Thread(
+                target=state.dispatch,
+                args=(state.tallies[-1],),
+                daemon=True,
+                name="pooltui-dispatcher",
+            )
+        )
 
     pool.reset_interval()
     state.start = perf_counter()
@@ -593,16 +666,19 @@ def run(pool: PoolLike, workload: Workload, *, stop: threading.Event | None = No
         thread.join(max(0.0, join_end - perf_counter()))
     busy = sum(thread.is_alive() for thread in threads)
     if busy:
-        state.note(RunNote.THREADS_BLOCKED,
-                   f"{busy} threads were still blocked after the stop path (their statements "
-                   "were cancelled and their connections cut); they end with the process")
+        state.note(
+            RunNote.THREADS_BLOCKED,
+            f"{busy} threads were still blocked after the stop path (their statements "
+            "were cancelled and their connections cut); they end with the process",
+        )
     ended = perf_counter() if busy else max(t.ended for t in state.tallies)
     unserved = 0
     while not state.arrivals.empty():
         unserved += state.arrivals.get_nowait() is not None
     if unserved:
-        state.note(RunNote.UNSERVED,
-                   f"{unserved} arrivals were still waiting for a thread at the end")
+        state.note(
+            RunNote.UNSERVED, f"{unserved} arrivals were still waiting for a thread at the end"
+        )
     state.tick(perf_counter(), on_sample)
     return _result(state, max(ended - state.start, 0.0), server_version, open_loop)
 
@@ -614,16 +690,20 @@ def _merged(outages: list[Outage]) -> list[Outage]:
     merged: list[Outage] = []
     for outage in outages:
         last = merged[-1] if merged else None
-        if last is not None and last.ended_s is not None and \
-                outage.started_s - last.ended_s < OUTAGE_GAP_S:
+        if (
+            last is not None
+            and last.ended_s is not None
+            and outage.started_s - last.ended_s < OUTAGE_GAP_S
+        ):
             last.ended_s, last.failed = outage.ended_s, last.failed + outage.failed
         else:
             merged.append(outage)
     return merged
 
 
-def _result(state: _Run, duration_s: float, server_version: str | None,
-            open_loop: bool) -> RunResult:
+def _result(
+    state: _Run, duration_s: float, server_version: str | None, open_loop: bool
+) -> RunResult:
     """Fold the tallies and histograms into the RunResult, once the threads have ended."""
     latency, lag = state.latency, state.lag
     pool = state.pool
@@ -640,9 +720,12 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
         outages[0].error = describe_db_error(state.outage_error, pool.target)
     for outage in outages:
         recovery = outage.recovery_s
-        state.note(RunNote.OUTAGE, f"the server was unreachable from {outage.started_s:.2f} s"
-                   + (f" for {recovery:.2f} s" if recovery is not None else " to the end")
-                   + f" ({outage.failed} requests failed; pooltui backed off and retried)")
+        state.note(
+            RunNote.OUTAGE,
+            f"the server was unreachable from {outage.started_s:.2f} s"
+            + (f" for {recovery:.2f} s" if recovery is not None else " to the end")
+            + f" ({outage.failed} requests failed; pooltui backed off and retried)",
+        )
     stalls = list(state.stalls)
     if state.stall is not None:
         stalls.append(state.stall)
@@ -654,43 +737,77 @@ def _result(state: _Run, duration_s: float, server_version: str | None,
     elif state.stopped:
         state.note(RunNote.STOPPED, f"stopped on request after {duration_s:.2f} s")
     if state.interrupted:
-        state.note(RunNote.CANCELLED,
-                   f"the end of the run asked the server to cancel {len(state.interrupted)} "
-                   "statements still running")
+        state.note(
+            RunNote.CANCELLED,
+            f"the end of the run asked the server to cancel {len(state.interrupted)} "
+            "statements still running",
+        )
     if kinds.get(OVERLOAD):
-        state.note(RunNote.OVERLOAD,
-                   f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
-                   "were already waiting for a thread")
+        state.note(
+            RunNote.OVERLOAD,
+            f"{kinds[OVERLOAD]} arrivals dropped: {QUEUE_PER_THREAD * state.workers} "
+            "were already waiting for a thread",
+        )
     if kinds.get(REJECTED):
-        state.note(RunNote.REJECTED,
-                   f"{kinds[REJECTED]} requests rejected: the pool was at maxconnections and "
-                   "blocking is off")
+        state.note(
+            RunNote.REJECTED,
+            f"{kinds[REJECTED]} requests rejected: the pool was at maxconnections and "
+            "blocking is off",
+        )
     stats = pool.snapshot()
     timings = pool.timing_snapshots()  # the threads have ended: these agree with stats
-    histograms = RunHistograms(latency=latency.snapshot(), acquire=timings["acquire"],
-                               query=timings["query"], hold=timings["hold"],
-                               connect=timings["connect"],
-                               schedule_lag=lag.snapshot() if open_loop else EMPTY)
+    histograms = RunHistograms(
+        latency=latency.snapshot(),
+        acquire=timings["acquire"],
+        query=timings["query"],
+        hold=timings["hold"],
+        connect=timings["connect"],
+        schedule_lag=lag.snapshot() if open_loop else EMPTY,
+    )
     if stats.reconnects:
-        state.note(RunNote.RECONNECTED,
-                   f"DBUtils replaced {stats.reconnects} connections that were lost (killed by "
-                   "the server, cut at a stop) or used up (maxusage)")
+        state.note(
+            RunNote.RECONNECTED,
+            f"DBUtils replaced {stats.reconnects} connections that were lost (killed by "
+            "the server, cut at a stop) or used up (maxusage)",
+        )
     if stats.reexecutions:
-        state.note(RunNote.REEXECUTED,
-                   f"DBUtils ran {stats.reexecutions} statements again after losing their "
-                   "connection: a write that had reached the server ran twice")
+        state.note(
+            RunNote.REEXECUTED,
+            f"DBUtils ran {stats.reexecutions} statements again after losing their "
+            "connection: a write that had reached the server ran twice",
+        )
     result = RunResult(
-        requests=ok + failed, errors=failed, duration_s=duration_s,
+        requests=ok + failed,
+        errors=failed,
+        duration_s=duration_s,
         throughput_rps=ok / duration_s if duration_s > 0 else 0.0,
-        latency=histograms.latency.summary(), acquire=stats.acquire, query=stats.query,
-        hold=stats.hold, schedule_lag=histograms.schedule_lag.summary(), error_kinds=kinds,
-        pool=stats, config=pool.validation.effective, target=pool.target.redacted,
-        driver=pool.target.facts.module_name, workload=state.workload,
-        server_version=server_version, stopped=state.stopped and fatal is None,
-        fatal_error=fatal, events=state.events, event_kinds=state.event_kinds,
+        latency=histograms.latency.summary(),
+        acquire=stats.acquire,
+        query=stats.query,
+        hold=stats.hold,
+        schedule_lag=histograms.schedule_lag.summary(),
+        error_kinds=kinds,
+        pool=stats,
+        config=pool.validation.effective,
+        target=pool.target.redacted,
+        driver=pool.target.facts.module_name,
+        workload=state.workload,
+        server_version=server_version,
+        stopped=state.stopped and fatal is None,
+        fatal_error=fatal,
+        events=state.events,
+        event_kinds=state.event_kinds,
         cancelled=sum(t.cancelled for t in state.tallies),
-        rows=sum(t.rows for t in state.tallies), outages=outages, stalls=stalls,
-        leaks=pool.leak_reports(), guards=pool.guards, histograms=histograms)
-    pool.emit("run_finished", f"Run finished: {result.requests} requests, {result.errors} "
-          f"errors, {result.throughput_rps:.1f} req/s.")
+        rows=sum(t.rows for t in state.tallies),
+        outages=outages,
+        stalls=stalls,
+        leaks=pool.leak_reports(),
+        guards=pool.guards,
+        histograms=histograms,
+    )
+    pool.emit(
+        "run_finished",
+        f"Run finished: {result.requests} requests, {result.errors} "
+        f"errors, {result.throughput_rps:.1f} req/s.",
+    )
     return result

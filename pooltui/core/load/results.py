@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 class RunHistograms:
     """A run's histograms as snapshots (seconds): what its Summaries were read from."""
 
-    latency: HistogramSnapshot = EMPTY       # whole successful requests
-    acquire: HistogramSnapshot = EMPTY       # the pool's own timings
+    latency: HistogramSnapshot = EMPTY  # whole successful requests
+    acquire: HistogramSnapshot = EMPTY  # the pool's own timings
     query: HistogramSnapshot = EMPTY
     hold: HistogramSnapshot = EMPTY
     connect: HistogramSnapshot = EMPTY
@@ -34,29 +34,34 @@ class RunHistograms:
 
     def __add__(self, other: RunHistograms) -> RunHistograms:
         """Each histogram merged with its namesake: exact."""
-        return RunHistograms(**{f.name: getattr(self, f.name) + getattr(other, f.name)
-                                for f in fields(self)})
+        return RunHistograms(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
 
 
 @dataclass(frozen=True)
 class WarmupResult:
     """What pre-opening connections cost, and what it buys: cold vs warm acquire."""
 
-    opened: int                  # connections opened for the warm-up (incl. PooledDB's mincached)
-    connect_ms: list[float]      # their connect times, in order
-    cold_acquire_ms: float       # an acquire that has to open a connection
-    warm_acquire_ms: float       # an acquire served from the idle cache, after the warm-up
+    opened: int  # connections opened for the warm-up (incl. PooledDB's mincached)
+    connect_ms: list[float]  # their connect times, in order
+    cold_acquire_ms: float  # an acquire that has to open a connection
+    warm_acquire_ms: float  # an acquire served from the idle cache, after the warm-up
     duration_s: float
-    idle: int = 0                # idle connections ready after the warm-up
-    cold_measured: bool = True   # False: the pool was already warm, cold = median connect time
+    idle: int = 0  # idle connections ready after the warm-up
+    cold_measured: bool = True  # False: the pool was already warm, cold = median connect time
 
     def as_dict(self) -> dict[str, Any]:
         """The ``warmup`` member of ``bench --json``."""
-        return {"opened": self.opened, "idle": self.idle,
-                "connect_ms": [round(ms, 3) for ms in self.connect_ms],
-                "cold_acquire_ms": round(self.cold_acquire_ms, 3),
-                "warm_acquire_ms": round(self.warm_acquire_ms, 3),
-                "cold_measured": self.cold_measured, "duration_s": round(self.duration_s, 3)}
+        return {
+            "opened": self.opened,
+            "idle": self.idle,
+            "connect_ms": [round(ms, 3) for ms in self.connect_ms],
+            "cold_acquire_ms": round(self.cold_acquire_ms, 3),
+            "warm_acquire_ms": round(self.warm_acquire_ms, 3),
+            "cold_measured": self.cold_measured,
+            "duration_s": round(self.duration_s, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -65,15 +70,15 @@ class Sample:
 
     elapsed_s: float
     stats: PoolStats
-    interval_requests: int       # requests that ended in the interval (ok + failed)
+    interval_requests: int  # requests that ended in the interval (ok + failed)
     interval_errors: int
-    errors: int                  # failed requests since the run began
-    throughput_rps: float        # successful requests per second in the interval
-    p95_ms: float                # request latency (acquire + query + hold) in the interval
+    errors: int  # failed requests since the run began
+    throughput_rps: float  # successful requests per second in the interval
+    p95_ms: float  # request latency (acquire + query + hold) in the interval
     p95_acquire_ms: float
-    schedule_lag_ms: float       # p95 schedule lag in the interval; 0 for the closed loop
-    stalled_s: float = 0.0       # how long no request has completed while some are in flight
-    outage_s: float = 0.0        # how long the server has been unreachable (0: it answers)
+    schedule_lag_ms: float  # p95 schedule lag in the interval; 0 for the closed loop
+    stalled_s: float = 0.0  # how long no request has completed while some are in flight
+    outage_s: float = 0.0  # how long the server has been unreachable (0: it answers)
 
 
 @dataclass
@@ -83,9 +88,9 @@ class Outage:
     began."""
 
     started_s: float
-    failed: int = 0              # requests that failed while it lasted
+    failed: int = 0  # requests that failed while it lasted
     ended_s: float | None = None
-    error: str = ""              # the first failure, one sentence
+    error: str = ""  # the first failure, one sentence
 
     @property
     def recovery_s(self) -> float | None:
@@ -93,10 +98,13 @@ class Outage:
 
     def as_dict(self) -> dict[str, Any]:
         recovery = self.recovery_s
-        return {"started_s": round(self.started_s, 3),
-                "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
-                "recovery_s": None if recovery is None else round(recovery, 3),
-                "failed_requests": self.failed, "error": self.error}
+        return {
+            "started_s": round(self.started_s, 3),
+            "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
+            "recovery_s": None if recovery is None else round(recovery, 3),
+            "failed_requests": self.failed,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -105,41 +113,43 @@ class Stall:
     completion before it to the first after it (``ended_s`` None: still at the end)."""
 
     started_s: float
-    in_flight: int = 0           # the most requests in flight seen while it lasted
+    in_flight: int = 0  # the most requests in flight seen while it lasted
     ended_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"started_s": round(self.started_s, 3),
-                "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
-                "in_flight": self.in_flight}
+        return {
+            "started_s": round(self.started_s, 3),
+            "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
+            "in_flight": self.in_flight,
+        }
 
 
 @dataclass(frozen=True)
 class RunResult:
     """A finished run. Latency and throughput count successful requests only."""
 
-    requests: int                # requests attempted: ok + failed (incl. rejected, overload)
+    requests: int  # requests attempted: ok + failed (incl. rejected, overload)
     errors: int
     duration_s: float
-    throughput_rps: float        # successful requests per second
-    latency: Summary             # whole request; from the scheduled arrival in the open loop
-    acquire: Summary             # the pool's own timings (pool.py)
+    throughput_rps: float  # successful requests per second
+    latency: Summary  # whole request; from the scheduled arrival in the open loop
+    acquire: Summary  # the pool's own timings (pool.py)
     query: Summary
     hold: Summary
-    schedule_lag: Summary        # empty for the closed loop
+    schedule_lag: Summary  # empty for the closed loop
     error_kinds: dict[str, int]
-    pool: PoolStats              # final snapshot
-    config: PoolConfig           # the effective configuration (after DBUtils' normalising)
-    target: str                  # the redacted DSN
+    pool: PoolStats  # final snapshot
+    config: PoolConfig  # the effective configuration (after DBUtils' normalising)
+    target: str  # the redacted DSN
     driver: str
     workload: Workload
     server_version: str | None = None
-    stopped: bool = False        # ended early because `stop` was set
-    fatal_error: str | None = None   # one sentence when requests kept failing
-    events: list[str] = field(default_factory=list)           # one sentence each
+    stopped: bool = False  # ended early because `stop` was set
+    fatal_error: str | None = None  # one sentence when requests kept failing
+    events: list[str] = field(default_factory=list)  # one sentence each
     event_kinds: list[RunNote] = field(default_factory=list)  # the kind of each of events
-    cancelled: int = 0           # requests the end of the run cut short (not errors)
-    rows: int = 0                # rows the queries returned, all fetched in FETCH_BATCH steps
+    cancelled: int = 0  # requests the end of the run cut short (not errors)
+    rows: int = 0  # rows the queries returned, all fetched in FETCH_BATCH steps
     outages: list[Outage] = field(default_factory=list)
     stalls: list[Stall] = field(default_factory=list)
     leaks: list[LeakReport] = field(default_factory=list)
@@ -159,25 +169,37 @@ class RunResult:
         """The ``pooltui bench --json`` object (design.md, "Headless CLI")."""
         config = self.config.as_dict()
         return {
-            "requests": self.requests, "errors": self.errors,
+            "requests": self.requests,
+            "errors": self.errors,
             "duration_s": round(self.duration_s, 3),
             "throughput_rps": round(self.throughput_rps, 3),
-            "latency_ms": self.latency.as_dict(), "acquire_ms": self.acquire.as_dict(),
-            "hold_ms": self.hold.as_dict(), "query_ms": self.query.as_dict(),
+            "latency_ms": self.latency.as_dict(),
+            "acquire_ms": self.acquire.as_dict(),
+            "hold_ms": self.hold.as_dict(),
+            "query_ms": self.query.as_dict(),
             "schedule_lag_ms": self.schedule_lag.as_dict(),
             "error_kinds": dict(sorted(self.error_kinds.items())),
-            "pool": self.pool.as_dict(), "config": config,
-            "target": {"dsn": self.target, "driver": self.driver,
-                       "server_version": self.server_version},
-            "workload": asdict(self.workload), "stopped": self.stopped,
-            "fatal_error": self.fatal_error, "events": list(self.events),
+            "pool": self.pool.as_dict(),
+            "config": config,
+            "target": {
+                "dsn": self.target,
+                "driver": self.driver,
+                "server_version": self.server_version,
+            },
+            "workload": asdict(self.workload),
+            "stopped": self.stopped,
+            "fatal_error": self.fatal_error,
+            "events": list(self.events),
             "event_kinds": [str(kind) for kind in self.event_kinds],
-            "cancelled": self.cancelled, "rows": self.rows,
+            "cancelled": self.cancelled,
+            "rows": self.rows,
             "outages": [o.as_dict() for o in self.outages],
             "stalls": [st.as_dict() for st in self.stalls],
             "leaks": [leak.as_dict() for leak in self.leaks],
-            "session": {"read_only": self.guards.read_only,
-                        "statement_timeout_ms": round(self.guards.statement_timeout_s * 1000)},
+            "session": {
+                "read_only": self.guards.read_only,
+                "statement_timeout_ms": round(self.guards.statement_timeout_s * 1000),
+            },
         }
 
 
@@ -192,14 +214,22 @@ def _merged_stats(a: PoolStats, b: PoolStats, histograms: RunHistograms) -> Pool
     """Two pools' final snapshots as one fleet's: gauges, peaks, counters and leaks add (a sum
     of peaks is an upper bound: the two need not have peaked at once), limits add (0, no
     limit, stays 0), the four timings come from the merged histograms."""
-    summed = {f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(a)
-              if isinstance(getattr(a, f.name), int)}
+    summed = {
+        f.name: getattr(a, f.name) + getattr(b, f.name)
+        for f in fields(a)
+        if isinstance(getattr(a, f.name), int)
+    }
     for limit in ("maxconnections", "maxcached"):
         if not (getattr(a, limit) and getattr(b, limit)):
             summed[limit] = 0
-    return replace(a, **summed, acquire=histograms.acquire.summary(),
-                   query=histograms.query.summary(), hold=histograms.hold.summary(),
-                   connect=histograms.connect.summary())
+    return replace(
+        a,
+        **summed,
+        acquire=histograms.acquire.summary(),
+        query=histograms.query.summary(),
+        hold=histograms.hold.summary(),
+        connect=histograms.connect.summary(),
+    )
 
 
 def _merged_events(a: RunResult, b: RunResult) -> tuple[list[RunNote], list[str]]:
@@ -225,16 +255,25 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
     event_kinds, events = _merged_events(a, b)
     return replace(
         a,
-        requests=a.requests + b.requests, errors=a.errors + b.errors,
+        requests=a.requests + b.requests,
+        errors=a.errors + b.errors,
         duration_s=max(a.duration_s, b.duration_s),
         throughput_rps=a.throughput_rps + b.throughput_rps,
-        latency=histograms.latency.summary(), acquire=histograms.acquire.summary(),
-        query=histograms.query.summary(), hold=histograms.hold.summary(),
+        latency=histograms.latency.summary(),
+        acquire=histograms.acquire.summary(),
+        query=histograms.query.summary(),
+        hold=histograms.hold.summary(),
         schedule_lag=histograms.schedule_lag.summary(),
         error_kinds=_added(a.error_kinds, b.error_kinds),
         pool=_merged_stats(a.pool, b.pool, histograms),
-        stopped=a.stopped or b.stopped, fatal_error=a.fatal_error or b.fatal_error,
-        event_kinds=event_kinds, events=events,
-        cancelled=a.cancelled + b.cancelled, rows=a.rows + b.rows,
-        outages=a.outages + b.outages, stalls=a.stalls + b.stalls, leaks=a.leaks + b.leaks,
-        histograms=histograms)
+        stopped=a.stopped or b.stopped,
+        fatal_error=a.fatal_error or b.fatal_error,
+        event_kinds=event_kinds,
+        events=events,
+        cancelled=a.cancelled + b.cancelled,
+        rows=a.rows + b.rows,
+        outages=a.outages + b.outages,
+        stalls=a.stalls + b.stalls,
+        leaks=a.leaks + b.leaks,
+        histograms=histograms,
+    )

@@ -52,10 +52,18 @@ def warm_up(pool: PoolLike, count: int | None = None) -> WarmupResult:
     warm = _timed_acquire(pool)
     if not cold_measured:
         cold = statistics.median(connects) if connects else pool.snapshot().connect.p50 / 1000
-    result = WarmupResult(opened=len(connects), connect_ms=[s * 1000.0 for s in connects],
-                          cold_acquire_ms=cold * 1000.0, warm_acquire_ms=warm * 1000.0,
-                          duration_s=perf_counter() - started, idle=pool.snapshot().idle,
-                          cold_measured=cold_measured)
-    pool.emit("warmup_done", f"Warm-up done: {result.idle} connections idle; acquire "
-              f"{result.cold_acquire_ms:.2f} ms cold, {result.warm_acquire_ms:.2f} ms warm.")
+    result = WarmupResult(
+        opened=len(connects),
+        connect_ms=[s * 1000.0 for s in connects],
+        cold_acquire_ms=cold * 1000.0,
+        warm_acquire_ms=warm * 1000.0,
+        duration_s=perf_counter() - started,
+        idle=pool.snapshot().idle,
+        cold_measured=cold_measured,
+    )
+    pool.emit(
+        "warmup_done",
+        f"Warm-up done: {result.idle} connections idle; acquire "
+        f"{result.cold_acquire_ms:.2f} ms cold, {result.warm_acquire_ms:.2f} ms warm.",
+    )
     return result

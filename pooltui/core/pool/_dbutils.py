@@ -30,19 +30,36 @@ from dbutils.pooled_db import PooledDB, TooManyConnectionsError
 
 from pooltui.core.errors import RunFailed
 
-__all__ = ["CHECKED_OUT", "PoolInternals", "PooledDB", "TooManyConnectionsError", "bind",
-           "check_installed", "cursor_parts", "make_pool", "raw_of", "require_installed"]
+__all__ = [
+    "CHECKED_OUT",
+    "PoolInternals",
+    "PooledDB",
+    "TooManyConnectionsError",
+    "bind",
+    "check_installed",
+    "cursor_parts",
+    "make_pool",
+    "raw_of",
+    "require_installed",
+]
 
-SUPPORTED_MAJOR = 3          # DBUtils 3.x: the internals below are those of 3.0 to 3.2
+SUPPORTED_MAJOR = 3  # DBUtils 3.x: the internals below are those of 3.0 to 3.2
 CHECKED_OUT = "_connections"  # PooledDB's count of connections handed out (a shared one once)
-_INSTANCE_FIELDS = {"_connections": int, "_idle_cache": list, "_maxcached": int,
-                    "_maxconnections": int, "_lock": Condition}
+_INSTANCE_FIELDS = {
+    "_connections": int,
+    "_idle_cache": list,
+    "_maxcached": int,
+    "_maxconnections": int,
+    "_lock": Condition,
+}
 
 
 def _sentence(missing: str, version: str) -> str:
-    return (f"pooltui needs DBUtils {SUPPORTED_MAJOR}.x, whose {missing} it reads, but the "
-            f"installed DBUtils {version} does not have it: install a {SUPPORTED_MAJOR}.x "
-            f"release (pip install 'DBUtils>={SUPPORTED_MAJOR},<{SUPPORTED_MAJOR + 1}').")
+    return (
+        f"pooltui needs DBUtils {SUPPORTED_MAJOR}.x, whose {missing} it reads, but the "
+        f"installed DBUtils {version} does not have it: install a {SUPPORTED_MAJOR}.x "
+        f"release (pip install 'DBUtils>={SUPPORTED_MAJOR},<{SUPPORTED_MAJOR + 1}')."
+    )
 
 
 def _nested_code(code: CodeType, name: str) -> CodeType | None:
@@ -52,8 +69,9 @@ def _nested_code(code: CodeType, name: str) -> CodeType | None:
     return None
 
 
-def _static_problem(module: Any = dbutils, steady: Any = steady_db,
-                    pooled_class: Any = PooledDB) -> str | None:
+def _static_problem(
+    module: Any = dbutils, steady: Any = steady_db, pooled_class: Any = PooledDB
+) -> str | None:
     """What of DBUtils' code pooltui relies on is missing, as a sentence; None when all is."""
     version = str(getattr(module, "__version__", "(of unknown version)"))
     try:
@@ -93,8 +111,9 @@ def _static_problem(module: Any = dbutils, steady: Any = steady_db,
 _PROBLEM = _static_problem()
 
 
-def check_installed(module: Any = dbutils, steady: Any = steady_db,
-                    pooled_class: Any = PooledDB) -> None:
+def check_installed(
+    module: Any = dbutils, steady: Any = steady_db, pooled_class: Any = PooledDB
+) -> None:
     """RunFailed (one sentence) unless this DBUtils has every internal pooltui's code uses."""
     problem = _static_problem(module, steady, pooled_class)
     if problem is not None:
@@ -117,12 +136,12 @@ class PoolInternals:
     """
 
     pooled: PooledDB
-    connection: Callable[..., Any]          # PooledDB.connection, bound
+    connection: Callable[..., Any]  # PooledDB.connection, bound
     dedicated_connection: Callable[[], Any]
-    idle: list[Any]                         # _idle_cache
-    shared: list[Any] | None                # _shared_cache: only when the pool shares
-    waiters: Sized                          # threads parked in the pool's Condition
-    lock: Condition                         # the pool lock (guard_sessions holds it)
+    idle: list[Any]  # _idle_cache
+    shared: list[Any] | None  # _shared_cache: only when the pool shares
+    waiters: Sized  # threads parked in the pool's Condition
+    lock: Condition  # the pool lock (guard_sessions holds it)
     state: dict[str, Any]
     maxcached: int
     maxconnections: int
@@ -144,15 +163,26 @@ def bind(pooled: Any) -> PoolInternals:
     # CPython's private deque of a Condition's parked threads (the waiting gauge); without it
     # the gauge counts only callers queued on the lock
     waiters = getattr(lock, "_waiters", ())
-    return PoolInternals(pooled=pooled, connection=pooled.connection,
-                         dedicated_connection=pooled.dedicated_connection,
-                         idle=state["_idle_cache"], shared=state.get("_shared_cache"),
-                         waiters=waiters, lock=lock, state=state,
-                         maxcached=state["_maxcached"], maxconnections=state["_maxconnections"])
+    return PoolInternals(
+        pooled=pooled,
+        connection=pooled.connection,
+        dedicated_connection=pooled.dedicated_connection,
+        idle=state["_idle_cache"],
+        shared=state.get("_shared_cache"),
+        waiters=waiters,
+        lock=lock,
+        state=state,
+        maxcached=state["_maxcached"],
+        maxconnections=state["_maxconnections"],
+    )
 
 
-def make_pool(connect: Callable[[tuple[str, bool] | None], Any], module: ModuleType,
-              isfatal: Callable[[BaseException, bool], bool], **kwargs: Any) -> PooledDB:
+def make_pool(
+    connect: Callable[[tuple[str, bool] | None], Any],
+    module: ModuleType,
+    isfatal: Callable[[BaseException, bool], bool],
+    **kwargs: Any,
+) -> PooledDB:
     """A PooledDB over the driver ``module`` whose connections come from ``connect``.
 
     ``connect(replacing)`` gets None when DBUtils opens a new connection (a

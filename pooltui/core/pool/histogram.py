@@ -105,8 +105,17 @@ class Shard:
     (``read``), so a snapshot is exact.
     """
 
-    __slots__ = ("_folded", "_pending", "_sequence", "add", "counts", "max", "min", "sum",
-                 "unfolded")
+    __slots__ = (
+        "_folded",
+        "_pending",
+        "_sequence",
+        "add",
+        "counts",
+        "max",
+        "min",
+        "sum",
+        "unfolded",
+    )
 
     def __init__(self) -> None:
         self.counts = _zeros()
@@ -178,8 +187,13 @@ class HistogramSnapshot:
         first, last = _used_range(counts)
         if last < first:
             return HistogramSnapshot(counts, 0, 0.0, 0.0, 0.0)
-        return HistogramSnapshot(counts, self.count - earlier.count, self.sum - earlier.sum,
-                                 float(_MIDDLES[first]), float(_MIDDLES[last]))
+        return HistogramSnapshot(
+            counts,
+            self.count - earlier.count,
+            self.sum - earlier.sum,
+            float(_MIDDLES[first]),
+            float(_MIDDLES[last]),
+        )
 
     def __add__(self, other: HistogramSnapshot) -> HistogramSnapshot:
         """Every sample of both (two runs, two processes): exact, as if one histogram had
@@ -188,9 +202,13 @@ class HistogramSnapshot:
             return self
         if not self.count:
             return other
-        return HistogramSnapshot(self.counts + other.counts, self.count + other.count,
-                                 self.sum + other.sum, min(self.min, other.min),
-                                 max(self.max, other.max))
+        return HistogramSnapshot(
+            self.counts + other.counts,
+            self.count + other.count,
+            self.sum + other.sum,
+            min(self.min, other.min),
+            max(self.max, other.max),
+        )
 
     def percentile(self, q: float) -> float:
         """Nearest-rank percentile ``q`` (0..100) in seconds, within 0.8 %; 0 when empty."""
@@ -200,11 +218,18 @@ class HistogramSnapshot:
         """Milliseconds, as the gauges and ``bench --json`` show them."""
         if not self.count:
             return Summary()
-        p50, p95, p99 = _percentiles(self.counts, self.count, self.min, self.max,
-                                     (50.0, 95.0, 99.0))
+        p50, p95, p99 = _percentiles(
+            self.counts, self.count, self.min, self.max, (50.0, 95.0, 99.0)
+        )
         ms = 1000.0
-        return Summary(count=self.count, p50=p50 * ms, p95=p95 * ms, p99=p99 * ms,
-                       max=self.max * ms, mean=self.sum / self.count * ms)
+        return Summary(
+            count=self.count,
+            p50=p50 * ms,
+            p95=p95 * ms,
+            p99=p99 * ms,
+            max=self.max * ms,
+            mean=self.sum / self.count * ms,
+        )
 
 
 EMPTY = HistogramSnapshot(_zeros(), 0, 0.0, 0.0, 0.0)
@@ -330,8 +355,9 @@ class LatencyHistogram:
         return f"LatencyHistogram(count={merged.count}, max={merged.max:.6f}s)"
 
 
-def _percentiles(counts: np.ndarray, count: int, low: float, high: float,
-                 qs: tuple[float, ...]) -> list[float]:
+def _percentiles(
+    counts: np.ndarray, count: int, low: float, high: float, qs: tuple[float, ...]
+) -> list[float]:
     """Nearest-rank percentiles, each clamped into the exact [min, max]: one running total
     and one bisection for all of them (a live sample asks for several on every tick)."""
     if not count:

@@ -52,7 +52,7 @@ from pooltui.core.pool.raw_connection import RawConnection, proxy_class
 from pooltui.core.pool.stats import PoolStats, overflow_of
 
 _TAGS = itertools.count(1)
-CLOSE_WAIT_S = 2.0   # close(): how long a connection another thread still uses may take to close
+CLOSE_WAIT_S = 2.0  # close(): how long a connection another thread still uses may take to close
 ABORTED_CLOSE_WAIT_S = 0.5  # the same after abort_all(): only a connect in progress can block
 MAX_OPENED_IDS = 10_000  # session ids kept for the closing check (the tag finds the rest on PG)
 
@@ -72,9 +72,16 @@ class PoolEvent:
 class InstrumentedPool:
     """A PooledDB over ``target`` with ``config``, counted as it is used. See the module doc."""
 
-    def __init__(self, target: Target, config: PoolConfig, *, leak_threshold_s: float | None = None,
-                 on_event: Callable[[PoolEvent], None] | None = None,
-                 tag: str | None = None, guards: SessionGuards | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        config: PoolConfig,
+        *,
+        leak_threshold_s: float | None = None,
+        on_event: Callable[[PoolEvent], None] | None = None,
+        tag: str | None = None,
+        guards: SessionGuards | None = None,
+    ) -> None:
         self.target = target
         self.config = config
         self.guards = guards or SessionGuards()
@@ -140,8 +147,9 @@ class InstrumentedPool:
         self._check_open()
         if self._aborted:  # DBUtils reconnects after a failed rollback, failover or not: a stop
             # that cut the sockets must not wait for a connect to a server that does not answer
-            raise CannotConnect("The run is stopping: pooltui opens no connection until the "
-                                "next run.")
+            raise CannotConnect(
+                "The run is stopping: pooltui opens no connection until the next run."
+            )
         started = perf_counter()
         try:
             raw = self._module.connect(**self._connect_kwargs)
@@ -194,11 +202,15 @@ class InstrumentedPool:
             with suppress(Exception):
                 raw.close()
             if step == "setsession":
-                message = (f"The setsession statement {sql!r} failed on a new connection "
-                           f"({driver_said(exc, self.target)}): fix it or remove it.")
+                message = (
+                    f"The setsession statement {sql!r} failed on a new connection "
+                    f"({driver_said(exc, self.target)}): fix it or remove it."
+                )
             else:
-                message = (f"Applying {sql} failed on a new connection: "
-                           f"{describe_db_error(exc, self.target)}")
+                message = (
+                    f"Applying {sql} failed on a new connection: "
+                    f"{describe_db_error(exc, self.target)}"
+                )
             raise SetupFailed(message, step) from exc
 
     def _try_session_once(self) -> None:
@@ -224,10 +236,12 @@ class InstrumentedPool:
                     if cursor.description is not None:
                         cursor.fetchall()
                 except Exception as exc:
-                    raise BadInput(f"The ping_query {ping_query!r} fails "
-                                   f"({driver_said(exc, self.target)}): fix it or leave it "
-                                   "empty, or DBUtils would take every connection for dead and "
-                                   "reconnect at each check.") from exc
+                    raise BadInput(
+                        f"The ping_query {ping_query!r} fails "
+                        f"({driver_said(exc, self.target)}): fix it or leave it "
+                        "empty, or DBUtils would take every connection for dead and "
+                        "reconnect at each check."
+                    ) from exc
                 finally:
                     cursor.close()
         finally:
@@ -270,8 +284,11 @@ class InstrumentedPool:
             count = self._reconnects
         if recycled:
             return  # the expected recycling after maxusage statements: counted, not alarming
-        self.emit("connection_lost", f"A connection was lost (found dead by {caller}) and DBUtils "
-                  f"replaced it transparently; {count} replaced since the run began.")
+        self.emit(
+            "connection_lost",
+            f"A connection was lost (found dead by {caller}) and DBUtils "
+            f"replaced it transparently; {count} replaced since the run began.",
+        )
 
     def open_idle(self, count: int) -> list[float]:
         """Warm-up: make ``count`` connections sit in the idle cache; their connect times (s).
@@ -284,12 +301,16 @@ class InstrumentedPool:
         if count < 0:
             raise BadInput(f"The warm-up count is {count} but must be 0 or more.")
         if self._maxconnections and count > self._maxconnections:
-            raise BadInput(f"A warm-up of {count} connections exceeds maxconnections="
-                           f"{self._maxconnections}: warm up at most {self._maxconnections}.")
+            raise BadInput(
+                f"A warm-up of {count} connections exceeds maxconnections="
+                f"{self._maxconnections}: warm up at most {self._maxconnections}."
+            )
         if self._maxcached and count > self._maxcached:
-            raise BadInput(f"A warm-up of {count} connections exceeds maxcached={self._maxcached}"
-                           f", so the extra ones would be closed on return: warm up at most "
-                           f"{self._maxcached} or raise maxcached.")
+            raise BadInput(
+                f"A warm-up of {count} connections exceeds maxcached={self._maxcached}"
+                f", so the extra ones would be closed on return: warm up at most "
+                f"{self._maxcached} or raise maxcached."
+            )
         self._check_open()
         held: list[Any] = []
         times: list[float] = []
@@ -380,8 +401,12 @@ class InstrumentedPool:
 
     def timing_snapshots(self) -> dict[str, HistogramSnapshot]:
         """The four timing histograms as they are now (a run result keeps them: mergeable)."""
-        return {"acquire": self._acquire_h.snapshot(), "query": self._query_h.snapshot(),
-                "hold": self._hold_h.snapshot(), "connect": self._connect_h.snapshot()}
+        return {
+            "acquire": self._acquire_h.snapshot(),
+            "query": self._query_h.snapshot(),
+            "hold": self._hold_h.snapshot(),
+            "connect": self._connect_h.snapshot(),
+        }
 
     def take_initial_connect_times(self) -> tuple[float, ...]:
         """``initial_connect_times`` the first time it is asked (the first warm-up reports
@@ -413,9 +438,14 @@ class InstrumentedPool:
         """
         internals = self.internals
         opened = len(self._raws)
-        return (internals.checked_out(), len(internals.idle), len(internals.shared or ()),
-                opened, overflow_of(opened, self._maxcached),
-                max(len(internals.waiters), self._inside() - 1, 0))
+        return (
+            internals.checked_out(),
+            len(internals.idle),
+            len(internals.shared or ()),
+            opened,
+            overflow_of(opened, self._maxcached),
+            max(len(internals.waiters), self._inside() - 1, 0),
+        )
 
     def in_flight(self) -> int:
         """Requests between acquire and release, or waiting in acquire: lock-free."""
@@ -449,9 +479,16 @@ class InstrumentedPool:
         with self._mutex:
             peaks = list(self._peaks)
             borrowers = list(self._borrowers)
-            counters = (0, self._connects, self._connect_errors, self._closes,
-                        self._rejections, self._query_errors, self._reconnects,
-                        self._reexecutions)
+            counters = (
+                0,
+                self._connects,
+                self._connect_errors,
+                self._closes,
+                self._rejections,
+                self._query_errors,
+                self._reconnects,
+                self._reexecutions,
+            )
         checkouts = 0
         for mine in borrowers:  # what each thread counted on the hot path, without a lock
             checkouts += mine.checkouts
@@ -462,17 +499,39 @@ class InstrumentedPool:
         counters = (checkouts, *counters[1:])
         checked_out, idle, shared, opened, overflow, waiting = gauges
         return PoolStats(
-            checked_out=checked_out, idle=idle, shared=shared, open=opened, overflow=overflow,
+            checked_out=checked_out,
+            idle=idle,
+            shared=shared,
+            open=opened,
+            overflow=overflow,
             waiting=waiting,
-            peak_checked_out=peaks[0], peak_idle=peaks[1], peak_shared=peaks[2],
-            peak_open=peaks[3], peak_overflow=peaks[4], peak_waiting=peaks[5],
-            checkouts=counters[0], connects=counters[1], connect_errors=counters[2],
-            closes=counters[3], rejections=counters[4], query_errors=counters[5],
-            reconnects=counters[6], reexecutions=counters[7],
-            **({"acquire": self._acquire_h.summary(), "query": self._query_h.summary(),
-                "hold": self._hold_h.summary(), "connect": self._connect_h.summary()}
-               if timings else {}),
-            maxconnections=self._maxconnections, maxcached=self._maxcached, leaks=leaks,
+            peak_checked_out=peaks[0],
+            peak_idle=peaks[1],
+            peak_shared=peaks[2],
+            peak_open=peaks[3],
+            peak_overflow=peaks[4],
+            peak_waiting=peaks[5],
+            checkouts=counters[0],
+            connects=counters[1],
+            connect_errors=counters[2],
+            closes=counters[3],
+            rejections=counters[4],
+            query_errors=counters[5],
+            reconnects=counters[6],
+            reexecutions=counters[7],
+            **(
+                {
+                    "acquire": self._acquire_h.summary(),
+                    "query": self._query_h.summary(),
+                    "hold": self._hold_h.summary(),
+                    "connect": self._connect_h.summary(),
+                }
+                if timings
+                else {}
+            ),
+            maxconnections=self._maxconnections,
+            maxcached=self._maxcached,
+            leaks=leaks,
         )
 
     def _zero_counters(self) -> None:

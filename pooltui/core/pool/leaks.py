@@ -38,11 +38,15 @@ class LeakReport:
     held_s: float
     thread: str
     stack: str
-    returned: bool = False       # it came back: held_s is the whole hold
+    returned: bool = False  # it came back: held_s is the whole hold
 
     def as_dict(self) -> dict[str, Any]:
-        return {"held_s": round(self.held_s, 3), "returned": self.returned,
-                "thread": self.thread, "stack": self.stack}
+        return {
+            "held_s": round(self.held_s, 3),
+            "returned": self.returned,
+            "thread": self.thread,
+            "stack": self.stack,
+        }
 
 
 class LeakWatch:
@@ -66,8 +70,7 @@ class LeakDetector:
     copies it before reading. ``threshold_s`` None: off.
     """
 
-    def __init__(self, threshold_s: float | None,
-                 emit: Callable[[str, str, str], None]) -> None:
+    def __init__(self, threshold_s: float | None, emit: Callable[[str, str, str], None]) -> None:
         if threshold_s is not None and not threshold_s > 0:
             raise BadInput(f"The leak threshold is {threshold_s} s but must be more than 0.")
         self.threshold_s = threshold_s
@@ -87,25 +90,31 @@ class LeakDetector:
             return 0
         now = perf_counter()
         with self._lock:
-            late = [watch for watch in list(self.watched.values())
-                    if now - watch.started > threshold]
+            late = [
+                watch for watch in list(self.watched.values()) if now - watch.started > threshold
+            ]
             fresh = [watch for watch in late if not watch.reported]
             for watch in fresh:
                 watch.reported = True
         with self._lock:  # the reports of those still held say how long they have been now
             for watch in late:
                 if watch.report is not None and watch.report < len(self._reports):
-                    self._reports[watch.report] = replace(self._reports[watch.report],
-                                                          held_s=now - watch.started)
+                    self._reports[watch.report] = replace(
+                        self._reports[watch.report], held_s=now - watch.started
+                    )
         for watch in fresh:
             stack = format_stack(watch.stack)
             with self._lock:
                 if len(self._reports) < MAX_LEAK_REPORTS:
                     watch.report = len(self._reports)
                     self._reports.append(LeakReport(now - watch.started, watch.thread, stack))
-            self.emit("leak", f"A connection has been held for {now - watch.started:.1f} s, "
-                      f"longer than the leak threshold of {threshold:g} s, by thread "
-                      f"{watch.thread}; the stack that acquired it follows.", stack)
+            self.emit(
+                "leak",
+                f"A connection has been held for {now - watch.started:.1f} s, "
+                f"longer than the leak threshold of {threshold:g} s, by thread "
+                f"{watch.thread}; the stack that acquired it follows.",
+                stack,
+            )
         return len(late)
 
     def returned(self, watch: LeakWatch) -> None:
@@ -116,10 +125,15 @@ class LeakDetector:
         held = perf_counter() - watch.started
         with self._lock:
             if watch.report is not None and watch.report < len(self._reports):
-                self._reports[watch.report] = replace(self._reports[watch.report], held_s=held,
-                                                      returned=True)
-        self.emit("leak_returned", f"A connection reported as leaked was returned after "
-                  f"{held:.1f} s (thread {watch.thread}).", "")
+                self._reports[watch.report] = replace(
+                    self._reports[watch.report], held_s=held, returned=True
+                )
+        self.emit(
+            "leak_returned",
+            f"A connection reported as leaked was returned after "
+            f"{held:.1f} s (thread {watch.thread}).",
+            "",
+        )
 
     def reports(self) -> list[LeakReport]:
         """The leaks reported since the interval began, oldest first."""

@@ -27,10 +27,28 @@ class Borrower:
     """One thread's checkouts, the peaks it saw and its histogram shards: written by that thread
     only, so no lock. ``InstrumentedPool.snapshot()`` sums and maxes every thread's."""
 
-    __slots__ = ("_add_hold", "_add_wait", "_close_pool", "_connection", "_idle", "_owner",
-                 "_shared", "_state", "_unfolded", "_waiters", "acquire_shard", "acquired_at",
-                 "hold_shard", "inside", "peak_checked_out", "peak_idle", "peak_shared",
-                 "peak_waiting", "query_shard", "record_query")
+    __slots__ = (
+        "_add_hold",
+        "_add_wait",
+        "_close_pool",
+        "_connection",
+        "_idle",
+        "_owner",
+        "_shared",
+        "_state",
+        "_unfolded",
+        "_waiters",
+        "acquire_shard",
+        "acquired_at",
+        "hold_shard",
+        "inside",
+        "peak_checked_out",
+        "peak_idle",
+        "peak_shared",
+        "peak_waiting",
+        "query_shard",
+        "record_query",
+    )
 
     def __init__(self, owner: InstrumentedPool) -> None:
         self._owner = owner
@@ -130,8 +148,12 @@ class Lease:
         self.acquired_at = borrower.acquired_at
         return self._con
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         con, self._con = self._con, None
         if con is not None:
             # this thread's borrower now: a lease held across reset_interval counts in the new

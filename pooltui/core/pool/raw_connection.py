@@ -25,8 +25,17 @@ class RawConnection:
     # pool): they are the driver's own bound methods in slots. A __getattr__ delegating the
     # rest would slow every one of these lookups down (CPython does not specialise attribute
     # access on a class that has one), and nothing needs it.
-    __slots__ = ("_con", "_owner", "_sid", "begin", "cancel", "commit", "cursor", "ping",
-                 "rollback")
+    __slots__ = (
+        "_con",
+        "_owner",
+        "_sid",
+        "begin",
+        "cancel",
+        "commit",
+        "cursor",
+        "ping",
+        "rollback",
+    )
 
     def __init__(self, con: Any, owner: InstrumentedPool, sid: int | None) -> None:
         self._con = con
@@ -56,8 +65,9 @@ def proxy_class(module: ModuleType) -> type[RawConnection]:
     cls = _proxy_classes.get(name)
     if cls is None:
         namespace: dict[str, Any] = {"__slots__": (), "__module__": name}
-        namespace.update({error: getattr(module, error) for error in _DBAPI_ERRORS
-                          if hasattr(module, error)})
+        namespace.update(
+            {error: getattr(module, error) for error in _DBAPI_ERRORS if hasattr(module, error)}
+        )
         cls = type(f"Raw{name.title()}Connection", (RawConnection,), namespace)
         _proxy_classes[name] = cls
     return cls

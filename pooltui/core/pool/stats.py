@@ -14,8 +14,16 @@ from typing import Any
 from pooltui.core.pool.histogram import Summary
 
 GAUGES = ("checked_out", "idle", "shared", "open", "overflow", "waiting")
-COUNTERS = ("checkouts", "connects", "connect_errors", "closes", "rejections", "query_errors",
-            "reconnects", "reexecutions")
+COUNTERS = (
+    "checkouts",
+    "connects",
+    "connect_errors",
+    "closes",
+    "rejections",
+    "query_errors",
+    "reconnects",
+    "reexecutions",
+)
 TIMINGS = ("acquire", "query", "hold", "connect")
 
 

@@ -94,8 +94,8 @@ class ConnectScreen(DialogScreen[Target | None]):
     def __init__(self, dsn: str = "") -> None:
         super().__init__()
         self.report: CheckReport | None = None  # of the target it hands back
-        self._real_dsn = dsn        # may hold a password: never shown, never logged
-        self._shown_dsn = ""        # what the field shows for _real_dsn (redacted)
+        self._real_dsn = dsn  # may hold a password: never shown, never logged
+        self._shown_dsn = ""  # what the field shows for _real_dsn (redacted)
         self._attempt = 0
         self._checked: Target | None = None
         self._use_when_checked = False
@@ -108,8 +108,11 @@ class ConnectScreen(DialogScreen[Target | None]):
                 yield Input(placeholder="postgresql://user@127.0.0.1:5432/db", id="dsn")
             with Horizontal(classes="row"):
                 yield Label("Password")
-                yield Input(placeholder="optional; or put it in the DSN or PGPASSWORD",
-                            password=True, id="password")
+                yield Input(
+                    placeholder="optional; or put it in the DSN or PGPASSWORD",
+                    password=True,
+                    id="password",
+                )
             yield Static(DSN_FORMS, id="forms", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Test", id="test", variant="primary")
@@ -144,13 +147,14 @@ class ConnectScreen(DialogScreen[Target | None]):
         except PooltuiError:
             raise
         except Exception as error:
-            raise BadInput(f"pooltui cannot read this DSN ({type(error).__name__}): check it "
-                           "against the forms " + "; ".join(forms()) + ".") from None
+            raise BadInput(
+                f"pooltui cannot read this DSN ({type(error).__name__}): check it "
+                "against the forms " + "; ".join(forms()) + "."
+            ) from None
 
     def _show_redacted(self, redacted: str) -> None:
         self._shown_dsn = redacted
         self.query_one("#dsn", Input).value = redacted
-
 
     def _fail(self, sentence: str) -> None:
         """Show why the DSN cannot be used; a pending Use is dropped."""
@@ -171,15 +175,18 @@ class ConnectScreen(DialogScreen[Target | None]):
         self.query_one("#facts", Static).update("")
         shown = target.redacted if target else "the embedded demo database"
         self.query_one("#status", Static).update(
-            f"Checking {shown}: connecting, running SELECT 1, reading the server's limits...")
+            f"Checking {shown}: connecting, running SELECT 1, reading the server's limits..."
+        )
         self._check(self._attempt, target)
 
     def action_test(self) -> None:
         """Parse the DSN here (cheap), then check it against the server in a thread."""
         dsn = self._current_dsn()
         if not dsn:
-            self._fail("Type a DSN first, e.g. postgresql://user@127.0.0.1:5432/db, "
-                       "or press ctrl+d for the embedded demo database.")
+            self._fail(
+                "Type a DSN first, e.g. postgresql://user@127.0.0.1:5432/db, "
+                "or press ctrl+d for the embedded demo database."
+            )
             return
         try:
             target = self._parse(dsn, self.query_one("#password", Input).value or None)
@@ -220,8 +227,12 @@ class ConnectScreen(DialogScreen[Target | None]):
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        actions = {"test": self.action_test, "use": self.action_use,
-                   "demo": self.action_demo, "cancel": self.action_cancel}
+        actions = {
+            "test": self.action_test,
+            "use": self.action_use,
+            "demo": self.action_demo,
+            "cancel": self.action_cancel,
+        }
         actions[event.button.id or "cancel"]()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="target_checks")
@@ -245,7 +256,8 @@ class ConnectScreen(DialogScreen[Target | None]):
             self._real_dsn = message.target.redacted
         self._show_redacted(message.target.redacted)
         self.query_one("#status", Static).update(
-            "Connected. Press ctrl+u (or Use) to tune this database.")
+            "Connected. Press ctrl+u (or Use) to tune this database."
+        )
         self.query_one("#facts", Static).update(report_table(message.report))
         use = self.query_one("#use", Button)
         use.disabled = False

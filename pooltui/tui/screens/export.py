@@ -88,8 +88,10 @@ class ExportScreen(DialogScreen[None]):
                 if fmt == "toml":
                     self._texts[fmt] = to_toml(profile)
                 elif target is None:
-                    self._problems[fmt] = ("Connect to a database first: the Python code "
-                                           "needs its driver and connection arguments.")
+                    self._problems[fmt] = (
+                        "Connect to a database first: the Python code "
+                        "needs its driver and connection arguments."
+                    )
                 else:
                     self._texts[fmt] = to_python(target, profile.pool)
             except PooltuiError as error:
@@ -104,8 +106,13 @@ class ExportScreen(DialogScreen[None]):
                     with TabPane(title, id=fmt):
                         text = self._texts.get(fmt, f"# {self._problems.get(fmt, '')}")
                         yield TextArea.code_editor(
-                            text, language=highlighting(fmt), read_only=True,
-                            tab_behavior="focus", soft_wrap=True, id=f"{fmt}-text")
+                            text,
+                            language=highlighting(fmt),
+                            read_only=True,
+                            tab_behavior="focus",
+                            soft_wrap=True,
+                            id=f"{fmt}-text",
+                        )
             with Horizontal(id="save-row"):
                 yield Label("File")
                 yield Input(default_file_name(self._profile, "toml"), id="file")
@@ -127,7 +134,6 @@ class ExportScreen(DialogScreen[None]):
     def text(self, fmt: str | None = None) -> str | None:
         """The exported text of a format (the current one by default), None if unavailable."""
         return self._texts.get(fmt or self._format)
-
 
     def _show_problem(self) -> None:
         self._set_error(self._problems.get(self._format, ""))
@@ -155,13 +161,17 @@ class ExportScreen(DialogScreen[None]):
             return
         name = self.query_one("#file", Input).value.strip()
         if not name:
-            self._set_error("Type a file name to save to, e.g. "
-                            f"{default_file_name(self._profile, self._format)}.")
+            self._set_error(
+                "Type a file name to save to, e.g. "
+                f"{default_file_name(self._profile, self._format)}."
+            )
             return
         path = Path(name).expanduser()
         if path.is_dir():
-            self._set_error(f"{path} is a directory; add a file name such as "
-                            f"{default_file_name(self._profile, self._format)}.")
+            self._set_error(
+                f"{path} is a directory; add a file name such as "
+                f"{default_file_name(self._profile, self._format)}."
+            )
             return
         try:
             save_text_atomically(path, text)
@@ -190,7 +200,8 @@ class ExportScreen(DialogScreen[None]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         {"save": self.action_save, "copy": self.action_copy}.get(
-            event.button.id or "", self.action_close)()
+            event.button.id or "", self.action_close
+        )()
 
     @on(Input.Submitted, "#file")
     def _submitted(self) -> None:

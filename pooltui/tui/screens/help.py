@@ -54,14 +54,19 @@ KEYS: tuple[tuple[str, str], ...] = (
 
 def help_markdown(keys: Iterable[tuple[str, str]] = KEYS) -> str:
     """The help page as Markdown: parameters, workload, gauges, keys."""
+
     def section(title: str, names: Iterable[str], texts: dict[str, str]) -> list[str]:
         lines = [f"## {title}", ""]
         lines += [f"- **`{name}`**: {texts[name]}" for name in names if name in texts]
         return [*lines, ""]
 
-    lines = ["# pooltui help", "",
-             "Change one thing, run a burst, compare with the baseline: every run lands in the "
-             "history with its change against the baseline run.", ""]
+    lines = [
+        "# pooltui help",
+        "",
+        "Change one thing, run a burst, compare with the baseline: every run lands in the "
+        "history with its change against the baseline run.",
+        "",
+    ]
     lines += section("Pool parameters (PooledDB)", POOL_FIELDS, PARAMETER_HELP)
     lines += section("Workload", WORKLOAD_FIELDS, PARAMETER_HELP)
     lines += section("Gauges", GAUGE_HELP, GAUGE_HELP)

@@ -199,17 +199,23 @@ class ProfilesScreen(DialogScreen[Profile | None]):
         option_list = self.query_one("#list", OptionList)
         option_list.clear_options()
         for index, entry in enumerate(self._entries):
-            label = Text(entry.path.stem if entry.profile is None else entry.profile.name,
-                         style="bold red" if entry.profile is None else "bold")
+            label = Text(
+                entry.path.stem if entry.profile is None else entry.profile.name,
+                style="bold red" if entry.profile is None else "bold",
+            )
             label.append(f" ({entry.where})", style="dim")
-            detail = ("cannot be loaded" if entry.profile is None
-                      else first_sentence(entry.profile.description))
+            detail = (
+                "cannot be loaded"
+                if entry.profile is None
+                else first_sentence(entry.profile.description)
+            )
             if detail:
                 label.append(f"\n  {detail}", style="red" if entry.profile is None else "dim")
             option_list.add_option(Option(label, id=str(index)))
         if not self._entries:
             self.query_one("#settings", Static).update(
-                f"No profiles yet: save one, it goes to {user_profiles_dir()}.")
+                f"No profiles yet: save one, it goes to {user_profiles_dir()}."
+            )
             return
         paths = [e.path.resolve() for e in self._entries]
         wanted = select.resolve() if select else None
@@ -248,8 +254,10 @@ class ProfilesScreen(DialogScreen[Profile | None]):
         """Save the current settings under the typed name in the user's profile directory."""
         name = self.query_one("#name", Input).value.strip()
         if not _NAME.fullmatch(name):
-            self._set_error("Give the profile a name of letters, digits, '-', '_' or '.' "
-                         "(at most 64, e.g. web-api), then save again.")
+            self._set_error(
+                "Give the profile a name of letters, digits, '-', '_' or '.' "
+                "(at most 64, e.g. web-api), then save again."
+            )
             self.action_name()
             return
         self._save(replace(self._current, name=name), user_profiles_dir() / f"{name}.toml")
@@ -280,7 +288,8 @@ class ProfilesScreen(DialogScreen[Profile | None]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         {"load": self.action_load, "save": self.action_save}.get(
-            event.button.id or "", self.action_cancel)()
+            event.button.id or "", self.action_cancel
+        )()
 
     @on(Input.Submitted, "#name")
     def _submitted(self) -> None:

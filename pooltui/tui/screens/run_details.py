@@ -25,13 +25,18 @@ from pooltui.tui.screens.profiles import toml_value
 
 PEAKS = GAUGES
 COUNTERS = (*STATS_COUNTERS, "leaks")  # reconnects included: the stats module names them all
-TIMINGS = (("latency", "latency"), ("acquire", "acquire wait"), ("query", "query"),
-           ("hold", "hold"), ("schedule_lag", "schedule lag"))
+TIMINGS = (
+    ("latency", "latency"),
+    ("acquire", "acquire wait"),
+    ("query", "query"),
+    ("hold", "hold"),
+    ("schedule_lag", "schedule lag"),
+)
 PERCENTILES = ("p50", "p95", "p99", "max")
 
 
 def delta_text(value: float, base: float, better: str | None) -> Text:
-    """"+12.3 %" coloured green when better, red when worse; ``better`` is "up"/"down"/None."""
+    """ "+12.3 %" coloured green when better, red when worse; ``better`` is "up"/"down"/None."""
     change = relative(value, base)
     if change is not None and abs(change) < 0.0005:
         return Text("=", style="dim")
@@ -77,14 +82,18 @@ def figures_table(record: RunRecord, baseline: RunRecord | None) -> Table:
     if other is not None:
         table.add_column(f"baseline {other.number}", justify="right")
         table.add_column("change", justify="right")
-    base_rows = ({label: value for label, value, _ in figure_rows(other)}
-                 if other is not None else {})
+    base_rows = (
+        {label: value for label, value, _ in figure_rows(other)} if other is not None else {}
+    )
     for label, value, better in figure_rows(record):
         cells: list[Any] = [Text(label), Text(_fmt(value))]
         if other is not None:
             base = base_rows.get(label)
-            cells += ([Text("-"), Text("")] if base is None
-                      else [Text(_fmt(base)), delta_text(float(value), float(base), better)])
+            cells += (
+                [Text("-"), Text("")]
+                if base is None
+                else [Text(_fmt(base)), delta_text(float(value), float(base), better)]
+            )
         table.add_row(*cells)
     return table
 
@@ -122,8 +131,9 @@ def summary_text(record: RunRecord, baseline: RunRecord | None) -> Text:
     text.append(f"{state} against {result.target} ({result.driver}")
     text.append(f", {result.server_version})" if result.server_version else ")")
     if baseline is None:
-        text.append("\nNo baseline yet: mark a run as the baseline (m) to compare against it.",
-                    style="dim")
+        text.append(
+            "\nNo baseline yet: mark a run as the baseline (m) to compare against it.", style="dim"
+        )
     elif baseline.number == record.number:
         text.append("\nThis run is the baseline.", style="dim")
     if result.fatal_error:

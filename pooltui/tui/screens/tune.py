@@ -58,8 +58,11 @@ if TYPE_CHECKING:
     from pooltui.core.targets import Target
     from pooltui.tui.app import PoolTuiApp
 
-PANEL_TITLES = (("#params", "Parameters"), ("#history", "Runs (ms, Δ vs baseline)"),
-                ("#events", "Events"))
+PANEL_TITLES = (
+    ("#params", "Parameters"),
+    ("#history", "Runs (ms, Δ vs baseline)"),
+    ("#events", "Events"),
+)
 # pool events the screen reports itself, with more context than the pool has
 OWN_EVENTS = frozenset({"run_finished"})
 
@@ -127,8 +130,9 @@ class TuneScreen(Screen[None]):
         app = self.pooltui
         yield Header()
         with Horizontal(id="main"):
-            yield ParamPanel(app.profile.pool, app.profile.workload, app.session.target.facts,
-                             id="params")
+            yield ParamPanel(
+                app.profile.pool, app.profile.workload, app.session.target.facts, id="params"
+            )
             with VerticalScroll(id="dash"):
                 yield Static(id="status", markup=False)
                 yield LivePanel(id="livepanel")
@@ -173,15 +177,20 @@ class TuneScreen(Screen[None]):
         panel, session = self.panel, self.pooltui.session
         text: str | Text
         if self.running == "burst":
-            text = (f"▶ burst #{self._burst_number} running · {self._elapsed:.1f} / "
-                    f"{self._duration:g} s" + self._trouble
-                    + (" · stopping…" if self.stopping else " · s stops"))
+            text = (
+                f"▶ burst #{self._burst_number} running · {self._elapsed:.1f} / "
+                f"{self._duration:g} s"
+                + self._trouble
+                + (" · stopping…" if self.stopping else " · s stops")
+            )
         elif self.running:
             text = f"▶ {self.running}…"
         elif not panel.is_ok:
             error = panel.first_error()
-            text = Text(f"✖ refused: {error.message if error else ''}",
-                        style=self.app.current_theme.error or "red")
+            text = Text(
+                f"✖ refused: {error.message if error else ''}",
+                style=self.app.current_theme.error or "red",
+            )
         elif session.pool is None:
             text = "ready · no pool yet: w warms up, b runs a burst"
         elif session.needs_build(panel.validation.requested):  # the controls, read once
@@ -191,16 +200,20 @@ class TuneScreen(Screen[None]):
                 stats = session.pool.snapshot(timings=False)
             opened = stats.open  # 0 after a dead server: say so, not "open"
             # the count first: at 80 columns the line is cut after ~40 characters
-            text = (f"ready · {opened} connection{'' if opened == 1 else 's'} open · w warms "
-                    f"up, b runs a burst · pool {session.pool.tag}")
+            text = (
+                f"ready · {opened} connection{'' if opened == 1 else 's'} open · w warms "
+                f"up, b runs a burst · pool {session.pool.tag}"
+            )
         if text != self._status_text:  # one fixed row: no layout pass needed
             self._status_text = text
             self.query_one("#status", Static).update(text, layout=False)
 
     def _show_limits(self) -> None:
         effective = self.panel.validation.effective
-        self._show_stats(PoolStats(maxconnections=effective.maxconnections,
-                                   maxcached=effective.maxcached), self.panel.workload.threads)
+        self._show_stats(
+            PoolStats(maxconnections=effective.maxconnections, maxcached=effective.maxcached),
+            self.panel.workload.threads,
+        )
 
     def _show_stats(self, stats: PoolStats, threads: int) -> None:
         self.query_one(LivePanel).show_stats(stats, threads, self._run_errors)
@@ -267,8 +280,11 @@ class TuneScreen(Screen[None]):
         run_id = self._start("burst")
         rebuild = " (building the pool)" if session.needs_build(config) else ""
         self._burst_number = len(self.pooltui.history) + 1
-        self.events.add("info", f"burst #{self._burst_number} started: "
-                        f"{workload.threads} threads, {workload.duration_s:g} s{rebuild}")
+        self.events.add(
+            "info",
+            f"burst #{self._burst_number} started: "
+            f"{workload.threads} threads, {workload.duration_s:g} s{rebuild}",
+        )
         self._burst(run_id, config, workload, self._stop)
 
     def action_stop(self) -> None:
@@ -322,8 +338,13 @@ class TuneScreen(Screen[None]):
     def current_profile(self) -> Profile:
         """What the console would save or export now: the sliders under the profile's name."""
         app, panel = self.pooltui, self.panel
-        return Profile(name=app.profile.name, description=app.profile.description,
-                       dsn=app.dsn, pool=panel.config, workload=panel.workload)
+        return Profile(
+            name=app.profile.name,
+            description=app.profile.description,
+            dsn=app.dsn,
+            pool=panel.config,
+            workload=panel.workload,
+        )
 
     def show_details(self, record: RunRecord) -> None:
         """A run's figures and configuration; its "load" puts that configuration back."""
@@ -333,8 +354,9 @@ class TuneScreen(Screen[None]):
 
         def closed(load: bool | None) -> None:
             if load:
-                self.load_config(record.config, record.workload,
-                                 f"loaded run #{record.number}'s configuration")
+                self.load_config(
+                    record.config, record.workload, f"loaded run #{record.number}'s configuration"
+                )
 
         self.app.push_screen(RunDetailsScreen(record, baseline), closed)
 
@@ -365,8 +387,11 @@ class TuneScreen(Screen[None]):
         def chosen(profile: Profile | None) -> None:
             if profile is not None:
                 self.pooltui.use_profile(profile)
-                self.load_config(profile.pool, profile.workload,
-                                 f"profile {profile.name} loaded into the sliders")
+                self.load_config(
+                    profile.pool,
+                    profile.workload,
+                    f"profile {profile.name} loaded into the sliders",
+                )
 
         self.app.push_screen(ProfilesScreen(self.current_profile()), chosen)
 
@@ -375,18 +400,24 @@ class TuneScreen(Screen[None]):
         from pooltui.tui.screens.wizard import WizardScreen
 
         if self.running:
-            self.notify("Stop the run before diagnosing (press s): the wizard runs its own "
-                        "bursts.", severity="warning")
+            self.notify(
+                "Stop the run before diagnosing (press s): the wizard runs its own bursts.",
+                severity="warning",
+            )
             return
         panel = self.panel
 
         def applied(recommendation: Recommendation | None) -> None:
             if recommendation is not None:
-                self.load_config(recommendation.config, self.panel.workload,
-                                 "the wizard's recommendation is in the sliders")
+                self.load_config(
+                    recommendation.config,
+                    self.panel.workload,
+                    "the wizard's recommendation is in the sliders",
+                )
 
-        self.app.push_screen(WizardScreen(self.pooltui.session.target, panel.config,
-                                          panel.workload), applied)
+        self.app.push_screen(
+            WizardScreen(self.pooltui.session.target, panel.config, panel.workload), applied
+        )
 
     def action_export(self) -> None:
         from pooltui.tui.screens.export import ExportScreen
@@ -419,10 +450,12 @@ class TuneScreen(Screen[None]):
             return
         report = message.report
         limit = report.server.max_connections
-        self.events.add("connected", f"{report.server.version}: connect "
-                        f"{report.latencies.connect_ms:.1f} ms, query "
-                        f"{report.latencies.query_ms:.2f} ms"
-                        + (f", max_connections {limit}" if limit else ""))
+        self.events.add(
+            "connected",
+            f"{report.server.version}: connect "
+            f"{report.latencies.connect_ms:.1f} ms, query "
+            f"{report.latencies.query_ms:.2f} ms" + (f", max_connections {limit}" if limit else ""),
+        )
 
     @on(TargetCheckFailed)
     def _target_failed(self, message: TargetCheckFailed) -> None:
@@ -451,14 +484,16 @@ class TuneScreen(Screen[None]):
         try:
             result = engine.warm_up(self._ensure_pool(config))
         except Exception as error:
-            self.post_message(WarmupFailed(run_id, describe_db_error(error,
-                                                                  self.pooltui.session.target)))
+            self.post_message(
+                WarmupFailed(run_id, describe_db_error(error, self.pooltui.session.target))
+            )
         else:
             self.post_message(WarmupFinished(run_id, result))
 
     @work(thread=True, exit_on_error=False, group="pool-work")
-    def _burst(self, run_id: int, config: PoolConfig, workload: Workload,
-               stop: threading.Event) -> None:
+    def _burst(
+        self, run_id: int, config: PoolConfig, workload: Workload, stop: threading.Event
+    ) -> None:
 
         def on_sample(sample: engine.Sample) -> None:
             self.post_message(StatsSampled(run_id, sample))
@@ -466,11 +501,17 @@ class TuneScreen(Screen[None]):
         try:
             pool = self._ensure_pool(config)
             refuse_beyond_capacity(pool, workload)
-            result = engine.run(pool, workload, stop=stop, on_sample=on_sample,
-                                sample_interval_s=self.SAMPLE_INTERVAL_S)
+            result = engine.run(
+                pool,
+                workload,
+                stop=stop,
+                on_sample=on_sample,
+                sample_interval_s=self.SAMPLE_INTERVAL_S,
+            )
         except Exception as error:
-            self.post_message(BurstFailed(run_id, describe_db_error(error,
-                                                                 self.pooltui.session.target)))
+            self.post_message(
+                BurstFailed(run_id, describe_db_error(error, self.pooltui.session.target))
+            )
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
 
@@ -504,8 +545,9 @@ class TuneScreen(Screen[None]):
         self._note_trouble(sample)
         with self.app.batch_update():
             self._show_stats(sample.stats, self._run_threads)
-            self.query_one(LivePanel).push(sample.throughput_rps, sample.p95_ms,
-                                           sample.p95_acquire_ms)
+            self.query_one(LivePanel).push(
+                sample.throughput_rps, sample.p95_ms, sample.p95_acquire_ms
+            )
             self._show_status()
 
     def _note_trouble(self, sample: engine.Sample) -> None:
@@ -519,9 +561,13 @@ class TuneScreen(Screen[None]):
             trouble = ""
         began, ended = trouble and not self._trouble, self._trouble and not trouble
         if began:
-            self.events.add("error", trouble.removeprefix(" · ")
-                            + (" (backing off)" if sample.outage_s else
-                               ": the server may be frozen or blocked"))
+            self.events.add(
+                "error",
+                trouble.removeprefix(" · ")
+                + (
+                    " (backing off)" if sample.outage_s else ": the server may be frozen or blocked"
+                ),
+            )
         elif ended:
             self.events.add("info", "requests complete again")
         self._trouble = trouble
@@ -540,8 +586,11 @@ class TuneScreen(Screen[None]):
         table.show(history)
         table.move_to_last()
         log = self.events
-        log.add("run_finished", f"run #{record.number} finished: {result.throughput_rps:,.0f} "
-                f"req/s, p95 {result.latency.p95:.2f} ms, {result.errors} errors")
+        log.add(
+            "run_finished",
+            f"run #{record.number} finished: {result.throughput_rps:,.0f} "
+            f"req/s, p95 {result.latency.p95:.2f} ms, {result.errors} errors",
+        )
         if result.error_kinds:
             kinds = ", ".join(f"{k} x{n}" for k, n in sorted(result.error_kinds.items()))
             log.add("run_errors", f"run #{record.number} errors: {kinds}")
@@ -550,13 +599,20 @@ class TuneScreen(Screen[None]):
         self._trouble = ""
         unrecovered = next((o for o in result.outages if o.ended_s is None), None)
         if result.fatal_error:
-            self.notify(result.fatal_error, title=f"Run #{record.number} failed",
-                        severity="error", timeout=10)
+            self.notify(
+                result.fatal_error,
+                title=f"Run #{record.number} failed",
+                severity="error",
+                timeout=10,
+            )
         elif unrecovered is not None:
-            self.notify(f"The server was unreachable from {unrecovered.started_s:.1f} s to the "
-                        f"end of the run: {unrecovered.error}",
-                        title=f"Run #{record.number}: server unreachable", severity="error",
-                        timeout=10)
+            self.notify(
+                f"The server was unreachable from {unrecovered.started_s:.1f} s to the "
+                f"end of the run: {unrecovered.error}",
+                title=f"Run #{record.number}: server unreachable",
+                severity="error",
+                timeout=10,
+            )
 
     @on(BurstFailed)
     def _burst_failed(self, message: BurstFailed) -> None:
@@ -572,8 +628,9 @@ class TuneScreen(Screen[None]):
             error = event.worker.error
             self._finish()
             self.events.add("error", f"internal error: {type(error).__name__}")
-            self.notify(f"The run stopped on an internal error ({type(error).__name__}).",
-                        severity="error")
+            self.notify(
+                f"The run stopped on an internal error ({type(error).__name__}).", severity="error"
+            )
 
     def on_unmount(self) -> None:
         self.pooltui.session.stop_runs()

@@ -131,8 +131,14 @@ class WizardScreen(DialogScreen[Recommendation | None]):
     WizardScreen #buttons > Button { margin-right: 2; min-width: 10; }
     """
 
-    def __init__(self, target: Target, current: PoolConfig, workload: Workload, *,
-                 verify_duration_s: float = VERIFY_DURATION_S) -> None:
+    def __init__(
+        self,
+        target: Target,
+        current: PoolConfig,
+        workload: Workload,
+        *,
+        verify_duration_s: float = VERIFY_DURATION_S,
+    ) -> None:
         super().__init__()
         self.target = target
         self.current = current
@@ -156,13 +162,20 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         with Vertical(id="dialog"):
             with ContentSwitcher(initial="measure", id="steps"):
                 with VerticalScroll(id="measure"):
-                    yield Static(f"Measuring {self.target.redacted}: connecting, timing "
-                                 f"{self.workload.query!r}, reading the server's limits...",
-                                 id="measure-status", markup=False)
+                    yield Static(
+                        f"Measuring {self.target.redacted}: connecting, timing "
+                        f"{self.workload.query!r}, reading the server's limits...",
+                        id="measure-status",
+                        markup=False,
+                    )
                     yield Static("", id="measure-figures")
-                    yield Static("What is measured is prefilled in the next steps; change any "
-                                 "figure that is not true of your application. ctrl+n or enter "
-                                 "goes on, ctrl+b goes back.", classes="hint", markup=False)
+                    yield Static(
+                        "What is measured is prefilled in the next steps; change any "
+                        "figure that is not true of your application. ctrl+n or enter "
+                        "goes on, ctrl+b goes back.",
+                        classes="hint",
+                        markup=False,
+                    )
                 for step, _, names in STEPS[1:-1]:
                     with VerticalScroll(id=step):
                         for name in names:
@@ -185,18 +198,32 @@ class WizardScreen(DialogScreen[Recommendation | None]):
     def _field(self, name: str) -> ComposeResult:
         yield Label(f"{ANSWER_HELP[name]} ({name})", classes="question", markup=False)
         if name in CHOICES:
-            yield Select([(value, value) for value in CHOICES[name]], value=self._prefill[name],
-                         allow_blank=False, compact=True, id=f"a-{name}")
+            yield Select(
+                [(value, value) for value in CHOICES[name]],
+                value=self._prefill[name],
+                allow_blank=False,
+                compact=True,
+                id=f"a-{name}",
+            )
         elif name == "symptoms":
             yield SelectionList[str](*[(s, s) for s in SYMPTOMS], compact=True, id="a-symptoms")
         elif name == "query":
-            yield Input(self._prefill["query"], placeholder="e.g. SELECT * FROM orders WHERE "
-                        "id = 42 (read-only; ctrl+t times it)", compact=True, id="a-query")
+            yield Input(
+                self._prefill["query"],
+                placeholder="e.g. SELECT * FROM orders WHERE id = 42 (read-only; ctrl+t times it)",
+                compact=True,
+                id="a-query",
+            )
             yield Static("", id="query-status", classes="hint", markup=False)
         else:
-            yield Input(self._prefill[name], compact=True, id=f"a-{name}",
-                        placeholder="unknown" if NUMBERS[name][3] else "",
-                        validators=[AnswerValidator(name)], valid_empty=NUMBERS[name][3])
+            yield Input(
+                self._prefill[name],
+                compact=True,
+                id=f"a-{name}",
+                placeholder="unknown" if NUMBERS[name][3] else "",
+                validators=[AnswerValidator(name)],
+                valid_empty=NUMBERS[name][3],
+            )
 
     def on_mount(self) -> None:
         self._show_step()
@@ -252,8 +279,9 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         if self.figures is None:
             return None
         query = self._raw("query")
-        return replace(self.figures.measurements(), query_ms=self.timed.get(query)
-                       if query else None)
+        return replace(
+            self.figures.measurements(), query_ms=self.timed.get(query) if query else None
+        )
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -261,8 +289,9 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         step, title, names = STEPS[self.step]
         self.query_one(ContentSwitcher).current = step
         dialog = self.query_one("#dialog")
-        dialog.border_title = f"Diagnose the workload · step {self.step + 1} of {len(STEPS)}: " \
-                              f"{title}"
+        dialog.border_title = (
+            f"Diagnose the workload · step {self.step + 1} of {len(STEPS)}: {title}"
+        )
         last = step == "result"
         self.query_one("#back").display = self.step > 0
         self.query_one("#next").display = not last
@@ -302,8 +331,9 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         try:
             answers = self.answers()
             if STEP_IDS[self.step + 1] == "result":
-                self.recommendation = recommend(answers, self.current, self.target.facts,
-                                                self.measurements())
+                self.recommendation = recommend(
+                    answers, self.current, self.target.facts, self.measurements()
+                )
                 self._answers_used = answers
                 self.verified = None
                 self._verify_run += 1  # a verification still running is for older answers
@@ -342,9 +372,13 @@ class WizardScreen(DialogScreen[Recommendation | None]):
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        actions = {"back": self.action_back, "next": self.action_next,
-                   "verify": self.action_verify, "apply": self.action_apply,
-                   "cancel": self.action_cancel}
+        actions = {
+            "back": self.action_back,
+            "next": self.action_next,
+            "verify": self.action_verify,
+            "apply": self.action_apply,
+            "cancel": self.action_cancel,
+        }
         actions[event.button.id or "cancel"]()
 
     @on(Input.Changed)
@@ -354,8 +388,11 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         name = (event.control.id or "").removeprefix("a-")
         if name in self._prefill and event.value != self._prefill[name]:
             self._touched.add(name)
-        if name == "complexity" and isinstance(event.value, str) \
-                and self._raw("query") not in self.timed:
+        if (
+            name == "complexity"
+            and isinstance(event.value, str)
+            and self._raw("query") not in self.timed
+        ):
             self._set_prefill("query_ms", shown(TYPICAL_QUERY_MS[event.value]))
 
     # --- measuring ----------------------------------------------------------------------------
@@ -375,7 +412,8 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         f = self.figures = message.figures
         self.timed[f.query] = f.query_ms
         self.query_one("#measure-status", Static).update(
-            f"Measured {self.target.redacted}: these figures replace the assumed answers.")
+            f"Measured {self.target.redacted}: these figures replace the assumed answers."
+        )
         self.query_one("#measure-figures", Static).update(figures_table(f, self.target.facts))
         self._set_prefill("connect_ms", f"{f.connect_ms:.3g}")
         if f.query == self._raw("query"):
@@ -386,7 +424,8 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         self.measure_error = message.error
         self.query_one("#measure-status", Static).update(
             f"Could not measure: {message.error} The wizard goes on with your answers instead "
-            "of measured figures.")
+            "of measured figures."
+        )
 
     def action_time_query(self) -> None:
         query = self._raw("query")
@@ -412,7 +451,8 @@ class WizardScreen(DialogScreen[Recommendation | None]):
     def _query_timed(self, message: QueryTimed) -> None:
         self.timed[message.query] = message.query_ms
         self.query_one("#query-status", Static).update(
-            f"Measured: {message.query_ms:.3g} ms (median of 3); it is now query_ms.")
+            f"Measured: {message.query_ms:.3g} ms (median of 3); it is now query_ms."
+        )
         if self._raw("query") == message.query:
             self._set_prefill("query_ms", f"{message.query_ms:.3g}")
 
@@ -430,21 +470,24 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         assumed = self.assumed_names(answers)
         self.query_one("#assumed", Static).update(
             "Assumed (left as prefilled, not measured): " + ", ".join(assumed)
-            if assumed else "Every answer was given or measured.")
+            if assumed
+            else "Every answer was given or measured."
+        )
         self._show_prediction()
-        workload = verify_workload(answers, query_ms=self._verify_query_ms(),
-                                   duration_s=self.verify_duration_s)
+        workload = verify_workload(
+            answers, query_ms=self._verify_query_ms(), duration_s=self.verify_duration_s
+        )
         self.query_one("#verify-status", Static).update(
             f"v verifies: two bursts of {workload.duration_s:g} s on {self.target.redacted}, "
             f"{workload.threads} threads, Poisson {workload.rate:.3g}/s, {workload.query!r} "
             f"then {workload.hold_ms:.3g} ms held; first the current pool, then the "
-            "recommended one. a applies the recommendation to the sliders.")
+            "recommended one. a applies the recommendation to the sliders."
+        )
 
     def _show_prediction(self) -> None:
         rec, answers = self.recommendation, self._answers_used
         assert rec is not None and answers is not None
-        self.query_one("#prediction", Static).update(
-            prediction_table(rec, answers, self.verified))
+        self.query_one("#prediction", Static).update(prediction_table(rec, answers, self.verified))
 
     def assumed_names(self, answers: Answers) -> list[str]:
         """Answers left as prefilled and not replaced by a measurement, in question order."""
@@ -458,8 +501,11 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         if self.recommendation is None or self._answers_used is None or self.verifying:
             return
         try:
-            workload = verify_workload(self._answers_used, query_ms=self._verify_query_ms(),
-                                       duration_s=self.verify_duration_s)
+            workload = verify_workload(
+                self._answers_used,
+                query_ms=self._verify_query_ms(),
+                duration_s=self.verify_duration_s,
+            )
         except PooltuiError as error:
             self._set_error(str(error))
             return
@@ -467,7 +513,8 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         self.verifying = True
         self.verified = {}
         self.query_one("#verify-status", Static).update(
-            f"Verifying: a {workload.duration_s:g} s burst on the current pool...")
+            f"Verifying: a {workload.duration_s:g} s burst on the current pool..."
+        )
         self._show_prediction()
         self._verify(self._verify_run, self.recommendation.config, workload)
 
@@ -491,8 +538,11 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         self.verified[message.which] = message.measured
         done = len(self.verified) == 2
         self.verifying = not done
-        status = ("Verified: the same burst on both pools; predicted beside measured. a applies."
-                  if done else "Verifying: now the same burst on the recommended pool...")
+        status = (
+            "Verified: the same burst on both pools; predicted beside measured. a applies."
+            if done
+            else "Verifying: now the same burst on the recommended pool..."
+        )
         fatal = message.measured.result.fatal_error
         if fatal:
             status += f" The {message.which} run failed: {fatal}"
@@ -505,4 +555,5 @@ class WizardScreen(DialogScreen[Recommendation | None]):
             return
         self.verifying = False
         self.query_one("#verify-status", Static).update(
-            f"Verification failed: {message.error} Press v to try again.")
+            f"Verification failed: {message.error} Press v to try again."
+        )

@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 # (step id, title, answers asked on it)
 STEPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("measure", "Measured on the target", ()),
-    ("application", "The application", ("threads_per_process", "processes",
-                                        "connections_per_request")),
+    (
+        "application",
+        "The application",
+        ("threads_per_process", "processes", "connections_per_request"),
+    ),
     ("load", "The load", ("peak_rate_per_s", "shape", "peak_to_average")),
-    ("queries", "Queries and holds", ("complexity", "query", "query_ms", "hold_ms",
-                                      "connect_ms")),
+    ("queries", "Queries and holds", ("complexity", "query", "query_ms", "hold_ms", "connect_ms")),
     ("symptoms", "Symptoms and goal", ("symptoms", "goal", "db_cores")),
     ("result", "Recommendation", ()),
 )
@@ -64,8 +66,11 @@ class AnswerValidator(Validator):
         kind = "a whole number" if self.integer else "a number"
         bound = f"{'above' if self.exclusive else 'at least'} {self.minimum:g}"
         if not text:
-            return self.success() if self.optional else self.failure(
-                f"{self.name} is empty: give {kind} {bound}.")
+            return (
+                self.success()
+                if self.optional
+                else self.failure(f"{self.name} is empty: give {kind} {bound}.")
+            )
         try:
             number = int(text) if self.integer else float(text)
         except ValueError:
@@ -114,17 +119,28 @@ def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    rows = [("connect", f"{f.connect_ms:.3g} ms (median of 3)"),
-            (f.query, f"{f.query_ms:.3g} ms"),
-            ("server", f"{s.product} {s.version}".strip()),
-            ("max_connections", "-" if s.max_connections is None else
-             f"{s.max_connections} ({s.reserved_connections or 0} reserved, "
-             f"{s.connections_in_use or 0} in use)"),
-            ("wait_timeout", "-" if not s.wait_timeout_s else f"{s.wait_timeout_s:g} s"),
-            ("idle_session_timeout", "-" if not s.idle_session_timeout_s else
-             f"{s.idle_session_timeout_s:g} s"),
-            ("driver", f"{facts.module_name}, threadsafety {facts.threadsafety}, "
-             f"{'has' if facts.can_ping else 'no'} ping()")]
+    rows = [
+        ("connect", f"{f.connect_ms:.3g} ms (median of 3)"),
+        (f.query, f"{f.query_ms:.3g} ms"),
+        ("server", f"{s.product} {s.version}".strip()),
+        (
+            "max_connections",
+            "-"
+            if s.max_connections is None
+            else f"{s.max_connections} ({s.reserved_connections or 0} reserved, "
+            f"{s.connections_in_use or 0} in use)",
+        ),
+        ("wait_timeout", "-" if not s.wait_timeout_s else f"{s.wait_timeout_s:g} s"),
+        (
+            "idle_session_timeout",
+            "-" if not s.idle_session_timeout_s else f"{s.idle_session_timeout_s:g} s",
+        ),
+        (
+            "driver",
+            f"{facts.module_name}, threadsafety {facts.threadsafety}, "
+            f"{'has' if facts.can_ping else 'no'} ping()",
+        ),
+    ]
     for label, value in rows:
         grid.add_row(Text(label), Text(value))
     return grid
@@ -151,17 +167,23 @@ def advice_text(rec: Recommendation) -> Text:
     return text
 
 
-def prediction_table(rec: Recommendation, answers: Answers,
-                     verified: dict[str, Measured] | None) -> Table:
+def prediction_table(
+    rec: Recommendation, answers: Answers, verified: dict[str, Measured] | None
+) -> Table:
     """Predicted (M/M/N at the answered peak) beside measured, for the current and new pool.
 
     ``verified`` None: no verification yet, predictions only; a dict: the bursts measured so far
     (a missing one shows as …).
     """
-    shown = prediction_rows(rec, rate_per_s=answers.peak_rate_per_s / answers.processes,
-                            verified=verified)
-    table = Table(expand=True, show_edge=False, title_justify="left",
-                  title="At peak, per process: predicted (M/M/N) and measured")
+    shown = prediction_rows(
+        rec, rate_per_s=answers.peak_rate_per_s / answers.processes, verified=verified
+    )
+    table = Table(
+        expand=True,
+        show_edge=False,
+        title_justify="left",
+        title="At peak, per process: predicted (M/M/N) and measured",
+    )
     table.add_column("figure")
     for which, kind in shown.columns:
         table.add_column(f"{which} {kind}", justify="right")

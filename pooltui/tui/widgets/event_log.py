@@ -17,8 +17,17 @@ from textual.widgets import RichLog
 from pooltui.core.load.notes import RunNote
 
 # event kinds that mean trouble (red) and that deserve attention (yellow); the rest is neutral
-ERROR_KINDS = frozenset({"error", "connection_lost", "connect_failed", "run_failed", "leak",
-                         "warmup_failed", "run_errors"})
+ERROR_KINDS = frozenset(
+    {
+        "error",
+        "connection_lost",
+        "connect_failed",
+        "run_failed",
+        "leak",
+        "warmup_failed",
+        "run_errors",
+    }
+)
 WARNING_KINDS = frozenset({"warning", "stopped", "leak_returned", *RunNote})  # + a run's notes
 GOOD_KINDS = frozenset({"warmup_done", "run_finished", "connected"})
 
@@ -41,8 +50,15 @@ class EventLog(RichLog):
     MAX_ENTRIES = 500
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(max_lines=self.MAX_ENTRIES, wrap=True, markup=False, highlight=False,
-                         min_width=20, id=id, classes=classes)
+        super().__init__(
+            max_lines=self.MAX_ENTRIES,
+            wrap=True,
+            markup=False,
+            highlight=False,
+            min_width=20,
+            id=id,
+            classes=classes,
+        )
         self._entries: deque[tuple[str, str]] = deque(maxlen=self.MAX_ENTRIES)
 
     @property

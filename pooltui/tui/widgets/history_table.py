@@ -105,9 +105,13 @@ class HistoryTable(DataTable):
         room = LABEL_WIDTH * (2 if two_lines else 1)
         if len(label) > room:
             label = label[: room - 1] + "…"
-        cells = [Text(f"{record.number}" + ("\n★" if is_baseline else ""),
-                      style="bold" if is_baseline else ""),
-                 Text(label, no_wrap=not two_lines, overflow="ellipsis")]
+        cells = [
+            Text(
+                f"{record.number}" + ("\n★" if is_baseline else ""),
+                style="bold" if is_baseline else "",
+            ),
+            Text(label, no_wrap=not two_lines, overflow="ellipsis"),
+        ]
         error_style = self.app.current_theme.error or "red"
         for figure in FIGURES:
             value = figures[figure]
@@ -117,8 +121,10 @@ class HistoryTable(DataTable):
             if two_lines:
                 change = delta[figure]
                 shown = "base" if is_baseline else format_delta(figure, change, value)
-                text.append("\n" + shown, style=self._colour(figure, change, value)
-                            if not is_baseline else "dim")
+                text.append(
+                    "\n" + shown,
+                    style=self._colour(figure, change, value) if not is_baseline else "dim",
+                )
             cells.append(text)
         return cells
 
@@ -138,8 +144,11 @@ class HistoryTable(DataTable):
                 self._add(history, record)
 
     def _add(self, history: RunHistory, record: RunRecord) -> None:
-        self.add_row(*self._cells(history, record), key=str(record.number),
-                     height=2 if history.baseline is not None else 1)
+        self.add_row(
+            *self._cells(history, record),
+            key=str(record.number),
+            height=2 if history.baseline is not None else 1,
+        )
 
     def move_to_last(self) -> None:
         """Put the cursor on the newest run."""

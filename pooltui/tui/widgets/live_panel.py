@@ -16,8 +16,13 @@ from pooltui.tui.widgets.gauge import Gauge
 from pooltui.tui.widgets.stat_counters import StatCounters
 from pooltui.tui.widgets.trend_plot import TrendPlot
 
-GAUGES = (("checked_out", "checked out"), ("idle", "idle"), ("open", "open"),
-          ("overflow", "overflow"), ("waiting", "waiting"))
+GAUGES = (
+    ("checked_out", "checked out"),
+    ("idle", "idle"),
+    ("open", "open"),
+    ("overflow", "overflow"),
+    ("waiting", "waiting"),
+)
 COUNTERS = ("checkouts", "connects", "closes", "reconnects", "rejections", "errors")
 PLOTS = (("throughput", "req/s", ""), ("latency", "p95", "ms"), ("acquire", "acquire p95", "ms"))
 
@@ -92,8 +97,14 @@ class LivePanel(Widget):
             "open": (stats.open, limit, cached),
             "overflow": (stats.overflow, max(limit - cached, 0) if cached else 0, 0),
             "waiting": (stats.waiting, threads, 0),
-            "counters": (stats.checkouts, stats.connects, stats.closes, stats.reconnects,
-                         stats.rejections, errors),
+            "counters": (
+                stats.checkouts,
+                stats.connects,
+                stats.closes,
+                stats.reconnects,
+                stats.rejections,
+                errors,
+            ),
         }
         with self.app.batch_update():
             for name, values in shown.items():
@@ -107,8 +118,11 @@ class LivePanel(Widget):
 
     def push(self, throughput_rps: float, p95_ms: float, p95_acquire_ms: float) -> None:
         """One sample of a run onto the three plots."""
-        for name, value in (("throughput", throughput_rps), ("latency", p95_ms),
-                            ("acquire", p95_acquire_ms)):
+        for name, value in (
+            ("throughput", throughput_rps),
+            ("latency", p95_ms),
+            ("acquire", p95_acquire_ms),
+        ):
             self.query_one(f"#plot-{name}", TrendPlot).push(value)
 
     def clear_plots(self) -> None:

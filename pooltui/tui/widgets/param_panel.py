@@ -38,8 +38,14 @@ if TYPE_CHECKING:
 
 LABEL_WIDTH = 14
 PING_CHOICES = (
-    ("0 never", 0), ("1 on checkout", 1), ("2 on cursor()", 2), ("3 checkout+cursor", 3),
-    ("4 on execute()", 4), ("5 checkout+execute", 5), ("6 cursor+execute", 6), ("7 always", 7),
+    ("0 never", 0),
+    ("1 on checkout", 1),
+    ("2 on cursor()", 2),
+    ("3 checkout+cursor", 3),
+    ("4 on execute()", 4),
+    ("5 checkout+execute", 5),
+    ("6 cursor+execute", 6),
+    ("7 always", 7),
 )
 MARKS = {"error": "✖", "warning": "▲", "info": "•"}
 
@@ -121,8 +127,15 @@ class ParamPanel(VerticalScroll):
         def control(self) -> ParamPanel:
             return self.panel
 
-    def __init__(self, config: PoolConfig, workload: Workload, facts: DriverFacts, *,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        config: PoolConfig,
+        workload: Workload,
+        facts: DriverFacts,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self._base_config = config
         self._base_workload = workload
@@ -134,9 +147,18 @@ class ParamPanel(VerticalScroll):
 
     def _slider(self, spec: SliderSpec, value: Number) -> Slider:
         low, high = min(spec.minimum, value), max(spec.maximum, value)
-        return Slider(low, high, value, step=spec.step, label=spec.name, unit=spec.unit,
-                      label_width=LABEL_WIDTH, format=spec.format, id=f"param-{spec.name}",
-                      name=spec.name)
+        return Slider(
+            low,
+            high,
+            value,
+            step=spec.step,
+            label=spec.name,
+            unit=spec.unit,
+            label_width=LABEL_WIDTH,
+            format=spec.format,
+            id=f"param-{spec.name}",
+            name=spec.name,
+        )
 
     def _note(self, name: str) -> Static:
         return Static("", id=f"note-{name}", classes="note", markup=False)
@@ -155,18 +177,34 @@ class ParamPanel(VerticalScroll):
         yield self._note("blocking")
         with Horizontal(classes="row", id="row-ping"):
             yield Label("ping")
-            yield Select(PING_CHOICES, value=config.ping if 0 <= config.ping <= 7 else 1,
-                         allow_blank=False, compact=True, id="param-ping", name="ping")
+            yield Select(
+                PING_CHOICES,
+                value=config.ping if 0 <= config.ping <= 7 else 1,
+                allow_blank=False,
+                compact=True,
+                id="param-ping",
+                name="ping",
+            )
         yield self._note("ping")
         with Horizontal(classes="row", id="row-ping_query"):
             yield Label("ping_query")
-            yield Input(config.ping_query, placeholder="driver ping() (e.g. SELECT 1)",
-                        compact=True, id="param-ping_query", name="ping_query")
+            yield Input(
+                config.ping_query,
+                placeholder="driver ping() (e.g. SELECT 1)",
+                compact=True,
+                id="param-ping_query",
+                name="ping_query",
+            )
         yield self._note("ping_query")
         with Horizontal(classes="row", id="row-setsession"):
             yield Label("setsession")
-            yield Input("; ".join(config.setsession), placeholder="SQL; SQL (none)",
-                        compact=True, id="param-setsession", name="setsession")
+            yield Input(
+                "; ".join(config.setsession),
+                placeholder="SQL; SQL (none)",
+                compact=True,
+                id="param-setsession",
+                name="setsession",
+            )
         yield self._note("setsession")
         yield Static("Workload", classes="section")
         for spec in WORKLOAD_SLIDERS:
@@ -174,14 +212,20 @@ class ParamPanel(VerticalScroll):
             yield self._note(spec.name)
         with Horizontal(classes="row", id="row-pattern"):
             yield Label("pattern")
-            yield Select([(p, p) for p in PATTERNS], allow_blank=False, compact=True,
-                         value=workload.pattern if workload.pattern in PATTERNS else PATTERNS[0],
-                         id="param-pattern", name="pattern")
+            yield Select(
+                [(p, p) for p in PATTERNS],
+                allow_blank=False,
+                compact=True,
+                value=workload.pattern if workload.pattern in PATTERNS else PATTERNS[0],
+                id="param-pattern",
+                name="pattern",
+            )
         yield self._note("pattern")
         with Horizontal(classes="row", id="row-query"):
             yield Label("query")
-            yield Input(workload.query, placeholder="SELECT 1", compact=True,
-                        id="param-query", name="query")
+            yield Input(
+                workload.query, placeholder="SELECT 1", compact=True, id="param-query", name="query"
+            )
         yield self._note("query")
         yield Static("", id="findings", markup=False)
 
@@ -208,13 +252,17 @@ class ParamPanel(VerticalScroll):
         text = self.query_one("#param-setsession", Input).value
         return replace(
             self._base_config,
-            maxconnections=self._whole("maxconnections"), mincached=self._whole("mincached"),
-            maxcached=self._whole("maxcached"), maxshared=self._whole("maxshared"),
+            maxconnections=self._whole("maxconnections"),
+            mincached=self._whole("mincached"),
+            maxcached=self._whole("maxcached"),
+            maxshared=self._whole("maxshared"),
             maxusage=self._whole("maxusage"),
-            blocking=self._switch("blocking"), reset=self._switch("reset"),
+            blocking=self._switch("blocking"),
+            reset=self._switch("reset"),
             ping=ping if isinstance(ping, int) else self._base_config.ping,
             ping_query=self.query_one("#param-ping_query", Input).value.strip(),
-            setsession=tuple(s.strip() for s in text.split(";") if s.strip()))
+            setsession=tuple(s.strip() for s in text.split(";") if s.strip()),
+        )
 
     @property
     def workload(self) -> Workload:
@@ -222,10 +270,13 @@ class ParamPanel(VerticalScroll):
         pattern = self.query_one("#param-pattern", Select).value
         return replace(
             self._base_workload,
-            threads=self._whole("threads"), duration_s=self._real("duration_s"),
-            hold_ms=self._real("hold_ms"), rate=self._real("rate"),
+            threads=self._whole("threads"),
+            duration_s=self._real("duration_s"),
+            hold_ms=self._real("hold_ms"),
+            rate=self._real("rate"),
             pattern=pattern if isinstance(pattern, str) else self._base_workload.pattern,
-            query=self.query_one("#param-query", Input).value)
+            query=self.query_one("#param-query", Input).value,
+        )
 
     @property
     def is_ok(self) -> bool:
@@ -233,8 +284,9 @@ class ParamPanel(VerticalScroll):
         return self.validation.ok and not any(f.level == "error" for f in self.workload_findings)
 
     def first_error(self) -> Finding | None:
-        errors = [f for f in (*self.validation.findings, *self.workload_findings)
-                  if f.level == "error"]
+        errors = [
+            f for f in (*self.validation.findings, *self.workload_findings) if f.level == "error"
+        ]
         return errors[0] if errors else None
 
     def load(self, config: PoolConfig, workload: Workload) -> None:
@@ -333,12 +385,17 @@ class ParamPanel(VerticalScroll):
 
     def _show_list(self, findings: tuple[Finding, ...]) -> None:
         theme = self.app.current_theme
-        colours = {"error": theme.error or "red", "warning": theme.warning or "yellow",
-                   "info": theme.secondary or "blue"}
+        colours = {
+            "error": theme.error or "red",
+            "warning": theme.warning or "yellow",
+            "info": theme.secondary or "blue",
+        }
         text = Text()
         counts = {level: sum(f.level == level for f in findings) for level in LEVELS}
-        summary = ", ".join(f"{n} {level}{'s' if n != 1 else ''}"
-                            for level, n in counts.items() if n) or "no findings"
+        summary = (
+            ", ".join(f"{n} {level}{'s' if n != 1 else ''}" for level, n in counts.items() if n)
+            or "no findings"
+        )
         text.append(f"Findings: {summary}\n", style="bold")
         for finding in sorted(findings, key=lambda f: LEVELS.index(f.level)):
             text.append(f"{MARKS[finding.level]} ", style=colours[finding.level])
