@@ -4,7 +4,10 @@ The same closed-loop `SELECT 1` workload (8 threads, maxconnections 8, warm pool
 bare PooledDB loop (A) and through pooltui's instrumented pool and engine (B). Both pools are
 built once and stay warm; the rounds alternate A B, B A, A B ... so drift on the machine hits
 both alike. A second bare pool (A') runs in the same rotation as a control: the A'/A ratio is
-what this machine's noise alone looks like, so a B/A figure can be read against it.
+what this machine's noise alone looks like, so a B/A figure can be read against it. Every
+contender's sessions are guarded alike (read-only, the statement timeout pooltui derives from a
+round's duration: Target.guard_session), so what differs is pooltui's instrumentation, not the
+server's per-statement timer that a statement timeout costs (see guarded_pool).
 
 Prints per backend the throughput ratio B/A (total requests over total time, goal >= 0.95) with
 the median of the per-round ratios and the A'/A control, then the memory of one latency
@@ -40,10 +43,11 @@ import tracemalloc
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from dbutils.pooled_db import PooledDB
 
-from pooltui.core.config import PoolConfig, Workload, pooled_db_kwargs
+from pooltui.core.config import PoolConfig, SessionGuards, Workload, pooled_db_kwargs
 from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.pool.histogram import PENDING, LatencyHistogram
@@ -72,13 +76,27 @@ def plain_requests(pool: PooledDB, stop: threading.Event, limit: float = math.in
     return done
 
 
+def guarded_pool(target: Target, seconds: float) -> PooledDB:
+    """A bare PooledDB whose connections carry the session guards pooltui's would for a run of
+    ``seconds`` (read-only, statement timeout): the comparison is then about instrumentation."""
+    module = target.module()
+    guards = SessionGuards.of(Workload(duration_s=seconds))
+
+    def creator(**kwargs: Any) -> Any:
+        raw = module.connect(**kwargs)
+        target.guard_session(raw, guards)
+        return raw
+
+    creator.dbapi = module  # type: ignore[attr-defined]
+    creator.threadsafety = module.threadsafety  # type: ignore[attr-defined]
+    return PooledDB(creator, **pooled_db_kwargs(CONFIG), **target.connect_kwargs(None))
+
+
 class PlainLoop:
     """A bare PooledDB and a bare loop: the throughput an application would get."""
 
-    def __init__(self, target: Target) -> None:
-        self.pool = PooledDB(
-            target.module(), **pooled_db_kwargs(CONFIG), **target.connect_kwargs(None)
-        )
+    def __init__(self, target: Target, seconds: float) -> None:
+        self.pool = guarded_pool(target, seconds)
 
     def round(self, seconds: float) -> tuple[int, float]:
         """(requests done, seconds taken)."""
@@ -154,9 +172,9 @@ def process_cpu_s() -> float:
 def compare(target: Target, rounds: int, seconds: float) -> dict[str, Tally]:
     """Each contender's rounds, in alternating order."""
     contenders: dict[str, Callable[[], PlainLoop | PooltuiRun]] = {
-        "plain": lambda: PlainLoop(target),
+        "plain": lambda: PlainLoop(target, seconds),
         "pooltui": lambda: PooltuiRun(target),
-        "control": lambda: PlainLoop(target),
+        "control": lambda: PlainLoop(target, seconds),
     }
     built = {name: make() for name, make in contenders.items()}
     try:
@@ -210,9 +228,7 @@ def requests_in_one_thread(contender: str, backend: str, requests: int) -> None:
         else:
             target = parse_dsn(DSNS[backend])
         if contender == "plain":
-            pool = PooledDB(
-                target.module(), **pooled_db_kwargs(CONFIG), **target.connect_kwargs(None)
-            )
+            pool = guarded_pool(target, 3600)
             plain_requests(pool, threading.Event(), requests)
             pool.close()
         else:
