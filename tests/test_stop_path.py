@@ -49,6 +49,13 @@ SLEEPS = {  # a statement that would run for 1000 s on each backend
 BACKEND_FIXTURES = ["pg_dsn", "mysql_dsn", "odbc_pg_dsn", "odbc_mysql_dsn", "sqlite_dsn"]
 
 
+def pooltui(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m pooltui ARGS`` to its end (bounded), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "pooltui", *args], capture_output=True, text=True, timeout=DEADLINE_S
+    )
+
+
 def running_statements(target, marker: str) -> int:
     """Statements containing ``marker`` the server runs now (not the probe's own)."""
     if target.backend == "postgresql":
@@ -316,22 +323,14 @@ def test_mysql_myisam_and_ddl_writes_are_refused_in_autocommit(
 
 def test_the_cli_refuses_a_write_with_one_sentence(pg_dsn, scratch_table) -> None:
     table = scratch_table(pg_dsn)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pooltui",
-            "bench",
-            "--dsn",
-            pg_dsn,
-            "--query",
-            f"INSERT INTO {table} VALUES (1); COMMIT",
-            "--duration",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_S,
+    done = pooltui(
+        "bench",
+        "--dsn",
+        pg_dsn,
+        "--query",
+        f"INSERT INTO {table} VALUES (1); COMMIT",
+        "--duration",
+        "1",
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "read-only" in done.stderr and rows_in(pg_dsn, table) == 0
@@ -394,24 +393,16 @@ def test_a_setsession_with_a_timeout_word_is_not_called_a_timeout(mysql_dsn) -> 
 
 
 def test_the_cli_setsession_failure_is_one_sentence(pg_dsn) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pooltui",
-            "bench",
-            "--dsn",
-            pg_dsn,
-            "--set",
-            "setsession=SELEC 1",
-            "--set",
-            "mincached=2",
-            "--duration",
-            "0.5",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_S,
+    done = pooltui(
+        "bench",
+        "--dsn",
+        pg_dsn,
+        "--set",
+        "setsession=SELEC 1",
+        "--set",
+        "mincached=2",
+        "--duration",
+        "0.5",
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "The setsession statement 'SELEC 1' failed" in done.stderr
@@ -421,44 +412,12 @@ def test_the_cli_setsession_failure_is_one_sentence(pg_dsn) -> None:
 
 
 def test_a_mincached_beyond_the_free_slots_names_mincached(pg_dsn) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pooltui",
-            "bench",
-            "--dsn",
-            pg_dsn,
-            "--set",
-            "mincached=500",
-            "--duration",
-            "0.5",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_S,
-    )
+    done = pooltui("bench", "--dsn", pg_dsn, "--set", "mincached=500", "--duration", "0.5")
     assert done.returncode == 2 and "set mincached to at most" in done.stderr
 
 
 def test_more_connections_than_the_server_has_free_is_refused(pg_dsn) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pooltui",
-            "bench",
-            "--dsn",
-            pg_dsn,
-            "--set",
-            "maxconnections=1000",
-            "--duration",
-            "0.5",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_S,
-    )
+    done = pooltui("bench", "--dsn", pg_dsn, "--set", "maxconnections=1000", "--duration", "0.5")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "can open 1000 connections" in done.stderr and "at most" in done.stderr
 
@@ -491,27 +450,19 @@ def test_a_huge_result_does_not_hold_the_run_past_its_end(sqlite_dsn, pools) -> 
 
 
 def test_bench_reports_leaks_with_thread_and_stack(sqlite_dsn) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pooltui",
-            "bench",
-            "--dsn",
-            sqlite_dsn,
-            "--threads",
-            "1",
-            "--duration",
-            "1",
-            "--hold-ms",
-            "600",
-            "--leak-threshold",
-            "0.2",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_S,
+    done = pooltui(
+        "bench",
+        "--dsn",
+        sqlite_dsn,
+        "--threads",
+        "1",
+        "--duration",
+        "1",
+        "--hold-ms",
+        "600",
+        "--leak-threshold",
+        "0.2",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     leaks = json.loads(done.stdout)["leaks"]
@@ -552,20 +503,8 @@ def test_closing_never_waits_behind_a_blocked_read(mysql_dsn, pools) -> None:
 def test_diagnose_runs_the_users_query_read_only(pg_dsn, scratch_table) -> None:
     """`diagnose --query` times the user's query on the target: a write must not land."""
     table = scratch_table(pg_dsn)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pooltui",
-            "diagnose",
-            "--dsn",
-            pg_dsn,
-            "--query",
-            f"INSERT INTO {table} VALUES (1); COMMIT",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_S,
+    done = pooltui(
+        "diagnose", "--dsn", pg_dsn, "--query", f"INSERT INTO {table} VALUES (1); COMMIT"
     )
     assert "Traceback" not in done.stderr
     assert "read-only" in done.stderr or "read-only" in done.stdout
