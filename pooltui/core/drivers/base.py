@@ -244,6 +244,9 @@ class Driver(ABC):
     read_timeout_option: str | None = None  # DSN option bounding a read on a frozen server
     has_server: bool = True  # False: embedded (SQLite), nothing to lose or count
     setsession_in_transaction: bool = False
+    # one execute may carry several statements (no parameters): the guards then cost one round
+    # trip per new connection, not one per SET, and DBUtils connects under its pool lock
+    batches_statements: bool = False
     mysql_family: bool = False
     notes: tuple[str, ...] = ()  # tuning facts shown with the driver's facts
     advice: tuple[str, ...] = ()  # what a recommendation tells its users
@@ -374,8 +377,9 @@ class Driver(ABC):
         statements = self.session_statements(target, raw, guards, timeout_ms)
         cursor = raw.cursor()
         try:
-            for sql in statements:
-                cursor.execute(sql)
+            for sql in ["; ".join(statements)] if self.batches_statements else statements:
+                if sql:
+                    cursor.execute(sql)
             self.dialect(target).guard_cursor(cursor, timeout_ms)
         finally:
             cursor.close()

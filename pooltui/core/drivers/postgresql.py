@@ -170,6 +170,7 @@ class PostgresDriver(UrlDriver):
     documented_threadsafety = 2
     password_env = "PGPASSWORD"
     setsession_in_transaction = True
+    batches_statements = True  # psycopg sends a query without parameters as one simple query
     params = _PARAMS
     server = POSTGRESQL
     notes = (

@@ -104,6 +104,7 @@ STOP_POLL_S = 0.05  # how soon a stop reaches the workers' flag (see _Run.stoppi
 END_GRACE_S = 0.5  # at the run's natural end, what in flight may take to finish
 CANCEL_WAIT_S = 2.0  # after the first cancel, before the connections' sockets are cut
 ABORT_WAIT_S = 1.0  # after cutting them, before run() returns without those threads
+STALLED_CANCEL_WAIT_S = 0.5  # CANCEL_WAIT_S while the run is stalled (nothing completes)
 BACKOFF_START_S = 0.05  # a connection failure's first back-off; it doubles up to
 BACKOFF_MAX_S = 1.0  # this, with jitter, until a request succeeds again
 STALL_AFTER_S = 2.0  # no request completed for this (plus hold_ms) while some are in
@@ -571,19 +572,22 @@ class _StopPath:
                     name="pooltui-cancel",
                 )
                 self.canceller.start()
-        stalled = self.state.stall is not None
-        if self.aborted_at is None and (stalled or now >= self.cancel_from + CANCEL_WAIT_S):
+        # while nothing completes (a frozen server, or one too slow to take a cancel soon) the
+        # cancel gets STALLED_CANCEL_WAIT_S, not the whole CANCEL_WAIT_S, before the cut
+        stall = self.state.stall
+        wait = STALLED_CANCEL_WAIT_S if stall is not None else CANCEL_WAIT_S
+        if self.aborted_at is None and now >= self.cancel_from + wait:
             self.aborted_at = now
             cut = self.state.pool.abort_all()
             why = (
-                "the server had stopped answering"
-                if stalled
+                f"nothing had completed for {now - self.state.progress[0]:.1f} s"
+                if stall is not None
                 else f"their statements had not ended {CANCEL_WAIT_S:g} s after the cancel"
             )
             self.state.note(
                 RunNote.CONNECTIONS_CUT,
-                f"pooltui cut {cut} connections at the end: {why} (DBUtils "
-                "reopens them when next used)",
+                f"pooltui cut {cut} connections at the end: {why} (DBUtils reopens them when "
+                "next used)",
             )
         return self.aborted_at is not None and now >= self.aborted_at + ABORT_WAIT_S
 
