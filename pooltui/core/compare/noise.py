@@ -1,0 +1,249 @@
+"""How sure a difference is: a figure's spread over repeats, and the verdict on two
+configurations' paired repeats, with a bootstrap 95 % interval.
+
+Runs on a shared machine differ by tens of percent, so one run against one run says nothing.
+A comparison runs A and B alternately (A/B/B/A ...: drift on the machine hits both alike) and
+pairs each B run with the A run beside it in time. The difference of a figure is then the mean
+over the pairs of ``log(B/A)`` (a ratio: 2x and 0.5x are equally far from 1) or, where A is
+within noise of zero (acquire waits of 0.00 ms, 0 errors) and a ratio means nothing, of
+``B - A``. Its interval comes from resampling the pairs (the percentile bootstrap), widened
+for few pairs by the t/z and n/(n-1) factors: with 4-8 pairs the plain percentile interval
+covers the truth well under 95 % of the time, and an A/A comparison would then call noise a
+change one time in six.
+
+A verdict is ``better`` or ``worse`` only when the interval excludes "no change" *and* the
+change is at least ``min_effect`` (a ratio 2 % from 1 by default): a tuning tool that credits a
+change for noise is worse than none.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+RESAMPLES = 4000
+CONFIDENCE = 0.95
+MIN_EFFECT = 0.02  # a ratio within 2 % of 1 is no change worth a verdict
+# t quantiles (two-sided 95 %) for 1..30 degrees of freedom; beyond, the normal's 1.96
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+_Z975 = 1.959964
+
+
+class Verdict(StrEnum):
+    """What a comparison concludes about one figure, for the direction that figure improves in."""
+
+    BETTER = "better"
+    WORSE = "worse"
+    NOISE = "within noise"
+    SAME = "same"  # every pair identical: nothing moved at all (0 errors on both sides)
+    UNKNOWN = "no noise estimate"  # one pair: no spread to judge a difference against
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One figure over repeated runs: its median and range."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values) if self.values else 0.0
+
+    @property
+    def low(self) -> float:
+        return min(self.values) if self.values else 0.0
+
+    @property
+    def high(self) -> float:
+        return max(self.values) if self.values else 0.0
+
+    @property
+    def relative(self) -> float | None:
+        """Half the range over the median (the ``±x %`` a display shows), None if the median
+        is 0 (then only an absolute spread means anything)."""
+        median = self.median
+        return (self.high - self.low) / 2 / abs(median) if median else None
+
+    @property
+    def near_zero(self) -> bool:
+        """The median is within the figure's own noise of zero: a ratio to it means nothing."""
+        return self.median == 0 or abs(self.median) <= (self.high - self.low) / 2
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "median": _round(self.median),
+            "low": _round(self.low),
+            "high": _round(self.high),
+            "n": self.n,
+        }
+
+    def describe(self, unit: str = "") -> str:
+        """``412.3 ±4.1 %`` (or ``0.02 ±0.03 ms`` near zero); one value: just the value."""
+        if self.n < 2:
+            return f"{_fmt(self.median)}{unit}"
+        relative = self.relative
+        if relative is None or self.near_zero:
+            return f"{_fmt(self.median)} ±{_fmt((self.high - self.low) / 2)}{unit}"
+        return f"{_fmt(self.median)}{unit} ±{relative * 100:.1f} %"
+
+
+def spread(values: Sequence[float]) -> Spread:
+    return Spread(tuple(float(v) for v in values))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """B against A for one figure, over paired runs.
+
+    ``relative``: the change is a ratio B/A (``change``, ``low`` and ``high`` are ratios);
+    otherwise it is B - A in the figure's unit (A within noise of zero, or a value <= 0).
+    """
+
+    figure: str
+    a: Spread
+    b: Spread
+    relative: bool
+    change: float  # the point estimate: geometric-mean ratio, or mean difference
+    low: float  # the 95 % interval of change
+    high: float
+    verdict: Verdict
+    higher_is_better: bool
+
+    @property
+    def pairs(self) -> int:
+        return min(self.a.n, self.b.n)
+
+    def as_dict(self) -> dict[str, object]:
+        kind = "ratio" if self.relative else "difference"
+        return {
+            "a": self.a.as_dict(),
+            "b": self.b.as_dict(),
+            kind: _round(self.change),
+            "interval": [_round(self.low), _round(self.high)],
+            "verdict": str(self.verdict),
+            "higher_is_better": self.higher_is_better,
+        }
+
+    def describe(self) -> str:
+        """``+12.3 % [+8.1, +16.0]`` for a ratio, ``+3 [+1, +5]`` for a difference."""
+        if self.relative:
+            return (
+                f"{_pct(self.change)} [{_pct(self.low, sign=True, unit='')}, "
+                f"{_pct(self.high, sign=True, unit='')}]"
+            )
+        return f"{_signed(self.change)} [{_signed(self.low)}, {_signed(self.high)}]"
+
+
+def compare(
+    figure: str,
+    a_values: Sequence[float],
+    b_values: Sequence[float],
+    *,
+    higher_is_better: bool,
+    seed: int = 0,
+    resamples: int = RESAMPLES,
+    min_effect: float = MIN_EFFECT,
+) -> Difference:
+    """B against A for one figure; ``a_values[i]`` and ``b_values[i]`` ran beside each other.
+
+    The verdict is BETTER or WORSE only when the 95 % interval excludes no change and the change
+    is at least ``min_effect`` (as a ratio's distance from 1; for a difference, any amount).
+    """
+    n = min(len(a_values), len(b_values))
+    if n == 0:
+        raise ValueError("compare() needs at least one pair of runs")
+    a, b = spread(a_values[:n]), spread(b_values[:n])
+    xs = np.asarray(a.values, dtype=float)
+    ys = np.asarray(b.values, dtype=float)
+    relative = bool(np.all(xs > 0) and np.all(ys > 0) and not a.near_zero)
+    deltas = np.log(ys / xs) if relative else ys - xs
+    point = float(deltas.mean())
+    if n == 1:
+        low, high = -math.inf, math.inf
+    elif np.all(deltas == deltas[0]):
+        low = high = point
+    else:
+        low, high = _interval(deltas, point, seed, resamples)
+    verdict = _verdict(point, low, high, n, relative, higher_is_better, min_effect, deltas)
+    if relative:
+        point, low, high = math.exp(point), math.exp(low), math.exp(high)
+    return Difference(figure, a, b, relative, point, low, high, verdict, higher_is_better)
+
+
+def _interval(deltas: np.ndarray, point: float, seed: int, resamples: int) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean, widened around the point estimate for a
+    small number of pairs (see the module doc)."""
+    n = len(deltas)
+    rng = np.random.default_rng(seed)
+    means = deltas[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    widen = _t975(n - 1) / _Z975 * math.sqrt(n / (n - 1))
+    return point - (point - float(low)) * widen, point + (float(high) - point) * widen
+
+
+def _t975(df: int) -> float:
+    return _T975[df - 1] if df <= len(_T975) else _Z975
+
+
+def _verdict(
+    point: float,
+    low: float,
+    high: float,
+    n: int,
+    relative: bool,
+    higher_is_better: bool,
+    min_effect: float,
+    deltas: np.ndarray,
+) -> Verdict:
+    if np.all(deltas == 0):
+        return Verdict.SAME
+    if n == 1:
+        return Verdict.UNKNOWN
+    if low <= 0 <= high:
+        return Verdict.NOISE
+    if relative and abs(math.expm1(point)) < min_effect:
+        return Verdict.NOISE
+    up = point > 0
+    return Verdict.BETTER if up == higher_is_better else Verdict.WORSE
+
+
+def _round(value: float) -> float:
+    if math.isinf(value) or math.isnan(value):
+        return value
+    return round(value, 6)
+
+
+def _fmt(value: float) -> str:
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _pct(ratio: float, *, sign: bool = True, unit: str = " %") -> str:
+    if math.isinf(ratio):
+        return "+inf" if ratio > 0 else "-inf"
+    change = (ratio - 1) * 100
+    return f"{change:+.1f}{unit}" if sign else f"{change:.1f}{unit}"
+
+
+def _signed(value: float) -> str:
+    if math.isinf(value):
+        return "+inf" if value > 0 else "-inf"
+    return f"{'+' if value >= 0 else '-'}{_fmt(abs(value))}"
