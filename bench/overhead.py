@@ -10,7 +10,8 @@ round's duration: Target.guard_session), so what differs is pooltui's instrument
 server's per-statement timer that a statement timeout costs (see guarded_pool).
 
 Prints per backend the throughput ratio B/A (total requests over total time, goal >= 0.95) with
-the median of the per-round ratios and the A'/A control, then the memory of one latency
+the paired rounds' geometric-mean ratio and its bootstrap 95 % interval (core/compare/noise.py),
+and the A'/A control, then the memory of one latency
 histogram after 10^6 samples (goal: constant, < 1 MiB).
 
 Throughput on a shared 2-core machine is noisy (a round's ratio can be off by 30 %, so it takes
@@ -47,6 +48,7 @@ from typing import Any
 
 from dbutils.pooled_db import PooledDB
 
+from pooltui.core.compare import noise
 from pooltui.core.config import PoolConfig, SessionGuards, Workload, pooled_db_kwargs
 from pooltui.core.load import engine
 from pooltui.core.pool import InstrumentedPool
@@ -303,11 +305,14 @@ def instruction_lines(backends: list[str]) -> list[str]:
 
 
 def ratio_line(name: str, mine: list[float], plain: list[float]) -> str:
+    """The ratio of totals, and the paired rounds' geometric-mean ratio with its bootstrap 95 %
+    interval (core/compare/noise.py): a figure this noisy is read with its noise."""
     per_round = [a / b for a, b in zip(mine, plain, strict=True)]
-    median = statistics.median(per_round)
+    paired = noise.compare("throughput", plain, mine, higher_is_better=True)
     return (
-        f"{name} {sum(mine) / sum(plain):.3f} (median of rounds {median:.3f}, "
-        f"range {min(per_round):.3f}-{max(per_round):.3f})"
+        f"{name} {sum(mine) / sum(plain):.3f} (paired rounds {paired.change:.3f}, 95 % "
+        f"interval {paired.low:.3f}-{paired.high:.3f}; range {min(per_round):.3f}-"
+        f"{max(per_round):.3f})"
     )
 
 
