@@ -81,7 +81,7 @@ def tail_lines(result: RunResult) -> list[str]:
     if threads and fairness is not None:
         worst = sorted(threads, key=lambda t: (t.ok, -t.longest_wait_ms))[:WORST_THREADS]
         named = "; ".join(
-            f"{t.name} {t.ok:,} ok, {t.waits:,} waits, longest {t.longest_wait_ms:,.1f} ms"
+            f"{t.name} {t.ok:,} ok, {t.waits:,} waited, longest {t.longest_wait_ms:,.1f} ms"
             + (f" (still waiting {t.waiting_ms:,.0f} ms)" if t.waiting_ms else "")
             for t in worst
         )
