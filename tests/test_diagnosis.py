@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from pooltui.core.config import PoolConfig, validate
+from pooltui.core.config import PoolConfig, Workload, validate
 from pooltui.core.diagnosis import queueing as q
 from pooltui.core.diagnosis import rules
 from pooltui.core.diagnosis.recommend import (
@@ -27,6 +27,8 @@ from pooltui.core.diagnosis.recommend import (
     validate_answers,
 )
 from pooltui.core.errors import BadInput
+from pooltui.core.load import engine
+from pooltui.core.pool import InstrumentedPool
 from pooltui.core.probes import ServerInfo, probe_server
 from pooltui.core.targets import DriverFacts, driver_facts, parse_dsn
 
@@ -528,3 +530,38 @@ def test_recommend_against_the_real_postgresql_limits(pg_dsn):
     assert fits == (rec.advice[0].level != "error")
     if info.idle_session_timeout_s is None:  # nothing on the server closes idle sessions
         assert any("firewall" in a.message for a in rec.advice)
+
+
+# --- findings on a finished run -------------------------------------------------------------
+
+
+def test_no_starvation_finding_when_there_are_fewer_threads_than_connections(pg_dsn):
+    """The finding's first cure, on a real server: with maxconnections above the threads
+    nobody waits, so no thread is starved and nothing is found."""
+    with InstrumentedPool(parse_dsn(pg_dsn), PoolConfig(maxconnections=4)) as pool:
+        result = engine.run(pool, Workload(threads=2, duration_s=0.5))
+    assert result.errors == 0 and len(result.per_thread) == 2
+    assert result.starved == []
+    assert not [f for f in rules.run_findings(result) if "unfair handoff" in f.message]
+
+
+def test_starvation_finding_needs_starved_threads_that_waited(sqlite_dsn):
+    """A thread served little because its requests failed (or were rejected) is not starved by
+    the pool's handoff: the finding counts only starved threads that waited."""
+    with InstrumentedPool(parse_dsn(sqlite_dsn), PoolConfig(maxconnections=2)) as pool:
+        result = engine.run(pool, Workload(threads=3, duration_s=0.3))
+    served = result.per_thread[0]
+    failing = replace(served, name="failing", ok=0, checkouts=0, waits=0, longest_wait_ms=0.0)
+    waited = replace(failing, name="waited", waits=1, longest_wait_ms=2500.0)
+
+    quiet = replace(result, per_thread=[served, served, failing])
+    assert quiet.starved == [failing]
+    assert rules.run_findings(quiet) == []
+
+    loud = replace(result, per_thread=[served, served, waited])
+    (finding,) = rules.run_findings(loud)
+    assert finding.level == "warning"
+    assert "1 of 3 threads were starved" in finding.message
+    assert "longest wait of a starved thread 2,500 ms" in finding.message
+    for cure in ("fewer threads than connections", "think time", "a FIFO queue"):
+        assert cure in finding.message

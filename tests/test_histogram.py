@@ -71,11 +71,11 @@ def test_summary_is_in_milliseconds_and_matches_percentiles():
     assert summary.count == len(samples)
     assert summary.max == pytest.approx(ordered[-1] * 1000)
     assert summary.mean == pytest.approx(math.fsum(samples) / len(samples) * 1000)
-    for field, q in (("p50", 50), ("p95", 95), ("p99", 99)):
+    for field, q in (("p50", 50), ("p95", 95), ("p99", 99), ("p999", 99.9)):
         want_ms = exact_percentile(ordered, q) * 1000
         assert abs(getattr(summary, field) - want_ms) <= 0.02 * want_ms
     as_dict = summary.as_dict()
-    assert set(as_dict) == {"p50", "p95", "p99", "max", "mean", "count"}
+    assert set(as_dict) == {"p50", "p95", "p99", "p999", "max", "mean", "count"}
     assert as_dict["count"] == len(samples)
     assert as_dict["p99"] == pytest.approx(summary.p99, abs=0.001)
 
@@ -85,7 +85,15 @@ def test_empty_histogram_summarises_to_zeros():
     assert hist.summary() == Summary()
     assert hist.percentile(99) == 0.0
     assert hist.min == 0.0 and hist.mean == 0.0
-    assert Summary().as_dict() == {"p50": 0, "p95": 0, "p99": 0, "max": 0, "mean": 0, "count": 0}
+    assert Summary().as_dict() == {
+        "p50": 0,
+        "p95": 0,
+        "p99": 0,
+        "p999": 0,
+        "max": 0,
+        "mean": 0,
+        "count": 0,
+    }
 
 
 def test_out_of_range_values_are_clamped_not_lost():
@@ -300,3 +308,80 @@ def test_snapshots_add_exactly_as_one_histogram_fed_both():
 
 
 PENDING_PLUS = histogram.PENDING + 17  # some samples still unfolded when the snapshot is taken
+
+
+def brute_force_above(samples: list[float], seconds: float) -> int:
+    return sum(value > seconds for value in samples)
+
+
+def test_count_above_is_exact_at_every_bucket_edge_against_a_brute_force_count():
+    rng = random.Random(13)
+    samples = [rng.lognormvariate(math.log(0.003), 2.0) for _ in range(20_000)]
+    samples += [rng.uniform(0.5e-6, 1e-6) for _ in range(50)]  # below the first bucket's edge
+    hist = LatencyHistogram()
+    for value in samples:
+        hist.record(value)
+    snap = hist.snapshot()
+    used = np.flatnonzero(snap.counts)
+    # every edge but the first bucket's lower one: that bucket also holds everything shorter
+    edges = [float(histogram._BOUNDS[i]) for i in range(max(used[0], 1), used[-1] + 2)]
+    assert len(edges) > 500  # the test walks every edge the samples span
+    for edge in edges:
+        # on an edge the share is exact (no sample lands exactly on one of these doubles)
+        assert snap.count_above(edge) == brute_force_above(samples, edge), edge
+        assert snap.fraction_above(edge) == pytest.approx(
+            brute_force_above(samples, edge) / len(samples), abs=1e-15
+        )
+    assert snap.fraction_above(-1.0) == 1.0
+    assert snap.fraction_above(min(samples) / 2) == 1.0
+    assert snap.fraction_above(max(samples)) == 0.0
+    assert histogram.EMPTY.fraction_above(0.001) == 0.0
+
+
+def test_between_edges_count_above_is_off_by_at_most_the_samples_of_one_bucket():
+    rng = random.Random(17)
+    samples = [rng.expovariate(1 / 0.2) for _ in range(20_000)]
+    hist = LatencyHistogram()
+    for value in samples:
+        hist.record(value)
+    snap = hist.snapshot()
+    for timeout in (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, max(samples) * 0.999):
+        index = bucket_of(timeout)
+        low, high = histogram._BOUNDS[index], histogram._BOUNDS[index + 1]
+        in_bucket = sum(low <= value < high for value in samples)
+        assert in_bucket == snap.counts[index]
+        assert abs(snap.count_above(timeout) - brute_force_above(samples, timeout)) <= in_bucket
+
+
+def test_a_shard_alone_is_a_snapshot_with_its_unfolded_samples_and_its_largest():
+    hist = LatencyHistogram()
+    shard = hist.shard()
+    values = [0.001 * (i % 97 + 1) for i in range(histogram.PENDING + 9)] + [0.5]
+    for value in values[: histogram.PENDING]:
+        shard.add(value)
+    shard.settle()  # folds the first PENDING
+    for value in values[histogram.PENDING :]:
+        shard.add(value)  # ten samples, the largest among them, not folded yet
+    assert shard.unfolded() == 10
+    assert shard.largest() == 0.5
+    alone = shard.snapshot()
+    whole = hist.snapshot()
+    assert (alone.count, alone.min, alone.max) == (whole.count, whole.min, whole.max)
+    assert alone.count == len(values) and alone.max == 0.5
+    assert np.array_equal(alone.counts, whole.counts)
+    assert histogram.Shard().largest() == 0.0
+
+
+def test_snapshot_of_a_few_samples_adds_to_a_histogram_as_if_recorded():
+    hist, both = LatencyHistogram(), LatencyHistogram()
+    for value in (0.001, 0.002, 0.004):
+        hist.record(value)
+        both.record(value)
+    extra = [2.5, 0.003]
+    for value in extra:
+        both.record(value)
+    merged = hist.snapshot() + histogram.snapshot_of(extra)
+    fed = both.snapshot()
+    assert np.array_equal(merged.counts, fed.counts)
+    assert (merged.count, merged.min, merged.max) == (fed.count, fed.min, fed.max)
+    assert histogram.snapshot_of([]) is histogram.EMPTY

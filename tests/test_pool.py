@@ -195,6 +195,44 @@ def test_blocking_true_shows_the_waiter(dsn, pools):
     assert stats.checkouts == 2 and stats.open == 1 and stats.peak_checked_out == 1
 
 
+@pytest.mark.parametrize("name", ["sqlite_dsn", "pg_dsn", "mysql_dsn"])
+def test_the_oldest_waiter_gauge_ages_while_a_caller_waits(name, request, pools):
+    """PgBouncer's maxwait: the age of the longest current wait rises while a caller waits
+    for the connection the test holds, drops to 0 when it is served, and its peak is then
+    the whole wait."""
+    pool = pools(parse_dsn(request.getfixturevalue(name)), PoolConfig(maxconnections=1))
+    served = threading.Event()
+
+    def waiter() -> None:
+        with pool.connection() as con:
+            select_one(con)
+        served.set()
+
+    seen: list[float] = []
+    with ExitStack() as held:
+        checkout(pool, held, 1)
+        thread = threading.Thread(target=waiter, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + DEADLINE_S
+        pause = threading.Event()
+        while not seen or seen[-1] <= 300.0:  # until the wait is visibly older than 0.3 s
+            assert time.monotonic() < deadline, f"the oldest wait never passed 300 ms: {seen}"
+            stats = pool.snapshot(timings=False)
+            if stats.waiting:
+                seen.append(stats.oldest_wait_ms)
+                assert stats.peak_oldest_wait_ms >= stats.oldest_wait_ms
+            pause.wait(0.02)
+        assert not served.is_set()
+        assert seen == sorted(seen) and seen[0] < seen[-1], "the age did not keep rising"
+    thread.join(DEADLINE_S)
+    assert served.is_set()
+    stats = pool.snapshot()
+    assert stats.oldest_wait_ms == 0.0 and stats.waiting == 0
+    # the wait went on after the last look: its peak is the whole wait, the longest acquire
+    assert stats.peak_oldest_wait_ms >= seen[-1]
+    assert stats.peak_oldest_wait_ms == stats.acquire.max
+
+
 def test_maxshared_is_honoured_on_psycopg(pg_dsn, pools):
     target = parse_dsn(pg_dsn)
     pool = pools(target, PoolConfig(maxshared=2, maxconnections=4, maxcached=4))
@@ -499,7 +537,11 @@ def test_stats_as_dict_has_the_json_shape(sqlite_dsn, pools):
     ):
         assert isinstance(data[name], int), name
     for name in ("acquire_ms", "query_ms", "hold_ms", "connect_ms"):
-        assert set(data[name]) == {"p50", "p95", "p99", "max", "mean", "count"}
+        assert set(data[name]) == {"p50", "p95", "p99", "p999", "max", "mean", "count"}
+    for name in ("oldest_wait_ms", "peak_oldest_wait_ms"):
+        assert isinstance(data[name], float), name
+    assert data["oldest_wait_ms"] == 0.0  # nobody waits now
+    assert data["peak_oldest_wait_ms"] == data["acquire_ms"]["max"]  # the one wait there was
     assert data["checkouts"] == 1 and data["hold_ms"]["count"] == 1
     assert data["maxconnections"] == 3 and data["idle"] == 1
 

@@ -16,7 +16,16 @@ if TYPE_CHECKING:
     from pooltui.core.load.engine import RunResult
 
 # the figures a delta is computed for, in the order the console shows them
-DELTA_KEYS = ("throughput", "p50", "p95", "p99", "acquire_p95", "errors", "peak_open")
+DELTA_KEYS = (
+    "throughput",
+    "p50",
+    "p95",
+    "p99",
+    "acquire_p95",
+    *("acquire_p999", "acquire_max"),  # the tail a p95 hides (starved threads wait there)
+    "errors",
+    "peak_open",
+)
 # for these a higher value is better; for every other key lower is better
 HIGHER_IS_BETTER = frozenset({"throughput"})
 
@@ -40,6 +49,8 @@ class RunRecord:
             "p95": float(result.latency.p95),
             "p99": float(result.latency.p99),
             "acquire_p95": float(result.acquire.p95),
+            "acquire_p999": float(result.acquire.p999),
+            "acquire_max": float(result.acquire.max),
             "errors": float(result.errors),
             "peak_open": float(result.pool.peak_open),
         }

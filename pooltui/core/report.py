@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pooltui.core.diagnosis.rules import run_findings
+from pooltui.core.load.results import STARVED_SHARE
+
 if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
     from pooltui.core.faults.drill import DrillReport
@@ -50,8 +53,54 @@ def format_check(report: CheckReport) -> str:
 def _summary_line(summary: Any) -> str:
     return (
         f"p50 {summary.p50:8.2f}  p95 {summary.p95:8.2f}  p99 {summary.p99:8.2f}  "
-        f"max {summary.max:8.2f}  mean {summary.mean:8.2f} ms"
+        f"p99.9 {summary.p999:8.2f}  max {summary.max:8.2f}  mean {summary.mean:8.2f} ms"
     )
+
+
+WORST_THREADS = 3  # the least-served threads the text summary names (the JSON has them all)
+
+
+def _percent(share: float) -> str:
+    """A share for people: two significant digits below 1 %, none needed above 10 %."""
+    value = share * 100.0
+    if value >= 10 or value == 0:
+        return f"{value:.0f} %"
+    return f"{value:.1f} %" if value >= 1 else f"{value:.2g} %"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s" if value >= 1 else f"{value * 1000:g} ms"
+
+
+def tail_lines(result: RunResult) -> list[str]:
+    """The tail of a run in a few lines: fairness and the least-served threads, the
+    acquire-timeout what-if, and the findings (starvation, ...)."""
+    lines = []
+    threads = result.per_thread
+    fairness = result.fairness
+    if threads and fairness is not None:
+        worst = sorted(threads, key=lambda t: (t.ok, -t.longest_wait_ms))[:WORST_THREADS]
+        named = "; ".join(
+            f"{t.name} {t.ok:,} ok, {t.waits:,} waited, longest {t.longest_wait_ms:,.1f} ms"
+            + (f" (still waiting {t.waiting_ms:,.0f} ms)" if t.waiting_ms else "")
+            for t in worst
+        )
+        lines.append(
+            f"threads: {len(threads)}, fairness {fairness:.3f} (Jain's index on successful "
+            f"requests, 1 = even), {len(result.starved)} starved (served < "
+            f"{STARVED_SHARE:.0%} of the mean); least served: {named}"
+        )
+    rungs = result.timeout_what_if()
+    if rungs:
+        shares = ", ".join(f"{_seconds(t)} {_percent(share)}" for t, share in rungs)
+        lines.append(f"acquire timeout what-if (share of acquires that would fail): {shares}")
+    elif result.acquire.count:
+        lines.append(
+            f"acquire timeout what-if: no acquire took {_seconds(0.01)} or more, so no "
+            "timeout on the ladder would have failed a request"
+        )
+    lines.extend(f"finding: {advice.message}" for advice in run_findings(result))
+    return lines
 
 
 def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
@@ -89,6 +138,7 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
         f"{stats.reexecutions}; rows {result.rows}, cut short by the end "
         f"{result.cancelled}"
     )
+    lines.extend(tail_lines(result))
     if result.error_kinds:
         kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(result.error_kinds.items()))
         lines.append(f"errors by kind: {kinds}")

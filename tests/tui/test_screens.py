@@ -478,3 +478,24 @@ async def test_run_details_of_the_baseline_itself_and_escape(sqlite_dsn: str) ->
         await pilot.press("escape")
         await until(pilot, lambda: host.result is not NO_RESULT)
         assert host.result is False
+
+
+async def test_run_details_show_the_tail_of_a_starved_run(sqlite_dsn: str) -> None:
+    """8 threads on 2 SQLite connections starve most of them (test_engine says why): the
+    details show p99.9, fairness, the starved threads, the timeout what-if and the finding."""
+    history = RunHistory()
+    config, workload = PoolConfig(maxconnections=2, maxcached=2), Workload(threads=8, duration_s=2)
+    record = history.add(config, workload, sqlite_run(sqlite_dsn, config, workload))
+    result = record.result
+    assert result.starved, [(t.name, t.ok) for t in result.per_thread]
+    screen = RunDetailsScreen(record, None)
+    host = Host(screen)
+    async with host.run_test(size=(120, 80)) as pilot:
+        await opened(pilot)
+        text = " ".join(screen_text(host).split())
+        assert f"acquire wait p99.9 (ms) {result.acquire.p999:,.2f}" in text
+        assert f"fairness (Jain, 1 = even) {result.fairness:,.2f}" in text
+        assert f"starved threads {len(result.starved):,}" in text
+        assert f"{len(result.starved)} starved (served < 10% of the mean)" in text
+        assert "acquire timeout what-if" in text
+        assert "finding: " in text and "unfair handoff" in text

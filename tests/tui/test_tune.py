@@ -26,6 +26,7 @@ from pooltui.tui.screens.help import HelpScreen
 from pooltui.tui.screens.run_details import RunDetailsScreen
 from pooltui.tui.widgets.event_log import EventLog
 from pooltui.tui.widgets.history_table import HistoryTable
+from pooltui.tui.widgets.live_panel import wait_text
 from pooltui.tui.widgets.param_panel import POOL_SLIDERS, WORKLOAD_SLIDERS
 from pooltui.tui.widgets.stat_counters import StatCounters
 from pooltui.tui.widgets.trend_plot import TrendPlot
@@ -161,6 +162,26 @@ async def test_warm_up_and_burst_move_the_gauges_plots_and_history(sqlite_dsn):
         record = console.app.history.records[0]
         assert record.label == "first run" and record.config == console.panel.config
         assert any(t.startswith("run #1 finished") for t in console.log.texts("run_finished"))
+
+
+async def test_a_burst_with_waiters_plots_the_waiting_and_ages_the_oldest_wait(sqlite_dsn):
+    """8 threads on 2 connections: callers wait all run long. The waiting plot gets every
+    sample's waiting gauge, and the oldest-wait gauge shows the age and its peak."""
+    console = Console(
+        sqlite_dsn, PoolConfig(maxconnections=2, maxcached=2), Workload(threads=8, duration_s=1.5)
+    )
+    async with console.run() as pilot:
+        await pilot.pause()
+        finished = await burst(pilot, console)
+        samples = [m.sample for m in console.seen(StatsSampled) if m.run_id == finished.run_id]
+        plot = console.app.tune.query_one("#plot-waiting", TrendPlot)
+        assert plot.values == tuple(float(s.stats.waiting) for s in samples)
+        assert max(plot.values) > 0  # six threads were parked in the pool's Condition
+        assert max(s.stats.oldest_wait_ms for s in samples) > 0.0
+        pool = finished.result.pool
+        gauge = console.gauge("oldest_wait")
+        assert gauge.value_text() == wait_text(pool.oldest_wait_ms, pool.peak_oldest_wait_ms)
+        assert pool.peak_oldest_wait_ms == finished.result.acquire.max
 
 
 async def test_postgres_burst_stops_on_s_while_the_console_stays_usable(pg_dsn):
@@ -400,7 +421,7 @@ def fixed_result(throughput: float, p95: float, errors: int = 0) -> Any:
         duration_s=1.0,
         throughput_rps=throughput,
         latency=latency,
-        acquire=Summary(count=1000, p95=p95 / 10),
+        acquire=Summary(count=1000, p95=p95 / 10, p999=p95, max=p95 * 4),
         query=Summary(),
         hold=Summary(),
         schedule_lag=Summary(),
@@ -446,6 +467,7 @@ async def _show_fixed_live_data(pilot: Pilot) -> None:
     tune.query_one("#plot-throughput", TrendPlot).set_values([0, 1200, 2400, 2600, 2500, 2550])
     tune.query_one("#plot-latency", TrendPlot).set_values([0, 3.1, 2.4, 2.6, 2.2, 2.5])
     tune.query_one("#plot-acquire", TrendPlot).set_values([0, 0.4, 0.2, 0.3, 0.2, 0.25])
+    tune.query_one("#plot-waiting", TrendPlot).set_values([0, 2, 4, 4, 3, 4])
     await pilot.pause()
 
 

@@ -8,6 +8,7 @@ from textual.widget import Widget
 from textual.widgets import Button
 
 from pooltui.tui.widgets import Gauge, Slider, StatCounters, TrendPlot
+from pooltui.tui.widgets.live_panel import wait_text
 from pooltui.tui.widgets.trend_plot import BRAILLE_BASE, BRAILLE_DOTS
 
 from .widget_demo import WidgetDemo
@@ -251,6 +252,30 @@ async def test_gauge_unlimited_shows_infinity():
         assert Gauge.FILL not in bar_of(gauge) and Gauge.MARK not in bar_of(gauge)
 
 
+async def test_gauge_of_an_age_shows_its_text_and_keeps_the_bar():
+    """The oldest-waiter gauge: milliseconds against the peak, said with their unit."""
+    gauge = Gauge("oldest wait", label_width=11)
+    app = Harness(gauge)
+    async with app.run_test(size=(50, 3)) as pilot:
+        gauge.update(1200, 4900, 0, text="1.2/4.9 s")
+        await pilot.pause()
+        assert line(gauge).endswith("] 1.2/4.9 s")
+        assert abs(bar_of(gauge).count(Gauge.FILL) / len(bar_of(gauge)) - 1200 / 4900) < 0.1
+        assert not gauge.is_full
+        gauge.update(4900, 4900, 0, text="4.9/4.9 s")  # the longest wait is going on now
+        await pilot.pause()
+        assert gauge.is_full and Gauge.EMPTY not in bar_of(gauge)
+        gauge.update(3)  # no text: the counts again
+        await pilot.pause()
+        assert line(gauge).endswith("3/4900")
+
+
+def test_oldest_wait_text_picks_one_unit_for_both():
+    assert wait_text(1234.0, 4960.0) == "1.2/5.0 s"
+    assert wait_text(0.31, 40.0) == "0.31/40.0 ms"
+    assert wait_text(0.0, 0.0) == "0.00/0.00 ms"
+
+
 async def test_gauge_mark_sits_between_cells_at_its_fraction():
     gauge = Gauge("open", maximum=8)
     app = Harness(gauge)
@@ -325,6 +350,15 @@ async def test_trend_plot_renders_known_series():
         await pilot.pause()
         assert line(plot).endswith("no data")
         assert all(line(plot, y).strip() == "" for y in range(1, height))
+
+
+async def test_trend_plot_of_a_count_shows_whole_numbers():
+    plot = TrendPlot("waiting", whole=True)
+    app = Harness(plot)
+    async with app.run_test(size=(40, 5)) as pilot:
+        plot.set_values([0, 2, 4, 3])
+        await pilot.pause()
+        assert line(plot).endswith("last 3  max 4")
 
 
 async def test_trend_plot_fewer_samples_are_right_aligned():

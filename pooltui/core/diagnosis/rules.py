@@ -2,7 +2,9 @@
 
 Split from ``diagnosis`` (which owns the answers and ``recommend``) to keep both files small.
 Each ``_rule_xxx(ctx, cfg)`` returns the changes it wants (with the reason) and its advice; the
-rules run in ``RULES`` order and each sees the configuration the earlier ones produced.
+rules run in ``RULES`` order and each sees the configuration the earlier ones produced. Each
+``_finding_xxx(result)`` reads a finished run and returns its advice, or None (``run_findings``
+runs ``RUN_FINDINGS``): what a run showed rather than what the answers predict.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from pooltui.core.config import PoolConfig
 from pooltui.core.diagnosis import queueing as q
+from pooltui.core.load.results import STARVED_SHARE, WAITED_S
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Answers
+    from pooltui.core.load.results import RunResult
     from pooltui.core.probes import ServerInfo
     from pooltui.core.targets import DriverFacts
 
@@ -476,3 +480,44 @@ def symptom_advice(
     )
     advice.append(Advice("info", message))
     return advice
+
+
+# --- findings on a finished run (what a run showed, not what the answers predict) -------------
+
+
+def _finding_starvation(result: RunResult) -> Advice | None:
+    """Threads the pool left unserved while others were served again and again.
+
+    DBUtils' pool waits on a ``threading.Condition``, which is not FIFO: a thread returning a
+    connection notifies a waiter, but can take the connection back itself before the woken
+    thread runs (unfair handoff), so under saturation a few threads are served over and over
+    and the rest wait for seconds. Only threads that waited count: a thread whose requests
+    were rejected or failed is not starved by the pool.
+    """
+    starved = [t for t in result.starved if t.longest_wait_ms > WAITED_S * 1000.0]
+    fairness = result.fairness
+    if not starved or fairness is None:
+        return None
+    threads = len(result.per_thread)
+    longest = max(t.longest_wait_ms for t in starved)
+    mean = sum(t.ok for t in result.per_thread) / threads
+    message = (
+        f"{len(starved)} of {threads} threads were starved: served fewer than "
+        f"{STARVED_SHARE:.0%} of the mean {mean:,.0f} requests (Jain's fairness "
+        f"{fairness:.2f}, 1 is even), while the acquire max was {result.acquire.max:,.0f} ms "
+        f"(p99.9 {ms(result.acquire.p999)}, the longest wait of a starved thread "
+        f"{longest:,.0f} ms). DBUtils' pool Condition is not FIFO: a thread that returns a "
+        "connection can take it again before a thread that has waited for seconds (unfair "
+        "handoff). What helps: fewer threads than connections (maxconnections >= threads: "
+        "nobody waits), think time between requests, or a FIFO queue in front of the pool "
+        "(a semaphore or queue that hands out connections in arrival order)."
+    )
+    return Advice("warning", message)
+
+
+RUN_FINDINGS: tuple[Callable[[RunResult], Advice | None], ...] = (_finding_starvation,)
+
+
+def run_findings(result: RunResult) -> list[Advice]:
+    """What a finished run's figures show, each finding with its numbers, cause and cure."""
+    return [found for finding in RUN_FINDINGS if (found := finding(result)) is not None]

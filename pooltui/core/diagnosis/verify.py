@@ -134,6 +134,13 @@ class _CountingBorrower:
     def record_query(self) -> Callable[[float], None]:
         return self._record_query
 
+    @property
+    def inside(self) -> float:
+        return self._inner.inside
+
+    def acquire_snapshot(self) -> HistogramSnapshot:
+        return self._inner.acquire_snapshot()
+
     def acquire(self, shareable: bool = True) -> Any:
         counter = self._counter
         counter._arrive()

@@ -42,6 +42,7 @@ import queue
 import random
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -63,19 +64,27 @@ from pooltui.core.load import arrivals
 from pooltui.core.load.arrivals import BURST_PHASE_S, BURST_QUIET_DIVISOR
 from pooltui.core.load.notes import RunNote
 from pooltui.core.load.results import (
+    WAITED_S,
     Outage,
     RunHistograms,
     RunResult,
     Sample,
     Stall,
+    ThreadFigures,
     WarmupResult,
     merge_results,
 )
 from pooltui.core.load.warmup import warm_up
-from pooltui.core.pool.histogram import EMPTY, PENDING, HistogramSnapshot, LatencyHistogram
+from pooltui.core.pool.histogram import (
+    EMPTY,
+    PENDING,
+    HistogramSnapshot,
+    LatencyHistogram,
+    snapshot_of,
+)
 
 if TYPE_CHECKING:
-    from pooltui.core.pool.protocol import PoolLike
+    from pooltui.core.pool.protocol import BorrowerLike, PoolLike
 
 __all__ = [
     "BURST_PHASE_S",
@@ -132,6 +141,7 @@ class _Tally:
     """One thread's counters: only that thread writes them; the sampler reads them racily."""
 
     __slots__ = (
+        "borrower",
         "cancelled",
         "consecutive",
         "ended",
@@ -150,6 +160,7 @@ class _Tally:
         self.kinds: dict[str, int] = {}
         self.ended = 0.0
         self.troubled = False  # a failure (or an outage) since its last success
+        self.borrower: BorrowerLike | None = None  # its way into the pool: read at the end
 
 
 class _Run:
@@ -215,7 +226,7 @@ class _Run:
         thread, and in a saturated burst each µs of Python here costs the pool being measured
         throughput (leases.py says why), so nothing is looked up twice.
         """
-        borrower = self.pool.borrower()
+        borrower = tally.borrower = self.pool.borrower()
         acquire, release, record_query = borrower.acquire, borrower.release, borrower.record_query
         latency = self.latency.shard()
         record_latency, unfolded, fold_latency = latency.add, latency.unfolded, latency.fold
@@ -627,7 +638,7 @@ def run(
             target=state.open_loop if open_loop else state.closed_loop,
             args=(state.tallies[i],),
             daemon=True,
-            name=f"pooltui-worker-{i}",
+            name=_worker_name(i),
         )
         for i in range(workload.threads)
     ]
@@ -685,6 +696,39 @@ def run(
         )
     state.tick(perf_counter(), on_sample)
     return _result(state, max(ended - state.start, 0.0), server_version, open_loop)
+
+
+def _worker_name(index: int) -> str:
+    return f"pooltui-worker-{index}"
+
+
+def _thread_figures(state: _Run) -> tuple[list[ThreadFigures], list[float]]:
+    """Every worker's share of the run, read at its end off the worker's tally and its
+    borrower's acquire shard (nothing on the hot path), and the waits still unfinished then
+    (seconds so far): a caller blocked in connection() when the run ends waited at least that
+    long, and leaving it out would make the wait figures look better than they were."""
+    now = perf_counter()
+    figures: list[ThreadFigures] = []
+    unfinished: list[float] = []
+    for index, tally in enumerate(state.tallies[: state.workers]):
+        borrower = tally.borrower
+        waits = borrower.acquire_snapshot() if borrower is not None else EMPTY
+        started = borrower.inside if borrower is not None else 0.0
+        waiting = max(now - started, 0.0) if started else 0.0
+        if started:
+            unfinished.append(waiting)
+        figures.append(
+            ThreadFigures(
+                name=_worker_name(index),
+                requests=tally.ok + tally.failed,
+                ok=tally.ok,
+                checkouts=waits.count,
+                waits=round(waits.count_above(WAITED_S)) + (waiting > WAITED_S),
+                longest_wait_ms=max(waits.max, waiting) * 1000.0,
+                waiting_ms=waiting * 1000.0,
+            )
+        )
+    return figures, unfinished
 
 
 def _merged(outages: list[Outage]) -> list[Outage]:
@@ -760,9 +804,19 @@ def _result(
         )
     stats = pool.snapshot()
     timings = pool.timing_snapshots()  # the threads have ended: these agree with stats
+    per_thread, unfinished = _thread_figures(state)
+    if unfinished:
+        state.note(
+            RunNote.STILL_WAITING,
+            f"{len(unfinished)} callers were still waiting for a connection at the end, the "
+            f"longest for {max(unfinished) * 1000.0:,.0f} ms: their waits so far count in the "
+            "acquire figures (not as checkouts)",
+        )
+    acquire = timings["acquire"] + snapshot_of(unfinished)
+    stats = replace(stats, acquire=acquire.summary())
     histograms = RunHistograms(
         latency=latency.snapshot(),
-        acquire=timings["acquire"],
+        acquire=acquire,
         query=timings["query"],
         hold=timings["hold"],
         connect=timings["connect"],
@@ -786,7 +840,7 @@ def _result(
         duration_s=duration_s,
         throughput_rps=ok / duration_s if duration_s > 0 else 0.0,
         latency=histograms.latency.summary(),
-        acquire=stats.acquire,
+        acquire=stats.acquire,  # the unfinished waits included
         query=stats.query,
         hold=stats.hold,
         schedule_lag=histograms.schedule_lag.summary(),
@@ -808,6 +862,9 @@ def _result(
         leaks=pool.leak_reports(),
         guards=pool.guards,
         histograms=histograms,
+        per_thread=per_thread,
+        unfinished_waits=len(unfinished),
+        unfinished_wait_max_ms=max(unfinished, default=0.0) * 1000.0,
     )
     pool.emit(
         "run_finished",

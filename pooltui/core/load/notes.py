@@ -23,3 +23,4 @@ class RunNote(StrEnum):
     REJECTED = "rejected"  # blocking off: the pool refused requests
     RECONNECTED = "reconnected"  # connections lost or recycled, replaced by DBUtils
     REEXECUTED = "reexecuted"  # DBUtils ran statements again after a lost one
+    STILL_WAITING = "still_waiting"  # callers still waiting for a connection at the end

@@ -9,6 +9,7 @@ histogram fed every sample of both would give.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,50 @@ from pooltui.core.pool.histogram import EMPTY, HistogramSnapshot, Summary
 if TYPE_CHECKING:
     from pooltui.core.pool import LeakReport
     from pooltui.core.pool.stats import PoolStats
+
+# An acquire longer than this waited for another caller (a connection, or the pool lock behind
+# a connect, ping or rollback): one served from the idle cache takes microseconds, tens with a
+# checkout ping on loopback. 2**-10 s (0.977 ms) is a bucket edge of the histograms, so a
+# thread's count of waits is exact, not interpolated.
+WAITED_S = 2.0**-10
+# A thread served less than this share of the mean thread's successful requests is starved:
+# a tenth is far outside what scheduling noise does to threads running the same loop.
+STARVED_SHARE = 0.1
+# The application acquire timeouts the what-if asks about (DBUtils itself has none).
+TIMEOUT_LADDER_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+def jain_index(values: Sequence[float]) -> float | None:
+    """Jain's fairness index (sum x)^2 / (n sum x^2): 1 when every thread got the same, 1/n
+    when one got everything; None when there is nothing to share (no thread, none served)."""
+    squares = sum(x * x for x in values)
+    if not values or not squares:
+        return None
+    return sum(values) ** 2 / (len(values) * squares)
+
+
+@dataclass(frozen=True)
+class ThreadFigures:
+    """One worker thread's share of a run: what its fairness figures are computed from."""
+
+    name: str
+    requests: int  # attempted: ok + failed
+    ok: int
+    checkouts: int  # connections it was handed
+    waits: int  # acquires longer than WAITED_S
+    longest_wait_ms: float  # its longest acquire, an unfinished one included
+    waiting_ms: float = 0.0  # still waiting in connection() at the end, this long so far
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "thread": self.name,
+            "requests": self.requests,
+            "ok": self.ok,
+            "checkouts": self.checkouts,
+            "waits": self.waits,
+            "longest_wait_ms": round(self.longest_wait_ms, 3),
+            "waiting_ms": round(self.waiting_ms, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -156,6 +201,34 @@ class RunResult:
     guards: SessionGuards = field(default_factory=SessionGuards)
     # what merges exactly; not compared: the Summaries above are what a result reads as
     histograms: RunHistograms = field(default_factory=RunHistograms, compare=False)
+    # the tail: every worker thread's share (fairness is read off it), and the callers still
+    # waiting in connection() at the end (their waits so far are in ``acquire``, not in
+    # ``pool.checkouts``)
+    per_thread: list[ThreadFigures] = field(default_factory=list)
+    unfinished_waits: int = 0
+    unfinished_wait_max_ms: float = 0.0
+
+    @property
+    def fairness(self) -> float | None:
+        """Jain's index on the threads' successful requests (None without threads or any)."""
+        return jain_index([t.ok for t in self.per_thread])
+
+    @property
+    def starved(self) -> list[ThreadFigures]:
+        """The threads served less than STARVED_SHARE of the mean thread's successes."""
+        if not self.per_thread:
+            return []
+        floor = STARVED_SHARE * sum(t.ok for t in self.per_thread) / len(self.per_thread)
+        return [t for t in self.per_thread if t.ok < floor]
+
+    def timeout_what_if(self) -> list[tuple[float, float]]:
+        """(timeout s, share of acquires that took longer) for each TIMEOUT_LADDER_S rung below
+        the longest acquire: the requests an application acquire timeout of that many seconds
+        would have failed (the unfinished waits count too). Read off the acquire histogram, so
+        exact at a bucket edge and otherwise within the samples of the bucket holding the
+        timeout (within 1.6 % of it); empty for a result built without histograms."""
+        acquire = self.histograms.acquire
+        return [(t, acquire.fraction_above(t)) for t in TIMEOUT_LADDER_S if t < acquire.max]
 
     def __add__(self, other: RunResult) -> RunResult:
         """``merge_results(self, other)``."""
@@ -200,6 +273,30 @@ class RunResult:
                 "read_only": self.guards.read_only,
                 "statement_timeout_ms": round(self.guards.statement_timeout_s * 1000),
             },
+            **self._tail_dict(),
+        }
+
+    def _tail_dict(self) -> dict[str, Any]:
+        """The tail's members of the JSON: fairness, the per-thread table, the unfinished
+        waits and the acquire-timeout what-if."""
+        fairness = self.fairness
+        return {
+            "fairness": {
+                "jain": None if fairness is None else round(fairness, 4),
+                "threads": len(self.per_thread),
+                "starved": len(self.starved),
+                "starved_below_share": STARVED_SHARE,
+                "wait_threshold_ms": round(WAITED_S * 1000.0, 4),
+            },
+            "per_thread": [t.as_dict() for t in self.per_thread],
+            "unfinished_waits": {
+                "count": self.unfinished_waits,
+                "max_ms": round(self.unfinished_wait_max_ms, 3),
+            },
+            "acquire_timeout_what_if": [
+                {"timeout_ms": round(t * 1000.0, 3), "failed_share": round(share, 6)}
+                for t, share in self.timeout_what_if()
+            ],
         }
 
 
@@ -225,6 +322,9 @@ def _merged_stats(a: PoolStats, b: PoolStats, histograms: RunHistograms) -> Pool
     return replace(
         a,
         **summed,
+        # an age does not add: the fleet's oldest waiter is the older of the two
+        oldest_wait_ms=max(a.oldest_wait_ms, b.oldest_wait_ms),
+        peak_oldest_wait_ms=max(a.peak_oldest_wait_ms, b.peak_oldest_wait_ms),
         acquire=histograms.acquire.summary(),
         query=histograms.query.summary(),
         hold=histograms.hold.summary(),
@@ -248,8 +348,9 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
     merges as empty); the duration is the longer of the two and throughput the sum of both
     (rates of processes running at once add); the pool figures add (see ``_merged_stats``);
     outages, stalls, leaks and events are kept from both (times stay relative to each run's
-    own start); stopped if either stopped, the first fatal error; the configuration, target,
-    driver, workload, server version and session guards are ``a``'s.
+    own start); the per-thread tables concatenate (fairness is recomputed over all threads)
+    and the unfinished waits add; stopped if either stopped, the first fatal error; the
+    configuration, target, driver, workload, server version and session guards are ``a``'s.
     """
     histograms = a.histograms + b.histograms
     event_kinds, events = _merged_events(a, b)
@@ -276,4 +377,7 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
         stalls=a.stalls + b.stalls,
         leaks=a.leaks + b.leaks,
         histograms=histograms,
+        per_thread=a.per_thread + b.per_thread,
+        unfinished_waits=a.unfinished_waits + b.unfinished_waits,
+        unfinished_wait_max_ms=max(a.unfinished_wait_max_ms, b.unfinished_wait_max_ms),
     )

@@ -80,6 +80,7 @@ class Summary:
     p99: float = 0.0
     max: float = 0.0
     mean: float = 0.0
+    p999: float = 0.0  # the tail a median hides: one request in a thousand waits this long
 
     def as_dict(self) -> dict[str, float | int]:
         """The JSON form: milliseconds rounded to the microsecond, count exact."""
@@ -87,6 +88,7 @@ class Summary:
             "p50": round(self.p50, 3),
             "p95": round(self.p95, 3),
             "p99": round(self.p99, 3),
+            "p999": round(self.p999, 3),
             "max": round(self.max, 3),
             "mean": round(self.mean, 3),
             "count": self.count,
@@ -157,6 +159,13 @@ class Shard:
         del pending[:]
         self._sequence += 1
 
+    def largest(self) -> float:
+        """The longest sample so far, unfolded ones included, from any thread (a sampler's
+        peak): the buffer is read before ``max``, so a fold in between loses nothing."""
+        pending = self._pending[:]  # one C-level copy: no append can split it
+        high = float(np.frombuffer(pending).max()) if pending else 0.0
+        return max(self.max, high)
+
     def read(self) -> tuple[np.ndarray, int, float, float, float, array]:
         """(counts, how many, sum, min, max, unfolded samples): one consistent view, from any
         thread. Retries while the owner is folding (a fold takes microseconds)."""
@@ -169,6 +178,16 @@ class Shard:
             view = (self.counts.copy(), self._folded, self.sum, self.min, self.max, pending)
             if self._sequence == sequence:
                 return view
+
+    def snapshot(self) -> HistogramSnapshot:
+        """This shard alone as a snapshot (one thread's figures, read at a run's end)."""
+        counts, count, total, low, high, pending = self.read()
+        if pending:
+            pending_sum, pending_min, pending_max = _count_into(counts, np.frombuffer(pending))
+            count += len(pending)
+            total += pending_sum
+            low, high = min(low, pending_min), max(high, pending_max)
+        return HistogramSnapshot(counts, count, total, low if count else 0.0, high)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,8 +237,8 @@ class HistogramSnapshot:
         """Milliseconds, as the gauges and ``bench --json`` show them."""
         if not self.count:
             return Summary()
-        p50, p95, p99 = _percentiles(
-            self.counts, self.count, self.min, self.max, (50.0, 95.0, 99.0)
+        p50, p95, p99, p999 = _percentiles(
+            self.counts, self.count, self.min, self.max, (50.0, 95.0, 99.0, 99.9)
         )
         ms = 1000.0
         return Summary(
@@ -229,10 +248,49 @@ class HistogramSnapshot:
             p99=p99 * ms,
             max=self.max * ms,
             mean=self.sum / self.count * ms,
+            p999=p999 * ms,
         )
+
+    def fraction_above(self, seconds: float) -> float:
+        """The share of samples longer than ``seconds`` (0..1; 0 when empty): see
+        ``count_above`` for how precise it is."""
+        return self.count_above(seconds) / self.count if self.count else 0.0
+
+    def count_above(self, seconds: float) -> float:
+        """How many samples took longer than ``seconds``.
+
+        Exact at a bucket edge from 1 µs up (a sample exactly on the edge counts as longer;
+        the first bucket also holds everything shorter than 1 µs), below the exact min (all)
+        and at or above the exact max (none). Between edges it takes the
+        samples of the one bucket holding ``seconds`` as spread evenly across it (between the
+        exact min and max where the bucket holds them), so it is off by at most that bucket's
+        samples: those within 1/64 of a power of two (1.6 %) of ``seconds``.
+        """
+        if not self.count or seconds >= self.max:
+            return 0.0
+        if seconds < self.min:
+            return float(self.count)
+        index = min(max(_key(seconds) - _KEY_LOW, 0), _BUCKETS - 1) if seconds > 0 else 0
+        first, last = _used_range(self.counts)
+        low = self.min if index <= first else float(_BOUNDS[index])
+        high = self.max if index >= last else float(_BOUNDS[index + 1])
+        share = (high - seconds) / (high - low) if high > low else 0.0
+        above = float(self.counts[index + 1 :].sum())
+        above += float(self.counts[index]) * min(max(share, 0.0), 1.0)
+        return min(above, float(self.count))
 
 
 EMPTY = HistogramSnapshot(_zeros(), 0, 0.0, 0.0, 0.0)
+
+
+def snapshot_of(samples: list[float]) -> HistogramSnapshot:
+    """A snapshot of a few durations in seconds (the waits still unfinished at a run's end),
+    to add to another with ``+``."""
+    if not samples:
+        return EMPTY
+    counts = _zeros()
+    total, low, high = _count_into(counts, np.array(samples, dtype=np.float64))
+    return HistogramSnapshot(counts, len(samples), total, low, high)
 
 
 class LatencyHistogram:

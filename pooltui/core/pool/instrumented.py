@@ -454,7 +454,18 @@ class InstrumentedPool:
 
     def _inside(self) -> int:
         """Callers inside PooledDB.connection() now (each thread's borrower says)."""
-        return sum(borrower.inside for borrower in list(self._borrowers))
+        return sum(1 for borrower in list(self._borrowers) if borrower.inside)
+
+    def _oldest_wait(self, borrowers: list[Borrower]) -> tuple[float, float]:
+        """(the age of the oldest wait in connection() now, the longest wait since the
+        interval began, finished or not), in seconds: read off the borrowers' wait start times
+        and their shards, by the sampler, never on the hot path. The longest wait is what the
+        oldest-waiter age peaked at: a wait's age is largest just before it ends."""
+        now = perf_counter()
+        starts = [started for started in (b.inside for b in borrowers) if started]
+        oldest = now - min(starts) if starts else 0.0
+        longest = max((b.acquire_shard.largest() for b in borrowers), default=0.0)
+        return max(oldest, 0.0), max(oldest, longest)
 
     def _raise_peaks(self, gauges: tuple[int, ...] | None = None) -> None:
         if gauges is None:
@@ -498,6 +509,7 @@ class InstrumentedPool:
             peaks[5] = max(peaks[5], mine.peak_waiting)
         counters = (checkouts, *counters[1:])
         checked_out, idle, shared, opened, overflow, waiting = gauges
+        oldest_wait, longest_wait = self._oldest_wait(borrowers)
         return PoolStats(
             checked_out=checked_out,
             idle=idle,
@@ -532,6 +544,8 @@ class InstrumentedPool:
             maxconnections=self._maxconnections,
             maxcached=self._maxcached,
             leaks=leaks,
+            oldest_wait_ms=oldest_wait * 1000.0,
+            peak_oldest_wait_ms=longest_wait * 1000.0,
         )
 
     def _zero_counters(self) -> None:

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.pool._dbutils import CHECKED_OUT, TooManyConnectionsError
-from pooltui.core.pool.histogram import PENDING
+from pooltui.core.pool.histogram import PENDING, HistogramSnapshot
 
 if TYPE_CHECKING:
     from pooltui.core.pool.instrumented import InstrumentedPool
@@ -67,7 +67,10 @@ class Borrower:
         self._unfolded = self.hold_shard.unfolded
         self.record_query = self.query_shard.add  # the engine times its own statements
         self.peak_checked_out = self.peak_idle = self.peak_shared = self.peak_waiting = 0
-        self.inside = False  # in PooledDB.connection() now: the sampler counts the waiting
+        # when this thread entered PooledDB.connection() (perf_counter), 0.0 while it is not
+        # inside: the sampler counts the waiting and ages the oldest wait from it, and a run's
+        # end counts a wait still unfinished (a float store costs what the bool's did)
+        self.inside = 0.0
         self.acquired_at = 0.0  # when the last acquire() handed its connection over
 
     @property
@@ -86,15 +89,14 @@ class Borrower:
         idle = len(self._idle)
         if idle > self.peak_idle:
             self.peak_idle = idle
-        self.inside = True
-        started = perf_counter()
+        self.inside = started = perf_counter()
         try:
             con = self._connection(shareable)  # a closed pool's creator refuses to connect
         except TooManyConnectionsError:
             self._owner._count_rejection()
             raise
         finally:
-            self.inside = False
+            self.inside = 0.0
         self.acquired_at = now = perf_counter()
         if self._owner._closed:  # closed while we waited: hand nothing out
             con.close()
@@ -122,6 +124,10 @@ class Borrower:
         finally:
             if self._owner._closed:  # returned after close(): not to sit in the idle cache
                 self._close_pool()
+
+    def acquire_snapshot(self) -> HistogramSnapshot:
+        """This thread's finished acquire waits (its share of a run's per-thread table)."""
+        return self.acquire_shard.snapshot()
 
     def settle(self) -> None:
         """Fold the buffered timings into the histograms' buckets."""

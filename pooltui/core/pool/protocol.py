@@ -37,6 +37,15 @@ class BorrowerLike(Protocol):
 
     def release(self, con: Any, acquired_at: float) -> None: ...
 
+    @property
+    def inside(self) -> float:
+        """When this thread's current wait in connection() began (perf_counter); 0.0: none."""
+        ...
+
+    def acquire_snapshot(self) -> HistogramSnapshot:
+        """This thread's finished acquire waits (a run's per-thread table reads it at the end)."""
+        ...
+
 
 class PoolLike(Protocol):
     """The pool as the engine (core/load) and warm-up use it; see InstrumentedPool for each."""

@@ -75,6 +75,11 @@ class PoolStats:
     maxcached: int = 0
     # connections held past the leak threshold right now (0 when the detector is off)
     leaks: int = 0
+    # the oldest waiter (PgBouncer's maxwait): how long the caller waiting longest in
+    # connection() has waited so far, and the most that was seen since the interval began
+    # (completed waits included: the longest wait). Milliseconds, read by the sampler.
+    oldest_wait_ms: float = 0.0
+    peak_oldest_wait_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape: gauges, peaks, counters, limits flat; timings as ``<name>_ms`` dicts."""
@@ -83,6 +88,8 @@ class PoolStats:
             value = getattr(self, f.name)
             if f.name in TIMINGS:
                 out[f"{f.name}_ms"] = value.as_dict()
+            elif isinstance(value, float):
+                out[f.name] = round(value, 3)
             else:
                 out[f.name] = value
         return out

@@ -28,12 +28,17 @@ GAUGE_HELP: dict[str, str] = {
     "overflow means connect/close churn.",
     "waiting": "Callers blocked in connection() right now, waiting for a free connection "
     "(blocking=True at maxconnections).",
+    "oldest wait": "How long the caller waiting longest in connection() has waited so far "
+    "(PgBouncer's maxwait), against its peak this run (the longest wait, finished or not). "
+    "A bar that keeps filling while others are served is a starved thread: DBUtils' "
+    "handoff is not first come, first served.",
     "peaks": "peak_checked_out, peak_idle, peak_shared, peak_open, peak_overflow, peak_waiting: "
     "the high-water mark of each gauge during the current run.",
     "counters": "checkouts, connects, connect_errors, closes, rejections (TooManyConnections "
     "with blocking=False), query_errors: totals for the current run.",
     "histograms": "acquire wait, query, hold (lease) and connect times, as p50 / p95 / p99 / "
-    "max / mean in milliseconds. Acquire wait is the time spent waiting for the pool.",
+    "p99.9 / max / mean in milliseconds. Acquire wait is the time spent waiting for the pool "
+    "(a caller still waiting when the run ends counts with its wait so far).",
 }
 
 KEYS: tuple[tuple[str, str], ...] = (

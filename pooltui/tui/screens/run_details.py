@@ -17,9 +17,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
+from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.history import RunRecord, relative
 from pooltui.core.pool.stats import COUNTERS as STATS_COUNTERS
 from pooltui.core.pool.stats import GAUGES
+from pooltui.core.report import tail_lines
 from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.screens.profiles import toml_value
 
@@ -32,7 +34,7 @@ TIMINGS = (
     ("hold", "hold"),
     ("schedule_lag", "schedule lag"),
 )
-PERCENTILES = ("p50", "p95", "p99", "max")
+PERCENTILES = ("p50", "p95", "p99", "p999", "max")
 
 
 def delta_text(value: float, base: float, better: str | None) -> Text:
@@ -57,14 +59,31 @@ def figure_rows(record: RunRecord) -> list[tuple[str, float | int, str | None]]:
         ("requests", result.requests, None),
         ("errors", result.errors, "down"),
         ("duration (s)", result.duration_s, None),
+        *tail_rows(record),
     ]
     for attr, label in TIMINGS:
         summary = getattr(result, attr)
         if attr == "schedule_lag" and not summary.count:
             continue
-        rows += [(f"{label} {p} (ms)", getattr(summary, p), "down") for p in PERCENTILES]
+        rows += [
+            (f"{label} {p.replace('p999', 'p99.9')} (ms)", getattr(summary, p), "down")
+            for p in PERCENTILES
+        ]
     rows += [(f"peak {name}", getattr(result.pool, f"peak_{name}"), None) for name in PEAKS]
     rows += [(name, getattr(result.pool, name), None) for name in COUNTERS]
+    return rows
+
+
+def tail_rows(record: RunRecord) -> list[tuple[str, float | int, str | None]]:
+    """The tail's figures: how evenly the threads were served and what was left waiting."""
+    result = record.result
+    rows: list[tuple[str, float | int, str | None]] = []
+    fairness = result.fairness
+    if fairness is not None:
+        rows.append(("fairness (Jain, 1 = even)", fairness, "up"))
+        rows.append(("starved threads", len(result.starved), "down"))
+    rows.append(("peak oldest wait (ms)", result.pool.peak_oldest_wait_ms, "down"))
+    rows.append(("still waiting at the end", result.unfinished_waits, "down"))
     return rows
 
 
@@ -144,6 +163,14 @@ def summary_text(record: RunRecord, baseline: RunRecord | None) -> Text:
     return text
 
 
+def tail_text(record: RunRecord) -> Text:
+    """Fairness with the least-served threads, the acquire-timeout what-if and the findings
+    (starvation): the same lines as the text summary, the findings in the warning colour."""
+    findings = {f"finding: {advice.message}" for advice in run_findings(record.result)}
+    lines = tail_lines(record.result)
+    return Text("\n").join(Text(line, style="yellow" if line in findings else "") for line in lines)
+
+
 class RunDetailsScreen(DialogScreen[bool]):
     """A run's figures and settings; ``l`` dismisses True to load its configuration."""
 
@@ -154,9 +181,11 @@ class RunDetailsScreen(DialogScreen[bool]):
 
     DEFAULT_CSS = """
     RunDetailsScreen > #dialog {
-        width: 120; height: 1fr; max-height: 44; margin: 1 0;
+        width: 120; height: 1fr; max-height: 60; margin: 1 0;
     }
     RunDetailsScreen #summary { height: auto; padding-bottom: 1; }
+    RunDetailsScreen #tail { height: auto; padding-bottom: 1; }
+    RunDetailsScreen #tail.-empty { display: none; }
     RunDetailsScreen #body { height: 1fr; }
     RunDetailsScreen #tables { height: auto; }
     RunDetailsScreen #tables.-narrow { layout: vertical; }
@@ -176,9 +205,12 @@ class RunDetailsScreen(DialogScreen[bool]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = "Run details"
             yield Static(summary_text(self.record, self.baseline), id="summary")
-            with VerticalScroll(id="body"), Horizontal(id="tables"):
-                yield Static(figures_table(self.record, self.baseline), id="figures")
-                yield Static(settings_table(self.record, self.baseline), id="settings")
+            with VerticalScroll(id="body"):
+                tail = tail_text(self.record)
+                yield Static(tail, id="tail", classes="" if tail.plain else "-empty")
+                with Horizontal(id="tables"):
+                    yield Static(figures_table(self.record, self.baseline), id="figures")
+                    yield Static(settings_table(self.record, self.baseline), id="settings")
             with Horizontal(id="buttons"):
                 yield Button("Load this configuration", id="load", variant="primary")
                 yield Button("Close", id="close")

@@ -548,6 +548,7 @@ class TuneScreen(Screen[None]):
             self.query_one(LivePanel).push(
                 sample.throughput_rps, sample.p95_ms, sample.p95_acquire_ms
             )
+            self.query_one(LivePanel).push_waiting(sample.stats.waiting)
             self._show_status()
 
     def _note_trouble(self, sample: engine.Sample) -> None:

@@ -78,6 +78,7 @@ class Gauge(Widget):
         self._value = 0
         self._maximum = maximum or 0
         self._mark = 0
+        self._text: str | None = None  # shown instead of value/maximum (an age, not a count)
         self._apply_classes()
 
     @property
@@ -98,12 +99,21 @@ class Gauge(Widget):
     def is_full(self) -> bool:
         return 0 < self._maximum <= self._value
 
-    def update(self, value: int, maximum: int | None = None, mark: int | None = None) -> None:
+    def update(
+        self,
+        value: int,
+        maximum: int | None = None,
+        mark: int | None = None,
+        *,
+        text: str | None = None,
+    ) -> None:
         """Show ``value``; ``maximum``/``mark`` replace the current ones when given.
 
         ``maximum=0`` means unlimited, ``mark=0`` removes the mark; None keeps what was set,
-        so a stats tick can pass only the value.
+        so a stats tick can pass only the value. ``text`` replaces the ``value/maximum`` after
+        the bar (a gauge of milliseconds says its unit); None shows the counts.
         """
+        self._text = text
         self._value = max(0, int(value))
         if maximum is not None:
             self._maximum = max(0, int(maximum))
@@ -116,13 +126,15 @@ class Gauge(Widget):
         self.set_class(self._maximum == 0, "-unlimited")  # changes with the limit only
 
     def value_text(self) -> str:
-        """``6/8``, or ``6/∞`` when unlimited."""
+        """``6/8``, or ``6/∞`` when unlimited (or the ``text`` the last update gave)."""
+        if self._text is not None:
+            return self._text
         limit = str(self._maximum) if self._maximum else self.UNLIMITED
         return f"{self._value}/{limit}"
 
     def _value_width(self) -> int:
         """Wide enough for ``max/max`` so the bar keeps its length as the value moves."""
-        limits = 2 * len(str(self._maximum)) + 1
+        limits = 2 * len(str(self._maximum)) + 1 if self._text is None else 0
         return max(self._min_value_width, len(self.value_text()), limits)
 
     def _mark_cell(self, cells: int) -> int | None:

@@ -15,6 +15,11 @@ from textual.widgets import DataTable
 from pooltui.core.history import HIGHER_IS_BETTER, RunHistory, RunRecord
 
 LABEL_WIDTH = 18
+# the acquire tail beside its p95: a p95 of 0.00 ms can hide threads that waited the whole run
+TAIL_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
+    ("acquire_p999", "acq99.9", "acquire_p999"),
+    ("acquire_max", "acqmax", "acquire_max"),
+)
 # (column key, header, figure key or None for text columns)
 COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("number", "#", None),
@@ -24,6 +29,7 @@ COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("p95", "p95", "p95"),
     ("p99", "p99", "p99"),
     ("acquire_p95", "acq95", "acquire_p95"),
+    *TAIL_COLUMNS,
     ("errors", "errors", "errors"),
     ("peak_open", "open", "peak_open"),
 )

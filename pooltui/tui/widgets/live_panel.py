@@ -14,7 +14,7 @@ from textual.widget import Widget
 from pooltui.core.pool.stats import PoolStats
 from pooltui.tui.widgets.gauge import Gauge
 from pooltui.tui.widgets.stat_counters import StatCounters
-from pooltui.tui.widgets.trend_plot import TrendPlot
+from pooltui.tui.widgets.trend_plot import TrendPlot, format_number
 
 GAUGES = (
     ("checked_out", "checked out"),
@@ -24,7 +24,23 @@ GAUGES = (
     ("waiting", "waiting"),
 )
 COUNTERS = ("checkouts", "connects", "closes", "reconnects", "rejections", "errors")
-PLOTS = (("throughput", "req/s", ""), ("latency", "p95", "ms"), ("acquire", "acquire p95", "ms"))
+PLOTS = (
+    ("throughput", "req/s", ""),
+    ("latency", "p95", "ms"),
+    ("acquire", "acq p95", "ms"),  # short: four plots share 120 columns
+    ("waiting", "waiting", ""),  # the waiting gauge over time: a queue that never drains
+)
+# The oldest waiter (PgBouncer's maxwait): its bar is the current age against the peak since
+# the run began, but against at least this, so a healthy run's sub-millisecond waits stay an
+# empty bar instead of a full red one
+OLDEST_WAIT_FLOOR_MS = 100
+
+
+def wait_text(age_ms: float, peak_ms: float) -> str:
+    """``1.2/5.0 s`` or ``0.31/40 ms``: the oldest wait now and its peak, one unit for both."""
+    if peak_ms >= 1000.0:
+        return f"{age_ms / 1000.0:.1f}/{peak_ms / 1000.0:.1f} s"
+    return f"{format_number(age_ms)}/{format_number(peak_ms)} ms"
 
 
 class LivePanel(Widget):
@@ -55,15 +71,17 @@ class LivePanel(Widget):
             & TrendPlot { margin: 0 1; height: 5; }
         }
     }
-    /* narrow (80 columns): counters under the gauges */
+    /* narrow (80 columns): counters under the gauges, three plots (four would be 9 cells
+       each: 18 samples, headers cut); the waiting gauge stays */
     .-narrow LivePanel {
         & #live { height: auto; layout: vertical; }
         & #counters { width: 1fr; height: auto; border-left: none; }
         & #plots TrendPlot { margin: 0 1 0 0; }
+        & #plot-waiting { display: none; }
     }
     /* short (24 rows): compact boxes */
     .-short LivePanel {
-        & #live { height: 7; }
+        & #live { height: 8; }
         & #plots { height: 5; }
         & #plots TrendPlot { height: 3; }
     }
@@ -73,16 +91,18 @@ class LivePanel(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._shown: dict[str, tuple[int, ...]] = {}
+        self._shown_wait = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="live"):
             with Vertical(id="gauges"):
                 for name, label in GAUGES:
                     yield Gauge(label, id=f"gauge-{name}", label_width=11)
+                yield Gauge("oldest wait", id="gauge-oldest_wait", label_width=11)
             yield StatCounters(COUNTERS, id="counters")
         with Horizontal(id="plots"):
             for name, title, unit in PLOTS:
-                yield TrendPlot(title, unit, id=f"plot-{name}")
+                yield TrendPlot(title, unit, id=f"plot-{name}", whole=name == "waiting")
 
     def on_mount(self) -> None:
         self.query_one("#live").border_title = "Pool"
@@ -115,6 +135,18 @@ class LivePanel(Widget):
                     self.query_one(StatCounters).update(dict(zip(COUNTERS, values, strict=True)))
                 else:
                     self.query_one(f"#gauge-{name}", Gauge).update(*values)
+            self._show_oldest_wait(stats)
+
+    def _show_oldest_wait(self, stats: PoolStats) -> None:
+        """The age of the longest current wait against its peak since the interval began."""
+        age, peak = stats.oldest_wait_ms, stats.peak_oldest_wait_ms
+        text = wait_text(age, peak)
+        if self._shown_wait == text:
+            return
+        self._shown_wait = text
+        self.query_one("#gauge-oldest_wait", Gauge).update(
+            round(age), max(round(peak), OLDEST_WAIT_FLOOR_MS), 0, text=text
+        )
 
     def push(self, throughput_rps: float, p95_ms: float, p95_acquire_ms: float) -> None:
         """One sample of a run onto the three plots."""
@@ -124,6 +156,10 @@ class LivePanel(Widget):
             ("acquire", p95_acquire_ms),
         ):
             self.query_one(f"#plot-{name}", TrendPlot).push(value)
+
+    def push_waiting(self, waiting: int) -> None:
+        """One sample of a run's waiting gauge onto its plot."""
+        self.query_one("#plot-waiting", TrendPlot).push(waiting)
 
     def clear_plots(self) -> None:
         """A new run starts with empty plots."""

@@ -87,16 +87,19 @@ class TrendPlot(Widget):
         unit: str = "",
         *,
         capacity: int = 120,
+        whole: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """``capacity`` bounds the samples kept (and the header's max window)."""
+        """``capacity`` bounds the samples kept (and the header's max window); ``whole``
+        plots a count (the header shows ``3``, not ``3.00``)."""
         if capacity < 1:
             raise ValueError("TrendPlot capacity must be at least 1")
         super().__init__(name=name, id=id, classes=classes)
         self.title = title
         self.unit = unit
+        self.whole = whole
         self._values: deque[float] = deque(maxlen=capacity)
 
     @property
@@ -131,8 +134,11 @@ class TrendPlot(Widget):
         self._values.clear()
         self.refresh()
 
+    def _number(self, value: float) -> str:
+        return f"{value:,.0f}" if self.whole else format_number(value)
+
     def _with_unit(self, value: float) -> str:
-        text = format_number(value)
+        text = self._number(value)
         return f"{text} {self.unit}" if self.unit else text
 
     def header_text(self, width: int | None = None) -> tuple[str, str]:
@@ -147,7 +153,7 @@ class TrendPlot(Widget):
             last, maximum = self._with_unit(self._values[-1]), self._with_unit(max(self._values))
             forms = [
                 f"last {last}  max {maximum}",
-                f"{last}  max {format_number(max(self._values))}",
+                f"{last}  max {self._number(max(self._values))}",
                 last,
             ]
         if width is None:
