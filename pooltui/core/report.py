@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pooltui.core.diagnosis.rules import lock_time_finding
+
 if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
     from pooltui.core.faults.drill import DrillReport
@@ -89,6 +91,7 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
         f"{stats.reexecutions}; rows {result.rows}, cut short by the end "
         f"{result.cancelled}"
     )
+    lines.append(_lock_line(result))
     if result.error_kinds:
         kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(result.error_kinds.items()))
         lines.append(f"errors by kind: {kinds}")
@@ -119,7 +122,21 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
         f"timeout {guards.statement_timeout_s * 1000:.0f} ms"
     )
     lines.extend(f"event: {event}" for event in result.events)
+    finding = lock_time_finding(result)
+    if finding is not None:
+        lines.append(f"finding: {finding.message}")
     return "\n".join(lines)
+
+
+def _lock_line(result: RunResult) -> str:
+    """The round trips DBUtils made holding its pool lock: each kind's total and count."""
+    lock = result.pool.under_lock
+    share = lock.total_ms / 1000.0 / result.duration_s if result.duration_s > 0 else 0.0
+    parts = ", ".join(
+        f"{kind} {lock.ms(kind):.1f} ms ({lock.count(kind)})"
+        for kind in ("connect", "ping", "reset")
+    )
+    return f"pool lock held for round trips: {parts} = {share:.0%} of the run"
 
 
 def _drill_row(report: DrillReport) -> list[str]:

@@ -211,9 +211,10 @@ def _added(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
 
 
 def _merged_stats(a: PoolStats, b: PoolStats, histograms: RunHistograms) -> PoolStats:
-    """Two pools' final snapshots as one fleet's: gauges, peaks, counters and leaks add (a sum
-    of peaks is an upper bound: the two need not have peaked at once), limits add (0, no
-    limit, stays 0), the four timings come from the merged histograms."""
+    """Two pools' final snapshots as one fleet's: gauges, peaks, counters, leaks and the time
+    under the pool lock add (a sum of peaks is an upper bound: the two need not have peaked at
+    once), limits add (0, no limit, stays 0), the four timings come from the merged
+    histograms."""
     summed = {
         f.name: getattr(a, f.name) + getattr(b, f.name)
         for f in fields(a)
@@ -229,6 +230,7 @@ def _merged_stats(a: PoolStats, b: PoolStats, histograms: RunHistograms) -> Pool
         query=histograms.query.summary(),
         hold=histograms.hold.summary(),
         connect=histograms.connect.summary(),
+        under_lock=a.under_lock + b.under_lock,
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pooltui.core.pool.histogram import Summary
+from pooltui.core.pool.lock_time import LockTime
 
 GAUGES = ("checked_out", "idle", "shared", "open", "overflow", "waiting")
 COUNTERS = (
@@ -46,7 +47,8 @@ class PoolStats:
     checked_out: int = 0  # handed out to callers (PooledDB._connections; a shared one once)
     idle: int = 0  # in the idle cache
     shared: int = 0  # in the shared cache
-    open: int = 0  # connects - closes: what the server sees for this pool's tag
+    open: int = 0  # connects - closes: what the server sees for this pool's tag (a connection
+    # DBUtils replaced counts as gone when its replacement opens: it opens that one first)
     overflow: int = 0  # open beyond maxcached: closed when returned (churn)
     waiting: int = 0  # callers blocked in connection()
     # high-water marks since the interval began
@@ -75,6 +77,8 @@ class PoolStats:
     maxcached: int = 0
     # connections held past the leak threshold right now (0 when the detector is off)
     leaks: int = 0
+    # since the interval began: connects, pings and resets made under DBUtils' pool lock
+    under_lock: LockTime = field(default_factory=LockTime)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape: gauges, peaks, counters, limits flat; timings as ``<name>_ms`` dicts."""
@@ -83,6 +87,8 @@ class PoolStats:
             value = getattr(self, f.name)
             if f.name in TIMINGS:
                 out[f"{f.name}_ms"] = value.as_dict()
+            elif isinstance(value, LockTime):
+                out[f.name] = value.as_dict()
             else:
                 out[f.name] = value
         return out

@@ -17,7 +17,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
+from pooltui.core.diagnosis.rules import lock_time_finding
 from pooltui.core.history import RunRecord, relative
+from pooltui.core.pool.lock_time import KINDS
 from pooltui.core.pool.stats import COUNTERS as STATS_COUNTERS
 from pooltui.core.pool.stats import GAUGES
 from pooltui.tui.screens.dialog import DialogScreen
@@ -65,6 +67,20 @@ def figure_rows(record: RunRecord) -> list[tuple[str, float | int, str | None]]:
         rows += [(f"{label} {p} (ms)", getattr(summary, p), "down") for p in PERCENTILES]
     rows += [(f"peak {name}", getattr(result.pool, f"peak_{name}"), None) for name in PEAKS]
     rows += [(name, getattr(result.pool, name), None) for name in COUNTERS]
+    rows += lock_rows(record)
+    return rows
+
+
+def lock_rows(record: RunRecord) -> list[tuple[str, float | int, str | None]]:
+    """The round trips DBUtils made holding its pool lock ("lock: ..."): each kind's total (ms)
+    and count."""
+    lock = record.result.pool.under_lock
+    rows: list[tuple[str, float | int, str | None]] = []
+    for kind in KINDS:
+        rows += [
+            (f"lock: {kind} (ms)", lock.ms(kind), "down"),
+            (f"lock: {kind}s", lock.count(kind), None),
+        ]
     return rows
 
 
@@ -141,6 +157,9 @@ def summary_text(record: RunRecord, baseline: RunRecord | None) -> Text:
     if result.error_kinds:
         kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.error_kinds.items()))
         text.append(f"\nerrors by kind: {kinds}", style="red")
+    finding = lock_time_finding(result)
+    if finding is not None:
+        text.append(f"\n{finding.message}", style="yellow")
     return text
 
 
