@@ -23,3 +23,4 @@ class RunNote(StrEnum):
     REJECTED = "rejected"  # blocking off: the pool refused requests
     RECONNECTED = "reconnected"  # connections lost or recycled, replaced by DBUtils
     REEXECUTED = "reexecuted"  # DBUtils ran statements again after a lost one
+    CLIENT_SATURATED = "client_saturated"  # the client's CPU, not the pool, was the ceiling

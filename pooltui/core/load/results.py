@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.config import PoolConfig, SessionGuards, Workload
+from pooltui.core.load.client_cpu import ClientCpu
 from pooltui.core.load.notes import RunNote
 from pooltui.core.pool.histogram import EMPTY, HistogramSnapshot, Summary
 
@@ -79,6 +80,10 @@ class Sample:
     schedule_lag_ms: float  # p95 schedule lag in the interval; 0 for the closed loop
     stalled_s: float = 0.0  # how long no request has completed while some are in flight
     outage_s: float = 0.0  # how long the server has been unreachable (0: it answers)
+    interval_s: float = 0.0  # how long the interval was (its rates are over this)
+    final: bool = False  # the run's last sample: its interval ends when the workers did
+    client_cores: float = 0.0  # the client process's CPU in the interval, in cores
+    client_saturated: bool = False  # ... at the ceiling of what its Python threads can use
 
 
 @dataclass
@@ -156,6 +161,7 @@ class RunResult:
     guards: SessionGuards = field(default_factory=SessionGuards)
     # what merges exactly; not compared: the Summaries above are what a result reads as
     histograms: RunHistograms = field(default_factory=RunHistograms, compare=False)
+    client: ClientCpu = field(default_factory=ClientCpu)  # pooltui's own CPU during the run
 
     def __add__(self, other: RunResult) -> RunResult:
         """``merge_results(self, other)``."""
@@ -200,6 +206,7 @@ class RunResult:
                 "read_only": self.guards.read_only,
                 "statement_timeout_ms": round(self.guards.statement_timeout_s * 1000),
             },
+            "client_cpu": self.client.as_dict(),
         }
 
 
@@ -278,4 +285,5 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
         stalls=a.stalls + b.stalls,
         leaks=a.leaks + b.leaks,
         histograms=histograms,
+        client=a.client + b.client,
     )

@@ -19,6 +19,7 @@ from textual.widgets import Button, Footer, Static
 
 from pooltui.core.diagnosis.rules import lock_time_finding
 from pooltui.core.history import RunRecord, relative
+from pooltui.core.load.notes import RunNote
 from pooltui.core.pool.lock_time import KINDS
 from pooltui.core.pool.stats import COUNTERS as STATS_COUNTERS
 from pooltui.core.pool.stats import GAUGES
@@ -68,6 +69,7 @@ def figure_rows(record: RunRecord) -> list[tuple[str, float | int, str | None]]:
     rows += [(f"peak {name}", getattr(result.pool, f"peak_{name}"), None) for name in PEAKS]
     rows += [(name, getattr(result.pool, name), None) for name in COUNTERS]
     rows += lock_rows(record)
+    rows += [("client CPU (cores)", result.client.cores, None)]
     return rows
 
 
@@ -157,6 +159,9 @@ def summary_text(record: RunRecord, baseline: RunRecord | None) -> Text:
     if result.error_kinds:
         kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.error_kinds.items()))
         text.append(f"\nerrors by kind: {kinds}", style="red")
+    if result.client.saturated:
+        noted = result.noted(RunNote.CLIENT_SATURATED) or [result.client.sentence()]
+        text.append(f"\n{noted[0][:1].upper()}{noted[0][1:]}.", style="yellow")
     finding = lock_time_finding(result)
     if finding is not None:
         text.append(f"\n{finding.message}", style="yellow")
