@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,6 +115,21 @@ def sqlite_dsn(tmp_path: Path) -> str:
         con.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
         con.executemany("INSERT INTO items (name) VALUES (?)", [(f"item {i}",) for i in range(20)])
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def pools() -> Iterator[Callable[..., Any]]:
+    """Build InstrumentedPools by DSN through this: every one is closed at the end, even when
+    the test fails (a test module with pools of another kind defines its own)."""
+    from pooltui.core.pool import InstrumentedPool
+    from pooltui.core.targets import parse_dsn
+
+    with ExitStack() as stack:
+
+        def build(dsn: str, config: Any, **kwargs: Any) -> InstrumentedPool:
+            return stack.enter_context(InstrumentedPool(parse_dsn(dsn), config, **kwargs))
+
+        yield build
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from typing import Any
@@ -20,3 +21,13 @@ def scalar(con: Any, sql: str) -> Any:
         return cursor.fetchone()[0]
     finally:
         cursor.close()
+
+
+def poisson_ceiling(mean: float, chance: float = 1e-9) -> int:
+    """The smallest k with P(N >= k) < chance for N ~ Poisson(mean)."""
+    k, term, below = 0, math.exp(-mean), 0.0
+    while 1.0 - below >= chance:
+        below += term
+        k += 1
+        term *= mean / k
+    return k

@@ -28,7 +28,11 @@ from pooltui.core.diagnosis.recommend import (
 )
 from pooltui.core.errors import BadInput
 from pooltui.core.load import engine
+from pooltui.core.load.results import RunResult
 from pooltui.core.pool import InstrumentedPool
+from pooltui.core.pool.histogram import Summary
+from pooltui.core.pool.lock_time import LockTime
+from pooltui.core.pool.stats import PoolStats
 from pooltui.core.probes import ServerInfo, probe_server
 from pooltui.core.targets import DriverFacts, driver_facts, parse_dsn
 
@@ -565,3 +569,71 @@ def test_starvation_finding_needs_starved_threads_that_waited(sqlite_dsn):
     assert "longest wait of a starved thread 2,500 ms" in finding.message
     for cure in ("fewer threads than connections", "think time", "a FIFO queue"):
         assert cure in finding.message
+
+
+# --- the finding on a run's round trips under the pool lock --------------------------------
+
+
+def lock_run(
+    *,
+    lock: LockTime,
+    acquire_total_ms: float,
+    latency_total_ms: float = 10_000.0,
+    duration_s: float = 10.0,
+    config: PoolConfig | None = None,
+    allow_writes: bool = False,
+) -> RunResult:
+    """A run's result with the figures the finding reads: lock time, acquire and latency totals
+    (1000 requests whose means carry the totals)."""
+    requests = 1000
+    return RunResult(
+        requests=requests,
+        errors=0,
+        duration_s=duration_s,
+        throughput_rps=requests / duration_s,
+        latency=Summary(count=requests, mean=latency_total_ms / requests),
+        acquire=Summary(count=requests, mean=acquire_total_ms / requests),
+        query=Summary(),
+        hold=Summary(),
+        schedule_lag=Summary(),
+        error_kinds={},
+        pool=PoolStats(checkouts=requests, peak_checked_out=6, under_lock=lock),
+        config=config or PoolConfig(),
+        target="postgresql://db/x",
+        driver="psycopg",
+        workload=Workload(allow_writes=allow_writes),
+    )
+
+
+def test_lock_time_finding_fires_when_it_dominates_the_acquire_waits():
+    resets = LockTime(reset_ms=600.0, resets=1000)
+    assert rules.lock_time_finding(lock_run(lock=resets, acquire_total_ms=1100.0)) is not None
+    # under half the waits and under half the run: no finding
+    assert rules.lock_time_finding(lock_run(lock=resets, acquire_total_ms=1300.0)) is None
+    # over half the waits, but acquiring is a negligible part of the requests: no finding
+    small = lock_run(lock=resets, acquire_total_ms=1100.0, latency_total_ms=1_000_000.0)
+    assert rules.lock_time_finding(small) is None
+    # whatever the waits, a lock held for round trips most of the run is a ceiling
+    busy = lock_run(lock=resets, acquire_total_ms=100_000.0, duration_s=1.0)
+    assert rules.lock_time_finding(busy) is not None
+    assert rules.lock_time_finding(lock_run(lock=LockTime(), acquire_total_ms=0.0)) is None
+
+
+def test_lock_time_finding_names_the_largest_and_what_helps():
+    def message(lock: LockTime, **kwargs: object) -> str:
+        run = lock_run(lock=lock, acquire_total_ms=100.0, latency_total_ms=1000.0, **kwargs)
+        finding = rules.lock_time_finding(run)
+        assert finding is not None and finding.level == "warning"
+        return finding.message
+
+    reset = LockTime(connect_ms=5.0, connects=2, reset_ms=90.0, resets=1000)
+    assert "Most of it was reset" in message(reset)
+    assert "read-only, so reset=False" in message(reset)
+    assert "commit (or roll back) in the application" in message(reset, allow_writes=True)
+    assert "opened with begin()" in message(reset, config=PoolConfig(reset=False))
+    ping = LockTime(ping_ms=80.0, pings=1000, reset_ms=10.0, resets=1000)
+    assert "Most of it was ping" in message(ping) and "ping less often" in message(ping)
+    connect = LockTime(connect_ms=95.0, connects=8)
+    text = message(connect)
+    assert "Most of it was connect" in text and "mincached=6" in text  # the peak checked out
+    assert "8 connections opened at checkout (11.88 ms each)" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
 from typing import Any
@@ -21,7 +21,6 @@ from pooltui.core.load.notes import RunNote
 from pooltui.core.load.results import STARVED_SHARE
 from pooltui.core.pool import InstrumentedPool, PoolEvent
 from pooltui.core.report import format_run
-from pooltui.core.targets import parse_dsn
 
 DEADLINE_S = 10.0
 TIMINGS = ("p50", "p95", "p99", "max", "mean")
@@ -40,17 +39,6 @@ def server_count(pool: InstrumentedPool, ids: set[int] | None = None) -> int:
     return probes.count_connections_by(
         pool.target, pool.tag, pool.server_ids() if ids is None else ids
     )
-
-
-@pytest.fixture
-def pools() -> Iterator[Callable[..., InstrumentedPool]]:
-    """Build pools through this: every one is closed at the end, even when the test fails."""
-    with ExitStack() as stack:
-
-        def build(dsn: str, config: PoolConfig, **kwargs: Any) -> InstrumentedPool:
-            return stack.enter_context(InstrumentedPool(parse_dsn(dsn), config, **kwargs))
-
-        yield build
 
 
 @pytest.fixture(params=["pg_dsn", "mysql_dsn"])

@@ -407,11 +407,12 @@ def test_snapshot_does_not_block_while_a_connect_holds_the_pool_lock(sqlite_dsn,
     first = threading.Thread(target=use, daemon=True)
     first.start()
     assert module.entered.wait(DEADLINE_S)  # the connect is in progress, under the pool lock
+    gated_at = time.perf_counter()
     second = threading.Thread(target=use, daemon=True)
     second.start()
     snapshots: list[Any] = []
     reader = threading.Thread(
-        target=lambda: snapshots.append(eventually(lambda: pool.snapshot().waiting, 1, "queued")),
+        target=lambda: snapshots.append(eventually(pool.in_flight, 1, "queued")),
         daemon=True,
     )
     reader.start()
@@ -421,15 +422,24 @@ def test_snapshot_does_not_block_while_a_connect_holds_the_pool_lock(sqlite_dsn,
         assert snapshots == [1]
         stats = pool.snapshot()
         assert stats.open == 0 and stats.checked_out == 0 and stats.connects == 0
+        # queued on the pool lock behind the connect, not waiting for a connection: the
+        # connections are far from out (what the lock costs it shows as lock time)
+        assert stats.waiting == 0
         # the connecting thread really holds the pool lock while snapshot() answered
         assert pool._pool._lock.acquire(blocking=False) is False
     finally:
+        gate_held_s = time.perf_counter() - gated_at
         module.gate.set()
         first.join(DEADLINE_S)
         second.join(DEADLINE_S)
     stats = pool.snapshot()
-    assert stats.checkouts == 2 and stats.waiting == 0 and stats.peak_waiting >= 1
+    assert stats.checkouts == 2 and stats.waiting == 0 and stats.peak_waiting == 0
     assert 1 <= stats.connects <= 2
+    # the gated connect ran under the pool lock for at least as long as the gate was shut
+    lock = stats.under_lock
+    assert lock.connects == stats.connects
+    assert lock.connect_ms >= gate_held_s * 1000.0
+    assert lock.resets == 2 and lock.pings == 0  # sqlite3 has no ping(): nothing to time
 
 
 # --- warm-up, interval, queries --------------------------------------------------------------

@@ -115,6 +115,14 @@ def test_merging_two_runs_gives_the_percentiles_of_one_histogram_fed_both(
     for name in ("latency", "acquire", "hold"):  # each a merge of both runs' own histograms
         both = getattr(first.histograms, name) + getattr(second.histograms, name)
         assert getattr(merged, name).p95 == both.summary().p95
+    # the time under the pool lock and the client's CPU of processes running at once add
+    lock = merged.pool.under_lock
+    assert lock.resets == first.pool.under_lock.resets + second.pool.under_lock.resets > 0
+    assert lock.total_ms == pytest.approx(
+        first.pool.under_lock.total_ms + second.pool.under_lock.total_ms
+    )
+    assert merged.client.cpu_s == pytest.approx(first.client.cpu_s + second.client.cpu_s)
+    assert merged.client.wall_s == max(first.client.wall_s, second.client.wall_s)
 
 
 def test_a_run_result_summaries_are_read_off_its_snapshots(sqlite_dsn: str, pools) -> None:

@@ -139,6 +139,8 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
         f"{result.cancelled}"
     )
     lines.extend(tail_lines(result))
+    lines.append(_lock_line(result))
+    lines.append(_client_line(result))
     if result.error_kinds:
         kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(result.error_kinds.items()))
         lines.append(f"errors by kind: {kinds}")
@@ -170,6 +172,27 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     )
     lines.extend(f"event: {event}" for event in result.events)
     return "\n".join(lines)
+
+
+def _lock_line(result: RunResult) -> str:
+    """The round trips DBUtils made holding its pool lock: each kind's total and count."""
+    lock = result.pool.under_lock
+    share = lock.total_ms / 1000.0 / result.duration_s if result.duration_s > 0 else 0.0
+    parts = ", ".join(
+        f"{kind} {lock.ms(kind):.1f} ms ({lock.count(kind)})"
+        for kind in ("connect", "ping", "reset")
+    )
+    return f"pool lock held for round trips: {parts} = {share:.0%} of the run"
+
+
+def _client_line(result: RunResult) -> str:
+    """The client process's own CPU: when it is saturated the run measured the client."""
+    client = result.client
+    return (
+        f"client CPU: {client.cores:.2f} cores ({client.share:.0%} of the machine's "
+        f"{client.machine_cores}) over {client.wall_s:.2f} s"
+        + (": saturated, the client, not the pool, set this ceiling" if client.saturated else "")
+    )
 
 
 def _drill_row(report: DrillReport) -> list[str]:

@@ -94,3 +94,10 @@ class PoolEventOccurred(Message, bubble=False):
 @dataclass
 class PoolClosed(Message, bubble=False):
     """A pool was closed in the background."""
+
+
+@dataclass
+class PoolBuilt(Message, bubble=False):
+    """The session's pool was (re)built: the console's counters start again from zero."""
+
+    tag: str

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pooltui.core.config import PoolConfig
 from pooltui.core.diagnosis import queueing as q
 from pooltui.core.load.results import STARVED_SHARE, WAITED_S
+from pooltui.core.pool.lock_time import KINDS
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Answers
@@ -515,7 +516,86 @@ def _finding_starvation(result: RunResult) -> Advice | None:
     return Advice("warning", message)
 
 
-RUN_FINDINGS: tuple[Callable[[RunResult], Advice | None], ...] = (_finding_starvation,)
+# --- a finding from a run: the round trips DBUtils makes under its pool lock ---------------------
+
+# The lock time dominates a run's acquire waits when it is at least this share of their total
+# (the holder's own ping or connect is part of its wait, and every caller queued meanwhile waits
+# too), provided acquiring is a noticeable part of a request (LOCK_MATERIAL_WAIT of the whole
+# latency); or, whatever the waits, when the lock was held for round trips this share of the run:
+# checkouts and returns then take turns behind them, a ceiling on the throughput.
+LOCK_SHARE_OF_WAIT = 0.5
+LOCK_MATERIAL_WAIT = 0.05
+LOCK_SHARE_OF_RUN = 0.5
+
+
+def _total(ms_: float) -> str:
+    """A total in milliseconds for people: 1,027 ms, 71.1 ms, 0.52 ms."""
+    return f"{ms_:,.0f} ms" if ms_ >= 100 else f"{ms_:.3g} ms"
+
+
+def _lock_remedy(result: RunResult, kind: str) -> str:
+    """What helps against the round trips of ``kind`` (connect, ping or reset) under the lock."""
+    config, lock = result.config, result.pool.under_lock
+    each = lock.ms(kind) / max(lock.count(kind), 1)
+    if kind == "reset":
+        did = f"{lock.resets} rollbacks on return ({each:.2f} ms each)"
+        if not config.reset:
+            return (
+                f"{did}: with reset=False they are of transactions opened with begin(); end "
+                "them with commit() before returning the connection"
+            )
+        if not result.workload.allow_writes:
+            return (
+                f"{did}: the workload is read-only, so reset=False (DBUtils then rolls back "
+                "only transactions opened with begin()) saves that round trip"
+            )
+        return (
+            f"{did}: commit (or roll back) in the application and set reset=False, so the "
+            "return makes no round trip"
+        )
+    if kind == "ping":
+        return (
+            f"{lock.pings} liveness checks at checkout ({each:.2f} ms each): ping less often "
+            "(ping=0: DBUtils still replaces a connection a statement finds dead) or use a "
+            "cheaper ping_query"
+        )
+    return (
+        f"{lock.connects} connections opened at checkout ({each:.2f} ms each): open them "
+        f"before the burst (mincached={max(result.pool.peak_checked_out, 1)}, or a warm-up) "
+        "and keep maxcached at least that, so returns do not close them"
+    )
+
+
+def lock_time_finding(result: RunResult) -> Advice | None:
+    """A warning when the connects, pings and resets DBUtils made while holding its pool lock
+    dominate the run's acquire waits (or held the lock for most of the run), naming the
+    largest of the three and what helps; None otherwise."""
+    lock = result.pool.under_lock
+    held_s = lock.total_ms / 1000.0
+    if held_s <= 0 or result.duration_s <= 0:
+        return None
+    waited_s = result.acquire.mean * result.acquire.count / 1000.0  # the means are exact
+    spent_s = result.latency.mean * result.latency.count / 1000.0
+    of_wait = held_s / waited_s if waited_s > 0 else 0.0
+    of_run = held_s / result.duration_s
+    material = waited_s >= LOCK_MATERIAL_WAIT * spent_s
+    if not ((of_wait >= LOCK_SHARE_OF_WAIT and material) or of_run >= LOCK_SHARE_OF_RUN):
+        return None
+    parts = ", ".join(f"{kind} {_total(lock.ms(kind))}" for kind in KINDS if lock.count(kind))
+    largest = lock.largest()
+    message = (
+        f"DBUtils held its pool lock for {_total(held_s * 1000)} of round trips ({parts}): "
+        f"{of_run:.0%} of the run and {of_wait:.0%} of the {_total(waited_s * 1000)} callers "
+        "waited to acquire, and every other checkout and return waits while it is held. Most "
+        f"of it was {largest}: {_lock_remedy(result, largest)}."
+    )
+    return Advice("warning", message)
+
+
+RUN_FINDINGS: tuple[Callable[[RunResult], Advice | None], ...] = (
+    _finding_starvation,
+    lock_time_finding,
+)
 
 
 def run_findings(result: RunResult) -> list[Advice]:

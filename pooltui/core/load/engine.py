@@ -43,7 +43,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import TYPE_CHECKING, Any
 
 from dbutils.pooled_db import TooManyConnectionsError
@@ -62,6 +62,7 @@ from pooltui.core.errors import (
 )
 from pooltui.core.load import arrivals
 from pooltui.core.load.arrivals import BURST_PHASE_S, BURST_QUIET_DIVISOR
+from pooltui.core.load.client_cpu import ClientCpu, client_saturated, machine_cores
 from pooltui.core.load.notes import RunNote
 from pooltui.core.load.results import (
     WAITED_S,
@@ -94,6 +95,7 @@ __all__ = [
     "FETCH_BATCH",
     "OVERLOAD",
     "REJECTED",
+    "REJECTED_BACKOFF_S",
     "Outage",
     "RunHistograms",
     "RunResult",
@@ -119,6 +121,12 @@ BACKOFF_MAX_S = 1.0  # this, with jitter, until a request succeeds again
 STALL_AFTER_S = 2.0  # no request completed for this (plus hold_ms) while some are in
 # flight: the server has stopped answering
 FETCH_BATCH = 1000  # rows fetched at a time: a huge result is read in bounded steps
+# A closed-loop worker with no think time waits this long after the pool rejected its request
+# (blocking=False at maxconnections), as an application would answer the rejection rather than
+# ask again at once: retried in a hot loop, 8 threads made a million rejections in 5 s and the
+# run measured the client's CPU, not the pool. About one hold of a fast query, so a connection
+# freed meanwhile is soon taken; ~100 tries a second per thread cost the client next to nothing.
+REJECTED_BACKOFF_S = 0.01
 OUTAGE_GAP_S = 1.0  # failures this close after a success belong to the same outage
 MAX_EVENTS = 50
 
@@ -173,6 +181,10 @@ class _Run:
         self.query = workload.query
         self.hold_s = workload.hold_ms / 1000.0
         self.think_s = workload.think_ms / 1000.0
+        # after a rejection: the closed loop's think time (its loop waits it), else a back-off;
+        # the open loop's workers take the next arrival, whose schedule bounds them already
+        closed = not arrivals.is_open_loop(workload.pattern)
+        self.rejected_wait_s = REJECTED_BACKOFF_S if closed and not self.think_s else 0.0
         self.limit = workload.requests
         self.read_only = not workload.allow_writes
         self.give_up_s = workload.give_up_after_s
@@ -203,6 +215,9 @@ class _Run:
         self.latency, self.lag = LatencyHistogram(), LatencyHistogram()
         self.previous: tuple[HistogramSnapshot, ...] = (EMPTY, EMPTY, EMPTY)
         self.last = (0.0, 0, 0)  # when the last tick was, ok and failed then
+        self.cpu_started = 0.0  # the process's CPU time (process_time) when the run began
+        self.cpu_last = (0.0, 0.0)  # the wall and CPU clocks at the last tick
+        self.cores = machine_cores()
         self.events: list[str] = []
         self.event_kinds: list[RunNote] = []
         self.interrupted: set[tuple[int, int]] = set()  # statements the stop path cancelled
@@ -233,6 +248,7 @@ class _Run:
         count_query_error = self.pool.count_query_error
         ending, query, hold_s = self.ending, self.query, self.hold_s
         hold = ending.wait
+        rejected_wait = self.rejected_wait_s
         returns_rows: bool | None = None  # the same query every time: learnt on first use
 
         def request(scheduled: float) -> float:
@@ -277,6 +293,8 @@ class _Run:
             except TooManyConnectionsError:  # the pool's fault, not the workload's: never fatal
                 tally.failed += 1
                 tally.kinds[REJECTED] = tally.kinds.get(REJECTED, 0) + 1
+                if rejected_wait and ending.wait(rejected_wait):  # a failed request: go on
+                    self.stopping = True
                 return perf_counter()
             except Exception as exc:
                 if (self.stopping or ending.is_set()) and failure_class(exc) not in (SQL, WRITE):
@@ -460,6 +478,11 @@ class _Run:
                     tally.kinds[OVERLOAD] = tally.kinds.get(OVERLOAD, 0) + 1
                 else:
                     put(at)
+            else:  # the schedule ran out before the deadline: the run still lasts its duration
+                # (ending there would rate the run over less time than its arrivals had)
+                rest = self.deadline - perf_counter()
+                if rest > 0 and ending.wait(rest):
+                    self.stopping = True
         except Exception as exc:
             self.failed(tally, exc, "engine")
         finally:
@@ -502,11 +525,15 @@ class _Run:
                 )
             self.stall.in_flight = max(self.stall.in_flight, in_flight)
 
-    def tick(self, now: float, on_sample: Callable[[Sample], None] | None) -> None:
+    def tick(
+        self, now: float, on_sample: Callable[[Sample], None] | None, *, final: bool = False
+    ) -> None:
         """Check for leaks and stalls; report the interval since the last tick to ``on_sample``.
 
         An interval's latencies are the run's histograms now minus at the previous tick: the
-        workers are never interrupted and no sample falls between two intervals.
+        workers are never interrupted and no sample falls between two intervals. The ``final``
+        tick's ``now`` is when the workers ended, so its rate is over the time they ran, and its
+        sample says how short that interval is (a front end does not plot a rate over a sliver).
         """
         ok, failed = self.counts()
         self.watch_progress(now, ok + failed + sum(t.cancelled for t in self.tallies))
@@ -521,18 +548,27 @@ class _Run:
         )
         self.previous = current
         outage = self.outage
+        span = now - at
+        wall, cpu = perf_counter(), process_time()  # the client's CPU: read now, not at `now`
+        wall_before, cpu_before = self.cpu_last
+        self.cpu_last = (wall, cpu)
+        client_cores = (cpu - cpu_before) / (wall - wall_before) if wall > wall_before else 0.0
         sample = Sample(
             elapsed_s=now - self.start,
             stats=self.pool.snapshot(timings=False),
             interval_requests=ok + failed - last_ok - last_failed,
             interval_errors=failed - last_failed,
             errors=failed,
-            throughput_rps=(ok - last_ok) / max(now - at, 1e-9),
+            throughput_rps=(ok - last_ok) / span if span > 0 else 0.0,
             p95_ms=latency.percentile(95.0) * 1000.0,
             p95_acquire_ms=acquire.percentile(95.0) * 1000.0,
             schedule_lag_ms=lag.percentile(95.0) * 1000.0,
             stalled_s=now - self.progress[0] if self.stall is not None else 0.0,
             outage_s=now - self.start - outage.started_s if outage is not None else 0.0,
+            interval_s=span,
+            final=final,
+            client_cores=client_cores,
+            client_saturated=client_saturated(client_cores, self.cores),
         )
         try:
             on_sample(sample)
@@ -653,7 +689,9 @@ def run(
         )
 
     pool.reset_interval()
+    state.cpu_started = process_time()
     state.start = perf_counter()
+    state.cpu_last = (state.start, state.cpu_started)
     state.deadline = state.start + workload.duration_s
     state.last = (state.start, 0, 0)
     state.progress = (state.start, 0)
@@ -679,6 +717,9 @@ def run(
     join_end = perf_counter() + JOIN_GRACE_S
     for thread in threads:
         thread.join(max(0.0, join_end - perf_counter()))
+    client = ClientCpu(
+        process_time() - state.cpu_started, perf_counter() - state.start, state.cores
+    )
     busy = sum(thread.is_alive() for thread in threads)
     if busy:
         state.note(
@@ -694,8 +735,10 @@ def run(
         state.note(
             RunNote.UNSERVED, f"{unserved} arrivals were still waiting for a thread at the end"
         )
-    state.tick(perf_counter(), on_sample)
-    return _result(state, max(ended - state.start, 0.0), server_version, open_loop)
+    # the last interval ends when the workers did (not after the joins): what completed after
+    # the previous tick is rated over the time it had, however short
+    state.tick(max(ended, state.last[0]), on_sample, final=True)
+    return _result(state, max(ended - state.start, 0.0), server_version, open_loop, client)
 
 
 def _worker_name(index: int) -> str:
@@ -750,7 +793,11 @@ def _merged(outages: list[Outage]) -> list[Outage]:
 
 
 def _result(
-    state: _Run, duration_s: float, server_version: str | None, open_loop: bool
+    state: _Run,
+    duration_s: float,
+    server_version: str | None,
+    open_loop: bool,
+    client: ClientCpu,
 ) -> RunResult:
     """Fold the tallies and histograms into the RunResult, once the threads have ended."""
     latency, lag = state.latency, state.lag
@@ -834,6 +881,10 @@ def _result(
             f"DBUtils ran {stats.reexecutions} statements again after losing their "
             "connection: a write that had reached the server ran twice",
         )
+    if client.saturated:
+        state.note(
+            RunNote.CLIENT_SATURATED, client.sentence(embedded=not pool.target.driver.has_server)
+        )
     result = RunResult(
         requests=ok + failed,
         errors=failed,
@@ -865,6 +916,7 @@ def _result(
         per_thread=per_thread,
         unfinished_waits=len(unfinished),
         unfinished_wait_max_ms=max(unfinished, default=0.0) * 1000.0,
+        client=client,
     )
     pool.emit(
         "run_finished",

@@ -24,3 +24,4 @@ class RunNote(StrEnum):
     RECONNECTED = "reconnected"  # connections lost or recycled, replaced by DBUtils
     REEXECUTED = "reexecuted"  # DBUtils ran statements again after a lost one
     STILL_WAITING = "still_waiting"  # callers still waiting for a connection at the end
+    CLIENT_SATURATED = "client_saturated"  # the client's CPU, not the pool, was the ceiling

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.config import PoolConfig, SessionGuards, Workload
+from pooltui.core.load.client_cpu import ClientCpu
 from pooltui.core.load.notes import RunNote
 from pooltui.core.pool.histogram import EMPTY, HistogramSnapshot, Summary
 
@@ -124,6 +125,10 @@ class Sample:
     schedule_lag_ms: float  # p95 schedule lag in the interval; 0 for the closed loop
     stalled_s: float = 0.0  # how long no request has completed while some are in flight
     outage_s: float = 0.0  # how long the server has been unreachable (0: it answers)
+    interval_s: float = 0.0  # how long the interval was (its rates are over this)
+    final: bool = False  # the run's last sample: its interval ends when the workers did
+    client_cores: float = 0.0  # the client process's CPU in the interval, in cores
+    client_saturated: bool = False  # ... at the ceiling of what its Python threads can use
 
 
 @dataclass
@@ -230,6 +235,8 @@ class RunResult:
         acquire = self.histograms.acquire
         return [(t, acquire.fraction_above(t)) for t in TIMEOUT_LADDER_S if t < acquire.max]
 
+    client: ClientCpu = field(default_factory=ClientCpu)  # pooltui's own CPU during the run
+
     def __add__(self, other: RunResult) -> RunResult:
         """``merge_results(self, other)``."""
         return merge_results(self, other)
@@ -273,6 +280,7 @@ class RunResult:
                 "read_only": self.guards.read_only,
                 "statement_timeout_ms": round(self.guards.statement_timeout_s * 1000),
             },
+            "client_cpu": self.client.as_dict(),
             **self._tail_dict(),
         }
 
@@ -308,9 +316,10 @@ def _added(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
 
 
 def _merged_stats(a: PoolStats, b: PoolStats, histograms: RunHistograms) -> PoolStats:
-    """Two pools' final snapshots as one fleet's: gauges, peaks, counters and leaks add (a sum
-    of peaks is an upper bound: the two need not have peaked at once), limits add (0, no
-    limit, stays 0), the four timings come from the merged histograms."""
+    """Two pools' final snapshots as one fleet's: gauges, peaks, counters, leaks and the time
+    under the pool lock add (a sum of peaks is an upper bound: the two need not have peaked at
+    once), limits add (0, no limit, stays 0), the four timings come from the merged
+    histograms."""
     summed = {
         f.name: getattr(a, f.name) + getattr(b, f.name)
         for f in fields(a)
@@ -329,6 +338,7 @@ def _merged_stats(a: PoolStats, b: PoolStats, histograms: RunHistograms) -> Pool
         query=histograms.query.summary(),
         hold=histograms.hold.summary(),
         connect=histograms.connect.summary(),
+        under_lock=a.under_lock + b.under_lock,
     )
 
 
@@ -380,4 +390,5 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
         per_thread=a.per_thread + b.per_thread,
         unfinished_waits=a.unfinished_waits + b.unfinished_waits,
         unfinished_wait_max_ms=max(a.unfinished_wait_max_ms, b.unfinished_wait_max_ms),
+        client=a.client + b.client,
     )

@@ -34,6 +34,7 @@ __all__ = [
     "CHECKED_OUT",
     "PoolInternals",
     "PooledDB",
+    "Replacing",
     "TooManyConnectionsError",
     "bind",
     "check_installed",
@@ -98,6 +99,9 @@ def _static_problem(
     tough = getattr(cursor_class, "_get_tough_method", None)
     if create is None or "_creator" not in create.__code__.co_names:
         return _sentence("SteadyDBConnection._create calling its creator", version)
+    store = getattr(connection_class, "_store", None)
+    if store is None or "_con" not in store.__code__.co_names:
+        return _sentence("SteadyDBConnection._con (the creator's connection)", version)
     if not callable(getattr(connection_class, "_fatal_check", None)):
         return _sentence("SteadyDBConnection._fatal_check", version)
     if cursor is None or "overused" not in cursor.__code__.co_varnames:
@@ -142,6 +146,7 @@ class PoolInternals:
     shared: list[Any] | None  # _shared_cache: only when the pool shares
     waiters: Sized  # threads parked in the pool's Condition
     lock: Condition  # the pool lock (guard_sessions holds it)
+    lock_held: Callable[[], bool]  # does the calling thread hold it (lock_time.py asks)
     state: dict[str, Any]
     maxcached: int
     maxconnections: int
@@ -163,6 +168,15 @@ def bind(pooled: Any) -> PoolInternals:
     # CPython's private deque of a Condition's parked threads (the waiting gauge); without it
     # the gauge counts only callers queued on the lock
     waiters = getattr(lock, "_waiters", ())
+    # a Condition's ownership test (CPython's, from its RLock): the lock-time figures count only
+    # the round trips made while it is held
+    lock_held = getattr(lock, "_is_owned", None)
+    if not callable(lock_held):
+        raise RunFailed(
+            "pooltui needs CPython's threading.Condition._is_owned to tell the round trips "
+            "DBUtils makes under its pool lock, and this Python does not have it: run pooltui "
+            "on CPython 3.11 or later."
+        )
     return PoolInternals(
         pooled=pooled,
         connection=pooled.connection,
@@ -171,14 +185,24 @@ def bind(pooled: Any) -> PoolInternals:
         shared=state.get("_shared_cache"),
         waiters=waiters,
         lock=lock,
+        lock_held=lock_held,
         state=state,
         maxcached=state["_maxcached"],
         maxconnections=state["_maxconnections"],
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Replacing:
+    """DBUtils is replacing a connection behind its caller's back (it never says so)."""
+
+    caller: str  # the DBUtils method: _ping_check, _cursor, tough_method, rollback, commit
+    recycled: bool  # maxusage recycling (its `overused` local), not a lost connection
+    old: Any  # the creator's connection being replaced (None if it had none)
+
+
 def make_pool(
-    connect: Callable[[tuple[str, bool] | None], Any],
+    connect: Callable[[Replacing | None], Any],
     module: ModuleType,
     isfatal: Callable[[BaseException, bool], bool],
     **kwargs: Any,
@@ -186,13 +210,15 @@ def make_pool(
     """A PooledDB over the driver ``module`` whose connections come from ``connect``.
 
     ``connect(replacing)`` gets None when DBUtils opens a new connection (a
-    SteadyDBConnection's ``__init__``), else (who, recycled): the DBUtils method replacing a
+    SteadyDBConnection's ``__init__``), else a ``Replacing``: the DBUtils method replacing a
     connection behind its caller's back (the ping check, the failover in execute, a failed
-    rollback) and whether that is maxusage recycling (its ``overused`` local). DBUtils reports
-    neither. ``isfatal(error, reexecuting)`` is DBUtils' isfatal hook, told whether DBUtils
-    would run a failed execute again (its caller is ``tough_method``) rather than retry a new
-    cursor. PooledDB reads threadsafety from the creator; without it a function counts as 1
-    and maxshared would be zeroed even on psycopg (pools.md §1.1).
+    rollback), whether that is maxusage recycling (its ``overused`` local), and the connection
+    being replaced (``_create``'s SteadyDBConnection still holds it: DBUtils opens the new one
+    first and closes the old one after). DBUtils reports none of it.
+    ``isfatal(error, reexecuting)`` is DBUtils' isfatal hook, told whether DBUtils would run a
+    failed execute again (its caller is ``tough_method``) rather than retry a new cursor.
+    PooledDB reads threadsafety from the creator; without it a function counts as 1 and
+    maxshared would be zeroed even on psycopg (pools.md §1.1).
     """
     require_installed()
 
@@ -201,7 +227,12 @@ def make_pool(
         wanting = sys._getframe(2)
         if wanting.f_code.co_name == "__init__":
             return connect(None)
-        return connect((wanting.f_code.co_name, bool(wanting.f_locals.get("overused"))))
+        steady = sys._getframe(1).f_locals.get("self")  # _create's SteadyDBConnection
+        return connect(
+            Replacing(
+                wanting.f_code.co_name, bool(wanting.f_locals.get("overused")), raw_of(steady)
+            )
+        )
 
     def fatal_hook(error: BaseException) -> bool:
         # frames: fatal_hook <- SteadyDBConnection._fatal_check <- tough_method or _cursor

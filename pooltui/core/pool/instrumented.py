@@ -48,6 +48,7 @@ from pooltui.core.pool import _dbutils
 from pooltui.core.pool.histogram import HistogramSnapshot, LatencyHistogram
 from pooltui.core.pool.leaks import LeakDetector, LeakReport
 from pooltui.core.pool.leases import Borrower, Lease
+from pooltui.core.pool.lock_time import LockClock, timed_sql_pinger
 from pooltui.core.pool.raw_connection import RawConnection, proxy_class
 from pooltui.core.pool.stats import PoolStats, overflow_of
 
@@ -97,6 +98,11 @@ class InstrumentedPool:
         self._mutex = threading.Lock()
         self._closed = False
         self._raws: set[RawConnection] = set()
+        # open: connects - closes, except that a connection DBUtils replaced counts as gone
+        # when its replacement opens (old -> new until the old one's close; see _open_after)
+        self._open = 0
+        self._replaced: dict[RawConnection, RawConnection] = {}
+        self._lock_clock = LockClock()  # round trips under the pool lock (lock_time.py)
         self._sids: set[int] = set()
         self._opened_sids: set[int] = set()  # every session it ever opened: the closing check
         self._local = threading.local()
@@ -112,6 +118,12 @@ class InstrumentedPool:
         # pooltui runs setsession itself, after its guards, so a failure names its step
         self._setsession = tuple(kwargs.pop("setsession") or ())
         kwargs["setsession"] = None
+        ping_query = self.validation.effective.ping_query
+        if ping_query:  # DBUtils' own SQL pinger, timed under the pool lock (lock_time.py)
+            kwargs["ping"] = (
+                self.validation.effective.ping,
+                timed_sql_pinger(ping_query, self._lock_clock),
+            )
         self._interrupting = False
         self._aborted = False  # abort_all() cut every socket: close() need not cancel first
         self._try_session_once()
@@ -121,6 +133,7 @@ class InstrumentedPool:
             # case that would block here forever
             self._pool = _dbutils.make_pool(self._create, self._module, self._is_fatal, **kwargs)
             self.internals = _dbutils.bind(self._pool)
+            self._lock_clock.held = self.internals.lock_held
         except BaseException:
             self._closed = True
             self._force_close_all()
@@ -135,15 +148,25 @@ class InstrumentedPool:
 
     # --- connecting ------------------------------------------------------------------------
 
-    def _create(self, replacing: tuple[str, bool] | None) -> RawConnection:
-        """The creator DBUtils calls; ``replacing`` says who replaces a lost connection."""
-        proxy = self._connect()  # a failed reconnect raises: it replaced nothing
+    def _create(self, replacing: _dbutils.Replacing | None) -> RawConnection:
+        """The creator DBUtils calls; ``replacing`` says who replaces which lost connection.
+
+        Timed as a whole (connect, guards, setsession) when DBUtils holds its pool lock
+        meanwhile: at a checkout from an empty idle cache, or replacing a connection the ping
+        at checkout found dead.
+        """
+        started = perf_counter()
+        try:  # a failed reconnect raises: it replaced nothing
+            proxy = self._connect(replacing.old if replacing is not None else None)
+        finally:
+            self._lock_clock.add_connect(perf_counter() - started)
         if replacing is not None:
-            self._count_replacement(replacing[0], recycled=replacing[1])
+            self._count_replacement(replacing.caller, recycled=replacing.recycled)
         return proxy
 
-    def _connect(self) -> RawConnection:
-        """The creator DBUtils calls (usually while holding the pool lock)."""
+    def _connect(self, replaces: Any = None) -> RawConnection:
+        """Open, prepare and register a connection; ``replaces``: the one DBUtils will close
+        once this one is stored (it counts as gone from now: see _forget)."""
         self._check_open()
         if self._aborted:  # DBUtils reconnects after a failed rollback, failover or not: a stop
             # that cut the sockets must not wait for a connect to a server that does not answer
@@ -176,6 +199,10 @@ class InstrumentedPool:
                     if len(self._opened_sids) < MAX_OPENED_IDS:
                         self._opened_sids.add(sid)
                 self._connects += 1
+                gone = replaces in self._raws and replaces not in self._replaced
+                if gone:
+                    self._replaced[replaces] = proxy
+                self._open += 0 if gone else 1  # one store: the sampler never sees both
         if closed:  # close() ran while we were connecting: do not leave it open
             raw.close()
             self._check_open()
@@ -269,7 +296,23 @@ class InstrumentedPool:
             if proxy._sid is not None:
                 self._sids.discard(proxy._sid)
             self._closes += 1
+            self._open -= self._open_after_close(proxy)
             return True
+
+    def _open_after_close(self, proxy: RawConnection) -> int:
+        """How much closing ``proxy`` lowers ``open`` (under ``_mutex``): 0 for a replaced
+        connection (gone since its replacement opened), and 0 for a replacement closed before
+        the one it replaced (which is open again: DBUtils kept it, its retry failed)."""
+        replaced = self._replaced
+        if not replaced:
+            return 1
+        if replaced.pop(proxy, None) is not None:
+            return 0
+        for old, new in replaced.items():
+            if new is proxy:
+                del replaced[old]
+                return 0
+        return 1
 
     def _count_replacement(self, caller: str, *, recycled: bool) -> None:
         """A connect that replaces a connection DBUtils found dead (or recycled by maxusage).
@@ -431,20 +474,21 @@ class InstrumentedPool:
     def _gauges(self) -> tuple[int, int, int, int, int, int]:
         """checked_out, idle, shared, open, overflow, waiting; lock-free reads.
 
-        ``waiting`` counts callers blocked in connection(): the larger of the threads parked in
-        the pool's Condition (``_lock._waiters``: at the maxconnections limit) and the callers
-        inside connection() other than the one being served (queued on the pool lock behind a
-        connect, ping or rollback, which ``_waiters`` does not see).
+        ``waiting`` counts callers waiting for a connection: the threads parked in the pool's
+        Condition (``_lock._waiters``) because maxconnections are out. Callers queued on the
+        pool lock itself (behind a connect, ping or rollback, or just each other) are not
+        waiting for a connection, and with blocking=False nobody ever is: what the lock costs
+        them is the lock time (``under_lock``) and their acquire wait.
         """
         internals = self.internals
-        opened = len(self._raws)
+        opened = self._open
         return (
             internals.checked_out(),
             len(internals.idle),
             len(internals.shared or ()),
             opened,
             overflow_of(opened, self._maxcached),
-            max(len(internals.waiters), self._inside() - 1, 0),
+            len(internals.waiters),
         )
 
     def in_flight(self) -> int:
@@ -546,6 +590,7 @@ class InstrumentedPool:
             leaks=leaks,
             oldest_wait_ms=oldest_wait * 1000.0,
             peak_oldest_wait_ms=longest_wait * 1000.0,
+            under_lock=self._lock_clock.read(),
         )
 
     def _zero_counters(self) -> None:
@@ -563,6 +608,7 @@ class InstrumentedPool:
         self._interrupting = self._aborted = False
         with self._mutex:
             self._zero_counters()
+            self._lock_clock.zero()
             self.leak_detector.reset()
             self._peaks[:] = gauges
             self._borrowers = []

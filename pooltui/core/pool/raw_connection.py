@@ -9,6 +9,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from pooltui.core.pool.lock_time import timed_ping, timed_rollback
+
 if TYPE_CHECKING:
     from pooltui.core.pool.instrumented import InstrumentedPool
 
@@ -24,7 +26,9 @@ class RawConnection:
     # (ping and rollback under the pool lock, where every microsecond serialises the whole
     # pool): they are the driver's own bound methods in slots. A __getattr__ delegating the
     # rest would slow every one of these lookups down (CPython does not specialise attribute
-    # access on a class that has one), and nothing needs it.
+    # access on a class that has one), and nothing needs it. ping and rollback, the two round
+    # trips DBUtils makes under its pool lock, are wrapped to time that (lock_time.py): one
+    # Python call on a path that already waits for the server.
     __slots__ = (
         "_con",
         "_owner",
@@ -45,6 +49,11 @@ class RawConnection:
             method = getattr(con, name, None)
             if method is not None:  # no ping(): DBUtils must still see the AttributeError
                 setattr(self, name, method)
+        clock = owner._lock_clock
+        if getattr(con, "ping", None) is not None:
+            self.ping = timed_ping(con.ping, clock)
+        if getattr(con, "rollback", None) is not None:
+            self.rollback = timed_rollback(con.rollback, clock)
 
     def close(self) -> None:
         """Close once: a second close (DBUtils after a forced close) is a no-op, not an error."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pooltui.core.pool.histogram import Summary
+from pooltui.core.pool.lock_time import LockTime
 
 GAUGES = ("checked_out", "idle", "shared", "open", "overflow", "waiting")
 COUNTERS = (
@@ -46,7 +47,8 @@ class PoolStats:
     checked_out: int = 0  # handed out to callers (PooledDB._connections; a shared one once)
     idle: int = 0  # in the idle cache
     shared: int = 0  # in the shared cache
-    open: int = 0  # connects - closes: what the server sees for this pool's tag
+    open: int = 0  # connects - closes: what the server sees for this pool's tag (a connection
+    # DBUtils replaced counts as gone when its replacement opens: it opens that one first)
     overflow: int = 0  # open beyond maxcached: closed when returned (churn)
     waiting: int = 0  # callers blocked in connection()
     # high-water marks since the interval began
@@ -80,6 +82,8 @@ class PoolStats:
     # (completed waits included: the longest wait). Milliseconds, read by the sampler.
     oldest_wait_ms: float = 0.0
     peak_oldest_wait_ms: float = 0.0
+    # since the interval began: connects, pings and resets made under DBUtils' pool lock
+    under_lock: LockTime = field(default_factory=LockTime)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape: gauges, peaks, counters, limits flat; timings as ``<name>_ms`` dicts."""
@@ -90,6 +94,8 @@ class PoolStats:
                 out[f"{f.name}_ms"] = value.as_dict()
             elif isinstance(value, float):
                 out[f.name] = round(value, 3)
+            elif isinstance(value, LockTime):
+                out[f.name] = value.as_dict()
             else:
                 out[f.name] = value
         return out

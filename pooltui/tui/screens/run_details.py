@@ -19,6 +19,8 @@ from textual.widgets import Button, Footer, Static
 
 from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.history import RunRecord, relative
+from pooltui.core.load.notes import RunNote
+from pooltui.core.pool.lock_time import KINDS
 from pooltui.core.pool.stats import COUNTERS as STATS_COUNTERS
 from pooltui.core.pool.stats import GAUGES
 from pooltui.core.report import tail_lines
@@ -71,6 +73,21 @@ def figure_rows(record: RunRecord) -> list[tuple[str, float | int, str | None]]:
         ]
     rows += [(f"peak {name}", getattr(result.pool, f"peak_{name}"), None) for name in PEAKS]
     rows += [(name, getattr(result.pool, name), None) for name in COUNTERS]
+    rows += lock_rows(record)
+    rows += [("client CPU (cores)", result.client.cores, None)]
+    return rows
+
+
+def lock_rows(record: RunRecord) -> list[tuple[str, float | int, str | None]]:
+    """The round trips DBUtils made holding its pool lock ("lock: ..."): each kind's total (ms)
+    and count."""
+    lock = record.result.pool.under_lock
+    rows: list[tuple[str, float | int, str | None]] = []
+    for kind in KINDS:
+        rows += [
+            (f"lock: {kind} (ms)", lock.ms(kind), "down"),
+            (f"lock: {kind}s", lock.count(kind), None),
+        ]
     return rows
 
 
@@ -160,6 +177,9 @@ def summary_text(record: RunRecord, baseline: RunRecord | None) -> Text:
     if result.error_kinds:
         kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.error_kinds.items()))
         text.append(f"\nerrors by kind: {kinds}", style="red")
+    if result.client.saturated:
+        noted = result.noted(RunNote.CLIENT_SATURATED) or [result.client.sentence()]
+        text.append(f"\n{noted[0][:1].upper()}{noted[0][1:]}.", style="yellow")
     return text
 
 

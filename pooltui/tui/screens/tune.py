@@ -38,6 +38,7 @@ from pooltui.core.profiles import Profile
 from pooltui.tui.messages import (
     BurstFailed,
     BurstFinished,
+    PoolBuilt,
     PoolClosed,
     PoolEventOccurred,
     StatsSampled,
@@ -48,7 +49,7 @@ from pooltui.tui.messages import (
 )
 from pooltui.tui.widgets.event_log import EventLog
 from pooltui.tui.widgets.history_table import HistoryTable
-from pooltui.tui.widgets.live_panel import LivePanel
+from pooltui.tui.widgets.live_panel import LivePanel, plottable
 from pooltui.tui.widgets.param_panel import ParamPanel
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class TuneScreen(Screen[None]):
         self._run_threads = 0
         self._elapsed = 0.0
         self._trouble = ""  # an outage or a stall the running burst reports now
+        self._client_cpu_logged = False  # the running burst said its client is saturated
         self._duration = 0.0
         self._status_text: str | Text = ""
 
@@ -275,8 +277,10 @@ class TuneScreen(Screen[None]):
         config, workload = self.panel.config, self.panel.workload
         self._stop = session.start_run()
         self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
+        self._client_cpu_logged = False
         self._run_threads, self._duration = workload.threads, workload.duration_s
         self.query_one(LivePanel).clear_plots()
+        self.query_one(LivePanel).show_client_cpu(None)
         run_id = self._start("burst")
         rebuild = " (building the pool)" if session.needs_build(config) else ""
         self._burst_number = len(self.pooltui.history) + 1
@@ -331,7 +335,18 @@ class TuneScreen(Screen[None]):
         """The console switched targets: the same values may mean something else there."""
         self.panel.set_facts(target.facts)
         self.events.add("connected", f"now on {target.redacted}")
-        self._show_limits()
+        self._restart_counters()
+
+    def _restart_counters(self) -> None:
+        """A new pool (built, or none yet on a new target): every counter the console shows
+        is that pool's, so the errors of the last pool's run go too (the pool's own counters
+        start at zero with it)."""
+        self._run_errors = 0
+        pool = self.pooltui.session.pool
+        if pool is None:
+            self._show_limits()
+        else:
+            self._show_stats(pool.snapshot(), self.panel.workload.threads)
 
     # --- the modal screens (they open on top of this screen only: their keys are its own) ----
 
@@ -475,7 +490,7 @@ class TuneScreen(Screen[None]):
     def _ensure_pool(self, config: PoolConfig) -> InstrumentedPool:
         pool, built = self.pooltui.session.ensure(config, self._pool_event)
         if built:
-            self.post_message(PoolEventOccurred("pool_built", f"pool {pool.tag} built"))
+            self.post_message(PoolBuilt(pool.tag))
         return pool
 
     @work(thread=True, exit_on_error=False, group="pool-work")
@@ -517,6 +532,12 @@ class TuneScreen(Screen[None]):
 
     # --- what the workers report --------------------------------------------------------------
 
+    @on(PoolBuilt)
+    def _pool_built(self, message: PoolBuilt) -> None:
+        self.events.add("pool_built", f"pool {message.tag} built")
+        if self.running != "burst":  # a burst restarted them itself and its samples follow
+            self._restart_counters()
+
     @on(PoolEventOccurred)
     def _pool_event_occurred(self, message: PoolEventOccurred) -> None:
         if message.kind not in OWN_EVENTS:
@@ -544,12 +565,29 @@ class TuneScreen(Screen[None]):
         self._elapsed = sample.elapsed_s
         self._note_trouble(sample)
         with self.app.batch_update():
+            self._note_client_cpu(sample)
             self._show_stats(sample.stats, self._run_threads)
-            self.query_one(LivePanel).push(
-                sample.throughput_rps, sample.p95_ms, sample.p95_acquire_ms
-            )
-            self.query_one(LivePanel).push_waiting(sample.stats.waiting)
+            if plottable(sample, self.SAMPLE_INTERVAL_S):
+                self.query_one(LivePanel).push(
+                    sample.throughput_rps, sample.p95_ms, sample.p95_acquire_ms
+                )
+                self.query_one(LivePanel).push_waiting(sample.stats.waiting)
             self._show_status()
+
+    def _note_client_cpu(self, sample: engine.Sample) -> None:
+        """The client's own CPU at its ceiling, live: on the plots while it lasts, in the log
+        the first time in a run (the run's note says it for the whole run at the end)."""
+        if sample.final:  # its CPU interval includes the end of the run
+            return
+        saturated = sample.client_saturated
+        self.query_one(LivePanel).show_client_cpu(sample.client_cores if saturated else None)
+        if saturated and not self._client_cpu_logged:
+            self._client_cpu_logged = True
+            self.events.add(
+                "warning",
+                f"the client uses {sample.client_cores:.2f} cores of CPU: the client, not the "
+                "pool, may set this run's ceiling",
+            )
 
     def _note_trouble(self, sample: engine.Sample) -> None:
         """An outage or a stall, live: in the status line while it lasts, in the log when it
@@ -598,6 +636,8 @@ class TuneScreen(Screen[None]):
         for kind, line in zip(result.event_kinds, result.events, strict=True):
             log.add(kind, line)  # a run note's kind (core.load.notes.RunNote) is a warning
         self._trouble = ""
+        client = result.client  # the plots now show the whole run: so does their CPU mark
+        self.query_one(LivePanel).show_client_cpu(client.cores if client.saturated else None)
         unrecovered = next((o for o in result.outages if o.ended_s is None), None)
         if result.fatal_error:
             self.notify(

@@ -1,0 +1,195 @@
+"""Issue 11 §3 in the console: the counters restart with a new pool, the live plots plot no
+rate over a sliver, and a client at its CPU ceiling says so (real databases, driven by keys)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from db_helpers import poisson_ceiling
+from textual.containers import VerticalScroll
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.diagnosis.rules import lock_time_finding
+from pooltui.core.history import RunHistory
+from pooltui.core.load import engine
+from pooltui.core.pool import InstrumentedPool
+from pooltui.core.targets import parse_dsn
+from pooltui.tui.messages import PoolBuilt, StatsSampled, WarmupFinished
+from pooltui.tui.screens.connect import ConnectScreen
+from pooltui.tui.screens.run_details import RunDetailsScreen
+from pooltui.tui.screens.tune import TuneScreen
+from pooltui.tui.widgets.live_panel import COUNTERS, SLIVER_SHARE, plottable
+from pooltui.tui.widgets.stat_counters import StatCounters
+from pooltui.tui.widgets.trend_plot import TrendPlot
+
+from .helpers import Console, Host, burst, opened, screen_text, set_slider, until
+
+REJECTING = PoolConfig(maxconnections=2, maxcached=2, blocking=False)
+CROWD = Workload(threads=6, duration_s=1.0, hold_ms=5.0)
+
+
+def counters(console: Console) -> dict[str, float]:
+    return console.app.tune.query_one(StatCounters).values
+
+
+def pool_counters(console: Console) -> dict[str, float]:
+    """What the counters must show between runs: the session pool's, and no error of its own."""
+    pool = console.app.session.pool
+    assert pool is not None
+    stats = pool.snapshot()
+    return {name: getattr(stats, name, 0) for name in COUNTERS}
+
+
+# --- counters restart with a new pool ---------------------------------------------------------
+
+
+async def test_a_rebuilt_pool_starts_its_counters_errors_included(pg_dsn: str) -> None:
+    """A slider change rebuilds the pool at the next warm-up (a profile load takes the same
+    path): the last pool's errors must not sit next to the new pool's one checkout."""
+    console = Console(pg_dsn, REJECTING, CROWD)
+    async with console.run() as pilot:
+        await pilot.pause()
+        finished = await burst(pilot, console)
+        assert finished.result.errors > 0  # rejections
+        assert counters(console)["errors"] == finished.result.errors
+        first = console.app.session.pool
+        await set_slider(pilot, console, "maxconnections", 3)
+        await pilot.press("w")
+        await until(pilot, lambda: console.seen(WarmupFinished) and console.seen(PoolBuilt))
+        assert console.app.session.pool is not first
+        await until(pilot, lambda: counters(console) == pool_counters(console))
+        assert counters(console)["errors"] == 0 and counters(console)["rejections"] == 0
+        assert counters(console)["checkouts"] == pool_counters(console)["checkouts"]
+
+
+async def test_a_new_target_starts_every_counter_at_zero(pg_dsn: str, sqlite_dsn: str) -> None:
+    console = Console(pg_dsn, REJECTING, CROWD)
+    async with console.run() as pilot:
+        await pilot.pause()
+        finished = await burst(pilot, console)
+        assert finished.result.errors > 0 and counters(console)["checkouts"] > 0
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(console.app.screen, ConnectScreen))
+        screen = console.app.screen
+        assert isinstance(screen, ConnectScreen)
+        field = screen.query_one("#dsn", Input)
+        field.focus()
+        field.value = sqlite_dsn
+        await pilot.press("enter")  # test it
+        await until(pilot, lambda: screen.report is not None)
+        await pilot.press("ctrl+u")  # use it
+        await until(pilot, lambda: isinstance(console.app.screen, TuneScreen))
+        await until(pilot, lambda: console.app.session.target.backend == "sqlite")
+        assert console.app.session.pool is None
+        assert counters(console) == dict.fromkeys(COUNTERS, 0)
+        assert console.gauge("open").value == 0
+
+
+# --- the live plots -------------------------------------------------------------------------------
+
+
+async def poisson_burst(pilot: Pilot, console: Console) -> list[StatsSampled]:
+    finished = await burst(pilot, console)
+    assert finished.result.errors == 0
+    return [m for m in console.seen(StatsSampled) if m.run_id == finished.run_id]
+
+
+async def test_a_rate_limited_run_never_plots_a_rate_far_above_its_rate(sqlite_dsn: str) -> None:
+    rate = 20.0
+    console = Console(
+        sqlite_dsn,
+        PoolConfig(maxconnections=4),
+        Workload(threads=4, duration_s=1.0, pattern="poisson", rate=rate, hold_ms=20.0),
+    )
+    interval = TuneScreen.SAMPLE_INTERVAL_S
+    shortest = SLIVER_SHARE * interval  # what the console still plots
+    ceiling = poisson_ceiling(rate * shortest) / shortest
+    async with console.run() as pilot:
+        await pilot.pause()
+        for _ in range(3):  # each run's last sample lands somewhere else in its interval
+            seen = await poisson_burst(pilot, console)
+            plot = console.app.tune.query_one("#plot-throughput", TrendPlot)
+            plotted = [m.sample for m in seen if plottable(m.sample, interval)]
+            assert list(plot.values) == [s.throughput_rps for s in plotted]
+            assert plot.maximum is not None and plot.maximum <= ceiling
+            assert seen[-1].sample.final  # the last one was seen, plotted or not
+            for name in ("latency", "acquire"):  # the three plots keep in step
+                assert len(console.app.tune.query_one(f"#plot-{name}", TrendPlot).values) == len(
+                    plotted
+                )
+
+
+def test_a_sliver_is_not_plottable_a_sample_interval_is(sqlite_dsn: str) -> None:
+    """The decision on the samples a real run made, and on its last one cut to a sliver."""
+    interval = 0.1
+    with InstrumentedPool(parse_dsn(sqlite_dsn), PoolConfig(maxconnections=2)) as pool:
+        samples: list[engine.Sample] = []
+        engine.run(
+            pool,
+            Workload(threads=2, duration_s=0.5),
+            on_sample=samples.append,
+            sample_interval_s=interval,
+        )
+    assert all(plottable(s, interval) for s in samples[:-1])  # mid-run: never under half
+    final = samples[-1]
+    assert final.final
+    assert plottable(final, interval) == (final.interval_s >= SLIVER_SHARE * interval)
+    sliver = replace(final, interval_s=interval * SLIVER_SHARE * 0.9)
+    assert not plottable(sliver, interval)
+
+
+# --- the client's CPU -----------------------------------------------------------------------------
+
+
+async def test_a_saturated_client_is_reported_live_and_after_the_run(sqlite_dsn: str) -> None:
+    """A CPU-heavy burst (SQLite, many threads, tiny queries): the console's warning follows
+    the measured figure, sample by sample, and the run's note follows the run's figure."""
+    console = Console(sqlite_dsn, PoolConfig(maxconnections=8), Workload(threads=8, duration_s=1.0))
+    async with console.run() as pilot:
+        await pilot.pause()
+        finished = await burst(pilot, console)
+        seen = [m.sample for m in console.seen(StatsSampled) if m.run_id == finished.run_id]
+        assert any(s.client_cores > 0 for s in seen)
+        live = any(s.client_saturated and not s.final for s in seen)
+        warned = [t for t in console.log.texts("warning") if "may set this run's ceiling" in t]
+        assert len(warned) == (1 if live else 0)  # once a run, when it begins
+        client = finished.result.client
+        noted = console.log.texts("client_saturated")  # the run's note, logged at its end
+        assert bool(noted) == client.saturated
+        assert all(t.startswith("the client, not the pool, set this ceiling") for t in noted)
+        # the plots' box says it for the run the plots show, with the run's own figure
+        subtitle = console.app.tune.query_one("#plots").border_subtitle
+        want = f"client CPU-bound: {client.cores:.2f} cores" if client.saturated else ""
+        assert subtitle == want
+
+
+# --- run details ------------------------------------------------------------------------------
+
+
+async def test_run_details_show_the_lock_time_and_its_finding(pg_dsn: str) -> None:
+    """A ping query that sleeps on the server, at every checkout, under the pool lock."""
+    config = PoolConfig(
+        mincached=2, maxcached=2, maxconnections=2, ping_query="SELECT pg_sleep(0.005)"
+    )
+    workload = Workload(threads=4, duration_s=0.5)
+    with InstrumentedPool(parse_dsn(pg_dsn), config) as pool:
+        result = engine.run(pool, workload)
+    history = RunHistory()
+    record = history.add(config, workload, result)
+    finding = lock_time_finding(result)
+    assert finding is not None
+    host = Host(RunDetailsScreen(record, None))
+    async with host.run_test(size=(120, 80)) as pilot:
+        await opened(pilot)
+        summary = " ".join(screen_text(host).split())  # the finding is in the header
+        assert " ".join(finding.message.split())[:60] in summary
+        host.screen.query_one("#body", VerticalScroll).scroll_end(animate=False)
+        await pilot.pause()
+        text = " ".join(screen_text(host).split())  # the figures' end: lock time, CPU
+        lock = result.pool.under_lock
+        assert f"lock: ping (ms) {lock.ping_ms:,.2f}" in text
+        assert f"lock: pings {lock.pings:,}" in text
+        assert f"lock: resets {lock.resets:,}" in text
+        assert f"client CPU (cores) {result.client.cores:,.2f}" in text
