@@ -31,9 +31,10 @@ connections its threads need and meets cold server caches, which would bias the 
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from pooltui.core.checks import capacity_problem, most_connections
@@ -41,9 +42,10 @@ from pooltui.core.compare.noise import Difference, Spread, compare, spread
 from pooltui.core.config import PoolConfig, SessionGuards, Workload, validate, validate_workload
 from pooltui.core.errors import BadInput
 from pooltui.core.load import engine
-from pooltui.core.load.results import RunResult, Sample
+from pooltui.core.load.results import RunResult, Sample, WarmupResult, merge_results
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.pool.protocol import PoolLike
+from pooltui.core.pool.stats import GAUGES
 from pooltui.core.probes import LeftOpen, ServerInfo, confirm_closed, probe_server
 from pooltui.core.targets import Target
 
@@ -95,6 +97,7 @@ class RunDone:
     side: str  # "A" or "B"
     label: str  # that side's label
     result: RunResult
+    compared: bool  # a run of a comparison (else of repeats: side is always "A")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,10 @@ class Run:
         """Ran its whole duration: a stopped or failed run is kept but never judged."""
         return not self.result.stopped and self.result.fatal_error is None
 
+    @property
+    def figures(self) -> dict[str, float]:
+        return {f.name: f.read(self.result) for f in FIGURES}
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -117,18 +124,15 @@ class Outcome:
     stopped: bool = False  # ``stop`` ended it before the last run
     fatal_error: str | None = None  # a run's fatal error ended it
     closed: dict[str, LeftOpen] = field(default_factory=dict)  # per side: the server's count
-    warmup: dict[str, RunResult] = field(default_factory=dict)  # the unmeasured first runs
+    warmups: dict[str, WarmupResult] = field(default_factory=dict)  # each pool's warm-up
+    warmup_runs: dict[str, RunResult] = field(default_factory=dict)  # the unmeasured first runs
 
     @property
     def left_open(self) -> int:
         return sum(left.sessions for left in self.closed.values())
 
     def closed_sentence(self) -> str:
-        """One sentence for every pool: the same words as a single bench run's."""
-        sentences = {label: left.sentence() for label, left in self.closed.items()}
-        if len(set(sentences.values())) == 1:
-            return next(iter(sentences.values()), "no pool was opened")
-        return "; ".join(f"{label}: {text}" for label, text in sentences.items())
+        return closed_sentence(self.closed)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +169,35 @@ class Repeats:
         }
 
 
+def one_after_another(results: Sequence[RunResult]) -> RunResult:
+    """Runs of one pool in sequence as one run: counts add, the histograms merge (percentiles of
+    every request of every run), the durations add and throughput is over their sum; the pool's
+    counters add, its peaks are the highest, its gauges the last run's (merge_results is for
+    runs at the same time, whose throughputs and pools add)."""
+    merged = functools.reduce(merge_results, results)
+    duration = sum(r.duration_s for r in results)
+    ok = merged.requests - merged.errors
+    stats = [r.pool for r in results]
+    pool = replace(
+        merged.pool,
+        **{f.name: getattr(stats[-1], f.name) for f in fields(stats[-1]) if f.name in GAUGES},
+        **{
+            f.name: max(getattr(s, f.name) for s in stats)
+            for f in fields(stats[-1])
+            if f.name.startswith("peak_")
+        },
+        maxconnections=stats[-1].maxconnections,
+        maxcached=stats[-1].maxcached,
+        leaks=stats[-1].leaks,
+    )
+    return replace(
+        merged,
+        duration_s=duration,
+        throughput_rps=ok / duration if duration else 0.0,
+        pool=pool,
+    )
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A and B alternated: every run, the pairs judged, and per figure the Difference."""
@@ -186,6 +219,7 @@ class Comparison:
             "a": {"label": self.a.label, **_side_dict(self.a)},
             "b": {"label": self.b.label, **_side_dict(self.b)},
             "order": "".join(run.side for run in self.runs),
+            "changes": changes(self.a, self.b),
             "pairs": len(self.pairs),
             "figures": {name: d.as_dict() for name, d in self.differences.items()},
             "runs": [{"side": run.side, **run.result.as_dict()} for run in self.runs],
@@ -195,6 +229,37 @@ class Comparison:
 
 def _side_dict(side: Side) -> dict[str, Any]:
     return {"config": side.config.as_dict(), "workload": asdict(side.workload)}
+
+
+def closed_sentence(closed: Mapping[str, LeftOpen]) -> str:
+    """One sentence for every pool (by side): a single bench run's words when they agree."""
+    sentences = {side: left.sentence() for side, left in closed.items()}
+    if len(set(sentences.values())) == 1:
+        return next(iter(sentences.values()))
+    if not sentences:
+        return "no pool was opened"
+    return "; ".join(f"{side}: {text}" for side, text in sentences.items())
+
+
+def changes(a: Side, b: Side) -> list[str]:
+    """What B changes from A, field by field (pool, then workload): ``hold_ms 1→4``."""
+    found = []
+    for old_obj, new_obj in ((a.config, b.config), (a.workload, b.workload)):
+        for f in fields(new_obj):
+            old, new = getattr(old_obj, f.name), getattr(new_obj, f.name)
+            if old != new:
+                found.append(f"{f.name} {_show(old)}→{_show(new)}")
+    return found
+
+
+def _show(value: object) -> str:
+    return (
+        f"{value:g}"
+        if isinstance(value, float)
+        else repr(value)
+        if isinstance(value, str)
+        else str(value)
+    )
 
 
 def order(rounds: int) -> str:
@@ -215,15 +280,18 @@ def pairs_of(sides: Sequence[str], complete: Sequence[bool]) -> list[tuple[int, 
     return pairs
 
 
-def judge(runs: Sequence[Run], pairs: Sequence[tuple[int, int]]) -> dict[str, Difference]:
-    """Each figure of FIGURES over the pairs (noise.compare)."""
+def judge(
+    figures: Sequence[Mapping[str, float]], pairs: Sequence[tuple[int, int]]
+) -> dict[str, Difference]:
+    """Each figure of FIGURES over the pairs (noise.compare); ``figures[i]`` are run i's
+    (``Run.figures``)."""
     if not pairs:
         return {}
     return {
         f.name: compare(
             f.name,
-            [f.read(runs[a].result) for a, _ in pairs],
-            [f.read(runs[b].result) for _, b in pairs],
+            [figures[a][f.name] for a, _ in pairs],
+            [figures[b][f.name] for _, b in pairs],
             higher_is_better=f.higher_is_better,
         )
         for f in FIGURES
@@ -254,7 +322,8 @@ def run_comparison(
     runner = _Runner(target, sides, stop, on_sample, warmup_s, leak_threshold_s)
     runs, outcome = runner.run(order(rounds), on_progress)
     pairs = pairs_of([run.side for run in runs], [run.complete for run in runs])
-    return Comparison(a, b, tuple(runs), tuple(pairs), judge(runs, pairs), outcome)
+    differences = judge([run.figures for run in runs], pairs)
+    return Comparison(a, b, tuple(runs), tuple(pairs), differences, outcome)
 
 
 def run_repeats(
@@ -303,7 +372,8 @@ class _Runner:
     ) -> tuple[list[Run], Outcome]:
         server = self._check()
         runs: list[Run] = []
-        warmups: dict[str, RunResult] = {}
+        warmups: dict[str, WarmupResult] = {}
+        warmup_runs: dict[str, RunResult] = {}
         fatal: str | None = None
         try:
             for key, side in self.sides.items():
@@ -313,9 +383,10 @@ class _Runner:
             for key, side in self.sides.items():
                 if self.stop.is_set():
                     break
-                warm = self._warm(key, side, server)
+                warmups[key] = engine.warm_up(self.pools[key])
+                warm = self._warmup_run(key, side, server)
                 if warm is not None:
-                    warmups[key] = warm
+                    warmup_runs[key] = warm
                     fatal = fatal or warm.fatal_error
             for index, key in enumerate(plan):
                 if self.stop.is_set() or fatal:
@@ -325,32 +396,30 @@ class _Runner:
                 runs.append(Run(key, result))
                 fatal = result.fatal_error
                 if on_progress is not None:
-                    on_progress(RunDone(index + 1, len(plan), key, side.label, result))
+                    done = RunDone(
+                        index + 1, len(plan), key, side.label, result, len(self.sides) > 1
+                    )
+                    on_progress(done)
         finally:
             closed = self._close()
         cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)
         stopped = self.stop.is_set() and cut and not fatal
-        return runs, Outcome(stopped, fatal, closed, warmups)
+        return runs, Outcome(stopped, fatal, closed, warmups, warmup_runs)
 
     def _check(self) -> ServerInfo:
         """The server's limits, and whether every pool fits in its free slots at once."""
-        for side in self.sides.values():
-            problems = [f for f in validate_workload(side.workload) if f.level == "error"]
-            if problems:
-                raise BadInput(f"{_named(side, self.sides)}{problems[0].message}")
-            validate(side.config, self.target.facts).require_ok()
+        effective = check_sides(self.target, self.sides)
         server = probe_server(self.target)
         taken = 0
-        for side in self.sides.values():
-            effective = validate(side.config, self.target.facts).effective
+        for key, side in self.sides.items():
             in_use = server.connections_in_use
             fits = replace(server, connections_in_use=None if in_use is None else in_use + taken)
-            problem = capacity_problem(fits, effective, side.workload, self.target)
+            problem = capacity_problem(fits, effective[key], side.workload, self.target)
             if problem:
                 if taken:
                     problem += f" (the other pool of the comparison takes {taken})"
-                raise BadInput(f"{_named(side, self.sides)}{problem}")
-            taken += most_connections(effective, side.workload)
+                raise BadInput(f"{_named(key, self.sides)}{problem}")
+            taken += most_connections(effective[key], side.workload)
         return server
 
     def _pool(self, key: str, side: Side) -> PoolLike:
@@ -365,15 +434,13 @@ class _Runner:
         self.built[key] = pool
         return pool
 
-    def _warm(self, key: str, side: Side, server: ServerInfo) -> RunResult | None:
-        pool = self.pools[key]
-        engine.warm_up(pool)
+    def _warmup_run(self, key: str, side: Side, server: ServerInfo) -> RunResult | None:
         if self.warmup_s <= 0:
             return None
         workload = side.workload
         duration = min(self.warmup_s, workload.duration_s)
         return engine.run(
-            pool,
+            self.pools[key],
             replace(workload, duration_s=duration, requests=0),
             stop=self.stop,
             server_version=server.version,
@@ -398,7 +465,20 @@ class _Runner:
         return {label: confirm_closed(self.target, pool) for label, pool in self.built.items()}
 
 
-def _named(side: Side, sides: dict[str, Side]) -> str:
-    """``B (hold_ms=4): `` before a sentence about one side of a comparison (nothing for a
-    lone side)."""
-    return f"{side.label}: " if len(sides) > 1 else ""
+def check_sides(target: Target, sides: Mapping[str, Side]) -> dict[str, PoolConfig]:
+    """Each side's effective configuration, or BadInput for the first configuration or
+    workload that cannot run, naming its side ("B: ...") in a comparison."""
+    effective = {}
+    for key, side in sides.items():
+        problems = [f for f in validate_workload(side.workload) if f.level == "error"]
+        validation = validate(side.config, target.facts)
+        problems += list(validation.errors())
+        if problems:
+            raise BadInput(f"{_named(key, sides)}{problems[0].message}")
+        effective[key] = validation.effective
+    return effective
+
+
+def _named(key: str, sides: Mapping[str, Side]) -> str:
+    """``B: `` before a sentence about one side of a comparison (nothing for a lone side)."""
+    return f"{key}: " if len(sides) > 1 else ""
