@@ -98,6 +98,7 @@ class RunDone:
     label: str  # that side's label
     result: RunResult
     compared: bool  # a run of a comparison (else of repeats: side is always "A")
+    pool: PoolLike  # the pool that ran it (the runner closes it: never close it yourself)
 
 
 @dataclass(frozen=True)
@@ -396,10 +397,10 @@ class _Runner:
                 runs.append(Run(key, result))
                 fatal = result.fatal_error
                 if on_progress is not None:
-                    done = RunDone(
-                        index + 1, len(plan), key, side.label, result, len(self.sides) > 1
+                    compared, pool = len(self.sides) > 1, self.pools[key]
+                    on_progress(
+                        RunDone(index + 1, len(plan), key, side.label, result, compared, pool)
                     )
-                    on_progress(done)
         finally:
             closed = self._close()
         cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)
