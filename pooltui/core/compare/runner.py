@@ -72,7 +72,9 @@ FIGURES: tuple[Figure, ...] = (
     Figure("p99_latency_ms", lambda r: r.latency.p99, False, "ms", "latency p99"),
     Figure("p95_acquire_ms", lambda r: r.acquire.p95, False, "ms", "acquire p95"),
     Figure("p99_acquire_ms", lambda r: r.acquire.p99, False, "ms", "acquire p99"),
+    Figure("p999_acquire_ms", lambda r: r.acquire.p999, False, "ms", "acquire p99.9"),
     Figure("max_acquire_ms", lambda r: r.acquire.max, False, "ms", "acquire max"),
+    Figure("starved_threads", lambda r: float(len(r.starved)), False, "", "starved threads"),
     Figure("errors", lambda r: float(r.errors), False, "", "errors"),
     Figure("connects", lambda r: float(r.pool.connects), False, "", "connects"),
 )
