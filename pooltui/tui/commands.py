@@ -20,7 +20,10 @@ from textual.screen import Screen
 HELP: dict[str, str] = {
     "warm_up": "Build the pool if needed and pre-open mincached connections (cold vs warm).",
     "burst": "Run the workload against the pool in the background; the result becomes a run.",
-    "stop": "Stop the running burst within one request; it still becomes a run.",
+    "repeat": "Run the current configuration again as often as the repeats slider says: "
+    "the runs form one row, its figures the median with the repeats' noise band.",
+    "stop": "Stop the running burst within one request (and the repeats it is one of); it "
+    "still becomes a run.",
     "mark_baseline": "Compare every run with the selected one (again to clear the baseline).",
     "diagnose": "The guided wizard: it measures the target, asks about the workload and "
     "recommends a configuration, with the reason for every value.",

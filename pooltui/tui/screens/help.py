@@ -39,7 +39,12 @@ GAUGE_HELP: dict[str, str] = {
 KEYS: tuple[tuple[str, str], ...] = (
     ("w", "warm up: pre-open mincached connections, compare cold and warm acquire"),
     ("b", "run a burst with the current workload"),
-    ("s", "stop the running burst"),
+    (
+        "r",
+        "repeat: run the current configuration `repeats` times (the Measuring slider, "
+        "default 3); the runs form one row with their noise band",
+    ),
+    ("s", "stop the running burst (and the repeats it is one of)"),
     ("m", "mark the selected run as the baseline"),
     ("c", "connect to another database"),
     ("e", "export the configuration as TOML or Python"),
@@ -65,6 +70,15 @@ def help_markdown(keys: Iterable[tuple[str, str]] = KEYS) -> str:
         "",
         "Change one thing, run a burst, compare with the baseline: every run lands in the "
         "history with its change against the baseline run.",
+        "",
+        "Runs on one machine differ by several percent from one run to the next, so repeat a "
+        "configuration (`r`) before crediting a change: the repeats form one row whose "
+        "throughput and latencies are the median with the repeats' band (`412 ±4%`), and "
+        "whose errors, peaks and maxima are the worst run's (`≤3`). A delta from a baseline "
+        "figure that is itself within noise of zero (acquire p95 0.00 ms, 0 errors) is a "
+        "difference (`+0.4ms`), never a ratio; a delta inside the repeats' band is not "
+        "coloured. The `changed` column says how a row differs from the baseline (target, "
+        "pool and workload), or from the row above while there is no baseline.",
         "",
     ]
     lines += section("Pool parameters (PooledDB)", POOL_FIELDS, PARAMETER_HELP)

@@ -1,10 +1,14 @@
 """The tune screen: parameters on the left; gauges, live plots, run history and events on the right.
 
-The screen owns everything a user does in the console: warm-up, burst, stop, baseline, run
-details, and the modal screens (connect, profiles, export, the wizard); the app holds the
+The screen owns everything a user does in the console: warm-up, burst, repeats, stop, baseline,
+run details, and the modal screens (connect, profiles, export, the wizard); the app holds the
 session and keeps quit and help. What runs now is reactive (``running``, ``stopping``), and
 ``check_action`` disables the keys that cannot act now, so the footer and the palette only
 offer what works.
+
+Repeats (``r``) are a series of bursts of one configuration: each is an ordinary burst, and the
+handler of one's ``BurstFinished`` records it into the series' group and starts the next, so a
+stop ends the burst running and the series with it.
 
 Warm-ups and bursts run in thread workers that never touch a widget: they build the pool when
 the sliders changed since it was built, call the engine, and post messages (``messages.py``)
@@ -16,6 +20,7 @@ lock-free snapshot, so the gauges always show the pool as it is.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -53,18 +58,28 @@ from pooltui.tui.widgets.param_panel import ParamPanel
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Recommendation
-    from pooltui.core.history import RunRecord
+    from pooltui.core.history import RunGroup, RunRecord
     from pooltui.core.pool import InstrumentedPool, PoolEvent
     from pooltui.core.targets import Target
     from pooltui.tui.app import PoolTuiApp
 
 PANEL_TITLES = (
     ("#params", "Parameters"),
-    ("#history", "Runs (ms, Δ vs baseline)"),
     ("#events", "Events"),
 )
 # pool events the screen reports itself, with more context than the pool has
 OWN_EVENTS = frozenset({"run_finished"})
+
+
+@dataclass
+class Series:
+    """The repeats running now: one configuration, ``total`` runs, one group in the history."""
+
+    config: PoolConfig
+    workload: Workload
+    total: int
+    group: int | None  # a run of the group the repeats join; None until the first one is in
+    done: int = 0
 
 
 class WrappingFooter(Footer):
@@ -83,6 +98,7 @@ class TuneScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "warm_up", "Warm up"),
         Binding("b", "burst", "Burst"),
+        Binding("r", "repeat", "Repeat"),
         Binding("s", "stop", "Stop"),
         Binding("m", "mark_baseline", "Baseline"),
         Binding("d", "diagnose", "Diagnose"),
@@ -111,6 +127,7 @@ class TuneScreen(Screen[None]):
         self._trouble = ""  # an outage or a stall the running burst reports now
         self._duration = 0.0
         self._status_text: str | Text = ""
+        self._series: Series | None = None  # the repeats running now
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -155,7 +172,7 @@ class TuneScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that cannot act now are shown disabled (None): no run starts beside another,
         only a running burst stops, a baseline needs a run."""
-        if action in ("warm_up", "burst"):
+        if action in ("warm_up", "burst", "repeat"):
             return None if self.running else True
         if action == "stop":
             return True if self.running == "burst" and not self.stopping else None
@@ -177,8 +194,10 @@ class TuneScreen(Screen[None]):
         panel, session = self.panel, self.pooltui.session
         text: str | Text
         if self.running == "burst":
+            series = self._series
             text = (
-                f"▶ burst #{self._burst_number} running · {self._elapsed:.1f} / "
+                (f"▶ repeat {series.done + 1}/{series.total} · " if series else "▶ ")
+                + f"burst #{self._burst_number} running · {self._elapsed:.1f} / "
                 f"{self._duration:g} s"
                 + self._trouble
                 + (" · stopping…" if self.stopping else " · s stops")
@@ -257,6 +276,7 @@ class TuneScreen(Screen[None]):
         self.running = None
         self.stopping = False
         self._stop = None
+        self._series = None
         self._show_status()
 
     def action_warm_up(self) -> None:
@@ -271,8 +291,27 @@ class TuneScreen(Screen[None]):
     def action_burst(self) -> None:
         if not self._can_start("start a burst"):
             return
+        self._start_burst(self.panel.config, self.panel.workload)
+
+    def action_repeat(self) -> None:
+        """Run the current configuration ``repeats`` times; the runs form one group (joining
+        the newest run's when it ran this configuration to its end)."""
+        if not self._can_start("repeat the configuration"):
+            return
+        session, panel = self.pooltui.session, self.panel
+        config, workload, total = panel.config, panel.workload, panel.repeats
+        joins = self.pooltui.history.repeatable(config, workload, session.target.redacted)
+        self._series = Series(config, workload, total, joins)
+        self.events.add(
+            "info",
+            f"repeating the configuration {total} time{'s' if total != 1 else ''}"
+            + (f", with run #{joins}" if joins is not None else ""),
+        )
+        self._start_burst(config, workload)
+
+    def _start_burst(self, config: PoolConfig, workload: Workload) -> None:
+        """One burst (a plain one, or the next of a series) through the one burst worker."""
         session = self.pooltui.session
-        config, workload = self.panel.config, self.panel.workload
         self._stop = session.start_run()
         self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
         self._run_threads, self._duration = workload.threads, workload.duration_s
@@ -280,20 +319,25 @@ class TuneScreen(Screen[None]):
         run_id = self._start("burst")
         rebuild = " (building the pool)" if session.needs_build(config) else ""
         self._burst_number = len(self.pooltui.history) + 1
+        series = self._series
         self.events.add(
             "info",
-            f"burst #{self._burst_number} started: "
-            f"{workload.threads} threads, {workload.duration_s:g} s{rebuild}",
+            f"burst #{self._burst_number} started"
+            + (f" (repeat {series.done + 1} of {series.total})" if series else "")
+            + f": {workload.threads} threads, {workload.duration_s:g} s{rebuild}",
         )
-        self._burst(run_id, config, workload, self._stop)
+        self._burst(run_id, config, workload, self._stop, warm=series is not None)
 
     def action_stop(self) -> None:
-        """Stop the running burst (the key is disabled when none runs)."""
+        """Stop the running burst, and the series it is part of (the key is disabled when no
+        burst runs)."""
         if self.running != "burst" or self._stop is None or self.stopping:
             return
         self._stop.set()
         self.stopping = True
-        self.events.add("stopped", "stopping the burst…")
+        self.events.add(
+            "stopped", "stopping the repeats…" if self._series else "stopping the burst…"
+        )
         self._show_status()
 
     def action_mark_baseline(self) -> None:
@@ -301,26 +345,28 @@ class TuneScreen(Screen[None]):
         number = table.selected_number
         if number is None:  # no run yet: the key is disabled
             return
+        group = history.group(number)
+        what = f"run #{number}" if group is None or group.n == 1 else f"runs {group.numbers()}"
         if history.baseline == number:
             history.mark_baseline(None)
-            self.events.add("info", f"run #{number} is no longer the baseline")
+            self.events.add("info", f"{what} no longer the baseline")
         else:
             history.mark_baseline(number)
-            self.events.add("info", f"run #{number} is the baseline")
+            self.events.add("info", f"{what} the baseline")
         table.show(history)
 
     def action_details(self) -> None:
-        """The selected run's details (enter on the table; the palette's "Run details")."""
+        """The selected row's details (enter on the table; the palette's "Run details")."""
         number = self.query_one(HistoryTable).selected_number
-        record = self.pooltui.history.get(number) if number is not None else None
-        if record is not None:
-            self.show_details(record)
+        group = self.pooltui.history.group(number) if number is not None else None
+        if group is not None:
+            self.show_details(group)
 
     @on(DataTable.RowSelected, "#history")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        record = self.pooltui.history.get(int(event.row_key.value or 0))
-        if record is not None:
-            self.show_details(record)
+        group = self.pooltui.history.group(int(event.row_key.value or 0))
+        if group is not None:
+            self.show_details(group)
 
     def load_config(self, config: PoolConfig, workload: Workload, why: str) -> None:
         """Put a configuration (a profile, a past run) into the sliders."""
@@ -346,19 +392,17 @@ class TuneScreen(Screen[None]):
             workload=panel.workload,
         )
 
-    def show_details(self, record: RunRecord) -> None:
-        """A run's figures and configuration; its "load" puts that configuration back."""
+    def show_details(self, group: RunGroup) -> None:
+        """A row's figures, repeats and configuration; its "load" puts that configuration back."""
         from pooltui.tui.screens.run_details import RunDetailsScreen
-
-        baseline = self.pooltui.history.baseline_record()
 
         def closed(load: bool | None) -> None:
             if load:
                 self.load_config(
-                    record.config, record.workload, f"loaded run #{record.number}'s configuration"
+                    group.config, group.workload, f"loaded run #{group.number}'s configuration"
                 )
 
-        self.app.push_screen(RunDetailsScreen(record, baseline), closed)
+        self.app.push_screen(RunDetailsScreen(self.pooltui.history, group), closed)
 
     def action_connect(self) -> None:
         from pooltui.tui.screens.connect import ConnectScreen
@@ -472,10 +516,13 @@ class TuneScreen(Screen[None]):
         """The pool's callback, from any thread."""
         self.post_message(PoolEventOccurred(event.kind, event.message))
 
-    def _ensure_pool(self, config: PoolConfig) -> InstrumentedPool:
+    def _ensure_pool(self, config: PoolConfig, *, warm: bool = False) -> InstrumentedPool:
+        """The session's pool for ``config``; ``warm``: one built now is warmed up first."""
         pool, built = self.pooltui.session.ensure(config, self._pool_event)
         if built:
             self.post_message(PoolEventOccurred("pool_built", f"pool {pool.tag} built"))
+            if warm:
+                engine.warm_up(pool)
         return pool
 
     @work(thread=True, exit_on_error=False, group="pool-work")
@@ -492,14 +539,22 @@ class TuneScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _burst(
-        self, run_id: int, config: PoolConfig, workload: Workload, stop: threading.Event
+        self,
+        run_id: int,
+        config: PoolConfig,
+        workload: Workload,
+        stop: threading.Event,
+        *,
+        warm: bool = False,
     ) -> None:
+        """``warm``: a pool built for this run is warmed up first (a repeat must not measure
+        the connects a fresh pool makes when the others ran warm)."""
 
         def on_sample(sample: engine.Sample) -> None:
             self.post_message(StatsSampled(run_id, sample))
 
         try:
-            pool = self._ensure_pool(config)
+            pool = self._ensure_pool(config, warm=warm)
             refuse_beyond_capacity(pool, workload)
             result = engine.run(
                 pool,
@@ -578,13 +633,22 @@ class TuneScreen(Screen[None]):
             return
         result = message.result
         history = self.pooltui.history
-        record = history.add(message.config, message.workload, result)
+        series = self._series
+        whole = not result.stopped and not result.fatal_error  # a run cut short is no repeat
+        record = history.add(
+            message.config,
+            message.workload,
+            result,
+            repeats=series.group if series is not None and whole else None,
+        )
         self._run_errors = result.errors
-        self._finish()
+        going_on = series is not None and self._series_goes_on(series, record, whole)
+        if not going_on:
+            self._finish()
         self._show_stats(result.pool, message.workload.threads)
         table = self.query_one(HistoryTable)
         table.show(history)
-        table.move_to_last()
+        table.move_to(record.group)
         log = self.events
         log.add(
             "run_finished",
@@ -613,6 +677,35 @@ class TuneScreen(Screen[None]):
                 severity="error",
                 timeout=10,
             )
+        if series is not None and going_on:
+            self._start_burst(series.config, series.workload)
+        else:
+            self._ended(record, series)
+
+    def _series_goes_on(self, series: Series, record: RunRecord, whole: bool) -> bool:
+        """Count a finished repeat in; True when the series runs another one (not after a stop,
+        a run cut short or the last one)."""
+        if whole and series.group is None:
+            series.group = record.number
+        series.done += 1
+        return whole and series.done < series.total and not self.stopping
+
+    def _ended(self, record: RunRecord, series: Series | None) -> None:
+        """A burst or a series is over: the group's band, and the baseline sentence when it
+        ran the baseline's exact setup."""
+        history = self.pooltui.history
+        group = history.group(record.number)
+        if group is None:
+            return
+        if series is not None:
+            ran = series.done
+            if ran < series.total:
+                self.events.add("stopped", f"repeats ended after {ran} of {series.total} runs")
+            if group.n > 1:
+                self.events.add("run_finished", group.describe())
+        note = history.same_as_baseline(group)
+        if note is not None:
+            self.events.add("info", note)
 
     @on(BurstFailed)
     def _burst_failed(self, message: BurstFailed) -> None:
