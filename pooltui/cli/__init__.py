@@ -1,9 +1,10 @@
 """The `pooltui` command: the console by default, headless subcommands for scripts and CI.
 
 stdout carries results (text, JSON, TOML, Python); diagnostics go to stderr. Exit codes:
-0 ok, 2 bad input, 3 cannot connect, 1 anything else, 128 + the signal's number when SIGINT,
-SIGTERM or SIGHUP ended it (after what ran on the server was cancelled and the connections
-closed and counted). Nothing here imports textual unless the console itself is asked for.
+0 ok, 2 bad input, 3 cannot connect, 1 anything else, 4 a ``compare --fail-if`` threshold
+crossed, 128 + the signal's number when SIGINT, SIGTERM or SIGHUP ended it (after what ran on
+the server was cancelled and the connections closed and counted). Nothing here imports textual
+unless the console itself is asked for.
 
 One module per subcommand, each with ``add_parser(subparsers)`` and ``run(args) -> int``;
 what they share (target, settings, signals, output, the error printer) is ``common``. A new
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from pooltui.cli import bench, check, console, diagnose, drill, export
+from pooltui.cli import bench, check, compare, console, diagnose, drill, export
 from pooltui.cli.common import (
     GuardedStdout,
     Interrupted,
@@ -30,6 +31,7 @@ from pooltui.cli.common import (
 
 SUBCOMMANDS: tuple[tuple[str, ModuleType], ...] = (
     ("bench", bench),
+    ("compare", compare),
     ("export", export),
     ("check", check),
     ("diagnose", diagnose),

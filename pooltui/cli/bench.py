@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pooltui.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
     StopSignals,
     add_target_options,
     add_workload_options,
     print_findings,
+    print_run_done,
     resolve_settings,
     resolve_target,
+    run_exit_code,
 )
 from pooltui.core.errors import BadInput
+
+if TYPE_CHECKING:
+    from pooltui.core.load.results import RunResult, WarmupResult
+    from pooltui.core.probes import LeftOpen
 
 
 def add_parser(subparsers: Any) -> None:
@@ -31,11 +34,22 @@ def add_parser(subparsers: Any) -> None:
         metavar="S",
         help="report connections held longer than S seconds",
     )
+    bench.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N runs on one warm pool: each figure as median and spread (min to max)",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
     """Probe, refuse what does not fit, run, close, count what the server still has."""
+    if args.repeat < 1:
+        raise BadInput(f"--repeat is {args.repeat} but must be at least 1.")
+    if args.repeat > 1:
+        return run_repeated(args)
     from pooltui.core.checks import capacity_problem
     from pooltui.core.config import SessionGuards, validate, validate_workload
     from pooltui.core.load import engine
@@ -74,16 +88,58 @@ def run(args: argparse.Namespace) -> int:
                 pool.close()
                 left = confirm_closed(target, pool)
     if args.json:
-        payload = result.as_dict() | {"closed": left.as_dict()}
-        if warmup is not None:
-            payload["warmup"] = warmup.as_dict()
-        print(json.dumps(payload, indent=2))
+        print(json.dumps(single_run_payload(result, left, warmup), indent=2))
     else:
         print(format_run(result, warmup))
-    print(f"pooltui: {left.sentence()}.", file=sys.stderr)
-    if signals.exit_code is not None:
-        return signals.exit_code
-    if result.fatal_error:
-        print(f"pooltui: {result.fatal_error}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK if left.verified and not left.sessions else EXIT_FAILED
+    return run_exit_code(signals, result.fatal_error, {"A": left})
+
+
+def single_run_payload(
+    result: RunResult, left: LeftOpen, warmup: WarmupResult | None
+) -> dict[str, Any]:
+    """The ``bench --json`` object of one run (and, with --repeat, of all runs as one)."""
+    payload = result.as_dict() | {"closed": left.as_dict()}
+    if warmup is not None:
+        payload["warmup"] = warmup.as_dict()
+    return payload
+
+
+def run_repeated(args: argparse.Namespace) -> int:
+    """``--repeat N``: N runs on one warm pool (core.compare.runner), the single-run figures of
+    all runs as one, and each figure's median and spread over the runs."""
+    from pooltui.core.compare.display import format_repeats
+    from pooltui.core.compare.runner import Side, one_after_another, run_repeats
+    from pooltui.core.config import validate
+    from pooltui.core.report import format_run
+
+    settings = resolve_settings(args)
+    target = resolve_target(args, settings.dsn)
+    if not args.json:
+        findings = validate(settings.pool, target.facts).findings
+        print_findings([f for f in findings if f.level == "warning"])
+
+    with StopSignals() as signals, signals.deferred():
+        repeats = run_repeats(
+            target,
+            Side(settings.pool, settings.workload),
+            args.repeat,
+            stop=signals.stop,
+            on_progress=print_run_done,
+            leak_threshold_s=args.leak_threshold,
+        )
+    outcome = repeats.outcome
+    warmup = outcome.warmups.get("A") if args.warmup else None
+    if repeats.runs:
+        result = one_after_another(repeats.runs)
+        if args.json:
+            payload = single_run_payload(result, outcome.closed["A"], warmup) | {
+                "repeats": len(repeats.runs),
+                "spread": {name: s.as_dict() for name, s in repeats.spreads.items()},
+                "runs": [r.as_dict() for r in repeats.runs],
+            }
+            print(json.dumps(payload, indent=2))
+        else:
+            print(format_repeats(repeats))
+            print(f"\nall {len(repeats.runs)} runs as one:")
+            print(format_run(result, warmup))
+    return run_exit_code(signals, outcome.fatal_error, outcome.closed)

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pooltui.core.errors import BadInput, PooltuiError, redact
 
 if TYPE_CHECKING:
+    from pooltui.core.compare.runner import RunDone
     from pooltui.core.config import Finding
+    from pooltui.core.probes import LeftOpen
     from pooltui.core.profiles import Profile
     from pooltui.core.targets import Target
 
@@ -236,6 +238,36 @@ def resolve_settings(
         workload = replace(workload, duration_s=max(workload.duration_s, 3600.0))
     pool, workload = apply_overrides(profile.pool, workload, getattr(args, "overrides", None) or [])
     return replace(profile, pool=pool, workload=workload)
+
+
+def print_run_done(done: RunDone) -> None:
+    """One stderr line per finished run of a repeat or a comparison (its side, if it has two)."""
+    r = done.result
+    side = f" ({done.side})" if done.compared else ""
+    print(
+        f"pooltui: run {done.index}/{done.total}{side}: {r.throughput_rps:.1f} req/s, latency "
+        f"p95 {r.latency.p95:.2f} ms, acquire max {r.acquire.max:.2f} ms, {r.errors} errors",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def run_exit_code(
+    signals: StopSignals, fatal_error: str | None, closed: Mapping[str, LeftOpen]
+) -> int:
+    """How a command that ran load ends, after its results are printed: the signal's code, 1
+    for a fatal error (printed) or a session the server still has (or could not confirm),
+    else 0. What the pools left (``closed``, by side) is printed first."""
+    from pooltui.core.compare.runner import closed_sentence
+
+    print(f"pooltui: {closed_sentence(closed)}.", file=sys.stderr)
+    if signals.exit_code is not None:
+        return signals.exit_code
+    if fatal_error:
+        print(f"pooltui: {fatal_error}", file=sys.stderr)
+        return EXIT_FAILED
+    clean = all(left.verified and not left.sessions for left in closed.values())
+    return EXIT_OK if clean else EXIT_FAILED
 
 
 def print_findings(findings: Sequence[Finding]) -> None:

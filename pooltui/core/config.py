@@ -546,21 +546,22 @@ _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
 
-def parse_value(key: str, kind: type, text: str) -> Any:
-    """Turn the text of a --set value into the field's type, or say what was expected."""
+def parse_value(key: str, kind: type, text: str, *, option: str = "--set") -> Any:
+    """Turn the text of a --set value into the field's type, or say what was expected (naming
+    ``option``, the flag it came from)."""
     raw = text.strip()
     if kind is bool:
         if raw.lower() in _TRUE:
             return True
         if raw.lower() in _FALSE:
             return False
-        raise BadInput(f"--set {key}: {raw!r} is not a boolean; use true or false.")
+        raise BadInput(f"{option} {key}: {raw!r} is not a boolean; use true or false.")
     if kind is int:
         try:
             return int(raw, 10)
         except ValueError:
             raise BadInput(
-                f"--set {key}: {raw!r} is not a whole number; give one such as 10."
+                f"{option} {key}: {raw!r} is not a whole number; give one such as 10."
             ) from None
     if kind is float:
         try:
@@ -568,7 +569,7 @@ def parse_value(key: str, kind: type, text: str) -> Any:
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
-            raise BadInput(f"--set {key}: {raw!r} is not a number; give one such as 2.5.")
+            raise BadInput(f"{option} {key}: {raw!r} is not a number; give one such as 2.5.")
         return value
     if kind is tuple:
         return tuple(s.strip() for s in text.split(";") if s.strip())
@@ -576,22 +577,25 @@ def parse_value(key: str, kind: type, text: str) -> Any:
 
 
 def apply_overrides(
-    config: PoolConfig, workload: Workload, pairs: list[str]
+    config: PoolConfig, workload: Workload, pairs: list[str], *, option: str = "--set"
 ) -> tuple[PoolConfig, Workload]:
-    """Apply ``key=value`` strings (``--set``) to either dataclass; the last one for a key wins."""
+    """Apply ``key=value`` strings (``--set``, or ``option``) to either dataclass; the last one
+    for a key wins."""
     pool_changes: dict[str, Any] = {}
     work_changes: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise BadInput(f"--set {pair!r} is not of the form key=value, e.g. maxconnections=10.")
+            raise BadInput(
+                f"{option} {pair!r} is not of the form key=value, e.g. maxconnections=10."
+            )
         name = key.removeprefix("pool.").removeprefix("workload.")
         if name in POOL_FIELDS and not key.startswith("workload."):
-            pool_changes[name] = parse_value(key, POOL_FIELDS[name], text)
+            pool_changes[name] = parse_value(key, POOL_FIELDS[name], text, option=option)
         elif name in WORKLOAD_FIELDS and not key.startswith("pool."):
-            work_changes[name] = parse_value(key, WORKLOAD_FIELDS[name], text)
+            work_changes[name] = parse_value(key, WORKLOAD_FIELDS[name], text, option=option)
         else:
             known = ", ".join([*POOL_FIELDS, *WORKLOAD_FIELDS])
-            raise BadInput(f"--set {key!r} is not a parameter; use one of: {known}.")
+            raise BadInput(f"{option} {key!r} is not a parameter; use one of: {known}.")
     return replace(config, **pool_changes), replace(workload, **work_changes)

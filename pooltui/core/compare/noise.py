@@ -93,11 +93,11 @@ class Spread:
     def describe(self, unit: str = "") -> str:
         """``412.3 ±4.1 %`` (or ``0.02 ±0.03 ms`` near zero); one value: just the value."""
         if self.n < 2:
-            return f"{_fmt(self.median)}{unit}"
+            return f"{format_value(self.median)}{unit}"
         relative = self.relative
         if relative is None or self.near_zero:
-            return f"{_fmt(self.median)} ±{_fmt((self.high - self.low) / 2)}{unit}"
-        return f"{_fmt(self.median)}{unit} ±{relative * 100:.1f} %"
+            return f"{format_value(self.median)} ±{format_value((self.high - self.low) / 2)}{unit}"
+        return f"{format_value(self.median)}{unit} ±{relative * 100:.1f} %"
 
 
 def spread(values: Sequence[float]) -> Spread:
@@ -141,10 +141,12 @@ class Difference:
         """``+12.3 % [+8.1, +16.0]`` for a ratio, ``+3 [+1, +5]`` for a difference."""
         if self.relative:
             return (
-                f"{_pct(self.change)} [{_pct(self.low, sign=True, unit='')}, "
-                f"{_pct(self.high, sign=True, unit='')}]"
+                f"{format_ratio(self.change)} [{format_ratio(self.low, sign=True, unit='')}, "
+                f"{format_ratio(self.high, sign=True, unit='')}]"
             )
-        return f"{_signed(self.change)} [{_signed(self.low)}, {_signed(self.high)}]"
+        return (
+            f"{format_signed(self.change)} [{format_signed(self.low)}, {format_signed(self.high)}]"
+        )
 
 
 def compare(
@@ -227,7 +229,7 @@ def _round(value: float) -> float:
     return round(value, 6)
 
 
-def _fmt(value: float) -> str:
+def format_value(value: float) -> str:
     magnitude = abs(value)
     if magnitude >= 100:
         return f"{value:.0f}"
@@ -236,14 +238,14 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
-def _pct(ratio: float, *, sign: bool = True, unit: str = " %") -> str:
+def format_ratio(ratio: float, *, sign: bool = True, unit: str = " %") -> str:
     if math.isinf(ratio):
         return "+inf" if ratio > 0 else "-inf"
     change = (ratio - 1) * 100
     return f"{change:+.1f}{unit}" if sign else f"{change:.1f}{unit}"
 
 
-def _signed(value: float) -> str:
+def format_signed(value: float) -> str:
     if math.isinf(value):
         return "+inf" if value > 0 else "-inf"
-    return f"{'+' if value >= 0 else '-'}{_fmt(abs(value))}"
+    return f"{'+' if value >= 0 else '-'}{format_value(abs(value))}"

@@ -1,0 +1,132 @@
+"""Whether `pooltui compare`'s verdicts can be trusted: A/A and A/B comparisons on PostgreSQL
+and MariaDB.
+
+A/A compares one configuration with itself (two pools, the same settings): the verdict should
+say "within noise" for throughput and latency p95 in >= 95 % of trials. A/B compares a known
+change (hold 1 ms vs 4 ms, maxconnections 4, 8 threads of SELECT 1): it should say "worse" in
+>= 95 %. Each trial is one `core.compare.runner.run_comparison` with fresh pools (what a user
+runs), so a difference between two pools of the same settings counts as the noise it is.
+Printed per server: both rates (per figure, and both figures at once), the trials, and the
+wall time one comparison takes; `--raw FILE` keeps every run's figures, `--judge FILE`
+re-judges saved trials without running anything (to try a change to core/compare/noise.py).
+
+Sized for a 2-core machine: 0.5 s runs, the CLI's default rounds, 20 trials per case per
+server (about 12 minutes). Other processes on the machine widen the noise; the load average is
+printed before and after.
+
+    .venv/bin/python bench/compare_noise.py [--trials 20] [--rounds 3] [--duration 0.5]
+        [--only aa|ab] [--dsn DSN ...] [--raw FILE] [--judge FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pooltui.core.compare.noise import Verdict
+from pooltui.core.compare.runner import FIGURES, Side, judge, pairs_of, run_comparison
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.probes import probe_server
+from pooltui.core.targets import parse_dsn
+
+SERVERS = ("postgresql://postgres@127.0.0.1:5432/test", "mysql://root@127.0.0.1:3306/test")
+WATCHED = ("throughput_rps", "p95_latency_ms")  # the figures the goals are about
+GOAL = 0.95
+POOL = PoolConfig(maxconnections=4)
+WORKLOAD = Workload(threads=8, hold_ms=1.0)
+CHANGED = {"hold_ms": 4.0}  # the A/B change: each request holds its connection 4x as long
+DEFAULT_ROUNDS = 3  # pooltui compare's default (cli/compare.py)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20, help="comparisons per case and server")
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="A/B/B/A rounds")
+    parser.add_argument("--duration", type=float, default=0.5, help="each run, s")
+    parser.add_argument("--only", choices=("aa", "ab"), help="one case only")
+    parser.add_argument("--dsn", action="append", help="servers (default: the shared two)")
+    parser.add_argument("--raw", type=Path, help="write every run's figures to this JSON file")
+    parser.add_argument("--judge", type=Path, help="re-judge a --raw file; run nothing")
+    args = parser.parse_args()
+    if args.judge:
+        report(json.loads(args.judge.read_text()))
+        return 0
+    cases = [args.only] if args.only else ["aa", "ab"]
+    saved: dict[str, Any] = {"load": [os.getloadavg()[0]], "servers": {}}
+    print(f"load average (1 min) before: {os.getloadavg()[0]:.2f}", flush=True)
+    for dsn in args.dsn or SERVERS:
+        target = parse_dsn(dsn)
+        product = probe_server(target).product
+        workload = replace(WORKLOAD, duration_s=args.duration)
+        changed = replace(workload, **CHANGED)
+        saved["servers"][product] = server = {}
+        for case in cases:
+            b = workload if case == "aa" else changed
+            trials = server[case] = []
+            print(f"== {product} {case.upper()}: {args.trials} trials", end="", flush=True)
+            for _ in range(args.trials):
+                started = time.monotonic()
+                comparison = run_comparison(
+                    target, Side(POOL, workload, "A"), Side(POOL, b, "B"), args.rounds
+                )
+                trials.append(
+                    {
+                        "seconds": time.monotonic() - started,
+                        "left": comparison.outcome.left_open,
+                        "runs": [[run.side, run.complete, run.figures] for run in comparison.runs],
+                    }
+                )
+                print(".", end="", flush=True)
+            print(flush=True)
+    saved["load"].append(os.getloadavg()[0])
+    if args.raw:
+        args.raw.write_text(json.dumps(saved))
+    report(saved)
+    return 0
+
+
+def verdicts(trial: dict[str, Any]) -> dict[str, Verdict]:
+    """The trial judged afresh from its runs' figures (so --judge sees a changed noise.py)."""
+    sides = [side for side, _, _ in trial["runs"]]
+    pairs = pairs_of(sides, [complete for _, complete, _ in trial["runs"]])
+    judged = judge([figures for _, _, figures in trial["runs"]], pairs)
+    return {name: difference.verdict for name, difference in judged.items()}
+
+
+def report(saved: dict[str, Any]) -> None:
+    load = saved["load"]
+    print(
+        f"load average (1 min): {load[0]:.2f} before, {load[-1]:.2f} after ({os.cpu_count()} cores)"
+    )
+    for product, cases in saved["servers"].items():
+        for case, trials in cases.items():
+            want = Verdict.NOISE if case == "aa" else Verdict.WORSE
+            judged = [verdicts(trial) for trial in trials]
+            n = len(judged)
+            seconds = statistics.median(t["seconds"] for t in trials)
+            left = sum(t["left"] for t in trials)
+            title = "A/A within noise" if case == "aa" else "A/B (hold 1 -> 4 ms) worse"
+            print(f"{product} {title}: {n} trials, {seconds:.1f} s per comparison, {left} left")
+            for name in WATCHED:
+                hits = sum(v[name] == want for v in judged)
+                print(f"  {name:<16} {hits}/{n} = {hits / n:6.1%}  (goal >= {GOAL:.0%})")
+            both = sum(all(v[name] == want for name in WATCHED) for v in judged)
+            print(f"  {'both':<16} {both}/{n} = {both / n:6.1%}")
+            if case == "aa":
+                others = ", ".join(
+                    f"{f.name} {sum(v[f.name] in (want, Verdict.SAME) for v in judged)}/{n}"
+                    for f in FIGURES
+                    if f.name not in WATCHED
+                )
+                print(f"  other figures within noise or same: {others}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,485 @@
+"""Repeated runs on warm pools: N runs of one configuration (``run_repeats``), or two
+configurations A and B alternated A/B/B/A (``run_comparison``), each figure judged against its
+noise (``noise``).
+
+How a front end calls it (the CLI on its main thread, the console from a thread worker)::
+
+    stop = threading.Event()                    # set it to end the comparison at once
+    def progress(done: RunDone) -> None: ...    # after every finished run (any thread-safe
+                                                # hand-off: the console posts a message)
+    comparison = run_comparison(
+        target, Side(config_a, workload_a, "A"), Side(config_b, workload_b, "B"),
+        rounds=3, stop=stop, on_progress=progress, on_sample=None,
+    )
+    comparison.differences["p99_acquire_ms"].verdict   # better / worse / within noise / ...
+    comparison.closed                                  # what the server still has: nothing
+
+Both functions block until the end, probe the server (capacity for *both* pools at once: they
+stay open side by side), build their pools themselves and close them whatever ends the work: the
+runs, ``stop`` (the run in progress ends through the engine's stop path and no other starts), a
+fatal failure of a run, an exception, a signal. ``closed`` is the server's own count of each
+pool's sessions afterwards. Pass ``pool=`` to ``run_repeats`` to reuse a pool the caller owns
+(the console's): it is warmed and run, never closed.
+
+Why this order: runs on a shared machine drift by tens of percent over seconds. A/B/B/A puts A
+and B equally often first and second, so a drift or a run-to-run carry-over hits both alike,
+and each B run is paired with the A run beside it in time (round r gives the pairs
+(A, B) and (B, A)). A pair shares the seed of an open-loop schedule, so both sides see the same
+arrivals. Each pool does one unmeasured warm-up run first: a pool's first run opens the
+connections its threads need and meets cold server caches, which would bias the first pair.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from pooltui.core.checks import capacity_problem, most_connections
+from pooltui.core.compare.noise import Difference, Spread, compare, spread
+from pooltui.core.config import PoolConfig, SessionGuards, Workload, validate, validate_workload
+from pooltui.core.errors import BadInput
+from pooltui.core.load import engine
+from pooltui.core.load.results import RunResult, Sample, WarmupResult, merge_results
+from pooltui.core.pool import InstrumentedPool
+from pooltui.core.pool.protocol import PoolLike
+from pooltui.core.pool.stats import GAUGES
+from pooltui.core.probes import LeftOpen, ServerInfo, confirm_closed, probe_server
+from pooltui.core.targets import Target
+
+ROUND = "ABBA"  # one round: each side twice, each first as often as second
+WARMUP_RUN_S = 0.5  # the unmeasured first run of each pool (at most the run's own duration)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure a comparison judges: how to read it off a run and which way is better."""
+
+    name: str  # the JSON key and the name --fail-if expressions use
+    read: Callable[[RunResult], float]
+    higher_is_better: bool
+    unit: str  # "" for a count
+    label: str  # what the text table calls it
+
+
+#: every figure a comparison reports, in display order; a new one is one line here
+FIGURES: tuple[Figure, ...] = (
+    Figure("throughput_rps", lambda r: r.throughput_rps, True, "req/s", "throughput"),
+    Figure("p50_latency_ms", lambda r: r.latency.p50, False, "ms", "latency p50"),
+    Figure("p95_latency_ms", lambda r: r.latency.p95, False, "ms", "latency p95"),
+    Figure("p99_latency_ms", lambda r: r.latency.p99, False, "ms", "latency p99"),
+    Figure("p95_acquire_ms", lambda r: r.acquire.p95, False, "ms", "acquire p95"),
+    Figure("p99_acquire_ms", lambda r: r.acquire.p99, False, "ms", "acquire p99"),
+    Figure("max_acquire_ms", lambda r: r.acquire.max, False, "ms", "acquire max"),
+    Figure("errors", lambda r: float(r.errors), False, "", "errors"),
+    Figure("connects", lambda r: float(r.pool.connects), False, "", "connects"),
+)
+FIGURE_NAMES: tuple[str, ...] = tuple(f.name for f in FIGURES)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One configuration: the pool and the workload it runs (the target is the comparison's)."""
+
+    config: PoolConfig
+    workload: Workload
+    label: str = "A"
+
+
+@dataclass(frozen=True)
+class RunDone:
+    """What ``on_progress`` gets after every finished measured run."""
+
+    index: int  # 1-based, in time order
+    total: int  # the runs planned
+    side: str  # "A" or "B"
+    label: str  # that side's label
+    result: RunResult
+    compared: bool  # a run of a comparison (else of repeats: side is always "A")
+    pool: PoolLike  # the pool that ran it (the runner closes it: never close it yourself)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured run of a side, in time order."""
+
+    side: str  # "A" or "B"
+    result: RunResult
+
+    @property
+    def complete(self) -> bool:
+        """Ran its whole duration: a stopped or failed run is kept but never judged."""
+        return not self.result.stopped and self.result.fatal_error is None
+
+    @property
+    def figures(self) -> dict[str, float]:
+        return {f.name: f.read(self.result) for f in FIGURES}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the runs as a whole ended (what both results share)."""
+
+    stopped: bool = False  # ``stop`` ended it before the last run
+    fatal_error: str | None = None  # a run's fatal error ended it
+    closed: dict[str, LeftOpen] = field(default_factory=dict)  # per side: the server's count
+    warmups: dict[str, WarmupResult] = field(default_factory=dict)  # each pool's warm-up
+    warmup_runs: dict[str, RunResult] = field(default_factory=dict)  # the unmeasured first runs
+
+    @property
+    def left_open(self) -> int:
+        return sum(left.sessions for left in self.closed.values())
+
+    def closed_sentence(self) -> str:
+        return closed_sentence(self.closed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stopped": self.stopped,
+            "fatal_error": self.fatal_error,
+            "closed": {label: left.as_dict() for label, left in self.closed.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """N runs of one configuration on one warm pool: every figure as median and spread."""
+
+    side: Side
+    runs: tuple[RunResult, ...]
+    outcome: Outcome
+
+    @property
+    def complete(self) -> tuple[RunResult, ...]:
+        return tuple(r for r in self.runs if not r.stopped and r.fatal_error is None)
+
+    @property
+    def spreads(self) -> dict[str, Spread]:
+        """Each figure over the complete runs (all runs when none completed)."""
+        runs = self.complete or self.runs
+        return {f.name: spread([f.read(r) for r in runs]) for f in FIGURES}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "repeats": len(self.runs),
+            "spread": {name: s.as_dict() for name, s in self.spreads.items()},
+            "runs": [r.as_dict() for r in self.runs],
+            **self.outcome.as_dict(),
+        }
+
+
+def one_after_another(results: Sequence[RunResult]) -> RunResult:
+    """Runs of one pool in sequence as one run: counts add, the histograms merge (percentiles of
+    every request of every run), the durations add and throughput is over their sum; the pool's
+    counters add, its peaks are the highest, its gauges the last run's (merge_results is for
+    runs at the same time, whose throughputs and pools add)."""
+    merged = functools.reduce(merge_results, results)
+    duration = sum(r.duration_s for r in results)
+    ok = merged.requests - merged.errors
+    stats = [r.pool for r in results]
+    pool = replace(
+        merged.pool,
+        **{f.name: getattr(stats[-1], f.name) for f in fields(stats[-1]) if f.name in GAUGES},
+        **{
+            f.name: max(getattr(s, f.name) for s in stats)
+            for f in fields(stats[-1])
+            if f.name.startswith("peak_")
+        },
+        maxconnections=stats[-1].maxconnections,
+        maxcached=stats[-1].maxcached,
+        leaks=stats[-1].leaks,
+    )
+    return replace(
+        merged,
+        duration_s=duration,
+        throughput_rps=ok / duration if duration else 0.0,
+        pool=pool,
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A and B alternated: every run, the pairs judged, and per figure the Difference."""
+
+    a: Side
+    b: Side
+    runs: tuple[Run, ...]  # in time order
+    pairs: tuple[tuple[int, int], ...]  # (index of the A run, index of the B run) in runs
+    differences: dict[str, Difference]  # by figure name; empty when no pair completed
+    outcome: Outcome
+
+    def values(self, side: str) -> dict[str, float]:
+        """Each figure's median over the paired runs of one side ("A" or "B"): what a
+        threshold reads (``baseline`` is A's)."""
+        return {name: (d.a if side == "A" else d.b).median for name, d in self.differences.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "a": {"label": self.a.label, **_side_dict(self.a)},
+            "b": {"label": self.b.label, **_side_dict(self.b)},
+            "order": "".join(run.side for run in self.runs),
+            "changes": changes(self.a, self.b),
+            "pairs": len(self.pairs),
+            "figures": {name: d.as_dict() for name, d in self.differences.items()},
+            "runs": [{"side": run.side, **run.result.as_dict()} for run in self.runs],
+            **self.outcome.as_dict(),
+        }
+
+
+def _side_dict(side: Side) -> dict[str, Any]:
+    return {"config": side.config.as_dict(), "workload": asdict(side.workload)}
+
+
+def closed_sentence(closed: Mapping[str, LeftOpen]) -> str:
+    """One sentence for every pool (by side): a single bench run's words when they agree."""
+    sentences = {side: left.sentence() for side, left in closed.items()}
+    if len(set(sentences.values())) == 1:
+        return next(iter(sentences.values()))
+    if not sentences:
+        return "no pool was opened"
+    return "; ".join(f"{side}: {text}" for side, text in sentences.items())
+
+
+def changes(a: Side, b: Side) -> list[str]:
+    """What B changes from A, field by field (pool, then workload): ``hold_ms 1→4``."""
+    found = []
+    for old_obj, new_obj in ((a.config, b.config), (a.workload, b.workload)):
+        for f in fields(new_obj):
+            old, new = getattr(old_obj, f.name), getattr(new_obj, f.name)
+            if old != new:
+                found.append(f"{f.name} {_show(old)}→{_show(new)}")
+    return found
+
+
+def _show(value: object) -> str:
+    return (
+        f"{value:g}"
+        if isinstance(value, float)
+        else repr(value)
+        if isinstance(value, str)
+        else str(value)
+    )
+
+
+def order(rounds: int) -> str:
+    """The sides' run order for ``rounds`` rounds: ``ABBA`` repeated."""
+    return ROUND * rounds
+
+
+def pairs_of(sides: Sequence[str], complete: Sequence[bool]) -> list[tuple[int, int]]:
+    """(A index, B index) for each pair of neighbours (0, 1), (2, 3), ... in ``sides`` (ABBA
+    rounds: always one of each), both complete."""
+    pairs = []
+    for first in range(0, len(sides) - 1, 2):
+        second = first + 1
+        if sides[first] == sides[second] or not (complete[first] and complete[second]):
+            continue
+        a, b = (first, second) if sides[first] == "A" else (second, first)
+        pairs.append((a, b))
+    return pairs
+
+
+def judge(
+    figures: Sequence[Mapping[str, float]], pairs: Sequence[tuple[int, int]]
+) -> dict[str, Difference]:
+    """Each figure of FIGURES over the pairs (noise.compare); ``figures[i]`` are run i's
+    (``Run.figures``)."""
+    if not pairs:
+        return {}
+    return {
+        f.name: compare(
+            f.name,
+            [figures[a][f.name] for a, _ in pairs],
+            [figures[b][f.name] for _, b in pairs],
+            higher_is_better=f.higher_is_better,
+        )
+        for f in FIGURES
+    }
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def run_comparison(
+    target: Target,
+    a: Side,
+    b: Side,
+    rounds: int,
+    *,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[RunDone], None] | None = None,
+    on_sample: Callable[[str, Sample], None] | None = None,
+    warmup_s: float = WARMUP_RUN_S,
+    leak_threshold_s: float | None = None,
+) -> Comparison:
+    """A and B alternated ``rounds`` times (A/B/B/A each) on one warm pool each; see the
+    module doc. BadInput for a configuration or workload that cannot run, or for two pools
+    that would not fit on the server together."""
+    if rounds < 1:
+        raise BadInput(f"rounds is {rounds} but must be at least 1.")
+    sides = {"A": a, "B": b}
+    runner = _Runner(target, sides, stop, on_sample, warmup_s, leak_threshold_s)
+    runs, outcome = runner.run(order(rounds), on_progress)
+    pairs = pairs_of([run.side for run in runs], [run.complete for run in runs])
+    differences = judge([run.figures for run in runs], pairs)
+    return Comparison(a, b, tuple(runs), tuple(pairs), differences, outcome)
+
+
+def run_repeats(
+    target: Target,
+    side: Side,
+    repeats: int,
+    *,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[RunDone], None] | None = None,
+    on_sample: Callable[[str, Sample], None] | None = None,
+    warmup_s: float = WARMUP_RUN_S,
+    leak_threshold_s: float | None = None,
+    pool: PoolLike | None = None,
+) -> Repeats:
+    """``repeats`` runs of one side on one warm pool (``pool``: the caller's, kept open)."""
+    if repeats < 1:
+        raise BadInput(f"repeats is {repeats} but must be at least 1.")
+    runner = _Runner(target, {"A": side}, stop, on_sample, warmup_s, leak_threshold_s, pool)
+    runs, outcome = runner.run("A" * repeats, on_progress)
+    return Repeats(side, tuple(run.result for run in runs), outcome)
+
+
+class _Runner:
+    """Probe, build, warm, run in order, close: the work both entry points share."""
+
+    def __init__(
+        self,
+        target: Target,
+        sides: dict[str, Side],
+        stop: threading.Event | None,
+        on_sample: Callable[[str, Sample], None] | None,
+        warmup_s: float,
+        leak_threshold_s: float | None,
+        pool: PoolLike | None = None,
+    ) -> None:
+        self.target, self.sides = target, sides
+        self.stop = stop if stop is not None else threading.Event()
+        self.on_sample, self.warmup_s = on_sample, warmup_s
+        self.leak_threshold_s = leak_threshold_s
+        self.given = pool
+        self.pools: dict[str, PoolLike] = {}
+        self.built: dict[str, InstrumentedPool] = {}
+
+    def run(
+        self, plan: str, on_progress: Callable[[RunDone], None] | None
+    ) -> tuple[list[Run], Outcome]:
+        server = self._check()
+        runs: list[Run] = []
+        warmups: dict[str, WarmupResult] = {}
+        warmup_runs: dict[str, RunResult] = {}
+        fatal: str | None = None
+        try:
+            for key, side in self.sides.items():
+                if self.stop.is_set():
+                    break
+                self.pools[key] = self._pool(key, side)
+            for key, side in self.sides.items():
+                if self.stop.is_set():
+                    break
+                warmups[key] = engine.warm_up(self.pools[key])
+                warm = self._warmup_run(key, side, server)
+                if warm is not None:
+                    warmup_runs[key] = warm
+                    fatal = fatal or warm.fatal_error
+            for index, key in enumerate(plan):
+                if self.stop.is_set() or fatal:
+                    break
+                side = self.sides[key]
+                result = self._measure(key, side, server, seed=index // 2)
+                runs.append(Run(key, result))
+                fatal = result.fatal_error
+                if on_progress is not None:
+                    compared, pool = len(self.sides) > 1, self.pools[key]
+                    on_progress(
+                        RunDone(index + 1, len(plan), key, side.label, result, compared, pool)
+                    )
+        finally:
+            closed = self._close()
+        cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)
+        stopped = self.stop.is_set() and cut and not fatal
+        return runs, Outcome(stopped, fatal, closed, warmups, warmup_runs)
+
+    def _check(self) -> ServerInfo:
+        """The server's limits, and whether every pool fits in its free slots at once."""
+        effective = check_sides(self.target, self.sides)
+        server = probe_server(self.target)
+        taken = 0
+        for key, side in self.sides.items():
+            in_use = server.connections_in_use
+            fits = replace(server, connections_in_use=None if in_use is None else in_use + taken)
+            problem = capacity_problem(fits, effective[key], side.workload, self.target)
+            if problem:
+                if taken:
+                    problem += f" (the other pool of the comparison takes {taken})"
+                raise BadInput(f"{_named(key, self.sides)}{problem}")
+            taken += most_connections(effective[key], side.workload)
+        return server
+
+    def _pool(self, key: str, side: Side) -> PoolLike:
+        if self.given is not None:
+            return self.given
+        pool = InstrumentedPool(
+            self.target,
+            side.config,
+            leak_threshold_s=self.leak_threshold_s,
+            guards=SessionGuards.of(side.workload),
+        )
+        self.built[key] = pool
+        return pool
+
+    def _warmup_run(self, key: str, side: Side, server: ServerInfo) -> RunResult | None:
+        if self.warmup_s <= 0:
+            return None
+        workload = side.workload
+        duration = min(self.warmup_s, workload.duration_s)
+        return engine.run(
+            self.pools[key],
+            replace(workload, duration_s=duration, requests=0),
+            stop=self.stop,
+            server_version=server.version,
+        )
+
+    def _measure(self, key: str, side: Side, server: ServerInfo, seed: int) -> RunResult:
+        on_sample = self.on_sample
+        label = side.label
+        return engine.run(
+            self.pools[key],
+            side.workload,
+            stop=self.stop,
+            on_sample=(lambda sample: on_sample(label, sample)) if on_sample else None,
+            server_version=server.version,
+            seed=seed,
+        )
+
+    def _close(self) -> dict[str, LeftOpen]:
+        """Close every pool this runner built (all of them first, then ask the server)."""
+        for pool in self.built.values():
+            pool.close()
+        return {label: confirm_closed(self.target, pool) for label, pool in self.built.items()}
+
+
+def check_sides(target: Target, sides: Mapping[str, Side]) -> dict[str, PoolConfig]:
+    """Each side's effective configuration, or BadInput for the first configuration or
+    workload that cannot run, naming its side ("B: ...") in a comparison."""
+    effective = {}
+    for key, side in sides.items():
+        problems = [f for f in validate_workload(side.workload) if f.level == "error"]
+        validation = validate(side.config, target.facts)
+        problems += list(validation.errors())
+        if problems:
+            raise BadInput(f"{_named(key, sides)}{problems[0].message}")
+        effective[key] = validation.effective
+    return effective
+
+
+def _named(key: str, sides: Mapping[str, Side]) -> str:
+    """``B: `` before a sentence about one side of a comparison (nothing for a lone side)."""
+    return f"{key}: " if len(sides) > 1 else ""
