@@ -212,6 +212,7 @@ def test_repeats_form_a_group_read_as_median_and_band_with_tails_at_their_worst(
     assert group.figure("p95").value == pytest.approx(2.0)
     errors = group.figure("errors")
     assert errors.value == 3 and errors.describe() == "≤3"  # the worst run, not the median 0
+    assert (throughput.band(), errors.band()) == ("±4%", "max")
     line = group.describe()
     assert line.startswith("runs #1-#3: 412 req/s ±3.6 %") and "errors 3" in line
 
@@ -276,10 +277,10 @@ def test_the_baselines_setup_says_its_difference_is_noise() -> None:
     assert one_each is not None
     assert one_each.startswith("same configuration as the baseline: the difference is noise")
     assert "±2.4 % between one run of each" in one_each and "no noise estimate" in one_each
-    assert history.changes(history.group(3)) == "same as baseline: ±2.4% (1 run each)"
+    assert history.changes(history.group(3)) == "same as baseline: ±2% (1 run each)"
     history.add(PoolConfig(), Workload(), result(throughput=380), repeats=again.number)
     repeated = history.same_as_baseline(history.group(again.number))
     assert repeated == (
         "same configuration as the baseline: the difference is noise (±5.0 % over 3 runs)"
     )
-    assert history.changes(history.group(3)) == "same as baseline: noise ±5.0%"
+    assert history.changes(history.group(3)) == "same as baseline: noise ±5%"

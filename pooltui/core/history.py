@@ -12,7 +12,7 @@ bad repeat is never hidden behind a median. A single run is a group of one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
 
 if TYPE_CHECKING:
+    from pooltui.core.compare.runner import Comparison
     from pooltui.core.load.engine import RunResult
 
 # the figures a delta is computed for, in the order the console shows them
@@ -58,7 +59,8 @@ def format_value(value: float, unit: str) -> str:
 
 def format_difference(difference: float, unit: str, *, compact: bool = False) -> str:
     """An absolute change: ``+0.4 ms``, ``+0.043 ms``, ``+3``, ``-12 req/s`` (``compact``: no
-    space before the unit, for a table cell)."""
+    space before the unit, for a table cell); milliseconds to the microsecond at most (no
+    timer here resolves less), so a smaller change is ``±0``."""
     size = abs(difference)
     if unit == "":
         number = f"{round(difference):+,}"
@@ -67,8 +69,8 @@ def format_difference(difference: float, unit: str, *, compact: bool = False) ->
     elif size >= 1:
         number = f"{difference:+.1f}"
     else:
-        number = f"{difference:+.2g}"
-    if size == 0:
+        number = f"{float(f'{difference:.2g}'):+.3f}".rstrip("0").rstrip(".")
+    if number.lstrip("+-") in ("0", ""):
         number = "±0"
     return number + (unit if compact or not unit else f" {unit}")
 
@@ -107,6 +109,19 @@ class Figure:
             return True
         return self.central and self.n >= 2 and self.spread.near_zero
 
+    def band(self) -> str:
+        """How far the repeats spread: ``±4%``, ``±0.01`` near zero; ``max`` (``min`` where
+        higher is better) for a figure read off the worst run; "" for one run."""
+        if self.n < 2:
+            return ""
+        if not self.central:
+            return "min" if self.higher_is_better else "max"
+        spread = self.spread
+        relative = spread.relative
+        if relative is None or spread.near_zero:
+            return f"±{format_value((spread.high - spread.low) / 2, self.unit)}"
+        return f"±{relative * 100:.0f}%"
+
     def describe(self) -> str:
         """``412 ±4%``, ``0.00 ±0.01`` near zero, ``≤3`` for a worst run; one run: the value."""
         spread, shown = self.spread, format_value(self.value, self.unit)
@@ -114,10 +129,7 @@ class Figure:
             return shown
         if not self.central:
             return ("≥" if self.higher_is_better else "≤") + shown
-        relative = spread.relative
-        if relative is None or spread.near_zero:
-            return f"{shown} ±{format_value((spread.high - spread.low) / 2, self.unit)}"
-        return f"{shown} ±{relative * 100:.0f}%"
+        return f"{shown} {self.band()}"
 
 
 @dataclass(frozen=True)
@@ -332,16 +344,16 @@ def same_setup_note(group: RunGroup, base: RunGroup, *, compact: bool = False) -
     if relative is None:  # neither served a request: nothing to measure noise on
         noise = "no throughput to compare"
         return "same as baseline" if compact else f"same configuration as the baseline ({noise})"
-    x = f"±{relative * 100:.1f} %"
+    x, short = f"±{relative * 100:.1f} %", f"±{relative * 100:.0f}%"  # short: a table cell
     if group.n == 1 and base.n == 1:
         if compact:
-            return f"same as baseline: {x.replace(' ', '')} (1 run each)"
+            return f"same as baseline: {short} (1 run each)"
         return (
             f"same configuration as the baseline: the difference is noise ({x} between one "
             "run of each, which is no noise estimate: repeat them for one)"
         )
     if compact:
-        return f"same as baseline: noise {x.replace(' ', '')}"
+        return f"same as baseline: noise {short}"
     return (
         f"same configuration as the baseline: the difference is noise ({x} over {len(values)} runs)"
     )
@@ -353,6 +365,7 @@ class RunHistory:
     def __init__(self) -> None:
         self._records: list[RunRecord] = []
         self._baseline: int | None = None
+        self._comparisons: dict[int, Comparison] = {}  # by the group numbers of its runs
 
     @property
     def records(self) -> tuple[RunRecord, ...]:
@@ -426,6 +439,17 @@ class RunHistory:
         if newest.result.stopped or newest.result.fatal_error:
             return None
         return newest.number
+
+    def add_comparison(self, comparison: Comparison, numbers: Iterable[int]) -> None:
+        """Keep an A/B comparison beside the groups of its runs (``numbers``: the runs)."""
+        for number in numbers:
+            record = self.get(number)
+            if record is not None:
+                self._comparisons[record.group] = comparison
+
+    def comparison(self, group: RunGroup) -> Comparison | None:
+        """The A/B comparison ``group``'s runs were part of, if any."""
+        return self._comparisons.get(group.number)
 
     def mark_baseline(self, number: int | None) -> None:
         """Make the group of run ``number`` the baseline (None clears it)."""

@@ -44,7 +44,12 @@ KEYS: tuple[tuple[str, str], ...] = (
         "repeat: run the current configuration `repeats` times (the Measuring slider, "
         "default 3); the runs form one row with their noise band",
     ),
-    ("s", "stop the running burst (and the repeats it is one of)"),
+    (
+        "a",
+        "A/B: the baseline's configuration against the current one, A/B/B/A for `repeats` "
+        "rounds; each figure's verdict (better, worse, within noise) and 95 % interval",
+    ),
+    ("s", "stop the running burst (and the repeats it is one of) or A/B comparison"),
     ("m", "mark the selected run as the baseline"),
     ("c", "connect to another database"),
     ("e", "export the configuration as TOML or Python"),

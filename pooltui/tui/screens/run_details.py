@@ -1,5 +1,6 @@
-"""One row of the history in full: its figures against the baseline's, its repeats, and the
-configuration it ran with.
+"""One row of the history in full: its figures against the baseline's, its repeats, the A/B
+comparison it was part of (each figure's verdict and interval), and the configuration it ran
+with.
 
 The history table can only show a few columns; this is where a person checks *why* a run was
 faster or slower (acquire wait or query time? churn? rejections?) and how far its repeats spread
@@ -20,6 +21,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
+from pooltui.core.compare.display import comparison_rows, tail_line
+from pooltui.core.compare.noise import Verdict
+from pooltui.core.compare.runner import FIGURES as COMPARED
+from pooltui.core.compare.runner import Comparison, changes
 from pooltui.core.history import Delta, Figure, RunGroup, RunHistory, RunRecord
 from pooltui.core.pool.stats import COUNTERS as STATS_COUNTERS
 from pooltui.core.pool.stats import GAUGES
@@ -44,6 +49,15 @@ REPEAT_COLUMNS = (
     ("acq max", lambda r: f"{r.acquire.max:,.2f}"),
     ("errors", lambda r: f"{r.errors:,}"),
 )
+
+
+VERDICT_STYLES = {
+    Verdict.BETTER: "bold green",
+    Verdict.WORSE: "bold red",
+    Verdict.NOISE: "dim",
+    Verdict.SAME: "dim",
+    Verdict.UNKNOWN: "yellow",
+}
 
 
 def _fmt(value: float) -> str:
@@ -123,7 +137,8 @@ def _compared_with(group: RunGroup, baseline: RunGroup | None) -> RunGroup | Non
 
 
 def _title(group: RunGroup) -> str:
-    return f"run {group.number}" if group.n == 1 else f"runs {group.numbers()}"
+    """A column's header: the run, or how many runs (their numbers are in the summary)."""
+    return f"run {group.number}" if group.n == 1 else f"{group.n} runs"
 
 
 def figures_table(group: RunGroup, baseline: RunGroup | None) -> Table:
@@ -160,6 +175,54 @@ def repeats_table(group: RunGroup) -> Table:
         cells = [Text(f"#{run.number}" + (" (stopped)" if result.stopped else ""))]
         cells += [Text(read(result)) for _, read in REPEAT_COLUMNS]
         table.add_row(*cells)
+    return table
+
+
+def verdicts_line(comparison: Comparison) -> str:
+    """One log line: which figures B made better or worse; the rest is within noise."""
+    if not comparison.differences:
+        return "A/B: no pair of runs completed: nothing to compare"
+    by_verdict: dict[Verdict, list[str]] = {}
+    for figure in COMPARED:
+        difference = comparison.differences.get(figure.name)
+        if difference is not None:
+            by_verdict.setdefault(difference.verdict, []).append(figure.label)
+    parts = [
+        f"{verdict}: {', '.join(by_verdict[verdict])}"
+        for verdict in Verdict
+        if verdict in by_verdict
+    ]
+    pairs = len(comparison.pairs)
+    return f"A/B done, {pairs} pair{'s' if pairs != 1 else ''}: " + "; ".join(parts)
+
+
+def comparison_text(comparison: Comparison) -> Text:
+    """What the comparison was: the sides, their runs in the history, the pairs judged."""
+    a, b = comparison.a, comparison.b
+    runs = "".join(run.side for run in comparison.runs)
+    text = Text("A/B comparison", style="bold")
+    text.append(f" (A/B/B/A, {len(comparison.runs)} runs {runs}, ")
+    text.append(f"{len(comparison.pairs)} pairs: each B run against the A run beside it)\n")
+    changed = changes(a, b)
+    text.append(f"A: {a.label}; B: {b.label}, ")
+    text.append(f"changing {', '.join(changed)}" if changed else "the same configuration as A")
+    text.append(f"\n{tail_line(comparison)}" if comparison.differences else "")
+    if comparison.differences and len(comparison.pairs) < 2:
+        text.append("\nOne pair only: no noise estimate; more rounds (repeats) give a verdict.")
+    if not comparison.differences:
+        text.append("\nNo pair of runs completed: nothing to compare.", style="yellow")
+    return text
+
+
+def comparison_table(comparison: Comparison) -> Table:
+    """Per figure: A and B with their noise, the change, its 95 % interval and the verdict."""
+    table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
+    for header in ("figure", "A", "B", "B/A or B-A", "95 % interval", "verdict"):
+        table.add_column(header, justify="left" if header in ("figure", "verdict") else "right")
+    for row in comparison_rows(comparison):
+        *cells, verdict = row
+        style = VERDICT_STYLES.get(Verdict(verdict), "")
+        table.add_row(*(Text(cell) for cell in cells), Text(verdict, style=style))
     return table
 
 
@@ -257,6 +320,8 @@ class RunDetailsScreen(DialogScreen[bool]):
     RunDetailsScreen #figures { width: auto; min-width: 50; padding-right: 4; }
     RunDetailsScreen #settings { width: 1fr; min-width: 40; }
     RunDetailsScreen #repeats { height: auto; padding-bottom: 1; }
+    RunDetailsScreen #comparison { height: auto; padding-bottom: 1; }
+    RunDetailsScreen #comparison-summary { height: auto; }
     RunDetailsScreen #buttons { height: auto; padding-top: 1; }
     RunDetailsScreen #buttons > Button { margin-right: 1; }
     """
@@ -274,9 +339,19 @@ class RunDetailsScreen(DialogScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
-            dialog.border_title = "Run details" if self.group.n == 1 else "Repeats"
+            dialog.border_title = (
+                "A/B comparison"
+                if self.history.comparison(self.group) is not None
+                else "Run details"
+                if self.group.n == 1
+                else "Repeats"
+            )
             yield Static(summary_text(self.history, self.group), id="summary")
             with VerticalScroll(id="body"):
+                comparison = self.history.comparison(self.group)
+                if comparison is not None:
+                    yield Static(comparison_text(comparison), id="comparison-summary")
+                    yield Static(comparison_table(comparison), id="comparison")
                 if self.group.n > 1:
                     yield Static(repeats_table(self.group), id="repeats")
                 with Horizontal(id="tables"):
@@ -291,8 +366,10 @@ class RunDetailsScreen(DialogScreen[bool]):
         self.query_one("#body", VerticalScroll).focus()
 
     def on_resize(self) -> None:
-        """Side by side when there is room, one under the other on a narrow terminal."""
-        self.query_one("#tables").set_class(self.size.width < 110, "-narrow")
+        """Side by side when there is room, one under the other on a narrow terminal or for
+        repeats (their bands widen the figures)."""
+        narrow = self.size.width < 110 or self.group.n > 1
+        self.query_one("#tables").set_class(narrow, "-narrow")
 
     def action_load(self) -> None:
         self.dismiss(True)

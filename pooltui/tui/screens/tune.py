@@ -8,7 +8,9 @@ offer what works.
 
 Repeats (``r``) are a series of bursts of one configuration: each is an ordinary burst, and the
 handler of one's ``BurstFinished`` records it into the series' group and starts the next, so a
-stop ends the burst running and the series with it.
+stop ends the burst running and the series with it. An A/B comparison (``a``: the baseline's
+configuration against the sliders', A/B/B/A) is one worker around ``compare.runner``, on two
+pools of its own; each run it reports becomes a row's run, and the verdicts open in the details.
 
 Warm-ups and bursts run in thread workers that never touch a widget: they build the pool when
 the sliders changed since it was built, call the engine, and post messages (``messages.py``)
@@ -20,7 +22,7 @@ lock-free snapshot, so the gauges always show the pool as it is.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -35,14 +37,19 @@ from textual.worker import Worker, WorkerState
 
 from pooltui.core import checks
 from pooltui.core.checks import refuse_beyond_capacity
+from pooltui.core.compare.runner import ROUND, RunDone, Side, run_comparison
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import describe_db_error
+from pooltui.core.history import describe_changes
 from pooltui.core.load import engine
 from pooltui.core.pool.stats import PoolStats
 from pooltui.core.profiles import Profile
 from pooltui.tui.messages import (
     BurstFailed,
     BurstFinished,
+    ComparisonFailed,
+    ComparisonFinished,
+    ComparisonRunFinished,
     PoolClosed,
     PoolEventOccurred,
     StatsSampled,
@@ -51,6 +58,7 @@ from pooltui.tui.messages import (
     WarmupFailed,
     WarmupFinished,
 )
+from pooltui.tui.screens.run_details import verdicts_line
 from pooltui.tui.widgets.event_log import EventLog
 from pooltui.tui.widgets.history_table import HistoryTable
 from pooltui.tui.widgets.live_panel import LivePanel
@@ -82,13 +90,42 @@ class Series:
     done: int = 0
 
 
+@dataclass
+class AbRuns:
+    """The A/B comparison running now: its runs so far and the group each side's runs join."""
+
+    sides: dict[str, Side]
+    baseline: int  # the baseline group A's configuration comes from
+    total: int
+    done: int = 0
+    groups: dict[str, int] = field(default_factory=dict)  # side -> a run of its group
+    numbers: list[int] = field(default_factory=list)  # the history numbers of its runs
+
+
+PALETTE_KEY_WIDTH = 14  # the footer's "▏^p palette" at its right end
+
+
 class WrappingFooter(Footer):
-    """On a narrow screen the keys wrap onto two rows (app.tcss), so every one still shows."""
+    """When the keys do not fit on one row (a narrow screen, or many keys) they wrap onto two
+    (app.tcss, ``-wrapped``), so every one still shows; ctrl+p is then the header's icon."""
 
     def compose(self) -> ComposeResult:
         keys = list(super().compose())
-        if self.screen.has_class("-narrow"):  # Footer sets one grid column per key
-            self.styles.grid_size_columns = max(1, -(-len(keys) // 2))
+        # a key is drawn " k Description ": its two texts and three cells of padding
+        shown: dict[str, Binding] = {}
+        for active in self.screen.active_bindings.values():
+            if active.binding.show:
+                shown.setdefault(active.binding.action, active.binding)
+        needed = sum(
+            len(self.app.get_key_display(binding)) + len(binding.description) + 3
+            for binding in shown.values()
+        ) + (PALETTE_KEY_WIDTH if self.show_command_palette else 0)
+        width = self.screen.size.width
+        wrap = self.screen.has_class("-narrow") or 0 < width < needed
+        self.set_class(wrap, "-wrapped")
+        if wrap:
+            keys = [key for key in keys if not key.has_class("-command-palette")]
+            self.styles.grid_size_columns = max(1, -(-len(keys) // 2))  # Footer's: one per key
         yield from keys
 
 
@@ -99,6 +136,7 @@ class TuneScreen(Screen[None]):
         Binding("w", "warm_up", "Warm up"),
         Binding("b", "burst", "Burst"),
         Binding("r", "repeat", "Repeat"),
+        Binding("a", "compare", "A/B"),
         Binding("s", "stop", "Stop"),
         Binding("m", "mark_baseline", "Baseline"),
         Binding("d", "diagnose", "Diagnose"),
@@ -106,7 +144,7 @@ class TuneScreen(Screen[None]):
         Binding("p", "profiles", "Profile"),
         Binding("e", "export", "Export"),
     ]
-    #: what runs now: "warm-up", "burst" or None; the keys follow (check_action)
+    #: what runs now: "warm-up", "burst", "comparison" or None; the keys follow (check_action)
     running: var[str | None] = var(None, init=False, bindings=True)
     #: the running burst was asked to stop (s again does nothing)
     stopping: var[bool] = var(False, init=False, bindings=True)
@@ -128,6 +166,7 @@ class TuneScreen(Screen[None]):
         self._duration = 0.0
         self._status_text: str | Text = ""
         self._series: Series | None = None  # the repeats running now
+        self._ab: AbRuns | None = None  # the A/B comparison running now
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -171,11 +210,14 @@ class TuneScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that cannot act now are shown disabled (None): no run starts beside another,
-        only a running burst stops, a baseline needs a run."""
+        only a running burst or comparison stops, a baseline needs a run, A/B a baseline."""
         if action in ("warm_up", "burst", "repeat"):
             return None if self.running else True
+        if action == "compare":
+            return None if self.running or self.pooltui.history.baseline is None else True
         if action == "stop":
-            return True if self.running == "burst" and not self.stopping else None
+            stoppable = self.running in ("burst", "comparison")
+            return True if stoppable and not self.stopping else None
         if action in ("mark_baseline", "details"):
             return True if len(self.pooltui.history) else None
         return True
@@ -199,6 +241,13 @@ class TuneScreen(Screen[None]):
                 (f"▶ repeat {series.done + 1}/{series.total} · " if series else "▶ ")
                 + f"burst #{self._burst_number} running · {self._elapsed:.1f} / "
                 f"{self._duration:g} s"
+                + self._trouble
+                + (" · stopping…" if self.stopping else " · s stops")
+            )
+        elif self.running == "comparison" and self._ab is not None:
+            ab = self._ab
+            text = (
+                f"▶ A/B run {min(ab.done + 1, ab.total)}/{ab.total} · {self._elapsed:.1f} s"
                 + self._trouble
                 + (" · stopping…" if self.stopping else " · s stops")
             )
@@ -240,7 +289,7 @@ class TuneScreen(Screen[None]):
     def _poll(self) -> None:
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
         pool = self.pooltui.session.pool
-        if self.running != "burst" and pool is not None:
+        if self.running not in ("burst", "comparison") and pool is not None:
             stats = pool.snapshot()
             self._show_stats(stats, self.panel.workload.threads)
             self._show_status(stats)  # its count of open connections, too
@@ -277,6 +326,7 @@ class TuneScreen(Screen[None]):
         self.stopping = False
         self._stop = None
         self._series = None
+        self._ab = None
         self._show_status()
 
     def action_warm_up(self) -> None:
@@ -328,16 +378,60 @@ class TuneScreen(Screen[None]):
         )
         self._burst(run_id, config, workload, self._stop, warm=series is not None)
 
+    def action_compare(self) -> None:
+        """A/B: the baseline's configuration (A) against the sliders' (B), alternated A/B/B/A
+        for ``repeats`` rounds on two warm pools of their own; every figure gets a verdict."""
+        if not self._can_start("compare with the baseline"):
+            return
+        session, panel, history = self.pooltui.session, self.panel, self.pooltui.history
+        base = history.baseline_group()
+        if base is None:  # the key is disabled without a baseline
+            return
+        if base.target != session.target.redacted:
+            self.notify(
+                f"The baseline ran on {base.target}: connect there (c), or mark a run on "
+                f"{session.target.redacted} as the baseline (m).",
+                title="Cannot compare",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        rounds = panel.repeats
+        sides = {
+            "A": Side(base.config, base.workload, f"baseline {base.numbers()}"),
+            "B": Side(panel.config, panel.workload, "the sliders"),
+        }
+        self._ab = AbRuns(sides, base.number, total=len(ROUND) * rounds)
+        self._stop = session.start_run()
+        self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
+        self._run_threads = max(side.workload.threads for side in sides.values())
+        self.query_one(LivePanel).clear_plots()
+        run_id = self._start("comparison")
+        b_changes = describe_changes(base, panel.config, panel.workload, base.target)
+        self.events.add(
+            "info",
+            f"A/B started: A = baseline {base.numbers()}, B = the sliders ({b_changes}); "
+            f"{rounds} round{'s' if rounds != 1 else ''} of A/B/B/A, {len(ROUND) * rounds} "
+            "runs on two pools of their own",
+        )
+        self._compare(run_id, sides, rounds, self._stop)
+
     def action_stop(self) -> None:
-        """Stop the running burst, and the series it is part of (the key is disabled when no
-        burst runs)."""
-        if self.running != "burst" or self._stop is None or self.stopping:
+        """Stop the running burst (and the series it is part of) or comparison (the key is
+        disabled when neither runs)."""
+        stoppable = self.running in ("burst", "comparison")
+        if not stoppable or self._stop is None or self.stopping:
             return
         self._stop.set()
         self.stopping = True
-        self.events.add(
-            "stopped", "stopping the repeats…" if self._series else "stopping the burst…"
+        what = (
+            "the A/B comparison"
+            if self.running == "comparison"
+            else "the repeats"
+            if self._series
+            else "the burst"
         )
+        self.events.add("stopped", f"stopping {what}…")
         self._show_status()
 
     def action_mark_baseline(self) -> None:
@@ -570,6 +664,35 @@ class TuneScreen(Screen[None]):
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
 
+    @work(thread=True, exit_on_error=False, group="pool-work")
+    def _compare(
+        self, run_id: int, sides: dict[str, Side], rounds: int, stop: threading.Event
+    ) -> None:
+        """The comparison's runner builds, warms and closes its own two pools."""
+        session = self.pooltui.session
+
+        def on_progress(done: RunDone) -> None:
+            self.post_message(ComparisonRunFinished(run_id, done))
+
+        def on_sample(_side: str, sample: engine.Sample) -> None:
+            self.post_message(StatsSampled(run_id, sample))
+
+        try:
+            comparison = run_comparison(
+                session.target,
+                sides["A"],
+                sides["B"],
+                rounds,
+                stop=stop,
+                on_progress=on_progress,
+                on_sample=on_sample,
+                leak_threshold_s=session.leak_threshold_s,
+            )
+        except Exception as error:
+            self.post_message(ComparisonFailed(run_id, describe_db_error(error, session.target)))
+        else:
+            self.post_message(ComparisonFinished(run_id, comparison))
+
     # --- what the workers report --------------------------------------------------------------
 
     @on(PoolEventOccurred)
@@ -592,7 +715,7 @@ class TuneScreen(Screen[None]):
 
     @on(StatsSampled)
     def _sampled(self, message: StatsSampled) -> None:
-        if message.run_id != self._run_id or self.running != "burst":
+        if message.run_id != self._run_id or self.running not in ("burst", "comparison"):
             return
         sample = message.sample
         self._run_errors = sample.errors  # a running total: coalesced samples lose nothing
@@ -706,6 +829,68 @@ class TuneScreen(Screen[None]):
         note = history.same_as_baseline(group)
         if note is not None:
             self.events.add("info", note)
+
+    @on(ComparisonRunFinished)
+    def _comparison_run_finished(self, message: ComparisonRunFinished) -> None:
+        """An A or B run is in: a run of its side's group (a run cut short stands alone)."""
+        ab = self._ab
+        if message.run_id != self._run_id or ab is None:
+            return
+        done, history = message.done, self.pooltui.history
+        result, side = done.result, ab.sides[done.side]
+        whole = not result.stopped and not result.fatal_error
+        record = history.add(
+            side.config,
+            side.workload,
+            result,
+            repeats=ab.groups.get(done.side) if whole else None,
+        )
+        if whole:
+            ab.groups.setdefault(done.side, record.number)
+        ab.numbers.append(record.number)
+        ab.done = done.index
+        self._run_errors = result.errors
+        table = self.query_one(HistoryTable)
+        table.show(history)
+        table.move_to(record.group)
+        self.events.add(
+            "run_finished",
+            f"A/B run {done.index}/{done.total} ({done.side}) is run #{record.number}: "
+            f"{result.throughput_rps:,.0f} req/s, p95 {result.latency.p95:.2f} ms, "
+            f"{result.errors} errors",
+        )
+        self._show_status()
+
+    @on(ComparisonFinished)
+    def _comparison_finished(self, message: ComparisonFinished) -> None:
+        ab = self._ab
+        if message.run_id != self._run_id or ab is None:
+            return
+        comparison, history = message.comparison, self.pooltui.history
+        outcome = comparison.outcome
+        history.add_comparison(comparison, ab.numbers)
+        self._finish()
+        self.query_one(HistoryTable).show(history)
+        log = self.events
+        log.add("run_finished", verdicts_line(comparison))
+        log.add("info" if not outcome.left_open else "error", f"A/B: {outcome.closed_sentence()}")
+        if outcome.fatal_error:
+            log.add("run_failed", f"A/B ended on a failed run: {outcome.fatal_error}")
+            self.notify(outcome.fatal_error, title="A/B failed", severity="error", timeout=10)
+        if outcome.stopped:
+            log.add("stopped", f"A/B stopped after {len(comparison.runs)} of {ab.total} runs")
+        b_group = ab.groups.get("B")
+        group = history.group(b_group) if b_group is not None else None
+        if group is not None and comparison.differences and self.app.screen is self:
+            self.show_details(group)
+
+    @on(ComparisonFailed)
+    def _comparison_failed(self, message: ComparisonFailed) -> None:
+        if message.run_id != self._run_id:
+            return
+        self._finish()
+        self.events.add("run_failed", f"A/B could not run: {message.error}")
+        self.notify(message.error, title="A/B failed", severity="error", timeout=10)
 
     @on(BurstFailed)
     def _burst_failed(self, message: BurstFailed) -> None:

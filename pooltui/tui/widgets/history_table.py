@@ -2,9 +2,10 @@
 baseline.
 
 A group is one configuration run once or repeated (``r``): its central figures read as the
-median with the repeats' band (``412 ±4%``), its tails and counts as the worst run (``≤3``).
-Rows are updated in place and new groups appended, so the cursor and the scroll position survive
-a burst finishing; only moving the baseline rebuilds the rows (each is then two lines high),
+median over the repeats' band (``412`` over ``±4%``), its tails and counts as the worst run (over
+``max``), so the band costs a line, not columns. Rows are updated in place and new groups
+appended, so the cursor and the scroll position survive a burst finishing; moving the baseline
+(every row gains its delta line) or a run becoming a group (its band line) rebuilds the rows,
 keeping the cursor.
 """
 
@@ -16,7 +17,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from pooltui.core.history import Delta, RunGroup, RunHistory
+from pooltui.core.history import Delta, RunGroup, RunHistory, format_value
 
 LABEL_WIDTH = 18
 # (column key, header, figure key or None for text columns)
@@ -37,8 +38,8 @@ FIGURES = tuple(figure for _, _, figure in COLUMNS if figure is not None)
 class HistoryTable(DataTable):
     """``show(history)`` brings the table up to date; the row key is the group's number.
 
-    Without a baseline a row is one line of figures; with one, each row is two lines, the
-    figure over its delta, so every column stays narrow enough for an 80-column terminal.
+    A row is a line of figures, a line of the repeats' bands for a group, and a line of deltas
+    when there is a baseline, so every column stays narrow enough for an 80-column terminal.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -56,6 +57,7 @@ class HistoryTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, id=id, classes=classes)
         self._baseline: int | None = None
         self._shown: dict[str, list[Text]] = {}  # the cells each row shows, by row key
+        self._heights: dict[str, int] = {}
 
     def on_mount(self) -> None:
         for key, header, _ in COLUMNS:
@@ -77,28 +79,35 @@ class HistoryTable(DataTable):
             return (theme.error or "red") if worse else ""
         return (theme.success or "green") if delta.better else (theme.error or "red")
 
+    @staticmethod
+    def _height(history: RunHistory, group: RunGroup) -> int:
+        """Figures, then the band of a group's repeats, then the delta with a baseline."""
+        return 1 + (group.n > 1) + (history.baseline is not None)
+
     def _cells(self, history: RunHistory, group: RunGroup) -> list[Text]:
-        """The row's cells, one line each without a baseline, value over delta with one."""
+        """The row's cells: each figure's value, its band (a group), its delta (a baseline)."""
         figures = group.figures()
         deltas = history.delta(group)
-        two_lines = deltas is not None
+        height = self._height(history, group)
         is_baseline = history.baseline == group.number
         label = ("(stopped) " if group.stopped else "") + history.changes(group)
-        room = LABEL_WIDTH * (2 if two_lines else 1)
+        room = LABEL_WIDTH * height
         if len(label) > room:
             label = label[: room - 1] + "…"
-        repeats = f"×{group.n}" if group.n > 1 else ""  # noqa: RUF001 (the multiplication sign)
-        number = f"{group.number}{repeats}"
+        # the number, how many runs (on the band's line: no wider a column), the baseline's star
+        number = str(group.number) + (f"\n×{group.n}" if group.n > 1 else "")  # noqa: RUF001
         cells = [
             Text(number + ("\n★" if is_baseline else ""), style="bold" if is_baseline else ""),
-            Text(label, no_wrap=not two_lines, overflow="ellipsis"),
+            Text(label, no_wrap=height == 1, overflow="ellipsis"),
         ]
         error_style = self.app.current_theme.error or "red"
         for key in FIGURES:
             figure = figures[key]
-            text = Text(figure.describe(), no_wrap=True, justify="right")
+            text = Text(format_value(figure.value, figure.unit), no_wrap=True, justify="right")
             if key == "errors" and figure.value > 0:
                 text.stylize(error_style)
+            if group.n > 1:
+                text.append("\n" + figure.band(), style="dim")
             if deltas is not None:
                 delta = deltas[key]
                 if is_baseline:
@@ -113,23 +122,27 @@ class HistoryTable(DataTable):
 
     def show(self, history: RunHistory) -> None:
         """Bring every row up to date: new groups appended, grown ones updated in place; the
-        rows are rebuilt when the baseline moved."""
+        rows are rebuilt when the baseline moved or a run became a group (a row's height)."""
         self.border_title = (
-            "Runs (ms; changed since the row above)"
+            "Runs (ms, changed vs row above)"
             if history.baseline is None
-            else "Runs (ms; changed and Δ vs the baseline ★)"
+            else "Runs (ms, Δ vs baseline)"
         )
-        if history.baseline != self._baseline:
+        groups = history.groups
+        heights = {str(group.number): self._height(history, group) for group in groups}
+        regrown = any(self._heights.get(key, height) != height for key, height in heights.items())
+        if history.baseline != self._baseline or regrown:
             self._baseline = history.baseline
             selected = self.selected_number
             self.clear()
             self._shown.clear()
-            for group in history.groups:
+            self._heights.clear()
+            for group in groups:
                 self._add(history, group)
             if selected is not None and str(selected) in self.rows:
                 self.move_cursor(row=self.get_row_index(str(selected)))
             return
-        for group in history.groups:
+        for group in groups:
             key = str(group.number)
             if key not in self.rows:
                 self._add(history, group)
@@ -144,7 +157,8 @@ class HistoryTable(DataTable):
         key = str(group.number)
         cells = self._cells(history, group)
         self._shown[key] = cells
-        self.add_row(*cells, key=key, height=2 if history.baseline is not None else 1)
+        self._heights[key] = height = self._height(history, group)
+        self.add_row(*cells, key=key, height=height)
 
     def move_to_last(self) -> None:
         """Put the cursor on the newest row."""
