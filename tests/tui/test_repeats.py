@@ -14,6 +14,8 @@ from dataclasses import replace
 
 from textual.pilot import Pilot
 
+from pooltui.core.compare.display import change_cells
+from pooltui.core.compare.runner import FIGURES as COMPARED
 from pooltui.core.config import PoolConfig
 from pooltui.core.history import Delta, format_value
 from pooltui.tui.messages import (
@@ -257,10 +259,16 @@ async def test_ab_alternates_the_baseline_with_the_sliders_and_opens_its_verdict
         assert isinstance(screen, RunDetailsScreen) and screen.group.number == b_runs.number
         text = " ".join(screen_text(console.app).split())
         assert "A/B comparison (A/B/B/A, 4 runs ABBA, 2 pairs" in text
-        assert "changing maxconnections 2→4" in text
-        for difference in comparison.differences.values():
-            assert str(difference.verdict) in text
-        assert "throughput" in text and "acquire max" in text and "95 % interval" in text
+        assert "changing maxconnections 2→4" in text and "each B run against the A run" in text
+        verdicts = screen.query_one("#comparison")
+        verdicts.scroll_visible(top=True, animate=False)  # the table, scrolled into the dialog
+        await pilot.pause()
+        text = " ".join(screen_text(console.app).split())
+        assert "figure A B B vs A verdict" in text
+        for figure in COMPARED:
+            difference = comparison.differences[figure.name]
+            change, _ = change_cells(difference, figure)
+            assert f"{change} {difference.verdict}" in text, figure.name
         assert any(t.startswith("A/B done, 2 pairs: ") for t in console.log.texts("run_finished"))
         assert "A/B: every connection was closed" in console.log.texts("info")
 

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
-from pooltui.core.compare.display import comparison_rows, tail_line
+from pooltui.core.compare.display import change_cells, tail_line
 from pooltui.core.compare.noise import Verdict
 from pooltui.core.compare.runner import FIGURES as COMPARED
 from pooltui.core.compare.runner import Comparison, changes
@@ -202,7 +202,8 @@ def comparison_text(comparison: Comparison) -> Text:
     runs = "".join(run.side for run in comparison.runs)
     text = Text("A/B comparison", style="bold")
     text.append(f" (A/B/B/A, {len(comparison.runs)} runs {runs}, ")
-    text.append(f"{len(comparison.pairs)} pairs: each B run against the A run beside it)\n")
+    text.append(f"{len(comparison.pairs)} pairs: each B run against the A run beside it; ")
+    text.append("each change over its 95 % interval)\n")
     changed = changes(a, b)
     text.append(f"A: {a.label}; B: {b.label}, ")
     text.append(f"changing {', '.join(changed)}" if changed else "the same configuration as A")
@@ -215,14 +216,26 @@ def comparison_text(comparison: Comparison) -> Text:
 
 
 def comparison_table(comparison: Comparison) -> Table:
-    """Per figure: A and B with their noise, the change, its 95 % interval and the verdict."""
-    table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
-    for header in ("figure", "A", "B", "B/A or B-A", "95 % interval", "verdict"):
+    """Per figure: A and B with their noise, the change over its 95 % interval, the verdict
+    (the unit in the figure's name, the interval under the change, one cell between columns:
+    it fits 80 columns)."""
+    table = Table(box=None, padding=(0, 1, 0, 0), header_style="bold", expand=False)
+    for header in ("figure", "A", "B", "B vs A", "verdict"):
         table.add_column(header, justify="left" if header in ("figure", "verdict") else "right")
-    for row in comparison_rows(comparison):
-        *cells, verdict = row
-        style = VERDICT_STYLES.get(Verdict(verdict), "")
-        table.add_row(*(Text(cell) for cell in cells), Text(verdict, style=style))
+    for figure in COMPARED:
+        difference = comparison.differences.get(figure.name)
+        if difference is None:
+            continue
+        change, interval = change_cells(difference, figure)
+        interval = interval.rsplit("]", 1)[0] + "]"  # its unit is the change's, just above
+        unit = f" ({figure.unit})" if figure.unit == "ms" else ""  # throughput is per second
+        table.add_row(
+            Text(figure.label + unit),
+            Text(difference.a.describe()),
+            Text(difference.b.describe()),
+            Text(f"{change}\n{interval}"),
+            Text(str(difference.verdict), style=VERDICT_STYLES.get(difference.verdict, "")),
+        )
     return table
 
 
@@ -313,15 +326,15 @@ class RunDetailsScreen(DialogScreen[bool]):
         width: 120; height: 1fr; max-height: 44; margin: 1 0;
     }
     RunDetailsScreen #summary { height: auto; padding-bottom: 1; }
-    RunDetailsScreen #body { height: 1fr; }
+    RunDetailsScreen #body { height: 1fr; scrollbar-size-vertical: 1; }
     RunDetailsScreen #tables { height: auto; }
     RunDetailsScreen #tables.-narrow { layout: vertical; }
     RunDetailsScreen #tables.-narrow > Static { width: 1fr; padding: 0 0 1 0; }
     RunDetailsScreen #figures { width: auto; min-width: 50; padding-right: 4; }
     RunDetailsScreen #settings { width: 1fr; min-width: 40; }
     RunDetailsScreen #repeats { height: auto; padding-bottom: 1; }
-    RunDetailsScreen #comparison { height: auto; padding-bottom: 1; }
     RunDetailsScreen #comparison-summary { height: auto; }
+    RunDetailsScreen #comparison { height: auto; padding: 1 0; }
     RunDetailsScreen #buttons { height: auto; padding-top: 1; }
     RunDetailsScreen #buttons > Button { margin-right: 1; }
     """
@@ -346,8 +359,8 @@ class RunDetailsScreen(DialogScreen[bool]):
                 if self.group.n == 1
                 else "Repeats"
             )
-            yield Static(summary_text(self.history, self.group), id="summary")
             with VerticalScroll(id="body"):
+                yield Static(summary_text(self.history, self.group), id="summary")
                 comparison = self.history.comparison(self.group)
                 if comparison is not None:
                     yield Static(comparison_text(comparison), id="comparison-summary")

@@ -237,10 +237,13 @@ class TuneScreen(Screen[None]):
         text: str | Text
         if self.running == "burst":
             series = self._series
+            running = (  # a series' line as short as a burst's: 80 columns show ~40
+                f"repeat {series.done + 1}/{series.total} (#{self._burst_number})"
+                if series
+                else f"burst #{self._burst_number} running"
+            )
             text = (
-                (f"▶ repeat {series.done + 1}/{series.total} · " if series else "▶ ")
-                + f"burst #{self._burst_number} running · {self._elapsed:.1f} / "
-                f"{self._duration:g} s"
+                f"▶ {running} · {self._elapsed:.1f} / {self._duration:g} s"
                 + self._trouble
                 + (" · stopping…" if self.stopping else " · s stops")
             )
