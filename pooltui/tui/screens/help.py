@@ -78,12 +78,14 @@ def help_markdown(keys: Iterable[tuple[str, str]] = KEYS) -> str:
         "",
         "Runs on one machine differ by several percent from one run to the next, so repeat a "
         "configuration (`r`) before crediting a change: the repeats form one row whose "
-        "throughput and latencies are the median with the repeats' band (`412 ±4%`), and "
-        "whose errors, peaks and maxima are the worst run's (`≤3`). A delta from a baseline "
+        "throughput and latencies are the median, with the repeats' band (`±4%`) under it, "
+        "and whose errors and peaks are the worst run's (`max` under it). A delta from a baseline "
         "figure that is itself within noise of zero (acquire p95 0.00 ms, 0 errors) is a "
         "difference (`+0.4ms`), never a ratio; a delta inside the repeats' band is not "
         "coloured. The `changed` column says how a row differs from the baseline (target, "
-        "pool and workload), or from the row above while there is no baseline.",
+        "pool and workload), or from the row above while there is no baseline. `a` alternates "
+        "the baseline's configuration (A) with the current one (B), A/B/B/A, and says for each "
+        "figure whether B is better, worse or within noise, with the 95 % interval.",
         "",
     ]
     lines += section("Pool parameters (PooledDB)", POOL_FIELDS, PARAMETER_HELP)

@@ -810,11 +810,12 @@ class TuneScreen(Screen[None]):
 
     def _series_goes_on(self, series: Series, record: RunRecord, whole: bool) -> bool:
         """Count a finished repeat in; True when the series runs another one (not after a stop,
-        a run cut short or the last one)."""
+        a run cut short, the last one, or once the console is quitting)."""
         if whole and series.group is None:
             series.group = record.number
         series.done += 1
-        return whole and series.done < series.total and not self.stopping
+        going_on = series.done < series.total and not self.stopping
+        return whole and going_on and not self.pooltui.quitting
 
     def _ended(self, record: RunRecord, series: Series | None) -> None:
         """A burst or a series is over: the group's band, and the baseline sentence when it
