@@ -66,7 +66,8 @@ def test_runs_land_in_the_history_and_stop_runs_stops_the_burst(sqlite_dsn: str)
     (result,) = results
     assert result.stopped and result.duration_s < 60.0
     record = session.history.add(pool.config, workload, result)
-    assert session.history.records == (record,) and record.label == "first run"
+    assert session.history.records == (record,) and record.group == record.number
+    assert session.history.changes(session.history.group(record.number)) == "first run"
     session.close()
     assert session.pool is None
 

@@ -1,18 +1,27 @@
-"""Run history: every burst as a numbered record, what changed since the last one, deltas.
+"""Run history: every burst as a numbered record, the repeats of one configuration as a group,
+how a run differs from the baseline, and its deltas against the baseline with their noise.
 
 Tuning is "baseline, change one thing, measure, compare": this module is that bookkeeping, kept
 pure (no textual, no database) so the console shows it and tests check it without a terminal.
+
+A *group* is one configuration run again and again (the console's repeat key): it reads as the
+median of its runs with their band for the central figures (throughput, latency percentiles,
+acquire p95) and as its worst run for every other figure (errors, peak open, acquire max): a
+bad repeat is never hidden behind a median. A single run is a group of one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+from pooltui.core.compare.noise import Spread
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
 
 if TYPE_CHECKING:
+    from pooltui.core.compare.runner import Comparison
     from pooltui.core.load.engine import RunResult
 
 # the figures a delta is computed for, in the order the console shows them
@@ -28,17 +37,191 @@ DELTA_KEYS = (
 )
 # for these a higher value is better; for every other key lower is better
 HIGHER_IS_BETTER = frozenset({"throughput"})
+# a group shows these as the median of its runs and their band; every other figure (a tail, a
+# count) as its worst run
+CENTRAL = frozenset({"throughput", "p50", "p95", "p99", "acquire_p95"})
+# counted figures (whole numbers); every other figure is in ms, throughput in req/s
+COUNTS = frozenset({"errors", "peak_open"})
+# a relative change smaller than this is no change (one run's measurement noise)
+NOISE = 0.02
+# below these a figure is within noise of zero, so a ratio to it means nothing and a delta is
+# shown as a difference: a timer's and the interpreter's jitter (50 µs), a count within its own
+# Poisson noise of zero (n <= 2 sqrt(n) up to 4), a run that served nothing
+ZERO_FLOOR = {"ms": 0.05, "s": 0.05, "": 5.0, "req/s": 1.0}
+
+
+def unit_of(key: str) -> str:
+    """The unit of a DELTA_KEYS-style figure: "req/s", "" for a count, else "ms"."""
+    if key == "throughput":
+        return "req/s"
+    return "" if key in COUNTS else "ms"
+
+
+def format_value(value: float, unit: str) -> str:
+    """A figure as one cell shows it: counts whole, rates and milliseconds with sane digits."""
+    if unit == "":
+        return f"{round(value):,}"
+    if unit == "req/s":
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
+    return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def format_difference(difference: float, unit: str, *, compact: bool = False) -> str:
+    """An absolute change: ``+0.4 ms``, ``+0.043 ms``, ``+3``, ``-12 req/s`` (``compact``: no
+    space before the unit, for a table cell); milliseconds to the microsecond at most (no
+    timer here resolves less), so a smaller change is ``±0``."""
+    size = abs(difference)
+    if unit == "":
+        number = f"{round(difference):+,}"
+    elif size >= 10:
+        number = f"{difference:+,.0f}"
+    elif size >= 1:
+        number = f"{difference:+.1f}"
+    else:
+        number = f"{float(f'{difference:.2g}'):+.3f}".rstrip("0").rstrip(".")
+    if number.lstrip("+-") in ("0", ""):
+        number = "±0"
+    return number + (unit if compact or not unit else f" {unit}")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure over a group's runs, and how the group reads it (median or worst)."""
+
+    values: tuple[float, ...]
+    unit: str = "ms"
+    higher_is_better: bool | None = False  # None: neither (a duration, a count of requests)
+    central: bool = True  # the median and its band; otherwise the worst run
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def spread(self) -> Spread:
+        return Spread(self.values)
+
+    @property
+    def worst(self) -> float:
+        return min(self.values) if self.higher_is_better else max(self.values)
+
+    @property
+    def value(self) -> float:
+        """What the group shows: the median of a central figure, the worst run of any other."""
+        return self.spread.median if self.central else self.worst
+
+    @property
+    def near_zero(self) -> bool:
+        """Within noise of zero: below the unit's floor, or (repeats) within its own band."""
+        value = self.value
+        if abs(value) < ZERO_FLOOR.get(self.unit, 0.0) or value <= 0:
+            return True
+        return self.central and self.n >= 2 and self.spread.near_zero
+
+    def band(self) -> str:
+        """How far the repeats spread: ``±4%``, ``±0.01`` near zero; ``max`` (``min`` where
+        higher is better) for a figure read off the worst run; "" for one run."""
+        if self.n < 2:
+            return ""
+        if not self.central:
+            return "min" if self.higher_is_better else "max"
+        spread = self.spread
+        relative = spread.relative
+        if relative is None or spread.near_zero:
+            return f"±{format_value((spread.high - spread.low) / 2, self.unit)}"
+        return f"±{relative * 100:.0f}%"
+
+    def describe(self) -> str:
+        """``412 ±4%``, ``0.00 ±0.01`` near zero, ``≤3`` for a worst run; one run: the value."""
+        spread, shown = self.spread, format_value(self.value, self.unit)
+        if self.n < 2 or spread.low == spread.high:
+            return shown
+        if not self.central:
+            return ("≥" if self.higher_is_better else "≤") + shown
+        return f"{shown} {self.band()}"
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A figure against the baseline's: relative, or a difference when the baseline's figure is
+    within noise of zero (acquire p95 0.00 ms, 0 errors: "+0.4 ms", never "+523807 %")."""
+
+    figure: Figure
+    base: Figure
+
+    @property
+    def difference(self) -> float:
+        return self.figure.value - self.base.value
+
+    @property
+    def absolute(self) -> bool:
+        return self.base.near_zero
+
+    @property
+    def relative(self) -> float | None:
+        """(value - base) / base, or None when only a difference means something."""
+        return None if self.absolute else self.difference / self.base.value
+
+    @property
+    def noise(self) -> bool:
+        """Within noise: smaller than one run's noise, or (repeats) inside the other's band."""
+        difference = self.difference
+        if difference == 0:
+            return True
+        relative = self.relative
+        if relative is None:
+            if abs(difference) < ZERO_FLOOR.get(self.figure.unit, 0.0):
+                return True
+        elif abs(relative) < NOISE:
+            return True
+        mine, theirs = self.figure, self.base
+        if max(mine.n, theirs.n) < 2:
+            return False
+        low, high = _range(mine)
+        base_low, base_high = _range(theirs)
+        return low <= base_high and base_low <= high
+
+    @property
+    def better(self) -> bool | None:
+        """True better, False worse, None within noise or when neither way is better."""
+        if self.noise or self.figure.higher_is_better is None:
+            return None
+        return (self.difference > 0) == self.figure.higher_is_better
+
+    def describe(self, *, compact: bool = False) -> str:
+        """``+12%`` (``+12.3%`` unless compact), ``±0%``, or a difference: ``+0.4 ms``."""
+        relative = self.relative
+        if relative is None:
+            return format_difference(self.difference, self.figure.unit, compact=compact)
+        if abs(relative) < 0.0005 or (compact and abs(relative) < 0.005):
+            return "±0%"
+        return f"{relative:+.0%}" if compact else f"{relative:+.1%}"
+
+
+def _range(figure: Figure) -> tuple[float, float]:
+    """The span a figure's repeats cover (the median's band, or the worst runs')."""
+    spread = figure.spread
+    return spread.low, spread.high
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One finished run: the configuration the sliders asked for, the workload and the result."""
+    """One finished run: the configuration the sliders asked for, the workload and the result.
+
+    ``group`` is the number of the group's first run (the record's own number when it is no
+    repeat of another run).
+    """
 
     number: int
-    label: str
     config: PoolConfig
     workload: Workload
     result: RunResult
+    group: int
+
+    @property
+    def target(self) -> str:
+        """The redacted target the run ran against."""
+        return self.result.target
 
     def figures(self) -> dict[str, float]:
         """The run's figures under the DELTA_KEYS names (latencies and waits in ms)."""
@@ -55,6 +238,81 @@ class RunRecord:
             "peak_open": float(result.pool.peak_open),
         }
 
+    def same_setup(self, config: PoolConfig, workload: Workload, target: str) -> bool:
+        """Ran with exactly this configuration, workload and target."""
+        return (self.config, self.workload, self.target) == (config, workload, target)
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """One configuration's runs (one, or a series of repeats): one row of the history."""
+
+    runs: tuple[RunRecord, ...]
+
+    @property
+    def number(self) -> int:
+        return self.runs[0].number
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    @property
+    def first(self) -> RunRecord:
+        return self.runs[0]
+
+    @property
+    def config(self) -> PoolConfig:
+        return self.first.config
+
+    @property
+    def workload(self) -> Workload:
+        return self.first.workload
+
+    @property
+    def target(self) -> str:
+        return self.first.target
+
+    @property
+    def stopped(self) -> bool:
+        return any(run.result.stopped for run in self.runs)
+
+    def numbers(self) -> str:
+        """``#3``, ``#3-#5``, or ``#3, #5, #7`` when other runs ran in between."""
+        numbers = [run.number for run in self.runs]
+        if len(numbers) == 1:
+            return f"#{numbers[0]}"
+        if numbers == list(range(numbers[0], numbers[-1] + 1)):
+            return f"#{numbers[0]}-#{numbers[-1]}"
+        return ", ".join(f"#{n}" for n in numbers)
+
+    def describe(self) -> str:
+        """One line for a log: the band of the central figures, the worst run's tail."""
+
+        def band(read: Callable[[RunResult], float], unit: str) -> str:
+            return Spread(tuple(read(run.result) for run in self.runs)).describe(unit)
+
+        worst_wait = max(run.result.acquire.max for run in self.runs)
+        worst_errors = max(run.result.errors for run in self.runs)
+        return (
+            f"runs {self.numbers()}: {band(lambda r: r.throughput_rps, ' req/s')}, p95 "
+            f"{band(lambda r: r.latency.p95, ' ms')}, acquire p95 "
+            f"{band(lambda r: r.acquire.p95, ' ms')}; worst run: acquire max "
+            f"{worst_wait:,.2f} ms, errors {worst_errors:,}"
+        )
+
+    def figure(self, key: str) -> Figure:
+        """A DELTA_KEYS figure over the group's runs."""
+        return Figure(
+            tuple(run.figures()[key] for run in self.runs),
+            unit=unit_of(key),
+            higher_is_better=key in HIGHER_IS_BETTER,
+            central=key in CENTRAL,
+        )
+
+    def figures(self) -> dict[str, Figure]:
+        return {key: self.figure(key) for key in self.first.figures()}
+
 
 def _show(value: object) -> str:
     """A parameter value as a person reads it in one cell: 0.5, true, 'SELECT 1', [a; b]."""
@@ -65,16 +323,22 @@ def _show(value: object) -> str:
     if isinstance(value, tuple):
         return "[" + "; ".join(value) + "]"
     if isinstance(value, str):
-        text = value if len(value) <= 24 else value[:23] + "…"
-        return repr(text)
+        return repr(_cut(value, 24))
     return str(value)
 
 
-def describe_changes(before: RunRecord | None, config: PoolConfig, workload: Workload) -> str:
-    """What differs from the previous run, e.g. "maxconnections 8→12, hold_ms 0→5"."""
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def describe_changes(
+    before: RunGroup | RunRecord | None, config: PoolConfig, workload: Workload, target: str
+) -> str:
+    """What differs from ``before`` (target, pool, workload), e.g. "maxconnections 8→12,
+    hold_ms 0→5"; "no change" when nothing does."""
     if before is None:
         return "first run"
-    changes = []
+    changes = [] if before.target == target else [f"target {_cut(target, 28)}"]
     for old_obj, new_obj in ((before.config, config), (before.workload, workload)):
         for f in fields(new_obj):
             old, new = getattr(old_obj, f.name), getattr(new_obj, f.name)
@@ -83,19 +347,36 @@ def describe_changes(before: RunRecord | None, config: PoolConfig, workload: Wor
     return ", ".join(changes) if changes else "no change"
 
 
-def relative(value: float, base: float) -> float | None:
-    """(value - base) / base; 0 when both are 0, None when only the base is 0 (no ratio)."""
-    if base == 0:
-        return 0.0 if value == 0 else None
-    return (value - base) / base
+def same_setup_note(group: RunGroup, base: RunGroup, *, compact: bool = False) -> str:
+    """What a run with the baseline's exact setup says: its difference is noise, and how large
+    that noise is (from the repeats, or only from the two runs when there is one of each)."""
+    values = [run.result.throughput_rps for run in (*base.runs, *group.runs)]
+    relative = Spread(tuple(values)).relative
+    if relative is None:  # neither served a request: nothing to measure noise on
+        noise = "no throughput to compare"
+        return "same as baseline" if compact else f"same configuration as the baseline ({noise})"
+    x, short = f"±{relative * 100:.1f} %", f"±{relative * 100:.0f}%"  # short: a table cell
+    if group.n == 1 and base.n == 1:
+        if compact:
+            return f"same as baseline: {short} (1 run each)"
+        return (
+            f"same configuration as the baseline: the difference is noise ({x} between one "
+            "run of each, which is no noise estimate: repeat them for one)"
+        )
+    if compact:
+        return f"same as baseline: noise {short}"
+    return (
+        f"same configuration as the baseline: the difference is noise ({x} over {len(values)} runs)"
+    )
 
 
 class RunHistory:
-    """The session's runs in order, and which one is the baseline the others compare with."""
+    """The session's runs in order, their groups, and which group is the baseline."""
 
     def __init__(self) -> None:
         self._records: list[RunRecord] = []
         self._baseline: int | None = None
+        self._comparisons: dict[int, Comparison] = {}  # by the group numbers of its runs
 
     @property
     def records(self) -> tuple[RunRecord, ...]:
@@ -103,7 +384,7 @@ class RunHistory:
 
     @property
     def baseline(self) -> int | None:
-        """The baseline's record number, or None."""
+        """The baseline group's number (its first run's), or None."""
         return self._baseline
 
     def __len__(self) -> int:
@@ -115,36 +396,111 @@ class RunHistory:
             return self._records[number - 1]
         return None
 
-    def baseline_record(self) -> RunRecord | None:
-        return None if self._baseline is None else self.get(self._baseline)
+    def group(self, number: int) -> RunGroup | None:
+        """The group run ``number`` belongs to."""
+        record = self.get(number)
+        if record is None:
+            return None
+        return RunGroup(tuple(r for r in self._records if r.group == record.group))
 
-    def add(self, config: PoolConfig, workload: Workload, result: RunResult) -> RunRecord:
-        """Append a run, labelled with what changed since the previous one."""
-        previous = self._records[-1] if self._records else None
-        record = RunRecord(
-            number=len(self._records) + 1,
-            label=describe_changes(previous, config, workload),
-            config=config,
-            workload=workload,
-            result=result,
-        )
+    @property
+    def groups(self) -> tuple[RunGroup, ...]:
+        """Every group, in the order of their first runs: the rows of the history."""
+        members: dict[int, list[RunRecord]] = {}
+        for record in self._records:
+            members.setdefault(record.group, []).append(record)
+        return tuple(RunGroup(tuple(runs)) for runs in members.values())
+
+    def __iter__(self) -> Iterator[RunGroup]:
+        return iter(self.groups)
+
+    def baseline_group(self) -> RunGroup | None:
+        return None if self._baseline is None else self.group(self._baseline)
+
+    def add(
+        self,
+        config: PoolConfig,
+        workload: Workload,
+        result: RunResult,
+        *,
+        repeats: int | None = None,
+    ) -> RunRecord:
+        """Append a run; ``repeats``: the number of a run with the same setup whose group this
+        one joins (a repeat), else it starts a group of its own."""
+        number = len(self._records) + 1
+        group = number
+        if repeats is not None:
+            other = self.get(repeats)
+            if other is None or not other.same_setup(config, workload, result.target):
+                raise BadInput(
+                    f"run {number} repeats run {repeats}, which does not exist or ran another "
+                    "configuration; repeat a run with its own configuration."
+                )
+            group = other.group
+        record = RunRecord(number, config, workload, result, group)
         self._records.append(record)
         return record
 
+    def repeatable(self, config: PoolConfig, workload: Workload, target: str) -> int | None:
+        """The newest run, when a repeat of this setup extends its group: it ran the same
+        setup, to its end, without a fatal error (a run cut short is no repeat)."""
+        newest = self._records[-1] if self._records else None
+        if newest is None or not newest.same_setup(config, workload, target):
+            return None
+        if newest.result.stopped or newest.result.fatal_error:
+            return None
+        return newest.number
+
+    def add_comparison(self, comparison: Comparison, numbers: Iterable[int]) -> None:
+        """Keep an A/B comparison beside the groups of its runs (``numbers``: the runs)."""
+        for number in numbers:
+            record = self.get(number)
+            if record is not None:
+                self._comparisons[record.group] = comparison
+
+    def comparison(self, group: RunGroup) -> Comparison | None:
+        """The A/B comparison ``group``'s runs were part of, if any."""
+        return self._comparisons.get(group.number)
+
     def mark_baseline(self, number: int | None) -> None:
-        """Make run ``number`` the baseline (None clears it)."""
-        if number is not None and self.get(number) is None:
+        """Make the group of run ``number`` the baseline (None clears it)."""
+        if number is None:
+            self._baseline = None
+            return
+        record = self.get(number)
+        if record is None:
             raise BadInput(f"run {number} does not exist; pick one of the runs in the history.")
-        self._baseline = number
+        self._baseline = record.group
 
-    def delta(self, record: RunRecord) -> dict[str, float | None]:
-        """Relative change of each DELTA_KEYS figure against the baseline (0.1 = +10 %).
+    def changes(self, group: RunGroup) -> str:
+        """How ``group`` differs from the baseline (pool, workload, target), or, without one,
+        from the group before it; the baseline's own row says "baseline"."""
+        base = self.baseline_group()
+        if base is not None:
+            if base.number == group.number:
+                return "baseline"
+            if base.first.same_setup(group.config, group.workload, group.target):
+                return same_setup_note(group, base, compact=True)
+            return describe_changes(base, group.config, group.workload, group.target)
+        groups = self.groups
+        index = next(i for i, g in enumerate(groups) if g.number == group.number)
+        before = groups[index - 1] if index else None
+        return describe_changes(before, group.config, group.workload, group.target)
 
-        Every value is None when there is no baseline; one is None when the baseline's figure
-        is 0 and this one's is not (no ratio exists: show the absolute value instead).
-        """
-        base = self.baseline_record()
+    def same_as_baseline(self, group: RunGroup) -> str | None:
+        """The same-configuration sentence when ``group`` repeats the baseline's setup exactly
+        (and is not the baseline itself), else None."""
+        base = self.baseline_group()
+        if base is None or base.number == group.number:
+            return None
+        if not base.first.same_setup(group.config, group.workload, group.target):
+            return None
+        return same_setup_note(group, base)
+
+    def delta(self, group: RunGroup) -> dict[str, Delta] | None:
+        """Each figure of ``group`` against the baseline's; None when there is no baseline."""
+        base = self.baseline_group()
         if base is None:
-            return dict.fromkeys(DELTA_KEYS)
-        mine, theirs = record.figures(), base.figures()
-        return {key: relative(mine[key], theirs[key]) for key in DELTA_KEYS}
+            return None
+        theirs = base.figures()
+        return {key: Delta(figure, theirs[key]) for key, figure in group.figures().items()}

@@ -84,6 +84,11 @@ class PoolTuiApp(App[int]):
         return self.session.history
 
     @property
+    def quitting(self) -> bool:
+        """Quitting has begun: no new run may start (a series' next repeat included)."""
+        return self._quitting
+
+    @property
     def tune(self) -> TuneScreen:
         """The main screen (the bottom of the stack, never popped)."""
         return self._tune

@@ -20,7 +20,13 @@ from textual.screen import Screen
 HELP: dict[str, str] = {
     "warm_up": "Build the pool if needed and pre-open mincached connections (cold vs warm).",
     "burst": "Run the workload against the pool in the background; the result becomes a run.",
-    "stop": "Stop the running burst within one request; it still becomes a run.",
+    "repeat": "Run the current configuration again as often as the repeats slider says: "
+    "the runs form one row, its figures the median with the repeats' noise band.",
+    "compare": "A/B: alternate the baseline's configuration (A) with the sliders' (B), A/B/B/A "
+    "for `repeats` rounds on two pools of its own, and judge every figure (better, worse, within "
+    "noise) with its 95 % interval.",
+    "stop": "Stop the running burst (and the repeats it is one of) or A/B comparison within one "
+    "request; what ran is kept.",
     "mark_baseline": "Compare every run with the selected one (again to clear the baseline).",
     "diagnose": "The guided wizard: it measures the target, asks about the workload and "
     "recommends a configuration, with the reason for every value.",

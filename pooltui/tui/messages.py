@@ -14,6 +14,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
+    from pooltui.core.compare.runner import Comparison, RunDone
     from pooltui.core.config import PoolConfig, Workload
     from pooltui.core.load.engine import RunResult, Sample, WarmupResult
     from pooltui.core.targets import Target
@@ -78,6 +79,31 @@ class BurstFinished(Message, bubble=False):
 @dataclass
 class BurstFailed(Message, bubble=False):
     """A burst could not start or run at all (no pool, unreachable server); nothing to record."""
+
+    run_id: int
+    error: str
+
+
+@dataclass
+class ComparisonRunFinished(Message, bubble=False):
+    """One run of an A/B comparison ended (A or B, measured): it becomes a history row's run."""
+
+    run_id: int
+    done: RunDone
+
+
+@dataclass
+class ComparisonFinished(Message, bubble=False):
+    """An A/B comparison ended (all its rounds, a stop, a failed run); its pools are closed."""
+
+    run_id: int
+    comparison: Comparison
+
+
+@dataclass
+class ComparisonFailed(Message, bubble=False):
+    """An A/B comparison could not run at all (a refused configuration, no room on the
+    server, an unreachable server); ``error`` is the one-sentence reason."""
 
     run_id: int
     error: str

@@ -180,7 +180,9 @@ async def test_run_details_show_the_lock_time_and_its_finding(pg_dsn: str) -> No
     record = history.add(config, workload, result)
     finding = lock_time_finding(result)
     assert finding is not None
-    host = Host(RunDetailsScreen(record, None))
+    group = history.group(record.number)
+    assert group is not None
+    host = Host(RunDetailsScreen(history, group))
     async with host.run_test(size=(120, 80)) as pilot:
         await opened(pilot)
         summary = " ".join(screen_text(host).split())  # the finding is in the header

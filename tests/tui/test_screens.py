@@ -442,12 +442,12 @@ async def test_run_details_show_figures_deltas_and_load(sqlite_dsn: str) -> None
     history = two_runs(sqlite_dsn)
     baseline, record = history.records
     assert record.result.requests > 0 and baseline.result.requests > 0
-    screen = RunDetailsScreen(record, baseline)
+    screen = RunDetailsScreen(history, history.group(record.number))
     host = Host(screen)
     async with host.run_test(size=(120, 80)) as pilot:
         await opened(pilot)
         text = " ".join(screen_text(host).split())
-        assert record.label in text
+        assert history.changes(history.group(record.number)) in text
         mine, theirs = record.result, baseline.result
         change = (mine.throughput_rps - theirs.throughput_rps) / theirs.throughput_rps
         throughput_row = (
@@ -468,13 +468,12 @@ async def test_run_details_show_figures_deltas_and_load(sqlite_dsn: str) -> None
 
 async def test_run_details_of_the_baseline_itself_and_escape(sqlite_dsn: str) -> None:
     history = two_runs(sqlite_dsn)
-    baseline = history.records[0]
-    screen = RunDetailsScreen(baseline, baseline)
+    screen = RunDetailsScreen(history, history.group(1))
     host = Host(screen)
     async with host.run_test(size=(80, 24)) as pilot:
         await opened(pilot)
         text = " ".join(screen_text(host).split())
-        assert "This run is the baseline." in text and "change" not in text
+        assert "This is the baseline." in text and "change" not in text
         await pilot.press("escape")
         await until(pilot, lambda: host.result is not NO_RESULT)
         assert host.result is False
@@ -488,7 +487,7 @@ async def test_run_details_show_the_tail_of_a_starved_run(sqlite_dsn: str) -> No
     record = history.add(config, workload, sqlite_run(sqlite_dsn, config, workload))
     result = record.result
     assert result.starved, [(t.name, t.ok) for t in result.per_thread]
-    screen = RunDetailsScreen(record, None)
+    screen = RunDetailsScreen(history, history.group(record.number))
     host = Host(screen)
     async with host.run_test(size=(120, 80)) as pilot:
         await opened(pilot)

@@ -160,7 +160,8 @@ async def test_warm_up_and_burst_move_the_gauges_plots_and_history(sqlite_dsn):
         table = console.app.tune.query_one(HistoryTable)
         assert table.row_count == 1 and len(console.app.history) == 1
         record = console.app.history.records[0]
-        assert record.label == "first run" and record.config == console.panel.config
+        assert record.config == console.panel.config
+        assert console.app.history.changes(console.app.history.group(1)) == "first run"
         assert any(t.startswith("run #1 finished") for t in console.log.texts("run_finished"))
 
 
@@ -274,7 +275,8 @@ async def test_changed_parameters_rebuild_the_pool_and_close_the_old_one(pg_dsn)
         second = console.app.session.pool
         assert second is not first and second.config.maxconnections == 5
         assert count_connections_by(console.target, first.tag, set()) == 0
-        assert console.app.history.records[1].label == "maxconnections 3→5"
+        history = console.app.history
+        assert history.changes(history.group(2)) == "maxconnections 3→5"
 
 
 async def test_baseline_and_deltas(sqlite_dsn):
@@ -292,10 +294,10 @@ async def test_baseline_and_deltas(sqlite_dsn):
         history = console.app.history
         assert history.baseline == 1
         assert "1\n★" in str(table.get_row_at(0)[0])
-        delta = history.delta(history.records[1])
+        delta = history.delta(history.group(2))
         shown = str(table.get_row_at(1)[2])  # req/s: the figure over its delta
-        assert shown.endswith("%") and len(shown.splitlines()) == 2
-        assert delta["throughput"] is not None
+        assert delta is not None and len(shown.splitlines()) == 2
+        assert shown.splitlines()[1] == delta["throughput"].describe(compact=True)
         assert table.selected_number == 1  # the rebuild kept the cursor
         await pilot.press("m")  # again: no baseline any more
         assert history.baseline is None
@@ -443,12 +445,15 @@ def snapshot_app(pool: PoolConfig = SMALL_POOL) -> PoolTuiApp:
     )
     history = app.history
     history.add(SMALL_POOL, SHORT_BURST, fixed_result(2400.0, 2.5))
+    for throughput, p95 in ((2300.0, 2.7), (2480.0, 2.4)):  # the baseline, repeated (r)
+        history.add(SMALL_POOL, SHORT_BURST, fixed_result(throughput, p95), repeats=1)
     history.add(replace(SMALL_POOL, maxconnections=8), SHORT_BURST, fixed_result(3100.0, 1.9))
     history.add(
         replace(SMALL_POOL, maxconnections=8),
         replace(SHORT_BURST, hold_ms=5.0),
         fixed_result(700.0, 9.4, errors=3),
     )
+    history.add(SMALL_POOL, SHORT_BURST, fixed_result(2350.0, 2.6))  # the baseline's setup
     history.mark_baseline(1)
     return app
 

@@ -44,7 +44,17 @@ GAUGE_HELP: dict[str, str] = {
 KEYS: tuple[tuple[str, str], ...] = (
     ("w", "warm up: pre-open mincached connections, compare cold and warm acquire"),
     ("b", "run a burst with the current workload"),
-    ("s", "stop the running burst"),
+    (
+        "r",
+        "repeat: run the current configuration `repeats` times (the Measuring slider, "
+        "default 3); the runs form one row with their noise band",
+    ),
+    (
+        "a",
+        "A/B: the baseline's configuration against the current one, A/B/B/A for `repeats` "
+        "rounds; each figure's verdict (better, worse, within noise) and 95 % interval",
+    ),
+    ("s", "stop the running burst (and the repeats it is one of) or A/B comparison"),
     ("m", "mark the selected run as the baseline"),
     ("c", "connect to another database"),
     ("e", "export the configuration as TOML or Python"),
@@ -70,6 +80,17 @@ def help_markdown(keys: Iterable[tuple[str, str]] = KEYS) -> str:
         "",
         "Change one thing, run a burst, compare with the baseline: every run lands in the "
         "history with its change against the baseline run.",
+        "",
+        "Runs on one machine differ by several percent from one run to the next, so repeat a "
+        "configuration (`r`) before crediting a change: the repeats form one row whose "
+        "throughput and latencies are the median, with the repeats' band (`±4%`) under it, "
+        "and whose errors and peaks are the worst run's (`max` under it). A delta from a baseline "
+        "figure that is itself within noise of zero (acquire p95 0.00 ms, 0 errors) is a "
+        "difference (`+0.4ms`), never a ratio; a delta inside the repeats' band is not "
+        "coloured. The `changed` column says how a row differs from the baseline (target, "
+        "pool and workload), or from the row above while there is no baseline. `a` alternates "
+        "the baseline's configuration (A) with the current one (B), A/B/B/A, and says for each "
+        "figure whether B is better, worse or within noise, with the 95 % interval.",
         "",
     ]
     lines += section("Pool parameters (PooledDB)", POOL_FIELDS, PARAMETER_HELP)

@@ -1,10 +1,16 @@
 """The tune screen: parameters on the left; gauges, live plots, run history and events on the right.
 
-The screen owns everything a user does in the console: warm-up, burst, stop, baseline, run
-details, and the modal screens (connect, profiles, export, the wizard); the app holds the
+The screen owns everything a user does in the console: warm-up, burst, repeats, stop, baseline,
+run details, and the modal screens (connect, profiles, export, the wizard); the app holds the
 session and keeps quit and help. What runs now is reactive (``running``, ``stopping``), and
 ``check_action`` disables the keys that cannot act now, so the footer and the palette only
 offer what works.
+
+Repeats (``r``) are a series of bursts of one configuration: each is an ordinary burst, and the
+handler of one's ``BurstFinished`` records it into the series' group and starts the next, so a
+stop ends the burst running and the series with it. An A/B comparison (``a``: the baseline's
+configuration against the sliders', A/B/B/A) is one worker around ``compare.runner``, on two
+pools of its own; each run it reports becomes a row's run, and the verdicts open in the details.
 
 Warm-ups and bursts run in thread workers that never touch a widget: they build the pool when
 the sliders changed since it was built, call the engine, and post messages (``messages.py``)
@@ -16,6 +22,7 @@ lock-free snapshot, so the gauges always show the pool as it is.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -30,14 +37,19 @@ from textual.worker import Worker, WorkerState
 
 from pooltui.core import checks
 from pooltui.core.checks import refuse_beyond_capacity
+from pooltui.core.compare.runner import ROUND, RunDone, Side, run_comparison
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import describe_db_error
+from pooltui.core.history import describe_changes
 from pooltui.core.load import engine
 from pooltui.core.pool.stats import PoolStats
 from pooltui.core.profiles import Profile
 from pooltui.tui.messages import (
     BurstFailed,
     BurstFinished,
+    ComparisonFailed,
+    ComparisonFinished,
+    ComparisonRunFinished,
     PoolBuilt,
     PoolClosed,
     PoolEventOccurred,
@@ -47,6 +59,7 @@ from pooltui.tui.messages import (
     WarmupFailed,
     WarmupFinished,
 )
+from pooltui.tui.screens.run_details import verdicts_line
 from pooltui.tui.widgets.event_log import EventLog
 from pooltui.tui.widgets.history_table import HistoryTable
 from pooltui.tui.widgets.live_panel import LivePanel, plottable
@@ -54,27 +67,66 @@ from pooltui.tui.widgets.param_panel import ParamPanel
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Recommendation
-    from pooltui.core.history import RunRecord
+    from pooltui.core.history import RunGroup, RunRecord
     from pooltui.core.pool import InstrumentedPool, PoolEvent
     from pooltui.core.targets import Target
     from pooltui.tui.app import PoolTuiApp
 
 PANEL_TITLES = (
     ("#params", "Parameters"),
-    ("#history", "Runs (ms, Δ vs baseline)"),
     ("#events", "Events"),
 )
 # pool events the screen reports itself, with more context than the pool has
 OWN_EVENTS = frozenset({"run_finished"})
 
 
+@dataclass
+class Series:
+    """The repeats running now: one configuration, ``total`` runs, one group in the history."""
+
+    config: PoolConfig
+    workload: Workload
+    total: int
+    group: int | None  # a run of the group the repeats join; None until the first one is in
+    done: int = 0
+
+
+@dataclass
+class AbRuns:
+    """The A/B comparison running now: its runs so far and the group each side's runs join."""
+
+    sides: dict[str, Side]
+    baseline: int  # the baseline group A's configuration comes from
+    total: int
+    done: int = 0
+    groups: dict[str, int] = field(default_factory=dict)  # side -> a run of its group
+    numbers: list[int] = field(default_factory=list)  # the history numbers of its runs
+
+
+PALETTE_KEY_WIDTH = 14  # the footer's "▏^p palette" at its right end
+
+
 class WrappingFooter(Footer):
-    """On a narrow screen the keys wrap onto two rows (app.tcss), so every one still shows."""
+    """When the keys do not fit on one row (a narrow screen, or many keys) they wrap onto two
+    (app.tcss, ``-wrapped``), so every one still shows; ctrl+p is then the header's icon."""
 
     def compose(self) -> ComposeResult:
         keys = list(super().compose())
-        if self.screen.has_class("-narrow"):  # Footer sets one grid column per key
-            self.styles.grid_size_columns = max(1, -(-len(keys) // 2))
+        # a key is drawn " k Description ": its two texts and three cells of padding
+        shown: dict[str, Binding] = {}
+        for active in self.screen.active_bindings.values():
+            if active.binding.show:
+                shown.setdefault(active.binding.action, active.binding)
+        needed = sum(
+            len(self.app.get_key_display(binding)) + len(binding.description) + 3
+            for binding in shown.values()
+        ) + (PALETTE_KEY_WIDTH if self.show_command_palette else 0)
+        width = self.screen.size.width
+        wrap = self.screen.has_class("-narrow") or 0 < width < needed
+        self.set_class(wrap, "-wrapped")
+        if wrap:
+            keys = [key for key in keys if not key.has_class("-command-palette")]
+            self.styles.grid_size_columns = max(1, -(-len(keys) // 2))  # Footer's: one per key
         yield from keys
 
 
@@ -84,6 +136,8 @@ class TuneScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "warm_up", "Warm up"),
         Binding("b", "burst", "Burst"),
+        Binding("r", "repeat", "Repeat"),
+        Binding("a", "compare", "A/B"),
         Binding("s", "stop", "Stop"),
         Binding("m", "mark_baseline", "Baseline"),
         Binding("d", "diagnose", "Diagnose"),
@@ -91,7 +145,7 @@ class TuneScreen(Screen[None]):
         Binding("p", "profiles", "Profile"),
         Binding("e", "export", "Export"),
     ]
-    #: what runs now: "warm-up", "burst" or None; the keys follow (check_action)
+    #: what runs now: "warm-up", "burst", "comparison" or None; the keys follow (check_action)
     running: var[str | None] = var(None, init=False, bindings=True)
     #: the running burst was asked to stop (s again does nothing)
     stopping: var[bool] = var(False, init=False, bindings=True)
@@ -113,6 +167,8 @@ class TuneScreen(Screen[None]):
         self._client_cpu_logged = False  # the running burst said its client is saturated
         self._duration = 0.0
         self._status_text: str | Text = ""
+        self._series: Series | None = None  # the repeats running now
+        self._ab: AbRuns | None = None  # the A/B comparison running now
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -156,11 +212,14 @@ class TuneScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that cannot act now are shown disabled (None): no run starts beside another,
-        only a running burst stops, a baseline needs a run."""
-        if action in ("warm_up", "burst"):
+        only a running burst or comparison stops, a baseline needs a run, A/B a baseline."""
+        if action in ("warm_up", "burst", "repeat"):
             return None if self.running else True
+        if action == "compare":
+            return None if self.running or self.pooltui.history.baseline is None else True
         if action == "stop":
-            return True if self.running == "burst" and not self.stopping else None
+            stoppable = self.running in ("burst", "comparison")
+            return True if stoppable and not self.stopping else None
         if action in ("mark_baseline", "details"):
             return True if len(self.pooltui.history) else None
         return True
@@ -179,9 +238,21 @@ class TuneScreen(Screen[None]):
         panel, session = self.panel, self.pooltui.session
         text: str | Text
         if self.running == "burst":
+            series = self._series
+            running = (  # a series' line as short as a burst's: 80 columns show ~40
+                f"repeat {series.done + 1}/{series.total} (#{self._burst_number})"
+                if series
+                else f"burst #{self._burst_number} running"
+            )
             text = (
-                f"▶ burst #{self._burst_number} running · {self._elapsed:.1f} / "
-                f"{self._duration:g} s"
+                f"▶ {running} · {self._elapsed:.1f} / {self._duration:g} s"
+                + self._trouble
+                + (" · stopping…" if self.stopping else " · s stops")
+            )
+        elif self.running == "comparison" and self._ab is not None:
+            ab = self._ab
+            text = (
+                f"▶ A/B run {min(ab.done + 1, ab.total)}/{ab.total} · {self._elapsed:.1f} s"
                 + self._trouble
                 + (" · stopping…" if self.stopping else " · s stops")
             )
@@ -223,7 +294,7 @@ class TuneScreen(Screen[None]):
     def _poll(self) -> None:
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
         pool = self.pooltui.session.pool
-        if self.running != "burst" and pool is not None:
+        if self.running not in ("burst", "comparison") and pool is not None:
             stats = pool.snapshot()
             self._show_stats(stats, self.panel.workload.threads)
             self._show_status(stats)  # its count of open connections, too
@@ -259,6 +330,8 @@ class TuneScreen(Screen[None]):
         self.running = None
         self.stopping = False
         self._stop = None
+        self._series = None
+        self._ab = None
         self._show_status()
 
     def action_warm_up(self) -> None:
@@ -273,8 +346,27 @@ class TuneScreen(Screen[None]):
     def action_burst(self) -> None:
         if not self._can_start("start a burst"):
             return
+        self._start_burst(self.panel.config, self.panel.workload)
+
+    def action_repeat(self) -> None:
+        """Run the current configuration ``repeats`` times; the runs form one group (joining
+        the newest run's when it ran this configuration to its end)."""
+        if not self._can_start("repeat the configuration"):
+            return
+        session, panel = self.pooltui.session, self.panel
+        config, workload, total = panel.config, panel.workload, panel.repeats
+        joins = self.pooltui.history.repeatable(config, workload, session.target.redacted)
+        self._series = Series(config, workload, total, joins)
+        self.events.add(
+            "info",
+            f"repeating the configuration {total} time{'s' if total != 1 else ''}"
+            + (f", with run #{joins}" if joins is not None else ""),
+        )
+        self._start_burst(config, workload)
+
+    def _start_burst(self, config: PoolConfig, workload: Workload) -> None:
+        """One burst (a plain one, or the next of a series) through the one burst worker."""
         session = self.pooltui.session
-        config, workload = self.panel.config, self.panel.workload
         self._stop = session.start_run()
         self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
         self._client_cpu_logged = False
@@ -284,20 +376,69 @@ class TuneScreen(Screen[None]):
         run_id = self._start("burst")
         rebuild = " (building the pool)" if session.needs_build(config) else ""
         self._burst_number = len(self.pooltui.history) + 1
+        series = self._series
         self.events.add(
             "info",
-            f"burst #{self._burst_number} started: "
-            f"{workload.threads} threads, {workload.duration_s:g} s{rebuild}",
+            f"burst #{self._burst_number} started"
+            + (f" (repeat {series.done + 1} of {series.total})" if series else "")
+            + f": {workload.threads} threads, {workload.duration_s:g} s{rebuild}",
         )
-        self._burst(run_id, config, workload, self._stop)
+        self._burst(run_id, config, workload, self._stop, warm=series is not None)
+
+    def action_compare(self) -> None:
+        """A/B: the baseline's configuration (A) against the sliders' (B), alternated A/B/B/A
+        for ``repeats`` rounds on two warm pools of their own; every figure gets a verdict."""
+        if not self._can_start("compare with the baseline"):
+            return
+        session, panel, history = self.pooltui.session, self.panel, self.pooltui.history
+        base = history.baseline_group()
+        if base is None:  # the key is disabled without a baseline
+            return
+        if base.target != session.target.redacted:
+            self.notify(
+                f"The baseline ran on {base.target}: connect there (c), or mark a run on "
+                f"{session.target.redacted} as the baseline (m).",
+                title="Cannot compare",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        rounds = panel.repeats
+        sides = {
+            "A": Side(base.config, base.workload, f"baseline {base.numbers()}"),
+            "B": Side(panel.config, panel.workload, "the sliders"),
+        }
+        self._ab = AbRuns(sides, base.number, total=len(ROUND) * rounds)
+        self._stop = session.start_run()
+        self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
+        self._run_threads = max(side.workload.threads for side in sides.values())
+        self.query_one(LivePanel).clear_plots()
+        run_id = self._start("comparison")
+        b_changes = describe_changes(base, panel.config, panel.workload, base.target)
+        self.events.add(
+            "info",
+            f"A/B started: A = baseline {base.numbers()}, B = the sliders ({b_changes}); "
+            f"{rounds} round{'s' if rounds != 1 else ''} of A/B/B/A, {len(ROUND) * rounds} "
+            "runs on two pools of their own",
+        )
+        self._compare(run_id, sides, rounds, self._stop)
 
     def action_stop(self) -> None:
-        """Stop the running burst (the key is disabled when none runs)."""
-        if self.running != "burst" or self._stop is None or self.stopping:
+        """Stop the running burst (and the series it is part of) or comparison (the key is
+        disabled when neither runs)."""
+        stoppable = self.running in ("burst", "comparison")
+        if not stoppable or self._stop is None or self.stopping:
             return
         self._stop.set()
         self.stopping = True
-        self.events.add("stopped", "stopping the burst…")
+        what = (
+            "the A/B comparison"
+            if self.running == "comparison"
+            else "the repeats"
+            if self._series
+            else "the burst"
+        )
+        self.events.add("stopped", f"stopping {what}…")
         self._show_status()
 
     def action_mark_baseline(self) -> None:
@@ -305,26 +446,28 @@ class TuneScreen(Screen[None]):
         number = table.selected_number
         if number is None:  # no run yet: the key is disabled
             return
+        group = history.group(number)
+        what = f"run #{number}" if group is None or group.n == 1 else f"runs {group.numbers()}"
         if history.baseline == number:
             history.mark_baseline(None)
-            self.events.add("info", f"run #{number} is no longer the baseline")
+            self.events.add("info", f"{what} no longer the baseline")
         else:
             history.mark_baseline(number)
-            self.events.add("info", f"run #{number} is the baseline")
+            self.events.add("info", f"{what} the baseline")
         table.show(history)
 
     def action_details(self) -> None:
-        """The selected run's details (enter on the table; the palette's "Run details")."""
+        """The selected row's details (enter on the table; the palette's "Run details")."""
         number = self.query_one(HistoryTable).selected_number
-        record = self.pooltui.history.get(number) if number is not None else None
-        if record is not None:
-            self.show_details(record)
+        group = self.pooltui.history.group(number) if number is not None else None
+        if group is not None:
+            self.show_details(group)
 
     @on(DataTable.RowSelected, "#history")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        record = self.pooltui.history.get(int(event.row_key.value or 0))
-        if record is not None:
-            self.show_details(record)
+        group = self.pooltui.history.group(int(event.row_key.value or 0))
+        if group is not None:
+            self.show_details(group)
 
     def load_config(self, config: PoolConfig, workload: Workload, why: str) -> None:
         """Put a configuration (a profile, a past run) into the sliders."""
@@ -361,19 +504,17 @@ class TuneScreen(Screen[None]):
             workload=panel.workload,
         )
 
-    def show_details(self, record: RunRecord) -> None:
-        """A run's figures and configuration; its "load" puts that configuration back."""
+    def show_details(self, group: RunGroup) -> None:
+        """A row's figures, repeats and configuration; its "load" puts that configuration back."""
         from pooltui.tui.screens.run_details import RunDetailsScreen
-
-        baseline = self.pooltui.history.baseline_record()
 
         def closed(load: bool | None) -> None:
             if load:
                 self.load_config(
-                    record.config, record.workload, f"loaded run #{record.number}'s configuration"
+                    group.config, group.workload, f"loaded run #{group.number}'s configuration"
                 )
 
-        self.app.push_screen(RunDetailsScreen(record, baseline), closed)
+        self.app.push_screen(RunDetailsScreen(self.pooltui.history, group), closed)
 
     def action_connect(self) -> None:
         from pooltui.tui.screens.connect import ConnectScreen
@@ -487,10 +628,13 @@ class TuneScreen(Screen[None]):
         """The pool's callback, from any thread."""
         self.post_message(PoolEventOccurred(event.kind, event.message))
 
-    def _ensure_pool(self, config: PoolConfig) -> InstrumentedPool:
+    def _ensure_pool(self, config: PoolConfig, *, warm: bool = False) -> InstrumentedPool:
+        """The session's pool for ``config``; ``warm``: one built now is warmed up first."""
         pool, built = self.pooltui.session.ensure(config, self._pool_event)
         if built:
             self.post_message(PoolBuilt(pool.tag))
+            if warm:
+                engine.warm_up(pool)
         return pool
 
     @work(thread=True, exit_on_error=False, group="pool-work")
@@ -507,14 +651,22 @@ class TuneScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _burst(
-        self, run_id: int, config: PoolConfig, workload: Workload, stop: threading.Event
+        self,
+        run_id: int,
+        config: PoolConfig,
+        workload: Workload,
+        stop: threading.Event,
+        *,
+        warm: bool = False,
     ) -> None:
+        """``warm``: a pool built for this run is warmed up first (a repeat must not measure
+        the connects a fresh pool makes when the others ran warm)."""
 
         def on_sample(sample: engine.Sample) -> None:
             self.post_message(StatsSampled(run_id, sample))
 
         try:
-            pool = self._ensure_pool(config)
+            pool = self._ensure_pool(config, warm=warm)
             refuse_beyond_capacity(pool, workload)
             result = engine.run(
                 pool,
@@ -529,6 +681,35 @@ class TuneScreen(Screen[None]):
             )
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
+
+    @work(thread=True, exit_on_error=False, group="pool-work")
+    def _compare(
+        self, run_id: int, sides: dict[str, Side], rounds: int, stop: threading.Event
+    ) -> None:
+        """The comparison's runner builds, warms and closes its own two pools."""
+        session = self.pooltui.session
+
+        def on_progress(done: RunDone) -> None:
+            self.post_message(ComparisonRunFinished(run_id, done))
+
+        def on_sample(_side: str, sample: engine.Sample) -> None:
+            self.post_message(StatsSampled(run_id, sample))
+
+        try:
+            comparison = run_comparison(
+                session.target,
+                sides["A"],
+                sides["B"],
+                rounds,
+                stop=stop,
+                on_progress=on_progress,
+                on_sample=on_sample,
+                leak_threshold_s=session.leak_threshold_s,
+            )
+        except Exception as error:
+            self.post_message(ComparisonFailed(run_id, describe_db_error(error, session.target)))
+        else:
+            self.post_message(ComparisonFinished(run_id, comparison))
 
     # --- what the workers report --------------------------------------------------------------
 
@@ -558,7 +739,7 @@ class TuneScreen(Screen[None]):
 
     @on(StatsSampled)
     def _sampled(self, message: StatsSampled) -> None:
-        if message.run_id != self._run_id or self.running != "burst":
+        if message.run_id != self._run_id or self.running not in ("burst", "comparison"):
             return
         sample = message.sample
         self._run_errors = sample.errors  # a running total: coalesced samples lose nothing
@@ -617,13 +798,22 @@ class TuneScreen(Screen[None]):
             return
         result = message.result
         history = self.pooltui.history
-        record = history.add(message.config, message.workload, result)
+        series = self._series
+        whole = not result.stopped and not result.fatal_error  # a run cut short is no repeat
+        record = history.add(
+            message.config,
+            message.workload,
+            result,
+            repeats=series.group if series is not None and whole else None,
+        )
         self._run_errors = result.errors
-        self._finish()
+        going_on = series is not None and self._series_goes_on(series, record, whole)
+        if not going_on:
+            self._finish()
         self._show_stats(result.pool, message.workload.threads)
         table = self.query_one(HistoryTable)
         table.show(history)
-        table.move_to_last()
+        table.move_to(record.group)
         log = self.events
         log.add(
             "run_finished",
@@ -654,6 +844,98 @@ class TuneScreen(Screen[None]):
                 severity="error",
                 timeout=10,
             )
+        if series is not None and going_on:
+            self._start_burst(series.config, series.workload)
+        else:
+            self._ended(record, series)
+
+    def _series_goes_on(self, series: Series, record: RunRecord, whole: bool) -> bool:
+        """Count a finished repeat in; True when the series runs another one (not after a stop,
+        a run cut short, the last one, or once the console is quitting)."""
+        if whole and series.group is None:
+            series.group = record.number
+        series.done += 1
+        going_on = series.done < series.total and not self.stopping
+        return whole and going_on and not self.pooltui.quitting
+
+    def _ended(self, record: RunRecord, series: Series | None) -> None:
+        """A burst or a series is over: the group's band, and the baseline sentence when it
+        ran the baseline's exact setup."""
+        history = self.pooltui.history
+        group = history.group(record.number)
+        if group is None:
+            return
+        if series is not None:
+            ran = series.done
+            if ran < series.total:
+                self.events.add("stopped", f"repeats ended after {ran} of {series.total} runs")
+            if group.n > 1:
+                self.events.add("run_finished", group.describe())
+        note = history.same_as_baseline(group)
+        if note is not None:
+            self.events.add("info", note)
+
+    @on(ComparisonRunFinished)
+    def _comparison_run_finished(self, message: ComparisonRunFinished) -> None:
+        """An A or B run is in: a run of its side's group (a run cut short stands alone)."""
+        ab = self._ab
+        if message.run_id != self._run_id or ab is None:
+            return
+        done, history = message.done, self.pooltui.history
+        result, side = done.result, ab.sides[done.side]
+        whole = not result.stopped and not result.fatal_error
+        record = history.add(
+            side.config,
+            side.workload,
+            result,
+            repeats=ab.groups.get(done.side) if whole else None,
+        )
+        if whole:
+            ab.groups.setdefault(done.side, record.number)
+        ab.numbers.append(record.number)
+        ab.done = done.index
+        self._run_errors = result.errors
+        table = self.query_one(HistoryTable)
+        table.show(history)
+        table.move_to(record.group)
+        self.events.add(
+            "run_finished",
+            f"A/B run {done.index}/{done.total} ({done.side}) is run #{record.number}: "
+            f"{result.throughput_rps:,.0f} req/s, p95 {result.latency.p95:.2f} ms, "
+            f"{result.errors} errors",
+        )
+        self._show_status()
+
+    @on(ComparisonFinished)
+    def _comparison_finished(self, message: ComparisonFinished) -> None:
+        ab = self._ab
+        if message.run_id != self._run_id or ab is None:
+            return
+        comparison, history = message.comparison, self.pooltui.history
+        outcome = comparison.outcome
+        history.add_comparison(comparison, ab.numbers)
+        self._finish()
+        self.query_one(HistoryTable).show(history)
+        log = self.events
+        log.add("run_finished", verdicts_line(comparison))
+        log.add("info" if not outcome.left_open else "error", f"A/B: {outcome.closed_sentence()}")
+        if outcome.fatal_error:
+            log.add("run_failed", f"A/B ended on a failed run: {outcome.fatal_error}")
+            self.notify(outcome.fatal_error, title="A/B failed", severity="error", timeout=10)
+        if outcome.stopped:
+            log.add("stopped", f"A/B stopped after {len(comparison.runs)} of {ab.total} runs")
+        b_group = ab.groups.get("B")
+        group = history.group(b_group) if b_group is not None else None
+        if group is not None and comparison.differences and self.app.screen is self:
+            self.show_details(group)
+
+    @on(ComparisonFailed)
+    def _comparison_failed(self, message: ComparisonFailed) -> None:
+        if message.run_id != self._run_id:
+            return
+        self._finish()
+        self.events.add("run_failed", f"A/B could not run: {message.error}")
+        self.notify(message.error, title="A/B failed", severity="error", timeout=10)
 
     @on(BurstFailed)
     def _burst_failed(self, message: BurstFailed) -> None:

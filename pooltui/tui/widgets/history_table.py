@@ -1,7 +1,12 @@
-"""The run history as a table: one row per run, each figure with its delta against the baseline.
+"""The run history as a table: one row per group of runs, each figure with its delta against the
+baseline.
 
-New runs are appended (the table is not rebuilt), so the cursor and the scroll position
-survive a burst finishing; only moving the baseline rebuilds the rows, keeping the cursor.
+A group is one configuration run once or repeated (``r``): its central figures read as the
+median over the repeats' band (``412`` over ``±4%``), its tails and counts as the worst run (over
+``max``), so the band costs a line, not columns. Rows are updated in place and new groups
+appended, so the cursor and the scroll position survive a burst finishing; moving the baseline
+(every row gains its delta line) or a run becoming a group (its band line) rebuilds the rows,
+keeping the cursor.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from pooltui.core.history import HIGHER_IS_BETTER, RunHistory, RunRecord
+from pooltui.core.history import Delta, RunGroup, RunHistory, format_value
 
 LABEL_WIDTH = 18
 # the acquire tail beside its p95: a p95 of 0.00 ms can hide threads that waited the whole run
@@ -34,33 +39,13 @@ COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("peak_open", "open", "peak_open"),
 )
 FIGURES = tuple(figure for _, _, figure in COLUMNS if figure is not None)
-# a change smaller than this is shown as no change (measurement noise)
-NOISE = 0.02
-
-
-def format_figure(key: str, value: float) -> str:
-    """How a figure reads in a cell: counts whole, rates and milliseconds with sane digits."""
-    if key in ("errors", "peak_open"):
-        return f"{int(value):,}"
-    if key == "throughput":
-        return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-    return f"{value:.1f}" if value >= 100 else f"{value:.2f}"
-
-
-def format_delta(key: str, delta: float | None, value: float) -> str:
-    """``+12%``, ``-3%``, ``±0%``; ``new`` when the baseline had 0 of it (no ratio exists)."""
-    if delta is None:
-        return "new" if value else ""
-    if abs(delta) < 0.005:
-        return "±0%"
-    return f"{delta:+.0%}"
 
 
 class HistoryTable(DataTable):
-    """``show(history)`` brings the table up to date; the row key is the run number.
+    """``show(history)`` brings the table up to date; the row key is the group's number.
 
-    Without a baseline a row is one line of figures; with one, each row is two lines, the
-    figure over its delta, so every column stays narrow enough for an 80-column terminal.
+    A row is a line of figures, a line of the repeats' bands for a group, and a line of deltas
+    when there is a baseline, so every column stays narrow enough for an 80-column terminal.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -77,6 +62,8 @@ class HistoryTable(DataTable):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id=id, classes=classes)
         self._baseline: int | None = None
+        self._shown: dict[str, list[Text]] = {}  # the cells each row shows, by row key
+        self._heights: dict[str, int] = {}
 
     def on_mount(self) -> None:
         for key, header, _ in COLUMNS:
@@ -84,79 +71,107 @@ class HistoryTable(DataTable):
 
     @property
     def selected_number(self) -> int | None:
-        """The run number under the cursor, or None when the table is empty."""
+        """The group number under the cursor, or None when the table is empty."""
         if not self.row_count:
             return None
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return int(row_key.value) if row_key.value is not None else None
 
-    def _colour(self, key: str, delta: float | None, value: float) -> str:
+    def _colour(self, delta: Delta | None, key: str, value: float) -> str:
         """Green for better, red for worse than the baseline, none within the noise."""
         theme = self.app.current_theme
-        if delta is None:
-            worse = key == "errors" and value > 0
+        if delta is None or delta.better is None:
+            worse = delta is None and key == "errors" and value > 0
             return (theme.error or "red") if worse else ""
-        if abs(delta) < NOISE:
-            return ""
-        better = (delta > 0) == (key in HIGHER_IS_BETTER)
-        return (theme.success or "green") if better else (theme.error or "red")
+        return (theme.success or "green") if delta.better else (theme.error or "red")
 
-    def _cells(self, history: RunHistory, record: RunRecord) -> list[Text]:
-        """The row's cells, one line each without a baseline, value over delta with one."""
-        figures = record.figures()
-        two_lines = history.baseline is not None
-        is_baseline = history.baseline == record.number
-        delta = history.delta(record) if two_lines else {}
-        label = ("(stopped) " if record.result.stopped else "") + record.label
-        room = LABEL_WIDTH * (2 if two_lines else 1)
+    @staticmethod
+    def _height(history: RunHistory, group: RunGroup) -> int:
+        """Figures, then the band of a group's repeats, then the delta with a baseline."""
+        return 1 + (group.n > 1) + (history.baseline is not None)
+
+    def _cells(self, history: RunHistory, group: RunGroup) -> list[Text]:
+        """The row's cells: each figure's value, its band (a group), its delta (a baseline)."""
+        figures = group.figures()
+        deltas = history.delta(group)
+        height = self._height(history, group)
+        is_baseline = history.baseline == group.number
+        label = ("(stopped) " if group.stopped else "") + history.changes(group)
+        room = LABEL_WIDTH * height
         if len(label) > room:
             label = label[: room - 1] + "…"
+        # the number, how many runs (on the band's line: no wider a column), the baseline's star
+        number = str(group.number) + (f"\n×{group.n}" if group.n > 1 else "")  # noqa: RUF001
         cells = [
-            Text(
-                f"{record.number}" + ("\n★" if is_baseline else ""),
-                style="bold" if is_baseline else "",
-            ),
-            Text(label, no_wrap=not two_lines, overflow="ellipsis"),
+            Text(number + ("\n★" if is_baseline else ""), style="bold" if is_baseline else ""),
+            Text(label, no_wrap=height == 1, overflow="ellipsis"),
         ]
         error_style = self.app.current_theme.error or "red"
-        for figure in FIGURES:
-            value = figures[figure]
-            text = Text(format_figure(figure, value), no_wrap=True, justify="right")
-            if figure == "errors" and value > 0:
+        for key in FIGURES:
+            figure = figures[key]
+            text = Text(format_value(figure.value, figure.unit), no_wrap=True, justify="right")
+            if key == "errors" and figure.value > 0:
                 text.stylize(error_style)
-            if two_lines:
-                change = delta[figure]
-                shown = "base" if is_baseline else format_delta(figure, change, value)
-                text.append(
-                    "\n" + shown,
-                    style=self._colour(figure, change, value) if not is_baseline else "dim",
-                )
+            if group.n > 1:
+                text.append("\n" + figure.band(), style="dim")
+            if deltas is not None:
+                delta = deltas[key]
+                if is_baseline:
+                    text.append("\nbase", style="dim")
+                else:
+                    text.append(
+                        "\n" + delta.describe(compact=True),
+                        style=self._colour(delta, key, figure.value),
+                    )
             cells.append(text)
         return cells
 
     def show(self, history: RunHistory) -> None:
-        """Add the runs not shown yet; rebuild the rows when the baseline changed."""
-        if history.baseline != self._baseline:
+        """Bring every row up to date: new groups appended, grown ones updated in place; the
+        rows are rebuilt when the baseline moved or a run became a group (a row's height)."""
+        self.border_title = (
+            "Runs (ms, changed vs row above)"
+            if history.baseline is None
+            else "Runs (ms, Δ vs baseline)"
+        )
+        groups = history.groups
+        heights = {str(group.number): self._height(history, group) for group in groups}
+        regrown = any(self._heights.get(key, height) != height for key, height in heights.items())
+        if history.baseline != self._baseline or regrown:
             self._baseline = history.baseline
             selected = self.selected_number
             self.clear()
-            for record in history.records:
-                self._add(history, record)
+            self._shown.clear()
+            self._heights.clear()
+            for group in groups:
+                self._add(history, group)
             if selected is not None and str(selected) in self.rows:
                 self.move_cursor(row=self.get_row_index(str(selected)))
             return
-        for record in history.records:
-            if str(record.number) not in self.rows:
-                self._add(history, record)
+        for group in groups:
+            key = str(group.number)
+            if key not in self.rows:
+                self._add(history, group)
+                continue
+            cells = self._cells(history, group)
+            for (column, _, _), old, new in zip(COLUMNS, self._shown[key], cells, strict=True):
+                if old != new:
+                    self.update_cell(key, column, new, update_width=True)
+            self._shown[key] = cells
 
-    def _add(self, history: RunHistory, record: RunRecord) -> None:
-        self.add_row(
-            *self._cells(history, record),
-            key=str(record.number),
-            height=2 if history.baseline is not None else 1,
-        )
+    def _add(self, history: RunHistory, group: RunGroup) -> None:
+        key = str(group.number)
+        cells = self._cells(history, group)
+        self._shown[key] = cells
+        self._heights[key] = height = self._height(history, group)
+        self.add_row(*cells, key=key, height=height)
 
     def move_to_last(self) -> None:
-        """Put the cursor on the newest run."""
+        """Put the cursor on the newest row."""
         if self.row_count:
             self.move_cursor(row=self.row_count - 1)
+
+    def move_to(self, number: int) -> None:
+        """Put the cursor on group ``number``'s row."""
+        if str(number) in self.rows:
+            self.move_cursor(row=self.get_row_index(str(number)))

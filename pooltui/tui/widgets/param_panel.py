@@ -1,4 +1,5 @@
-"""The parameter panel: a control per PooledDB parameter and per workload field, and findings.
+"""The parameter panel: a control per PooledDB parameter and per workload field, the number of
+runs the repeat key makes, and findings.
 
 Every change re-runs ``config.validate`` (pure and fast), so what DBUtils will make of a value
 (maxcached raised to mincached, maxshared zeroed...) and any trap shows at once: an error or a
@@ -79,6 +80,10 @@ WORKLOAD_SLIDERS = (
     SliderSpec("hold_ms", 0.0, 500.0, 1.0, "ms"),
     SliderSpec("rate", 0.0, 5000.0, 10.0, "/s"),
 )
+# how many runs the repeat key (r) makes of one configuration: no workload field, so it is kept
+# out of profiles and of the "same configuration" a run is compared on
+REPEATS_SLIDER = SliderSpec("repeats", 1, 20, 1)
+DEFAULT_REPEATS = 3
 # parameters DBUtils may silently change: their normalised value is shown in place
 NORMALISED = ("maxcached", "maxshared", "maxconnections")
 
@@ -227,6 +232,8 @@ class ParamPanel(VerticalScroll):
                 workload.query, placeholder="SELECT 1", compact=True, id="param-query", name="query"
             )
         yield self._note("query")
+        yield Static("Measuring", classes="section")
+        yield self._slider(REPEATS_SLIDER, DEFAULT_REPEATS)
         yield Static("", id="findings", markup=False)
 
     def on_mount(self) -> None:
@@ -277,6 +284,11 @@ class ParamPanel(VerticalScroll):
             pattern=pattern if isinstance(pattern, str) else self._base_workload.pattern,
             query=self.query_one("#param-query", Input).value,
         )
+
+    @property
+    def repeats(self) -> int:
+        """How many runs the repeat key makes (the "repeats" slider)."""
+        return self._whole(REPEATS_SLIDER.name)
 
     @property
     def is_ok(self) -> bool:
