@@ -230,8 +230,10 @@ def _round(value: float) -> float:
 
 
 def format_value(value: float) -> str:
+    """Three significant figures or so; a whole number (a count: errors, connects, starved
+    threads) without decimals, so 0 errors reads "0", not "0.00"."""
     magnitude = abs(value)
-    if magnitude >= 100:
+    if magnitude >= 100 or float(value).is_integer():
         return f"{value:.0f}"
     if magnitude >= 10:
         return f"{value:.1f}"
