@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
 from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.pool.histogram import Summary
 from pooltui.core.pool.stats import PoolStats
 from pooltui.core.probes import count_connections_by, terminate_pool_connections
@@ -26,7 +27,7 @@ from pooltui.tui.screens.help import HelpScreen
 from pooltui.tui.screens.run_details import RunDetailsScreen
 from pooltui.tui.widgets.event_log import EventLog
 from pooltui.tui.widgets.history_table import HistoryTable
-from pooltui.tui.widgets.live_panel import wait_text
+from pooltui.tui.widgets.live_panel import plottable, wait_text
 from pooltui.tui.widgets.param_panel import POOL_SLIDERS, WORKLOAD_SLIDERS
 from pooltui.tui.widgets.stat_counters import StatCounters
 from pooltui.tui.widgets.trend_plot import TrendPlot
@@ -176,13 +177,23 @@ async def test_a_burst_with_waiters_plots_the_waiting_and_ages_the_oldest_wait(s
         finished = await burst(pilot, console)
         samples = [m.sample for m in console.seen(StatsSampled) if m.run_id == finished.run_id]
         plot = console.app.tune.query_one("#plot-waiting", TrendPlot)
-        assert plot.values == tuple(float(s.stats.waiting) for s in samples)
+        interval = console.app.tune.SAMPLE_INTERVAL_S  # a sliver's sample is not plotted
+        plotted = [s for s in samples if plottable(s, interval)]
+        assert plot.values == tuple(float(s.stats.waiting) for s in plotted)
         assert max(plot.values) > 0  # six threads were parked in the pool's Condition
         assert max(s.stats.oldest_wait_ms for s in samples) > 0.0
         pool = finished.result.pool
         gauge = console.gauge("oldest_wait")
         assert gauge.value_text() == wait_text(pool.oldest_wait_ms, pool.peak_oldest_wait_ms)
         assert pool.peak_oldest_wait_ms == finished.result.acquire.max
+        # what the run showed (starved threads, say) is in the event log, not only the details
+        found = [
+            kind_text
+            for kind_text in console.app.tune.events._entries
+            if kind_text[1].startswith("run #1: ")
+        ]
+        want = [("warning", f"run #1: {a.message}") for a in run_findings(finished.result)]
+        assert found == want
 
 
 async def test_postgres_burst_stops_on_s_while_the_console_stays_usable(pg_dsn):

@@ -39,6 +39,7 @@ from pooltui.core import checks
 from pooltui.core.checks import refuse_beyond_capacity
 from pooltui.core.compare.runner import ROUND, RunDone, Side, run_comparison
 from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.errors import describe_db_error
 from pooltui.core.history import describe_changes
 from pooltui.core.load import engine
@@ -825,6 +826,8 @@ class TuneScreen(Screen[None]):
             log.add("run_errors", f"run #{record.number} errors: {kinds}")
         for kind, line in zip(result.event_kinds, result.events, strict=True):
             log.add(kind, line)  # a run note's kind (core.load.notes.RunNote) is a warning
+        for advice in run_findings(result):  # starvation, the pool lock: what the run showed
+            log.add("warning", f"run #{record.number}: {advice.message}")
         self._trouble = ""
         client = result.client  # the plots now show the whole run: so does their CPU mark
         self.query_one(LivePanel).show_client_cpu(client.cores if client.saturated else None)
