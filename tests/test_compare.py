@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import queue
 import signal
 import subprocess
 import sys
@@ -35,25 +34,28 @@ class Watched:
         self.target = target
         self.done: list[RunDone] = []
         self.open_then: dict[str, int] = {}
-        self.ids: dict[str, tuple[str, set[int]]] = {}
+        self.ids: dict[str, dict[str, set[int]]] = {}  # side -> pool tag -> its sessions
 
     def __call__(self, done: RunDone) -> None:
         self.done.append(done)
-        self.ids[done.side] = (done.pool.tag, done.pool.opened_ids())
+        self.ids.setdefault(done.side, {})[done.pool.tag] = done.pool.opened_ids()
         if done.side not in self.open_then:
             self.open_then[done.side] = probes.count_pool_connections(self.target, done.pool)
 
     def left_on_server(self) -> dict[str, int]:
         return {
-            side: probes.count_connections_by(self.target, tag, ids)
-            for side, (tag, ids) in self.ids.items()
+            side: sum(
+                probes.count_connections_by(self.target, tag, ids) for tag, ids in tags.items()
+            )
+            for side, tags in self.ids.items()
         }
 
 
-def test_the_runner_alternates_abba_on_one_warm_pool_each_and_pairs_neighbours(sqlite_dsn):
+@pytest.mark.parametrize("fresh", [True, False])
+def test_the_runner_alternates_abba_and_pairs_each_b_run_with_its_neighbour(fresh, sqlite_dsn):
     target = parse_dsn(sqlite_dsn)
     watched = Watched(target)
-    comparison = run_comparison(target, A, B, 2, on_progress=watched)
+    comparison = run_comparison(target, A, B, 2, on_progress=watched, fresh_pools=fresh)
     assert "".join(d.side for d in watched.done) == "ABBAABBA"
     assert "".join(run.side for run in comparison.runs) == "ABBAABBA"
     assert [d.index for d in watched.done] == list(range(1, 9))
@@ -63,12 +65,15 @@ def test_the_runner_alternates_abba_on_one_warm_pool_each_and_pairs_neighbours(s
     for a_index, b_index in comparison.pairs:
         assert abs(a_index - b_index) == 1
         assert comparison.runs[a_index].side == "A" and comparison.runs[b_index].side == "B"
-    # the sides really ran their own settings, each on its one pool, warm from the first run
+    # the sides really ran their own settings, on pools whose connections were open already
     for done in watched.done:
         assert done.result.workload.hold_ms == (2 if done.side == "B" else 0)
-        assert done.result.pool.connects == 0  # the warm-up opened what the threads need
-    pools = {side: {id(d.pool) for d in watched.done if d.side == side} for side in "AB"}
-    assert len(pools["A"]) == len(pools["B"]) == 1 and pools["A"] != pools["B"]
+        assert done.result.pool.connects == 0
+    pools = {side: {d.pool.tag for d in watched.done if d.side == side} for side in "AB"}
+    if fresh:  # a fresh pool for every run: no pool's luck lasts a whole comparison
+        assert len(pools["A"]) == len(pools["B"]) == 4 and not pools["A"] & pools["B"]
+    else:  # one warm pool per side
+        assert len(pools["A"]) == len(pools["B"]) == 1 and pools["A"] != pools["B"]
     assert set(comparison.differences) == set(FIGURE_NAMES)
     latency = comparison.differences["p50_latency_ms"]
     assert latency.pairs == 4 and latency.b.median > latency.a.median
@@ -126,11 +131,12 @@ def test_a_failure_between_runs_still_closes_both_pools(pg_dsn):
         raise RuntimeError("the front end broke")
 
     with pytest.raises(RuntimeError, match="the front end broke"):
-        run_comparison(target, A, B, 2, on_progress=fails)
+        run_comparison(target, A, B, 2, on_progress=fails, fresh_pools=False)
     assert list(watched.ids) == ["A"] and watched.open_then == {"A": 2}
     assert watched.left_on_server() == {"A": 0}
-    tag_b_prefix = watched.ids["A"][0].rsplit("-", 1)[0]  # pooltui-<pid>-: B's tag is next
-    assert pg_sessions_tagged(target, f"{tag_b_prefix}-%") == 0
+    (tag,) = watched.ids["A"]
+    process_tags = tag.rsplit("-", 1)[0]  # pooltui-<pid>: B's pool (warm, never run) too
+    assert pg_sessions_tagged(target, f"{process_tags}-%") == 0
 
 
 def test_repeats_on_a_callers_pool_leave_it_open(sqlite_dsn):
@@ -304,18 +310,21 @@ def test_a_signal_stops_the_comparison_and_closes_both_pools(signum, pg_dsn):
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "pooltui", "compare", "--dsn", pg_dsn, "--threads", "2"),
-            *("--set", "maxconnections=2", "--b-set", "hold_ms=2", "--duration", "20"),
+            *("--set", "maxconnections=2", "--duration", str(RUN_S)),
+            *("--b-set", "hold_ms=2", "--b-set", "duration_s=20"),  # B's runs: long enough
         ],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
     )
     tagged = f"pooltui-{process.pid}-%"
-    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr])
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(process.stderr))
     reader.start()
-    try:  # both pools open (A's warm, B's warming) before the signal
-        wait_for(lambda: pg_sessions_tagged(target, tagged) >= 4, "both pools to open")
+    try:  # A's first run finished, B's run of 20 s is under way on a pool of its own
+        wait_for(lambda: any("run 1/12 (A)" in line for line in seen), "the first run")
+        b_pool = f"pooltui-{process.pid}-2"  # the second pool the process made
+        wait_for(lambda: pg_sessions_tagged(target, b_pool) >= 2, "B's pool to open")
         started = time.monotonic()
         process.send_signal(signum)
         process.wait(timeout=DEADLINE_S)  # not communicate(): it would read stderr too, and
@@ -324,16 +333,14 @@ def test_a_signal_stops_the_comparison_and_closes_both_pools(signum, pg_dsn):
         if process.poll() is None:
             process.kill()
         reader.join(DEADLINE_S)
-    err = "".join(iter_queue(lines))
+    err = "".join(seen)
     assert process.returncode == 128 + signum, err
-    assert time.monotonic() - started < 15  # not the 12 runs of 20 s still to come
+    assert time.monotonic() - started < 15  # not B's 20 s, nor the 10 runs still to come
+    cut = [line for line in err.splitlines() if "run 2/12 (B)" in line]
+    assert all("not judged" in line for line in cut)  # B's run (if it began) was cut short
+    assert "run 3/12" not in err  # and no other run started
     assert "every connection was closed" in err and "Traceback" not in err
-    assert pg_sessions_tagged(target, tagged) == 0
-
-
-def iter_queue(lines: queue.SimpleQueue[str]):
-    while not lines.empty():
-        yield lines.get()
+    assert pg_sessions_tagged(target, tagged) == 0  # A's pool and B's
 
 
 # --- pooltui bench --repeat --------------------------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pooltui.core.compare.noise import Verdict, compare, spread
+from pooltui.core.compare.noise import Verdict, compare, compare_pooled, spread
+from pooltui.core.pool.histogram import LatencyHistogram, bucket_values_s
 
 TRIALS = 600
 
@@ -89,3 +90,91 @@ def test_a_spread_says_its_range_and_median() -> None:
     assert s.relative == pytest.approx(0.1)
     assert s.describe(" req/s") == "100 req/s ±10.0 %"
     assert spread([0.0, 0.02, 0.0]).near_zero
+
+
+# --- percentiles over the pooled requests of the paired runs ----------------------------------
+
+BUCKETS_S = bucket_values_s()
+
+
+def histogram(samples_s) -> np.ndarray:
+    """The bucket counts a run's histogram would hold for these durations (seconds)."""
+    h = LatencyHistogram()
+    shard = h.shard()
+    for value in samples_s:
+        shard.record(float(value))
+    return h.snapshot().counts
+
+
+def run_of(rng, fast_s: float, slow_s: float, slow_share: float, n: int = 2000) -> np.ndarray:
+    slow = rng.random(n) < slow_share
+    return histogram(np.where(slow, slow_s, fast_s) * np.exp(rng.normal(0, 0.05, n)))
+
+
+def pooled(a_counts, b_counts, q: float, *, seed: int = 0):
+    values = lambda rows: [  # noqa: E731  (each run's own percentile, for the Spread)
+        float(np.percentile(np.repeat(BUCKETS_S, row), q)) * 1000 for row in rows
+    ]
+    return compare_pooled(
+        "p95_latency_ms",
+        a_counts,
+        b_counts,
+        q,
+        bucket_values=BUCKETS_S * 1000,
+        a_values=values(a_counts),
+        b_values=values(b_counts),
+        higher_is_better=False,
+        seed=seed,
+    )
+
+
+def test_the_pooled_point_is_the_percentile_of_every_request_together() -> None:
+    rng = np.random.default_rng(3)
+    a = [run_of(rng, 0.002, 0.02, 0.06) for _ in range(4)]
+    b = [run_of(rng, 0.005, 0.04, 0.08) for _ in range(4)]
+    merged = [sum(rows) for rows in (a, b)]
+    p95 = [float(np.percentile(np.repeat(BUCKETS_S, m), 95, method="inverted_cdf")) for m in merged]
+    difference = pooled(a, b, 95)
+    assert difference.relative and difference.change == pytest.approx(p95[1] / p95[0], rel=1e-9)
+    assert difference.verdict == Verdict.WORSE
+
+
+def test_a_percentile_on_a_cliff_is_judged_on_the_pooled_requests() -> None:
+    """B's runs put 4 % or 12 % of requests in a 40 ms tail: each run's own p95 jumps between
+    5 and 40 ms, so run by run there is no telling; pooled, B's p95 is 40 ms every time."""
+    rng = np.random.default_rng(5)
+    a = [run_of(rng, 0.002, 0.018, 0.07) for _ in range(6)]
+    b = [run_of(rng, 0.005, 0.040, share) for share in (0.04, 0.12) * 3]
+    by_run = pooled(a, b, 95)
+    assert by_run.verdict == Verdict.WORSE and by_run.change > 1.8
+    run_values = [d.values for d in (by_run.a, by_run.b)]
+    per_run = compare("p95_latency_ms", *run_values, higher_is_better=False)
+    assert per_run.verdict == Verdict.NOISE  # the same runs, judged run by run
+
+
+def test_pooled_aa_is_within_noise_at_about_the_nominal_rate() -> None:
+    rng = np.random.default_rng(11)
+    within = 0
+    trials = 150
+    for trial in range(trials):
+        scale = np.exp(rng.normal(0, 0.2, 6))  # each pair's machine state, shared by both
+        a = [run_of(rng, 0.002 * s, 0.02 * s, 0.06, 500) for s in scale]
+        b = [run_of(rng, 0.002 * s, 0.02 * s, 0.06, 500) for s in scale]
+        within += pooled(a, b, 95, seed=trial).verdict == Verdict.NOISE
+    assert within / trials >= 0.92, within
+
+
+def test_a_pooled_percentile_near_zero_is_a_difference() -> None:
+    zero = histogram([0.0] * 100)  # acquire waits of a pool with spare connections
+    waits = histogram([0.003] * 100)
+    difference = compare_pooled(
+        "p95_acquire_ms",
+        [zero] * 4,
+        [waits] * 4,
+        95,
+        bucket_values=BUCKETS_S * 1000,
+        a_values=[0.0] * 4,
+        b_values=[3.0] * 4,
+        higher_is_better=False,
+    )
+    assert not difference.relative and difference.change == pytest.approx(3.0)

@@ -244,9 +244,10 @@ def print_run_done(done: RunDone) -> None:
     """One stderr line per finished run of a repeat or a comparison (its side, if it has two)."""
     r = done.result
     side = f" ({done.side})" if done.compared else ""
+    cut = f" (stopped after {r.duration_s:.2f} s: not judged)" if r.stopped else ""
     print(
         f"pooltui: run {done.index}/{done.total}{side}: {r.throughput_rps:.1f} req/s, latency "
-        f"p95 {r.latency.p95:.2f} ms, acquire max {r.acquire.max:.2f} ms, {r.errors} errors",
+        f"p95 {r.latency.p95:.2f} ms, acquire max {r.acquire.max:.2f} ms, {r.errors} errors{cut}",
         file=sys.stderr,
         flush=True,
     )

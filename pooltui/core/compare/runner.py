@@ -1,4 +1,4 @@
-"""Repeated runs on warm pools: N runs of one configuration (``run_repeats``), or two
+"""Repeated runs: N runs of one configuration on one warm pool (``run_repeats``), or two
 configurations A and B alternated A/B/B/A (``run_comparison``), each figure judged against its
 noise (``noise``).
 
@@ -9,24 +9,33 @@ How a front end calls it (the CLI on its main thread, the console from a thread 
                                                 # hand-off: the console posts a message)
     comparison = run_comparison(
         target, Side(config_a, workload_a, "A"), Side(config_b, workload_b, "B"),
-        rounds=3, stop=stop, on_progress=progress, on_sample=None,
+        rounds=3, stop=stop, on_progress=progress, on_sample=None,  # on_sample(side, Sample)
     )
     comparison.differences["p99_acquire_ms"].verdict   # better / worse / within noise / ...
-    comparison.closed                                  # what the server still has: nothing
+    comparison.outcome.closed                          # per side, what the server still has
 
-Both functions block until the end, probe the server (capacity for *both* pools at once: they
-stay open side by side), build their pools themselves and close them whatever ends the work: the
-runs, ``stop`` (the run in progress ends through the engine's stop path and no other starts), a
-fatal failure of a run, an exception, a signal. ``closed`` is the server's own count of each
-pool's sessions afterwards. Pass ``pool=`` to ``run_repeats`` to reuse a pool the caller owns
+Both functions block until the end, probe the server (both sides' pools must fit in its free
+slots at once), build their pools themselves and close them whatever ends the work: the runs,
+``stop`` (the run in progress ends through the engine's stop path and no other starts), a fatal
+failure of a run, an exception, a signal. ``outcome.closed`` is the server's own count of each
+side's sessions afterwards. Pass ``pool=`` to ``run_repeats`` to reuse a pool the caller owns
 (the console's): it is warmed and run, never closed.
 
-Why this order: runs on a shared machine drift by tens of percent over seconds. A/B/B/A puts A
-and B equally often first and second, so a drift or a run-to-run carry-over hits both alike,
-and each B run is paired with the A run beside it in time (round r gives the pairs
-(A, B) and (B, A)). A pair shares the seed of an open-loop schedule, so both sides see the same
-arrivals. Each pool does one unmeasured warm-up run first: a pool's first run opens the
-connections its threads need and meets cold server caches, which would bias the first pair.
+What bench/compare_noise.py measured (A/A: the same configuration on both sides) shaped this:
+
+- Runs on a shared machine differ by tens of percent and drift over seconds. A/B/B/A puts A and
+  B equally often first and second, so a drift hits both alike, and each B run is paired with
+  the A run beside it in time (a round gives the pairs (A, B) and (B, A)). A pair shares the
+  seed of an open-loop schedule, so both sides see the same arrivals.
+- Two pools of one configuration differ by 5-12 % for as long as they live (a property of their
+  connections, not of their settings), and pairing cannot remove that: with one pool per side
+  for the whole comparison, 8-18 % of A/A comparisons called the pools' luck a change. So each
+  run of a comparison gets a fresh pool of its side, its connections opened before the run is
+  timed (no connect is measured; the server's caches are shared and stay warm), which turns the
+  pool's luck into run-to-run noise the pairs measure. ``fresh_pools=False`` keeps one pool per
+  side (warmed by ``warm_up`` and one unmeasured run) to reproduce the defect.
+- A percentile figure is judged over every request of the paired runs (noise.compare_pooled):
+  one run's p95 jumps between the two sides of a cliff when about 5 % of its requests wait.
 """
 
 from __future__ import annotations
@@ -37,13 +46,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+import numpy as np
+
 from pooltui.core.checks import capacity_problem, most_connections
-from pooltui.core.compare.noise import Difference, Spread, compare, spread
+from pooltui.core.compare.noise import Difference, Spread, compare, compare_pooled, spread
 from pooltui.core.config import PoolConfig, SessionGuards, Workload, validate, validate_workload
 from pooltui.core.errors import BadInput
 from pooltui.core.load import engine
 from pooltui.core.load.results import RunResult, Sample, WarmupResult, merge_results
 from pooltui.core.pool import InstrumentedPool
+from pooltui.core.pool.histogram import bucket_values_s
 from pooltui.core.pool.protocol import PoolLike
 from pooltui.core.pool.stats import GAUGES
 from pooltui.core.probes import LeftOpen, ServerInfo, confirm_closed, probe_server
@@ -62,22 +74,28 @@ class Figure:
     higher_is_better: bool
     unit: str  # "" for a count
     label: str  # what the text table calls it
+    # a percentile: (the RunHistograms field, the percentile), judged over every request of
+    # the paired runs (noise.compare_pooled) rather than run by run
+    pooled: tuple[str, float] | None = None
 
 
 #: every figure a comparison reports, in display order; a new one is one line here
 FIGURES: tuple[Figure, ...] = (
     Figure("throughput_rps", lambda r: r.throughput_rps, True, "req/s", "throughput"),
-    Figure("p50_latency_ms", lambda r: r.latency.p50, False, "ms", "latency p50"),
-    Figure("p95_latency_ms", lambda r: r.latency.p95, False, "ms", "latency p95"),
-    Figure("p99_latency_ms", lambda r: r.latency.p99, False, "ms", "latency p99"),
-    Figure("p95_acquire_ms", lambda r: r.acquire.p95, False, "ms", "acquire p95"),
-    Figure("p99_acquire_ms", lambda r: r.acquire.p99, False, "ms", "acquire p99"),
-    Figure("p999_acquire_ms", lambda r: r.acquire.p999, False, "ms", "acquire p99.9"),
+    Figure("p50_latency_ms", lambda r: r.latency.p50, False, "ms", "latency p50", ("latency", 50)),
+    Figure("p95_latency_ms", lambda r: r.latency.p95, False, "ms", "latency p95", ("latency", 95)),
+    Figure("p99_latency_ms", lambda r: r.latency.p99, False, "ms", "latency p99", ("latency", 99)),
+    Figure("p95_acquire_ms", lambda r: r.acquire.p95, False, "ms", "acquire p95", ("acquire", 95)),
+    Figure("p99_acquire_ms", lambda r: r.acquire.p99, False, "ms", "acquire p99", ("acquire", 99)),
+    Figure(
+        "p999_acquire_ms", lambda r: r.acquire.p999, False, "ms", "acquire p99.9", ("acquire", 99.9)
+    ),
     Figure("max_acquire_ms", lambda r: r.acquire.max, False, "ms", "acquire max"),
     Figure("starved_threads", lambda r: float(len(r.starved)), False, "", "starved threads"),
     Figure("errors", lambda r: float(r.errors), False, "", "errors"),
     Figure("connects", lambda r: float(r.pool.connects), False, "", "connects"),
 )
+HISTOGRAMS = tuple(sorted({f.pooled[0] for f in FIGURES if f.pooled}))
 FIGURE_NAMES: tuple[str, ...] = tuple(f.name for f in FIGURES)
 
 
@@ -118,6 +136,11 @@ class Run:
     @property
     def figures(self) -> dict[str, float]:
         return {f.name: f.read(self.result) for f in FIGURES}
+
+    @property
+    def histograms(self) -> dict[str, np.ndarray]:
+        """The bucket counts of the histograms the percentile figures pool."""
+        return {name: getattr(self.result.histograms, name).counts for name in HISTOGRAMS}
 
 
 @dataclass(frozen=True)
@@ -284,21 +307,37 @@ def pairs_of(sides: Sequence[str], complete: Sequence[bool]) -> list[tuple[int, 
 
 
 def judge(
-    figures: Sequence[Mapping[str, float]], pairs: Sequence[tuple[int, int]]
+    figures: Sequence[Mapping[str, float]],
+    pairs: Sequence[tuple[int, int]],
+    histograms: Sequence[Mapping[str, np.ndarray]] | None = None,
 ) -> dict[str, Difference]:
-    """Each figure of FIGURES over the pairs (noise.compare); ``figures[i]`` are run i's
-    (``Run.figures``)."""
+    """Each figure of FIGURES over the pairs; ``figures[i]`` and ``histograms[i]`` are run
+    i's (``Run.figures``, ``Run.histograms``). A percentile figure is judged over the pooled
+    requests (noise.compare_pooled) when the histograms are given, else run by run."""
     if not pairs:
         return {}
-    return {
-        f.name: compare(
-            f.name,
-            [figures[a][f.name] for a, _ in pairs],
-            [figures[b][f.name] for _, b in pairs],
-            higher_is_better=f.higher_is_better,
-        )
-        for f in FIGURES
-    }
+    judged = {}
+    buckets = bucket_values_s()
+    for f in FIGURES:
+        a_values = [figures[a][f.name] for a, _ in pairs]
+        b_values = [figures[b][f.name] for _, b in pairs]
+        if f.pooled is not None and histograms is not None:
+            name, quantile = f.pooled
+            judged[f.name] = compare_pooled(
+                f.name,
+                [histograms[a][name] for a, _ in pairs],
+                [histograms[b][name] for _, b in pairs],
+                quantile,
+                bucket_values=buckets,
+                a_values=a_values,
+                b_values=b_values,
+                higher_is_better=f.higher_is_better,
+            )
+        else:
+            judged[f.name] = compare(
+                f.name, a_values, b_values, higher_is_better=f.higher_is_better
+            )
+    return judged
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -315,17 +354,19 @@ def run_comparison(
     on_sample: Callable[[str, Sample], None] | None = None,
     warmup_s: float = WARMUP_RUN_S,
     leak_threshold_s: float | None = None,
+    fresh_pools: bool = True,
 ) -> Comparison:
-    """A and B alternated ``rounds`` times (A/B/B/A each) on one warm pool each; see the
-    module doc. BadInput for a configuration or workload that cannot run, or for two pools
-    that would not fit on the server together."""
+    """A and B alternated ``rounds`` times (A/B/B/A each), every run on a fresh pool of its
+    side with its connections open before it is timed (``fresh_pools=False``: one warm pool
+    per side); see the module doc. BadInput for a configuration or workload that cannot run,
+    or for two pools that would not fit on the server together."""
     if rounds < 1:
         raise BadInput(f"rounds is {rounds} but must be at least 1.")
     sides = {"A": a, "B": b}
-    runner = _Runner(target, sides, stop, on_sample, warmup_s, leak_threshold_s)
+    runner = _Runner(target, sides, stop, on_sample, warmup_s, leak_threshold_s, fresh=fresh_pools)
     runs, outcome = runner.run(order(rounds), on_progress)
     pairs = pairs_of([run.side for run in runs], [run.complete for run in runs])
-    differences = judge([run.figures for run in runs], pairs)
+    differences = judge([run.figures for run in runs], pairs, [run.histograms for run in runs])
     return Comparison(a, b, tuple(runs), tuple(pairs), differences, outcome)
 
 
@@ -361,14 +402,17 @@ class _Runner:
         warmup_s: float,
         leak_threshold_s: float | None,
         pool: PoolLike | None = None,
+        fresh: bool = False,
     ) -> None:
         self.target, self.sides = target, sides
         self.stop = stop if stop is not None else threading.Event()
         self.on_sample, self.warmup_s = on_sample, warmup_s
         self.leak_threshold_s = leak_threshold_s
         self.given = pool
+        self.fresh = fresh and pool is None
         self.pools: dict[str, PoolLike] = {}
-        self.built: dict[str, InstrumentedPool] = {}
+        self.built: list[tuple[str, InstrumentedPool]] = []
+        self.effective: dict[str, PoolConfig] = {}
 
     def run(
         self, plan: str, on_progress: Callable[[RunDone], None] | None
@@ -380,11 +424,11 @@ class _Runner:
         fatal: str | None = None
         try:
             for key, side in self.sides.items():
-                if self.stop.is_set():
+                if self.stop.is_set() or self.fresh:
                     break
                 self.pools[key] = self._pool(key, side)
             for key, side in self.sides.items():
-                if self.stop.is_set():
+                if self.stop.is_set() or self.fresh:
                     break
                 warmups[key] = engine.warm_up(self.pools[key])
                 warm = self._warmup_run(key, side, server)
@@ -395,6 +439,12 @@ class _Runner:
                 if self.stop.is_set() or fatal:
                     break
                 side = self.sides[key]
+                if self.fresh:
+                    self.pools[key] = self._pool(key, side)
+                    warm_up = engine.warm_up(self.pools[key], self._connections(key, side))
+                    warmups.setdefault(key, warm_up)
+                    if self.stop.is_set():
+                        break
                 result = self._measure(key, side, server, seed=index // 2)
                 runs.append(Run(key, result))
                 fatal = result.fatal_error
@@ -403,6 +453,8 @@ class _Runner:
                     on_progress(
                         RunDone(index + 1, len(plan), key, side.label, result, compared, pool)
                     )
+                if self.fresh:
+                    self.built[-1][1].close()
         finally:
             closed = self._close()
         cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)
@@ -411,18 +463,18 @@ class _Runner:
 
     def _check(self) -> ServerInfo:
         """The server's limits, and whether every pool fits in its free slots at once."""
-        effective = check_sides(self.target, self.sides)
+        self.effective = check_sides(self.target, self.sides)
         server = probe_server(self.target)
         taken = 0
         for key, side in self.sides.items():
             in_use = server.connections_in_use
             fits = replace(server, connections_in_use=None if in_use is None else in_use + taken)
-            problem = capacity_problem(fits, effective[key], side.workload, self.target)
+            problem = capacity_problem(fits, self.effective[key], side.workload, self.target)
             if problem:
                 if taken:
                     problem += f" (the other pool of the comparison takes {taken})"
                 raise BadInput(f"{_named(key, self.sides)}{problem}")
-            taken += most_connections(effective[key], side.workload)
+            taken += most_connections(self.effective[key], side.workload)
         return server
 
     def _pool(self, key: str, side: Side) -> PoolLike:
@@ -434,8 +486,18 @@ class _Runner:
             leak_threshold_s=self.leak_threshold_s,
             guards=SessionGuards.of(side.workload),
         )
-        self.built[key] = pool
+        self.built.append((key, pool))
         return pool
+
+    def _connections(self, key: str, side: Side) -> int:
+        """What a run of ``side`` keeps open: one per thread, within maxconnections and the
+        idle cache (maxcached), and at least mincached."""
+        config = self.effective[key]
+        wanted = side.workload.threads
+        for limit in (config.maxconnections, config.maxcached):
+            if limit:
+                wanted = min(wanted, limit)
+        return max(1, config.mincached, wanted)
 
     def _warmup_run(self, key: str, side: Side, server: ServerInfo) -> RunResult | None:
         if self.warmup_s <= 0:
@@ -462,10 +524,23 @@ class _Runner:
         )
 
     def _close(self) -> dict[str, LeftOpen]:
-        """Close every pool this runner built (all of them first, then ask the server)."""
-        for pool in self.built.values():
+        """Close every pool this runner built (all of them first, then ask the server), and
+        say per side what the server still has of them."""
+        for _, pool in self.built:
             pool.close()
-        return {label: confirm_closed(self.target, pool) for label, pool in self.built.items()}
+        closed: dict[str, LeftOpen] = {}
+        for key, pool in self.built:
+            left = confirm_closed(self.target, pool)
+            seen = closed.get(key)
+            if seen is not None:
+                left = LeftOpen(
+                    seen.sessions + left.sessions,
+                    seen.verified and left.verified,
+                    seen.ended + left.ended,
+                    seen.server and left.server,
+                )
+            closed[key] = left
+        return closed
 
 
 def check_sides(target: Target, sides: Mapping[str, Side]) -> dict[str, PoolConfig]:

@@ -52,6 +52,12 @@ _MIDDLES = (_BOUNDS[:-1] + _BOUNDS[1:]) * 0.5
 _MIDDLES[0] = _LOWEST_S
 
 
+def bucket_values_s() -> np.ndarray:
+    """What each bucket of ``HistogramSnapshot.counts`` reads as, in seconds (a copy): for
+    whole-array work on many snapshots' counts at once (core/compare pools runs' requests)."""
+    return _MIDDLES.copy()
+
+
 def _zeros() -> np.ndarray:
     return np.zeros(_BUCKETS, dtype=np.int64)
 
