@@ -11,9 +11,9 @@ every trial), `--judge FILE` re-judges saved trials without running anything (to
 core/compare/noise.py), `--one-pool-per-side` runs the method before the fix (one pool per side
 for the whole comparison, whose A/A rate was 82-92 %).
 
-Sized for a 2-core machine: 0.5 s runs, the CLI's default rounds (3), 30 trials per case per
-server (about 15 minutes). Other processes on the machine widen the noise; the load average is
-printed before and after.
+Sized for a 2-core machine: 0.5 s runs, the CLI's default rounds (5: 20 runs, about 12 s a
+comparison), 30 trials per case per server (about 25 minutes). Other processes on the machine
+widen the noise; the load average is printed before and after.
 
     .venv/bin/python bench/compare_noise.py [--trials 30] [--rounds 3] [--duration 0.5]
         [--only aa|ab] [--dsn DSN ...] [--raw FILE] [--judge FILE] [--one-pool-per-side]
@@ -46,7 +46,7 @@ GOAL = 0.95
 POOL = PoolConfig(maxconnections=4)
 WORKLOAD = Workload(threads=8, hold_ms=1.0)
 CHANGED = {"hold_ms": 4.0}  # the A/B change: each request holds its connection 4x as long
-DEFAULT_ROUNDS = 3  # pooltui compare's default (cli/compare.py)
+DEFAULT_ROUNDS = 5  # pooltui compare's default (cli/compare.py)
 
 
 def main() -> int:

@@ -81,6 +81,7 @@ def test_the_runner_alternates_abba_and_pairs_each_b_run_with_its_neighbour(fres
     assert not comparison.outcome.stopped and comparison.outcome.fatal_error is None
     payload = comparison.as_dict()
     assert payload["order"] == "ABBAABBA" and payload["pairs"] == 4
+    assert payload["rounds_judged"] == 2
     assert payload["changes"] == ["hold_ms 0→2"] and len(payload["runs"]) == 8
     assert set(payload["figures"]) == set(FIGURE_NAMES)
 
@@ -203,7 +204,8 @@ def test_fail_if_exits_4_when_crossed_naming_it_with_both_values(fixture, reques
     assert len(crossed) == 1 and "p50_latency_ms > 1.5 * baseline (B " in crossed[0]
     assert ", A " in crossed[0] and "errors" not in crossed[0]
     assert "every connection was closed" in err
-    assert "latency p50" in out and "worse" in out and "acquire max" in out and "tail:" in out
+    assert "latency p50" in out and "acquire max" in out and "tail:" in out
+    assert "no noise estimate" in out and "one round only" in out  # --rounds 1: no verdict
 
 
 def test_fail_if_exits_0_when_nothing_is_crossed_and_json_says_so(sqlite_dsn, capsys):
@@ -215,7 +217,7 @@ def test_fail_if_exits_0_when_nothing_is_crossed_and_json_says_so(sqlite_dsn, ca
     assert payload["thresholds"] == [
         {"expression": "errors > 0", "figure": "errors", "a": 0.0, "b": 0.0, "crossed": False}
     ]
-    assert payload["order"] == "ABBA" and payload["pairs"] == 2
+    assert payload["order"] == "ABBA" and payload["pairs"] == 2 and payload["rounds_judged"] == 1
     assert payload["changes"] == ["hold_ms 0→5"]
     assert payload["closed"] == {
         side: {"sessions_left": 0, "verified": True, "ended": 0} for side in "AB"
@@ -310,7 +312,7 @@ def test_a_signal_stops_the_comparison_and_closes_both_pools(signum, pg_dsn):
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "pooltui", "compare", "--dsn", pg_dsn, "--threads", "2"),
-            *("--set", "maxconnections=2", "--duration", str(RUN_S)),
+            *("--set", "maxconnections=2", "--duration", str(RUN_S), "--rounds", "3"),
             *("--b-set", "hold_ms=2", "--b-set", "duration_s=20"),  # B's runs: long enough
         ],
         stderr=subprocess.PIPE,

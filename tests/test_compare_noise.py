@@ -61,6 +61,20 @@ def test_a_clear_change_is_found_in_the_right_direction() -> None:
     assert found["faster"] >= 198 and found["slower"] >= 198, found
 
 
+def test_pairs_of_one_round_count_once() -> None:
+    """A burst of load over a round's middle (B, B) moves both its pairs alike: six pairs that
+    look consistent are three rounds, and three rounds do not agree enough for a verdict."""
+    a = [100.0] * 6
+    b = [85.0, 86.0, 97.0, 96.0, 84.0, 85.0]
+    by_pairs = compare("rps", a, b, higher_is_better=True)
+    by_rounds = compare("rps", a, b, higher_is_better=True, units=[0, 0, 1, 1, 2, 2])
+    # (throughput: higher is better, so lower B is worse)
+    assert by_pairs.verdict == Verdict.WORSE  # six "independent" pairs would say so
+    assert by_rounds.change == pytest.approx(by_pairs.change)  # the same point estimate
+    assert by_rounds.high - by_rounds.low > by_pairs.high - by_pairs.low
+    assert by_rounds.verdict == Verdict.NOISE
+
+
 def test_a_change_smaller_than_the_minimum_effect_is_noise_however_sure() -> None:
     a = [100.0, 101.0, 99.0, 100.5, 100.2, 99.8]
     b = [x * 1.01 for x in a]  # exactly 1 % more every time: certain, but too small to matter

@@ -1,5 +1,6 @@
-"""`pooltui compare`: two configurations run A/B/B/A on one warm pool each, every figure with a
-bootstrap 95 % interval and a verdict, and ``--fail-if`` thresholds that gate CI (exit 4).
+"""`pooltui compare`: two configurations run A/B/B/A (each run on a fresh, pre-opened pool of its
+side), every figure with a bootstrap 95 % interval and a verdict, and ``--fail-if`` thresholds
+that gate CI (exit 4).
 
 A is the profile and ``--set`` settings with the workload options as given; B is A plus
 ``--b-set`` (pool or workload keys), or ``--b-profile`` with the same options laid over it. Both
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from pooltui.core.targets import Target
 
 EXIT_THRESHOLD = 4  # a --fail-if threshold was crossed
-DEFAULT_ROUNDS = 3  # 6 pairs: see bench/compare_noise.py for the rates it gives
+DEFAULT_ROUNDS = 5  # 5 rounds are 5 units of the interval: bench/compare_noise.py's rates
 
 
 def add_parser(subparsers: Any) -> None:

@@ -75,16 +75,17 @@ def format_comparison(comparison: Comparison) -> str:
         f"B: {b.label}",
         "B changes: " + (", ".join(changed) if changed else "nothing: the same configuration as A"),
         f"{len(runs)} runs of {format_value(duration)} s in A/B/B/A order "
-        f"({''.join(run.side for run in runs)}), {len(comparison.pairs)} pairs judged "
-        "(each B run against the A run beside it)",
+        f"({''.join(run.side for run in runs)}), {len(comparison.pairs)} pairs in "
+        f"{comparison.rounds_judged} rounds judged (each B run against the A run beside it; "
+        "the intervals resample rounds)",
     ]
     if not comparison.differences:
         lines.append("no pair of runs completed: nothing to compare.")
         return "\n".join(lines)
     header = ("figure", "A", "B", "B/A or B-A", "95 % interval", "verdict")
     lines += ["", _table(header, comparison_rows(comparison)), "", tail_line(comparison)]
-    if len(comparison.pairs) < 2:
-        lines.append("one pair only: no noise estimate; more rounds give a verdict.")
+    if comparison.rounds_judged < 2:
+        lines.append("one round only: no noise estimate; more --rounds give a verdict.")
     if not changed:
         lines.append(
             "A and B are the same configuration: every difference above is noise; its size is "

@@ -4,12 +4,15 @@ configurations' paired repeats, with a bootstrap 95 % interval.
 Runs on a shared machine differ by tens of percent, so one run against one run says nothing.
 A comparison runs A and B alternately (A/B/B/A ...: drift on the machine hits both alike) and
 pairs each B run with the A run beside it in time. The difference of a figure is then the mean
-over the pairs of ``log(B/A)`` (a ratio: 2x and 0.5x are equally far from 1) or, where A is
-within noise of zero (acquire waits of 0.00 ms, 0 errors) and a ratio means nothing, of
-``B - A``. Its interval comes from resampling the pairs (the percentile bootstrap), widened
-for few pairs by the t/z and n/(n-1) factors: with 4-8 pairs the plain percentile interval
-covers the truth well under 95 % of the time, and an A/A comparison would then call noise a
-change one time in six.
+of ``log(B/A)`` (a ratio: 2x and 0.5x are equally far from 1) or, where A is within noise of
+zero (acquire waits of 0.00 ms, 0 errors) and a ratio means nothing, of ``B - A``; a percentile
+is compared over all requests of the paired runs (``compare_pooled``). Its interval comes from
+resampling *rounds* (the percentile bootstrap), widened for few of them by the t/z and
+n/(n-1) factors: a round's two pairs share its seconds on the machine, and a burst of load
+that covers its middle (B, B) or its ends (A, A) moves both pairs the same way, so counting
+them as independent made A/A comparisons on MariaDB call noise a change in 27 % of trials
+(bench/compare_noise.py); with 3-8 units the plain percentile interval also covers the truth
+well under 95 % of the time.
 
 A verdict is ``better`` or ``worse`` only when the interval excludes "no change" *and* the
 change is at least ``min_effect`` (a ratio 2 % from 1 by default): a tuning tool that credits a
@@ -159,11 +162,15 @@ def compare(
     seed: int = 0,
     resamples: int = RESAMPLES,
     min_effect: float = MIN_EFFECT,
+    units: Sequence[int] | None = None,
 ) -> Difference:
     """B against A for one figure; ``a_values[i]`` and ``b_values[i]`` ran beside each other.
 
-    The verdict is BETTER or WORSE only when the 95 % interval excludes no change and the change
-    is at least ``min_effect`` (as a ratio's distance from 1; for a difference, any amount).
+    ``units[i]`` names the unit pair i belongs to (its round): pairs of one unit shared their
+    time on the machine, so the interval resamples units (each the mean of its pairs), not
+    pairs; None: every pair is a unit of its own. The verdict is BETTER or WORSE only when the
+    95 % interval excludes no change and the change is at least ``min_effect`` (as a ratio's
+    distance from 1; for a difference, any amount).
     """
     n = min(len(a_values), len(b_values))
     if n == 0:
@@ -173,13 +180,15 @@ def compare(
     ys = np.asarray(b.values, dtype=float)
     relative = bool(np.all(xs > 0) and np.all(ys > 0) and not a.near_zero)
     deltas = np.log(ys / xs) if relative else ys - xs
-    point = float(deltas.mean())
+    per_unit = np.asarray([deltas[group].mean() for group in _groups(units, n)])
+    point = float(per_unit.mean())
+    n = len(per_unit)
     if n == 1:
         low, high = -math.inf, math.inf
-    elif np.all(deltas == deltas[0]):
+    elif np.all(per_unit == per_unit[0]):
         low = high = point
     else:
-        low, high = _interval(deltas, point, seed, resamples)
+        low, high = _interval(per_unit, point, seed, resamples)
     verdict = _verdict(point, low, high, n, relative, higher_is_better, min_effect, deltas)
     if relative:
         point, low, high = math.exp(point), math.exp(low), math.exp(high)
@@ -199,6 +208,7 @@ def compare_pooled(
     seed: int = 0,
     resamples: int = POOLED_RESAMPLES,
     min_effect: float = MIN_EFFECT,
+    units: Sequence[int] | None = None,
 ) -> Difference:
     """A percentile of B against A over *all* requests of the paired runs: ``a_counts[i]`` is
     run i's histogram (bucket counts, ``bucket_values`` what each bucket reads as), the
@@ -207,13 +217,15 @@ def compare_pooled(
     A run's p95 sits on a cliff when about 5 % of its requests wait (8 threads on 4 connections:
     most requests get a connection at once, a few wait tens of ms), so it jumps between the
     cliff's two sides from run to run; the percentile of the pooled requests does not. The
-    interval resamples whole pairs (both runs' histograms together), as ``compare`` does.
-    Near zero, or with one pair, it is ``compare`` of the runs' own values (B - A).
+    interval resamples whole units (``units`` as for ``compare``: all of a unit's histograms,
+    A's and B's, together). Near zero, or with one unit, it is ``compare`` of the runs' own
+    values (B - A).
     """
     n = min(len(a_counts), len(b_counts), len(a_values), len(b_values))
     a, b = spread(a_values[:n]), spread(b_values[:n])
     xs, ys = np.asarray(a.values, dtype=float), np.asarray(b.values, dtype=float)
-    if n < 2 or a.near_zero or not (np.all(xs > 0) and np.all(ys > 0)):
+    groups = _groups(units, n)
+    if len(groups) < 2 or a.near_zero or not (np.all(xs > 0) and np.all(ys > 0)):
         return compare(
             figure,
             a_values,
@@ -221,9 +233,12 @@ def compare_pooled(
             higher_is_better=higher_is_better,
             seed=seed,
             min_effect=min_effect,
+            units=units,
         )
-    a_rows = np.asarray(a_counts[:n], dtype=float)
-    b_rows = np.asarray(b_counts[:n], dtype=float)
+    a_all, b_all = np.asarray(a_counts[:n], dtype=float), np.asarray(b_counts[:n], dtype=float)
+    a_rows = np.asarray([a_all[group].sum(axis=0) for group in groups])
+    b_rows = np.asarray([b_all[group].sum(axis=0) for group in groups])
+    n = len(groups)
     used = np.flatnonzero(a_rows.sum(axis=0) + b_rows.sum(axis=0))
     cut = slice(int(used[0]), int(used[-1]) + 1)
     a_rows, b_rows, values = a_rows[:, cut], b_rows[:, cut], bucket_values[cut]
@@ -256,6 +271,16 @@ def compare_pooled(
         verdict,
         higher_is_better,
     )
+
+
+def _groups(units: Sequence[int] | None, n: int) -> list[list[int]]:
+    """The pair indices of each unit, in order of first appearance (one pair each for None)."""
+    if units is None:
+        return [[i] for i in range(n)]
+    found: dict[int, list[int]] = {}
+    for index, unit in enumerate(units[:n]):
+        found.setdefault(unit, []).append(index)
+    return list(found.values())
 
 
 def _quantiles(rows: np.ndarray, quantile: float, values: np.ndarray) -> np.ndarray:

@@ -231,6 +231,11 @@ class Comparison:
     differences: dict[str, Difference]  # by figure name; empty when no pair completed
     outcome: Outcome
 
+    @property
+    def rounds_judged(self) -> int:
+        """The rounds with a complete pair: the units the intervals resample."""
+        return len({min(pair) // len(ROUND) for pair in self.pairs})
+
     def values(self, side: str) -> dict[str, float]:
         """Each figure's median over the paired runs of one side ("A" or "B"): what a
         threshold reads (``baseline`` is A's)."""
@@ -243,6 +248,7 @@ class Comparison:
             "order": "".join(run.side for run in self.runs),
             "changes": changes(self.a, self.b),
             "pairs": len(self.pairs),
+            "rounds_judged": self.rounds_judged,
             "figures": {name: d.as_dict() for name, d in self.differences.items()},
             "runs": [{"side": run.side, **run.result.as_dict()} for run in self.runs],
             **self.outcome.as_dict(),
@@ -275,13 +281,9 @@ def changes(a: Side, b: Side) -> list[str]:
 
 
 def _show(value: object) -> str:
-    return (
-        f"{value:g}"
-        if isinstance(value, float)
-        else repr(value)
-        if isinstance(value, str)
-        else str(value)
-    )
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def order(rounds: int) -> str:
@@ -308,12 +310,14 @@ def judge(
     histograms: Sequence[Mapping[str, np.ndarray]] | None = None,
 ) -> dict[str, Difference]:
     """Each figure of FIGURES over the pairs; ``figures[i]`` and ``histograms[i]`` are run
-    i's (``Run.figures``, ``Run.histograms``). A percentile figure is judged over the pooled
-    requests (noise.compare_pooled) when the histograms are given, else run by run."""
+    i's (``Run.figures``, ``Run.histograms``). A round is the unit the interval resamples (see
+    noise). A percentile figure is judged over the pooled requests (noise.compare_pooled) when
+    the histograms are given, else run by run."""
     if not pairs:
         return {}
     judged = {}
     buckets = bucket_values_s()
+    units = [min(pair) // len(ROUND) for pair in pairs]  # the round each pair ran in
     for f in FIGURES:
         a_values = [figures[a][f.name] for a, _ in pairs]
         b_values = [figures[b][f.name] for _, b in pairs]
@@ -328,10 +332,11 @@ def judge(
                 a_values=a_values,
                 b_values=b_values,
                 higher_is_better=f.higher_is_better,
+                units=units,
             )
         else:
             judged[f.name] = compare(
-                f.name, a_values, b_values, higher_is_better=f.higher_is_better
+                f.name, a_values, b_values, higher_is_better=f.higher_is_better, units=units
             )
     return judged
 
