@@ -388,3 +388,11 @@ def test_bench_repeat_text_shows_median_and_spread(sqlite_dsn, capsys):
     assert "acquire max" in out and "all 2 runs as one:" in out
     code, _, err = run_cli(capsys, "bench", "--dsn", sqlite_dsn, "--repeat", "0")
     assert code == 2 and "--repeat is 0 but must be at least 1" in one_sentence(err)
+
+
+def test_compare_output_never_holds_the_password(pg_dsn, capsys) -> None:
+    dsn = pg_dsn.replace("postgres@", "postgres:Secret-Pw9@")  # trust auth: never asked for
+    code, out, err = compare(capsys, dsn, "--json", "--fail-if", "errors > 0")
+    assert code == 0, err
+    assert "Secret-Pw9" not in out and "Secret-Pw9" not in err
+    assert json.loads(out)["runs"][0]["target"]["dsn"].count("***") == 1
