@@ -165,7 +165,7 @@ def report(saved: dict[str, Any]) -> None:
                 others = ", ".join(
                     f"{f.name} {sum(v[f.name] in (want, Verdict.SAME) for v in judged)}/{n}"
                     for f in FIGURES
-                    if f.name not in WATCHED
+                    if f.name not in WATCHED and all(f.name in v for v in judged)
                 )
                 print(f"  other figures within noise or same: {others}")
 

@@ -323,6 +323,8 @@ def judge(
     buckets = bucket_values_s()
     units = [min(pair) // len(ROUND) for pair in pairs]  # the round each pair ran in
     for f in FIGURES:
+        if any(f.name not in figures[i] for pair in pairs for i in pair):
+            continue  # runs saved before the figure existed (bench/compare_noise.py --judge)
         a_values = [figures[a][f.name] for a, _ in pairs]
         b_values = [figures[b][f.name] for _, b in pairs]
         if f.pooled is not None and histograms is not None:
