@@ -9,10 +9,10 @@ zero (acquire waits of 0.00 ms, 0 errors) and a ratio means nothing, of ``B - A`
 is compared over all requests of the paired runs (``compare_pooled``). Its interval comes from
 resampling *rounds* (the percentile bootstrap), widened for few of them by the t/z and
 n/(n-1) factors: a round's two pairs share its seconds on the machine, and a burst of load
-that covers its middle (B, B) or its ends (A, A) moves both pairs the same way, so counting
-them as independent made A/A comparisons on MariaDB call noise a change in 27 % of trials
-(bench/compare_noise.py); with 3-8 units the plain percentile interval also covers the truth
-well under 95 % of the time.
+that covers its middle (B, B) or its ends (A, A) moves both pairs the same way (counted as
+independent pairs, 3-round A/A comparisons on MariaDB called noise a change in 4 of 22 trials,
+as rounds in 2: bench/compare_noise.py); with 3-8 units the plain percentile interval also
+covers the truth well under 95 % of the time.
 
 A verdict is ``better`` or ``worse`` only when the interval excludes "no change" *and* the
 change is at least ``min_effect`` (a ratio 2 % from 1 by default): a tuning tool that credits a

@@ -29,11 +29,13 @@ What bench/compare_noise.py measured (A/A: the same configuration on both sides)
   seed of an open-loop schedule, so both sides see the same arrivals.
 - Two pools of one configuration differ by 5-12 % for as long as they live (a property of their
   connections, not of their settings), and pairing cannot remove that: with one pool per side
-  for the whole comparison, 8-18 % of A/A comparisons called the pools' luck a change. So each
-  run of a comparison gets a fresh pool of its side, its connections opened before the run is
-  timed (no connect is measured; the server's caches are shared and stay warm), which turns the
-  pool's luck into run-to-run noise the pairs measure. ``fresh_pools=False`` keeps one pool per
-  side (warmed by ``warm_up`` and one unmeasured run) to reproduce the defect.
+  for the whole comparison, 3-round A/A comparisons called the pools' luck a change in
+  throughput or p95 in 7 of 80 (PostgreSQL) and 12 of 80 (MariaDB); with a fresh pool per run
+  in 4 of 80 and 6 of 60. So each run of a comparison gets a fresh pool of its side, its
+  connections opened before the run is timed (no connect is measured; the server's caches are
+  shared and stay warm), which turns the pool's luck into run-to-run noise the pairs measure.
+  ``fresh_pools=False`` keeps one pool per side (warmed by ``warm_up`` and one unmeasured run)
+  to reproduce the defect.
 - A percentile figure is judged over every request of the paired runs (noise.compare_pooled):
   one run's p95 jumps between the two sides of a cliff when about 5 % of its requests wait.
 """
