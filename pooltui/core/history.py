@@ -339,12 +339,22 @@ def describe_changes(
     if before is None:
         return "first run"
     changes = [] if before.target == target else [f"target {_cut(target, 28)}"]
-    for old_obj, new_obj in ((before.config, config), (before.workload, workload)):
+    changes += setting_changes(before.config, before.workload, config, workload)
+    return ", ".join(changes) if changes else "no change"
+
+
+def setting_changes(
+    old_config: PoolConfig, old_workload: Workload, config: PoolConfig, workload: Workload
+) -> list[str]:
+    """Each pool and workload field that differs, pool first: ``hold_ms 1→4`` (the history's
+    "changed" column and a comparison's "B changes" read the same words)."""
+    found = []
+    for old_obj, new_obj in ((old_config, config), (old_workload, workload)):
         for f in fields(new_obj):
             old, new = getattr(old_obj, f.name), getattr(new_obj, f.name)
             if old != new:
-                changes.append(f"{f.name} {_show(old)}→{_show(new)}")
-    return ", ".join(changes) if changes else "no change"
+                found.append(f"{f.name} {_show(old)}→{_show(new)}")
+    return found
 
 
 def same_setup_note(group: RunGroup, base: RunGroup, *, compact: bool = False) -> str:

@@ -54,6 +54,7 @@ from pooltui.core.checks import capacity_problem, most_connections
 from pooltui.core.compare.noise import Difference, Spread, compare, compare_pooled, spread
 from pooltui.core.config import PoolConfig, SessionGuards, Workload, validate, validate_workload
 from pooltui.core.errors import BadInput
+from pooltui.core.history import setting_changes
 from pooltui.core.load import engine
 from pooltui.core.load.results import RunResult, Sample, WarmupResult, merge_results
 from pooltui.core.pool import InstrumentedPool
@@ -277,19 +278,7 @@ def closed_sentence(closed: Mapping[str, LeftOpen]) -> str:
 
 def changes(a: Side, b: Side) -> list[str]:
     """What B changes from A, field by field (pool, then workload): ``hold_ms 1→4``."""
-    found = []
-    for old_obj, new_obj in ((a.config, b.config), (a.workload, b.workload)):
-        for f in fields(new_obj):
-            old, new = getattr(old_obj, f.name), getattr(new_obj, f.name)
-            if old != new:
-                found.append(f"{f.name} {_show(old)}→{_show(new)}")
-    return found
-
-
-def _show(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return repr(value) if isinstance(value, str) else str(value)
+    return setting_changes(a.config, a.workload, b.config, b.workload)
 
 
 def order(rounds: int) -> str:
