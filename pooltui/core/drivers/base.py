@@ -147,6 +147,22 @@ class ServerInfo:
             return self.max_connections
         return self.max_connections - (self.reserved_connections or 0)
 
+    @property
+    def free_connections(self) -> int | None:
+        """Slots an application could still open now: usable minus the sessions others hold
+        (the probe's own not counted). None when the server has no limit or cannot tell."""
+        usable = self.usable_connections
+        if usable is None or self.connections_in_use is None:
+            return None
+        return max(0, usable - self.connections_in_use)
+
+    def free_per_process(self, processes: int) -> int | None:
+        """The connections each of ``processes`` worker processes (each with its own pool) may
+        open so that the fleet fits in what is free: the headroom that tune's constraint and
+        the fleet's refusal both use."""
+        free = self.free_connections
+        return None if free is None else free // max(1, processes)
+
 
 def rows(con: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Run ``sql`` on a raw connection and return its rows (none for a statement)."""
