@@ -178,6 +178,20 @@ def test_pooled_aa_is_within_noise_at_about_the_nominal_rate() -> None:
     assert within / trials >= 0.92, within
 
 
+def test_a_noisy_positive_percentile_is_a_ratio_of_the_pooled_requests() -> None:
+    """A's runs have 1-8 % of requests in a 12 ms tail, so its runs' own p95 jump between
+    about 2 and 12 ms (half the range exceeds the median) yet never come near 0: the change is
+    a ratio over the pooled requests, not a difference of the runs' jumpy values."""
+    rng = np.random.default_rng(7)
+    a = [run_of(rng, 0.0018, 0.012, share) for share in (0.01, 0.08, 0.01, 0.01) * 2]
+    b = [run_of(rng, 0.0055, 0.030, 0.06) for _ in range(8)]
+    run_p95 = spread([float(np.percentile(np.repeat(BUCKETS_S, r), 95)) for r in a])
+    assert abs(run_p95.median) <= (run_p95.high - run_p95.low) / 2  # "within its range of 0"
+    assert not run_p95.near_zero and spread([0.0, 0.02, 0.3]).near_zero
+    difference = pooled(a, b, 95)
+    assert difference.relative and difference.verdict == Verdict.WORSE
+
+
 def test_a_pooled_percentile_near_zero_is_a_difference() -> None:
     zero = histogram([0.0] * 100)  # acquire waits of a pool with spare connections
     waits = histogram([0.003] * 100)
