@@ -156,6 +156,7 @@ class MysqlDriver(UrlDriver):
     label = "PyMySQL"
     documented_ping = True
     password_env = "MYSQL_PWD"
+    session_name_param = "program_name"
     read_timeout_option = "read_timeout"
     mysql_family = True
     params = _PARAMS

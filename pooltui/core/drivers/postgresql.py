@@ -93,7 +93,8 @@ class PostgresDialect(Dialect):
     session_id_sql = "SELECT pg_backend_pid()"
     # PostgreSQL truncates names at NAMEDATALEN - 1 bytes (a longer one names another object,
     # and a 10 kB one makes the server drop the startup packet unanswered)
-    name_limits = {"database": (63, "bytes"), "user": (63, "bytes")}
+    # (application_name too: a longer tag would be cut and no session would count as the pool's)
+    name_limits = {"database": (63, "bytes"), "user": (63, "bytes"), "session": (63, "bytes")}
 
     def probe(self, con: Any) -> ServerInfo:
         settings = dict(
@@ -169,6 +170,7 @@ class PostgresDriver(UrlDriver):
     label = "psycopg"
     documented_threadsafety = 2
     password_env = "PGPASSWORD"
+    session_name_param = "application_name"
     setsession_in_transaction = True
     batches_statements = True  # psycopg sends a query without parameters as one simple query
     params = _PARAMS

@@ -89,7 +89,8 @@ class InstrumentedPool:
         self.validation = validate(config, target.facts).require_ok()
         _dbutils.require_installed()
         self.leak_detector = LeakDetector(leak_threshold_s, self.emit)
-        self.tag = tag or f"pooltui-{os.getpid()}-{next(_TAGS)}"
+        # the DSN's own application_name / program_name stays visible, as the tag's prefix
+        self.tag = tag or target.session_tag(f"pooltui-{os.getpid()}-{next(_TAGS)}")
         self.leak_threshold_s = leak_threshold_s
         self.on_event = on_event
         self._module = target.module()
