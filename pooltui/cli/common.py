@@ -278,8 +278,8 @@ def print_findings(findings: Sequence[Finding]) -> None:
 
 
 def write_output(output: str | None, text: str, what: str, *, force: bool = False) -> None:
-    """``-o FILE``: written atomically, never over a non-regular or (unless ``force``) a
-    read-only file (core.profiles.save_text_atomically); no ``-o`` or ``-o -``: stdout."""
+    """``-o FILE``: written atomically, never over a non-regular file, nor (unless ``force``)
+    over an existing one (core.profiles.save_text_atomically); no ``-o`` or ``-o -``: stdout."""
     from pooltui.core.profiles import save_text_atomically
 
     if output is None or output == "-":
@@ -287,7 +287,7 @@ def write_output(output: str | None, text: str, what: str, *, force: bool = Fals
         return
     if not output.strip():
         raise BadInput("-o is empty: give the file to write, or - (or no -o) for stdout.")
-    save_text_atomically(Path(output), text, overwrite_readonly=force)
+    save_text_atomically(Path(output), text, overwrite_readonly=force, overwrite=force)
     print(f"pooltui: wrote {what} to {output}", file=sys.stderr)
 
 

@@ -253,7 +253,10 @@ class HistoryStore:
         is not a history this version reads."""
         db: sqlite3.Connection | None = None
         try:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            # the console writes from its UI thread only, but may build the store elsewhere
+            db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = {
                 row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -452,12 +455,22 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 
 class StoredHistory(RunHistory):
     """A RunHistory that keeps every change in a HistoryStore as it happens, and starts from
-    what the store kept (``problems``: sentences about what could not be read back)."""
+    what the store kept (``problems``: sentences about what could not be read back).
 
-    def __init__(self, store: HistoryStore, secrets: Callable[[], Any] = lambda: None) -> None:
+    A write that fails (a full disk) never loses the run from the session: ``on_problem`` gets
+    the sentence and the history goes on in memory.
+    """
+
+    def __init__(
+        self,
+        store: HistoryStore,
+        secrets: Callable[[], Any] = lambda: None,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
         self._secrets = secrets
+        self.on_problem = on_problem
         records, self.problems = store.records()
         for record in records:
             self.restore(record)
@@ -469,29 +482,38 @@ class StoredHistory(RunHistory):
             super().mark_baseline(baseline)
         self._next = max(self._next, store.next_number())
 
+    def _keep(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except (RunFailed, sqlite3.Error) as error:
+            if self.on_problem is None:
+                raise
+            self.on_problem(str(error))
+
     def add(
         self, config: PoolConfig, workload: Workload, result: RunResult, **kwargs: Any
     ) -> RunRecord:
-        kwargs["number"] = max(kwargs.get("number") or 0, self.store.next_number())
+        with contextlib.suppress(sqlite3.Error):
+            kwargs["number"] = max(kwargs.get("number") or 0, self.store.next_number())
         record = super().add(config, workload, result, **kwargs)
-        self.store.save(record, self._secrets())
+        self._keep(lambda: self.store.save(record, self._secrets()))
         return record
 
     def remove(self, number: int) -> tuple[int, ...]:
         group = self.group(number)
         removed = super().remove(number)
         if group is not None:
-            self.store.delete(removed, group.number)
+            self._keep(lambda: self.store.delete(removed, group.number))
         return removed
 
     def annotate(self, number: int, note: str) -> int:
         group = super().annotate(number, note)
-        self.store.annotate(group, self.note(group))
+        self._keep(lambda: self.store.annotate(group, self.note(group)))
         return group
 
     def mark_baseline(self, number: int | None) -> None:
         super().mark_baseline(number)
-        self.store.set_baseline(self.baseline)
+        self._keep(lambda: self.store.set_baseline(self.baseline))
 
 
 def stored_runs(history: RunHistory) -> list[StoredRun]:

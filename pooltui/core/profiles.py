@@ -235,19 +235,28 @@ def save_profile(profile: Profile, path: Path) -> None:
     save_text_atomically(Path(path), profile_to_toml(profile))
 
 
-def save_text_atomically(path: Path | str, text: str, *, overwrite_readonly: bool = False) -> None:
+def save_text_atomically(
+    path: Path | str, text: str, *, overwrite_readonly: bool = False, overwrite: bool = True
+) -> None:
     """Write ``text`` to ``path``: temp file, fsync, rename, so a crash never leaves half a file.
 
     Only regular files are written: a directory, device, FIFO or socket at the path is refused.
     A symlink is written through (its target replaced, atomically, in the target's
     directory); an existing file keeps its mode and, where allowed, its owner; a read-only one
-    is refused unless ``overwrite_readonly``. Every refusal and failure is RunFailed (exit 1,
-    "a file that cannot be written") naming the path, and leaves what was there untouched.
+    is refused unless ``overwrite_readonly``; with ``overwrite`` False any existing file is
+    (the CLI without ``--force``; the console asks first). Every refusal and failure is
+    RunFailed (exit 1, "a file that cannot be written") naming the path, and leaves what was
+    there untouched.
     """
     if isinstance(path, str) and not path.strip():
         raise RunFailed("The file name is empty: give the path of the file to write.")
     path = Path(path)
     real, existing = _destination(path, overwrite_readonly)
+    if existing and not overwrite:
+        raise RunFailed(
+            f"{path} exists already and was left as it is: choose another file, or add "
+            "--force to replace it."
+        )
     mode = stat.S_IMODE(existing.st_mode) if existing else 0o666 & ~_umask()
     tmp: str | None = None
     try:
@@ -287,6 +296,13 @@ _NOT_REGULAR = (
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+def file_exists_for_writing(path: Path | str) -> bool:
+    """Whether a save to ``path`` would replace a file (the console asks first); RunFailed,
+    before anything is asked, for a path no save may write (a directory, a device, a FIFO, a
+    read-only file)."""
+    return _destination(Path(path), False)[1] is not None
 
 
 def _destination(path: Path, overwrite_readonly: bool) -> tuple[Path, os.stat_result | None]:

@@ -453,18 +453,20 @@ def snapshot_app(pool: PoolConfig = SMALL_POOL) -> PoolTuiApp:
         parse_dsn("sqlite:///snapshot.db"),
         Profile("snapshot", pool=pool, workload=SHORT_BURST),
         check_target=False,
+        keep_history=False,
     )
     history = app.history
-    history.add(SMALL_POOL, SHORT_BURST, fixed_result(2400.0, 2.5))
+    history.add(SMALL_POOL, SHORT_BURST, fixed_result(2400.0, 2.5), at=0.0)
     for throughput, p95 in ((2300.0, 2.7), (2480.0, 2.4)):  # the baseline, repeated (r)
-        history.add(SMALL_POOL, SHORT_BURST, fixed_result(throughput, p95), repeats=1)
-    history.add(replace(SMALL_POOL, maxconnections=8), SHORT_BURST, fixed_result(3100.0, 1.9))
+        history.add(SMALL_POOL, SHORT_BURST, fixed_result(throughput, p95), repeats=1, at=0.0)
+    history.add(replace(SMALL_POOL, maxconnections=8), SHORT_BURST, fixed_result(3100.0, 1.9), at=0.0)
     history.add(
         replace(SMALL_POOL, maxconnections=8),
         replace(SHORT_BURST, hold_ms=5.0),
         fixed_result(700.0, 9.4, errors=3),
+        at=0.0,  # no date in the "when" column: a snapshot does not depend on the clock
     )
-    history.add(SMALL_POOL, SHORT_BURST, fixed_result(2350.0, 2.6))  # the baseline's setup
+    history.add(SMALL_POOL, SHORT_BURST, fixed_result(2350.0, 2.6), at=0.0)  # the baseline's setup
     history.mark_baseline(1)
     return app
 

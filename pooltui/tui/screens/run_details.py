@@ -11,6 +11,7 @@ median with their band, tails and counts as the worst run.
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import datetime
 from typing import Any
 
 from rich.table import Table
@@ -328,6 +329,12 @@ def summary_text(history: RunHistory, group: RunGroup) -> Text:
         state = f"{group.n} runs finished"
     text.append(f"{state} against {first.target} ({first.driver}")
     text.append(f", {first.server_version})" if first.server_version else ")")
+    if group.first.at > 0:
+        moment = datetime.fromtimestamp(group.first.at).astimezone()
+        text.append(f" on {moment:%Y-%m-%d %H:%M:%S %Z}")
+    note_text = history.note(group)
+    if note_text:
+        text.append(f"\nNote: {note_text}", style="italic")
     if group.n > 1:
         text.append(
             "\nMedians with the band of the repeats (± half their range); errors, maxima, "

@@ -141,6 +141,7 @@ class TuneScreen(Screen[None]):
         Binding("a", "compare", "A/B"),
         Binding("s", "stop", "Stop"),
         Binding("m", "mark_baseline", "Baseline"),
+        Binding("B", "baseline_by_number", "Baseline #", show=False),
         Binding("d", "diagnose", "Diagnose"),
         Binding("c", "connect", "Connect"),
         Binding("p", "profiles", "Profile"),
@@ -206,6 +207,7 @@ class TuneScreen(Screen[None]):
         self._show_limits()
         self.query_one(HistoryTable).show(app.history)
         self.events.add("info", f"console opened on {app.session.target.redacted}")
+        self._say_session_name(app.session.target)
         self._show_status()
         self.set_interval(self.POLL_INTERVAL_S, self._poll)
         if app.check_target_on_start:
@@ -221,8 +223,10 @@ class TuneScreen(Screen[None]):
         if action == "stop":
             stoppable = self.running in ("burst", "comparison")
             return True if stoppable and not self.stopping else None
-        if action in ("mark_baseline", "details"):
+        if action in ("mark_baseline", "details", "baseline_by_number", "note_run"):
             return True if len(self.pooltui.history) else None
+        if action == "delete_run":
+            return True if len(self.pooltui.history) and not self.running else None
         return True
 
     def on_resize(self) -> None:
@@ -376,7 +380,7 @@ class TuneScreen(Screen[None]):
         self.query_one(LivePanel).show_client_cpu(None)
         run_id = self._start("burst")
         rebuild = " (building the pool)" if session.needs_build(config) else ""
-        self._burst_number = len(self.pooltui.history) + 1
+        self._burst_number = self.pooltui.history.next_number
         series = self._series
         self.events.add(
             "info",
@@ -457,6 +461,112 @@ class TuneScreen(Screen[None]):
             self.events.add("info", f"{what} the baseline")
         table.show(history)
 
+    def action_baseline_by_number(self) -> None:
+        """Type the number of the run whose group becomes the baseline (0 or empty: none)."""
+        from pooltui.tui.screens.prompt import PromptScreen
+
+        history = self.pooltui.history
+
+        def check(text: str) -> str:
+            text = text.strip().lstrip("#")
+            if text in ("", "0"):
+                return ""
+            if not text.isdigit() or history.get(int(text)) is None:
+                numbers = ", ".join(f"#{r.number}" for r in history.records[-8:])
+                return f"There is no run {text}: type one of the runs ({numbers}), or 0 for none."
+            return ""
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            text = text.strip().lstrip("#")
+            number = int(text) if text.isdigit() and int(text) else None
+            history.mark_baseline(number)
+            table = self.query_one(HistoryTable)
+            table.show(history)
+            if number is None:
+                self.events.add("info", "no baseline")
+                return
+            table.move_to(history.baseline or number)
+            group = history.baseline_group()
+            self.events.add("info", f"runs {group.numbers() if group else number} the baseline")
+
+        current = history.baseline
+        self.app.push_screen(
+            PromptScreen(
+                "The number of the run to compare every run with (0: no baseline)",
+                str(current or ""),
+                title="Baseline",
+                placeholder="run number, e.g. 3",
+                check=check,
+            ),
+            chosen,
+        )
+
+    def action_note_run(self) -> None:
+        """Write a note on the selected run's row (kept with the run; empty removes it)."""
+        from pooltui.tui.screens.prompt import PromptScreen
+
+        history, table = self.pooltui.history, self.query_one(HistoryTable)
+        number = table.selected_number
+        group = history.group(number) if number is not None else None
+        if group is None:
+            return
+
+        def written(text: str | None) -> None:
+            if text is None:
+                return
+            history.annotate(group.number, text)
+            table.show(history)
+            note = history.note(group.number)
+            self.events.add(
+                "info",
+                f"note on {group.numbers()}: {note}"
+                if note
+                else f"note on {group.numbers()} removed",
+            )
+
+        self.app.push_screen(
+            PromptScreen(
+                f"A note on run {group.numbers()}",
+                history.note(group),
+                title="Note",
+                placeholder="e.g. after the index change",
+            ),
+            written,
+        )
+
+    def action_delete_run(self) -> None:
+        """Delete the selected row (all its repeats) after a confirmation; numbers stay."""
+        from pooltui.tui.screens.confirm import ConfirmScreen
+
+        history, table = self.pooltui.history, self.query_one(HistoryTable)
+        number = table.selected_number
+        group = history.group(number) if number is not None else None
+        if group is None or self.running:
+            return
+        runs = "run" if group.n == 1 else f"the {group.n} runs"
+
+        def answered(yes: bool | None) -> None:
+            if not yes or self.running:
+                return
+            removed = history.remove(group.number)
+            table.show(history)
+            if removed:
+                self.events.add("info", f"deleted {runs} {group.numbers()} from the history")
+
+        base = (
+            " It is the baseline: there will be none." if history.baseline == group.number else ""
+        )
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete {runs} {group.numbers()} from the history for good?{base}",
+                yes="Delete",
+                title="Delete runs",
+            ),
+            answered,
+        )
+
     def action_details(self) -> None:
         """The selected row's details (enter on the table; the palette's "Run details")."""
         number = self.query_one(HistoryTable).selected_number
@@ -479,7 +589,15 @@ class TuneScreen(Screen[None]):
         """The console switched targets: the same values may mean something else there."""
         self.panel.set_facts(target.facts)
         self.events.add("connected", f"now on {target.redacted}")
+        self._say_session_name(target)
         self._restart_counters()
+
+    def _say_session_name(self, target: Target) -> None:
+        """The DSN names its sessions: say that the name is kept, before pooltui's tag."""
+        name = target.session_name
+        if name:
+            tag = target.session_tag("pooltui-<pid>-<n>")
+            self.events.add("info", f"the DSN's session name {name} is kept: the server sees {tag}")
 
     def _restart_counters(self) -> None:
         """A new pool (built, or none yet on a new target): every counter the console shows
@@ -577,9 +695,16 @@ class TuneScreen(Screen[None]):
         )
 
     def action_export(self) -> None:
+        from pooltui.core.history_store import stored_runs
         from pooltui.tui.screens.export import ExportScreen
 
-        self.app.push_screen(ExportScreen(self.current_profile(), self.pooltui.session.target))
+        self.app.push_screen(
+            ExportScreen(
+                self.current_profile(),
+                self.pooltui.session.target,
+                runs=stored_runs(self.pooltui.history),
+            )
+        )
 
     # --- the target and the old pools, in workers ---------------------------------------------
 
