@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     problems = [f for f in validate_workload(settings.workload) if f.level == "error"]
     if problems:
         raise BadInput(problems[0].message)
-    target = resolve_target(args, settings.dsn)
+    target = resolve_target(args, settings.dsn, profile=settings)
     validation = validate(settings.pool, target.facts)
     validation.require_ok()
     with StopSignals() as signals:
@@ -113,7 +113,7 @@ def run_repeated(args: argparse.Namespace) -> int:
     from pooltui.core.report import format_run
 
     settings = resolve_settings(args)
-    target = resolve_target(args, settings.dsn)
+    target = resolve_target(args, settings.dsn, profile=settings)
     if not args.json:
         findings = validate(settings.pool, target.facts).findings
         print_findings([f for f in findings if f.level == "warning"])

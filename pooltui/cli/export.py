@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                 "--name is blank: give the profile a name such as web-api, or leave --name out."
             )
         settings = replace(settings, name=args.name)
-    target = resolve_target(args, settings.dsn)
+    target = resolve_target(args, settings.dsn, profile=settings)
     validation = validate(settings.pool, target.facts)
     validation.require_ok()
     if args.format == "toml":

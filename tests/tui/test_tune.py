@@ -459,7 +459,9 @@ def snapshot_app(pool: PoolConfig = SMALL_POOL) -> PoolTuiApp:
     history.add(SMALL_POOL, SHORT_BURST, fixed_result(2400.0, 2.5), at=0.0)
     for throughput, p95 in ((2300.0, 2.7), (2480.0, 2.4)):  # the baseline, repeated (r)
         history.add(SMALL_POOL, SHORT_BURST, fixed_result(throughput, p95), repeats=1, at=0.0)
-    history.add(replace(SMALL_POOL, maxconnections=8), SHORT_BURST, fixed_result(3100.0, 1.9), at=0.0)
+    history.add(
+        replace(SMALL_POOL, maxconnections=8), SHORT_BURST, fixed_result(3100.0, 1.9), at=0.0
+    )
     history.add(
         replace(SMALL_POOL, maxconnections=8),
         replace(SHORT_BURST, hold_ms=5.0),

@@ -200,6 +200,9 @@ class Dialect:
     counts_sessions = False  # the server can count and end the pool's sessions
     session_id_sql: str | None = None  # SQL giving the session's id, for drivers without an API
     name_limits: dict[str, tuple[int, str]] = {}  # "database"/"user" -> (limit, unit)
+    # what the server's error codes (SQLSTATE, errno as text) mean, in a person's words: the
+    # error table says "the server ended the session", not "AdminShutdown(57P01)"
+    code_meanings: dict[str, str] = {}
 
     def probe(self, con: Any) -> ServerInfo | None:
         """The server's limits read over ``con`` (None: the dialect cannot say)."""

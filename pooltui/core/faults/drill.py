@@ -31,6 +31,7 @@ from pooltui.core.config import PoolConfig, Validation, Workload, validate, vali
 from pooltui.core.errors import BadInput, redact
 from pooltui.core.faults.proxy import FaultProxy, loopback_address
 from pooltui.core.load import engine
+from pooltui.core.numbers import count
 from pooltui.core.pool import InstrumentedPool
 
 if TYPE_CHECKING:
@@ -479,7 +480,7 @@ def _reset_advice(
         )
     if report.retried_statements:
         how = (
-            f"re-ran {report.retried_statements} statements"
+            f"re-ran {count(report.retried_statements, 'statement')}"
             if report.retried_from == "reexecutions"
             else "re-ran the failed statements on them"
             + (

@@ -76,6 +76,7 @@ from pooltui.core.load.results import (
     merge_results,
 )
 from pooltui.core.load.warmup import warm_up
+from pooltui.core.numbers import count as counted
 from pooltui.core.pool.histogram import (
     EMPTY,
     PENDING,
@@ -878,7 +879,7 @@ def _result(
     if stats.reexecutions:
         state.note(
             RunNote.REEXECUTED,
-            f"DBUtils ran {stats.reexecutions} statements again after losing their "
+            f"DBUtils ran {counted(stats.reexecutions, 'statement')} again after losing their "
             "connection: a write that had reached the server ran twice",
         )
     if client.saturated:

@@ -27,6 +27,7 @@ from pooltui.core.compare.noise import Verdict
 from pooltui.core.compare.runner import FIGURES as COMPARED
 from pooltui.core.compare.runner import Comparison, changes
 from pooltui.core.diagnosis.rules import run_findings
+from pooltui.core.errors import explain_error_kind
 from pooltui.core.history import Delta, Figure, RunGroup, RunHistory, RunRecord
 from pooltui.core.load.notes import RunNote
 from pooltui.core.pool.lock_time import KINDS
@@ -356,7 +357,10 @@ def summary_text(history: RunHistory, group: RunGroup) -> Text:
         if result.fatal_error:
             text.append(f"\n{where}{result.fatal_error}", style="bold red")
         if result.error_kinds:
-            kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.error_kinds.items()))
+            kinds = ", ".join(
+                f"{explain_error_kind(kind)}: {n:,}"
+                for kind, n in sorted(result.error_kinds.items())
+            )
             text.append(f"\n{where}errors by kind: {kinds}", style="red")
         if result.client.saturated:
             noted = result.noted(RunNote.CLIENT_SATURATED) or [result.client.sentence()]

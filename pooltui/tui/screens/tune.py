@@ -40,9 +40,10 @@ from pooltui.core.checks import refuse_beyond_capacity
 from pooltui.core.compare.runner import ROUND, RunDone, Side, run_comparison
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.rules import run_findings
-from pooltui.core.errors import describe_db_error
+from pooltui.core.errors import describe_db_error, explain_error_kind
 from pooltui.core.history import describe_changes
 from pooltui.core.load import engine
+from pooltui.core.numbers import count
 from pooltui.core.pool.stats import PoolStats
 from pooltui.core.profiles import Profile
 from pooltui.tui.messages import (
@@ -208,6 +209,12 @@ class TuneScreen(Screen[None]):
         self.query_one(HistoryTable).show(app.history)
         self.events.add("info", f"console opened on {app.session.target.redacted}")
         self._say_session_name(app.session.target)
+        from pooltui.core.profiles import profile_misfits
+
+        misfit = profile_misfits(app.profile, app.session.target)
+        if misfit:
+            self.events.add("warning", misfit)
+            self.notify(misfit, title="Profile", severity="warning", timeout=15)
         self._show_status()
         self.set_interval(self.POLL_INTERVAL_S, self._poll)
         if app.check_target_on_start:
@@ -657,16 +664,31 @@ class TuneScreen(Screen[None]):
             self.check_target(target)
 
     def action_profiles(self) -> None:
+        from pooltui.core.profiles import profile_misfits
+        from pooltui.tui.screens.confirm import ConfirmScreen
         from pooltui.tui.screens.profiles import ProfilesScreen
 
+        def load(profile: Profile, misfit: str) -> None:
+            self.pooltui.use_profile(profile)
+            self.load_config(
+                profile.pool, profile.workload, f"profile {profile.name} loaded into the sliders"
+            )
+            if misfit:
+                self.events.add("warning", misfit)
+
         def chosen(profile: Profile | None) -> None:
-            if profile is not None:
-                self.pooltui.use_profile(profile)
-                self.load_config(
-                    profile.pool,
-                    profile.workload,
-                    f"profile {profile.name} loaded into the sliders",
-                )
+            if profile is None:
+                return
+            misfit = profile_misfits(profile, self.pooltui.session.target)
+            if not misfit:
+                load(profile, "")
+                return
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"{misfit} Load it into the sliders anyway?", yes="Load", title="Profile"
+                ),
+                lambda yes: load(profile, misfit) if yes else None,
+            )
 
         self.app.push_screen(ProfilesScreen(self.current_profile()), chosen)
 
@@ -944,10 +966,13 @@ class TuneScreen(Screen[None]):
         log.add(
             "run_finished",
             f"run #{record.number} finished: {result.throughput_rps:,.0f} "
-            f"req/s, p95 {result.latency.p95:.2f} ms, {result.errors} errors",
+            f"req/s, p95 {result.latency.p95:,.2f} ms, {count(result.errors, 'error')}",
         )
         if result.error_kinds:
-            kinds = ", ".join(f"{k} x{n}" for k, n in sorted(result.error_kinds.items()))
+            kinds = ", ".join(
+                f"{explain_error_kind(k)} ×{n:,}"  # noqa: RUF001
+                for k, n in sorted(result.error_kinds.items())
+            )
             log.add("run_errors", f"run #{record.number} errors: {kinds}")
         for kind, line in zip(result.event_kinds, result.events, strict=True):
             log.add(kind, line)  # a run note's kind (core.load.notes.RunNote) is a warning
@@ -1029,8 +1054,8 @@ class TuneScreen(Screen[None]):
         self.events.add(
             "run_finished",
             f"A/B run {done.index}/{done.total} ({done.side}) is run #{record.number}: "
-            f"{result.throughput_rps:,.0f} req/s, p95 {result.latency.p95:.2f} ms, "
-            f"{result.errors} errors",
+            f"{result.throughput_rps:,.0f} req/s, p95 {result.latency.p95:,.2f} ms, "
+            f"{count(result.errors, 'error')}",
         )
         self._show_status()
 
