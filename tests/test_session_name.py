@@ -76,3 +76,13 @@ def test_mariadb_keeps_the_prefixed_name_where_it_keeps_connect_attributes(
             assert cursor.fetchone()[0] == 3
         finally:
             probe.close()
+
+
+def test_bench_says_the_name_is_kept(pg_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from pooltui.cli import main
+
+    dsn = with_param(pg_dsn, "application_name", "myapp")
+    assert main(["bench", "--dsn", dsn, "--duration", "0.2", "--threads", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "session name myapp is kept" in err and "myapp/pooltui-" in err
+    assert "the server counts none of pooltui's sessions" in err  # counted by the tag, closed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 from pooltui.cli.common import (
@@ -77,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
             leak_threshold_s=args.leak_threshold,
             guards=SessionGuards.of(settings.workload),
         )
+        if target.session_name and not args.json:  # the user's own name stays visible
+            print(
+                f"pooltui: the DSN's session name {target.session_name} is kept: the server "
+                f"sees this run's sessions as {pool.tag}",
+                file=sys.stderr,
+            )
         try:
             warmup = engine.warm_up(pool) if args.warmup else None
             with signals.deferred():

@@ -85,3 +85,30 @@ async def test_loading_a_profile_of_another_server_asks_and_says_why(sqlite_dsn:
                 assert console.panel.config == before
         assert console.panel.config.setsession == ("SET SESSION max_statement_time = 60",)
         assert any("made for MySQL/MariaDB" in t for t in console.log.texts("warning"))
+
+
+async def test_a_dead_target_is_tried_again_before_a_burst(pg_dsn: str) -> None:
+    """The check at start failed (the proxy refused): b tries again first and starts nothing
+    while it still refuses; once it answers, the same b runs the burst."""
+    from pooltui.core.faults.proxy import FaultProxy
+    from pooltui.tui.messages import BurstFinished, TargetRechecked
+
+    direct = parse_dsn(pg_dsn)
+    with FaultProxy(direct.host, direct.port or 5432) as proxy:
+        proxy.refuse_new()
+        host, port = proxy.address
+        console = Console(f"postgresql://postgres@{host}:{port}/test", check=True)
+        async with console.run() as pilot:
+            await until(pilot, lambda: console.log.texts("error"))
+            await pilot.press("b")
+            await until(pilot, lambda: console.seen(TargetRechecked))
+            await pilot.pause()
+            assert console.seen(TargetRechecked)[-1].error is not None
+            assert any(t.startswith("Still no answer from") for t in console.log.texts("error"))
+            assert console.app.tune.running is None and not console.seen(BurstFinished)
+            proxy.accept_new()
+            await pilot.press("b")
+            await until(pilot, lambda: console.seen(BurstFinished))
+            assert console.seen(TargetRechecked)[-1].error is None
+            assert any("answers again" in t for t in console.log.texts("connected"))
+            await console.app.workers.wait_for_complete()

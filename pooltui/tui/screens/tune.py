@@ -40,7 +40,13 @@ from pooltui.core.checks import refuse_beyond_capacity
 from pooltui.core.compare.runner import ROUND, RunDone, Side, run_comparison
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.rules import run_findings
-from pooltui.core.errors import describe_db_error, explain_error_kind
+from pooltui.core.errors import (
+    CONNECTION,
+    CannotConnect,
+    describe_db_error,
+    explain_error_kind,
+    failure_class,
+)
 from pooltui.core.history import describe_changes
 from pooltui.core.load import engine
 from pooltui.core.numbers import count
@@ -58,6 +64,7 @@ from pooltui.tui.messages import (
     StatsSampled,
     TargetChecked,
     TargetCheckFailed,
+    TargetRechecked,
     WarmupFailed,
     WarmupFinished,
 )
@@ -103,6 +110,14 @@ class AbRuns:
     done: int = 0
     groups: dict[str, int] = field(default_factory=dict)  # side -> a run of its group
     numbers: list[int] = field(default_factory=list)  # the history numbers of its runs
+
+
+RECHECK_TIMEOUT_S = 3.0  # trying a dead target again before a run: a connect, this long at most
+
+
+def unreachable(error: BaseException) -> bool:
+    """The failure says the server could not be reached (not a bad query or a full pool)."""
+    return isinstance(error, CannotConnect) or failure_class(error) == CONNECTION
 
 
 PALETTE_KEY_WIDTH = 14  # the footer's "▏^p palette" at its right end
@@ -172,6 +187,10 @@ class TuneScreen(Screen[None]):
         self._status_text: str | Text = ""
         self._series: Series | None = None  # the repeats running now
         self._ab: AbRuns | None = None  # the A/B comparison running now
+        # why the target is known to be dead (a failed check, a run that lost the server), ""
+        # when it is not: a run then tries it again first (_recheck)
+        self._dead = ""
+        self._rechecking = False
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -346,8 +365,52 @@ class TuneScreen(Screen[None]):
         self._ab = None
         self._show_status()
 
+    def _recheck(self, action: str) -> bool:
+        """A target known to be dead is tried again before ``action`` runs (True: wait for the
+        answer, TargetRechecked runs the action if the target answers now)."""
+        if not self._dead:
+            return False
+        if not self._rechecking:
+            self._rechecking = True
+            target = self.pooltui.session.target
+            self.events.add("info", f"{target.redacted} did not answer last time: trying it again")
+            self._try_target(target, action)
+        return True
+
+    @work(thread=True, exit_on_error=False, group="check")
+    def _try_target(self, target: Target, action: str) -> None:
+        """One connect, closed at once: does the target answer now?"""
+        try:
+            target.connect(timeout_s=RECHECK_TIMEOUT_S).close()
+        except Exception as error:
+            self.post_message(TargetRechecked(target, describe_db_error(error, target), action))
+        else:
+            self.post_message(TargetRechecked(target, None, action))
+
+    @on(TargetRechecked)
+    def _target_rechecked(self, message: TargetRechecked) -> None:
+        self._rechecking = False
+        if message.target is not self.pooltui.session.target:
+            return
+        if message.error is not None:
+            self._dead = message.error
+            sentence = (
+                f"Still no answer from {message.target.redacted}, so no run started: "
+                f"{message.error}"
+            )
+            self.events.add("error", sentence)
+            self.notify(sentence, title="Target down", severity="error", timeout=10)
+            return
+        self._dead = ""
+        self.events.add("connected", f"{message.target.redacted} answers again")
+        getattr(self, f"action_{message.action}")()
+
+    def _note_dead(self, why: str) -> None:
+        """The target did not answer: the next run tries it again before it starts."""
+        self._dead = why or "it did not answer"
+
     def action_warm_up(self) -> None:
-        if not self._can_start("warm up"):
+        if not self._can_start("warm up") or self._recheck("warm_up"):
             return
         config = self.panel.config
         rebuild = self.pooltui.session.needs_build(config)
@@ -356,14 +419,14 @@ class TuneScreen(Screen[None]):
         self._warm_up(run_id, config)
 
     def action_burst(self) -> None:
-        if not self._can_start("start a burst"):
+        if not self._can_start("start a burst") or self._recheck("burst"):
             return
         self._start_burst(self.panel.config, self.panel.workload)
 
     def action_repeat(self) -> None:
         """Run the current configuration ``repeats`` times; the runs form one group (joining
         the newest run's when it ran this configuration to its end)."""
-        if not self._can_start("repeat the configuration"):
+        if not self._can_start("repeat the configuration") or self._recheck("repeat"):
             return
         session, panel = self.pooltui.session, self.panel
         config, workload, total = panel.config, panel.workload, panel.repeats
@@ -400,7 +463,7 @@ class TuneScreen(Screen[None]):
     def action_compare(self) -> None:
         """A/B: the baseline's configuration (A) against the sliders' (B), alternated A/B/B/A
         for ``repeats`` rounds on two warm pools of their own; every figure gets a verdict."""
-        if not self._can_start("compare with the baseline"):
+        if not self._can_start("compare with the baseline") or self._recheck("compare"):
             return
         session, panel, history = self.pooltui.session, self.panel, self.pooltui.history
         base = history.baseline_group()
@@ -594,6 +657,7 @@ class TuneScreen(Screen[None]):
 
     def target_changed(self, target: Target) -> None:
         """The console switched targets: the same values may mean something else there."""
+        self._dead = ""
         self.panel.set_facts(target.facts)
         self.events.add("connected", f"now on {target.redacted}")
         self._say_session_name(target)
@@ -736,7 +800,7 @@ class TuneScreen(Screen[None]):
         try:
             report = checks.check_target(target)
         except Exception as error:
-            self.post_message(TargetCheckFailed(describe_db_error(error, target)))
+            self.post_message(TargetCheckFailed(describe_db_error(error, target), target))
         else:
             self.post_message(TargetChecked(target, report))
 
@@ -752,6 +816,7 @@ class TuneScreen(Screen[None]):
     def _target_checked(self, message: TargetChecked) -> None:
         if message.target is not self.pooltui.session.target:
             return
+        self._dead = ""
         report = message.report
         limit = report.server.max_connections
         self.events.add(
@@ -763,6 +828,8 @@ class TuneScreen(Screen[None]):
 
     @on(TargetCheckFailed)
     def _target_failed(self, message: TargetCheckFailed) -> None:
+        if message.target is None or message.target is self.pooltui.session.target:
+            self._note_dead(message.error)
         self.events.add("error", message.error)
         self.notify(message.error, title="Cannot use the target", severity="error", timeout=10)
 
@@ -791,8 +858,9 @@ class TuneScreen(Screen[None]):
         try:
             result = engine.warm_up(self._ensure_pool(config))
         except Exception as error:
+            target = self.pooltui.session.target
             self.post_message(
-                WarmupFailed(run_id, describe_db_error(error, self.pooltui.session.target))
+                WarmupFailed(run_id, describe_db_error(error, target), unreachable(error))
             )
         else:
             self.post_message(WarmupFinished(run_id, result))
@@ -824,8 +892,9 @@ class TuneScreen(Screen[None]):
                 sample_interval_s=self.SAMPLE_INTERVAL_S,
             )
         except Exception as error:
+            target = self.pooltui.session.target
             self.post_message(
-                BurstFailed(run_id, describe_db_error(error, self.pooltui.session.target))
+                BurstFailed(run_id, describe_db_error(error, target), unreachable(error))
             )
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
@@ -882,6 +951,8 @@ class TuneScreen(Screen[None]):
     def _warm_up_failed(self, message: WarmupFailed) -> None:
         if message.run_id == self._run_id:
             self._finish()
+            if message.unreachable:
+                self._note_dead(message.error)
             self.events.add("warmup_failed", f"warm-up failed: {message.error}")
             self.notify(message.error, title="Warm-up failed", severity="error", timeout=10)
 
@@ -948,6 +1019,11 @@ class TuneScreen(Screen[None]):
         history = self.pooltui.history
         series = self._series
         whole = not result.stopped and not result.fatal_error  # a run cut short is no repeat
+        lost = result.outages[-1] if result.outages else None
+        if lost is not None and lost.ended_s is None:  # the server was gone at the end
+            self._note_dead(lost.error)
+        elif result.requests > result.errors:
+            self._dead = ""
         record = history.add(
             message.config,
             message.workload,
@@ -1095,6 +1171,8 @@ class TuneScreen(Screen[None]):
         if message.run_id != self._run_id:
             return
         self._finish()
+        if message.unreachable:
+            self._note_dead(message.error)
         self.events.add("run_failed", f"burst failed: {message.error}")
         self.notify(message.error, title="Burst failed", severity="error", timeout=10)
 
