@@ -110,7 +110,7 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     lines = []
     if warmup is not None:
         lines.append(
-            f"warm-up: opened {warmup.opened} connections "
+            f"warm-up: opened {count(warmup.opened, 'connection')} "
             f"(cold acquire {warmup.cold_acquire_ms:.2f} ms, "
             f"warm {warmup.warm_acquire_ms:.2f} ms)"
         )
@@ -157,7 +157,7 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
                 if recovery is not None
                 else "not recovered by the end"
             )
-            + f", {outage.failed} requests failed: {outage.error}"
+            + f", {count(outage.failed, 'request')} failed: {outage.error}"
         )
     for stall in result.stalls:
         until = f"{stall.ended_s:.2f} s" if stall.ended_s is not None else "the end"

@@ -456,7 +456,7 @@ class TuneScreen(Screen[None]):
             "info",
             f"burst #{self._burst_number} started"
             + (f" (repeat {series.done + 1} of {series.total})" if series else "")
-            + f": {workload.threads} threads, {workload.duration_s:g} s{rebuild}",
+            + f": {count(workload.threads, 'thread')}, {workload.duration_s:g} s{rebuild}",
         )
         self._burst(run_id, config, workload, self._stop, warm=series is not None)
 
