@@ -157,3 +157,18 @@ def test_a_link_to_stdout_is_refused_not_replaced(tmp_path: Path) -> None:
     assert result.returncode == 1 and result.stdout == ""
     assert "FIFO" in one_sentence(result.stderr) and "-o - writes to stdout" in result.stderr
     assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
+
+
+def test_export_never_replaces_a_file_without_force(capsys, tmp_path: Path) -> None:
+    """Issue 12: `-o FILE` over an existing file is refused, naming --force; --force replaces."""
+    existing = tmp_path / "x.toml"
+    existing.write_text("keep me")
+    code, out, err = run_cli(capsys, "export", "--format", "python", "-o", str(existing))
+    assert code == 1 and out == "" and existing.read_text() == "keep me"
+    assert "exists already" in one_sentence(err) and "--force" in err
+    code, _, err = run_cli(capsys, "export", "--format", "toml", "-o", str(existing), "--force")
+    assert code == 0, err
+    assert existing.read_text().startswith('name = "cli"')
+    fresh = tmp_path / "new.toml"
+    code, _, err = run_cli(capsys, "export", "--format", "toml", "-o", str(fresh))
+    assert code == 0 and fresh.read_text().startswith('name = "cli"')

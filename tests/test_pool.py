@@ -372,6 +372,7 @@ def gated_target(sqlite_dsn: str, module: _GatedSqlite) -> Any:
         database=real.database,
         module=lambda: module,
         connect_kwargs=lambda tag: {},
+        session_tag=real.session_tag,
         backend_id=lambda raw: None,
         guard_session=real.guard_session,
         abort_connection=real.abort_connection,

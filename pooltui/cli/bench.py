@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 from pooltui.cli.common import (
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     problems = [f for f in validate_workload(settings.workload) if f.level == "error"]
     if problems:
         raise BadInput(problems[0].message)
-    target = resolve_target(args, settings.dsn)
+    target = resolve_target(args, settings.dsn, profile=settings)
     validation = validate(settings.pool, target.facts)
     validation.require_ok()
     with StopSignals() as signals:
@@ -77,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
             leak_threshold_s=args.leak_threshold,
             guards=SessionGuards.of(settings.workload),
         )
+        if target.session_name and not args.json:  # the user's own name stays visible
+            print(
+                f"pooltui: the DSN's session name {target.session_name} is kept: the server "
+                f"sees this run's sessions as {pool.tag}",
+                file=sys.stderr,
+            )
         try:
             warmup = engine.warm_up(pool) if args.warmup else None
             with signals.deferred():
@@ -113,7 +120,7 @@ def run_repeated(args: argparse.Namespace) -> int:
     from pooltui.core.report import format_run
 
     settings = resolve_settings(args)
-    target = resolve_target(args, settings.dsn)
+    target = resolve_target(args, settings.dsn, profile=settings)
     if not args.json:
         findings = validate(settings.pool, target.facts).findings
         print_findings([f for f in findings if f.level == "warning"])

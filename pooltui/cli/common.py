@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pooltui.core.errors import BadInput, PooltuiError, redact
+from pooltui.core.numbers import count
 
 if TYPE_CHECKING:
     from pooltui.core.compare.runner import RunDone
@@ -191,15 +192,27 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
 # --- shared resolution of target, profile and overrides ---------------------------------------
 
 
-def resolve_target(args: argparse.Namespace, profile_dsn: str | None = None) -> Target:
-    """--dsn wins, then the profile's target, then the embedded demo database."""
+def resolve_target(
+    args: argparse.Namespace, profile_dsn: str | None = None, *, profile: Profile | None = None
+) -> Target:
+    """--dsn wins, then the profile's target, then the embedded demo database. A ``profile``
+    made for another kind of server than the target is said on stderr, with what does not fit
+    (core.profiles.profile_misfits), before anything runs."""
     from pooltui.core.targets import demo_target, parse_dsn
 
     dsn = args.dsn or profile_dsn
     if not dsn:
-        return demo_target()
-    password = getpass.getpass("Password: ") if getattr(args, "ask_password", False) else None
-    return parse_dsn(dsn, password=password)
+        target = demo_target()
+    else:
+        password = getpass.getpass("Password: ") if getattr(args, "ask_password", False) else None
+        target = parse_dsn(dsn, password=password)
+    if profile is not None:
+        from pooltui.core.profiles import profile_misfits
+
+        misfit = profile_misfits(profile, target)
+        if misfit:
+            print(f"pooltui: warning: {misfit}", file=sys.stderr)
+    return target
 
 
 WORKLOAD_OPTIONS = (
@@ -246,8 +259,9 @@ def print_run_done(done: RunDone) -> None:
     side = f" ({done.side})" if done.compared else ""
     cut = f" (stopped after {r.duration_s:.2f} s: not judged)" if r.stopped else ""
     print(
-        f"pooltui: run {done.index}/{done.total}{side}: {r.throughput_rps:.1f} req/s, latency "
-        f"p95 {r.latency.p95:.2f} ms, acquire max {r.acquire.max:.2f} ms, {r.errors} errors{cut}",
+        f"pooltui: run {done.index}/{done.total}{side}: {r.throughput_rps:,.1f} req/s, latency "
+        f"p95 {r.latency.p95:,.2f} ms, acquire max {r.acquire.max:,.2f} ms, "
+        f"{count(r.errors, 'error')}{cut}",
         file=sys.stderr,
         flush=True,
     )
@@ -278,8 +292,8 @@ def print_findings(findings: Sequence[Finding]) -> None:
 
 
 def write_output(output: str | None, text: str, what: str, *, force: bool = False) -> None:
-    """``-o FILE``: written atomically, never over a non-regular or (unless ``force``) a
-    read-only file (core.profiles.save_text_atomically); no ``-o`` or ``-o -``: stdout."""
+    """``-o FILE``: written atomically, never over a non-regular file, nor (unless ``force``)
+    over an existing one (core.profiles.save_text_atomically); no ``-o`` or ``-o -``: stdout."""
     from pooltui.core.profiles import save_text_atomically
 
     if output is None or output == "-":
@@ -287,7 +301,7 @@ def write_output(output: str | None, text: str, what: str, *, force: bool = Fals
         return
     if not output.strip():
         raise BadInput("-o is empty: give the file to write, or - (or no -o) for stdout.")
-    save_text_atomically(Path(output), text, overwrite_readonly=force)
+    save_text_atomically(Path(output), text, overwrite_readonly=force, overwrite=force)
     print(f"pooltui: wrote {what} to {output}", file=sys.stderr)
 
 

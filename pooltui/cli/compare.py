@@ -160,7 +160,7 @@ def resolve_sides(args: argparse.Namespace) -> tuple[Side, Side, Target]:
             f"--b-profile {args.b_profile} names another target than A: compare runs both on "
             "one target; give it with --dsn."
         )
-    target = resolve_target(args, a_settings.dsn)
+    target = resolve_target(args, a_settings.dsn, profile=a_settings)
     a_label = f"profile {args.profile}" if getattr(args, "profile", None) else "the settings given"
     b_label = f"profile {args.b_profile}" if args.b_profile else "A"
     if args.b_overrides:

@@ -139,7 +139,9 @@ def add_parser(subparsers: Any) -> None:
         "-o", "--output", metavar="FILE", help="file to write atomically (default, or -, stdout)"
     )
     p.add_argument(
-        "--force", action="store_true", help="replace the output file even when it is read-only"
+        "--force",
+        action="store_true",
+        help="replace the output file if it exists, even a read-only one",
     )
 
 

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from pooltui.core.report import format_drills
 
     settings = resolve_settings(args)
-    target = resolve_target(args, settings.dsn)
+    target = resolve_target(args, settings.dsn, profile=settings)
     scenarios = args.scenarios or list(drill.SCENARIOS)
     # SQLite, a socket, a remote host, a bad plan: refused before anything runs
     validation = drill.check_drills(

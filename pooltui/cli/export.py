@@ -27,7 +27,9 @@ def add_parser(subparsers: Any) -> None:
         "-o", "--output", metavar="FILE", help="file to write atomically (default, or -, stdout)"
     )
     export.add_argument(
-        "--force", action="store_true", help="replace the output file even when it is read-only"
+        "--force",
+        action="store_true",
+        help="replace the output file if it exists, even a read-only one",
     )
 
 
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                 "--name is blank: give the profile a name such as web-api, or leave --name out."
             )
         settings = replace(settings, name=args.name)
-    target = resolve_target(args, settings.dsn)
+    target = resolve_target(args, settings.dsn, profile=settings)
     validation = validate(settings.pool, target.facts)
     validation.require_ok()
     if args.format == "toml":

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.errors import BadInput
-from pooltui.core.numbers import is_int, is_number
+from pooltui.core.numbers import count, is_int, is_number
 
 if TYPE_CHECKING:
     from pooltui.core.targets import DriverFacts
@@ -397,7 +397,7 @@ def validate(config: PoolConfig, facts: DriverFacts) -> Validation:
             "maxusage",
             f"maxusage={config.maxusage} counts statements (execute, "
             "executemany, callproc), not checkouts, so a connection is reopened after "
-            f"{config.maxusage} statements, possibly in the middle of one checkout.",
+            f"{count(config.maxusage, 'statement')}, possibly in the middle of one checkout.",
         )
     if not config.reset:
         add(

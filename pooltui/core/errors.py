@@ -332,6 +332,30 @@ def _sentence(exc: BaseException, target: Any) -> str:
     )
 
 
+_KIND = re.compile(r"(?P<name>[A-Za-z_][\w.]*)\((?P<code>[^()]*)\)")
+
+
+def explain_error_kind(kind: str) -> str:
+    """An error-table key (``AdminShutdown(57P01)``, ``OperationalError(2013)``) in words:
+    ``the server ended the session (a shutdown or pg_terminate_backend) [57P01]``; a code no
+    server family knows (or no code) stays as it was."""
+    match = _KIND.fullmatch(kind.strip())
+    if match is None:
+        return {
+            "rejected": "the pool refused a connection (blocking off, pool full)",
+            "overload": "an arrival was dropped: every thread was busy",
+        }.get(kind, kind)
+    from pooltui.core.drivers import drivers
+
+    code = match["code"].strip().strip("'\"")
+    for driver in drivers():
+        dialect = getattr(driver, "server", None)
+        meaning = getattr(dialect, "code_meanings", {}).get(code)
+        if meaning:
+            return f"{meaning} [{code}]"
+    return kind
+
+
 def driver_said(exc: BaseException, target: Any = None) -> str:
     """What the driver itself said, its first line, without any secret: for a sentence of the
     caller's own (a failing setsession or ping_query is not "the workload's query")."""

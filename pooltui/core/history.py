@@ -12,6 +12,7 @@ bad repeat is never hidden behind a median. A single run is a group of one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
@@ -217,6 +218,7 @@ class RunRecord:
     workload: Workload
     result: RunResult
     group: int
+    at: float = 0.0  # when it was recorded (seconds since the epoch, UTC)
 
     @property
     def target(self) -> str:
@@ -381,43 +383,52 @@ def same_setup_note(group: RunGroup, base: RunGroup, *, compact: bool = False) -
 
 
 class RunHistory:
-    """The session's runs in order, their groups, and which group is the baseline."""
+    """The runs in order, their groups, their notes, and which group is the baseline.
+
+    Numbers start at 1 and are never reused, also after a run is deleted; runs restored from
+    an earlier session (core/history_store.py) keep theirs.
+    """
 
     def __init__(self) -> None:
-        self._records: list[RunRecord] = []
+        self._records: dict[int, RunRecord] = {}
         self._baseline: int | None = None
         self._comparisons: dict[int, Comparison] = {}  # by the group numbers of its runs
+        self._notes: dict[int, str] = {}  # by group number
+        self._next = 1
 
     @property
     def records(self) -> tuple[RunRecord, ...]:
-        return tuple(self._records)
+        return tuple(self._records.values())
 
     @property
     def baseline(self) -> int | None:
         """The baseline group's number (its first run's), or None."""
         return self._baseline
 
+    @property
+    def next_number(self) -> int:
+        """The number the next run gets."""
+        return self._next
+
     def __len__(self) -> int:
         return len(self._records)
 
     def get(self, number: int) -> RunRecord | None:
-        """The record with that number (numbers start at 1 and are never reused)."""
-        if 1 <= number <= len(self._records):
-            return self._records[number - 1]
-        return None
+        """The record with that number, None for one never made or deleted."""
+        return self._records.get(number)
 
     def group(self, number: int) -> RunGroup | None:
         """The group run ``number`` belongs to."""
         record = self.get(number)
         if record is None:
             return None
-        return RunGroup(tuple(r for r in self._records if r.group == record.group))
+        return RunGroup(tuple(r for r in self._records.values() if r.group == record.group))
 
     @property
     def groups(self) -> tuple[RunGroup, ...]:
         """Every group, in the order of their first runs: the rows of the history."""
         members: dict[int, list[RunRecord]] = {}
-        for record in self._records:
+        for record in self._records.values():
             members.setdefault(record.group, []).append(record)
         return tuple(RunGroup(tuple(runs)) for runs in members.values())
 
@@ -434,10 +445,13 @@ class RunHistory:
         result: RunResult,
         *,
         repeats: int | None = None,
+        number: int | None = None,
+        at: float | None = None,
     ) -> RunRecord:
         """Append a run; ``repeats``: the number of a run with the same setup whose group this
-        one joins (a repeat), else it starts a group of its own."""
-        number = len(self._records) + 1
+        one joins (a repeat), else it starts a group of its own. ``number`` (at least the next
+        one): a store that knows of runs this history has not seen picks it."""
+        number = max(self._next, number or 0)
         group = number
         if repeats is not None:
             other = self.get(repeats)
@@ -447,14 +461,54 @@ class RunHistory:
                     "configuration; repeat a run with its own configuration."
                 )
             group = other.group
-        record = RunRecord(number, config, workload, result, group)
-        self._records.append(record)
+        record = RunRecord(
+            number, config, workload, result, group, time.time() if at is None else at
+        )
+        return self.restore(record)
+
+    def restore(self, record: RunRecord) -> RunRecord:
+        """Put back a run kept from an earlier session, with its own number and group."""
+        if record.number in self._records or record.number < 1:
+            raise BadInput(f"run {record.number} is in the history already.")
+        self._records[record.number] = record
+        self._next = max(self._next, record.number + 1)
         return record
+
+    def remove(self, number: int) -> tuple[int, ...]:
+        """Delete the group of run ``number`` (its note and, if it was, the baseline with it);
+        the numbers of the runs deleted (none when there was no such run)."""
+        group = self.group(number)
+        if group is None:
+            return ()
+        for run in group.runs:
+            del self._records[run.number]
+        self._notes.pop(group.number, None)
+        self._comparisons.pop(group.number, None)
+        if self._baseline == group.number:
+            self._baseline = None
+        return tuple(run.number for run in group.runs)
+
+    def note(self, group: RunGroup | int) -> str:
+        """The user's note on a group ("" without one)."""
+        number = group if isinstance(group, int) else group.number
+        return self._notes.get(number, "")
+
+    def annotate(self, number: int, note: str) -> int:
+        """Set the note of run ``number``'s group ("" removes it); the group's number."""
+        group = self.group(number)
+        if group is None:
+            raise BadInput(f"run {number} does not exist; pick one of the runs in the history.")
+        note = " ".join(note.split())
+        if note:
+            self._notes[group.number] = note
+        else:
+            self._notes.pop(group.number, None)
+        return group.number
 
     def repeatable(self, config: PoolConfig, workload: Workload, target: str) -> int | None:
         """The newest run, when a repeat of this setup extends its group: it ran the same
         setup, to its end, without a fatal error (a run cut short is no repeat)."""
-        newest = self._records[-1] if self._records else None
+        newest = next(reversed(self._records.values()), None)
         if newest is None or not newest.same_setup(config, workload, target):
             return None
         if newest.result.stopped or newest.result.fatal_error:

@@ -24,8 +24,14 @@ import platformdirs
 import tomli_w
 
 from pooltui.core.config import POOL_FIELDS, WORKLOAD_FIELDS, PoolConfig, Workload
-from pooltui.core.errors import BadInput, RunFailed
-from pooltui.core.targets import dsn_prefixes, dsn_secrets, dsn_without_secrets
+from pooltui.core.errors import BadInput, PooltuiError, RunFailed
+from pooltui.core.targets import (
+    Target,
+    dsn_prefixes,
+    dsn_secrets,
+    dsn_without_secrets,
+    parse_dsn,
+)
 
 MAX_TOML_DEPTH = 16  # profiles and answers nest two deep; deeper input is a mistake or an attack
 DSN_PREFIXES = dsn_prefixes()  # every registered driver's
@@ -235,19 +241,28 @@ def save_profile(profile: Profile, path: Path) -> None:
     save_text_atomically(Path(path), profile_to_toml(profile))
 
 
-def save_text_atomically(path: Path | str, text: str, *, overwrite_readonly: bool = False) -> None:
+def save_text_atomically(
+    path: Path | str, text: str, *, overwrite_readonly: bool = False, overwrite: bool = True
+) -> None:
     """Write ``text`` to ``path``: temp file, fsync, rename, so a crash never leaves half a file.
 
     Only regular files are written: a directory, device, FIFO or socket at the path is refused.
     A symlink is written through (its target replaced, atomically, in the target's
     directory); an existing file keeps its mode and, where allowed, its owner; a read-only one
-    is refused unless ``overwrite_readonly``. Every refusal and failure is RunFailed (exit 1,
-    "a file that cannot be written") naming the path, and leaves what was there untouched.
+    is refused unless ``overwrite_readonly``; with ``overwrite`` False any existing file is
+    (the CLI without ``--force``; the console asks first). Every refusal and failure is
+    RunFailed (exit 1, "a file that cannot be written") naming the path, and leaves what was
+    there untouched.
     """
     if isinstance(path, str) and not path.strip():
         raise RunFailed("The file name is empty: give the path of the file to write.")
     path = Path(path)
     real, existing = _destination(path, overwrite_readonly)
+    if existing and not overwrite:
+        raise RunFailed(
+            f"{path} exists already and was left as it is: choose another file, or add "
+            "--force to replace it."
+        )
     mode = stat.S_IMODE(existing.st_mode) if existing else 0o666 & ~_umask()
     tmp: str | None = None
     try:
@@ -287,6 +302,45 @@ _NOT_REGULAR = (
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+def profile_misfits(profile: Profile, target: Target) -> str:
+    """One sentence when ``profile`` was made for another kind of server than ``target`` (its
+    own DSN says which) naming what does not fit there: its setsession statements, ping_query
+    and query are that server's SQL; "" when it fits or cannot tell (no DSN of its own)."""
+    if not profile.dsn:
+        return ""
+    try:
+        made_for = parse_dsn(profile.dsn)
+    except PooltuiError:
+        return ""
+    theirs, ours = made_for.dialect, target.dialect
+    if theirs.name == ours.name:
+        return ""
+    pool, workload = profile.pool, profile.workload
+    items = [f"setsession {statement!r}" for statement in pool.setsession]
+    if pool.ping_query:
+        items.append(f"ping_query {pool.ping_query!r}")
+    if workload.query.strip().upper() not in ("SELECT 1", ""):
+        query = workload.query if len(workload.query) <= 40 else workload.query[:39] + "…"
+        items.append(f"the query {query!r}")
+    what = (
+        f"{', '.join(items)} {'is' if len(items) == 1 else 'are'} {theirs.product} SQL and may "
+        f"fail on {ours.product}; its pool sizes were tuned there"
+        if items
+        else "its figures were tuned there"
+    )
+    return (
+        f"The profile {profile.name} was made for {theirs.product} ({made_for.redacted}), "
+        f"not {ours.product}: {what}. Check them before a run."
+    )
+
+
+def file_exists_for_writing(path: Path | str) -> bool:
+    """Whether a save to ``path`` would replace a file (the console asks first); RunFailed,
+    before anything is asked, for a path no save may write (a directory, a device, a FIFO, a
+    read-only file)."""
+    return _destination(Path(path), False)[1] is not None
 
 
 def _destination(path: Path, overwrite_readonly: bool) -> tuple[Path, os.stat_result | None]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.diagnosis.rules import run_findings
+from pooltui.core.errors import explain_error_kind
 from pooltui.core.load.results import STARVED_SHARE
+from pooltui.core.numbers import count
 
 if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
@@ -108,14 +110,14 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     lines = []
     if warmup is not None:
         lines.append(
-            f"warm-up: opened {warmup.opened} connections "
+            f"warm-up: opened {count(warmup.opened, 'connection')} "
             f"(cold acquire {warmup.cold_acquire_ms:.2f} ms, "
             f"warm {warmup.warm_acquire_ms:.2f} ms)"
         )
     state = "failed" if result.fatal_error else "stopped early" if result.stopped else "finished"
     lines.append(
-        f"run {state}: {result.requests} requests, {result.errors} errors in "
-        f"{result.duration_s:.2f} s = {result.throughput_rps:.1f} req/s"
+        f"run {state}: {count(result.requests, 'request')}, {count(result.errors, 'error')} in "
+        f"{result.duration_s:,.2f} s = {result.throughput_rps:,.1f} req/s"
     )
     lines.append(
         _rows(
@@ -142,7 +144,9 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     lines.append(_lock_line(result))
     lines.append(_client_line(result))
     if result.error_kinds:
-        kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(result.error_kinds.items()))
+        kinds = ", ".join(
+            f"{explain_error_kind(kind)}: {n:,}" for kind, n in sorted(result.error_kinds.items())
+        )
         lines.append(f"errors by kind: {kinds}")
     for outage in result.outages:
         recovery = outage.recovery_s
@@ -153,7 +157,7 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
                 if recovery is not None
                 else "not recovered by the end"
             )
-            + f", {outage.failed} requests failed: {outage.error}"
+            + f", {count(outage.failed, 'request')} failed: {outage.error}"
         )
     for stall in result.stalls:
         until = f"{stall.ended_s:.2f} s" if stall.ended_s is not None else "the end"

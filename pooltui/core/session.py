@@ -24,10 +24,12 @@ class PoolSession:
     only reads ``pool``, which is a plain attribute and never waits.
     """
 
-    def __init__(self, target: Target, leak_threshold_s: float | None) -> None:
+    def __init__(
+        self, target: Target, leak_threshold_s: float | None, history: RunHistory | None = None
+    ) -> None:
         self.target = target
         self.leak_threshold_s = leak_threshold_s
-        self.history = RunHistory()
+        self.history = history if history is not None else RunHistory()
         self.pool: InstrumentedPool | None = None
         self.built_config: PoolConfig | None = None
         self._build = threading.Lock()  # held while a worker builds or replaces the pool

@@ -18,7 +18,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
+from pooltui.core.errors import PooltuiError
 from pooltui.core.history import RunHistory
+from pooltui.core.history_store import HistoryStore, StoredHistory
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.profiles import Profile, strip_password
 from pooltui.core.session import PoolSession
@@ -49,9 +51,11 @@ class PoolTuiApp(App[int]):
         dsn: str | None = None,
         check_target: bool = True,
         leak_threshold_s: float | None = DEFAULT_LEAK_THRESHOLD_S,
+        keep_history: bool = True,
     ) -> None:
         super().__init__()
-        self.session = PoolSession(target, leak_threshold_s)
+        self.history_notices: list[str] = []  # said once the console is up
+        self.session = PoolSession(target, leak_threshold_s, self._kept_history(keep_history))
         self.profile = profile
         # the DSN profiles and exports name: never with a password; None for the demo
         self.dsn = strip_password(dsn) if dsn else profile.dsn
@@ -61,9 +65,28 @@ class PoolTuiApp(App[int]):
         self._signals: list[int] = []
         self._update_titles()
 
+    def _kept_history(self, keep: bool) -> RunHistory:
+        """The runs of earlier sessions and a store for this one's (core/history_store.py);
+        when the file cannot be kept, a history of this session only, and a sentence why."""
+        if not keep:
+            return RunHistory()
+        try:
+            store = HistoryStore()
+        except PooltuiError as error:
+            self.history_notices.append(f"{error} Runs of this session are not kept.")
+            return RunHistory()
+        history = StoredHistory(store, self.known_secrets, self._history_problem)
+        self.history_notices += [n for n in (store.notice, *history.problems) if n]
+        return history
+
+    def _history_problem(self, sentence: str) -> None:
+        self.notify(sentence, title="Run history", severity="error")
+
     def on_mount(self) -> None:
         """SIGTERM, SIGHUP and SIGINT (Textual handles none of them: the process would die with
         statements running) quit through the same path as ctrl+q, exiting 128 + the signal."""
+        for notice in self.history_notices:
+            self.notify(notice, title="Run history", severity="warning", timeout=15)
         if threading.current_thread() is not threading.main_thread():
             return
         loop = asyncio.get_running_loop()
@@ -195,6 +218,8 @@ class PoolTuiApp(App[int]):
             loop.remove_signal_handler(signum)
         self._signals.clear()
         self.session.close()  # stops the burst first
+        if isinstance(self.history, StoredHistory):
+            self.history.store.close()
 
 
 def make_app(
@@ -204,8 +229,15 @@ def make_app(
     dsn: str | None = None,
     check_target: bool = True,
     leak_threshold_s: float | None = DEFAULT_LEAK_THRESHOLD_S,
+    keep_history: bool = True,
 ) -> PoolTuiApp:
-    """The console for ``target`` starting from ``profile``; the CLI and the tests use this."""
+    """The console for ``target`` starting from ``profile``; the CLI and the tests use this
+    (``keep_history`` False: this session's runs only, no file read or written)."""
     return PoolTuiApp(
-        target, profile, dsn=dsn, check_target=check_target, leak_threshold_s=leak_threshold_s
+        target,
+        profile,
+        dsn=dsn,
+        check_target=check_target,
+        leak_threshold_s=leak_threshold_s,
+        keep_history=keep_history,
     )

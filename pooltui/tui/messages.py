@@ -33,6 +33,16 @@ class TargetCheckFailed(Message, bubble=False):
     """A target could not be used; ``error`` is the one-sentence reason (no password)."""
 
     error: str
+    target: Target | None = None  # the target checked (None: the session's)
+
+
+@dataclass
+class TargetRechecked(Message, bubble=False):
+    """A target known to be dead was tried again before a run: ``error`` None, it answers."""
+
+    target: Target
+    error: str | None
+    action: str  # the action that asked (burst, repeat, warm_up, compare): run it if it answers
 
 
 @dataclass
@@ -49,6 +59,7 @@ class WarmupFailed(Message, bubble=False):
 
     run_id: int
     error: str
+    unreachable: bool = False  # the server could not be reached (a connection-class failure)
 
 
 @dataclass
@@ -82,6 +93,7 @@ class BurstFailed(Message, bubble=False):
 
     run_id: int
     error: str
+    unreachable: bool = False  # the server could not be reached (a connection-class failure)
 
 
 @dataclass

@@ -393,7 +393,7 @@ async def test_export_saves_python_that_compiles(tmp_path: Path) -> None:
         assert host.clipboard == code
         await pilot.press("t")
         await until(pilot, lambda: screen.format == "toml")
-        assert file_input.value == str(path)  # a name the user typed is kept
+        assert file_input.value == str(path.with_suffix(".toml"))  # its stem, TOML's extension
 
 
 async def test_export_unwritable_path_shows_an_error_in_place(tmp_path: Path) -> None:

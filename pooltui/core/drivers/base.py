@@ -200,6 +200,9 @@ class Dialect:
     counts_sessions = False  # the server can count and end the pool's sessions
     session_id_sql: str | None = None  # SQL giving the session's id, for drivers without an API
     name_limits: dict[str, tuple[int, str]] = {}  # "database"/"user" -> (limit, unit)
+    # what the server's error codes (SQLSTATE, errno as text) mean, in a person's words: the
+    # error table says "the server ended the session", not "AdminShutdown(57P01)"
+    code_meanings: dict[str, str] = {}
 
     def probe(self, con: Any) -> ServerInfo | None:
         """The server's limits read over ``con`` (None: the dialect cannot say)."""
@@ -314,6 +317,31 @@ class Driver(ABC):
     def import_module(self) -> ModuleType:
         """The DB-API module, set up for pooling under DBUtils."""
         return import_module(self.module_name)
+
+    # the DSN parameter that names the session on the server (application_name, program_name)
+    session_name_param: str | None = None
+
+    def session_name(self, target: Target) -> str | None:
+        """The session name the DSN itself sets, which pooltui's tag keeps as its prefix (an
+        application's own name stays visible on the server); None without one."""
+        if self.session_name_param is None:
+            return None
+        value = dict(target._params).get(self.session_name_param)
+        return value.strip() or None if isinstance(value, str) else None
+
+    def session_tag(self, target: Target, own: str) -> str:
+        """The tag pooltui's sessions carry: ``own`` (``pooltui-<pid>-<n>``), after the DSN's
+        session name (``myapp/pooltui-…``); the name is cut to printable ASCII and to what the
+        server keeps whole (``name_limits["session"]``), so the tag the probes count by is the
+        name the server reports."""
+        name = self.session_name(target)
+        if not name:
+            return own
+        name = "".join(c if " " <= c <= "~" else "_" for c in name)
+        limit, _ = self.dialect(target).name_limits.get("session", (0, ""))
+        if limit:
+            name = name[: max(0, limit - len(own) - 1)]
+        return f"{name}/{own}" if name else own
 
     @abstractmethod
     def connect_kwargs(self, target: Target, tag: str | None) -> dict[str, Any]:
@@ -529,6 +557,16 @@ class Target:
     def connect_kwargs(self, tag: str | None = None) -> dict[str, Any]:
         """Keyword arguments for ``module().connect``; ``tag`` names the session on the server."""
         return self.driver.connect_kwargs(self, tag)
+
+    def session_tag(self, own: str) -> str:
+        """The name pooltui's sessions carry on the server: ``own`` after the DSN's own
+        session name, if it sets one (``application_name=myapp`` → ``myapp/pooltui-…``)."""
+        return self.driver.session_tag(self, own)
+
+    @property
+    def session_name(self) -> str | None:
+        """The session name the DSN sets (application_name, program_name), if any."""
+        return self.driver.session_name(self)
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret the target holds (the password, sslpassword, ssl_key_password, a

@@ -94,6 +94,23 @@ class MysqlDialect(Dialect):
     # database names over 64 characters are refused, user names over 80 (MariaDB's; MySQL's
     # own limit is 32)
     name_limits = {"database": (64, "characters"), "user": (80, "characters")}
+    code_meanings = {
+        "2013": "the connection was lost during a query",
+        "2006": "the server has gone away (it closed the connection)",
+        "2003": "the server could not be reached",
+        "1040": "the server has no free connection slot (max_connections)",
+        "1053": "the server is shutting down",
+        "1927": "the server ended the session (KILL)",
+        "1317": "a statement was interrupted (KILL QUERY or cancel)",
+        "1969": "a statement ran past its time limit (max_statement_time)",
+        "3024": "a statement ran past its time limit (max_execution_time)",
+        "1792": "a read-only transaction refused a write",
+        "1290": "the server runs read-only and refused a write",
+        "1205": "a lock wait timed out (innodb_lock_wait_timeout)",
+        "1213": "a deadlock",
+        "1146": "the query names a table that does not exist",
+        "1064": "the query has a syntax error",
+    }
 
     def probe(self, con: Any) -> ServerInfo:
         version, max_connections, wait_timeout = rows(
@@ -156,6 +173,7 @@ class MysqlDriver(UrlDriver):
     label = "PyMySQL"
     documented_ping = True
     password_env = "MYSQL_PWD"
+    session_name_param = "program_name"
     read_timeout_option = "read_timeout"
     mysql_family = True
     params = _PARAMS

@@ -93,7 +93,26 @@ class PostgresDialect(Dialect):
     session_id_sql = "SELECT pg_backend_pid()"
     # PostgreSQL truncates names at NAMEDATALEN - 1 bytes (a longer one names another object,
     # and a 10 kB one makes the server drop the startup packet unanswered)
-    name_limits = {"database": (63, "bytes"), "user": (63, "bytes")}
+    # (application_name too: a longer tag would be cut and no session would count as the pool's)
+    name_limits = {"database": (63, "bytes"), "user": (63, "bytes"), "session": (63, "bytes")}
+    code_meanings = {
+        "57P01": "the server ended the session (a shutdown or pg_terminate_backend)",
+        "57P02": "the server ended the session after a crash",
+        "57P03": "the server is starting up or shutting down",
+        "57P05": "the server ended an idle session (idle_session_timeout)",
+        "25P03": "the server ended a session idle in a transaction",
+        "57014": "a statement was cancelled (statement timeout or cancel)",
+        "25006": "a read-only session refused a write",
+        "53300": "the server has no free connection slot (max_connections)",
+        "08006": "the connection to the server broke",
+        "08001": "the server could not be reached",
+        "08003": "the connection was already closed",
+        "40001": "a serialization failure (retry the transaction)",
+        "40P01": "a deadlock",
+        "55P03": "a lock could not be taken (lock_timeout)",
+        "42P01": "the query names a table that does not exist",
+        "42601": "the query has a syntax error",
+    }
 
     def probe(self, con: Any) -> ServerInfo:
         settings = dict(
@@ -169,6 +188,7 @@ class PostgresDriver(UrlDriver):
     label = "psycopg"
     documented_threadsafety = 2
     password_env = "PGPASSWORD"
+    session_name_param = "application_name"
     setsession_in_transaction = True
     batches_statements = True  # psycopg sends a query without parameters as one simple query
     params = _PARAMS

@@ -31,6 +31,7 @@ from pooltui.core.config import PoolConfig, Validation, Workload, validate, vali
 from pooltui.core.errors import BadInput, redact
 from pooltui.core.faults.proxy import FaultProxy, loopback_address
 from pooltui.core.load import engine
+from pooltui.core.numbers import count
 from pooltui.core.pool import InstrumentedPool
 
 if TYPE_CHECKING:
@@ -382,8 +383,8 @@ def _checks_at_checkout(config: PoolConfig, target: Target) -> bool:
     return bool(config.ping & 7) and (target.facts.can_ping or bool(config.ping_query))
 
 
-def _requests(count: int) -> str:
-    return f"{count} request{'' if count == 1 else 's'}"
+def _requests(n: int) -> str:
+    return count(n, "request")
 
 
 def _address(host: str, port: int | None) -> str:
@@ -479,7 +480,7 @@ def _reset_advice(
         )
     if report.retried_statements:
         how = (
-            f"re-ran {report.retried_statements} statements"
+            f"re-ran {count(report.retried_statements, 'statement')}"
             if report.retried_from == "reexecutions"
             else "re-ran the failed statements on them"
             + (
@@ -489,7 +490,7 @@ def _reset_advice(
             )
         )
         out.append(
-            f"DBUtils reopened {report.reconnects} connections and {how}: a re-run "
+            f"DBUtils reopened {count(report.reconnects, 'connection')} and {how}: a re-run "
             "write that had reached the server runs twice, so make writes idempotent or "
             "run them in transactions (begin()), which DBUtils never re-runs."
         )
@@ -523,7 +524,8 @@ def _idle_kill_advice(
         done = (
             f"{_requests(failed)} failed"
             if failed
-            else f"DBUtils replaced {report.reconnects} connections after statements failed"
+            else f"DBUtils replaced {count(report.reconnects, 'connection')} after statements "
+            "failed"
         )
         out.append(
             f"{_ping_fix(target)} would have found the dead connections at checkout "
@@ -531,7 +533,7 @@ def _idle_kill_advice(
         )
     elif report.retried_statements and not failed:
         out.append(
-            f"The checkout ping found {report.reconnects} connections killed while idle "
+            f"The checkout ping found {count(report.reconnects, 'connection')} killed while idle "
             "and DBUtils replaced them before use; no request failed."
         )
     out.append(

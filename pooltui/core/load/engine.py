@@ -76,6 +76,7 @@ from pooltui.core.load.results import (
     merge_results,
 )
 from pooltui.core.load.warmup import warm_up
+from pooltui.core.numbers import count as counted
 from pooltui.core.pool.histogram import (
     EMPTY,
     PENDING,
@@ -633,8 +634,8 @@ class _StopPath:
             )
             self.state.note(
                 RunNote.CONNECTIONS_CUT,
-                f"pooltui cut {cut} connections at the end: {why} (DBUtils reopens them when "
-                "next used)",
+                f"pooltui cut {counted(cut, 'connection')} at the end: {why} (DBUtils reopens "
+                "them when next used)",
             )
         return self.aborted_at is not None and now >= self.aborted_at + ABORT_WAIT_S
 
@@ -724,7 +725,7 @@ def run(
     if busy:
         state.note(
             RunNote.THREADS_BLOCKED,
-            f"{busy} threads were still blocked after the stop path (their statements "
+            f"{counted(busy, 'thread')} still blocked after the stop path (their statements "
             "were cancelled and their connections cut); they end with the process",
         )
     ended = perf_counter() if busy else max(t.ended for t in state.tallies)
@@ -819,7 +820,7 @@ def _result(
             RunNote.OUTAGE,
             f"the server was unreachable from {outage.started_s:.2f} s"
             + (f" for {recovery:.2f} s" if recovery is not None else " to the end")
-            + f" ({outage.failed} requests failed; pooltui backed off and retried)",
+            + f" ({counted(outage.failed, 'request')} failed; pooltui backed off and retried)",
         )
     stalls = list(state.stalls)
     if state.stall is not None:
@@ -872,13 +873,13 @@ def _result(
     if stats.reconnects:
         state.note(
             RunNote.RECONNECTED,
-            f"DBUtils replaced {stats.reconnects} connections that were lost (killed by "
+            f"DBUtils replaced {counted(stats.reconnects, 'connection')} that were lost (killed by "
             "the server, cut at a stop) or used up (maxusage)",
         )
     if stats.reexecutions:
         state.note(
             RunNote.REEXECUTED,
-            f"DBUtils ran {stats.reexecutions} statements again after losing their "
+            f"DBUtils ran {counted(stats.reexecutions, 'statement')} again after losing their "
             "connection: a write that had reached the server ran twice",
         )
     if client.saturated:
@@ -920,7 +921,7 @@ def _result(
     )
     pool.emit(
         "run_finished",
-        f"Run finished: {result.requests} requests, {result.errors} "
-        f"errors, {result.throughput_rps:.1f} req/s.",
+        f"Run finished: {counted(result.requests, 'request')}, "
+        f"{counted(result.errors, 'error')}, {result.throughput_rps:,.1f} req/s.",
     )
     return result

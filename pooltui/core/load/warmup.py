@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pooltui.core.errors import BadInput
 from pooltui.core.load.results import WarmupResult
+from pooltui.core.numbers import count as counted
 
 if TYPE_CHECKING:
     from pooltui.core.pool.protocol import PoolLike
@@ -63,7 +64,7 @@ def warm_up(pool: PoolLike, count: int | None = None) -> WarmupResult:
     )
     pool.emit(
         "warmup_done",
-        f"Warm-up done: {result.idle} connections idle; acquire "
+        f"Warm-up done: {counted(result.idle, 'connection')} idle; acquire "
         f"{result.cold_acquire_ms:.2f} ms cold, {result.warm_acquire_ms:.2f} ms warm.",
     )
     return result

@@ -70,6 +70,17 @@ class PoolEvent:
     detail: str = ""
 
 
+# who found a lost connection (the DBUtils method), in words: "found dead by tough_method" means
+# nothing to a person
+FOUND_DEAD_BY = {
+    "_ping_check": "the checkout ping found it dead",
+    "tough_method": "a statement found it dead and ran again on a new connection",
+    "_cursor": "opening a cursor found it dead",
+    "rollback": "the rollback at its return found it dead",
+    "commit": "a commit found it dead",
+}
+
+
 class InstrumentedPool:
     """A PooledDB over ``target`` with ``config``, counted as it is used. See the module doc."""
 
@@ -89,7 +100,8 @@ class InstrumentedPool:
         self.validation = validate(config, target.facts).require_ok()
         _dbutils.require_installed()
         self.leak_detector = LeakDetector(leak_threshold_s, self.emit)
-        self.tag = tag or f"pooltui-{os.getpid()}-{next(_TAGS)}"
+        # the DSN's own application_name / program_name stays visible, as the tag's prefix
+        self.tag = tag or target.session_tag(f"pooltui-{os.getpid()}-{next(_TAGS)}")
         self.leak_threshold_s = leak_threshold_s
         self.on_event = on_event
         self._module = target.module()
@@ -324,13 +336,13 @@ class InstrumentedPool:
         """
         with self._mutex:
             self._reconnects += 1
-            count = self._reconnects
         if recycled:
             return  # the expected recycling after maxusage statements: counted, not alarming
+        # the same words every time, so the console folds a storm of them into one counted line
+        found = FOUND_DEAD_BY.get(caller, "DBUtils found it dead")
         self.emit(
             "connection_lost",
-            f"A connection was lost (found dead by {caller}) and DBUtils "
-            f"replaced it transparently; {count} replaced since the run began.",
+            f"A connection was lost ({found}); DBUtils replaced it with a new one.",
         )
 
     def open_idle(self, count: int) -> list[float]:

@@ -1,7 +1,10 @@
-"""Export the configuration being tuned: a TOML profile pooltui loads again, or Python code.
+"""Export the configuration being tuned (a TOML profile pooltui loads again, or Python code)
+or the run history (CSV or JSON).
 
 The preview is exactly the text a save writes (and the clipboard gets), so what the user reads
-is what they get; neither format ever holds a password (the exporters guarantee it).
+is what they get; no format ever holds a password (the exporters guarantee it). A save never
+replaces a file without asking, and a file name whose extension is another format's is said
+before it is written.
 """
 
 from __future__ import annotations
@@ -27,11 +30,16 @@ from textual.widgets import (
 
 from pooltui.core.errors import PooltuiError
 from pooltui.core.export import to_python, to_toml
-from pooltui.core.profiles import Profile, save_text_atomically
+from pooltui.core.history_store import StoredRun, to_csv, to_json
+from pooltui.core.profiles import Profile, file_exists_for_writing, save_text_atomically
 from pooltui.core.targets import Target
+from pooltui.tui.screens.confirm import ConfirmScreen
 from pooltui.tui.screens.dialog import DialogScreen
 
-FORMATS = ("toml", "python")
+FORMATS = ("toml", "python", "csv", "json")
+TITLES = {"toml": "TOML profile", "python": "Python code", "csv": "Runs CSV", "json": "Runs JSON"}
+EXTENSIONS = {"toml": ".toml", "python": ".py", "csv": ".csv", "json": ".json"}
+LANGUAGES = {"toml": "toml", "python": "python", "csv": None, "json": "json"}
 
 
 def highlighting(language: str) -> str | None:
@@ -46,11 +54,42 @@ def highlighting(language: str) -> str | None:
 
 
 def default_file_name(profile: Profile, fmt: str) -> str:
-    """``<name>.toml`` or ``pool_<name>.py``, with characters a file name dislikes replaced."""
+    """``<name>.toml``, ``pool_<name>.py``, ``<name>-runs.csv`` or ``.json``, with characters a
+    file name dislikes replaced."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", profile.name).strip("._") or "pool"
     if fmt == "toml":
         return f"{stem}.toml"
-    return f"pool_{re.sub(r'[^A-Za-z0-9_]', '_', stem)}.py"
+    if fmt == "python":
+        return f"pool_{re.sub(r'[^A-Za-z0-9_]', '_', stem)}.py"
+    return f"{stem}-runs{EXTENSIONS[fmt]}"
+
+
+def suggested_name(name: str, old: str, new: str, profile: Profile) -> str:
+    """The file name after switching from format ``old`` to ``new``: the new default when the
+    name was the old default, the name with the new extension when it had the old one, else
+    the name as typed (the user chose it)."""
+    if not name.strip() or name == default_file_name(profile, old):
+        return default_file_name(profile, new)
+    path = Path(name)
+    if path.suffix.lower() == EXTENSIONS[old]:
+        return str(path.with_suffix(EXTENSIONS[new]))
+    return name
+
+
+def extension_warning(path: Path, fmt: str) -> str:
+    """A sentence when the file's extension is not the format's ("" when it is)."""
+    wanted = EXTENSIONS[fmt]
+    if path.suffix.lower() == wanted:
+        return ""
+    other = next((f for f, ext in EXTENSIONS.items() if ext == path.suffix.lower()), None)
+    has = (
+        f"the extension of {TITLES[other]}"
+        if other
+        else f"“{path.suffix}”"
+        if path.suffix
+        else "no extension"
+    )
+    return f"{path.name} has {has}, but this is {TITLES[fmt]} ({wanted})."
 
 
 class ExportScreen(DialogScreen[None]):
@@ -63,6 +102,8 @@ class ExportScreen(DialogScreen[None]):
         Binding("c", "copy", "Copy", show=False),
         Binding("t", "show('toml')", "TOML"),
         Binding("y", "show('python')", "Python"),
+        Binding("v", "show('csv')", "Runs CSV"),
+        Binding("j", "show('json')", "Runs JSON"),
     ]
 
     DEFAULT_CSS = """
@@ -78,14 +119,21 @@ class ExportScreen(DialogScreen[None]):
     ExportScreen #save-row > Button { margin-left: 1; min-width: 8; width: auto; }
     """
 
-    def __init__(self, profile: Profile, target: Target | None) -> None:
+    def __init__(
+        self, profile: Profile, target: Target | None, runs: list[StoredRun] | None = None
+    ) -> None:
         super().__init__()
         self._profile = profile
         self._texts: dict[str, str] = {}
         self._problems: dict[str, str] = {}
         for fmt in FORMATS:
             try:
-                if fmt == "toml":
+                if fmt in ("csv", "json"):
+                    if runs:
+                        self._texts[fmt] = to_csv(runs) if fmt == "csv" else to_json(runs)
+                    else:
+                        self._problems[fmt] = "No runs to export yet: run a burst (b) first."
+                elif fmt == "toml":
                     self._texts[fmt] = to_toml(profile)
                 elif target is None:
                     self._problems[fmt] = (
@@ -102,12 +150,13 @@ class ExportScreen(DialogScreen[None]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = f"Export {self._profile.name}"
             with TabbedContent(id="formats", initial="toml"):
-                for fmt, title in zip(FORMATS, ("TOML profile", "Python code"), strict=True):
-                    with TabPane(title, id=fmt):
+                for fmt in FORMATS:
+                    with TabPane(TITLES[fmt], id=fmt):
                         text = self._texts.get(fmt, f"# {self._problems.get(fmt, '')}")
+                        language = LANGUAGES[fmt]
                         yield TextArea.code_editor(
                             text,
-                            language=highlighting(fmt),
+                            language=highlighting(language) if language else None,
                             read_only=True,
                             tab_behavior="focus",
                             soft_wrap=True,
@@ -148,8 +197,7 @@ class ExportScreen(DialogScreen[None]):
         if new == self._format:
             return
         file_input = self.query_one("#file", Input)
-        if file_input.value == default_file_name(self._profile, self._format):
-            file_input.value = default_file_name(self._profile, new)
+        file_input.value = suggested_name(file_input.value, self._format, new, self._profile)
         self._format = new
         self._show_problem()
 
@@ -174,12 +222,44 @@ class ExportScreen(DialogScreen[None]):
             )
             return
         try:
+            exists = file_exists_for_writing(path)
+        except PooltuiError as error:
+            self._set_error(str(error))
+            return
+        concerns = [extension_warning(path, self._format)]
+        if exists:
+            concerns.insert(0, f"{path} exists already: replace it?")
+        concerns = [c for c in concerns if c]
+        if not concerns:
+            self._write(path, text)
+            return
+        if not exists:
+            concerns.append("Save it under this name anyway?")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._write(path, text)
+            else:
+                self._set_error("Not saved: change the file name, then save again.")
+                self.query_one("#file", Input).focus()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                " ".join(concerns),
+                yes="Replace" if exists else "Save",
+                title="Save",
+            ),
+            answered,
+        )
+
+    def _write(self, path: Path, text: str) -> None:
+        try:
             save_text_atomically(path, text)
         except PooltuiError as error:
             self._set_error(str(error))
             return
         self._set_error("")
-        what = "profile" if self._format == "toml" else "Python code"
+        what = {"toml": "profile", "python": "Python code"}.get(self._format, "runs")
         self.app.notify(f"Saved the {what} to {path.resolve()}", title="Export")
 
     def action_copy(self) -> None:

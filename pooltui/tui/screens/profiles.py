@@ -32,6 +32,7 @@ from pooltui.core.profiles import (
     shipped_profiles_dir,
     user_profiles_dir,
 )
+from pooltui.tui.screens.confirm import ConfirmScreen
 from pooltui.tui.screens.dialog import DialogScreen
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -260,7 +261,27 @@ class ProfilesScreen(DialogScreen[Profile | None]):
             )
             self.action_name()
             return
-        self._save(replace(self._current, name=name), user_profiles_dir() / f"{name}.toml")
+        profile, path = replace(self._current, name=name), user_profiles_dir() / f"{name}.toml"
+        if not path.exists():
+            self._save(profile, path)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._save(profile, path)
+            else:
+                self._set_error("Not saved: give the profile another name, then save again.")
+                self.action_name()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"A profile named {name} exists already ({path}): replace it with the "
+                "current settings?",
+                yes="Replace",
+                title="Save profile",
+            ),
+            answered,
+        )
 
     @work(thread=True, exit_on_error=False, group="profiles-save")
     def _save(self, profile: Profile, path: Path) -> None:

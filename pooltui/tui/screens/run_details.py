@@ -11,6 +11,7 @@ median with their band, tails and counts as the worst run.
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import datetime
 from typing import Any
 
 from rich.table import Table
@@ -26,6 +27,7 @@ from pooltui.core.compare.noise import Verdict
 from pooltui.core.compare.runner import FIGURES as COMPARED
 from pooltui.core.compare.runner import Comparison, changes
 from pooltui.core.diagnosis.rules import run_findings
+from pooltui.core.errors import explain_error_kind
 from pooltui.core.history import Delta, Figure, RunGroup, RunHistory, RunRecord
 from pooltui.core.load.notes import RunNote
 from pooltui.core.pool.lock_time import KINDS
@@ -328,6 +330,12 @@ def summary_text(history: RunHistory, group: RunGroup) -> Text:
         state = f"{group.n} runs finished"
     text.append(f"{state} against {first.target} ({first.driver}")
     text.append(f", {first.server_version})" if first.server_version else ")")
+    if group.first.at > 0:
+        moment = datetime.fromtimestamp(group.first.at).astimezone()
+        text.append(f" on {moment:%Y-%m-%d %H:%M:%S %Z}")
+    note_text = history.note(group)
+    if note_text:
+        text.append(f"\nNote: {note_text}", style="italic")
     if group.n > 1:
         text.append(
             "\nMedians with the band of the repeats (± half their range); errors, maxima, "
@@ -349,7 +357,10 @@ def summary_text(history: RunHistory, group: RunGroup) -> Text:
         if result.fatal_error:
             text.append(f"\n{where}{result.fatal_error}", style="bold red")
         if result.error_kinds:
-            kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.error_kinds.items()))
+            kinds = ", ".join(
+                f"{explain_error_kind(kind)}: {n:,}"
+                for kind, n in sorted(result.error_kinds.items())
+            )
             text.append(f"\n{where}errors by kind: {kinds}", style="red")
         if result.client.saturated:
             noted = result.noted(RunNote.CLIENT_SATURATED) or [result.client.sentence()]

@@ -40,9 +40,16 @@ from pooltui.core.checks import refuse_beyond_capacity
 from pooltui.core.compare.runner import ROUND, RunDone, Side, run_comparison
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.rules import run_findings
-from pooltui.core.errors import describe_db_error
+from pooltui.core.errors import (
+    CONNECTION,
+    CannotConnect,
+    describe_db_error,
+    explain_error_kind,
+    failure_class,
+)
 from pooltui.core.history import describe_changes
 from pooltui.core.load import engine
+from pooltui.core.numbers import count
 from pooltui.core.pool.stats import PoolStats
 from pooltui.core.profiles import Profile
 from pooltui.tui.messages import (
@@ -57,6 +64,7 @@ from pooltui.tui.messages import (
     StatsSampled,
     TargetChecked,
     TargetCheckFailed,
+    TargetRechecked,
     WarmupFailed,
     WarmupFinished,
 )
@@ -104,6 +112,14 @@ class AbRuns:
     numbers: list[int] = field(default_factory=list)  # the history numbers of its runs
 
 
+RECHECK_TIMEOUT_S = 3.0  # trying a dead target again before a run: a connect, this long at most
+
+
+def unreachable(error: BaseException) -> bool:
+    """The failure says the server could not be reached (not a bad query or a full pool)."""
+    return isinstance(error, CannotConnect) or failure_class(error) == CONNECTION
+
+
 PALETTE_KEY_WIDTH = 14  # the footer's "▏^p palette" at its right end
 
 
@@ -141,6 +157,7 @@ class TuneScreen(Screen[None]):
         Binding("a", "compare", "A/B"),
         Binding("s", "stop", "Stop"),
         Binding("m", "mark_baseline", "Baseline"),
+        Binding("B", "baseline_by_number", "Baseline #", show=False),
         Binding("d", "diagnose", "Diagnose"),
         Binding("c", "connect", "Connect"),
         Binding("p", "profiles", "Profile"),
@@ -170,6 +187,10 @@ class TuneScreen(Screen[None]):
         self._status_text: str | Text = ""
         self._series: Series | None = None  # the repeats running now
         self._ab: AbRuns | None = None  # the A/B comparison running now
+        # why the target is known to be dead (a failed check, a run that lost the server), ""
+        # when it is not: a run then tries it again first (_recheck)
+        self._dead = ""
+        self._rechecking = False
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -206,6 +227,13 @@ class TuneScreen(Screen[None]):
         self._show_limits()
         self.query_one(HistoryTable).show(app.history)
         self.events.add("info", f"console opened on {app.session.target.redacted}")
+        self._say_session_name(app.session.target)
+        from pooltui.core.profiles import profile_misfits
+
+        misfit = profile_misfits(app.profile, app.session.target)
+        if misfit:
+            self.events.add("warning", misfit)
+            self.notify(misfit, title="Profile", severity="warning", timeout=15)
         self._show_status()
         self.set_interval(self.POLL_INTERVAL_S, self._poll)
         if app.check_target_on_start:
@@ -221,8 +249,10 @@ class TuneScreen(Screen[None]):
         if action == "stop":
             stoppable = self.running in ("burst", "comparison")
             return True if stoppable and not self.stopping else None
-        if action in ("mark_baseline", "details"):
+        if action in ("mark_baseline", "details", "baseline_by_number", "note_run"):
             return True if len(self.pooltui.history) else None
+        if action == "delete_run":
+            return True if len(self.pooltui.history) and not self.running else None
         return True
 
     def on_resize(self) -> None:
@@ -335,8 +365,52 @@ class TuneScreen(Screen[None]):
         self._ab = None
         self._show_status()
 
+    def _recheck(self, action: str) -> bool:
+        """A target known to be dead is tried again before ``action`` runs (True: wait for the
+        answer, TargetRechecked runs the action if the target answers now)."""
+        if not self._dead:
+            return False
+        if not self._rechecking:
+            self._rechecking = True
+            target = self.pooltui.session.target
+            self.events.add("info", f"{target.redacted} did not answer last time: trying it again")
+            self._try_target(target, action)
+        return True
+
+    @work(thread=True, exit_on_error=False, group="check")
+    def _try_target(self, target: Target, action: str) -> None:
+        """One connect, closed at once: does the target answer now?"""
+        try:
+            target.connect(timeout_s=RECHECK_TIMEOUT_S).close()
+        except Exception as error:
+            self.post_message(TargetRechecked(target, describe_db_error(error, target), action))
+        else:
+            self.post_message(TargetRechecked(target, None, action))
+
+    @on(TargetRechecked)
+    def _target_rechecked(self, message: TargetRechecked) -> None:
+        self._rechecking = False
+        if message.target is not self.pooltui.session.target:
+            return
+        if message.error is not None:
+            self._dead = message.error
+            sentence = (
+                f"Still no answer from {message.target.redacted}, so no run started: "
+                f"{message.error}"
+            )
+            self.events.add("error", sentence)
+            self.notify(sentence, title="Target down", severity="error", timeout=10)
+            return
+        self._dead = ""
+        self.events.add("connected", f"{message.target.redacted} answers again")
+        getattr(self, f"action_{message.action}")()
+
+    def _note_dead(self, why: str) -> None:
+        """The target did not answer: the next run tries it again before it starts."""
+        self._dead = why or "it did not answer"
+
     def action_warm_up(self) -> None:
-        if not self._can_start("warm up"):
+        if not self._can_start("warm up") or self._recheck("warm_up"):
             return
         config = self.panel.config
         rebuild = self.pooltui.session.needs_build(config)
@@ -345,14 +419,14 @@ class TuneScreen(Screen[None]):
         self._warm_up(run_id, config)
 
     def action_burst(self) -> None:
-        if not self._can_start("start a burst"):
+        if not self._can_start("start a burst") or self._recheck("burst"):
             return
         self._start_burst(self.panel.config, self.panel.workload)
 
     def action_repeat(self) -> None:
         """Run the current configuration ``repeats`` times; the runs form one group (joining
         the newest run's when it ran this configuration to its end)."""
-        if not self._can_start("repeat the configuration"):
+        if not self._can_start("repeat the configuration") or self._recheck("repeat"):
             return
         session, panel = self.pooltui.session, self.panel
         config, workload, total = panel.config, panel.workload, panel.repeats
@@ -376,20 +450,20 @@ class TuneScreen(Screen[None]):
         self.query_one(LivePanel).show_client_cpu(None)
         run_id = self._start("burst")
         rebuild = " (building the pool)" if session.needs_build(config) else ""
-        self._burst_number = len(self.pooltui.history) + 1
+        self._burst_number = self.pooltui.history.next_number
         series = self._series
         self.events.add(
             "info",
             f"burst #{self._burst_number} started"
             + (f" (repeat {series.done + 1} of {series.total})" if series else "")
-            + f": {workload.threads} threads, {workload.duration_s:g} s{rebuild}",
+            + f": {count(workload.threads, 'thread')}, {workload.duration_s:g} s{rebuild}",
         )
         self._burst(run_id, config, workload, self._stop, warm=series is not None)
 
     def action_compare(self) -> None:
         """A/B: the baseline's configuration (A) against the sliders' (B), alternated A/B/B/A
         for ``repeats`` rounds on two warm pools of their own; every figure gets a verdict."""
-        if not self._can_start("compare with the baseline"):
+        if not self._can_start("compare with the baseline") or self._recheck("compare"):
             return
         session, panel, history = self.pooltui.session, self.panel, self.pooltui.history
         base = history.baseline_group()
@@ -457,6 +531,112 @@ class TuneScreen(Screen[None]):
             self.events.add("info", f"{what} the baseline")
         table.show(history)
 
+    def action_baseline_by_number(self) -> None:
+        """Type the number of the run whose group becomes the baseline (0 or empty: none)."""
+        from pooltui.tui.screens.prompt import PromptScreen
+
+        history = self.pooltui.history
+
+        def check(text: str) -> str:
+            text = text.strip().lstrip("#")
+            if text in ("", "0"):
+                return ""
+            if not text.isdigit() or history.get(int(text)) is None:
+                numbers = ", ".join(f"#{r.number}" for r in history.records[-8:])
+                return f"There is no run {text}: type one of the runs ({numbers}), or 0 for none."
+            return ""
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            text = text.strip().lstrip("#")
+            number = int(text) if text.isdigit() and int(text) else None
+            history.mark_baseline(number)
+            table = self.query_one(HistoryTable)
+            table.show(history)
+            if number is None:
+                self.events.add("info", "no baseline")
+                return
+            table.move_to(history.baseline or number)
+            group = history.baseline_group()
+            self.events.add("info", f"runs {group.numbers() if group else number} the baseline")
+
+        current = history.baseline
+        self.app.push_screen(
+            PromptScreen(
+                "The number of the run to compare every run with (0: no baseline)",
+                str(current or ""),
+                title="Baseline",
+                placeholder="run number, e.g. 3",
+                check=check,
+            ),
+            chosen,
+        )
+
+    def action_note_run(self) -> None:
+        """Write a note on the selected run's row (kept with the run; empty removes it)."""
+        from pooltui.tui.screens.prompt import PromptScreen
+
+        history, table = self.pooltui.history, self.query_one(HistoryTable)
+        number = table.selected_number
+        group = history.group(number) if number is not None else None
+        if group is None:
+            return
+
+        def written(text: str | None) -> None:
+            if text is None:
+                return
+            history.annotate(group.number, text)
+            table.show(history)
+            note = history.note(group.number)
+            self.events.add(
+                "info",
+                f"note on {group.numbers()}: {note}"
+                if note
+                else f"note on {group.numbers()} removed",
+            )
+
+        self.app.push_screen(
+            PromptScreen(
+                f"A note on run {group.numbers()}",
+                history.note(group),
+                title="Note",
+                placeholder="e.g. after the index change",
+            ),
+            written,
+        )
+
+    def action_delete_run(self) -> None:
+        """Delete the selected row (all its repeats) after a confirmation; numbers stay."""
+        from pooltui.tui.screens.confirm import ConfirmScreen
+
+        history, table = self.pooltui.history, self.query_one(HistoryTable)
+        number = table.selected_number
+        group = history.group(number) if number is not None else None
+        if group is None or self.running:
+            return
+        runs = "run" if group.n == 1 else f"the {group.n} runs"
+
+        def answered(yes: bool | None) -> None:
+            if not yes or self.running:
+                return
+            removed = history.remove(group.number)
+            table.show(history)
+            if removed:
+                self.events.add("info", f"deleted {runs} {group.numbers()} from the history")
+
+        base = (
+            " It is the baseline: there will be none." if history.baseline == group.number else ""
+        )
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete {runs} {group.numbers()} from the history for good?{base}",
+                yes="Delete",
+                title="Delete runs",
+            ),
+            answered,
+        )
+
     def action_details(self) -> None:
         """The selected row's details (enter on the table; the palette's "Run details")."""
         number = self.query_one(HistoryTable).selected_number
@@ -477,9 +657,18 @@ class TuneScreen(Screen[None]):
 
     def target_changed(self, target: Target) -> None:
         """The console switched targets: the same values may mean something else there."""
+        self._dead = ""
         self.panel.set_facts(target.facts)
         self.events.add("connected", f"now on {target.redacted}")
+        self._say_session_name(target)
         self._restart_counters()
+
+    def _say_session_name(self, target: Target) -> None:
+        """The DSN names its sessions: say that the name is kept, before pooltui's tag."""
+        name = target.session_name
+        if name:
+            tag = target.session_tag("pooltui-<pid>-<n>")
+            self.events.add("info", f"the DSN's session name {name} is kept: the server sees {tag}")
 
     def _restart_counters(self) -> None:
         """A new pool (built, or none yet on a new target): every counter the console shows
@@ -539,16 +728,31 @@ class TuneScreen(Screen[None]):
             self.check_target(target)
 
     def action_profiles(self) -> None:
+        from pooltui.core.profiles import profile_misfits
+        from pooltui.tui.screens.confirm import ConfirmScreen
         from pooltui.tui.screens.profiles import ProfilesScreen
 
+        def load(profile: Profile, misfit: str) -> None:
+            self.pooltui.use_profile(profile)
+            self.load_config(
+                profile.pool, profile.workload, f"profile {profile.name} loaded into the sliders"
+            )
+            if misfit:
+                self.events.add("warning", misfit)
+
         def chosen(profile: Profile | None) -> None:
-            if profile is not None:
-                self.pooltui.use_profile(profile)
-                self.load_config(
-                    profile.pool,
-                    profile.workload,
-                    f"profile {profile.name} loaded into the sliders",
-                )
+            if profile is None:
+                return
+            misfit = profile_misfits(profile, self.pooltui.session.target)
+            if not misfit:
+                load(profile, "")
+                return
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"{misfit} Load it into the sliders anyway?", yes="Load", title="Profile"
+                ),
+                lambda yes: load(profile, misfit) if yes else None,
+            )
 
         self.app.push_screen(ProfilesScreen(self.current_profile()), chosen)
 
@@ -577,9 +781,16 @@ class TuneScreen(Screen[None]):
         )
 
     def action_export(self) -> None:
+        from pooltui.core.history_store import stored_runs
         from pooltui.tui.screens.export import ExportScreen
 
-        self.app.push_screen(ExportScreen(self.current_profile(), self.pooltui.session.target))
+        self.app.push_screen(
+            ExportScreen(
+                self.current_profile(),
+                self.pooltui.session.target,
+                runs=stored_runs(self.pooltui.history),
+            )
+        )
 
     # --- the target and the old pools, in workers ---------------------------------------------
 
@@ -589,7 +800,7 @@ class TuneScreen(Screen[None]):
         try:
             report = checks.check_target(target)
         except Exception as error:
-            self.post_message(TargetCheckFailed(describe_db_error(error, target)))
+            self.post_message(TargetCheckFailed(describe_db_error(error, target), target))
         else:
             self.post_message(TargetChecked(target, report))
 
@@ -605,6 +816,7 @@ class TuneScreen(Screen[None]):
     def _target_checked(self, message: TargetChecked) -> None:
         if message.target is not self.pooltui.session.target:
             return
+        self._dead = ""
         report = message.report
         limit = report.server.max_connections
         self.events.add(
@@ -616,6 +828,8 @@ class TuneScreen(Screen[None]):
 
     @on(TargetCheckFailed)
     def _target_failed(self, message: TargetCheckFailed) -> None:
+        if message.target is None or message.target is self.pooltui.session.target:
+            self._note_dead(message.error)
         self.events.add("error", message.error)
         self.notify(message.error, title="Cannot use the target", severity="error", timeout=10)
 
@@ -644,8 +858,9 @@ class TuneScreen(Screen[None]):
         try:
             result = engine.warm_up(self._ensure_pool(config))
         except Exception as error:
+            target = self.pooltui.session.target
             self.post_message(
-                WarmupFailed(run_id, describe_db_error(error, self.pooltui.session.target))
+                WarmupFailed(run_id, describe_db_error(error, target), unreachable(error))
             )
         else:
             self.post_message(WarmupFinished(run_id, result))
@@ -677,8 +892,9 @@ class TuneScreen(Screen[None]):
                 sample_interval_s=self.SAMPLE_INTERVAL_S,
             )
         except Exception as error:
+            target = self.pooltui.session.target
             self.post_message(
-                BurstFailed(run_id, describe_db_error(error, self.pooltui.session.target))
+                BurstFailed(run_id, describe_db_error(error, target), unreachable(error))
             )
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
@@ -735,6 +951,8 @@ class TuneScreen(Screen[None]):
     def _warm_up_failed(self, message: WarmupFailed) -> None:
         if message.run_id == self._run_id:
             self._finish()
+            if message.unreachable:
+                self._note_dead(message.error)
             self.events.add("warmup_failed", f"warm-up failed: {message.error}")
             self.notify(message.error, title="Warm-up failed", severity="error", timeout=10)
 
@@ -801,6 +1019,11 @@ class TuneScreen(Screen[None]):
         history = self.pooltui.history
         series = self._series
         whole = not result.stopped and not result.fatal_error  # a run cut short is no repeat
+        lost = result.outages[-1] if result.outages else None
+        if lost is not None and lost.ended_s is None:  # the server was gone at the end
+            self._note_dead(lost.error)
+        elif result.requests > result.errors:
+            self._dead = ""
         record = history.add(
             message.config,
             message.workload,
@@ -819,10 +1042,13 @@ class TuneScreen(Screen[None]):
         log.add(
             "run_finished",
             f"run #{record.number} finished: {result.throughput_rps:,.0f} "
-            f"req/s, p95 {result.latency.p95:.2f} ms, {result.errors} errors",
+            f"req/s, p95 {result.latency.p95:,.2f} ms, {count(result.errors, 'error')}",
         )
         if result.error_kinds:
-            kinds = ", ".join(f"{k} x{n}" for k, n in sorted(result.error_kinds.items()))
+            kinds = ", ".join(
+                f"{explain_error_kind(k)} ×{n:,}"  # noqa: RUF001
+                for k, n in sorted(result.error_kinds.items())
+            )
             log.add("run_errors", f"run #{record.number} errors: {kinds}")
         for kind, line in zip(result.event_kinds, result.events, strict=True):
             log.add(kind, line)  # a run note's kind (core.load.notes.RunNote) is a warning
@@ -904,8 +1130,8 @@ class TuneScreen(Screen[None]):
         self.events.add(
             "run_finished",
             f"A/B run {done.index}/{done.total} ({done.side}) is run #{record.number}: "
-            f"{result.throughput_rps:,.0f} req/s, p95 {result.latency.p95:.2f} ms, "
-            f"{result.errors} errors",
+            f"{result.throughput_rps:,.0f} req/s, p95 {result.latency.p95:,.2f} ms, "
+            f"{count(result.errors, 'error')}",
         )
         self._show_status()
 
@@ -945,6 +1171,8 @@ class TuneScreen(Screen[None]):
         if message.run_id != self._run_id:
             return
         self._finish()
+        if message.unreachable:
+            self._note_dead(message.error)
         self.events.add("run_failed", f"burst failed: {message.error}")
         self.notify(message.error, title="Burst failed", severity="error", timeout=10)
 

@@ -60,6 +60,11 @@ class EventLog(RichLog):
             classes=classes,
         )
         self._entries: deque[tuple[str, str]] = deque(maxlen=self.MAX_ENTRIES)
+        # the newest line, how often it came in a row, and where its lines start (counted from
+        # the log's first line ever): a repeat replaces it with one line and a count
+        self._last: tuple[str, str] | None = None
+        self._repeats = 0
+        self._last_start = 0
 
     @property
     def entries(self) -> list[tuple[str, str]]:
@@ -80,10 +85,33 @@ class EventLog(RichLog):
             return theme.success or "green"
         return ""
 
+    def clear(self) -> EventLog:
+        self._last = None
+        super().clear()
+        return self
+
+    def repeats(self) -> int:
+        """How many times in a row the newest line came (shown after it as a count)."""
+        return self._repeats
+
     def add(self, kind: str, text: str) -> None:
-        """Append one event; the newest line is kept in view."""
+        """Append one event; the newest line is kept in view. The same event again, right
+        after itself (77 lost connections), is one line with a count, not 77 lines."""
         self._entries.append((kind, text))
+        start = self._start_line + len(self.lines)
+        if (kind, text) == self._last and self._size_known and self._last_start >= self._start_line:
+            self._repeats += 1
+            del self.lines[self._last_start - self._start_line :]  # RichLog's own line list
+            self._line_cache.clear()
+            start = self._last_start
+        else:
+            self._last, self._repeats = (kind, text), 1
+        self._last_start = start
         stamp = type(self).timestamp()
         line = Text(stamp + " ", style="dim")
         line.append(text, style=self._style_for(kind))
+        if self._repeats > 1:
+            line.append(f" (×{self._repeats:,})", style="bold")  # noqa: RUF001
         self.write(line, shrink=True)
+        if not self._size_known:  # written later, where this count cannot find it
+            self._last = None

@@ -11,6 +11,8 @@ keeping the cursor.
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -37,8 +39,21 @@ COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     *TAIL_COLUMNS,
     ("errors", "errors", "errors"),
     ("peak_open", "open", "peak_open"),
+    ("when", "when", None),  # when the group's first run ran: today's time, an older date
 )
 FIGURES = tuple(figure for _, _, figure in COLUMNS if figure is not None)
+
+
+def when(at: float, now: float | None = None) -> str:
+    """When a run ran, in local time: ``14:03`` today, ``11-28`` another day of this year,
+    ``2025-11-28`` before it (a run from before the history was kept: "")."""
+    if at <= 0:
+        return ""
+    moment = datetime.fromtimestamp(at)
+    today = datetime.fromtimestamp(time.time() if now is None else now)
+    if moment.date() == today.date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%m-%d" if moment.year == today.year else "%Y-%m-%d")
 
 
 class HistoryTable(DataTable):
@@ -50,6 +65,8 @@ class HistoryTable(DataTable):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Details", show=True),
+        Binding("n", "screen.note_run", "Note"),
+        Binding("x,delete", "screen.delete_run", "Delete"),
     ]
 
     DEFAULT_CSS = """
@@ -96,7 +113,9 @@ class HistoryTable(DataTable):
         deltas = history.delta(group)
         height = self._height(history, group)
         is_baseline = history.baseline == group.number
+        note = history.note(group)
         label = ("(stopped) " if group.stopped else "") + history.changes(group)
+        label = f"“{note}” {label}" if note else label
         room = LABEL_WIDTH * height
         if len(label) > room:
             label = label[: room - 1] + "…"
@@ -124,6 +143,7 @@ class HistoryTable(DataTable):
                         style=self._colour(delta, key, figure.value),
                     )
             cells.append(text)
+        cells.append(Text(when(group.first.at), style="dim", no_wrap=True))
         return cells
 
     def show(self, history: RunHistory) -> None:
@@ -137,6 +157,7 @@ class HistoryTable(DataTable):
         groups = history.groups
         heights = {str(group.number): self._height(history, group) for group in groups}
         regrown = any(self._heights.get(key, height) != height for key, height in heights.items())
+        regrown = regrown or any(key.value not in heights for key in self.rows)  # deleted
         if history.baseline != self._baseline or regrown:
             self._baseline = history.baseline
             selected = self.selected_number

@@ -77,7 +77,9 @@ POOL_SLIDERS = (
 WORKLOAD_SLIDERS = (
     SliderSpec("threads", 1, 128, 1),
     SliderSpec("duration_s", 0.5, 60.0, 0.5, "s"),
+    SliderSpec("requests", 0, 100_000, 100, format=_unlimited),  # 0: the duration bounds it
     SliderSpec("hold_ms", 0.0, 500.0, 1.0, "ms"),
+    SliderSpec("think_ms", 0.0, 1000.0, 1.0, "ms"),
     SliderSpec("rate", 0.0, 5000.0, 10.0, "/s"),
 )
 # how many runs the repeat key (r) makes of one configuration: no workload field, so it is kept
@@ -273,13 +275,15 @@ class ParamPanel(VerticalScroll):
 
     @property
     def workload(self) -> Workload:
-        """The Workload the controls show (requests and think_ms keep the loaded value)."""
+        """The Workload the controls show (fields without a control keep the loaded value)."""
         pattern = self.query_one("#param-pattern", Select).value
         return replace(
             self._base_workload,
             threads=self._whole("threads"),
             duration_s=self._real("duration_s"),
+            requests=self._whole("requests"),
             hold_ms=self._real("hold_ms"),
+            think_ms=self._real("think_ms"),
             rate=self._real("rate"),
             pattern=pattern if isinstance(pattern, str) else self._base_workload.pattern,
             query=self.query_one("#param-query", Input).value,

@@ -1,0 +1,59 @@
+"""Issue 12, "words and numbers": counts agree with their nouns and carry separators, error
+codes are said in words, a lost connection says who found it in words."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pooltui.core.errors import explain_error_kind
+from pooltui.core.numbers import count
+from pooltui.core.pool.instrumented import FOUND_DEAD_BY
+
+
+def test_counts_agree_and_have_separators() -> None:
+    assert count(1, "statement") == "1 statement"
+    assert count(0, "error") == "0 errors"
+    assert count(1116042, "error") == "1,116,042 errors"
+    assert count(2, "process", "processes") == "2 processes"
+
+
+def test_error_codes_are_said_in_words() -> None:
+    assert explain_error_kind("AdminShutdown(57P01)") == (
+        "the server ended the session (a shutdown or pg_terminate_backend) [57P01]"
+    )
+    assert explain_error_kind("OperationalError(2013)").startswith("the connection was lost")
+    assert explain_error_kind("rejected").startswith("the pool refused")
+    assert explain_error_kind("OperationalError(XX999)") == "OperationalError(XX999)"
+    assert explain_error_kind("ValueError") == "ValueError"
+
+
+def test_every_dbutils_caller_is_said_in_words() -> None:
+    for words in FOUND_DEAD_BY.values():
+        assert "found it dead" in words
+        assert "_" not in words and "tough_method" not in words  # no DBUtils method name
+
+
+# --- a profile made for another server ------------------------------------------------------
+
+
+def test_a_mariadb_profile_on_postgresql_names_what_does_not_fit() -> None:
+    from pooltui.core.profiles import find_profile, load_profile, profile_misfits
+    from pooltui.core.targets import parse_dsn
+
+    profile = load_profile(find_profile("batch-mariadb"))
+    said = profile_misfits(profile, parse_dsn("postgresql://u@h/db"))
+    assert "made for MySQL/MariaDB" in said and "not PostgreSQL" in said
+    assert "SET SESSION max_statement_time = 60" in said and "the query" in said
+    assert profile_misfits(profile, parse_dsn("mariadb://u@h/db")) == ""
+    assert profile_misfits(replace(profile, dsn=None), parse_dsn("postgresql://u@h/db")) == ""
+
+
+def test_the_cli_warns_before_using_a_profile_of_another_server(capsys, tmp_path) -> None:
+    from pooltui.cli import main
+
+    dsn = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["export", "--profile", "batch-mariadb", "--dsn", dsn, "--format", "toml"]) == 0
+    out, err = capsys.readouterr()
+    assert "warning: The profile batch-mariadb was made for MySQL/MariaDB" in err
+    assert "setsession 'SET SESSION max_statement_time = 60'" in err
+    assert out.startswith('name = "batch-mariadb"')  # a warning, not a refusal

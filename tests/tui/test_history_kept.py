@@ -1,0 +1,131 @@
+"""Issue 12, "state that lasts": the console's runs outlive it. A second console on the same
+data directory lists the first one's runs with their date, note and baseline; a run is deleted
+after a confirmation, annotated, made the baseline by its number; runs export as CSV and JSON;
+a damaged history file is set aside with a message, never a crash."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from textual.widgets import Input
+
+from pooltui.core.history_store import default_path
+from pooltui.tui.screens.confirm import ConfirmScreen
+from pooltui.tui.screens.export import ExportScreen
+from pooltui.tui.screens.prompt import PromptScreen
+from pooltui.tui.widgets.history_table import COLUMNS, HistoryTable
+
+from .helpers import Console, burst, screen_text, until
+
+
+def cell(console: Console, row: int, column: str) -> str:
+    index = [key for key, _, _ in COLUMNS].index(column)
+    return str(console.app.tune.query_one(HistoryTable).get_row_at(row)[index])
+
+
+async def test_runs_notes_and_the_baseline_last_across_two_consoles(sqlite_dsn: str) -> None:
+    first = Console(sqlite_dsn)
+    async with first.run() as pilot:
+        await burst(pilot, first)
+        await burst(pilot, first)
+        table = first.app.tune.query_one(HistoryTable)
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(first.app.screen, PromptScreen))
+        await pilot.press(*"before the index", "enter")
+        await until(pilot, lambda: first.app.history.note(1) == "before the index")
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(first.app.screen, PromptScreen))
+        await pilot.press("9", "enter")  # no run 9: said in place, the dialog stays
+        await pilot.pause()
+        assert isinstance(first.app.screen, PromptScreen)
+        assert "There is no run 9" in screen_text(first.app)
+        first.app.screen.query_one(Input).value = ""
+        await pilot.press("2", "enter")
+        await until(pilot, lambda: first.app.history.baseline == 2)
+        kept = [r.result.throughput_rps for r in first.app.history.records]
+
+    second = Console(sqlite_dsn)
+    async with second.run() as pilot:
+        await pilot.pause()
+        history = second.app.history
+        assert [r.result.throughput_rps for r in history.records] == kept
+        assert history.baseline == 2 and history.note(1) == "before the index"
+        assert "before the index" in cell(second, 0, "label")
+        assert ":" in cell(second, 0, "when")  # today's runs show their time
+        assert "base" in cell(second, 1, "throughput")
+        await burst(pilot, second)
+        assert [r.number for r in history.records] == [1, 2, 3]
+
+
+async def test_delete_asks_first_and_numbers_are_not_reused(sqlite_dsn: str) -> None:
+    console = Console(sqlite_dsn)
+    async with console.run() as pilot:
+        await burst(pilot, console)
+        await burst(pilot, console)
+        table = console.app.tune.query_one(HistoryTable)
+        table.focus()
+        table.move_cursor(row=1)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(console.app.screen, ConfirmScreen))
+        await pilot.press("n")  # the safe answer: nothing goes
+        await until(pilot, lambda: not isinstance(console.app.screen, ConfirmScreen))
+        assert table.row_count == 2
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(console.app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: table.row_count == 1)
+        assert [r.number for r in console.app.history.records] == [1]
+        await burst(pilot, console)
+        assert [r.number for r in console.app.history.records] == [1, 3]
+
+    again = Console(sqlite_dsn)
+    async with again.run() as pilot:
+        await pilot.pause()
+        assert [r.number for r in again.app.history.records] == [1, 3]
+
+
+async def test_runs_export_as_csv_and_json(sqlite_dsn: str, tmp_path: Path) -> None:
+    console = Console(sqlite_dsn)
+    async with console.run() as pilot:
+        await burst(pilot, console)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(console.app.screen, ExportScreen))
+        screen = console.app.screen
+        assert isinstance(screen, ExportScreen)
+        await pilot.press("v")
+        await until(pilot, lambda: screen.format == "csv")
+        file_input = screen.query_one("#file", Input)
+        assert file_input.value.endswith("-runs.csv")
+        rows = list(csv.DictReader(io.StringIO(screen.text() or "")))
+        assert rows[0]["number"] == "1" and rows[0]["target"] == console.target.redacted
+        await pilot.press("j")
+        await until(pilot, lambda: screen.format == "json")
+        assert file_input.value.endswith("-runs.json")
+        listed = json.loads(screen.text() or "")
+        assert (
+            listed[0]["figures"]["throughput"]
+            == console.app.history.records[0].figures()["throughput"]
+        )
+        path = tmp_path / "runs.json"
+        file_input.value = str(path)
+        await pilot.press("ctrl+s")
+        await until(pilot, path.is_file)
+        assert json.loads(path.read_text()) == listed
+
+
+async def test_a_damaged_history_is_set_aside_with_a_message(sqlite_dsn: str) -> None:
+    path = default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"certainly not SQLite " * 100)
+    console = Console(sqlite_dsn)
+    async with console.run() as pilot:
+        await until(pilot, lambda: any("set aside" in text for _, text in console.notes))
+        await burst(pilot, console)
+        assert len(console.app.history) == 1
+    assert [p for p in path.parent.iterdir() if ".damaged-" in p.name]
+    assert b"certainly not" not in path.read_bytes()
