@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from pooltui.cli import bench, check, compare, console, diagnose, drill, export
+from pooltui.cli import bench, check, compare, console, diagnose, drill, export, tune
 from pooltui.cli.common import (
     GuardedStdout,
     Interrupted,
@@ -36,6 +36,7 @@ SUBCOMMANDS: tuple[tuple[str, ModuleType], ...] = (
     ("check", check),
     ("diagnose", diagnose),
     ("drill", drill),
+    ("tune", tune),
 )
 #: the command table main() dispatches on: None is the console
 COMMANDS: dict[str | None, Callable[..., int]] = {
