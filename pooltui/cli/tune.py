@@ -198,26 +198,9 @@ def write_winner(args: argparse.Namespace, settings: Any, target: Any, result: T
 def print_progress(progress: TuneProgress) -> None:
     """One stderr line per sweep point, trial and proof run."""
     left = "" if progress.left_s != progress.left_s else f", {progress.left_s:.0f} s left"
-    if progress.point is not None:
-        p = progress.point
-        text = (
-            f"size {p.size}: {p.measurement.figure('throughput_rps').describe(' req/s')}, "
-            f"p95 {p.p95_ms:.2f} ms"
-        )
-    elif progress.trial is not None:
-        t = progress.trial
-        feasible = "" if t.feasible else f" (infeasible: {'; '.join(t.violations)})"
-        text = (
-            f"trial {t.number}: maxconnections={t.config.maxconnections} "
-            f"maxcached={t.config.maxcached} mincached={t.config.mincached} ping={t.config.ping} "
-            f"reset={t.config.reset} blocking={t.config.blocking}: {t.value:.4g}{feasible}"
-        )
-    elif progress.run is not None:
-        r = progress.run
-        text = (
-            f"run {r.index}/{r.total} ({r.label}): {r.result.throughput_rps:.1f} req/s, "
-            f"p99 {r.result.latency.p99:.2f} ms"
-        )
-    else:
+    from pooltui.core.tune.display import progress_line
+
+    text = progress_line(progress)
+    if not text:
         return
     print(f"pooltui: tune {progress.phase}: {text}{left}", file=sys.stderr, flush=True)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pooltui.core.compare.noise import format_value
 from pooltui.core.config import PoolConfig
-from pooltui.core.tune.tuner import TuneResult
+from pooltui.core.tune.tuner import TuneProgress, TuneResult
 
 BEST_TRIALS_SHOWN = 5
 
@@ -121,3 +121,24 @@ def format_tune(result: TuneResult) -> str:
     if result.stopped:
         lines.append("stopped: what was measured before the stop is kept above.")
     return "\n".join(lines)
+
+
+def progress_line(progress: TuneProgress) -> str:
+    """One line for a sweep point, a trial or a proof run (the CLI's stderr, the screen's log)."""
+    if progress.point is not None:
+        p = progress.point
+        return (
+            f"size {p.size}: {p.measurement.figure('throughput_rps').describe(' req/s')}, "
+            f"p95 {p.p95_ms:.2f} ms"
+        )
+    if progress.trial is not None:
+        t = progress.trial
+        feasible = "" if t.feasible else f" (infeasible: {'; '.join(t.violations)})"
+        return f"trial {t.number}: {config_line(t.config)}: {t.value:.4g}{feasible}"
+    if progress.run is not None:
+        r = progress.run
+        return (
+            f"proof run {r.index}/{r.total} ({r.label}): {r.result.throughput_rps:.1f} req/s, "
+            f"p99 {r.result.latency.p99:.2f} ms"
+        )
+    return ""

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF002, RUF003
+# ruff: noqa: RUF001, RUF002, RUF003
 # (λ, σ and κ are the USL's own names)
 """The Universal Scalability Law fitted to a sweep: throughput X(N) = λN / (1 + σ(N-1) + κN(N-1)).
 
@@ -94,6 +94,12 @@ class Fit:
                 f"not the curve{few}."
             )
         peak = self.peak_n
+        if (peak is None or self.kappa_is_zero) and self.sigma <= 2 * self.sigma_se:
+            return (
+                f"throughput still rises about linearly (σ {self.sigma:.2g} ±{self.sigma_se:.2g}, "
+                f"κ {self.kappa:.2g} ±{self.kappa_se:.2g}): no ceiling within the sizes "
+                f"measured; more connections than these would still help{few}."
+            )
         if peak is None or self.kappa_is_zero:
             return (
                 f"no retrograde part within the sizes measured (κ {self.kappa:.2g} ±"

@@ -43,6 +43,7 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
         """A sweep size was measured."""
 
         point: Point
+        text: str
         elapsed_s: float
         left_s: float
         fraction: float
@@ -147,32 +148,18 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
 
     @work(thread=True, exit_on_error=False, group="tune")
     def _tune(self, request: TuneRequest, stop: threading.Event) -> None:
+        from pooltui.core.tune.display import progress_line
         from pooltui.core.tune.tuner import tune
 
         def progress(p: TuneProgress) -> None:
             if p.point is not None:
-                self.post_message(self.PointMeasured(p.point, p.elapsed_s, p.left_s, p.fraction))
-            elif p.trial is not None:
-                t = p.trial
-                state = "" if t.feasible else f" (infeasible: {'; '.join(t.violations)})"
-                text = (
-                    f"trial {t.number}: maxconnections={t.config.maxconnections} "
-                    f"maxcached={t.config.maxcached} mincached={t.config.mincached} "
-                    f"ping={t.config.ping} reset={t.config.reset} blocking={t.config.blocking}"
-                    f" → {t.value:.4g}{state}"
-                )
                 self.post_message(
-                    self.StepFinished("search", text, p.elapsed_s, p.left_s, p.fraction)
+                    self.PointMeasured(p.point, progress_line(p), p.elapsed_s, p.left_s, p.fraction)
                 )
-            elif p.run is not None:
-                r = p.run
-                text = (
-                    f"proof run {r.index}/{r.total} ({r.label}): "
-                    f"{r.result.throughput_rps:.1f} req/s, p99 {r.result.latency.p99:.2f} ms"
-                )
-                self.post_message(
-                    self.StepFinished("proof", text, p.elapsed_s, p.left_s, p.fraction)
-                )
+            elif p.trial is not None or p.run is not None:
+                text = progress_line(p)
+                phase = "search" if p.trial is not None else "proof"
+                self.post_message(self.StepFinished(phase, text, p.elapsed_s, p.left_s, p.fraction))
 
         try:
             result = tune(self.target, request, stop=stop, on_progress=progress)
@@ -189,11 +176,7 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
     def _point_measured(self, event: PointMeasured) -> None:
         self.points[event.point.size] = event.point
         self._draw()
-        p = event.point
-        self._add_line(
-            f"size {p.size}: {p.measurement.figure('throughput_rps').describe(' req/s')}, "
-            f"p95 {p.p95_ms:.2f} ms"
-        )
+        self._add_line(event.text)
         self._progress("sweep", event.left_s, event.fraction)
 
     @on(StepFinished)
