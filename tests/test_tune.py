@@ -6,10 +6,15 @@ direction, bounds and contracts, not about figures (bench/tune_quality.py has th
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 
 import pytest
 from cli_helpers import run_cli
+from test_compare import pg_sessions_tagged
+from test_stop_path import DEADLINE_S, wait_for
 
 from pooltui.core import probes
 from pooltui.core.compare.noise import Verdict
@@ -205,3 +210,35 @@ def test_tune_refuses_a_budget_too_short_for_its_runs(pg_dsn, capsys):
     code, out, err = run_cli(capsys, "tune", "--dsn", pg_dsn, "--budget", "3", "--point-s", "1")
     assert code == 2 and not out
     assert "too short" in err and "--point-s" in err and "Traceback" not in err
+
+
+def test_sigint_stops_the_tune_prints_what_it_measured_and_closes_every_pool(pg_dsn):
+    target = parse_dsn(pg_dsn)
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pooltui", "tune", "--dsn", pg_dsn, "--threads", "4"),
+            *("--hold-ms", "2", "--point-s", "1", "--budget", "10t"),
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(process.stderr or ()))
+    reader.start()
+    try:
+        wait_for(lambda: any("tune sweep: size 1" in line for line in seen), "the first size")
+        process.send_signal(signal.SIGINT)
+        out = process.stdout.read() if process.stdout else ""
+        process.wait(timeout=DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        reader.join(DEADLINE_S)
+    err = "".join(seen)
+    assert process.returncode == 128 + signal.SIGINT, err
+    assert "sweep: maxconnections 1..4" in out and "stopped:" in out  # size 1 kept, printed
+    assert "  1  " in out
+    assert "tune search" not in err  # no phase after the stop started
+    assert "every connection was closed" in err and "Traceback" not in err
+    assert pg_sessions_tagged(target, f"pooltui-{process.pid}-%") == 0
