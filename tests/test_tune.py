@@ -45,8 +45,11 @@ def test_the_knee_moves_up_when_the_hold_time_grows(pg_dsn):
     target = parse_dsn(pg_dsn)
     knees = {}
     for hold in (0.0, 10.0):
-        sweep = run_sweep(target, PoolConfig(), Workload(threads=8, hold_ms=hold), FAST)
+        start = PoolConfig(blocking=False)  # DBUtils' default: the sweep waits regardless
+        sweep = run_sweep(target, start, Workload(threads=8, hold_ms=hold), FAST)
         assert sweep.points and sweep.knee is not None and not sweep.stopped
+        assert all(p.measurement.config.blocking for p in sweep.points)
+        assert sum(p.measurement.errors for p in sweep.points) == 0  # no rejections measured
         assert all(p.measurement.left_open == 0 for p in sweep.points)
         knees[hold] = sweep.knee
     assert knees[10.0] > knees[0.0], knees

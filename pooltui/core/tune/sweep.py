@@ -116,13 +116,16 @@ class Sweep:
 
 def size_config(base: PoolConfig, size: int) -> PoolConfig:
     """``base`` at pool size ``size``: maxcached follows maxconnections (every connection may
-    stay idle, so none is churned), mincached at most the size."""
+    stay idle, so none is churned), mincached at most the size, and blocking (a caller beyond
+    the size waits: with ``blocking=False`` a small pool measures its rejections, not its
+    throughput; the search tries blocking=False on its own)."""
     return replace(
         base,
         maxconnections=size,
         maxcached=size,
         mincached=min(base.mincached, size),
         maxshared=0,
+        blocking=True,
     )
 
 
