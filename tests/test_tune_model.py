@@ -102,3 +102,28 @@ def test_tune_without_its_extra_names_the_pip_command():
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'pooltui[tune]'" in lines[0], done.stderr
     assert "optuna" in lines[0] and "Traceback" not in done.stderr
+
+
+def _trial(number: int, size: int, value: float, feasible: bool = True):
+    from pooltui.core.config import PoolConfig, Workload
+    from pooltui.core.tune.measure import Measurement
+    from pooltui.core.tune.search import Trial
+
+    config = PoolConfig(maxconnections=size, maxcached=size)
+    m = Measurement(config, Workload(threads=8), runs=())
+    return Trial(number, config, Workload(threads=8), m, value, () if feasible else ("1 errors",))
+
+
+def test_the_winner_is_the_smallest_feasible_pool_within_five_percent_of_the_best():
+    from pooltui.core.tune.search import pick
+
+    trials = [
+        _trial(0, 8, 1000.0),
+        _trial(1, 4, 960.0),  # within 5 %: fewer connections win
+        _trial(2, 2, 900.0),  # 10 % below: not close enough
+        _trial(3, 1, 2000.0, feasible=False),  # the best median, but it had errors
+    ]
+    assert pick(trials, higher=True).number == 1
+    latencies = [_trial(0, 8, 10.0), _trial(1, 4, 10.4), _trial(2, 2, 11.0)]
+    assert pick(latencies, higher=False).number == 1  # p99: lower is better
+    assert pick([_trial(0, 1, 5.0, feasible=False)], higher=True) is None

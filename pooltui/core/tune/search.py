@@ -269,24 +269,26 @@ def run_search(
     )
 
 
+PICK_TOLERANCE = 0.05  # a smaller pool wins when its median is within this share of the best
+
+
 def pick(trials: Sequence[Trial], higher: bool) -> Trial | None:
-    """The winner: among the feasible trials whose objective is within the best one's noise
-    band (its runs' range), the one with the fewest connections, then the better median. A
-    difference inside the noise is no reason for a bigger pool."""
+    """The winner: among the feasible trials whose median is within PICK_TOLERANCE of the
+    best one's, the one with the fewest connections (then threads, then the better median).
+    A difference that small is no reason for a bigger pool. Not "within the best's noise
+    band": on a loaded machine that band is wide enough to crown a pool of one."""
     feasible = [t for t in trials if t.feasible and math.isfinite(t.value)]
     if not feasible:
         return None
     best = max(feasible, key=lambda t: t.value if higher else -t.value)
-    figure = OBJECTIVES["throughput" if higher else "p99"][0]
-    band = best.measurement.figure(figure)
-    low, high = band.low, band.high
 
-    def within(t: Trial) -> bool:
-        return t.value >= low if higher else t.value <= high
+    def close(t: Trial) -> bool:
+        if higher:
+            return t.value >= (1 - PICK_TOLERANCE) * best.value
+        return t.value <= (1 + PICK_TOLERANCE) * best.value
 
-    close = [t for t in feasible if within(t)]
     return min(
-        close,
+        (t for t in feasible if close(t)),
         key=lambda t: (
             t.config.maxconnections,
             t.workload.threads,
