@@ -81,7 +81,8 @@ def add_parser(subparsers: Any) -> None:
         default=DEFAULT_POINT_S,
         dest="point_s",
         metavar="S",
-        help=f"seconds of one measured run (default {DEFAULT_POINT_S:g})",
+        help=f"seconds of one measured run (default {DEFAULT_POINT_S:g}; --duration is not "
+        "used: the budget bounds the tune)",
     )
     tune.add_argument(
         "--vary-threads",
