@@ -128,9 +128,14 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
         warmup_s=0.1,
     )
     d = check.differences[figure]
-    ratio, low, high = (
-        (d.change, d.low, d.high) if higher else (1 / d.change, 1 / d.high, 1 / d.low)
-    )
+    if not d.relative:  # A within noise of zero: the comparison judged B - A, not B / A
+        ratio = d.b.median / d.a.median if d.a.median else float("nan")
+        ratio = ratio if higher or not ratio else 1 / ratio
+        low = high = float("nan")
+    elif higher:
+        ratio, low, high = d.change, d.low, d.high
+    else:
+        ratio, low, high = 1 / d.change, 1 / d.high, 1 / d.low
 
     def grid_at(n: int, ping: int, reset: bool) -> Measurement:
         return next(

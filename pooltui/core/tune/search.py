@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import PooltuiError
 from pooltui.core.targets import Target
-from pooltui.core.tune.measure import Measurement, Plan, measure
+from pooltui.core.tune.measure import Measurement, Plan, measure, spreads_of
 
 if TYPE_CHECKING:
     import optuna
@@ -258,6 +258,8 @@ def run_search(
         done.append(trial)
         if on_trial is not None:
             on_trial(trial)
+    if not stop.is_set() and reason is None:
+        done = confirm(target, done, plan, higher, stop=stop, targets=targets, headroom=headroom)
     return Search(
         objective=objective,
         trials=tuple(done),
@@ -267,6 +269,56 @@ def run_search(
         seconds=time.monotonic() - started,
         headroom=headroom,
     )
+
+
+CONFIRMED = 3  # the best feasible trials measured once more before the winner is picked
+
+
+def confirm(
+    target: Target,
+    trials: list[Trial],
+    plan: Plan,
+    higher: bool,
+    *,
+    stop: threading.Event,
+    targets: Targets,
+    headroom: int | None,
+) -> list[Trial]:
+    """The CONFIRMED best feasible trials measured again (one more batch on a fresh pool each,
+    their runs added to the trial's): the best of many noisy trials is the luckiest as often as
+    the best (the winner's curse), and a second batch of its own pulls a lucky one back."""
+    feasible = [t for t in trials if t.feasible and math.isfinite(t.value)]
+    ranked = sorted(feasible, key=lambda t: -t.value if higher else t.value)[:CONFIRMED]
+    if len(feasible) < 2:
+        return trials
+    figure = plan.objective
+    again = replace(plan, max_batches=1)
+    updated = {t.number: t for t in trials}
+    for t in ranked:
+        if stop.is_set():
+            break
+        try:
+            m = measure(target, t.config, t.workload, again, stop=stop)
+        except PooltuiError:
+            break
+        if not m.usable:
+            break
+        runs = t.measurement.runs + m.runs
+        complete = tuple(r for r in runs if not r.stopped and r.fatal_error is None)
+        merged = replace(
+            t.measurement,
+            runs=runs,
+            closed=t.measurement.closed + m.closed,
+            seconds=t.measurement.seconds + m.seconds,
+            spreads=spreads_of(complete or runs),
+        )
+        updated[t.number] = replace(
+            t,
+            measurement=merged,
+            value=merged.figure(figure).median,
+            violations=violations(merged, targets, headroom, t.workload.threads),
+        )
+    return [updated[t.number] for t in trials]
 
 
 PICK_TOLERANCE = 0.05  # a smaller pool wins when its median is within this share of the best

@@ -34,7 +34,15 @@ from pooltui.core.targets import Target
 from pooltui.core.tune import deps
 from pooltui.core.tune.measure import Plan
 from pooltui.core.tune.proof import Proof, prove, rules_of_thumb
-from pooltui.core.tune.search import OBJECTIVES, Search, Space, Targets, Trial, run_search
+from pooltui.core.tune.search import (
+    CONFIRMED,
+    OBJECTIVES,
+    Search,
+    Space,
+    Targets,
+    Trial,
+    run_search,
+)
 from pooltui.core.tune.sweep import Point, Sweep, run_sweep, size_config
 
 SWEEP_SHARE = 0.45  # of the budget left after the proof's rounds
@@ -180,6 +188,11 @@ def point_seconds(request: TuneRequest) -> float:
     return request.max_batches * (request.runs_per_batch * request.run_s + 2 * RUN_OVERHEAD_S)
 
 
+def confirm_seconds(request: TuneRequest) -> float:
+    """The best trials' second batches (search.confirm), after the search's own budget."""
+    return CONFIRMED * point_seconds(request) / request.max_batches
+
+
 def check_request(request: TuneRequest) -> None:
     """BadInput for a request no tune can honour (before anything runs)."""
     if request.objective not in OBJECTIVES:
@@ -196,7 +209,11 @@ def check_request(request: TuneRequest) -> None:
     if budget.trials is not None and budget.trials < 1:
         raise BadInput(f"the budget of {budget.trials} trials must be at least 1.")
     if budget.seconds is not None:
-        least = proof_seconds(request) + (4 + MIN_SEARCH_TRIALS) * point_seconds(request)
+        least = (
+            proof_seconds(request)
+            + confirm_seconds(request)
+            + (4 + MIN_SEARCH_TRIALS) * point_seconds(request)
+        )
         if budget.seconds < least:
             raise BadInput(
                 f"a budget of {budget.seconds:g} s is too short for runs of {request.run_s:g} s: "
@@ -267,7 +284,8 @@ def tune(
         )
         search_budget = None
         if total is not None:
-            search_budget = max(0.0, total - (time.monotonic() - started) - proof_seconds(request))
+            reserved = proof_seconds(request) + confirm_seconds(request)
+            search_budget = max(0.0, total - (time.monotonic() - started) - reserved)
         starts = search_starts(request.config, sweep)
         search = run_search(
             target,
