@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from pooltui.cli import bench, check, compare, console, diagnose, drill, export, history
+from pooltui.cli import bench, check, compare, console, diagnose, drill, export, history, tune
 from pooltui.cli.common import (
     GuardedStdout,
     Interrupted,
@@ -37,6 +37,7 @@ SUBCOMMANDS: tuple[tuple[str, ModuleType], ...] = (
     ("diagnose", diagnose),
     ("drill", drill),
     ("history", history),
+    ("tune", tune),
 )
 #: the command table main() dispatches on: None is the console
 COMMANDS: dict[str | None, Callable[..., int]] = {

@@ -60,6 +60,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("e", "export the configuration as TOML or Python"),
     ("p", "profiles: load one, or save the current settings"),
     ("d", "diagnose: the guided wizard that recommends a configuration"),
+    ("t", "tune sweep: measure the pool size curve, search, prove; a applies the winner"),
     ("enter", "details of the selected run"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),

@@ -159,6 +159,7 @@ class TuneScreen(Screen[None]):
         Binding("m", "mark_baseline", "Baseline"),
         Binding("B", "baseline_by_number", "Baseline #", show=False),
         Binding("d", "diagnose", "Diagnose"),
+        Binding("t", "sweep", "Sweep"),
         Binding("c", "connect", "Connect"),
         Binding("p", "profiles", "Profile"),
         Binding("e", "export", "Export"),
@@ -778,6 +779,23 @@ class TuneScreen(Screen[None]):
 
         self.app.push_screen(
             WizardScreen(self.pooltui.session.target, panel.config, panel.workload), applied
+        )
+
+    def action_sweep(self) -> None:
+        """pooltui tune in the console (tui/screens/sweep.py); "apply" moves the sliders."""
+        from pooltui.tui.screens.sweep import SweepScreen
+
+        if self.running:
+            self.notify("Stop the run before tuning (press s): the sweep runs its own pools.")
+            return
+
+        def applied(winner: tuple[PoolConfig, Workload] | None) -> None:
+            if winner is not None:
+                self.load_config(*winner, "the tune's winner is in the sliders")
+
+        panel = self.panel
+        self.app.push_screen(
+            SweepScreen(self.pooltui.session.target, panel.config, panel.workload), applied
         )
 
     def action_export(self) -> None:

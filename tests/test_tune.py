@@ -1,0 +1,247 @@
+"""Issue 13: the sweep, the search's constraints, the proof and `pooltui tune` on real servers.
+
+Runs are short (0.2-0.25 s, one batch of two per point) and ranges small: the tests are about
+direction, bounds and contracts, not about figures (bench/tune_quality.py has those)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+from cli_helpers import run_cli
+from test_compare import pg_sessions_tagged
+from test_stop_path import DEADLINE_S, wait_for
+
+from pooltui.core import probes
+from pooltui.core.compare.noise import Verdict
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.faults.proxy import FaultProxy
+from pooltui.core.profiles import load_profile
+from pooltui.core.targets import parse_dsn
+from pooltui.core.tune.measure import Plan
+from pooltui.core.tune.proof import prove
+from pooltui.core.tune.search import Space, Targets, run_search
+from pooltui.core.tune.sweep import SweepProgress, run_sweep
+
+pytest.importorskip("optuna")
+pytest.importorskip("scipy")
+
+FAST = Plan(run_s=0.25, runs_per_batch=2, max_batches=1)
+
+
+@pytest.fixture(params=["pg_dsn", "mysql_dsn"])
+def dsn(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(request.param)
+
+
+def test_the_knee_moves_up_when_the_hold_time_grows(pg_dsn):
+    """Hold 0: the server (2 cores) caps throughput after a few connections, so the knee is
+    small; hold 10 ms: each connection adds ~100 req/s up to the threads, so the knee is at
+    the top. A longer hold needs more connections for the same share of the peak."""
+    target = parse_dsn(pg_dsn)
+    knees = {}
+    for hold in (0.0, 10.0):
+        start = PoolConfig(blocking=False)  # DBUtils' default: the sweep waits regardless
+        sweep = run_sweep(target, start, Workload(threads=8, hold_ms=hold), FAST)
+        assert sweep.points and sweep.knee is not None and not sweep.stopped
+        assert all(p.measurement.config.blocking for p in sweep.points)
+        assert sum(p.measurement.errors for p in sweep.points) == 0  # no rejections measured
+        assert all(p.measurement.left_open == 0 for p in sweep.points)
+        knees[hold] = sweep.knee
+    assert knees[10.0] > knees[0.0], knees
+    assert knees[10.0] >= 6  # near the 8 threads: the hold, not the server, limits
+
+
+def test_no_trial_exceeds_the_headroom_divided_among_processes(pg_dsn):
+    target = parse_dsn(pg_dsn)
+    server = probes.probe_server(target)
+    free = server.free_connections
+    assert free is not None and free > 8
+    processes = free // 3  # leaves each process 3 connections (a little more if free % 3)
+    headroom = server.free_per_process(processes)
+    assert headroom is not None and 3 <= headroom < 6
+    workload = Workload(threads=8, hold_ms=2)
+    sweep = run_sweep(target, PoolConfig(), workload, FAST, processes=processes)
+    assert sweep.upper <= headroom and max(sweep.sizes) <= headroom
+    search = run_search(
+        target,
+        PoolConfig(),
+        workload,
+        FAST,
+        Space(max_size=sweep.upper),
+        headroom=sweep.headroom,
+        trials=6,
+        seed=1,
+    )
+    assert len(search.trials) == 6
+    for trial in search.trials:
+        assert 1 <= trial.config.maxconnections <= headroom
+        assert trial.measurement.peak_open <= headroom  # the pools' own count, measured
+        assert trial.config.mincached <= trial.config.maxcached <= trial.config.maxconnections
+        if trial.measurement.errors:  # blocking=False below the threads: rejections
+            assert not trial.feasible
+    assert search.best is not None and search.best.feasible
+
+
+def test_a_latency_target_makes_slow_trials_infeasible(pg_dsn):
+    target = parse_dsn(pg_dsn)
+    workload = Workload(threads=4, hold_ms=20)
+    search = run_search(
+        target,
+        PoolConfig(),
+        workload,
+        FAST,
+        Space(max_size=4),
+        targets=Targets(p99_ms=45.0),  # one connection: 4 threads x 20 ms, p99 ~80 ms
+        starts=[PoolConfig(maxconnections=1, maxcached=1), PoolConfig(maxconnections=4)],
+        trials=2,
+    )
+    one, four = search.trials
+    assert one.config.maxconnections == 1 and not one.feasible
+    assert any("p99" in v for v in one.violations)
+    assert four.config.maxconnections == 4 and four.feasible, four.violations
+    assert search.best is four
+
+
+def test_the_proof_finds_a_real_gain_and_its_interval(dsn):
+    """One connection for 4 threads holding 5 ms against four: about 4x the throughput."""
+    target = parse_dsn(dsn)
+    workload = Workload(threads=4, hold_ms=5)
+    proof = prove(
+        target,
+        (PoolConfig(maxconnections=1, maxcached=1), workload),
+        (PoolConfig(maxconnections=4, maxcached=4), workload),
+        figure="throughput_rps",
+        rounds=3,
+        run_s=0.25,
+    )
+    d = proof.difference
+    assert d is not None and d.verdict is Verdict.BETTER, proof.sentence()
+    assert d.relative and d.low > 1.5  # the interval's low end: well above the start (~4x)
+    assert proof.comparison is not None and proof.comparison.outcome.left_open == 0
+    assert "better" in proof.sentence()
+
+
+def test_stop_keeps_the_points_measured(pg_dsn):
+    target = parse_dsn(pg_dsn)
+    stop = threading.Event()
+    seen: list[SweepProgress] = []
+
+    def after(progress: SweepProgress) -> None:
+        seen.append(progress)
+        if len(seen) == 2:
+            stop.set()
+
+    sweep = run_sweep(
+        target, PoolConfig(), Workload(threads=8, hold_ms=2), FAST, stop=stop, on_point=after
+    )
+    assert sweep.stopped and sweep.stop_reason is None
+    assert [p.point.size for p in seen] == sweep.sizes == [1, 2]
+    assert all(p.measurement.complete for p in sweep.points)
+    assert all(left.verified and not left.sessions for p in sweep.points for left in
+               p.measurement.closed)  # fmt: skip
+
+
+def test_a_server_refusing_connections_stops_the_sweep_with_a_sentence(pg_dsn):
+    direct = parse_dsn(pg_dsn)
+    with FaultProxy(direct.host, direct.port) as proxy:
+        target = direct.via(*proxy.address)
+
+        def refuse_after_two(progress: SweepProgress) -> None:
+            if progress.done == 2:
+                proxy.refuse_new()
+
+        sweep = run_sweep(
+            target, PoolConfig(), Workload(threads=8, hold_ms=2), FAST, on_point=refuse_after_two
+        )
+    assert sweep.sizes == [1, 2]
+    assert sweep.stop_reason is not None
+    assert sweep.stop_reason.startswith("The sweep stopped at size 3:")  # 1, 2, 3, 5, 8
+    assert "kept the 2 sizes" in sweep.stop_reason and "\n" not in sweep.stop_reason
+
+
+def test_tune_json_has_the_keys_ci_reads_and_toml_writes_a_loadable_winner(
+    pg_dsn, capsys, tmp_path
+):
+    profile = tmp_path / "winner.toml"
+    code, out, err = run_cli(
+        capsys,
+        "tune",
+        "--dsn",
+        pg_dsn,
+        "--threads",
+        "4",
+        "--hold-ms",
+        "3",
+        "--point-s",
+        "0.2",
+        "--budget",
+        "4t",
+        "--proof-rounds",
+        "2",
+        "--json",
+        "--format",
+        "toml",
+        "-o",
+        str(profile),
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    for key in ("objective", "figure", "winner", "sweep", "search", "proof", "cross_check",
+                "stopped", "seconds", "start", "targets", "processes", "budget"):  # fmt: skip
+        assert key in payload, key
+    assert payload["budget"] == {"seconds": None, "trials": 4}
+    assert len(payload["search"]["trials"]) == 4
+    assert {"lambda", "sigma", "kappa", "r2", "peak_n", "plateau"} <= set(
+        payload["sweep"]["fit"] or {"lambda", "sigma", "kappa", "r2", "peak_n", "plateau"}
+    )
+    assert payload["sweep"]["knee"] in [p["size"] for p in payload["sweep"]["points"]]
+    assert payload["proof"]["verdict"] in {str(v) for v in Verdict}
+    assert [r["name"].split()[0] for r in payload["proof"]["rules"]] == ["DBUtils", "HikariCP"]
+    winner = payload["winner"]["config"]
+    loaded = load_profile(profile)
+    assert loaded.pool.maxconnections == winner["maxconnections"]
+    assert loaded.pool.ping == winner["ping"] and loaded.pool.reset == winner["reset"]
+    assert "every connection was closed" in err
+
+
+def test_tune_refuses_a_budget_too_short_for_its_runs(pg_dsn, capsys):
+    code, out, err = run_cli(capsys, "tune", "--dsn", pg_dsn, "--budget", "3", "--point-s", "1")
+    assert code == 2 and not out
+    assert "too short" in err and "--point-s" in err and "Traceback" not in err
+
+
+def test_sigint_stops_the_tune_prints_what_it_measured_and_closes_every_pool(pg_dsn):
+    target = parse_dsn(pg_dsn)
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pooltui", "tune", "--dsn", pg_dsn, "--threads", "4"),
+            *("--hold-ms", "2", "--point-s", "1", "--budget", "10t"),
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(process.stderr or ()))
+    reader.start()
+    try:
+        wait_for(lambda: any("tune sweep: size 1" in line for line in seen), "the first size")
+        process.send_signal(signal.SIGINT)
+        out = process.stdout.read() if process.stdout else ""
+        process.wait(timeout=DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        reader.join(DEADLINE_S)
+    err = "".join(seen)
+    assert process.returncode == 128 + signal.SIGINT, err
+    assert "sweep: maxconnections 1..4" in out and "stopped:" in out  # size 1 kept, printed
+    assert "  1  " in out
+    assert "tune search" not in err  # no phase after the stop started
+    assert "every connection was closed" in err and "Traceback" not in err
+    assert pg_sessions_tagged(target, f"pooltui-{process.pid}-%") == 0

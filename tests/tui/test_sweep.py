@@ -1,0 +1,62 @@
+"""Issue 13 §5: the console's sweep screen draws the sweep live and "apply" moves the sliders."""
+
+from __future__ import annotations
+
+import pytest
+
+from pooltui.core.config import PoolConfig, Workload
+from pooltui.core.tune.tuner import Budget
+from pooltui.tui.screens.sweep import SweepScreen
+from pooltui.tui.widgets.sweep_plot import SweepPlot, axis_row, plot_cells
+
+from .helpers import SIZE, Console, screen_text, until
+
+pytest.importorskip("optuna")
+
+
+async def test_the_sweep_screen_draws_points_and_apply_moves_the_sliders(pg_dsn, monkeypatch):
+    monkeypatch.setattr(SweepScreen, "DEFAULT_BUDGET", Budget(trials=3))
+    monkeypatch.setattr(SweepScreen, "DEFAULT_RUN_S", 0.2)
+    # one connection for 4 threads holding 5 ms: any tune must find a bigger pool
+    console = Console(
+        pg_dsn, PoolConfig(maxconnections=1, maxcached=1), Workload(threads=4, hold_ms=5)
+    )
+    app = console.app
+    async with app.run_test(size=SIZE) as pilot:
+        before = app.tune.panel.config
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen))
+        sweep = app.screen
+        assert isinstance(sweep, SweepScreen)
+        await until(pilot, lambda: len(sweep.points) >= 2, timeout=60)  # live, mid-sweep
+        plot = sweep.query_one("#sweep-throughput", SweepPlot)
+        assert len(plot.points) >= 2
+        await until(pilot, lambda: sweep.result is not None or sweep.error, timeout=120)
+        assert sweep.error is None
+        result = sweep.result
+        assert result is not None and result.sweep is not None and result.best is not None
+        assert [x for x, _ in plot.points] == [float(n) for n in result.sweep.sizes]
+        await pilot.pause()
+        text = screen_text(app)
+        assert "throughput vs pool size" in text and "p95 latency vs pool size" in text
+        assert "winner: maxconnections=" in text and "press a" in text
+        if result.sweep.knee is not None:
+            assert "k" in axis_row(plot.x_range, plot.size.width, plot.marks)
+        winner = result.best.config
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen is app.tune)
+        after = app.tune.panel.config
+        assert after.maxconnections == winner.maxconnections
+        assert (after.ping, after.reset, after.blocking) == (
+            winner.ping, winner.reset, winner.blocking
+        )  # fmt: skip
+        assert before.maxconnections == 1 and after.maxconnections > 1
+    assert result.stopped is False
+
+
+def test_the_plot_puts_points_where_they_belong():
+    bits, marked, top = plot_cells([(1, 0.0), (4, 40.0)], lambda x: 10.0 * x, (1.0, 4.0), 8, 4)
+    assert top == 40.0
+    assert marked[3][0] and marked[0][7]  # the y scale starts at 0: bottom left, top right
+    assert sum(map(sum, marked)) == 2 and any(any(row) for row in bits)
+    assert axis_row((1.0, 8.0), 20, [(4.0, "k")]).count("k") == 1
