@@ -22,7 +22,7 @@ lock-free snapshot, so the gauges always show the pool as it is.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -30,9 +30,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.events import DescendantFocus
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, Input, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from pooltui.core import checks
@@ -65,6 +67,7 @@ from pooltui.tui.widgets.event_log import EventLog
 from pooltui.tui.widgets.history_table import HistoryTable
 from pooltui.tui.widgets.live_panel import LivePanel, plottable
 from pooltui.tui.widgets.param_panel import ParamPanel
+from pooltui.tui.widgets.slider import Slider
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Recommendation
@@ -72,10 +75,36 @@ if TYPE_CHECKING:
     from pooltui.core.pool import InstrumentedPool, PoolEvent
     from pooltui.core.targets import Target
     from pooltui.tui.app import PoolTuiApp
+    from pooltui.tui.screens.wizard import WizardMemory
 
+# the panels' own keys (k9s-style jumps: digits work in every terminal and tmux, alt+letter
+# does not everywhere), each said in its panel's title: (key, panel, title)
+PANEL_KEYS = (
+    ("1", "params", "Parameters"),
+    ("2", "history", "Runs"),
+    ("3", "events", "Events"),
+    ("4", "findings", "Findings"),
+)
 PANEL_TITLES = (
-    ("#params", "Parameters"),
-    ("#events", "Events"),
+    ("#params", "1 Parameters"),
+    ("#events", "3 Events"),
+)
+# the actions a single letter runs: while an input field has focus the letter is typed there,
+# so these leave the footer and the palette (check_action) and escape leaves the field
+LETTER_ACTIONS = frozenset(
+    {
+        "warm_up",
+        "burst",
+        "repeat",
+        "compare",
+        "stop",
+        "mark_baseline",
+        "diagnose",
+        "connect",
+        "profiles",
+        "export",
+        "jump",
+    }
 )
 # pool events the screen reports itself, with more context than the pool has
 OWN_EVENTS = frozenset({"run_finished"})
@@ -105,11 +134,23 @@ class AbRuns:
 
 
 PALETTE_KEY_WIDTH = 14  # the footer's "▏^p palette" at its right end
+MAX_FOOTER_ROWS = 3
+
+
+def footer_rows(widths: list[int], width: int) -> int:
+    """How many rows keys of these widths need in a grid of equal columns ``width`` wide (at
+    most MAX_FOOTER_ROWS: past that the keys are cut, the palette still has them all)."""
+    for rows in range(1, MAX_FOOTER_ROWS):
+        columns = -(-len(widths) // rows)
+        if not widths or (sum(widths) <= width if rows == 1 else columns * max(widths) <= width):
+            return rows
+    return MAX_FOOTER_ROWS
 
 
 class WrappingFooter(Footer):
     """When the keys do not fit on one row (a narrow screen, or many keys) they wrap onto two
-    (app.tcss, ``-wrapped``), so every one still shows; ctrl+p is then the header's icon."""
+    or three (app.tcss, ``-wrapped``), so every one still shows; ctrl+p is then the header's
+    icon."""
 
     def compose(self) -> ComposeResult:
         keys = list(super().compose())
@@ -118,16 +159,21 @@ class WrappingFooter(Footer):
         for active in self.screen.active_bindings.values():
             if active.binding.show:
                 shown.setdefault(active.binding.action, active.binding)
-        needed = sum(
+        widths = [
             len(self.app.get_key_display(binding)) + len(binding.description) + 3
             for binding in shown.values()
-        ) + (PALETTE_KEY_WIDTH if self.show_command_palette else 0)
+        ]
+        needed = sum(widths) + (PALETTE_KEY_WIDTH if self.show_command_palette else 0)
         width = self.screen.size.width
         wrap = self.screen.has_class("-narrow") or 0 < width < needed
         self.set_class(wrap, "-wrapped")
         if wrap:
             keys = [key for key in keys if not key.has_class("-command-palette")]
-            self.styles.grid_size_columns = max(1, -(-len(keys) // 2))  # Footer's: one per key
+            rows = max(2, footer_rows(widths, width)) if width else 2
+            self.styles.height = rows
+            self.styles.grid_size_columns = max(1, -(-len(keys) // rows))  # one per key
+        else:
+            self.styles.height = 1
         yield from keys
 
 
@@ -145,14 +191,17 @@ class TuneScreen(Screen[None]):
         Binding("c", "connect", "Connect"),
         Binding("p", "profiles", "Profile"),
         Binding("e", "export", "Export"),
+        Binding("1", "jump('params')", "Panels", key_display="1-4"),
+        *(Binding(key, f"jump({panel!r})", title, show=False) for key, panel, title in PANEL_KEYS),
+        Binding("escape", "leave_field", "Leave the field"),
     ]
     #: what runs now: "warm-up", "burst", "comparison" or None; the keys follow (check_action)
     running: var[str | None] = var(None, init=False, bindings=True)
     #: the running burst was asked to stop (s again does nothing)
     stopping: var[bool] = var(False, init=False, bindings=True)
     # typed by Screen (whose annotation mypy reads as an instance variable's): not re-declared
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (150, "-huge")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall"), (40, "-towering")]
     POLL_INTERVAL_S = 0.5
     SAMPLE_INTERVAL_S = 0.2
 
@@ -170,6 +219,8 @@ class TuneScreen(Screen[None]):
         self._status_text: str | Text = ""
         self._series: Series | None = None  # the repeats running now
         self._ab: AbRuns | None = None  # the A/B comparison running now
+        self._last_param: Widget | None = None  # the control 1 focuses again
+        self._wizard_memory: WizardMemory | None = None  # the wizard's answers, kept
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -188,12 +239,12 @@ class TuneScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.pooltui
         yield Header()
+        yield Static(id="status", markup=False)  # the whole width: at 80 columns it is not cut
         with Horizontal(id="main"):
             yield ParamPanel(
                 app.profile.pool, app.profile.workload, app.session.target.facts, id="params"
             )
             with VerticalScroll(id="dash"):
-                yield Static(id="status", markup=False)
                 yield LivePanel(id="livepanel")
                 yield HistoryTable(id="history")
                 yield EventLog(id="events")
@@ -203,6 +254,7 @@ class TuneScreen(Screen[None]):
         app = self.pooltui
         for selector, title in PANEL_TITLES:
             self.query_one(selector).border_title = title
+        self.query_one(HistoryTable).key_hint = "2 "
         self._show_limits()
         self.query_one(HistoryTable).show(app.history)
         self.events.add("info", f"console opened on {app.session.target.redacted}")
@@ -213,7 +265,14 @@ class TuneScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that cannot act now are shown disabled (None): no run starts beside another,
-        only a running burst or comparison stops, a baseline needs a run, A/B a baseline."""
+        only a running burst or comparison stops, a baseline needs a run, A/B a baseline.
+        While an input field has focus its letters are typed there: the letter keys leave
+        the footer (False) and escape, which leaves the field, is offered instead."""
+        typing = self._typing()
+        if action == "leave_field":
+            return typing
+        if typing and action in LETTER_ACTIONS:
+            return False
         if action in ("warm_up", "burst", "repeat"):
             return None if self.running else True
         if action == "compare":
@@ -224,6 +283,45 @@ class TuneScreen(Screen[None]):
         if action in ("mark_baseline", "details"):
             return True if len(self.pooltui.history) else None
         return True
+
+    def _typing(self) -> bool:
+        """An input field has focus: a letter typed now goes into it."""
+        return isinstance(self.focused, Input | TextArea)
+
+    def on_screen_suspend(self) -> None:
+        """A modal on top shows its own footer: this one would show beneath it."""
+        self.query_one(WrappingFooter).display = False
+
+    def on_screen_resume(self) -> None:
+        self.query_one(WrappingFooter).display = True
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        """Focus moved: the footer follows (an input field hides the letter keys)."""
+        if self.panel in event.widget.ancestors:
+            self._last_param = event.widget
+        self.refresh_bindings()
+
+    def action_jump(self, panel: str) -> None:
+        """A panel's own key: focus it (its border turns heavy) and bring it into view."""
+        params = self.panel
+        if panel == "params":
+            last = self._last_param
+            target = last if last is not None and last.is_attached else params
+            if target is params:
+                target = params.query_one(Slider)
+            target.focus()
+        elif panel == "findings":
+            params.focus()
+            params.scroll_to_widget(params.query_one("#findings"), animate=False, top=True)
+        else:
+            widget = self.query_one(f"#{panel}")
+            widget.focus()
+            self.query_one("#dash", VerticalScroll).scroll_to_widget(widget, animate=False)
+
+    def action_leave_field(self) -> None:
+        """Escape in an input field: focus its panel, so the next letter is a key again."""
+        if self._typing():
+            self.panel.focus()
 
     def on_resize(self) -> None:
         """Below 100 columns the footer wraps and leaves ctrl+p to the header's icon."""
@@ -285,7 +383,11 @@ class TuneScreen(Screen[None]):
     def _show_limits(self) -> None:
         effective = self.panel.validation.effective
         self._show_stats(
-            PoolStats(maxconnections=effective.maxconnections, maxcached=effective.maxcached),
+            PoolStats(
+                maxconnections=effective.maxconnections,
+                maxcached=effective.maxcached,
+                maxshared=effective.maxshared,
+            ),
             self.panel.workload.threads,
         )
 
@@ -564,17 +666,35 @@ class TuneScreen(Screen[None]):
             return
         panel = self.panel
 
-        def applied(recommendation: Recommendation | None) -> None:
-            if recommendation is not None:
-                self.load_config(
-                    recommendation.config,
-                    self.panel.workload,
-                    "the wizard's recommendation is in the sliders",
-                )
-
-        self.app.push_screen(
-            WizardScreen(self.pooltui.session.target, panel.config, panel.workload), applied
+        screen = WizardScreen(
+            self.pooltui.session.target,
+            panel.config,
+            panel.workload,
+            remembered=self._wizard_memory,
         )
+
+        def applied(recommendation: Recommendation | None) -> None:
+            self._wizard_memory = screen.memory  # the answers given, for the next time
+            if recommendation is None:
+                return
+            workload, verified = self.panel.workload, screen.applied_workload
+            why = "the wizard's recommendation is in the sliders"
+            if verified is not None:  # the verification's load, so a burst reproduces it
+                workload = replace(
+                    workload,
+                    threads=verified.threads,
+                    pattern=verified.pattern,
+                    rate=verified.rate,
+                    hold_ms=verified.hold_ms,
+                    query=verified.query,
+                )
+                why += (
+                    f", with the load verify used ({verified.threads} threads, "
+                    f"{verified.pattern} {verified.rate:g}/s, hold {verified.hold_ms:g} ms)"
+                )
+            self.load_config(recommendation.config, workload, why)
+
+        self.app.push_screen(screen, applied)
 
     def action_export(self) -> None:
         from pooltui.tui.screens.export import ExportScreen

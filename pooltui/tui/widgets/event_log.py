@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
+from textual.events import Resize
 from textual.widgets import RichLog
 
 from pooltui.core.load.notes import RunNote
@@ -60,6 +61,8 @@ class EventLog(RichLog):
             classes=classes,
         )
         self._entries: deque[tuple[str, str]] = deque(maxlen=self.MAX_ENTRIES)
+        self._lines: deque[Text] = deque(maxlen=self.MAX_ENTRIES)  # as written, to re-wrap
+        self._wrapped_at = 0  # the width the lines were wrapped to
 
     @property
     def entries(self) -> list[tuple[str, str]]:
@@ -86,4 +89,21 @@ class EventLog(RichLog):
         stamp = type(self).timestamp()
         line = Text(stamp + " ", style="dim")
         line.append(text, style=self._style_for(kind))
+        self._lines.append(line)
         self.write(line, shrink=True)
+
+    def on_resize(self, event: Resize) -> None:
+        """RichLog wraps a line once, at the width it had then: after a resize every line is
+        written again, so a line written while narrow does not stay wrapped when wide."""
+        super().on_resize(event)  # RichLog writes what waited for a known size
+        width = self.scrollable_content_region.width
+        if width == self._wrapped_at:
+            return
+        first = self._wrapped_at == 0
+        self._wrapped_at = width
+        if first or not self._lines:
+            return
+        self.clear()
+        for line in self._lines:
+            self.write(line, shrink=False, scroll_end=False)
+        self.scroll_end(animate=False)
