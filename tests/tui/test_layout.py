@@ -8,6 +8,7 @@ cannot); the runs the tables show are fixed results fed through the screen's own
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Switch
@@ -144,6 +145,32 @@ async def test_help_shows_one_footer_and_every_panel_key(sqlite_dsn):
         await pilot.press("escape")
         await pilot.pause()
         assert console.app.tune.query_one(WrappingFooter).display is True
+
+
+async def test_a_run_greys_its_keys_in_the_footer_without_rebuilding_it(sqlite_dsn):
+    console = Console(sqlite_dsn, workload=replace(SHORT_BURST, duration_s=30.0))
+    async with console.run() as pilot:
+        await pilot.pause()
+        footer = console.app.tune.query_one(WrappingFooter)
+        drawn = list(footer.query("FooterKey"))
+
+        def key(action: str) -> Any:
+            return next(k for k in footer.query("FooterKey") if getattr(k, "action", "") == action)
+
+        def greyed(action: str) -> bool:
+            return bool(key(action).has_class("-disabled"))
+
+        assert not greyed("burst") and greyed("stop")
+        await pilot.press("b")
+        await until(pilot, lambda: console.app.tune.running == "burst")
+        await pilot.pause()
+        assert greyed("burst") and not greyed("stop")
+        assert list(footer.query("FooterKey")) == drawn  # the same keys, not recomposed
+        await pilot.press("s")  # the run stops within a request
+        await until(pilot, lambda: console.app.tune.running is None)
+        await console.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not greyed("burst") and greyed("stop")
 
 
 def test_the_footer_takes_as_many_rows_as_its_keys_need():

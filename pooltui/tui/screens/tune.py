@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import DescendantFocus
 from textual.reactive import var
@@ -152,7 +152,43 @@ class WrappingFooter(Footer):
     or three (app.tcss, ``-wrapped``), so every one still shows; ctrl+p is then the header's
     icon."""
 
+    _drawn: tuple[tuple[str, str, bool], ...] | None = None  # the keys composed last
+
+    def _keys_now(self) -> tuple[tuple[str, str, bool], ...]:
+        return tuple(
+            (key, active.binding.description, active.enabled)
+            for key, active in self.screen.active_bindings.items()
+            if active.binding.show
+        )
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Recompose only when the keys shown changed: each recompose lays the whole screen
+        out again (a burst's start cost its first frames), and Textual signals more often
+        than the keys change. When only keys' states changed (a run starts or ends: w, b, r
+        greyed, s enabled), the keys drawn are enabled or disabled in place."""
+        now = self._keys_now()
+        drawn = self._drawn
+        if drawn is not None and now != drawn and [k[:2] for k in now] == [k[:2] for k in drawn]:
+            enabled = {active.binding.action: active.enabled for _, _, active in self._shown()}
+            for key in self.query("FooterKey"):  # Footer's own keys, queried by type name
+                action = getattr(key, "action", None)
+                if action in enabled:  # Footer greys a key by this class; a click on one
+                    key.set_class(not enabled[action], "-disabled")  # goes through the key
+            self._drawn = now
+            return
+        if now != drawn:
+            super().bindings_changed(screen)
+
+    def _shown(self) -> list[tuple[str, str, ActiveBinding]]:
+        return [
+            (key, active.binding.description, active)
+            for key, active in self.screen.active_bindings.items()
+            if active.binding.show
+        ]
+
     def compose(self) -> ComposeResult:
+        # before the first bindings signal Footer composes nothing: nothing drawn yet
+        self._drawn = self._keys_now() if self._bindings_ready else None
         keys = list(super().compose())
         # a key is drawn " k Description ": its two texts and three cells of padding
         shown: dict[str, Binding] = {}
@@ -343,18 +379,19 @@ class TuneScreen(Screen[None]):
                 if series
                 else f"burst #{self._burst_number} running"
             )
-            text = (
-                f"▶ {running} · {self._elapsed:.1f} / {self._duration:g} s"
-                + self._trouble
-                + (" · stopping…" if self.stopping else " · s stops")
-            )
+            # the time runs on the live box's title, not here: a status line spanning the
+            # screen repainted 5 times a second made every frame repaint the whole width
+            stop = " · stopping…" if self.stopping else " · s stops"
+            text = f"▶ {running}{self._trouble}{stop}"
+            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.1f} / {self._duration:g} s")
         elif self.running == "comparison" and self._ab is not None:
             ab = self._ab
             text = (
-                f"▶ A/B run {min(ab.done + 1, ab.total)}/{ab.total} · {self._elapsed:.1f} s"
+                f"▶ A/B run {min(ab.done + 1, ab.total)}/{ab.total}"
                 + self._trouble
                 + (" · stopping…" if self.stopping else " · s stops")
             )
+            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.1f} s")
         elif self.running:
             text = f"▶ {self.running}…"
         elif not panel.is_ok:
@@ -398,7 +435,7 @@ class TuneScreen(Screen[None]):
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
         pool = self.pooltui.session.pool
         if self.running not in ("burst", "comparison") and pool is not None:
-            stats = pool.snapshot()
+            stats = pool.snapshot(timings=False)  # only gauges and counters are drawn
             self._show_stats(stats, self.panel.workload.threads)
             self._show_status(stats)  # its count of open connections, too
 
@@ -690,7 +727,7 @@ class TuneScreen(Screen[None]):
                 )
                 why += (
                     f", with the load verify used ({verified.threads} threads, "
-                    f"{verified.pattern} {verified.rate:g}/s, hold {verified.hold_ms:g} ms)"
+                    f"{verified.pattern} {verified.rate:.3g}/s, hold {verified.hold_ms:.3g} ms)"
                 )
             self.load_config(recommendation.config, workload, why)
 

@@ -132,7 +132,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         Binding("v", "verify", "Verify"),
         Binding("a", "apply", "Apply"),
         Binding("escape", "cancel", "Cancel"),
-        Binding("pagedown", "page(1)", "Scroll", show=False),
+        Binding("pagedown", "page(1)", "Scroll", key_display="pgdn/pgup"),  # 80x24 needs it
         Binding("pageup", "page(-1)", "Scroll", show=False),
     ]
 

@@ -210,6 +210,14 @@ class LivePanel(Widget):
         if plots.border_subtitle != text:
             plots.border_subtitle = text
 
+    def show_elapsed(self, text: str) -> None:
+        """The running time on the plots' box title ("" when nothing runs): in the right
+        column, where the samples already repaint."""
+        plots = self.query_one("#plots")
+        title = f"Live · {text}" if text else "Live"
+        if plots.border_title != title:
+            plots.border_title = title
+
     def clear_plots(self) -> None:
         """A new run starts with empty plots."""
         for plot in self.query(TrendPlot).results(TrendPlot):

@@ -83,7 +83,7 @@ WORKLOAD_SLIDERS = (
     SliderSpec("threads", 1, 128, 1),
     SliderSpec("duration_s", 0.5, 60.0, 0.5, "s"),
     SliderSpec("hold_ms", 0.0, 500.0, 1.0, "ms"),
-    SliderSpec("rate", 0.0, 5000.0, 10.0, "/s"),
+    SliderSpec("rate", 0.0, 5000.0, 1.0, "/s"),  # 1: the wizard's 5/s must not snap to 0
 )
 # how many runs the repeat key (r) makes of one configuration: no workload field, so it is kept
 # out of profiles and of the "same configuration" a run is compared on
