@@ -71,3 +71,35 @@ def test_undersized_blocking_pool_waits_far_more_often_than_the_recommended_one(
     assert before.p_wait > 0.3
     assert after.p_wait <= before.p_wait / 2
     assert after.limit == rec.config.maxconnections
+
+
+def test_the_verify_step_explains_a_measured_load_far_from_the_prediction(sqlite_dsn):
+    from pooltui.core.diagnosis.display import verify_notes
+
+    target = parse_dsn(sqlite_dsn)
+    answers = Answers(threads_per_process=4, peak_rate_per_s=50.0, hold_ms=20.0)
+    rec = recommend(answers, PoolConfig(maxconnections=4), target.facts)
+    measured = measure(target, rec.config, verify_workload(answers, duration_s=0.5))
+    # the same run as if the client had reached a fifth of the rate asked
+    slow = replace(measured, rate_per_s=10.0, arrivals=400)
+    (note, *_) = verify_notes(rec, 50.0, {"current": slow})
+    assert "beyond the noise" in note and "±10%" in note  # 1.96 / sqrt(400)
+    assert "offered 10/s of the 50/s asked" in note and "utilisation" in note
+    fair = replace(
+        measured, rate_per_s=50.0, arrivals=400, hold_ms=rec.prediction_before.offered_load * 20
+    )
+    assert "within the noise" in verify_notes(rec, 50.0, {"current": fair})[0]
+
+
+def test_a_wait_for_a_thread_is_shown_beside_the_pools_zero_wait():
+    from pooltui.core.diagnosis.display import THREAD_WAIT, prediction_table
+    from pooltui.core.targets import driver_facts
+
+    # 4 threads, 4 connections, 150/s x 20 ms = 3 Erlangs: the pool never makes anyone
+    # wait, the threads do
+    answers = Answers(threads_per_process=4, peak_rate_per_s=150.0, hold_ms=20.0)
+    rec = recommend(answers, PoolConfig(maxconnections=4), driver_facts("psycopg"))
+    assert rec.prediction.p_wait == 0 and rec.prediction.thread_p_wait > 0.1
+    rows = {row[0]: row[1:] for row in prediction_table(rec).rows}
+    assert rows["mean wait for a connection"][1] == "0 ms"
+    assert rows[THREAD_WAIT][1].startswith(f"{rec.prediction.thread_p_wait:.2%}")

@@ -13,8 +13,10 @@ Decisions, documented in ``--help`` too:
 * A target that cannot be reached: when it came from ``--dsn`` the user asked for measurement
   explicitly, so it is an error (exit 3, with a hint to use ``--no-measure``); when it came from
   a profile, a warning on stderr and the recommendation from the answers alone (exit 0).
-* Without ``--query`` the measured SELECT 1 round trip is shown but not used as ``query_ms``: it
-  is a floor, not the application's query, and it would override ``--complexity``.
+* Without ``--query`` the profile's workload query is timed as the representative query
+  (median of several runs), since it is what the profile's bursts run; without either, the
+  measured SELECT 1 round trip is shown but not used as ``query_ms``: it is a floor, not the
+  application's query, and it would override ``--complexity``.
 
 Nothing here imports textual.
 """
@@ -39,6 +41,7 @@ from pooltui.core.diagnosis.recommend import (
     SHAPES,
     SYMPTOMS,
     TYPICAL_QUERY_MS,
+    AnswerRefused,
     Answers,
     Recommendation,
     answers_from_mapping,
@@ -47,7 +50,7 @@ from pooltui.core.diagnosis.recommend import (
 )
 from pooltui.core.diagnosis.verify import TargetFigures, measure_target, verify_workload
 from pooltui.core.errors import BadInput, CannotConnect
-from pooltui.core.profiles import read_toml_file
+from pooltui.core.profiles import Profile, read_toml_file
 from pooltui.core.targets import DriverFacts
 
 #: option -> (answer name, type, help); dest is "answer_<name>" so nothing collides
@@ -170,6 +173,26 @@ def gather_answers(args: argparse.Namespace) -> Answers:
 
 
 # --- target and measurement ---------------------------------------------------------------------
+
+
+def refusal_with_defaults(error: AnswerRefused, answers: Answers) -> str:
+    """The refusal, plus which of the answers it names are defaults and the option for each:
+    a default rate the measured query cannot keep up with is the likeliest to be wrong."""
+    options = {name: flag for flag, name, _, _ in ANSWER_OPTIONS}
+    defaults = [name for name in error.answers if name in answers.assumed and name in options]
+    if not defaults:
+        return str(error)
+    named = ", ".join(f"{name} ({_answer_value(answers, name)})" for name in defaults)
+    flags = ", ".join(options[name] for name in defaults)
+    return f"{str(error).rstrip('.')}; {named} are defaults, not your figures: give {flags}."
+
+
+def profile_query(profile: Profile | None) -> str | None:
+    """The profile's workload query, the representative query when --query is not given (its
+    time is the profile's, where SELECT 1 would time only the round trip)."""
+    if profile is None or profile.workload.query.strip().upper() in ("", "SELECT 1"):
+        return None
+    return profile.workload.query
 
 
 def workload_for(answers: Answers, measured: TargetFigures | None) -> Workload:
@@ -343,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
     measured = None
     if target is not None and not args.no_measure:
         try:
-            measured = measure_target(target, answers.query)
+            measured = measure_target(target, answers.query or profile_query(profile))
         except CannotConnect as error:
             if args.dsn:
                 raise CannotConnect(
@@ -355,7 +378,10 @@ def run(args: argparse.Namespace) -> int:
                 "defaults instead of measured figures.",
                 file=sys.stderr,
             )
-    rec = recommend(answers, current, facts, measured.measurements() if measured else None)
+    try:
+        rec = recommend(answers, current, facts, measured.measurements() if measured else None)
+    except AnswerRefused as error:
+        raise BadInput(refusal_with_defaults(error, answers)) from None
     assumed = assumed_names(answers, measured.measurements() if measured else None)
     if target is None:
         target_label = "no target (nothing measured; demo driver facts)"

@@ -88,8 +88,8 @@ def measure_latencies(target: Target, query: str = "SELECT 1", samples: int = 3)
     )
 
 
-def check_target(target: Target, query: str = "SELECT 1") -> CheckReport:
-    latencies = measure_latencies(target, query)
+def check_target(target: Target, query: str = "SELECT 1", samples: int = 3) -> CheckReport:
+    latencies = measure_latencies(target, query, samples)
     return CheckReport(
         target=target.redacted,
         kind=target.kind,

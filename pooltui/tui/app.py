@@ -25,7 +25,7 @@ from pooltui.core.pool import InstrumentedPool
 from pooltui.core.profiles import Profile, strip_password
 from pooltui.core.session import PoolSession
 from pooltui.core.targets import PASSWORD_ENVS, Target, dsn_secrets
-from pooltui.tui.commands import PoolCommands, command_bindings, help_for
+from pooltui.tui.commands import PoolCommands, help_for
 from pooltui.tui.crash import crash_report
 from pooltui.tui.screens.tune import TuneScreen
 
@@ -147,10 +147,11 @@ class PoolTuiApp(App[int]):
 
         if isinstance(self.screen, HelpScreen):
             return
+        # every key the screen has, whatever has focus now (an input field hides the letters)
         keys = [
             (self.get_key_display(b), help_for(b))
-            for owner, b in command_bindings(self.tune)
-            if owner in (self.tune, self)
+            for b in (*self.tune.BINDINGS, *self.BINDINGS)
+            if isinstance(b, Binding) and b.show
         ]
         keys += [
             ("enter", "details of the selected run (load its configuration back)"),

@@ -35,6 +35,10 @@ HELP: dict[str, str] = {
     "profiles": "Load a profile into the sliders or save the current settings as one.",
     "export": "Write the configuration as a TOML profile or as Python PooledDB code.",
     "help": "What every parameter, gauge and key means.",
+    "jump('params')": "The panels' own keys: 1 parameters, 2 runs, 3 events, 4 findings; the "
+    "panel with focus has a heavy border, the control with focus a bar at its left.",
+    "leave_field": "Leave the input field (the letters are typed into it while it has focus): "
+    "the next letter is a key again.",
     "quit": "Stop any run, close every connection and leave.",
 }
 

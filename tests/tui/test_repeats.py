@@ -25,7 +25,7 @@ from pooltui.tui.messages import (
     StatsSampled,
 )
 from pooltui.tui.screens.run_details import RunDetailsScreen
-from pooltui.tui.widgets.history_table import COLUMNS, HistoryTable
+from pooltui.tui.widgets.history_table import HistoryTable
 
 from .helpers import SHORT_BURST, Console, burst, screen_text, set_slider, until
 
@@ -36,8 +36,8 @@ def table(console: Console) -> HistoryTable:
 
 def cell(console: Console, row: int, column: str) -> str:
     """One cell's text; ``column`` is a column key of the history table."""
-    index = [key for key, _, _ in COLUMNS].index(column)
-    return str(table(console).get_row_at(row)[index])
+    shown = table(console)
+    return str(shown.get_row_at(row)[shown.get_column_index(column)])
 
 
 async def idle(pilot: Pilot, console: Console) -> None:
@@ -148,14 +148,14 @@ async def test_changed_describes_the_difference_from_the_baseline(sqlite_dsn):
         await burst(pilot, console)
         # no baseline: each row against the row above
         assert cell(console, 2, "label") == "hold_ms 0→2"
-        assert table(console).border_title == "Runs (ms, changed vs row above)"
+        assert table(console).border_title == "2 Runs (ms, changed vs row above)"
         table(console).focus()
         await pilot.press("up", "up", "m")  # run 1 is the baseline
         assert console.app.history.baseline == 1
         assert cell(console, 0, "label") == "baseline"
         assert cell(console, 1, "label") == "maxconnections 4→5"
         assert cell(console, 2, "label") == "maxconnections 4→5, hold_ms 0→2"
-        assert table(console).border_title == "Runs (ms, Δ vs baseline)"
+        assert table(console).border_title == "2 Runs (ms, Δ vs baseline)"
 
 
 async def test_the_baselines_own_configuration_says_its_difference_is_noise(sqlite_dsn):

@@ -207,3 +207,80 @@ async def test_a_representative_query_is_timed_and_used(pg_dsn):
             "query_ms is the" in text and "measured" in text
             for text in wizard.recommendation.assumptions
         )
+
+
+# --- no dead ends ---------------------------------------------------------------------------
+
+
+async def test_batch_mariadb_leaves_step_1_and_a_blocking_answer_is_changed_where_shown(
+    mysql_dsn,
+):
+    from pooltui.core.profiles import find_profile, load_profile
+
+    profile = load_profile(find_profile("batch-mariadb"))
+    wizard = WizardScreen(parse_dsn(mysql_dsn), profile.pool, profile.workload)
+    host = Host(wizard)
+    async with host.run_test(size=(120, 46)) as pilot:
+        await until(pilot, lambda: wizard.figures is not None or wizard.measure_error is not None)
+        figures = wizard.figures
+        assert figures is not None and figures.query == profile.workload.query  # not SELECT 1
+        hold = float(wizard.query_one("#a-hold_ms", Input).value)
+        assert hold == round(profile.workload.hold_ms + figures.query_ms, 1)
+        await next_step(pilot, wizard, "application")  # step 1 is left
+        await next_step(pilot, wizard, "load")
+        await next_step(pilot, wizard, "queries")
+        # 4 threads cannot keep up with the assumed 50/s at a ~230 ms hold: refused on the
+        # rate's own step, with the rate focused to change it
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: step_of(wizard) == "load", timeout=10)
+        assert wizard.focused is wizard.query_one("#a-peak_rate_per_s")
+        text = await screen_text(pilot)
+        assert "could never keep up" in text and "peak_rate_per_s = 50 (assumed" in text
+        await type_into(pilot, wizard, "peak_rate_per_s", "5")
+        for step in ("queries", "symptoms", "result"):
+            await next_step(pilot, wizard, step)
+        assert wizard.recommendation is not None
+
+
+async def test_answers_are_remembered_and_apply_sets_the_load_verify_used(sqlite_dsn):
+    from .helpers import Console
+
+    console = Console(sqlite_dsn)
+    async with console.run(size=(120, 46)) as pilot:
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(console.app.screen, WizardScreen))
+        wizard = console.app.screen
+        assert isinstance(wizard, WizardScreen)
+        await next_step(pilot, wizard, "application")
+        await type_into(pilot, wizard, "threads_per_process", "6")
+        await next_step(pilot, wizard, "load")
+        await next_step(pilot, wizard, "queries")
+        await next_step(pilot, wizard, "symptoms")
+        symptoms = wizard.query_one("#a-symptoms", SelectionList)
+        assert str(symptoms.get_option_at_index(0).prompt) == "[ ] exhaustion"
+        symptoms.focus()
+        await pilot.press("space")
+        await until(pilot, lambda: symptoms.selected == ["exhaustion"], timeout=10)
+        assert str(symptoms.get_option_at_index(0).prompt) == "[x] exhaustion"
+        await pilot.press("escape")
+        await until(pilot, lambda: console.app.screen is console.app.tune)
+
+        await pilot.press("d")  # opened again: the answers given are there
+        await until(pilot, lambda: isinstance(console.app.screen, WizardScreen))
+        again = console.app.screen
+        assert isinstance(again, WizardScreen) and again is not wizard
+        await pilot.pause()
+        assert again.query_one("#a-threads_per_process", Input).value == "6"
+        assert again.query_one("#a-symptoms", SelectionList).selected == ["exhaustion"]
+        for step in ("application", "load", "queries", "symptoms", "result"):
+            await next_step(pilot, again, step)
+        answers = again.answers()
+        assert answers.threads_per_process == 6 and "threads_per_process" not in answers.assumed
+        await pilot.press("a")
+        await until(pilot, lambda: console.app.screen is console.app.tune)
+        workload = console.panel.workload
+        assert (workload.pattern, workload.rate, workload.threads) == (
+            "poisson",
+            answers.peak_rate_per_s / answers.processes,
+            6,
+        )

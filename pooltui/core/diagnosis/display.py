@@ -4,6 +4,7 @@ front end renders in its own way). Pure: no terminal, no textual, no rich."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,11 +19,14 @@ if TYPE_CHECKING:
 PREDICTION_FIGURES = (
     "offered load (Erlangs)",
     "utilisation",
-    "P(wait)",
-    "mean wait",
-    "p95 wait",
+    "P(wait for a connection)",
+    "mean wait for a connection",
+    "p95 wait for a connection",
     "rejections",
 )
+# the wait before the pool, when the threads are all busy at peak: beside the pool's 0 ms, so
+# "mean wait 0 ms" never stands alone next to a warning that requests queue for a thread
+THREAD_WAIT = "wait for a thread (mean)"
 THROUGHPUT = "throughput"
 #: the two configurations a recommendation compares, in column order
 CONFIGURATIONS = ("current", "recommended")
@@ -51,6 +55,11 @@ def prediction_cells(p: Prediction) -> list[str]:
         ms(p.p95_wait_ms),
         pct(p.p_reject),
     ]
+
+
+def thread_wait_cell(p: Prediction) -> str:
+    """``17.88 %, 35.2 ms``: how often and how long a request waits for a free thread."""
+    return f"{pct(p.thread_p_wait)}, {ms(p.thread_mean_wait_ms)}" if p.thread_p_wait else "0 ms"
 
 
 def measured_cells(m: Measured | None) -> list[str]:
@@ -89,19 +98,81 @@ def prediction_table(
     ``rate_per_s`` (the peak per process) adds the predicted throughput row; ``verified`` (the
     bursts measured so far, by configuration) adds a measured column beside each prediction.
     """
-    labels = PREDICTION_FIGURES if rate_per_s is None else (*PREDICTION_FIGURES, THROUGHPUT)
+    predictions = (rec.prediction_before, rec.prediction)
+    threads_wait = any(p.thread_p_wait > 0 for p in predictions)
+    labels: tuple[str, ...] = PREDICTION_FIGURES
+    if threads_wait:
+        labels = (*labels, THREAD_WAIT)
+    if rate_per_s is not None:
+        labels = (*labels, THROUGHPUT)
     columns: list[tuple[str, str]] = []
     cells: list[list[str]] = []
-    for which, prediction in zip(
-        CONFIGURATIONS, (rec.prediction_before, rec.prediction), strict=True
-    ):
+    for which, prediction in zip(CONFIGURATIONS, predictions, strict=True):
         predicted = prediction_cells(prediction)
+        if threads_wait:
+            predicted.append(thread_wait_cell(prediction))
         if rate_per_s is not None:
             predicted.append(f"{rate_per_s * (1 - prediction.p_reject):.3g}/s")
         columns.append((which, "predicted"))
         cells.append(predicted)
         if verified is not None:
             columns.append((which, "measured"))
-            cells.append(measured_cells(verified.get(which))[: len(labels)])
+            measured = measured_cells(verified.get(which))
+            if threads_wait:  # an open-loop arrival's lateness is its wait for a thread
+                m = verified.get(which)
+                lag = "…" if m is None else ms(m.result.schedule_lag.mean)
+                measured.insert(len(PREDICTION_FIGURES), lag)
+            cells.append(measured[: len(labels)])
     rows = tuple((label, *(column[i] for column in cells)) for i, label in enumerate(labels))
     return PredictionTable(tuple(columns), rows)
+
+
+# a measured offered load this far from the prediction (as a ratio) is explained, beyond the
+# burst's own noise band
+LARGE_DIFFERENCE = 0.25
+
+
+def verify_notes(
+    rec: Recommendation, rate_per_s: float, verified: Mapping[str, Measured]
+) -> list[str]:
+    """Why a verification burst measured another load than the prediction: the rate the
+    client reached (its threads, its CPU), the hold measured, and the burst's noise band (a
+    Poisson count of N arrivals is known to about ±1.96/sqrt(N))."""
+    notes = []
+    for which, prediction in zip(
+        CONFIGURATIONS, (rec.prediction_before, rec.prediction), strict=True
+    ):
+        m = verified.get(which)
+        if m is None or m.arrivals == 0 or prediction.offered_load <= 0:
+            continue
+        band = 1.96 / math.sqrt(m.arrivals)
+        ratio = m.offered_load / prediction.offered_load
+        loads = f"{which}: measured {m.offered_load:.2f} Erlangs, {prediction.offered_load:.2f}"
+        noise = f"a burst of {m.arrivals} arrivals measures the load within about ±{band:.0%}"
+        if abs(ratio - 1) <= max(band, LARGE_DIFFERENCE):
+            notes.append(f"{loads} predicted: within the noise ({noise}).")
+            continue
+        why = []
+        if m.rate_per_s < rate_per_s * (1 - max(band, 0.1)):
+            client = m.result.client
+            pace = (
+                f"the client was CPU-bound ({client.cores:.2f} cores: the GIL), so it could not "
+                "offer the load"
+                if client.saturated
+                else "the threads were all busy, so requests waited for a thread and arrived "
+                f"late (mean {ms(m.result.schedule_lag.mean)})"
+            )
+            why.append(
+                f"the burst offered {m.rate_per_s:.3g}/s of the {rate_per_s:.3g}/s asked: {pace}"
+            )
+        hold_answered = prediction.offered_load / rate_per_s * 1000.0 if rate_per_s else 0.0
+        if hold_answered and abs(m.hold_ms / hold_answered - 1) > LARGE_DIFFERENCE:
+            why.append(
+                f"a connection was held {m.hold_ms:.3g} ms on average, not the {hold_answered:.3g}"
+                " ms answered (query and hold)"
+            )
+        why.append(
+            f"utilisation {m.utilisation:.0%} measured, {prediction.utilisation:.0%} predicted"
+        )
+        notes.append(f"{loads} predicted, beyond the noise ({noise}): " + "; ".join(why) + ".")
+    return notes

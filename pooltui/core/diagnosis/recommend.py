@@ -129,14 +129,27 @@ class Recommendation:
     assumptions: tuple[str, ...]  # sentences: model assumptions, defaults, measured figures
 
 
+class AnswerRefused(BadInput):
+    """Answers that cannot all be true together; ``answers`` names them, the likeliest to be
+    wrong first, so a front end can show each where it can be changed."""
+
+    def __init__(self, message: str, answers: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.answers = answers
+
+
+KEEP_UP_ANSWERS = ("peak_rate_per_s", "threads_per_process", "hold_ms", "processes")
+
+
 def _check_keep_up(threads: int, rate_per_process: float, hold_ms: float) -> None:
     interval_ms = threads / rate_per_process * 1000.0
     if hold_ms >= interval_ms:
-        raise BadInput(
+        raise AnswerRefused(
             f"At {rate_per_process:g} requests/s per process each of the {threads} threads must "
             f"start a request every {interval_ms:.3g} ms but holds a connection for "
             f"{hold_ms:g} ms, so the threads could never keep up; check the rate, the hold time "
-            "or the threads."
+            "or the threads.",
+            KEEP_UP_ANSWERS,
         )
 
 
@@ -175,10 +188,11 @@ def validate_answers(answers: Answers) -> None:
     if a.query is not None and not isinstance(a.query, str):
         raise BadInput(f"query must be SQL text, not {a.query!r}.")
     if a.hold_ms < a.query_ms and not {"hold_ms", "query_ms"} & a.assumed:
-        raise BadInput(
+        raise AnswerRefused(
             f"hold_ms ({a.hold_ms:g} ms) is shorter than query_ms ({a.query_ms:g} ms), but a "
             "request holds its connection at least while its query runs; give the hold time "
-            "including it."
+            "including it.",
+            ("hold_ms", "query_ms"),
         )
     _check_keep_up(a.threads_per_process, a.peak_rate_per_s / a.processes, a.hold_ms)
 

@@ -59,6 +59,9 @@ class Prediction:
     mean_wait_ms: float
     p95_wait_ms: float
     p_reject: float
+    # requests waiting for a free thread, before the pool (the threads all busy at peak)
+    thread_p_wait: float = 0.0
+    thread_mean_wait_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,12 @@ def _limit(cfg: PoolConfig, ctx: Context) -> int:
 def predict_for(ctx: Context, cfg: PoolConfig) -> Prediction:
     """Erlang C (blocking) or B (not) for the pool; none at all when it is as big as the threads."""
     n, a = pool_size(cfg, ctx), ctx.load
-    if n >= ctx.usable:  # the threads can never ask for more than the pool has
-        return Prediction(a, a / n, 0.0, 0.0, 0.0, 0.0)
+    if n >= ctx.usable:  # the threads can never ask for more than the pool has: the wait, if
+        # any, is for a thread, before the pool
+        usable = max(ctx.usable, 1)
+        thread_wait = q.erlang_c(usable, a)
+        thread_mean = q.mean_wait_s(usable, a, ctx.hold_s) * 1000.0 if thread_wait else 0.0
+        return Prediction(a, a / n, 0.0, 0.0, 0.0, 0.0, thread_wait, thread_mean)
     if not cfg.blocking:
         return Prediction(a, a / n, 0.0, 0.0, 0.0, q.erlang_b(n, a))
     mean = q.mean_wait_s(n, a, ctx.hold_s) * 1000.0

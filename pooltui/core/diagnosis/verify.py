@@ -71,10 +71,16 @@ class TargetFigures:
         )
 
 
+# samples of a representative query (its median is the answer query_ms): a report's first run
+# may read cold pages, so one sample could be far from the typical time
+QUERY_SAMPLES = 5
+
+
 def measure_target(target: Target, query: str | None = None) -> TargetFigures:
-    """Connect and query times (medians of 3) and the server's limits: CannotConnect if down,
-    RunFailed if the query fails. Without ``query`` the SELECT 1 round trip is timed."""
-    report = check_target(target, query or "SELECT 1")
+    """Connect and query times (medians of 3, or of QUERY_SAMPLES for a representative query)
+    and the server's limits: CannotConnect if down, RunFailed if the query fails. Without
+    ``query`` the SELECT 1 round trip is timed."""
+    report = check_target(target, query or "SELECT 1", QUERY_SAMPLES if query else 3)
     return TargetFigures(
         report.latencies.connect_ms,
         report.latencies.query_ms,

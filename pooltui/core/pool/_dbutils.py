@@ -150,6 +150,7 @@ class PoolInternals:
     state: dict[str, Any]
     maxcached: int
     maxconnections: int
+    maxshared: int = 0  # 0 also when the driver cannot share (DBUtils zeroes it)
 
     def checked_out(self) -> int:
         """Connections handed out now (lock-free: an int read is atomic under the GIL)."""
@@ -189,6 +190,7 @@ def bind(pooled: Any) -> PoolInternals:
         state=state,
         maxcached=state["_maxcached"],
         maxconnections=state["_maxconnections"],
+        maxshared=state.get("_maxshared") or 0,
     )
 
 

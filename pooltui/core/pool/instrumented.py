@@ -155,6 +155,7 @@ class InstrumentedPool:
             self._collect.times = None
         self._maxcached = self.internals.maxcached
         self._maxconnections = self.internals.maxconnections
+        self._maxshared = self.internals.maxshared
         self._built = True
         self._raise_peaks()
 
@@ -599,6 +600,7 @@ class InstrumentedPool:
             ),
             maxconnections=self._maxconnections,
             maxcached=self._maxcached,
+            maxshared=self._maxshared,
             leaks=leaks,
             oldest_wait_ms=oldest_wait * 1000.0,
             peak_oldest_wait_ms=longest_wait * 1000.0,

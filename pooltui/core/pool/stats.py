@@ -75,6 +75,7 @@ class PoolStats:
     # effective limits (0 = unlimited, as in PooledDB)
     maxconnections: int = 0
     maxcached: int = 0
+    maxshared: int = 0  # the shared gauge's limit (0: no sharing, the console hides it)
     # connections held past the leak threshold right now (0 when the detector is off)
     leaks: int = 0
     # the oldest waiter (PgBouncer's maxwait): how long the caller waiting longest in

@@ -62,6 +62,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("d", "diagnose: the guided wizard that recommends a configuration"),
     ("t", "tune sweep: measure the pool size curve, search, prove; a applies the winner"),
     ("enter", "details of the selected run"),
+    ("1-4", "the panels' own keys: 1 parameters, 2 runs, 3 events, 4 findings"),
+    ("escape", "leave an input field: its letters are typed into it, not keys"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
     ("ctrl+q", "quit"),

@@ -22,17 +22,19 @@ lock-free snapshot, so the gauges always show the pool as it is.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.events import DescendantFocus
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, Input, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from pooltui.core import checks
@@ -73,6 +75,7 @@ from pooltui.tui.widgets.event_log import EventLog
 from pooltui.tui.widgets.history_table import HistoryTable
 from pooltui.tui.widgets.live_panel import LivePanel, plottable
 from pooltui.tui.widgets.param_panel import ParamPanel
+from pooltui.tui.widgets.slider import Slider
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Recommendation
@@ -80,10 +83,19 @@ if TYPE_CHECKING:
     from pooltui.core.pool import InstrumentedPool, PoolEvent
     from pooltui.core.targets import Target
     from pooltui.tui.app import PoolTuiApp
+    from pooltui.tui.screens.wizard import WizardMemory
 
+# the panels' own keys (k9s-style jumps: digits work in every terminal and tmux, alt+letter
+# does not everywhere), each said in its panel's title: (key, panel, title)
+PANEL_KEYS = (
+    ("1", "params", "Parameters"),
+    ("2", "history", "Runs"),
+    ("3", "events", "Events"),
+    ("4", "findings", "Findings"),
+)
 PANEL_TITLES = (
-    ("#params", "Parameters"),
-    ("#events", "Events"),
+    ("#params", "1 Parameters"),
+    ("#events", "3 Events"),
 )
 # pool events the screen reports itself, with more context than the pool has
 OWN_EVENTS = frozenset({"run_finished"})
@@ -121,29 +133,82 @@ def unreachable(error: BaseException) -> bool:
 
 
 PALETTE_KEY_WIDTH = 14  # the footer's "▏^p palette" at its right end
+MAX_FOOTER_ROWS = 3
+
+
+def footer_rows(widths: list[int], width: int) -> int:
+    """How many rows keys of these widths need in a grid of equal columns ``width`` wide (at
+    most MAX_FOOTER_ROWS: past that the keys are cut, the palette still has them all)."""
+    for rows in range(1, MAX_FOOTER_ROWS):
+        columns = -(-len(widths) // rows)
+        if not widths or (sum(widths) <= width if rows == 1 else columns * max(widths) <= width):
+            return rows
+    return MAX_FOOTER_ROWS
 
 
 class WrappingFooter(Footer):
     """When the keys do not fit on one row (a narrow screen, or many keys) they wrap onto two
-    (app.tcss, ``-wrapped``), so every one still shows; ctrl+p is then the header's icon."""
+    or three (app.tcss, ``-wrapped``), so every one still shows; ctrl+p is then the header's
+    icon."""
+
+    _drawn: tuple[tuple[str, str, bool], ...] | None = None  # the keys composed last
+
+    def _keys_now(self) -> tuple[tuple[str, str, bool], ...]:
+        return tuple(
+            (key, active.binding.description, active.enabled)
+            for key, active in self.screen.active_bindings.items()
+            if active.binding.show
+        )
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Recompose only when the keys shown changed: each recompose lays the whole screen
+        out again (a burst's start cost its first frames), and Textual signals more often
+        than the keys change. When only keys' states changed (a run starts or ends: w, b, r
+        greyed, s enabled), the keys drawn are enabled or disabled in place."""
+        now = self._keys_now()
+        drawn = self._drawn
+        if drawn is not None and now != drawn and [k[:2] for k in now] == [k[:2] for k in drawn]:
+            enabled = {active.binding.action: active.enabled for _, _, active in self._shown()}
+            for key in self.query("FooterKey"):  # Footer's own keys, queried by type name
+                action = getattr(key, "action", None)
+                if action in enabled:  # Footer greys a key by this class; a click on one
+                    key.set_class(not enabled[action], "-disabled")  # goes through the key
+            self._drawn = now
+            return
+        if now != drawn:
+            super().bindings_changed(screen)
+
+    def _shown(self) -> list[tuple[str, str, ActiveBinding]]:
+        return [
+            (key, active.binding.description, active)
+            for key, active in self.screen.active_bindings.items()
+            if active.binding.show
+        ]
 
     def compose(self) -> ComposeResult:
+        # before the first bindings signal Footer composes nothing: nothing drawn yet
+        self._drawn = self._keys_now() if self._bindings_ready else None
         keys = list(super().compose())
         # a key is drawn " k Description ": its two texts and three cells of padding
         shown: dict[str, Binding] = {}
         for active in self.screen.active_bindings.values():
             if active.binding.show:
                 shown.setdefault(active.binding.action, active.binding)
-        needed = sum(
+        widths = [
             len(self.app.get_key_display(binding)) + len(binding.description) + 3
             for binding in shown.values()
-        ) + (PALETTE_KEY_WIDTH if self.show_command_palette else 0)
+        ]
+        needed = sum(widths) + (PALETTE_KEY_WIDTH if self.show_command_palette else 0)
         width = self.screen.size.width
         wrap = self.screen.has_class("-narrow") or 0 < width < needed
         self.set_class(wrap, "-wrapped")
         if wrap:
             keys = [key for key in keys if not key.has_class("-command-palette")]
-            self.styles.grid_size_columns = max(1, -(-len(keys) // 2))  # Footer's: one per key
+            rows = max(2, footer_rows(widths, width)) if width else 2
+            self.styles.height = rows
+            self.styles.grid_size_columns = max(1, -(-len(keys) // rows))  # one per key
+        else:
+            self.styles.height = 1
         yield from keys
 
 
@@ -163,14 +228,26 @@ class TuneScreen(Screen[None]):
         Binding("c", "connect", "Connect"),
         Binding("p", "profiles", "Profile"),
         Binding("e", "export", "Export"),
+        Binding("1", "jump('params')", "Panels", key_display="1-4"),
+        *(Binding(key, f"jump({panel!r})", title, show=False) for key, panel, title in PANEL_KEYS),
+        Binding("escape", "leave_field", "Leave the field"),
     ]
+    # the actions a single key (a letter, a digit) runs: while an input field has focus the
+    # key is typed there, so these leave the footer and the palette (check_action) and escape
+    # leaves the field. Read off BINDINGS, so a key added there is covered.
+    LETTER_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        binding.action.split("(")[0]
+        for binding in BINDINGS
+        if isinstance(binding, Binding)
+        and all(len(key.strip()) == 1 for key in binding.key.split(","))
+    )
     #: what runs now: "warm-up", "burst", "comparison" or None; the keys follow (check_action)
     running: var[str | None] = var(None, init=False, bindings=True)
     #: the running burst was asked to stop (s again does nothing)
     stopping: var[bool] = var(False, init=False, bindings=True)
     # typed by Screen (whose annotation mypy reads as an instance variable's): not re-declared
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (150, "-huge")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall"), (40, "-towering")]
     POLL_INTERVAL_S = 0.5
     SAMPLE_INTERVAL_S = 0.2
 
@@ -192,6 +269,8 @@ class TuneScreen(Screen[None]):
         # when it is not: a run then tries it again first (_recheck)
         self._dead = ""
         self._rechecking = False
+        self._last_param: Widget | None = None  # the control 1 focuses again
+        self._wizard_memory: WizardMemory | None = None  # the wizard's answers, kept
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -210,12 +289,12 @@ class TuneScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.pooltui
         yield Header()
+        yield Static(id="status", markup=False)  # the whole width: at 80 columns it is not cut
         with Horizontal(id="main"):
             yield ParamPanel(
                 app.profile.pool, app.profile.workload, app.session.target.facts, id="params"
             )
             with VerticalScroll(id="dash"):
-                yield Static(id="status", markup=False)
                 yield LivePanel(id="livepanel")
                 yield HistoryTable(id="history")
                 yield EventLog(id="events")
@@ -225,6 +304,7 @@ class TuneScreen(Screen[None]):
         app = self.pooltui
         for selector, title in PANEL_TITLES:
             self.query_one(selector).border_title = title
+        self.query_one(HistoryTable).key_hint = "2 "
         self._show_limits()
         self.query_one(HistoryTable).show(app.history)
         self.events.add("info", f"console opened on {app.session.target.redacted}")
@@ -242,7 +322,14 @@ class TuneScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that cannot act now are shown disabled (None): no run starts beside another,
-        only a running burst or comparison stops, a baseline needs a run, A/B a baseline."""
+        only a running burst or comparison stops, a baseline needs a run, A/B a baseline.
+        While an input field has focus its letters are typed there: the letter keys leave
+        the footer (False) and escape, which leaves the field, is offered instead."""
+        typing = self._typing()
+        if action == "leave_field":
+            return typing
+        if typing and action in self.LETTER_ACTIONS:
+            return False
         if action in ("warm_up", "burst", "repeat"):
             return None if self.running else True
         if action == "compare":
@@ -255,6 +342,45 @@ class TuneScreen(Screen[None]):
         if action == "delete_run":
             return True if len(self.pooltui.history) and not self.running else None
         return True
+
+    def _typing(self) -> bool:
+        """An input field has focus: a letter typed now goes into it."""
+        return isinstance(self.focused, Input | TextArea)
+
+    def on_screen_suspend(self) -> None:
+        """A modal on top shows its own footer: this one would show beneath it."""
+        self.query_one(WrappingFooter).display = False
+
+    def on_screen_resume(self) -> None:
+        self.query_one(WrappingFooter).display = True
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        """Focus moved: the footer follows (an input field hides the letter keys)."""
+        if self.panel in event.widget.ancestors:
+            self._last_param = event.widget
+        self.refresh_bindings()
+
+    def action_jump(self, panel: str) -> None:
+        """A panel's own key: focus it (its border turns heavy) and bring it into view."""
+        params = self.panel
+        if panel == "params":
+            last = self._last_param
+            target = last if last is not None and last.is_attached else params
+            if target is params:
+                target = params.query_one(Slider)
+            target.focus()
+        elif panel == "findings":
+            params.focus()
+            params.scroll_to_widget(params.query_one("#findings"), animate=False, top=True)
+        else:
+            widget = self.query_one(f"#{panel}")
+            widget.focus()
+            self.query_one("#dash", VerticalScroll).scroll_to_widget(widget, animate=False)
+
+    def action_leave_field(self) -> None:
+        """Escape in an input field: focus its panel, so the next letter is a key again."""
+        if self._typing():
+            self.panel.focus()
 
     def on_resize(self) -> None:
         """Below 100 columns the footer wraps and leaves ctrl+p to the header's icon."""
@@ -276,18 +402,19 @@ class TuneScreen(Screen[None]):
                 if series
                 else f"burst #{self._burst_number} running"
             )
-            text = (
-                f"▶ {running} · {self._elapsed:.1f} / {self._duration:g} s"
-                + self._trouble
-                + (" · stopping…" if self.stopping else " · s stops")
-            )
+            # the time runs on the live box's title, not here: a status line spanning the
+            # screen repainted 5 times a second made every frame repaint the whole width
+            stop = " · stopping…" if self.stopping else " · s stops"
+            text = f"▶ {running}{self._trouble}{stop}"
+            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.1f} / {self._duration:g} s")
         elif self.running == "comparison" and self._ab is not None:
             ab = self._ab
             text = (
-                f"▶ A/B run {min(ab.done + 1, ab.total)}/{ab.total} · {self._elapsed:.1f} s"
+                f"▶ A/B run {min(ab.done + 1, ab.total)}/{ab.total}"
                 + self._trouble
                 + (" · stopping…" if self.stopping else " · s stops")
             )
+            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.1f} s")
         elif self.running:
             text = f"▶ {self.running}…"
         elif not panel.is_ok:
@@ -316,7 +443,11 @@ class TuneScreen(Screen[None]):
     def _show_limits(self) -> None:
         effective = self.panel.validation.effective
         self._show_stats(
-            PoolStats(maxconnections=effective.maxconnections, maxcached=effective.maxcached),
+            PoolStats(
+                maxconnections=effective.maxconnections,
+                maxcached=effective.maxcached,
+                maxshared=effective.maxshared,
+            ),
             self.panel.workload.threads,
         )
 
@@ -327,7 +458,7 @@ class TuneScreen(Screen[None]):
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
         pool = self.pooltui.session.pool
         if self.running not in ("burst", "comparison") and pool is not None:
-            stats = pool.snapshot()
+            stats = pool.snapshot(timings=False)  # only gauges and counters are drawn
             self._show_stats(stats, self.panel.workload.threads)
             self._show_status(stats)  # its count of open connections, too
 
@@ -769,17 +900,35 @@ class TuneScreen(Screen[None]):
             return
         panel = self.panel
 
-        def applied(recommendation: Recommendation | None) -> None:
-            if recommendation is not None:
-                self.load_config(
-                    recommendation.config,
-                    self.panel.workload,
-                    "the wizard's recommendation is in the sliders",
-                )
-
-        self.app.push_screen(
-            WizardScreen(self.pooltui.session.target, panel.config, panel.workload), applied
+        screen = WizardScreen(
+            self.pooltui.session.target,
+            panel.config,
+            panel.workload,
+            remembered=self._wizard_memory,
         )
+
+        def applied(recommendation: Recommendation | None) -> None:
+            self._wizard_memory = screen.memory  # the answers given, for the next time
+            if recommendation is None:
+                return
+            workload, verified = self.panel.workload, screen.applied_workload
+            why = "the wizard's recommendation is in the sliders"
+            if verified is not None:  # the verification's load, so a burst reproduces it
+                workload = replace(
+                    workload,
+                    threads=verified.threads,
+                    pattern=verified.pattern,
+                    rate=verified.rate,
+                    hold_ms=verified.hold_ms,
+                    query=verified.query,
+                )
+                why += (
+                    f", with the load verify used ({verified.threads} threads, "
+                    f"{verified.pattern} {verified.rate:.3g}/s, hold {verified.hold_ms:.3g} ms)"
+                )
+            self.load_config(recommendation.config, workload, why)
+
+        self.app.push_screen(screen, applied)
 
     def action_sweep(self) -> None:
         """pooltui tune in the console (tui/screens/sweep.py); "apply" moves the sliders."""

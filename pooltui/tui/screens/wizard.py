@@ -34,12 +34,13 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from pooltui.core.config import PoolConfig, Workload
-from pooltui.core.diagnosis.display import assumed_names
+from pooltui.core.diagnosis.display import assumed_names, verify_notes
 from pooltui.core.diagnosis.recommend import (
     ANSWER_HELP,
     DEFAULT_ANSWERS,
     SYMPTOMS,
     TYPICAL_QUERY_MS,
+    AnswerRefused,
     Answers,
     Measurements,
     Recommendation,
@@ -71,6 +72,25 @@ from pooltui.tui.screens.wizard_views import (
     prediction_table,
     shown,
 )
+
+
+@dataclass(frozen=True)
+class WizardMemory:
+    """The answers a user gave in the wizard (the fields they changed, as typed), so the
+    wizard opened again starts from them instead of from the prefill."""
+
+    values: dict[str, Any]
+    symptoms: frozenset[str] = frozenset()
+
+
+def step_index(name: str) -> int:
+    """The step an answer is asked on."""
+    return next(i for i, (_, _, names) in enumerate(STEPS) if name in names)
+
+
+def checkbox(selected: bool, prompt: str) -> str:
+    """A checkbox's state in text: ``[x] exhaustion`` / ``[ ] exhaustion``."""
+    return f"[{'x' if selected else ' '}] {prompt}"
 
 
 class WizardScreen(DialogScreen[Recommendation | None]):
@@ -112,7 +132,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         Binding("v", "verify", "Verify"),
         Binding("a", "apply", "Apply"),
         Binding("escape", "cancel", "Cancel"),
-        Binding("pagedown", "page(1)", "Scroll", show=False),
+        Binding("pagedown", "page(1)", "Scroll", key_display="pgdn/pgup"),  # 80x24 needs it
         Binding("pageup", "page(-1)", "Scroll", show=False),
     ]
 
@@ -138,6 +158,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         workload: Workload,
         *,
         verify_duration_s: float = VERIFY_DURATION_S,
+        remembered: WizardMemory | None = None,
     ) -> None:
         super().__init__()
         self.target = target
@@ -155,6 +176,11 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         self._answers_used: Answers | None = None
         self._prefill: dict[str, str] = initial_prefill(workload)
         self._touched: set[str] = set()  # answers the user edited: given, even if = prefill
+        self._remembered = remembered
+        self.memory: WizardMemory | None = None  # what the wizard keeps when it closes
+        #: the workload verify ran (its pattern, rate, threads, hold): apply puts it in the
+        #: sliders, so the next burst reproduces the verification
+        self.applied_workload: Workload | None = None
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -206,7 +232,9 @@ class WizardScreen(DialogScreen[Recommendation | None]):
                 id=f"a-{name}",
             )
         elif name == "symptoms":
-            yield SelectionList[str](*[(s, s) for s in SYMPTOMS], compact=True, id="a-symptoms")
+            yield SelectionList[str](
+                *[(checkbox(False, s), s) for s in SYMPTOMS], compact=True, id="a-symptoms"
+            )
         elif name == "query":
             yield Input(
                 self._prefill["query"],
@@ -226,8 +254,33 @@ class WizardScreen(DialogScreen[Recommendation | None]):
             )
 
     def on_mount(self) -> None:
+        memory = self._remembered
+        if memory is not None:  # the answers given last time, each where it is asked
+            for name, value in memory.values.items():
+                if name in CHOICES:
+                    self.query_one(f"#a-{name}", Select).value = value
+                else:
+                    self.query_one(f"#a-{name}", Input).value = value
+                self._touched.add(name)
+            symptoms = self.query_one("#a-symptoms", SelectionList)
+            for symptom in memory.symptoms:
+                symptoms.select(symptom)
         self._show_step()
         self._measure(self.workload.query)
+
+    def _remember(self) -> None:
+        """Keep the answers given (the fields changed) for the next time the wizard opens."""
+        values = {name: self._raw(name) for name in sorted(self._touched)}
+        self.memory = WizardMemory(values, frozenset(self._raw("symptoms")))
+
+    @on(SelectionList.SelectedChanged)
+    def _symptoms_changed(self, event: SelectionList.SelectedChanged) -> None:
+        """Each symptom says [x] or [ ] in text: its colour alone does not say it."""
+        symptoms = event.selection_list
+        for index, symptom in enumerate(SYMPTOMS):
+            symptoms.replace_option_prompt_at_index(
+                index, checkbox(symptom in symptoms.selected, symptom)
+            )
 
     # --- answers ------------------------------------------------------------------------------
 
@@ -330,7 +383,17 @@ class WizardScreen(DialogScreen[Recommendation | None]):
                     return
         try:
             answers = self.answers()
+        except AnswerRefused as error:
+            if self._refused_here(error):
+                self._show_refusal(error)
+                return
+            answers = None  # refused by an answer on a step still to come: refused there
+        except PooltuiError as error:
+            self._set_error(str(error))
+            return
+        try:
             if STEP_IDS[self.step + 1] == "result":
+                assert answers is not None  # a refusal is never deferred past the last step
                 self.recommendation = recommend(
                     answers, self.current, self.target.facts, self.measurements()
                 )
@@ -347,6 +410,40 @@ class WizardScreen(DialogScreen[Recommendation | None]):
             self._show_result()
         self._show_step()
 
+    def _refused_here(self, error: AnswerRefused) -> bool:
+        """Whether answers that cannot all be true stop the step being left: always before the
+        recommendation, and when one of them is on this step and was changed; an assumed
+        answer on a step not yet reached is refused there, where it can be seen."""
+        if STEP_IDS[self.step + 1] == "result":
+            return True
+        if not any(step_index(name) > self.step for name in error.answers):
+            return True
+        return any(
+            step_index(name) == self.step and name in self._touched for name in error.answers
+        )
+
+    def _assumed_now(self, name: str) -> bool:
+        return name not in self._touched and self._raw(name) == self._prefill.get(name)
+
+    def _show_refusal(self, error: AnswerRefused) -> None:
+        """Show the refusal on the step of the answer likeliest to be wrong (one just typed on
+        this step, else an assumed one, in the refusal's order), with its field focused."""
+        shown = [name for name in error.answers if name in self._prefill]
+        here = [name for name in shown if step_index(name) == self.step]
+        typed = [name for name in here if name in self._touched]  # what was just typed
+        assumed = [name for name in shown if self._assumed_now(name)]
+        name = next(iter(typed or assumed or here or shown), None)
+        sentence = str(error)
+        if name is not None:
+            if step_index(name) != self.step:
+                self.step = step_index(name)
+                self._show_step()
+            self.query_one(f"#a-{name}").focus()
+            value = self._raw(name)
+            state = " (assumed: not your figure)" if self._assumed_now(name) else ""
+            sentence += f" Change {name} = {value}{state} here, then go on."
+        self._set_error(sentence)
+
     def action_back(self) -> None:
         if self.step > 0:
             self._set_error("")
@@ -359,10 +456,22 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         (step.scroll_page_down if direction > 0 else step.scroll_page_up)()
 
     def action_cancel(self) -> None:
+        self._remember()
         self.dismiss(None)
 
     def action_apply(self) -> None:
         if self.recommendation is not None and STEP_IDS[self.step] == "result":
+            self._remember()
+            answers = self._answers_used
+            if answers is not None:
+                try:
+                    self.applied_workload = verify_workload(
+                        answers,
+                        query_ms=self._verify_query_ms(),
+                        duration_s=self.verify_duration_s,
+                    )
+                except PooltuiError:  # no burst verifies these answers: the load stays
+                    self.applied_workload = None
             self.dismiss(self.recommendation)
 
     @on(Input.Submitted)
@@ -418,6 +527,13 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         self._set_prefill("connect_ms", f"{f.connect_ms:.3g}")
         if f.query == self._raw("query"):
             self._set_prefill("query_ms", f"{f.query_ms:.3g}")
+            self._prefill_hold(f.query_ms)
+
+    def _prefill_hold(self, query_ms: float) -> None:
+        """The console's workload holds its connection hold_ms after its query: the answer
+        (the hold, query included) is both, with the query's measured time."""
+        if self.workload.hold_ms > 0 and self._raw("query") == self.workload.query:
+            self._set_prefill("hold_ms", shown(round(self.workload.hold_ms + query_ms, 1)))
 
     @on(MeasurementFailed)
     def _measure_failed(self, message: MeasurementFailed) -> None:
@@ -455,6 +571,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         )
         if self._raw("query") == message.query:
             self._set_prefill("query_ms", f"{message.query_ms:.3g}")
+            self._prefill_hold(message.query_ms)
 
     @on(QueryTimingFailed)
     def _query_failed(self, message: QueryTimingFailed) -> None:
@@ -546,6 +663,11 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         fatal = message.measured.result.fatal_error
         if fatal:
             status += f" The {message.which} run failed: {fatal}"
+        if done and self.recommendation is not None and self._answers_used is not None:
+            answers = self._answers_used
+            rate = answers.peak_rate_per_s / answers.processes
+            notes = verify_notes(self.recommendation, rate, self.verified)
+            status += "".join(f"\n{note}" for note in notes)
         self.query_one("#verify-status", Static).update(status)
         self._show_prediction()
 

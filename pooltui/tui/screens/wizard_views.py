@@ -121,7 +121,7 @@ def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
     grid.add_column()
     rows = [
         ("connect", f"{f.connect_ms:.3g} ms (median of 3)"),
-        (f.query, f"{f.query_ms:.3g} ms"),
+        (f.query, f"{f.query_ms:.3g} ms" + (" (median of 5)" if f.representative else "")),
         ("server", f"{s.product} {s.version}".strip()),
         (
             "max_connections",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
+from textual.events import Resize
 from textual.widgets import RichLog
 
 from pooltui.core.load.notes import RunNote
@@ -65,6 +66,8 @@ class EventLog(RichLog):
         self._last: tuple[str, str] | None = None
         self._repeats = 0
         self._last_start = 0
+        self._lines: deque[Text] = deque(maxlen=self.MAX_ENTRIES)  # as written, to re-wrap
+        self._wrapped_at = 0  # the width the lines were wrapped to
 
     @property
     def entries(self) -> list[tuple[str, str]]:
@@ -112,6 +115,25 @@ class EventLog(RichLog):
         line.append(text, style=self._style_for(kind))
         if self._repeats > 1:
             line.append(f" (×{self._repeats:,})", style="bold")  # noqa: RUF001
+            if self._lines:
+                self._lines.pop()  # the count replaces the line it repeats
+        self._lines.append(line)
         self.write(line, shrink=True)
         if not self._size_known:  # written later, where this count cannot find it
             self._last = None
+
+    def on_resize(self, event: Resize) -> None:
+        """RichLog wraps a line once, at the width it had then: after a resize every line is
+        written again, so a line written while narrow does not stay wrapped when wide."""
+        super().on_resize(event)  # RichLog writes what waited for a known size
+        width = self.scrollable_content_region.width
+        if width == self._wrapped_at:
+            return
+        first = self._wrapped_at == 0
+        self._wrapped_at = width
+        if first or not self._lines:
+            return
+        self.clear()
+        for line in self._lines:
+            self.write(line, shrink=False, scroll_end=False)
+        self.scroll_end(animate=False)

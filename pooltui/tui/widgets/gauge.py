@@ -122,6 +122,13 @@ class Gauge(Widget):
         self._apply_classes()
         self.refresh()
 
+    def set_value_width(self, width: int) -> None:
+        """The value column's width (a minimum): a stack of gauges given one width has its
+        bars start and end in the same columns, whatever each one's limit."""
+        if width != self._min_value_width:
+            self._min_value_width = width
+            self.refresh()
+
     def _apply_classes(self) -> None:
         self.set_class(self._maximum == 0, "-unlimited")  # changes with the limit only
 

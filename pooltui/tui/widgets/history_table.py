@@ -12,6 +12,7 @@ keeping the cursor.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -21,7 +22,8 @@ from textual.widgets import DataTable
 
 from pooltui.core.history import Delta, RunGroup, RunHistory, format_value
 
-LABEL_WIDTH = 18
+LABEL_WIDTH = 18  # the "changed" column at its narrowest when it is shown
+LABEL_MAX_WIDTH = 40  # and at its widest: what is left of the row goes to it
 # the acquire tail beside its p95: a p95 of 0.00 ms can hide threads that waited the whole run
 TAIL_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("acquire_p999", "acq99.9", "acquire_p999"),
@@ -41,6 +43,24 @@ COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("peak_open", "open", "peak_open"),
     ("when", "when", None),  # when the group's first run ran: today's time, an older date
 )
+# which columns a narrow table keeps, first kept first: at 80 columns a user still sees the
+# throughput, p95, acquire p95 and max, errors and every delta; the run details have the rest
+PRIORITY = (
+    "number",
+    "throughput",
+    "p95",
+    "acquire_p95",
+    "acquire_max",
+    "errors",
+    "label",
+    "p50",
+    "p99",
+    "peak_open",
+    "when",
+    "acquire_p999",
+)
+HEADERS = {key: header for key, header, _ in COLUMNS}
+TEXT_COLUMNS = frozenset(key for key, _, figure in COLUMNS if figure is None)
 FIGURES = tuple(figure for _, _, figure in COLUMNS if figure is not None)
 
 
@@ -56,11 +76,23 @@ def when(at: float, now: float | None = None) -> str:
     return moment.strftime("%m-%d" if moment.year == today.year else "%Y-%m-%d")
 
 
+@dataclass(frozen=True)
+class Layout:
+    """The columns shown, their widths (empty: each as wide as its cells) and the padding."""
+
+    columns: tuple[str, ...]
+    widths: tuple[int, ...]
+    padding: int
+
+
 class HistoryTable(DataTable):
     """``show(history)`` brings the table up to date; the row key is the group's number.
 
     A row is a line of figures, a line of the repeats' bands for a group, and a line of deltas
-    when there is a baseline, so every column stays narrow enough for an 80-column terminal.
+    when there is a baseline, so every column stays narrow. The columns shown are those of
+    PRIORITY that fit the table's width (picked again on a resize and when a figure grows),
+    what is left goes to "changed"; the baseline is the first row and stays pinned (a fixed
+    row) while the others scroll.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -68,6 +100,8 @@ class HistoryTable(DataTable):
         Binding("n", "screen.note_run", "Note"),
         Binding("x,delete", "screen.delete_run", "Delete"),
     ]
+
+    key_hint = ""  # the panel's key, before its title ("2 Runs ...")
 
     DEFAULT_CSS = """
     HistoryTable {
@@ -80,11 +114,64 @@ class HistoryTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, id=id, classes=classes)
         self._baseline: int | None = None
         self._shown: dict[str, list[Text]] = {}  # the cells each row shows, by row key
+        self._cells_of: dict[str, dict[str, Text]] = {}  # every column's cell, by row key
+        self._labels: dict[str, str] = {}  # the "changed" text of each row, uncut
         self._heights: dict[str, int] = {}
+        self._history: RunHistory | None = None
+        self._layout = Layout((), (), 1)
 
     def on_mount(self) -> None:
-        for key, header, _ in COLUMNS:
-            self.add_column(header, key=key, width=LABEL_WIDTH if key == "label" else None)
+        self._set_columns(Layout(tuple(key for key, _, _ in COLUMNS), (), 1))
+
+    def _set_columns(self, layout: Layout) -> None:
+        self._layout = layout
+        self.cell_padding = layout.padding
+        widths = dict(zip(layout.columns, layout.widths, strict=False))
+        for key in layout.columns:
+            header = Text(HEADERS[key], justify="left" if key in TEXT_COLUMNS else "right")
+            self.add_column(header, key=key, width=widths.get(key))
+
+    @property
+    def columns_shown(self) -> tuple[str, ...]:
+        """The keys of the columns shown now, in their order."""
+        return self._layout.columns
+
+    def _fit(self) -> Layout:
+        """The columns that fit the width now (in COLUMNS order) and their widths: with a
+        cell's padding on both sides when they fit so, else with one column between them."""
+        width = self.size.width
+        if self.virtual_size.height > self.size.height:  # the rows scroll: a scrollbar shows
+            width -= self.styles.scrollbar_size_vertical
+        if width <= 0:
+            return self._layout
+        content = {}
+        for key in HEADERS:
+            if key == "label":
+                content[key] = LABEL_WIDTH
+                continue
+            lines = [line for cells in self._cells_of.values() for line in cells[key].split()]
+            content[key] = max([len(HEADERS[key]), *(line.cell_len for line in lines)])
+        wanted = PRIORITY[: PRIORITY.index("label")]  # what 80 columns must still show
+        roomy = sum(content[key] + 2 for key in wanted) <= width
+        gap = 2 if roomy else 1  # padding 1 on both sides, or one blank column in the width
+        chosen: list[str] = []
+        used = 0
+        for key in PRIORITY:
+            if used + content[key] + gap <= width or key == "number":
+                chosen.append(key)
+                used += content[key] + gap
+        if "label" in chosen:
+            longest = max((len(label) for label in self._labels.values()), default=0)
+            room = LABEL_WIDTH + width - used
+            content["label"] = max(LABEL_WIDTH, min(LABEL_MAX_WIDTH, longest, room))
+        columns = tuple(key for key in HEADERS if key in chosen)
+        if roomy:
+            return Layout(columns, tuple(content[key] for key in columns), 1)
+        return Layout(columns, tuple(content[key] + 1 for key in columns), 0)
+
+    def on_resize(self) -> None:
+        if self._history is not None:
+            self.show(self._history)
 
     @property
     def selected_number(self) -> int | None:
@@ -107,24 +194,25 @@ class HistoryTable(DataTable):
         """Figures, then the band of a group's repeats, then the delta with a baseline."""
         return 1 + (group.n > 1) + (history.baseline is not None)
 
-    def _cells(self, history: RunHistory, group: RunGroup) -> list[Text]:
-        """The row's cells: each figure's value, its band (a group), its delta (a baseline)."""
+    def _cells(self, history: RunHistory, group: RunGroup) -> dict[str, Text]:
+        """Every column's cell: each figure's value, its band (a group), its delta (a
+        baseline); the label uncut (``_row`` fits it to its column)."""
         figures = group.figures()
         deltas = history.delta(group)
-        height = self._height(history, group)
         is_baseline = history.baseline == group.number
         note = history.note(group)
         label = ("(stopped) " if group.stopped else "") + history.changes(group)
         label = f"“{note}” {label}" if note else label
-        room = LABEL_WIDTH * height
-        if len(label) > room:
-            label = label[: room - 1] + "…"
+        self._labels[str(group.number)] = label
         # the number, how many runs (on the band's line: no wider a column), the baseline's star
         number = str(group.number) + (f"\n×{group.n}" if group.n > 1 else "")  # noqa: RUF001
-        cells = [
-            Text(number + ("\n★" if is_baseline else ""), style="bold" if is_baseline else ""),
-            Text(label, no_wrap=height == 1, overflow="ellipsis"),
-        ]
+        cells = {
+            "number": Text(
+                number + ("\n★" if is_baseline else ""), style="bold" if is_baseline else ""
+            ),
+            "label": Text(label),
+            "when": Text(when(group.first.at), style="dim", no_wrap=True),
+        }
         error_style = self.app.current_theme.error or "red"
         for key in FIGURES:
             figure = figures[key]
@@ -142,30 +230,60 @@ class HistoryTable(DataTable):
                         "\n" + delta.describe(compact=True),
                         style=self._colour(delta, key, figure.value),
                     )
-            cells.append(text)
-        cells.append(Text(when(group.first.at), style="dim", no_wrap=True))
+            cells[key] = text
         return cells
+
+    def _row(self, key: str) -> list[Text]:
+        """The cells of the columns shown, the label cut to its column's lines."""
+        cells = self._cells_of[key]
+        height = self._heights[key]
+        label = self._labels[key]
+        layout = self._layout
+        label_width = dict(zip(layout.columns, layout.widths, strict=False)).get(
+            "label", LABEL_WIDTH
+        ) - (1 - layout.padding)
+        room = label_width * height
+        if len(label) > room:
+            label = label[: room - 1] + "…"
+        row = []
+        for column in self._layout.columns:
+            if column == "label":
+                row.append(Text(label, no_wrap=height == 1, overflow="ellipsis"))
+            else:
+                row.append(cells[column])
+        return row
 
     def show(self, history: RunHistory) -> None:
         """Bring every row up to date: new groups appended, grown ones updated in place; the
-        rows are rebuilt when the baseline moved or a run became a group (a row's height)."""
-        self.border_title = (
+        rows are rebuilt when the baseline moved, a run became a group (a row's height) or
+        the columns that fit changed."""
+        self._history = history
+        self.border_title = self.key_hint + (
             "Runs (ms, changed vs row above)"
             if history.baseline is None
             else "Runs (ms, Δ vs baseline)"
         )
-        groups = history.groups
+        groups = list(history.groups)
+        if history.baseline is not None:  # the baseline first, pinned: every row's reference
+            groups = sorted(groups, key=lambda group: group.number != history.baseline)
+        # every group's cells afresh (a deleted group's must not widen a column)
+        self._cells_of = {str(group.number): self._cells(history, group) for group in groups}
         heights = {str(group.number): self._height(history, group) for group in groups}
         regrown = any(self._heights.get(key, height) != height for key, height in heights.items())
         regrown = regrown or any(key.value not in heights for key in self.rows)  # deleted
-        if history.baseline != self._baseline or regrown:
+        layout = self._fit()
+        refit = layout != self._layout
+        if history.baseline != self._baseline or regrown or refit:
             self._baseline = history.baseline
             selected = self.selected_number
-            self.clear()
+            self.clear(columns=refit)
+            if refit:
+                self._set_columns(layout)
             self._shown.clear()
             self._heights.clear()
             for group in groups:
                 self._add(history, group)
+            self.fixed_rows = 1 if history.baseline is not None and groups else 0
             if selected is not None and str(selected) in self.rows:
                 self.move_cursor(row=self.get_row_index(str(selected)))
             return
@@ -174,17 +292,16 @@ class HistoryTable(DataTable):
             if key not in self.rows:
                 self._add(history, group)
                 continue
-            cells = self._cells(history, group)
-            for (column, _, _), old, new in zip(COLUMNS, self._shown[key], cells, strict=True):
+            cells = self._row(key)
+            for column, old, new in zip(self._layout.columns, self._shown[key], cells, strict=True):
                 if old != new:
                     self.update_cell(key, column, new, update_width=True)
             self._shown[key] = cells
 
     def _add(self, history: RunHistory, group: RunGroup) -> None:
         key = str(group.number)
-        cells = self._cells(history, group)
-        self._shown[key] = cells
         self._heights[key] = height = self._height(history, group)
+        self._shown[key] = cells = self._row(key)
         self.add_row(*cells, key=key, height=height)
 
     def move_to_last(self) -> None:

@@ -20,6 +20,7 @@ from pooltui.tui.widgets.trend_plot import TrendPlot, format_number
 GAUGES = (
     ("checked_out", "checked out"),
     ("idle", "idle"),
+    ("shared", "shared"),  # shown only when the pool shares (maxshared > 0 after DBUtils)
     ("open", "open"),
     ("overflow", "overflow"),
     ("waiting", "waiting"),
@@ -35,6 +36,17 @@ PLOTS = (
 # the run began, but against at least this, so a healthy run's sub-millisecond waits stay an
 # empty bar instead of a full red one
 OLDEST_WAIT_FLOOR_MS = 100
+
+
+# the oldest wait's text at its widest (``99.9/99.9 ms``, ``59.9/59.9 s``): every gauge's
+# value column is this wide or wider, so the bars of the stack line up
+WAIT_TEXT_WIDTH = 12
+
+
+def value_width(*limits: int) -> int:
+    """The value column every gauge of the stack shares: ``max/max`` of the widest limit, and
+    the oldest wait's text."""
+    return max(WAIT_TEXT_WIDTH, *(2 * len(str(limit)) + 1 for limit in limits))
 
 
 def wait_text(age_ms: float, peak_ms: float) -> str:
@@ -65,7 +77,7 @@ class LivePanel(Widget):
     LivePanel {
         height: auto;
         & #live {
-            height: 8;
+            height: auto;
             border: round $primary 45%;
             border-title-color: $accent;
         }
@@ -94,7 +106,6 @@ class LivePanel(Widget):
     }
     /* short (24 rows): compact boxes */
     .-short LivePanel {
-        & #live { height: 8; }
         & #plots { height: 5; }
         & #plots TrendPlot { height: 3; }
     }
@@ -105,13 +116,21 @@ class LivePanel(Widget):
         super().__init__(id=id, classes=classes)
         self._shown: dict[str, tuple[int, ...]] = {}
         self._shown_wait = ""
+        self._value_width = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="live"):
             with Vertical(id="gauges"):
                 for name, label in GAUGES:
-                    yield Gauge(label, id=f"gauge-{name}", label_width=11)
-                yield Gauge("oldest wait", id="gauge-oldest_wait", label_width=11)
+                    yield Gauge(
+                        label, id=f"gauge-{name}", label_width=11, value_width=WAIT_TEXT_WIDTH
+                    )
+                yield Gauge(
+                    "oldest wait",
+                    id="gauge-oldest_wait",
+                    label_width=11,
+                    value_width=WAIT_TEXT_WIDTH,
+                )
             yield StatCounters(COUNTERS, id="counters")
         with Horizontal(id="plots"):
             for name, title, unit in PLOTS:
@@ -119,14 +138,16 @@ class LivePanel(Widget):
 
     def on_mount(self) -> None:
         self.query_one("#live").border_title = "Pool"
+        self.query_one("#gauge-shared").display = False  # until a pool shares
         self.query_one("#plots").border_title = "Live"
 
     def show_stats(self, stats: PoolStats, threads: int, errors: int) -> None:
         """Gauges against maxconnections / maxcached (waiting against the threads), counters."""
-        limit, cached = stats.maxconnections, stats.maxcached
+        limit, cached, shares = stats.maxconnections, stats.maxcached, stats.maxshared
         shown = {
             "checked_out": (stats.checked_out, limit, cached),
             "idle": (stats.idle, cached or limit, 0),
+            "shared": (stats.shared, shares, 0),
             "open": (stats.open, limit, cached),
             "overflow": (stats.overflow, max(limit - cached, 0) if cached else 0, 0),
             "waiting": (stats.waiting, threads, 0),
@@ -139,7 +160,14 @@ class LivePanel(Widget):
                 errors,
             ),
         }
+        width = value_width(limit, cached, threads, shares)
         with self.app.batch_update():
+            if width != self._value_width:
+                self._value_width = width
+                for gauge in self.query(Gauge).results(Gauge):
+                    gauge.set_value_width(width)
+            if self._shown.get("shared", (0, -1, 0))[1] != shares:
+                self.query_one("#gauge-shared").display = shares > 0
             for name, values in shown.items():
                 if self._shown.get(name) == values:
                     continue
@@ -181,6 +209,14 @@ class LivePanel(Widget):
         plots = self.query_one("#plots")
         if plots.border_subtitle != text:
             plots.border_subtitle = text
+
+    def show_elapsed(self, text: str) -> None:
+        """The running time on the plots' box title ("" when nothing runs): in the right
+        column, where the samples already repaint."""
+        plots = self.query_one("#plots")
+        title = f"Live · {text}" if text else "Live"
+        if plots.border_title != title:
+            plots.border_title = title
 
     def clear_plots(self) -> None:
         """A new run starts with empty plots."""

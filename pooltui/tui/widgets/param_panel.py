@@ -51,6 +51,11 @@ PING_CHOICES = (
 MARKS = {"error": "✖", "warning": "▲", "info": "•"}
 
 
+def switch_state(on: bool) -> str:
+    """A switch's state in words beside it: its colour alone does not say it."""
+    return "on" if on else "off"
+
+
 def _unlimited(value: Number) -> str:
     return "∞" if value == 0 else str(value)
 
@@ -80,7 +85,7 @@ WORKLOAD_SLIDERS = (
     SliderSpec("requests", 0, 100_000, 100, format=_unlimited),  # 0: the duration bounds it
     SliderSpec("hold_ms", 0.0, 500.0, 1.0, "ms"),
     SliderSpec("think_ms", 0.0, 1000.0, 1.0, "ms"),
-    SliderSpec("rate", 0.0, 5000.0, 10.0, "/s"),
+    SliderSpec("rate", 0.0, 5000.0, 1.0, "/s"),  # 1: the wizard's 5/s must not snap to 0
 )
 # how many runs the repeat key (r) makes of one configuration: no workload field, so it is kept
 # out of profiles and of the "same configuration" a run is compared on
@@ -106,11 +111,17 @@ class ParamPanel(VerticalScroll):
         & .row { height: 1; margin: 0; }
         & .row > Label { width: 15; }
         & .row Switch { border: none; padding: 0; height: 1; width: 5; margin-right: 1; }
-        & .row #label-reset { width: auto; margin-right: 1; }
+        & .row > .state { width: auto; }
         & .row Select { width: 1fr; }
         & .row Input { width: 1fr; }
         & Slider, & .row { margin-bottom: 0; }
-        & .note { color: $text-muted; padding-left: 15; display: none; }
+        /* the focus ring inside the panel: a bar left of the focused control (a shape) */
+        & > Slider, & > .row { border-left: blank; }
+        & > Slider:focus, & > .row:focus-within { border-left: outer $accent; }
+        & > Slider:focus > .slider--label, & > .row:focus-within > Label {
+            text-style: bold underline;
+        }
+        & .note { color: $text-muted; padding-left: 16; display: none; }
         & .note.-shown { display: block; }
         & .note.-error { color: $text-error; }
         & .-error > .slider--label, & .row.-error > Label { color: $text-error; }
@@ -176,12 +187,13 @@ class ParamPanel(VerticalScroll):
         for spec in POOL_SLIDERS:
             yield self._slider(spec, getattr(config, spec.name))
             yield self._note(spec.name)
-        with Horizontal(classes="row", id="row-switches"):
-            yield Label("blocking")
-            yield Switch(config.blocking, animate=False, id="param-blocking", name="blocking")
-            yield Label("reset", id="label-reset")
-            yield Switch(config.reset, animate=False, id="param-reset", name="reset")
-        yield self._note("blocking")
+        for name in ("blocking", "reset"):  # each says on / off in words, not only colour
+            on = bool(getattr(config, name))
+            with Horizontal(classes="row", id=f"row-{name}"):
+                yield Label(name)
+                yield Switch(on, animate=False, id=f"param-{name}", name=name)
+                yield Label(switch_state(on), id=f"state-{name}", classes="state")
+            yield self._note(name)
         with Horizontal(classes="row", id="row-ping"):
             yield Label("ping")
             yield Select(
@@ -322,6 +334,7 @@ class ParamPanel(VerticalScroll):
             if workload.pattern in PATTERNS:
                 self.query_one("#param-pattern", Select).value = workload.pattern
             self.query_one("#param-query", Input).value = workload.query
+        self._show_switch_states()
         self.revalidate()
 
     def _set_slider(self, spec: SliderSpec, value: Number) -> None:
@@ -344,7 +357,12 @@ class ParamPanel(VerticalScroll):
     @on(Input.Changed)
     def _control_changed(self, event: Message) -> None:
         event.stop()
+        self._show_switch_states()
         self.revalidate()
+
+    def _show_switch_states(self) -> None:
+        for name in ("blocking", "reset"):
+            self.query_one(f"#state-{name}", Label).update(switch_state(self._switch(name)))
 
     def revalidate(self) -> None:
         """Validate what the controls show, update the findings and tell the screen."""

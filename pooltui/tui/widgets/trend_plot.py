@@ -144,17 +144,18 @@ class TrendPlot(Widget):
     def header_text(self, width: int | None = None) -> tuple[str, str]:
         """(title, summary) fitted to ``width``: the summary drops words before the title.
 
-        Widest form ``last 12.3 ms  max 40.0 ms``, then ``12.3 ms  max 40.0``, then ``12.3 ms``;
-        ``no data`` before the first sample.
+        Widest form ``last 12.3 ms  max 40.0 ms``, then ``12.3 ms  max 40.0``, then ``12.3 ms``,
+        then ``12.3``; ``no data`` (or ``-``) before the first sample.
         """
         if not self._values:
-            forms = ["no data"]
+            forms = ["no data", "-"]
         else:
             last, maximum = self._with_unit(self._values[-1]), self._with_unit(max(self._values))
             forms = [
                 f"last {last}  max {maximum}",
                 f"{last}  max {self._number(max(self._values))}",
                 last,
+                self._number(self._values[-1]),  # the unit goes before the title is cut
             ]
         if width is None:
             return self.title, forms[0]
