@@ -16,14 +16,14 @@ from pooltui.core.history_store import default_path
 from pooltui.tui.screens.confirm import ConfirmScreen
 from pooltui.tui.screens.export import ExportScreen
 from pooltui.tui.screens.prompt import PromptScreen
-from pooltui.tui.widgets.history_table import COLUMNS, HistoryTable
+from pooltui.tui.widgets.history_table import HistoryTable
 
 from .helpers import Console, burst, screen_text, until
 
 
-def cell(console: Console, row: int, column: str) -> str:
-    index = [key for key, _, _ in COLUMNS].index(column)
-    return str(console.app.tune.query_one(HistoryTable).get_row_at(row)[index])
+def cell(console: Console, number: int, column: str) -> str:
+    """Run ``number``'s cell in ``column`` (a column key), wherever the table shows its row."""
+    return str(console.app.tune.query_one(HistoryTable).get_cell(str(number), column))
 
 
 async def test_runs_notes_and_the_baseline_last_across_two_consoles(sqlite_dsn: str) -> None:
@@ -50,14 +50,14 @@ async def test_runs_notes_and_the_baseline_last_across_two_consoles(sqlite_dsn: 
         kept = [r.result.throughput_rps for r in first.app.history.records]
 
     second = Console(sqlite_dsn)
-    async with second.run() as pilot:
+    async with second.run(size=(160, 48)) as pilot:  # room for every column, "when" too
         await pilot.pause()
         history = second.app.history
         assert [r.result.throughput_rps for r in history.records] == kept
         assert history.baseline == 2 and history.note(1) == "before the index"
-        assert "before the index" in cell(second, 0, "label")
-        assert ":" in cell(second, 0, "when")  # today's runs show their time
-        assert "base" in cell(second, 1, "throughput")
+        assert "before the index" in cell(second, 1, "label")
+        assert ":" in cell(second, 1, "when")  # today's runs show their time
+        assert "base" in cell(second, 2, "throughput")
         await burst(pilot, second)
         assert [r.number for r in history.records] == [1, 2, 3]
 
