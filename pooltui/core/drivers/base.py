@@ -198,6 +198,7 @@ class Dialect:
     default_port: int | None = None
     is_file = False  # a file, not a server: no address, no network to break
     counts_sessions = False  # the server can count and end the pool's sessions
+    external_pooler: str | None = None  # the pooler a fleet could share (PgBouncer)
     session_id_sql: str | None = None  # SQL giving the session's id, for drivers without an API
     name_limits: dict[str, tuple[int, str]] = {}  # "database"/"user" -> (limit, unit)
 

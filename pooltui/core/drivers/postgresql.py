@@ -90,6 +90,7 @@ class PostgresDialect(Dialect):
     product = "PostgreSQL"
     default_port = 5432
     counts_sessions = True
+    external_pooler = "PgBouncer"  # transaction pooling: a fleet shares its server sessions
     session_id_sql = "SELECT pg_backend_pid()"
     # PostgreSQL truncates names at NAMEDATALEN - 1 bytes (a longer one names another object,
     # and a 10 kB one makes the server drop the startup packet unanswered)
