@@ -135,6 +135,7 @@ class FleetSample:
     alive: tuple[bool, ...]
     server: int | None  # None: not counted yet, or the server cannot count sessions
     server_per_process: tuple[int, ...] = ()
+    pids: tuple[int | None, ...] = ()  # each process's pid (the console's rows show it)
 
     @property
     def throughput_rps(self) -> float:
@@ -601,6 +602,7 @@ def _report(
         alive=tuple(not w.ended for w in workers),
         server=last.server if last is not None else None,
         server_per_process=last.per_process if last is not None else (),
+        pids=tuple(w.ready.pid if w.ready is not None else None for w in workers),
     )
     with contextlib.suppress(Exception):
         on_sample(sample)
