@@ -213,6 +213,14 @@ class Dialect:
     def guard_cursor(self, cursor: Any, timeout_ms: int) -> None:
         """Guards that need trying on the cursor itself (MySQL vs MariaDB variables)."""
 
+    def exported_guards(
+        self, guards: SessionGuards, timeout_ms: int
+    ) -> tuple[list[str], list[str], list[str]]:
+        """The guards as an exported script runs them on each new connection, without pooltui:
+        (statements that must all work, statements of which the first the server accepts is
+        enough, statements tried and skipped where the server lacks them)."""
+        return self.guard_statements(guards, timeout_ms), [], []
+
     def count_sql(self, tag: str | None, ids: str, mark: str) -> tuple[str, tuple[Any, ...]] | None:
         """SQL counting the sessions tagged ``tag`` or with the ``ids`` (a literal list), not
         the asking session; None when nothing is asked for."""
@@ -267,6 +275,9 @@ class Driver(ABC):
     mysql_family: bool = False
     notes: tuple[str, ...] = ()  # tuning facts shown with the driver's facts
     advice: tuple[str, ...] = ()  # what a recommendation tells its users
+    # under gevent (Locust runs its users as greenlets): why the driver yields to the loop while
+    # it waits for the server; "" when it blocks the whole loop (C code on its own socket)
+    gevent_cooperation: str = ""
 
     @property
     def error_modules(self) -> tuple[str, ...]:

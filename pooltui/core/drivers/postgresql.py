@@ -132,6 +132,13 @@ class PostgresDialect(Dialect):
             statements.append("SET default_transaction_read_only = on")
         return statements
 
+    def exported_guards(
+        self, guards: SessionGuards, timeout_ms: int
+    ) -> tuple[list[str], list[str], list[str]]:
+        # PostgreSQL >= 14 ends a statement whose client has gone; older servers lack it
+        optional = ["SET client_connection_check_interval = 1000"]
+        return self.guard_statements(guards, timeout_ms), [], optional
+
     def _sessions(self, tag: str | None, ids: str, mark: str) -> tuple[str, tuple[Any, ...]]:
         """The WHERE clause (and its parameters) selecting the given sessions, not the
         probe's own; "" when nothing is asked for."""
@@ -171,6 +178,10 @@ class PostgresDriver(UrlDriver):
     documented_threadsafety = 2
     password_env = "PGPASSWORD"
     setsession_in_transaction = True
+    gevent_cooperation = (
+        "psycopg 3 (from 3.1.14) sees gevent's monkey-patching and waits for the server on "
+        "the patched select instead of in C, so other users run meanwhile"
+    )
     batches_statements = True  # psycopg sends a query without parameters as one simple query
     params = _PARAMS
     server = POSTGRESQL
