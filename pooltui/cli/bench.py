@@ -20,8 +20,11 @@ from pooltui.cli.common import (
 from pooltui.core.errors import BadInput
 
 if TYPE_CHECKING:
+    from pooltui.core.config import Validation
     from pooltui.core.load.results import RunResult, WarmupResult
     from pooltui.core.probes import LeftOpen
+    from pooltui.core.profiles import Profile
+    from pooltui.core.targets import Target
 
 
 def add_parser(subparsers: Any) -> None:
@@ -68,19 +71,13 @@ def run(args: argparse.Namespace) -> int:
     if args.repeat > 1:
         return run_repeated(args)
     from pooltui.core.checks import capacity_problem
-    from pooltui.core.config import SessionGuards, validate, validate_workload
+    from pooltui.core.config import SessionGuards
     from pooltui.core.load import engine
     from pooltui.core.pool import InstrumentedPool
     from pooltui.core.probes import confirm_closed, probe_server
     from pooltui.core.report import format_run
 
-    settings = resolve_settings(args)
-    problems = [f for f in validate_workload(settings.workload) if f.level == "error"]
-    if problems:
-        raise BadInput(problems[0].message)
-    target = resolve_target(args, settings.dsn)
-    validation = validate(settings.pool, target.facts)
-    validation.require_ok()
+    settings, target, validation = _prepared(args)
     with StopSignals() as signals:
         server = probe_server(target)  # an unreachable target says so before anything else
         too_many = capacity_problem(server, validation.effective, settings.workload, target)
@@ -109,6 +106,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_run(result, warmup))
     return run_exit_code(signals, result.fatal_error, {"A": left})
+
+
+def _prepared(args: argparse.Namespace) -> tuple[Profile, Target, Validation]:
+    """The settings, the target and the validated configuration, or BadInput for a workload
+    or configuration no run can honour (one run or a fleet alike)."""
+    from pooltui.core.config import validate, validate_workload
+
+    settings = resolve_settings(args)
+    problems = [f for f in validate_workload(settings.workload) if f.level == "error"]
+    if problems:
+        raise BadInput(problems[0].message)
+    target = resolve_target(args, settings.dsn)
+    validation = validate(settings.pool, target.facts)
+    validation.require_ok()
+    return settings, target, validation
 
 
 def single_run_payload(
@@ -167,18 +179,11 @@ def run_fleet(args: argparse.Namespace) -> int:
     run the W processes, print each one's figures and the exact merge; exit 1 when a process
     failed or died (after its sessions were ended)."""
     from pooltui.core.checks import capacity_problem
-    from pooltui.core.config import validate, validate_workload
     from pooltui.core.fleet import run_fleet as fleet_run
     from pooltui.core.fleet.display import format_fleet, pooler_comparison
     from pooltui.core.probes import probe_server
 
-    settings = resolve_settings(args)
-    problems = [f for f in validate_workload(settings.workload) if f.level == "error"]
-    if problems:
-        raise BadInput(problems[0].message)
-    target = resolve_target(args, settings.dsn)
-    validation = validate(settings.pool, target.facts)
-    validation.require_ok()
+    settings, target, validation = _prepared(args)
     with StopSignals() as signals:
         server = probe_server(target)
         too_many = capacity_problem(
