@@ -232,3 +232,37 @@ def test_share_workload_splits_requests_and_rate_not_threads():
     shares = [share_workload(workload, i, 3) for i in range(3)]
     assert [s.requests for s in shares] == [4, 3, 3]
     assert all(s.threads == 4 and s.rate == 30.0 for s in shares)
+
+
+def test_one_shared_pooler_waits_less_than_private_pools_of_the_same_connections():
+    from pooltui.core.diagnosis.fleet import compare_pooler
+
+    comparison = compare_pooler(4, 3, rate_per_s=2000.0, hold_s=0.004)
+    assert comparison is not None
+    assert comparison.private.server_connections == comparison.shared.server_connections == 12
+    assert comparison.shared.mean_wait_ms < comparison.private.mean_wait_ms
+    assert comparison.shared.wait_probability < comparison.private.wait_probability
+    assert comparison.shared_enough is not None and comparison.shared_enough < 12
+    # 4 x 3 connections at 8 busy on average: 2 per process of 3, so the private pools keep up
+    assert comparison.private.mean_wait_ms != float("inf")
+
+
+def test_diagnose_measure_fleet_refuses_a_fleet_the_server_cannot_hold(capsys, pg_dsn):
+    code, out, err = run_cli(
+        capsys,
+        "diagnose",
+        "--dsn",
+        pg_dsn,
+        "--processes",
+        "200",
+        "--threads",
+        "8",
+        "--rate",
+        "100",
+        "--set",
+        "maxconnections=8",
+        "--measure-fleet",
+    )
+    assert code == 2 and not out
+    sentence = one_sentence(err)
+    assert "200 processes" in sentence and "fewer processes" in sentence

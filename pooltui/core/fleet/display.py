@@ -72,3 +72,39 @@ def format_fleet(fleet: FleetResult, target: Target) -> str:
         lines += ["", "the fleet's run, merged (histograms added, not percentiles averaged):"]
         lines.append(format_run(merged))
     return "\n".join(lines)
+
+
+def diagnosis_lines(
+    processes: int,
+    per_process: int,
+    rate_per_s: float,
+    hold_ms: float,
+    pooler: str | None,
+    fleet: FleetResult | None,
+) -> list[str]:
+    """What ``pooltui diagnose`` adds for a fleet: the shared pooler against the private pools
+    (where the server has one) at the answered peak, and the measured fleet run if one ran."""
+    lines: list[str] = []
+    comparison = (
+        compare_pooler(processes, per_process, rate_per_s, hold_ms / 1000.0)
+        if pooler and processes > 1
+        else None
+    )
+    if pooler and comparison is not None:
+        lines += ["", *comparison.lines(pooler)]
+    if fleet is not None:
+        merged = fleet.result
+        lines += ["", f"Measured fleet ({fleet.size} processes, the recommended pool each):"]
+        if merged is None:
+            lines.append(f"  no process finished its run: {fleet.fatal_error}")
+        else:
+            lines.append(
+                f"  {merged.throughput_rps:,.1f} req/s, acquire p95 {merged.acquire.p95:.2f} ms"
+                f" p99 {merged.acquire.p99:.2f} ms max {merged.acquire.max:.2f} ms, "
+                f"{merged.errors} errors ({merged.server_full} too many connections); the "
+                f"server counted up to {fleet.peak_server} of the fleet's sessions"
+            )
+        lines += [f"  {p.name}: {p.error}" for p in fleet.failed]
+        lines += [f"  note: {event}" for event in fleet.events]
+        lines.append(f"  {fleet.left.sentence()}")
+    return lines

@@ -72,6 +72,7 @@ START_TIMEOUT_S = 60.0  # spawn, imports and the pool's build, for the whole fle
 END_MARGIN_S = 10.0  # past the run's duration before the parent stops a process itself
 TERMINATE_AFTER_S = 8.0  # after a stop, before a process still running gets SIGTERM
 KILL_AFTER_S = 3.0  # after SIGTERM, before SIGKILL
+MAX_PROCESSES = 256  # spawned interpreters on one machine
 POLL_S = 0.05  # how soon the loop sees a stop
 CENSUS_INTERVAL_S = 0.25  # the server's count of the fleet's sessions, this often
 _FLEETS = itertools.count(1)
@@ -386,8 +387,11 @@ def run_fleet(
     """Run ``workload`` in ``processes`` processes at once, each with its own pool of
     ``config`` and ``workload.threads`` threads; see the module doc. Never raises for a failing
     process or database (each outcome says what happened); BadInput for a fleet no run can be."""
-    if processes < 1:
-        raise BadInput(f"processes is {processes} but must be at least 1.")
+    if not 1 <= processes <= MAX_PROCESSES:
+        raise BadInput(
+            f"processes is {processes} but must be from 1 to {MAX_PROCESSES}: beyond that one "
+            "machine measures its own scheduler; spread the load with the Locust export."
+        )
     if workload.requests and workload.requests < processes:
         raise BadInput(
             f"requests is {workload.requests} but a fleet of {processes} processes needs at "
