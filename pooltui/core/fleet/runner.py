@@ -24,8 +24,10 @@ import contextlib
 import itertools
 import os
 import signal
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from multiprocessing.connection import wait as wait_for
@@ -142,9 +144,11 @@ class FleetSample:
     def throughput_rps(self) -> float:
         return sum(s.throughput_rps for s in self.samples if s is not None)
 
+    opens: tuple[int, ...] = ()  # each process's open gauge (its pool's at ready before a sample)
+
     @property
     def open_gauges(self) -> int:
-        return sum(s.stats.open for s in self.samples if s is not None)
+        return sum(self.opens)
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,15 @@ class _Worker:
         return f"the process {how}{said}"
 
 
+def _open_now(w: _Worker) -> int:
+    """A process's open gauge as it last said (0 once its run has ended: it is closing)."""
+    if w.ended or w.result is not None:
+        return 0
+    if w.sample is not None:
+        return w.sample.stats.open
+    return w.ready.open if w.ready is not None else 0
+
+
 class _Census:
     """The parent's thread asking the server how many of the fleet's sessions it has."""
 
@@ -341,14 +354,7 @@ class _Census:
         except PooltuiError as exc:
             self.problem = str(exc)
             return None
-        gauges = 0
-        for w in self.workers:
-            if w.ended:
-                continue
-            if w.sample is not None:
-                gauges += w.sample.stats.open
-            elif w.ready is not None:
-                gauges += w.ready.open
+        gauges = sum(_open_now(w) for w in self.workers)
         census = Census(perf_counter() - self.started, sum(per), gauges, tuple(per))
         self.last = census
         return census
@@ -383,10 +389,12 @@ def run_fleet(
     sample_interval_s: float = 0.25,
     server: ServerInfo | None = None,
     seed: int | None = None,
+    quiet: bool = False,
 ) -> FleetResult:
     """Run ``workload`` in ``processes`` processes at once, each with its own pool of
     ``config`` and ``workload.threads`` threads; see the module doc. Never raises for a failing
-    process or database (each outcome says what happened); BadInput for a fleet no run can be."""
+    process or database (each outcome says what happened); BadInput for a fleet no run can be.
+    ``quiet``: the processes print nothing (a console owns the terminal)."""
     if not 1 <= processes <= MAX_PROCESSES:
         raise BadInput(
             f"processes is {processes} but must be from 1 to {MAX_PROCESSES}: beyond that one "
@@ -412,6 +420,7 @@ def run_fleet(
                 sample_interval_s=sample_interval_s,
                 seed=None if seed is None else seed + i,
                 server_version=server.version if server is not None else None,
+                quiet=quiet,
             )
         )
         for i in range(processes)
@@ -423,17 +432,8 @@ def run_fleet(
     stopped = False
     try:
         context = get_context("spawn")
-        for w in workers:
-            parent_end, child_end = context.Pipe()
-            w.conn = parent_end
-            w.process = context.Process(
-                target=worker_main,
-                args=(w.spec, child_end),
-                name=f"pooltui-fleet-{w.spec.index}",
-                daemon=True,
-            )
-            w.process.start()
-            child_end.close()
+        with _real_stdio():
+            _start(context, workers)
         go_at: float | None = None
         stop_at: float | None = None
         last_sample = 0.0
@@ -533,6 +533,39 @@ def run_fleet(
     )
 
 
+@contextmanager
+def _real_stdio() -> Iterator[None]:
+    """Spawning passes the parent's stderr to multiprocessing's resource tracker by its file
+    descriptor: a front end that replaced sys.stderr (Textual captures it: fileno() is -1)
+    would make the spawn fail, so the real streams stand in while the processes start."""
+    saved = sys.stdout, sys.stderr
+    try:
+        real = all(stream.fileno() >= 0 for stream in saved)
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if not real and sys.__stdout__ is not None and sys.__stderr__ is not None:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _start(context: Any, workers: list[_Worker]) -> None:
+    """Spawn every process, each with its end of a pipe."""
+    for w in workers:
+        parent_end, child_end = context.Pipe()
+        w.conn = parent_end
+        w.process = context.Process(
+            target=worker_main,
+            args=(w.spec, child_end),
+            name=f"pooltui-fleet-{w.spec.index}",
+            daemon=True,
+        )
+        w.process.start()
+        child_end.close()
+
+
 def merge_fleet(outcomes: list[ProcessOutcome]) -> RunResult | None:
     """The processes' results as one: exact merged histograms (``merge_results``), each
     thread named by its process (``p1/pooltui-worker-0``) so the fairness table tells them
@@ -607,6 +640,7 @@ def _report(
         server=last.server if last is not None else None,
         server_per_process=last.per_process if last is not None else (),
         pids=tuple(w.ready.pid if w.ready is not None else None for w in workers),
+        opens=tuple(_open_now(w) for w in workers),
     )
     with contextlib.suppress(Exception):
         on_sample(sample)

@@ -50,6 +50,7 @@ class WorkerSpec:
     sample_interval_s: float = 0.25
     seed: int | None = None
     server_version: str | None = None
+    quiet: bool = False  # the process's stdout and stderr go to /dev/null (under the console)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,11 @@ def _listen(conn: Connection, go: threading.Event, stop: threading.Event) -> Non
 
 def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     """The spawned process's whole life (see the module doc)."""
+    if spec.quiet:  # nothing a library prints may land on the console's screen
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.close(devnull)
     go, stop = threading.Event(), threading.Event()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
