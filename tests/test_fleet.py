@@ -268,3 +268,31 @@ def test_diagnose_measure_fleet_refuses_a_fleet_the_server_cannot_hold(capsys, p
     assert code == 2 and not out
     sentence = one_sentence(err)
     assert "200 processes" in sentence and "fewer processes" in sentence
+
+
+def test_bench_processes_json_has_every_process_and_the_merge(capsys, sqlite_dsn):
+    import json
+
+    code, out, err = run_cli(
+        capsys,
+        "bench",
+        "--dsn",
+        sqlite_dsn,
+        "--processes",
+        "2",
+        "--threads",
+        "2",
+        "--duration",
+        "0.3",
+        "--json",
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    fleet = payload["fleet"]
+    assert fleet["processes"] == 2 and fleet["threads_per_process"] == 2
+    per = fleet["per_process"]
+    assert [p["ok"] for p in per] == [True, True]
+    assert payload["requests"] == sum(p["result"]["requests"] for p in per) > 0
+    assert len(payload["per_thread"]) == 4
+    assert payload["closed"]["sessions_left"] == 0
+    assert fleet["pooler"] is None  # SQLite has no external pooler to compare with
