@@ -5,6 +5,7 @@ its pool's figures, and the server must keep none of its sessions afterwards."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import re
 import socket
@@ -18,7 +19,10 @@ from pooltui.core.locustfile import EVENT_NAMES
 from pooltui.core.probes import count_connections_by
 from pooltui.core.targets import parse_dsn
 
-pytest.importorskip("locust", reason="Locust is not installed (pip install 'pooltui[locust]')")
+# never imported here: importing locust monkey-patches this whole process with gevent (threads,
+# sockets, signals), which would break every other test collected with this one
+if importlib.util.find_spec("locust") is None:
+    pytest.skip("Locust is not installed (pip install 'pooltui[locust]')", allow_module_level=True)
 
 STATS = re.compile(
     r"pooltui pool stats \(worker pid (\d+)\): checkouts (\d+),.* server sessions \[([\d, ]*)\]"
