@@ -20,8 +20,11 @@ from pooltui.cli.common import (
 from pooltui.core.errors import BadInput
 
 if TYPE_CHECKING:
+    from pooltui.core.config import Validation
     from pooltui.core.load.results import RunResult, WarmupResult
     from pooltui.core.probes import LeftOpen
+    from pooltui.core.profiles import Profile
+    from pooltui.core.targets import Target
 
 
 def add_parser(subparsers: Any) -> None:
@@ -42,6 +45,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="N",
         help="N runs on one warm pool: each figure as median and spread (min to max)",
     )
+    bench.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="W",
+        help="a fleet: W processes, each with its own pool and the threads (gunicorn style)",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -49,22 +59,25 @@ def run(args: argparse.Namespace) -> int:
     """Probe, refuse what does not fit, run, close, count what the server still has."""
     if args.repeat < 1:
         raise BadInput(f"--repeat is {args.repeat} but must be at least 1.")
+    if args.processes < 1:
+        raise BadInput(f"--processes is {args.processes} but must be at least 1.")
+    if args.processes > 1:
+        if args.repeat > 1:
+            raise BadInput(
+                "--repeat and --processes together are not supported: repeat the fleet "
+                "yourself, or drop one of them."
+            )
+        return run_fleet(args)
     if args.repeat > 1:
         return run_repeated(args)
     from pooltui.core.checks import capacity_problem
-    from pooltui.core.config import SessionGuards, validate, validate_workload
+    from pooltui.core.config import SessionGuards
     from pooltui.core.load import engine
     from pooltui.core.pool import InstrumentedPool
     from pooltui.core.probes import confirm_closed, probe_server
     from pooltui.core.report import format_run
 
-    settings = resolve_settings(args)
-    problems = [f for f in validate_workload(settings.workload) if f.level == "error"]
-    if problems:
-        raise BadInput(problems[0].message)
-    target = resolve_target(args, settings.dsn, profile=settings)
-    validation = validate(settings.pool, target.facts)
-    validation.require_ok()
+    settings, target, validation = _prepared(args)
     with StopSignals() as signals:
         server = probe_server(target)  # an unreachable target says so before anything else
         too_many = capacity_problem(server, validation.effective, settings.workload, target)
@@ -99,6 +112,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_run(result, warmup))
     return run_exit_code(signals, result.fatal_error, {"A": left})
+
+
+def _prepared(args: argparse.Namespace) -> tuple[Profile, Target, Validation]:
+    """The settings, the target and the validated configuration, or BadInput for a workload
+    or configuration no run can honour (one run or a fleet alike)."""
+    from pooltui.core.config import validate, validate_workload
+
+    settings = resolve_settings(args)
+    problems = [f for f in validate_workload(settings.workload) if f.level == "error"]
+    if problems:
+        raise BadInput(problems[0].message)
+    target = resolve_target(args, settings.dsn, profile=settings)
+    validation = validate(settings.pool, target.facts)
+    validation.require_ok()
+    return settings, target, validation
 
 
 def single_run_payload(
@@ -150,3 +178,48 @@ def run_repeated(args: argparse.Namespace) -> int:
             print(f"\nall {len(repeats.runs)} runs as one:")
             print(format_run(result, warmup))
     return run_exit_code(signals, outcome.fatal_error, outcome.closed)
+
+
+def run_fleet(args: argparse.Namespace) -> int:
+    """``--processes W``: probe, refuse a fleet that cannot fit (with what fits per process),
+    run the W processes, print each one's figures and the exact merge; exit 1 when a process
+    failed or died (after its sessions were ended)."""
+    from pooltui.core.checks import capacity_problem
+    from pooltui.core.fleet import run_fleet as fleet_run
+    from pooltui.core.fleet.display import format_fleet, pooler_comparison
+    from pooltui.core.probes import probe_server
+
+    settings, target, validation = _prepared(args)
+    with StopSignals() as signals:
+        server = probe_server(target)
+        too_many = capacity_problem(
+            server, validation.effective, settings.workload, target, processes=args.processes
+        )
+        if too_many:
+            raise BadInput(too_many)
+        if not args.json:
+            print_findings([f for f in validation.findings if f.level == "warning"])
+        with signals.deferred():
+            fleet = fleet_run(
+                target,
+                settings.pool,
+                settings.workload,
+                args.processes,
+                stop=signals.stop,
+                warmup=args.warmup,
+                leak_threshold_s=args.leak_threshold,
+                server=server,
+            )
+    if args.json:
+        payload = fleet.as_dict()
+        comparison = pooler_comparison(fleet) if target.dialect.external_pooler else None
+        payload["fleet"]["pooler"] = comparison.as_dict() if comparison is not None else None
+        print(json.dumps(payload, indent=2))
+    else:
+        print(format_fleet(fleet, target))
+    code = run_exit_code(signals, fleet.fatal_error, {"fleet": fleet.left})
+    if code == 0 and fleet.failed:
+        for p in fleet.failed:
+            print(f"pooltui: {p.name}: {p.error}", file=sys.stderr)
+        return 1
+    return code

@@ -27,11 +27,11 @@ import argparse
 import json
 import sys
 import textwrap
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pooltui.cli.common import resolve_target, write_output
+from pooltui.cli.common import StopSignals, resolve_target, write_output
 from pooltui.core.config import PoolConfig, Workload, apply_overrides, validate
 from pooltui.core.diagnosis.display import assumed_names, prediction_table
 from pooltui.core.diagnosis.recommend import (
@@ -52,6 +52,12 @@ from pooltui.core.diagnosis.verify import TargetFigures, measure_target, verify_
 from pooltui.core.errors import BadInput, CannotConnect
 from pooltui.core.profiles import Profile, read_toml_file
 from pooltui.core.targets import DriverFacts
+
+if TYPE_CHECKING:
+    from pooltui.core.fleet import FleetResult
+    from pooltui.core.targets import Target
+
+FLEET_MEASURE_S = 3.0  # --measure-fleet: long enough for a few thousand requests at most rates
 
 #: option -> (answer name, type, help); dest is "answer_<name>" so nothing collides
 ANSWER_OPTIONS: tuple[tuple[str, str, type, str], ...] = (
@@ -129,6 +135,12 @@ def add_parser(subparsers: Any) -> None:
         help=f"what you see now, repeatable: {', '.join(SYMPTOMS)}",
     )
     p.add_argument("--no-measure", action="store_true", help="measure nothing, even with a DSN")
+    p.add_argument(
+        "--measure-fleet",
+        action="store_true",
+        help="run the recommended pool in --processes processes at the peak (a few seconds) and "
+        "show what the fleet measured",
+    )
     form = p.add_mutually_exclusive_group()
     form.add_argument(
         "--json", dest="format", action="store_const", const="json", help="print one JSON object"
@@ -344,6 +356,66 @@ def as_profile_toml(
     return to_toml(profile)
 
 
+def measure_fleet(
+    args: argparse.Namespace,
+    target: Target | None,
+    answers: Answers,
+    rec: Recommendation,
+    measured: TargetFigures | None,
+) -> tuple[FleetResult | None, int | None]:
+    """With --measure-fleet: the recommended pool run in the answered number of processes at
+    the peak, FLEET_MEASURE_S long (refused beforehand, with what fits per process, when the
+    server cannot hold the fleet); and the exit code of a signal that stopped it."""
+    if not args.measure_fleet:
+        return None, None
+    if target is None or measured is None:
+        raise BadInput(
+            "--measure-fleet needs a target it can measure: give --dsn (and no --no-measure)."
+        )
+    from pooltui.core.checks import capacity_problem
+    from pooltui.core.fleet import run_fleet
+
+    peak = workload_for(answers, measured)
+    problem = capacity_problem(
+        measured.server, rec.config, peak, target, processes=answers.processes
+    )
+    if problem:
+        raise BadInput(problem)
+    with StopSignals() as signals, signals.deferred():
+        fleet = run_fleet(
+            target,
+            rec.config,
+            replace(peak, rate=answers.peak_rate_per_s, duration_s=FLEET_MEASURE_S),
+            answers.processes,
+            stop=signals.stop,
+            server=measured.server,
+        )
+    return fleet, signals.exit_code
+
+
+def fleet_text(
+    target: Target | None,
+    answers: Answers,
+    rec: Recommendation,
+    measured: TargetFigures | None,
+    fleet: FleetResult | None,
+) -> str:
+    """The fleet's part of the text: the shared pooler against the private pools (PostgreSQL)
+    and what the measured fleet did."""
+    from pooltui.core.checks import most_connections
+    from pooltui.core.fleet.display import diagnosis_lines
+
+    lines = diagnosis_lines(
+        answers.processes,
+        most_connections(rec.config, workload_for(answers, measured)),
+        answers.peak_rate_per_s,
+        answers.hold_ms,
+        target.dialect.external_pooler if target is not None else None,
+        fleet,
+    )
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 # --- the command ----------------------------------------------------------------------------------
 
 
@@ -393,6 +465,7 @@ def run(args: argparse.Namespace) -> int:
     if args.overrides:
         current_label += " with " + ", ".join(args.overrides)
 
+    fleet, stopped_by = measure_fleet(args, target, answers, rec, measured)
     form = args.format or "text"
     if form == "json":
         data = as_json(
@@ -404,5 +477,11 @@ def run(args: argparse.Namespace) -> int:
         text = as_profile_toml(rec, answers, measured, name, dsn)
     else:
         text = format_text(rec, answers, current_label, target_label, measured, assumed)
+        text += fleet_text(target, answers, rec, measured, fleet)
     write_output(args.output, text, f"the {form} recommendation", force=args.force)
+    if fleet is not None:
+        print(f"pooltui: the measured fleet: {fleet.left.sentence()}.", file=sys.stderr)
+        if stopped_by is not None:
+            return stopped_by
+        return 0 if fleet.left.verified and not fleet.left.sessions else 1
     return 0

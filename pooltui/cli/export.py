@@ -18,10 +18,10 @@ from pooltui.core.errors import BadInput
 
 def add_parser(subparsers: Any) -> None:
     export = subparsers.add_parser(
-        "export", help="write the configuration as a profile or Python code"
+        "export", help="write the configuration as a profile, Python code or a locustfile"
     )
     add_target_options(export)
-    export.add_argument("--format", choices=("toml", "python"), required=True)
+    export.add_argument("--format", choices=("toml", "python", "locust"), required=True)
     export.add_argument("--name", help="the profile name written in TOML")
     export.add_argument(
         "-o", "--output", metavar="FILE", help="file to write atomically (default, or -, stdout)"
@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """The settings as a profile (TOML) or as Python PooledDB code, to stdout or -o."""
     from pooltui.core.config import validate
-    from pooltui.core.export import to_python, to_toml
+    from pooltui.core.export import to_locust, to_python, to_toml
 
     settings = resolve_settings(args)
     if args.name is not None:
@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     validation.require_ok()
     if args.format == "toml":
         text = to_toml(replace(settings, dsn=args.dsn or settings.dsn))
+    elif args.format == "locust":
+        text = to_locust(target, settings)
     else:
         text = to_python(target, settings.pool)
     write_output(args.output, text, args.format, force=args.force)

@@ -109,21 +109,32 @@ def most_connections(config: PoolConfig, workload: Workload) -> int:
 
 
 def capacity_problem(
-    server: ServerInfo, config: PoolConfig, workload: Workload, target: Target, *, own: int = 0
+    server: ServerInfo,
+    config: PoolConfig,
+    workload: Workload,
+    target: Target,
+    *,
+    own: int = 0,
+    processes: int = 1,
 ) -> str | None:
     """A sentence when the run could take more connections than the server has free now, or
     None. Without it the run ends in "too many connections" (and a superuser's pool takes the
     slots the server keeps for administrators); a server that does not say gives None. ``own``:
-    connections the pool already has open (counted in use, but the run reuses them)."""
+    connections the pool already has open (counted in use, but the run reuses them).
+    ``processes``: a fleet of that many processes, each with its own pool of ``config``: the
+    fleet needs ``processes`` times the pool's connections, and the sentence says what fits
+    per process."""
     usable, in_use = server.usable_connections, server.connections_in_use
     if usable is None or in_use is None:
         return None
     free = max(0, usable - in_use + own)
     most = most_connections(config, workload)
-    if most <= free:
+    if most * processes <= free:
         return None
     reserved = server.reserved_connections or 0
     kept = f", {reserved} more kept for superusers" if reserved and server.reserves_inside else ""
+    if processes > 1:
+        return _fleet_problem(server, config, workload, target, processes, free, kept)
     if config.maxconnections:
         bound, fix = "maxconnections", f"set maxconnections to at most {free}"
     elif config.mincached >= workload.threads:
@@ -135,6 +146,40 @@ def capacity_problem(
         f"This run can open {most} connections ({bound}) but the server at "
         f"{target.redacted} has {free} free ({usable} usable, {in_use} in use{kept}): "
         f"{fix}, or free connections on the server."
+    )
+
+
+def _fleet_problem(
+    server: ServerInfo,
+    config: PoolConfig,
+    workload: Workload,
+    target: Target,
+    processes: int,
+    free: int,
+    kept: str,
+) -> str:
+    """capacity_problem's sentence for a fleet: W private pools multiply (the failure nobody
+    computes: gunicorn's workers x pool size), so it names the product and the per-process
+    figure that fits."""
+    most = most_connections(config, workload)
+    per = free // processes
+    if config.maxconnections:
+        bound = f"maxconnections {most}"
+    elif config.mincached >= workload.threads:
+        bound = f"mincached {most}, opened at once"
+    else:
+        bound = f"one per thread, {most} threads: maxconnections is 0"
+    fix = (
+        f"set maxconnections to at most {per} per process"
+        if per
+        else f"run at most {free} processes with maxconnections 1"
+    )
+    return (
+        f"This fleet of {processes} processes, each with its own pool ({bound}), can open "
+        f"{processes} x {most} = {processes * most} connections but the server at "
+        f"{target.redacted} has {free} free ({server.usable_connections} usable, "
+        f"{server.connections_in_use} in use{kept}): {fix}, use fewer processes, or share "
+        "the server's connections through an external pooler."
     )
 
 

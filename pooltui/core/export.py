@@ -37,6 +37,14 @@ def _version() -> str:
     return version
 
 
+def to_locust(target: Target, profile: Profile) -> str:
+    """A Locust locustfile building the measured pool in every Locust worker and running the
+    profile's workload as Locust users (core/locustfile.py)."""
+    from pooltui.core.locustfile import to_locust as render
+
+    return render(target, profile)
+
+
 def to_toml(profile: Profile) -> str:
     """A profile file that ``--profile`` loads back equal (any DSN password is left out)."""
     return profile_to_toml(profile)

@@ -6,7 +6,7 @@ or ODBC), so the probe never counts itself among a pool's connections, and close
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from time import monotonic, sleep
@@ -21,6 +21,7 @@ __all__ = [
     "ServerInfo",
     "confirm_closed",
     "count_connections_by",
+    "count_groups",
     "count_pool_connections",
     "probe_server",
     "terminate_pool_connections",
@@ -72,6 +73,17 @@ def count_connections_by(target: Target, tag: str | None, server_ids: set[int]) 
         return 0
     with _session(target) as con:
         return _count_on(con, target, tag, server_ids)
+
+
+def count_groups(
+    target: Target, groups: Sequence[tuple[str | None, set[int]]], *, timeout_s: float = 2.0
+) -> list[int]:
+    """The server's count of each group of sessions (a fleet's processes: each one's tag and
+    ids), all asked over one short-lived connection so W processes cost one connect."""
+    if not target.dialect.counts_sessions:
+        return [0] * len(groups)
+    with _session(target, timeout_s=timeout_s) as con:
+        return [_count_on(con, target, tag, ids) for tag, ids in groups]
 
 
 def _count_on(con: Any, target: Target, tag: str | None, server_ids: set[int]) -> int:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
     from pooltui.core.compare.runner import Comparison, RunDone
     from pooltui.core.config import PoolConfig, Workload
+    from pooltui.core.fleet import FleetResult, FleetSample
     from pooltui.core.load.engine import RunResult, Sample, WarmupResult
     from pooltui.core.targets import Target
 
@@ -139,3 +140,23 @@ class PoolBuilt(Message, bubble=False):
     """The session's pool was (re)built: the console's counters start again from zero."""
 
     tag: str
+
+
+@dataclass
+class FleetSampled(Message, bubble=False):
+    """A running fleet's processes and the server's count of their sessions, now."""
+
+    run_id: int
+    sample: FleetSample
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FleetSampled) and message.run_id == self.run_id
+
+
+@dataclass
+class FleetFinished(Message, bubble=False):
+    """Every process of a fleet burst has ended and the server was asked what is left (the
+    merged result follows as the burst's BurstFinished)."""
+
+    run_id: int
+    fleet: FleetResult

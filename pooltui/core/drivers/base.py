@@ -198,6 +198,7 @@ class Dialect:
     default_port: int | None = None
     is_file = False  # a file, not a server: no address, no network to break
     counts_sessions = False  # the server can count and end the pool's sessions
+    external_pooler: str | None = None  # the pooler a fleet could share (PgBouncer)
     session_id_sql: str | None = None  # SQL giving the session's id, for drivers without an API
     name_limits: dict[str, tuple[int, str]] = {}  # "database"/"user" -> (limit, unit)
     # what the server's error codes (SQLSTATE, errno as text) mean, in a person's words: the
@@ -214,6 +215,14 @@ class Dialect:
 
     def guard_cursor(self, cursor: Any, timeout_ms: int) -> None:
         """Guards that need trying on the cursor itself (MySQL vs MariaDB variables)."""
+
+    def exported_guards(
+        self, guards: SessionGuards, timeout_ms: int
+    ) -> tuple[list[str], list[str], list[str]]:
+        """The guards as an exported script runs them on each new connection, without pooltui:
+        (statements that must all work, statements of which the first the server accepts is
+        enough, statements tried and skipped where the server lacks them)."""
+        return self.guard_statements(guards, timeout_ms), [], []
 
     def count_sql(self, tag: str | None, ids: str, mark: str) -> tuple[str, tuple[Any, ...]] | None:
         """SQL counting the sessions tagged ``tag`` or with the ``ids`` (a literal list), not
@@ -269,6 +278,9 @@ class Driver(ABC):
     mysql_family: bool = False
     notes: tuple[str, ...] = ()  # tuning facts shown with the driver's facts
     advice: tuple[str, ...] = ()  # what a recommendation tells its users
+    # under gevent (Locust runs its users as greenlets): why the driver yields to the loop while
+    # it waits for the server; "" when it blocks the whole loop (C code on its own socket)
+    gevent_cooperation: str = ""
 
     @property
     def error_modules(self) -> tuple[str, ...]:

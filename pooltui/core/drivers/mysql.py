@@ -134,6 +134,16 @@ class MysqlDialect(Dialect):
     def guard_cursor(self, cursor: Any, timeout_ms: int) -> None:
         _statement_timeout(cursor, timeout_ms)
 
+    def exported_guards(
+        self, guards: SessionGuards, timeout_ms: int
+    ) -> tuple[list[str], list[str], list[str]]:
+        # _statement_timeout's two variables, MariaDB's first
+        timeouts = [
+            f"SET SESSION max_statement_time = {timeout_ms / 1000:.3f}",
+            f"SET SESSION max_execution_time = {timeout_ms}",
+        ]
+        return self.guard_statements(guards, timeout_ms), timeouts, []
+
     def count_sql(self, tag: str | None, ids: str, mark: str) -> tuple[str, tuple[Any, ...]] | None:
         """By thread id: a program_name tag is only visible with performance_schema."""
         if not ids:
@@ -171,6 +181,10 @@ class MysqlDriver(UrlDriver):
     example = "mysql://user@127.0.0.1:3306/db"
     module_name = "pymysql"
     label = "PyMySQL"
+    gevent_cooperation = (
+        "PyMySQL is pure Python: its reads and writes go through the sockets gevent patched, "
+        "so other users run while it waits for the server"
+    )
     documented_ping = True
     password_env = "MYSQL_PWD"
     session_name_param = "program_name"

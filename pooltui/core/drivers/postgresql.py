@@ -90,6 +90,7 @@ class PostgresDialect(Dialect):
     product = "PostgreSQL"
     default_port = 5432
     counts_sessions = True
+    external_pooler = "PgBouncer"  # transaction pooling: a fleet shares its server sessions
     session_id_sql = "SELECT pg_backend_pid()"
     # PostgreSQL truncates names at NAMEDATALEN - 1 bytes (a longer one names another object,
     # and a 10 kB one makes the server drop the startup packet unanswered)
@@ -150,6 +151,13 @@ class PostgresDialect(Dialect):
             statements.append("SET default_transaction_read_only = on")
         return statements
 
+    def exported_guards(
+        self, guards: SessionGuards, timeout_ms: int
+    ) -> tuple[list[str], list[str], list[str]]:
+        # PostgreSQL >= 14 ends a statement whose client has gone; older servers lack it
+        optional = ["SET client_connection_check_interval = 1000"]
+        return self.guard_statements(guards, timeout_ms), [], optional
+
     def _sessions(self, tag: str | None, ids: str, mark: str) -> tuple[str, tuple[Any, ...]]:
         """The WHERE clause (and its parameters) selecting the given sessions, not the
         probe's own; "" when nothing is asked for."""
@@ -190,6 +198,10 @@ class PostgresDriver(UrlDriver):
     password_env = "PGPASSWORD"
     session_name_param = "application_name"
     setsession_in_transaction = True
+    gevent_cooperation = (
+        "psycopg 3 (from 3.1.14) sees gevent's monkey-patching and waits for the server on "
+        "the patched select instead of in C, so other users run meanwhile"
+    )
     batches_statements = True  # psycopg sends a query without parameters as one simple query
     params = _PARAMS
     server = POSTGRESQL

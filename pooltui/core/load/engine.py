@@ -155,6 +155,7 @@ class _Tally:
         "consecutive",
         "ended",
         "failed",
+        "full",
         "kinds",
         "lost",
         "ok",
@@ -165,6 +166,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.ok = self.failed = self.consecutive = self.cancelled = self.lost = self.rows = 0
+        self.full = 0  # failures because the server had no free slot ("too many connections")
         self.running: Any = None  # the cursor while its statement runs: a stop cancels it
         self.kinds: dict[str, int] = {}
         self.ended = 0.0
@@ -337,6 +339,8 @@ class _Run:
         tally.kinds[kind] = tally.kinds.get(kind, 0) + 1
         tally.troubled = True
         failure = failure_class(exc)
+        if failure == FULL:
+            tally.full += 1  # a fleet attributes these to its processes together
         if failure in (CONNECTION, FULL):
             self.lost_server(tally, exc)
             return
@@ -909,6 +913,7 @@ def _result(
         event_kinds=state.event_kinds,
         cancelled=sum(t.cancelled for t in state.tallies),
         rows=sum(t.rows for t in state.tallies),
+        server_full=sum(t.full for t in state.tallies),
         outages=outages,
         stalls=stalls,
         leaks=pool.leak_reports(),

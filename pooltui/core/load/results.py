@@ -212,6 +212,9 @@ class RunResult:
     per_thread: list[ThreadFigures] = field(default_factory=list)
     unfinished_waits: int = 0
     unfinished_wait_max_ms: float = 0.0
+    # failed requests the server refused for want of a free slot ("too many connections",
+    # FULL): what a fleet's headroom check attributes to the fleet
+    server_full: int = 0
 
     @property
     def fairness(self) -> float | None:
@@ -273,6 +276,7 @@ class RunResult:
             "event_kinds": [str(kind) for kind in self.event_kinds],
             "cancelled": self.cancelled,
             "rows": self.rows,
+            "server_full": self.server_full,
             "outages": [o.as_dict() for o in self.outages],
             "stalls": [st.as_dict() for st in self.stalls],
             "leaks": [leak.as_dict() for leak in self.leaks],
@@ -390,5 +394,6 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
         per_thread=a.per_thread + b.per_thread,
         unfinished_waits=a.unfinished_waits + b.unfinished_waits,
         unfinished_wait_max_ms=max(a.unfinished_wait_max_ms, b.unfinished_wait_max_ms),
+        server_full=a.server_full + b.server_full,
         client=a.client + b.client,
     )

@@ -61,6 +61,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("p", "profiles: load one, or save the current settings"),
     ("d", "diagnose: the guided wizard that recommends a configuration"),
     ("t", "tune sweep: measure the pool size curve, search, prove; a applies the winner"),
+    ("f", "fleet: show the processes slider; a burst then runs in that many processes"),
     ("enter", "details of the selected run"),
     ("1-4", "the panels' own keys: 1 parameters, 2 runs, 3 events, 4 findings"),
     ("escape", "leave an input field: its letters are typed into it, not keys"),

@@ -44,6 +44,7 @@ from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.errors import (
     CONNECTION,
+    BadInput,
     CannotConnect,
     describe_db_error,
     explain_error_kind,
@@ -60,6 +61,8 @@ from pooltui.tui.messages import (
     ComparisonFailed,
     ComparisonFinished,
     ComparisonRunFinished,
+    FleetFinished,
+    FleetSampled,
     PoolBuilt,
     PoolClosed,
     PoolEventOccurred,
@@ -72,6 +75,7 @@ from pooltui.tui.messages import (
 )
 from pooltui.tui.screens.run_details import verdicts_line
 from pooltui.tui.widgets.event_log import EventLog
+from pooltui.tui.widgets.fleet_panel import FleetPanel
 from pooltui.tui.widgets.history_table import HistoryTable
 from pooltui.tui.widgets.live_panel import LivePanel, plottable
 from pooltui.tui.widgets.param_panel import ParamPanel
@@ -228,6 +232,7 @@ class TuneScreen(Screen[None]):
         Binding("c", "connect", "Connect"),
         Binding("p", "profiles", "Profile"),
         Binding("e", "export", "Export"),
+        Binding("f", "fleet", "Fleet processes", show=False),  # widgets/fleet_panel.py
         Binding("1", "jump('params')", "Panels", key_display="1-4"),
         *(Binding(key, f"jump({panel!r})", title, show=False) for key, panel, title in PANEL_KEYS),
         Binding("escape", "leave_field", "Leave the field"),
@@ -296,6 +301,7 @@ class TuneScreen(Screen[None]):
             )
             with VerticalScroll(id="dash"):
                 yield LivePanel(id="livepanel")
+                yield FleetPanel(id="fleet")
                 yield HistoryTable(id="history")
                 yield EventLog(id="events")
         yield WrappingFooter()
@@ -590,6 +596,10 @@ class TuneScreen(Screen[None]):
             + (f" (repeat {series.done + 1} of {series.total})" if series else "")
             + f": {count(workload.threads, 'thread')}, {workload.duration_s:g} s{rebuild}",
         )
+        processes = self.query_one(FleetPanel).processes
+        if processes > 1:
+            self._fleet_burst(run_id, config, workload, self._stop, processes)
+            return
         self._burst(run_id, config, workload, self._stop, warm=series is not None)
 
     def action_compare(self) -> None:
@@ -1065,6 +1075,82 @@ class TuneScreen(Screen[None]):
             )
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
+
+    @work(thread=True, exit_on_error=False, group="pool-work")
+    def _fleet_burst(
+        self,
+        run_id: int,
+        config: PoolConfig,
+        workload: Workload,
+        stop: threading.Event,
+        processes: int,
+    ) -> None:
+        """A burst in ``processes`` spawned processes, each with its own pool (core/fleet):
+        refused first when the server cannot hold them; the merged result is the history's."""
+        from pooltui.core.fleet import FleetSample, run_fleet
+        from pooltui.core.probes import probe_server
+
+        target = self.pooltui.session.target
+
+        def on_sample(sample: FleetSample) -> None:
+            self.post_message(FleetSampled(run_id, sample))
+
+        try:
+            server = probe_server(target)
+            problem = checks.capacity_problem(server, config, workload, target, processes=processes)
+            if problem:
+                raise BadInput(problem)
+            fleet = run_fleet(
+                target,
+                config,
+                workload,
+                processes,
+                stop=stop,
+                on_sample=on_sample,
+                sample_interval_s=self.POLL_INTERVAL_S,
+                server=server,
+                quiet=True,
+            )
+        except (OSError, RuntimeError) as error:  # spawning: no process could start
+            self.post_message(
+                BurstFailed(run_id, f"The fleet's processes could not start: {error}.")
+            )
+            return
+        except Exception as error:
+            self.post_message(BurstFailed(run_id, describe_db_error(error, target)))
+            return
+        self.post_message(FleetFinished(run_id, fleet))
+        if fleet.result is None:
+            self.post_message(BurstFailed(run_id, fleet.fatal_error or "no process ran"))
+        else:
+            self.post_message(BurstFinished(run_id, config, workload, fleet.result))
+
+    def action_fleet(self) -> None:
+        """Show or hide the fleet panel: with it shown, bursts run in its processes."""
+        shown = self.query_one(FleetPanel).toggle()
+        self.events.add(
+            "info",
+            "fleet shown: bursts run in the processes it sets, each with its own pool"
+            if shown
+            else "fleet hidden: bursts run in the console's own pool",
+        )
+
+    @on(FleetSampled)
+    def _fleet_sampled(self, message: FleetSampled) -> None:
+        if message.run_id == self._run_id:
+            self.query_one(FleetPanel).show_sample(message.sample)
+
+    @on(FleetFinished)
+    def _fleet_finished(self, message: FleetFinished) -> None:
+        if message.run_id != self._run_id:
+            return
+        fleet = message.fleet
+        self.query_one(FleetPanel).show_result(fleet)
+        for failed in fleet.failed:
+            self.events.add("run_failed", f"fleet {failed.name}: {failed.error}")
+        for event in fleet.events:
+            self.events.add("info", event)
+        self.events.add("info", f"fleet of {fleet.size}: {fleet.left.sentence()}")
 
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _compare(

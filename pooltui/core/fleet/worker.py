@@ -1,0 +1,188 @@
+"""One process of a fleet: its own pool, its own threads, its figures sent to the parent.
+
+``worker_main`` is what the parent starts with multiprocessing's ``spawn`` context (a fresh
+interpreter: no pool, lock or thread inherited from the parent, as a gunicorn or Celery worker
+builds its own). It builds an InstrumentedPool from the same configuration with the tag the
+parent chose, reports it ready (its open connections and their server ids), waits for ``go``
+so every process starts at once, runs ``engine.run`` and sends each sample and the result, and
+closes its pool whatever happens.
+
+The parent owns the signals: SIGINT and SIGHUP (which a terminal sends to the whole process
+group) are ignored here, SIGTERM sets the run's stop, and so does the parent's ``stop`` or its
+end (the pipe closes when the parent dies, even by SIGKILL): an orphan never keeps running.
+Every message is a ``(kind, payload)`` pair of picklable values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from pooltui.core.config import PoolConfig, Workload
+    from pooltui.core.load.results import Sample
+    from pooltui.core.targets import Target
+
+# messages: parent -> worker
+GO, STOP = "go", "stop"
+# messages: worker -> parent
+READY, SAMPLE, DONE, FAILED, CLOSED = "ready", "sample", "done", "failed", "closed"
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What one process of the fleet runs (pickled into the spawned interpreter)."""
+
+    index: int
+    target: Target
+    config: PoolConfig
+    workload: Workload
+    tag: str  # the pool's session tag (application_name / program_name) on the server
+    warmup: bool = False
+    leak_threshold_s: float | None = None
+    sample_interval_s: float = 0.25
+    seed: int | None = None
+    server_version: str | None = None
+    quiet: bool = False  # the process's stdout and stderr go to /dev/null (under the console)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The pool is built (and warmed up if asked): what it holds on the server now."""
+
+    pid: int
+    open: int
+    ids: frozenset[int]
+    warmup: Any = None  # WarmupResult | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One engine sample, with the server ids opened since the last one (the parent needs
+    them to count and end this process's sessions on MySQL, which counts by id only)."""
+
+    sample: Sample
+    new_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The pool is closed: every id it ever opened, and what it could not close."""
+
+    ids: frozenset[int]
+    unclosed: int
+
+
+class _Channel:
+    """The pipe to the parent: sends from any thread, never raises (a parent that has gone
+    cannot be told anything; the worker still closes its pool)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.lock = threading.Lock()
+
+    def send(self, kind: str, payload: Any) -> None:
+        try:
+            with self.lock:
+                self.conn.send((kind, payload))
+        except (OSError, ValueError, EOFError):
+            pass
+
+
+def _listen(conn: Connection, go: threading.Event, stop: threading.Event) -> None:
+    """The parent's orders: ``go``, ``stop``; its end (EOF) is a stop."""
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            stop.set()
+            go.set()
+            return
+        if message == GO:
+            go.set()
+        elif message == STOP:
+            stop.set()
+            go.set()
+
+
+def worker_main(spec: WorkerSpec, conn: Connection) -> None:
+    """The spawned process's whole life (see the module doc)."""
+    if spec.quiet:  # nothing a library prints may land on the console's screen
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    go, stop = threading.Event(), threading.Event()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    channel = _Channel(conn)
+    threading.Thread(
+        target=_listen, args=(conn, go, stop), daemon=True, name="pooltui-fleet-orders"
+    ).start()
+    pool = None
+    try:
+        from pooltui.core.config import SessionGuards
+        from pooltui.core.load import engine
+        from pooltui.core.pool import InstrumentedPool
+
+        pool = InstrumentedPool(
+            spec.target,
+            spec.config,
+            leak_threshold_s=spec.leak_threshold_s,
+            tag=spec.tag,
+            guards=SessionGuards.of(spec.workload),
+        )
+        warmup = engine.warm_up(pool) if spec.warmup else None
+        sent = pool.opened_ids()
+        channel.send(
+            READY, Ready(os.getpid(), pool.snapshot(timings=False).open, frozenset(sent), warmup)
+        )
+        go.wait()
+        built = pool
+
+        def on_sample(sample: Sample) -> None:
+            ids = built.opened_ids()
+            new = ids - sent
+            sent.update(new)
+            channel.send(SAMPLE, Progress(sample, frozenset(new)))
+
+        result = engine.run(
+            pool,
+            spec.workload,
+            stop=stop,
+            on_sample=on_sample,
+            sample_interval_s=spec.sample_interval_s,
+            server_version=spec.server_version,
+            seed=spec.seed,
+        )
+        channel.send(DONE, result)
+    except BaseException as exc:
+        channel.send(FAILED, _sentence(exc, spec.target))
+    finally:
+        if pool is not None:
+            pool.close()
+            channel.send(CLOSED, Closed(frozenset(pool.opened_ids()), pool.unclosed))
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
+def _sentence(exc: BaseException, target: Target) -> str:
+    """A failure as the parent shows it: pooltui's own sentence, a driver's error described,
+    or a bug's redacted last frame (never a secret)."""
+    from pooltui.core.drivers import driver_for_error
+    from pooltui.core.errors import PooltuiError, describe_db_error, redact
+
+    if isinstance(exc, PooltuiError):
+        return redact(str(exc), target)
+    if driver_for_error(exc) is not None:  # a driver's error: described as everywhere else
+        return describe_db_error(exc, target)
+    last = "".join(traceback.format_exception_only(exc)).strip()
+    return redact(f"internal error in the process: {last}", target)
