@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 import pytest
-from cli_helpers import one_sentence, run_cli
+from cli_helpers import one_sentence, run_cli, signal_when
 from test_compare import pg_sessions_tagged
 
 from pooltui.core import probes
@@ -83,3 +84,27 @@ def test_compare_processes_json_says_the_fleet_and_that_nothing_is_left(capsys, 
     assert payload["figures"] and all(f["verdict"] for f in payload["figures"].values())
     assert all(c["sessions_left"] == 0 and c["verified"] for c in payload["closed"].values())
     assert err.count("pooltui: run ") == 4
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_a_fleet_comparison_and_every_process_closes(signum, pg_dsn):
+    target = parse_dsn(pg_dsn)
+
+    def b_fleet_running(err: str, pid: int) -> bool:
+        """A's fleet finished; B's fleet of 20 s runs, each of its W processes with 2 sessions."""
+        return "run 1/4 (A)" in err and pg_sessions_tagged(target, f"pooltui-{pid}-f2p%") >= 2 * W
+
+    ended = signal_when(
+        [
+            *("compare", "--dsn", pg_dsn, "--threads", "2", "--set", "maxconnections=2"),
+            *("--duration", str(RUN_S), "--rounds", "1", "--processes", str(W)),
+            *("--b-set", "hold_ms=2", "--b-set", "duration_s=20"),
+        ],
+        b_fleet_running,
+        signum,
+    )
+    assert ended.returncode == 128 + signum, ended.err
+    assert ended.after_s < 15  # not B's 20 s
+    assert "run 3/4" not in ended.err and "Traceback" not in ended.err
+    assert "every connection was closed" in ended.err
+    assert pg_sessions_tagged(target, f"pooltui-{ended.pid}-%") == 0  # every process's
