@@ -76,6 +76,14 @@ def add_parser(subparsers: Any) -> None:
         help="exit 4 when this holds for B, with baseline = A's value, e.g. "
         "'p99_acquire_ms > 1.2 * baseline', 'errors > 0' (repeatable)",
     )
+    compare.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="W",
+        help="each run a fleet: W processes, each with its own fresh pool of its side and the "
+        "threads (gunicorn style); figures are the fleet's exact merge",
+    )
     compare.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -90,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput(
             f"--rounds is {args.rounds} but must be at least 1 (3 or more for a verdict)."
         )
+    if args.processes < 1:
+        raise BadInput(f"--processes is {args.processes} but must be at least 1.")
     thresholds = [parse_threshold(text, FIGURE_NAMES) for text in args.fail_if]
     a, b, target = resolve_sides(args)
     check_sides(target, {"A": a, "B": b})  # a side that cannot run says so before anything
@@ -105,7 +115,13 @@ def run(args: argparse.Namespace) -> int:
 
     with StopSignals() as signals, signals.deferred():
         comparison = run_comparison(
-            target, a, b, args.rounds, stop=signals.stop, on_progress=print_run_done
+            target,
+            a,
+            b,
+            args.rounds,
+            stop=signals.stop,
+            on_progress=print_run_done,
+            processes=args.processes,
         )
     outcome = comparison.outcome
     b_values, a_values = comparison.values("B"), comparison.values("A")

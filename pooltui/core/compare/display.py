@@ -79,6 +79,11 @@ def format_comparison(comparison: Comparison) -> str:
         f"{comparison.rounds_judged} rounds judged (each B run against the A run beside it; "
         "the intervals resample rounds)",
     ]
+    if comparison.processes > 1:
+        lines.append(
+            f"each run a fleet of {comparison.processes} processes, each with its own fresh pool "
+            "and the threads; figures are the fleet's exact merge"
+        )
     if not comparison.differences:
         lines.append("no pair of runs completed: nothing to compare.")
         return "\n".join(lines)

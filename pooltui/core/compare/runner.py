@@ -38,6 +38,13 @@ What bench/compare_noise.py measured (A/A: the same configuration on both sides)
   to reproduce the defect.
 - A percentile figure is judged over every request of the paired runs (noise.compare_pooled):
   one run's p95 jumps between the two sides of a cliff when about 5 % of its requests wait.
+
+``processes=W`` (``compare --processes``): each run is a fleet of W spawned processes, each with
+its own fresh pool of its side (core.fleet.run_fleet, connections opened before the go), and the
+run's result is the fleet's exact merge, so ``judge`` reads merged histograms unchanged. The
+headroom check counts W times each side's connections; every process's sessions are confirmed
+gone after each run (the fleet's ``left``, added into ``outcome.closed``). A process that fails
+or dies makes its run fatal (a run without it would be judged on fewer requests).
 """
 
 from __future__ import annotations
@@ -121,7 +128,8 @@ class RunDone:
     label: str  # that side's label
     result: RunResult
     compared: bool  # a run of a comparison (else of repeats: side is always "A")
-    pool: PoolLike  # the pool that ran it (the runner closes it: never close it yourself)
+    pool: PoolLike | None  # the pool that ran it (the runner closes it: never close it
+    # yourself); None for a fleet's run, whose pools lived in its processes
 
 
 @dataclass(frozen=True)
@@ -237,6 +245,7 @@ class Comparison:
     pairs: tuple[tuple[int, int], ...]  # (index of the A run, index of the B run) in runs
     differences: dict[str, Difference]  # by figure name; empty when no pair completed
     outcome: Outcome
+    processes: int = 1  # each run a fleet of this many processes (compare --processes)
 
     @property
     def rounds_judged(self) -> int:
@@ -253,6 +262,7 @@ class Comparison:
             "a": {"label": self.a.label, **_side_dict(self.a)},
             "b": {"label": self.b.label, **_side_dict(self.b)},
             "order": "".join(run.side for run in self.runs),
+            "processes": self.processes,
             "changes": changes(self.a, self.b),
             "pairs": len(self.pairs),
             "rounds_judged": self.rounds_judged,
@@ -353,19 +363,30 @@ def run_comparison(
     warmup_s: float = WARMUP_RUN_S,
     leak_threshold_s: float | None = None,
     fresh_pools: bool = True,
+    processes: int = 1,
 ) -> Comparison:
     """A and B alternated ``rounds`` times (A/B/B/A each), every run on a fresh pool of its
     side with its connections open before it is timed (``fresh_pools=False``: one warm pool
     per side); see the module doc. BadInput for a configuration or workload that cannot run,
-    or for two pools that would not fit on the server together."""
+    or for two pools (``processes``: two fleets of W pools) that would not fit on the server
+    together."""
     if rounds < 1:
         raise BadInput(f"rounds is {rounds} but must be at least 1.")
     sides = {"A": a, "B": b}
-    runner = _Runner(target, sides, stop, on_sample, warmup_s, leak_threshold_s, fresh=fresh_pools)
+    runner = _Runner(
+        target,
+        sides,
+        stop,
+        on_sample,
+        warmup_s,
+        leak_threshold_s,
+        fresh=fresh_pools,
+        processes=processes,
+    )
     runs, outcome = runner.run(order(rounds), on_progress)
     pairs = pairs_of([run.side for run in runs], [run.complete for run in runs])
     differences = judge([run.figures for run in runs], pairs, [run.histograms for run in runs])
-    return Comparison(a, b, tuple(runs), tuple(pairs), differences, outcome)
+    return Comparison(a, b, tuple(runs), tuple(pairs), differences, outcome, processes)
 
 
 def run_repeats(
@@ -401,6 +422,7 @@ class _Runner:
         leak_threshold_s: float | None,
         pool: PoolLike | None = None,
         fresh: bool = False,
+        processes: int = 1,
     ) -> None:
         self.target, self.sides = target, sides
         self.stop = stop if stop is not None else threading.Event()
@@ -411,6 +433,11 @@ class _Runner:
         self.pools: dict[str, PoolLike] = {}
         self.built: list[tuple[str, InstrumentedPool]] = []
         self.effective: dict[str, PoolConfig] = {}
+        self.processes = processes
+        self.fleet = processes > 1 and pool is None  # every run a fleet of fresh pools
+        if self.fleet:
+            self.fresh = True
+        self.fleet_left: dict[str, LeftOpen] = {}
 
     def run(
         self, plan: str, on_progress: Callable[[RunDone], None] | None
@@ -437,6 +464,27 @@ class _Runner:
                 if self.stop.is_set() or fatal:
                     break
                 side = self.sides[key]
+                if self.fleet:
+                    fleet_result = self._fleet_run(
+                        key, side, server, seed=index // 2, warmups=warmups
+                    )
+                    if fleet_result is None:  # stopped, or no process ran
+                        break
+                    runs.append(Run(key, fleet_result))
+                    fatal = fleet_result.fatal_error
+                    if on_progress is not None:
+                        on_progress(
+                            RunDone(
+                                index + 1,
+                                len(plan),
+                                key,
+                                side.label,
+                                fleet_result,
+                                len(self.sides) > 1,
+                                None,
+                            )
+                        )
+                    continue
                 if self.fresh:
                     self.pools[key] = self._pool(key, side)
                     warm_up = engine.warm_up(self.pools[key], self._connections(key, side))
@@ -453,6 +501,8 @@ class _Runner:
                     )
                 if self.fresh:
                     self.built[-1][1].close()
+        except _FleetFailed as failed:
+            fatal = str(failed)
         finally:
             closed = self._close()
         cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)
@@ -460,20 +510,88 @@ class _Runner:
         return runs, Outcome(stopped, fatal, closed, warmups, warmup_runs)
 
     def _check(self) -> ServerInfo:
-        """The server's limits, and whether every pool fits in its free slots at once."""
+        """The server's limits, and whether every pool (of every process of a fleet) fits in
+        its free slots at once."""
         self.effective = check_sides(self.target, self.sides)
+        if self.fleet:
+            self._check_fleet()
         server = probe_server(self.target)
         taken = 0
         for key, side in self.sides.items():
             in_use = server.connections_in_use
             fits = replace(server, connections_in_use=None if in_use is None else in_use + taken)
-            problem = capacity_problem(fits, self.effective[key], side.workload, self.target)
+            problem = capacity_problem(
+                fits, self.effective[key], side.workload, self.target, processes=self.processes
+            )
             if problem:
                 if taken:
-                    problem += f" (the other pool of the comparison takes {taken})"
+                    whose = "fleet" if self.fleet else "pool"
+                    problem += f" (the other {whose} of the comparison takes {taken})"
                 raise BadInput(f"{_named(key, self.sides)}{problem}")
-            taken += most_connections(self.effective[key], side.workload)
+            taken += self.processes * most_connections(self.effective[key], side.workload)
         return server
+
+    def _check_fleet(self) -> None:
+        """What run_fleet would refuse at the first run, said before any: the processes'
+        number, and a request count the processes cannot share."""
+        from pooltui.core.fleet.runner import MAX_PROCESSES
+
+        if self.processes > MAX_PROCESSES:
+            raise BadInput(
+                f"processes is {self.processes} but must be from 1 to {MAX_PROCESSES}: spread "
+                "the load with the Locust export."
+            )
+        for key, side in self.sides.items():
+            requests = side.workload.requests
+            if requests and requests < self.processes:
+                raise BadInput(
+                    f"{_named(key, self.sides)}requests is {requests} but a fleet of "
+                    f"{self.processes} processes needs at least one per process: raise "
+                    "requests or lower the processes."
+                )
+
+    def _fleet_run(
+        self,
+        key: str,
+        side: Side,
+        server: ServerInfo,
+        seed: int,
+        warmups: dict[str, WarmupResult],
+    ) -> RunResult | None:
+        """One run of ``side`` as a fleet: the merged result (None when it has none: stopped
+        while starting); the fleet's sessions on the server added to the side's count.
+        _FleetFailed when no process ran."""
+        from pooltui.core.fleet.runner import run_fleet
+
+        fleet = run_fleet(
+            self.target,
+            side.config,
+            side.workload,
+            self.processes,
+            stop=self.stop,
+            warmup=True,
+            warmup_connections=self._connections(key, side),
+            leak_threshold_s=self.leak_threshold_s,
+            server=server,
+            seed=seed,
+            quiet=True,
+        )
+        self.fleet_left[key] = _added(self.fleet_left.get(key), fleet.left)
+        first = fleet.processes[0].warmup if fleet.processes else None
+        if first is not None:
+            warmups.setdefault(key, first)
+        result = fleet.result
+        if result is None:
+            if self.stop.is_set():
+                return None
+            raise _FleetFailed(fleet.fatal_error or "no process of the fleet ran")
+        failed = fleet.failed
+        if failed and not result.fatal_error:
+            p = failed[0]
+            result = replace(
+                result, fatal_error=f"{p.name} of the fleet of {fleet.size}: {p.error}"
+            )
+        return replace(result, events=[*result.events, *fleet.events])
 
     def _pool(self, key: str, side: Side) -> PoolLike:
         if self.given is not None:
@@ -526,19 +644,26 @@ class _Runner:
         say per side what the server still has of them."""
         for _, pool in self.built:
             pool.close()
-        closed: dict[str, LeftOpen] = {}
+        closed: dict[str, LeftOpen] = dict(self.fleet_left)
         for key, pool in self.built:
-            left = confirm_closed(self.target, pool)
-            seen = closed.get(key)
-            if seen is not None:
-                left = LeftOpen(
-                    seen.sessions + left.sessions,
-                    seen.verified and left.verified,
-                    seen.ended + left.ended,
-                    seen.server and left.server,
-                )
-            closed[key] = left
+            closed[key] = _added(closed.get(key), confirm_closed(self.target, pool))
         return closed
+
+
+class _FleetFailed(Exception):
+    """A fleet's run where no process ran: its sentence ends the comparison as fatal."""
+
+
+def _added(seen: LeftOpen | None, left: LeftOpen) -> LeftOpen:
+    """Two counts of one side's sessions as one (its pools, or its fleets' processes)."""
+    if seen is None:
+        return left
+    return LeftOpen(
+        seen.sessions + left.sessions,
+        seen.verified and left.verified,
+        seen.ended + left.ended,
+        seen.server and left.server,
+    )
 
 
 def check_sides(target: Target, sides: Mapping[str, Side]) -> dict[str, PoolConfig]:

@@ -390,11 +390,14 @@ def run_fleet(
     server: ServerInfo | None = None,
     seed: int | None = None,
     quiet: bool = False,
+    warmup_connections: int | None = None,
 ) -> FleetResult:
     """Run ``workload`` in ``processes`` processes at once, each with its own pool of
     ``config`` and ``workload.threads`` threads; see the module doc. Never raises for a failing
     process or database (each outcome says what happened); BadInput for a fleet no run can be.
-    ``quiet``: the processes print nothing (a console owns the terminal)."""
+    ``quiet``: the processes print nothing (a console owns the terminal).
+    ``warmup_connections``: with ``warmup``, the connections each pool opens before the go
+    (None: mincached; compare opens one per thread so no connect is timed)."""
     if not 1 <= processes <= MAX_PROCESSES:
         raise BadInput(
             f"processes is {processes} but must be from 1 to {MAX_PROCESSES}: beyond that one "
@@ -421,6 +424,7 @@ def run_fleet(
                 seed=None if seed is None else seed + i,
                 server_version=server.version if server is not None else None,
                 quiet=quiet,
+                warmup_connections=warmup_connections,
             )
         )
         for i in range(processes)

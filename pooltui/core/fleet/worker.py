@@ -51,6 +51,7 @@ class WorkerSpec:
     seed: int | None = None
     server_version: str | None = None
     quiet: bool = False  # the process's stdout and stderr go to /dev/null (under the console)
+    warmup_connections: int | None = None  # with warmup: how many to open (None: mincached)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
             tag=spec.tag,
             guards=SessionGuards.of(spec.workload),
         )
-        warmup = engine.warm_up(pool) if spec.warmup else None
+        warmup = engine.warm_up(pool, spec.warmup_connections) if spec.warmup else None
         sent = pool.opened_ids()
         channel.send(
             READY, Ready(os.getpid(), pool.snapshot(timings=False).open, frozenset(sent), warmup)

@@ -1,5 +1,5 @@
-"""Export the configuration being tuned (a TOML profile pooltui loads again, or Python code)
-or the run history (CSV or JSON).
+"""Export the configuration being tuned (a TOML profile pooltui loads again, Python code, or a
+Locust locustfile running the workload in every Locust worker) or the run history (CSV or JSON).
 
 The preview is exactly the text a save writes (and the clipboard gets), so what the user reads
 is what they get; no format ever holds a password (the exporters guarantee it). A save never
@@ -29,17 +29,24 @@ from textual.widgets import (
 )
 
 from pooltui.core.errors import PooltuiError
-from pooltui.core.export import to_python, to_toml
+from pooltui.core.export import to_locust, to_python, to_toml
 from pooltui.core.history_store import StoredRun, to_csv, to_json
 from pooltui.core.profiles import Profile, file_exists_for_writing, save_text_atomically
 from pooltui.core.targets import Target
 from pooltui.tui.screens.confirm import ConfirmScreen
 from pooltui.tui.screens.dialog import DialogScreen
 
-FORMATS = ("toml", "python", "csv", "json")
-TITLES = {"toml": "TOML profile", "python": "Python code", "csv": "Runs CSV", "json": "Runs JSON"}
-EXTENSIONS = {"toml": ".toml", "python": ".py", "csv": ".csv", "json": ".json"}
-LANGUAGES = {"toml": "toml", "python": "python", "csv": None, "json": "json"}
+FORMATS = ("toml", "python", "locust", "csv", "json")
+TITLES = {
+    "toml": "TOML profile",
+    "python": "Python code",
+    "locust": "Locustfile",
+    "csv": "Runs CSV",
+    "json": "Runs JSON",
+}
+EXTENSIONS = {"toml": ".toml", "python": ".py", "locust": ".py", "csv": ".csv", "json": ".json"}
+LANGUAGES = {"toml": "toml", "python": "python", "locust": "python", "csv": None, "json": "json"}
+NEEDS_TARGET = {"python": "Python code", "locust": "locustfile"}  # what needs a connected target
 
 
 def highlighting(language: str) -> str | None:
@@ -54,13 +61,14 @@ def highlighting(language: str) -> str | None:
 
 
 def default_file_name(profile: Profile, fmt: str) -> str:
-    """``<name>.toml``, ``pool_<name>.py``, ``<name>-runs.csv`` or ``.json``, with characters a
-    file name dislikes replaced."""
+    """``<name>.toml``, ``pool_<name>.py``, ``locustfile_<name>.py``, ``<name>-runs.csv`` or
+    ``.json``, with characters a file name dislikes replaced."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", profile.name).strip("._") or "pool"
     if fmt == "toml":
         return f"{stem}.toml"
-    if fmt == "python":
-        return f"pool_{re.sub(r'[^A-Za-z0-9_]', '_', stem)}.py"
+    if fmt in ("python", "locust"):
+        prefix = "pool" if fmt == "python" else "locustfile"
+        return f"{prefix}_{re.sub(r'[^A-Za-z0-9_]', '_', stem)}.py"
     return f"{stem}-runs{EXTENSIONS[fmt]}"
 
 
@@ -93,7 +101,8 @@ def extension_warning(path: Path, fmt: str) -> str:
 
 
 class ExportScreen(DialogScreen[None]):
-    """Preview the profile as TOML or Python; save it to a file or copy it to the clipboard."""
+    """Preview the profile as TOML, Python or a locustfile (or the runs); save it to a file or
+    copy it to the clipboard."""
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
@@ -102,6 +111,7 @@ class ExportScreen(DialogScreen[None]):
         Binding("c", "copy", "Copy", show=False),
         Binding("t", "show('toml')", "TOML"),
         Binding("y", "show('python')", "Python"),
+        Binding("l", "show('locust')", "Locust"),
         Binding("v", "show('csv')", "Runs CSV"),
         Binding("j", "show('json')", "Runs JSON"),
     ]
@@ -137,9 +147,11 @@ class ExportScreen(DialogScreen[None]):
                     self._texts[fmt] = to_toml(profile)
                 elif target is None:
                     self._problems[fmt] = (
-                        "Connect to a database first: the Python code "
+                        f"Connect to a database first: the {NEEDS_TARGET[fmt]} "
                         "needs its driver and connection arguments."
                     )
+                elif fmt == "locust":  # refused for a driver that blocks gevent's loop
+                    self._texts[fmt] = to_locust(target, profile)
                 else:
                     self._texts[fmt] = to_python(target, profile.pool)
             except PooltuiError as error:
@@ -177,7 +189,7 @@ class ExportScreen(DialogScreen[None]):
 
     @property
     def format(self) -> str:
-        """The format shown now: "toml" or "python"."""
+        """The format shown now: one of FORMATS."""
         return self._format
 
     def text(self, fmt: str | None = None) -> str | None:
@@ -188,7 +200,7 @@ class ExportScreen(DialogScreen[None]):
         self._set_error(self._problems.get(self._format, ""))
 
     def action_show(self, fmt: str) -> None:
-        """Switch the preview to a format (t: TOML, y: Python)."""
+        """Switch the preview to a format (t: TOML, y: Python, l: Locust, v: CSV, j: JSON)."""
         self.query_one("#formats", TabbedContent).active = fmt
 
     @on(TabbedContent.TabActivated)
@@ -259,7 +271,9 @@ class ExportScreen(DialogScreen[None]):
             self._set_error(str(error))
             return
         self._set_error("")
-        what = {"toml": "profile", "python": "Python code"}.get(self._format, "runs")
+        what = {"toml": "profile", "python": "Python code", "locust": "locustfile"}.get(
+            self._format, "runs"
+        )
         self.app.notify(f"Saved the {what} to {path.resolve()}", title="Export")
 
     def action_copy(self) -> None:

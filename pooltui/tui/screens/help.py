@@ -57,7 +57,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("s", "stop the running burst (and the repeats it is one of) or A/B comparison"),
     ("m", "mark the selected run as the baseline"),
     ("c", "connect to another database"),
-    ("e", "export the configuration as TOML or Python"),
+    ("e", "export the configuration as TOML, Python or a locustfile"),
     ("p", "profiles: load one, or save the current settings"),
     ("d", "diagnose: the guided wizard that recommends a configuration"),
     ("t", "tune sweep: measure the pool size curve, search, prove; a applies the winner"),
