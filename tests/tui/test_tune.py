@@ -6,6 +6,8 @@ a message or a state the console reaches, never a sleep standing in for it.
 
 from __future__ import annotations
 
+import time
+import types
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +16,8 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
+import pooltui.core.history
+import pooltui.tui.widgets.history_table
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.pool.histogram import Summary
@@ -485,7 +489,16 @@ def snapshot_app(pool: PoolConfig = SMALL_POOL) -> PoolTuiApp:
 
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Noon of one fixed day for the event log's stamps, the runs' times and the Runs table's
+    "when" column (which reads the time of a run against today's date)."""
     monkeypatch.setattr(EventLog, "timestamp", staticmethod(lambda: "12:00:00"))
+    noon = time.mktime((2026, 1, 2, 12, 0, 0, 0, 0, -1))
+    frozen = types.SimpleNamespace(
+        **{name: getattr(time, name) for name in dir(time) if not name.startswith("_")}
+    )
+    frozen.time = lambda: noon
+    monkeypatch.setattr(pooltui.core.history, "time", frozen)
+    monkeypatch.setattr(pooltui.tui.widgets.history_table, "time", frozen)
 
 
 async def _show_fixed_live_data(pilot: Pilot) -> None:
