@@ -44,6 +44,9 @@ class EventLog(RichLog):
         overflow-y: auto;
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
+        /* the scrollbar's column is kept from the start: a line wrapped before the log
+           overflowed would otherwise lose its last character under the scrollbar */
+        scrollbar-gutter: stable;
     }
     """
 
