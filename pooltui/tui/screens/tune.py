@@ -1220,11 +1220,16 @@ class TuneScreen(Screen[None]):
         with self.app.batch_update():
             self._note_client_cpu(sample)
             self._show_stats(sample.stats, self._run_threads)
+            live = self.query_one(LivePanel)
             if plottable(sample, self.SAMPLE_INTERVAL_S):
-                self.query_one(LivePanel).push(
-                    sample.throughput_rps, sample.p95_ms, sample.p95_acquire_ms
+                live.push(
+                    sample.throughput_rps,
+                    sample.p95_ms,
+                    sample.p95_acquire_ms,
+                    sample.stats.waiting,
                 )
-                self.query_one(LivePanel).push_waiting(sample.stats.waiting)
+            if sample.final:
+                live.flush_plots()
             self._show_status()
 
     def _note_client_cpu(self, sample: engine.Sample) -> None:
