@@ -21,6 +21,7 @@ lock-free snapshot, so the gauges always show the pool as it is.
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -1058,6 +1059,9 @@ class TuneScreen(Screen[None]):
         def on_sample(sample: engine.Sample) -> None:
             self.post_message(StatsSampled(run_id, sample))
 
+        # the console's heap (its widgets, ~120k objects) is frozen out of the collector for the
+        # burst: a full collection walking it held the GIL ~80 ms, every worker stalled
+        gc.freeze()
         try:
             pool = self._ensure_pool(config, warm=warm)
             refuse_beyond_capacity(pool, workload)
@@ -1075,6 +1079,8 @@ class TuneScreen(Screen[None]):
             )
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
+        finally:
+            gc.unfreeze()
 
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _fleet_burst(
