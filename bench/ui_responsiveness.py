@@ -5,7 +5,13 @@ maxconnections 8 on PostgreSQL, this measures:
 - the event loop's lag: a 50 ms timer on the console's loop, late by how much (goal: p95 < 50 ms);
 - the gauge refresh rate: how often the live gauges were redrawn during the run (goal: >= 4/s);
 - the burst's throughput in the console vs the same burst run headless by `pooltui bench` in a
-  subprocess, alternating console/headless rounds in one run (goal: >= 0.95).
+  subprocess, alternating console/headless rounds in one run (goal: >= 0.95);
+- and, to split the console's cost into the engine's sampling and the UI's share, the same burst
+  headless in a subprocess with the console's sampler (a sample every 0.2 s, each taking the
+  histogram deltas and percentiles the console gets, handed to a callback that drops it).
+
+The console runs without the history file (``keep_history=False``): with it, a previous session's
+record made the wait for "a record" end at once and the round report a stale throughput.
 
     .venv/bin/python bench/ui_responsiveness.py [--seconds 4] [--rounds 2] [--dsn DSN]
 """
@@ -54,6 +60,33 @@ def headless_round(dsn: str, seconds: float) -> float:
     return json.loads(done.stdout)["throughput_rps"]
 
 
+def sampled_round(dsn: str, seconds: float) -> float:
+    """The burst headless in its own process, sampled as the console samples it (no UI)."""
+    command = [sys.executable, __file__, "--sampled-child", "--dsn", dsn, "--seconds", str(seconds)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    return float(done.stdout.split()[-1])
+
+
+def sampled_child(dsn: str, seconds: float) -> None:
+    """What `pooltui bench` does, with the console's sample interval and a callback that drops."""
+    from pooltui.core.load import engine
+    from pooltui.core.pool import InstrumentedPool
+    from pooltui.tui.screens.tune import TuneScreen
+
+    workload = Workload(threads=THREADS, duration_s=seconds, query="SELECT 1")
+    pool = InstrumentedPool(parse_dsn(dsn), CONFIG)
+    try:
+        result = engine.run(
+            pool,
+            workload,
+            on_sample=lambda _sample: None,
+            sample_interval_s=TuneScreen.SAMPLE_INTERVAL_S,
+        )
+    finally:
+        pool.close()
+    print(result.throughput_rps)
+
+
 async def console_round(dsn: str, seconds: float) -> tuple[float, list[float], float]:
     """The same burst started with `b` in the console: throughput, loop lags (s), redraws/s."""
     profile = Profile(
@@ -61,7 +94,7 @@ async def console_round(dsn: str, seconds: float) -> tuple[float, list[float], f
         pool=CONFIG,
         workload=Workload(threads=THREADS, duration_s=seconds, query="SELECT 1"),
     )
-    app = make_app(parse_dsn(dsn), profile, check_target=False)
+    app = make_app(parse_dsn(dsn), profile, check_target=False, keep_history=False)
     redraws: list[float] = []
     original = LivePanel.show_stats
 
@@ -73,24 +106,21 @@ async def console_round(dsn: str, seconds: float) -> tuple[float, list[float], f
     lags: list[float] = []
     try:
         async with app.run_test(size=(120, 36)) as pilot:
-            probing = True
 
-            async def probe() -> None:
-                while probing:
-                    started = perf_counter()
+            async def probe(until: float) -> None:
+                """The lag probe also watches for the run's record: a second watcher waking
+                the loop 20 times a second would cost the console's burst, not the console."""
+                while not app.history.records and perf_counter() < until:  # no file: none before
+                    woke = perf_counter()
                     await asyncio.sleep(PROBE_S)
-                    lags.append(perf_counter() - started - PROBE_S)
+                    lags.append(perf_counter() - woke - PROBE_S)
 
-            task = asyncio.create_task(probe())
             redraws.clear()
             started = perf_counter()
+            task = asyncio.create_task(probe(started + seconds + 60))
             await pilot.press("b")
-            deadline = started + seconds + 60
-            while not app.history.records and perf_counter() < deadline:
-                await asyncio.sleep(0.05)  # the burst runs in its own threads; we only watch
+            await task  # the burst runs in its own threads; we only watch
             ended = perf_counter()
-            probing = False
-            await task
             if not app.history.records:
                 raise SystemExit("the console's burst did not finish within a minute")
             result = app.history.records[-1].result
@@ -106,11 +136,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--sampled-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sampled_child:
+        sampled_child(args.dsn, args.seconds)
+        return
 
-    headless, console, all_lags, rates = [], [], [], []
+    headless, sampled, console, all_lags, rates = [], [], [], [], []
     for _ in range(args.rounds):
         headless.append(headless_round(args.dsn, args.seconds))
+        sampled.append(sampled_round(args.dsn, args.seconds))
         throughput, lags, rate = asyncio.run(console_round(args.dsn, args.seconds))
         console.append(throughput)
         all_lags.extend(lags)
@@ -134,8 +169,12 @@ def main() -> None:
         f"{statistics.mean(headless):8.0f} req/s, ratio {ratio:.3f} (goal >= 0.95)"
     )
     print(
+        f"                   headless sampled at 0.2 s {statistics.mean(sampled):8.0f} req/s, "
+        f"ratio to headless {sum(sampled) / sum(headless):.3f} (the engine's sampling alone)"
+    )
+    print(
         f"rounds             console {[round(x) for x in console]} "
-        f"headless {[round(x) for x in headless]}"
+        f"headless {[round(x) for x in headless]} sampled {[round(x) for x in sampled]}"
     )
 
 

@@ -21,6 +21,7 @@ lock-free snapshot, so the gauges always show the pool as it is.
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -1058,6 +1059,9 @@ class TuneScreen(Screen[None]):
         def on_sample(sample: engine.Sample) -> None:
             self.post_message(StatsSampled(run_id, sample))
 
+        # the console's heap (its widgets, ~120k objects) is frozen out of the collector for the
+        # burst: a full collection walking it held the GIL ~80 ms, every worker stalled
+        gc.freeze()
         try:
             pool = self._ensure_pool(config, warm=warm)
             refuse_beyond_capacity(pool, workload)
@@ -1075,6 +1079,8 @@ class TuneScreen(Screen[None]):
             )
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
+        finally:
+            gc.unfreeze()
 
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _fleet_burst(
@@ -1220,11 +1226,16 @@ class TuneScreen(Screen[None]):
         with self.app.batch_update():
             self._note_client_cpu(sample)
             self._show_stats(sample.stats, self._run_threads)
+            live = self.query_one(LivePanel)
             if plottable(sample, self.SAMPLE_INTERVAL_S):
-                self.query_one(LivePanel).push(
-                    sample.throughput_rps, sample.p95_ms, sample.p95_acquire_ms
+                live.push(
+                    sample.throughput_rps,
+                    sample.p95_ms,
+                    sample.p95_acquire_ms,
+                    sample.stats.waiting,
                 )
-                self.query_one(LivePanel).push_waiting(sample.stats.waiting)
+            if sample.final:
+                live.flush_plots()
             self._show_status()
 
     def _note_client_cpu(self, sample: engine.Sample) -> None:

@@ -119,9 +119,15 @@ class TrendPlot(Widget):
     def maximum(self) -> float | None:
         return max(self._values) if self._values else None
 
-    def push(self, value: float) -> None:
-        """Append one sample; the oldest drops out once ``capacity`` is reached."""
+    def push(self, value: float, *, draw: bool = True) -> None:
+        """Append one sample; the oldest drops out once ``capacity`` is reached (``draw``
+        False: kept for the next ``draw()``, so a caller can draw less often than it samples)."""
         self._values.append(float(value))
+        if draw:
+            self.refresh()
+
+    def draw(self) -> None:
+        """Repaint with the samples pushed so far."""
         self.refresh()
 
     def set_values(self, values: Iterable[float]) -> None:
