@@ -300,6 +300,7 @@ def tune(
             trials=budget.trials,
             seed=request.seed,
             starts=starts,
+            seeds=[p.measurement for p in sweep.points],
             stop=stop,
             on_trial=lambda t: emit(
                 "search",
@@ -343,7 +344,9 @@ def search_starts(config: PoolConfig, sweep: Sweep) -> list[PoolConfig]:
     """The search's first trials: the knee as swept, then the knee and the peak without a
     checkout ping and a rollback on return (each a round trip per request: DBUtils' ping=1
     and reset=True), then the starting configuration. TPE's model starts where the curve and
-    the cheapest settings say the answer is, instead of at random."""
+    the cheapest settings say the answer is, instead of at random. The sweep's points are the
+    search's seeds (told to the study with their values), so a start the sweep measured
+    already, like the knee as swept, is not measured again."""
     sizes = [n for n in dict.fromkeys((sweep.knee, sweep.peak)) if n]
     starts = [size_config(config, n) for n in sizes[:1]]
     starts += [replace(size_config(config, n), ping=0, reset=False) for n in sizes]
