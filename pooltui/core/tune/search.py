@@ -1,17 +1,20 @@
-"""The search beyond the size: ``maxconnections``, ``maxcached``, ``mincached``, ``ping``,
-``reset``, ``blocking`` (and the thread count when the user lets it vary) under constraints,
-with Optuna's TPE sampler (seeded, in-memory, ask/tell: the measuring loop stays ours, so
-``stop`` and the budget end it between trials and every trial keeps its runs).
+"""The search beyond the size: ``maxconnections`` (``maxcached`` following), ``ping``,
+``reset``, ``blocking`` (and the thread count when the user lets it vary; SEARCHED says why not
+mincached and maxcached) under constraints, with Optuna's TPE sampler (seeded, in-memory,
+ask/tell: the measuring loop stays ours, so ``stop`` and the budget end it between trials and
+every trial keeps its runs).
 
 Constraints: no errors; connections within the server's headroom for this process (the search
 space itself ends there, so no trial can ask for more; the measured peak is checked too);
 p99 latency and acquire p99 under their targets when given. TPE is told each trial's
-constraint value (> 0: infeasible), so it learns where the feasible region is. The search
+constraint value (> 0: infeasible), so it learns where the feasible region is. The sweep's
+points are told to the study as finished trials (seeds, not measured again), then the search
 starts from the sweep's knee and peak (and the starting configuration), enqueued as its first
-trials, so its model starts where the curve says the answer is.
+trials, so its model starts where the curve says the answer is. A configuration measured
+already (``same_as``) is answered from its measurement, not measured twice.
 
 Objectives: ``throughput`` (higher is better, the runs' median) or ``p99`` (the p99 latency
-at the workload's rate: lower is better).
+at the workload's rate over every request of the runs: lower is better).
 """
 
 from __future__ import annotations
