@@ -71,7 +71,13 @@ class Trial:
     value: float  # the objective (Measurement.value: pooled for a percentile)
     violations: tuple[str, ...]  # empty: feasible
     source: str = "search"  # "sweep": a sweep point the search took as a trial (not re-run)
-    confirmed: bool = False  # measured once more by confirm()
+    confirmed: bool = False  # measured again by confirm(), side by side with the other best
+    confirmation: Measurement | None = None  # those runs alone: what value is then read from
+
+    @property
+    def judged(self) -> Measurement:
+        """The runs the value is read from: the confirmation's when there is one."""
+        return self.confirmation or self.measurement
 
     @property
     def feasible(self) -> bool:
@@ -82,6 +88,9 @@ class Trial:
             "number": self.number,
             "source": self.source,
             "confirmed": self.confirmed,
+            "confirmation": None
+            if self.confirmation is None
+            else {k: v.as_dict() for k, v in self.confirmation.spreads.items()},
             "value": round(self.value, 6) if math.isfinite(self.value) else None,
             "feasible": self.feasible,
             "violations": list(self.violations),
@@ -398,7 +407,7 @@ def _trial(
     )
 
 
-CONFIRMED = 3  # the best feasible trials measured once more before the winner is picked
+CONFIRMED = 3  # the best feasible trials measured again, side by side, before the pick
 
 
 def confirm(
@@ -411,42 +420,64 @@ def confirm(
     targets: Targets,
     headroom: int | None,
 ) -> list[Trial]:
-    """The CONFIRMED best feasible trials measured again (one more batch on a fresh pool each,
-    their runs added to the trial's): the best of many noisy trials is the luckiest as often as
-    the best (the winner's curse), and a second batch of its own pulls a lucky one back."""
+    """The CONFIRMED best feasible trials measured again, interleaved: one batch (a fresh pool)
+    each in rank order, then one each in reverse order, as a comparison alternates A and B. The
+    pick judges them by these runs alone (``Trial.confirmation``): the best of many noisy
+    trials is the luckiest as often as the best (the winner's curse), and trials measured
+    minutes apart on a shared machine met different loads (a sweep point at a quiet moment
+    beat the grid's best by half: bench/tune_quality.py); side by side, they met the same.
+    Every run is kept in the trial's measurement too. A confirmation cut short (``stop``, a
+    refusal) confirms nothing."""
     feasible = [t for t in trials if t.feasible and math.isfinite(t.value)]
     ranked = sorted(feasible, key=lambda t: -t.value if higher else t.value)[:CONFIRMED]
     if len(feasible) < 2:
         return trials
     figure = plan.objective
     again = replace(plan, max_batches=1)
-    updated = {t.number: t for t in trials}
-    for t in ranked:
+    extra: dict[int, list[Measurement]] = {t.number: [] for t in ranked}
+    whole = True
+    for t in [*ranked, *reversed(ranked)]:
         if stop.is_set():
+            whole = False
             break
         try:
             m = measure(target, t.config, t.workload, again, stop=stop)
         except PooltuiError:
+            whole = False
             break
+        extra[t.number].append(m)
         if not m.usable:
+            whole = False
             break
-        runs = t.measurement.runs + m.runs
-        complete = tuple(r for r in runs if not r.stopped and r.fatal_error is None)
-        merged = replace(
-            t.measurement,
-            runs=runs,
-            closed=t.measurement.closed + m.closed,
-            seconds=t.measurement.seconds + m.seconds,
-            spreads=spreads_of(complete or runs),
-        )
+    updated = {t.number: t for t in trials}
+    for t in ranked:
+        done = extra[t.number]
+        if not done:
+            continue
+        merged = _merged(t.measurement, done)
+        confirmation = _merged(done[0], done[1:])
         updated[t.number] = replace(
             t,
             measurement=merged,
-            value=merged.value(figure),
+            value=confirmation.value(figure) if whole else t.value,
             violations=violations(merged, targets, headroom, t.workload.threads),
-            confirmed=True,
+            confirmed=whole,
+            confirmation=confirmation if whole else None,
         )
     return [updated[t.number] for t in trials]
+
+
+def _merged(first: Measurement, more: Sequence[Measurement]) -> Measurement:
+    """One measurement of every run of ``first`` and ``more`` (one configuration's batches)."""
+    runs = first.runs + tuple(r for m in more for r in m.runs)
+    complete = tuple(r for r in runs if not r.stopped and r.fatal_error is None)
+    return replace(
+        first,
+        runs=runs,
+        closed=first.closed + tuple(c for m in more for c in m.closed),
+        seconds=first.seconds + sum(m.seconds for m in more),
+        spreads=spreads_of(complete or runs),
+    )
 
 
 #: A smaller pool is picked over the best only when its objective is within this share of the
@@ -466,7 +497,7 @@ def _eligible(trials: Sequence[Trial]) -> list[Trial]:
 
 def within_noise(t: Trial, best: Trial, figure: str) -> bool:
     """The two trials' runs overlap on the objective (or either has too few runs to say)."""
-    a, b = t.measurement.figure(figure), best.measurement.figure(figure)
+    a, b = t.judged.figure(figure), best.judged.figure(figure)
     if a.n < 2 or b.n < 2:
         return True
     return a.low <= b.high and b.low <= a.high
