@@ -119,6 +119,12 @@ def test_the_sweep_points_seed_the_search_and_nothing_is_measured_twice(pg_dsn):
     keys = [same_as(t.config, t.workload) for t in search.candidates]
     assert len(set(keys)) == len(keys), keys  # no configuration measured twice
     assert search.best in search.candidates
+    confirmed = [t for t in search.candidates if t.confirmed]
+    assert len(confirmed) == 3 and search.best in confirmed  # the pick is among them
+    for t in confirmed:  # judged by its two interleaved batches alone, all runs kept
+        assert t.confirmation is not None and len(t.confirmation.runs) == 2 * FAST.runs_per_batch
+        assert t.value == t.confirmation.value("throughput_rps")
+        assert len(t.measurement.runs) == 3 * FAST.runs_per_batch
 
 
 def test_the_proof_finds_a_real_gain_and_its_interval(dsn):
