@@ -24,7 +24,7 @@ from pooltui.core.profiles import load_profile
 from pooltui.core.targets import parse_dsn
 from pooltui.core.tune.measure import Plan
 from pooltui.core.tune.proof import prove
-from pooltui.core.tune.search import Space, Targets, run_search
+from pooltui.core.tune.search import Space, Targets, run_search, same_as
 from pooltui.core.tune.sweep import SweepProgress, run_sweep
 
 pytest.importorskip("optuna")
@@ -68,15 +68,9 @@ def test_no_trial_exceeds_the_headroom_divided_among_processes(pg_dsn):
     sweep = run_sweep(target, PoolConfig(), workload, FAST, processes=processes)
     assert sweep.upper <= headroom and max(sweep.sizes) <= headroom
     search = run_search(
-        target,
-        PoolConfig(),
-        workload,
-        FAST,
-        Space(max_size=sweep.upper),
+        target, PoolConfig(), workload, FAST, Space(sweep.upper), trials=6, seed=1,
         headroom=sweep.headroom,
-        trials=6,
-        seed=1,
-    )
+    )  # fmt: skip
     assert len(search.trials) == 6
     for trial in search.trials:
         assert 1 <= trial.config.maxconnections <= headroom
@@ -105,6 +99,32 @@ def test_a_latency_target_makes_slow_trials_infeasible(pg_dsn):
     assert any("p99" in v for v in one.violations)
     assert four.config.maxconnections == 4 and four.feasible, four.violations
     assert search.best is four
+
+
+def test_the_sweep_points_seed_the_search_and_nothing_is_measured_twice(pg_dsn):
+    target = parse_dsn(pg_dsn)
+    workload = Workload(threads=4, hold_ms=2)
+    sweep = run_sweep(target, PoolConfig(), workload, FAST)
+    knee = sweep.point(sweep.knee or sweep.sizes[0])
+    assert knee is not None
+    search = run_search(
+        target, PoolConfig(), workload, FAST, Space(sweep.upper), trials=3,
+        seeds=[p.measurement for p in sweep.points],
+        starts=[knee.measurement.config],  # the knee as swept: a seed, so not a trial again
+        seed=2,
+    )  # fmt: skip
+    assert [t.config.maxconnections for t in search.seeded] == sweep.sizes
+    assert all(t.source == "sweep" for t in search.seeded)
+    assert len(search.trials) == 3  # the budget counts new measurements only
+    keys = [same_as(t.config, t.workload) for t in search.candidates]
+    assert len(set(keys)) == len(keys), keys  # no configuration measured twice
+    assert search.best in search.candidates
+    confirmed = [t for t in search.candidates if t.confirmed]
+    assert len(confirmed) == 3 and search.best in confirmed  # the pick is among them
+    for t in confirmed:  # judged by its two interleaved batches alone, all runs kept
+        assert t.confirmation is not None and len(t.confirmation.runs) == 2 * FAST.runs_per_batch
+        assert t.value == t.confirmation.value("throughput_rps")
+        assert len(t.measurement.runs) == 3 * FAST.runs_per_batch
 
 
 def test_the_proof_finds_a_real_gain_and_its_interval(dsn):

@@ -104,26 +104,99 @@ def test_tune_without_its_extra_names_the_pip_command():
     assert "optuna" in lines[0] and "Traceback" not in done.stderr
 
 
-def _trial(number: int, size: int, value: float, feasible: bool = True):
+def _trial(
+    number: int,
+    size: int,
+    value: float,
+    feasible: bool = True,
+    runs: tuple[float, ...] = (),
+    confirmed: bool = False,
+    figure: str = "throughput_rps",
+):
+    """A trial with a chosen objective; ``runs``: its runs' values (the noise pick judges)."""
+    from pooltui.core.compare.noise import spread
     from pooltui.core.config import PoolConfig, Workload
     from pooltui.core.tune.measure import Measurement
     from pooltui.core.tune.search import Trial
 
     config = PoolConfig(maxconnections=size, maxcached=size)
-    m = Measurement(config, Workload(threads=8), runs=())
-    return Trial(number, config, Workload(threads=8), m, value, () if feasible else ("1 errors",))
+    m = Measurement(config, Workload(threads=8), runs=(), spreads={figure: spread(runs)})
+    violations = () if feasible else ("1 errors",)
+    return Trial(number, config, Workload(threads=8), m, value, violations, confirmed=confirmed)
 
 
-def test_the_winner_is_the_smallest_feasible_pool_within_five_percent_of_the_best():
+def test_the_winner_is_the_best_unless_a_smaller_pool_is_within_two_percent_and_noise():
     from pooltui.core.tune.search import pick
 
     trials = [
-        _trial(0, 8, 1000.0),
-        _trial(1, 4, 960.0),  # within 5 %: fewer connections win
-        _trial(2, 2, 900.0),  # 10 % below: not close enough
+        _trial(0, 8, 1000.0, runs=(980.0, 1020.0)),
+        _trial(1, 6, 990.0, runs=(970.0, 1010.0)),  # 1 % below, runs overlap: fewer win
+        _trial(2, 4, 960.0, runs=(900.0, 1000.0)),  # within noise but 4 % below: not picked
         _trial(3, 1, 2000.0, feasible=False),  # the best median, but it had errors
     ]
     assert pick(trials, higher=True).number == 1
-    latencies = [_trial(0, 8, 10.0), _trial(1, 4, 10.4), _trial(2, 2, 11.0)]
+    # 1 % below but clear of the best's runs: a real loss, however small, is not taken
+    apart = [_trial(0, 8, 1000.0, runs=(995.0, 1005.0)), _trial(1, 6, 990.0, runs=(985.0, 992.0))]
+    assert pick(apart, higher=True).number == 0
+    latencies = [
+        _trial(0, 8, 10.0, runs=(9.0, 11.0), figure="p99_latency_ms"),
+        _trial(1, 4, 10.1, runs=(9.5, 11.0), figure="p99_latency_ms"),
+        _trial(2, 2, 10.4, runs=(9.0, 12.0), figure="p99_latency_ms"),  # 4 % worse
+    ]
     assert pick(latencies, higher=False).number == 1  # p99: lower is better
     assert pick([_trial(0, 1, 5.0, feasible=False)], higher=True) is None
+
+
+def test_a_confirmed_trial_beats_a_lucky_single_batch_and_the_smaller_alternative_is_named():
+    from pooltui.core.tune.search import pick, smaller_within_noise
+
+    trials = [
+        _trial(0, 8, 1000.0, runs=(950.0, 1050.0, 990.0, 1010.0), confirmed=True),
+        _trial(1, 12, 1100.0, runs=(1090.0, 1110.0)),  # one lucky batch, never confirmed
+        _trial(2, 3, 930.0, runs=(900.0, 960.0), confirmed=True),  # 7 % below, overlapping
+        _trial(3, 2, 700.0, runs=(690.0, 710.0)),  # far below the winner's runs
+    ]
+    best = pick(trials, higher=True)
+    assert best.number == 0
+    assert smaller_within_noise(trials, best, higher=True).number == 2
+    alone = [_trial(0, 8, 1000.0, runs=(999.0, 1001.0))]
+    assert smaller_within_noise(alone, alone[0], higher=True) is None
+
+
+def test_a_percentile_objective_is_read_over_the_pooled_requests_of_the_runs():
+    from pooltui.core.config import PoolConfig, Workload
+    from pooltui.core.load.results import RunHistograms, RunResult
+    from pooltui.core.pool.histogram import Summary, snapshot_of
+    from pooltui.core.pool.stats import PoolStats
+    from pooltui.core.tune.measure import Measurement, spreads_of
+
+    def run(latencies_s: list[float]) -> RunResult:
+        snapshot = snapshot_of(latencies_s)
+        return RunResult(
+            requests=len(latencies_s),
+            errors=0,
+            duration_s=1.0,
+            throughput_rps=float(len(latencies_s)),
+            latency=snapshot.summary(),
+            acquire=Summary(),
+            query=Summary(),
+            hold=Summary(),
+            schedule_lag=Summary(),
+            error_kinds={},
+            pool=PoolStats(),
+            config=PoolConfig(),
+            target="sqlite:///x.db",
+            driver="sqlite3",
+            workload=Workload(),
+            histograms=RunHistograms(latency=snapshot),
+        )
+
+    # 100 requests a run (0.3 s at 300/s or so): a burst of 5 slow requests in one run of three
+    # is 1.7 % of all requests, so the p99 of the whole is slow; the median of the runs' own
+    # p99s (10, 10, 100 ms) hides it, as a median hides any tail
+    fast, burst = [0.010] * 100, [0.010] * 95 + [0.100] * 5
+    runs = (run(fast), run(burst), run(fast))
+    m = Measurement(PoolConfig(), Workload(), runs=runs, spreads=spreads_of(runs))
+    assert m.figure("p99_latency_ms").median == pytest.approx(10.0, rel=0.01)
+    assert m.value("p99_latency_ms") == pytest.approx(100.0, rel=0.01)
+    assert m.value("throughput_rps") == m.figure("throughput_rps").median == 100.0

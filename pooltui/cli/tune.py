@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
         "tune",
         help="find the best pool for the workload by measurement (sweep, fit, search, proof)",
         description="Sweeps maxconnections (maxcached following), fits the Universal "
-        "Scalability Law, searches mincached/maxcached/ping/reset/blocking (and --vary-threads) "
+        "Scalability Law, searches the size with ping/reset/blocking (and --vary-threads) "
         "with Optuna under the constraints (no errors, the server's headroom, the targets), "
         "and proves the winner against the starting configuration with A/B/B/A runs. "
         "Needs the tune extra: pip install 'pooltui[tune]'.",

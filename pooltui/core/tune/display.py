@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from pooltui.core.compare.noise import format_value
 from pooltui.core.config import PoolConfig
+from pooltui.core.tune.search import PICK_TOLERANCE
 from pooltui.core.tune.tuner import TuneProgress, TuneResult
 
 BEST_TRIALS_SHOWN = 5
@@ -82,12 +83,13 @@ def format_tune(result: TuneResult) -> str:
         lines.append(
             f"search ({search.objective}, Optuna TPE): {len(search.trials)} trials, "
             f"{feasible} feasible, in {search.seconds:.1f} s"
+            + (f" (and the sweep's {len(search.seeded)} sizes as seeds)" if search.seeded else "")
         )
         figure = "throughput_rps" if search.objective == "throughput" else "p99_latency_ms"
         unit = "" if figure == "throughput_rps" else " ms"
         higher = search.objective == "throughput"
         ranked = sorted(
-            (t for t in search.trials if math.isfinite(t.value)),
+            (t for t in search.candidates if math.isfinite(t.value)),
             key=lambda t: (not t.feasible, -t.value if higher else t.value),
         )[:BEST_TRIALS_SHOWN]
         for t in ranked:
@@ -95,7 +97,16 @@ def format_tune(result: TuneResult) -> str:
             why = "" if t.feasible else f"  (infeasible: {'; '.join(t.violations)})"
             lines.append(
                 f" {mark}#{t.number:<3} {t.measurement.figure(figure).describe(unit):<22} "
-                f"{config_line(t.config, t.workload.threads)}{why}"
+                f"{config_line(t.config, t.workload.threads)}"
+                f"{' (sweep)' if t.source == 'sweep' else ''}{why}"
+            )
+        smaller, best = search.smaller, search.best
+        if smaller is not None and best is not None:
+            lines.append(
+                f"  a smaller pool within noise: #{smaller.number}, "
+                f"maxconnections={smaller.config.maxconnections}, {smaller.value:.4g} against "
+                f"the winner's {best.value:.4g} (a smaller pool is picked only within "
+                f"{PICK_TOLERANCE:.0%} of the best and its noise)"
             )
         if search.stop_reason:
             lines.append(f"  {search.stop_reason}")

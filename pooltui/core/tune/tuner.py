@@ -189,8 +189,9 @@ def point_seconds(request: TuneRequest) -> float:
 
 
 def confirm_seconds(request: TuneRequest) -> float:
-    """The best trials' second batches (search.confirm), after the search's own budget."""
-    return CONFIRMED * point_seconds(request) / request.max_batches
+    """The best trials' two interleaved batches each (search.confirm), after the search's own
+    budget."""
+    return 2 * CONFIRMED * point_seconds(request) / request.max_batches
 
 
 def check_request(request: TuneRequest) -> None:
@@ -300,6 +301,7 @@ def tune(
             trials=budget.trials,
             seed=request.seed,
             starts=starts,
+            seeds=[p.measurement for p in sweep.points],
             stop=stop,
             on_trial=lambda t: emit(
                 "search",
@@ -340,11 +342,15 @@ def tune(
 
 
 def search_starts(config: PoolConfig, sweep: Sweep) -> list[PoolConfig]:
-    """The search's first trials: the knee as swept, then the knee and the peak without a
-    checkout ping and a rollback on return (each a round trip per request: DBUtils' ping=1
-    and reset=True), then the starting configuration. TPE's model starts where the curve and
-    the cheapest settings say the answer is, instead of at random."""
-    sizes = [n for n in dict.fromkeys((sweep.knee, sweep.peak)) if n]
+    """The search's first trials: the knee as swept, then the knee, the peak and the top of the
+    range without a checkout ping and a rollback on return (each a round trip per request:
+    DBUtils' ping=1 and reset=True), then the starting configuration. The top is there because
+    a single noisy batch can put the measured peak and knee at size 1 (it did, under load), and
+    a search started only there never looks up. TPE's model starts where the curve and
+    the cheapest settings say the answer is, instead of at random. The sweep's points are the
+    search's seeds (told to the study with their values), so a start the sweep measured
+    already, like the knee as swept, is not measured again."""
+    sizes = [n for n in dict.fromkeys((sweep.knee, sweep.peak, sweep.upper)) if n]
     starts = [size_config(config, n) for n in sizes[:1]]
     starts += [replace(size_config(config, n), ping=0, reset=False) for n in sizes]
     return [*starts, config]
