@@ -80,8 +80,10 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
     SweepScreen #sweep-title { text-style: bold; height: 1; }
     SweepScreen #sweep-progress { height: 1; }
     SweepScreen #sweep-status { height: auto; color: $foreground-muted; }
-    SweepScreen #sweep-log { height: 1fr; min-height: 3; }
-    SweepScreen SweepPlot { height: 8; }
+    SweepScreen #sweep-log { height: 1fr; min-height: 3; max-height: 12; }
+    /* the plots share what the status, the error and the log leave, so at 80x24 the sentence
+       that says why a tune stopped stays on screen */
+    SweepScreen SweepPlot { height: 1fr; min-height: 4; max-height: 14; }
     """
 
     running: var[bool] = var(False, init=False, bindings=True)
@@ -120,8 +122,8 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
         spent = f"{budget.seconds:g} s" if budget.seconds else f"{budget.trials} trials"
         with Vertical(id="dialog"):
             yield Static(
-                f"Tune: sweep the pool size, fit, search, prove ({spent}, runs of "
-                f"{self.request.run_s:g} s, {self.request.workload.threads} threads)",
+                f"Tune: sweep, fit, search, prove · {spent} · {self.request.run_s:g} s runs · "
+                f"{self.request.workload.threads} threads",
                 id="sweep-title",
             )
             yield SweepPlot("throughput vs pool size", "req/s", id="sweep-throughput")
