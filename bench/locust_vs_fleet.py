@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.export import to_locust
 from pooltui.core.fleet import run_fleet
+from pooltui.core.locustfile import loopback_commands
 from pooltui.core.profiles import Profile
 from pooltui.core.targets import parse_dsn
 
@@ -51,42 +50,18 @@ def locust_run(
     profile = Profile("bench", pool=config, workload=workload)
     locustfile.write_text(to_locust(parse_dsn(dsn), profile))
     port = free_port()
-    base = [sys.executable, "-m", "locust", "-f", str(locustfile)]
     users = processes * workload.threads
-    master = subprocess.Popen(
-        [
-            *base,
-            "--headless",
-            "--master",
-            "--master-bind-host",
-            "127.0.0.1",
-            "--master-bind-port",
-            str(port),
-            "--expect-workers",
-            str(processes),
-            "-u",
-            str(users),
-            "-r",
-            str(users),
-            "-t",
-            f"{math.ceil(workload.duration_s)}s",
-            "--csv",
-            str(folder / "run"),
-            "--only-summary",
-        ],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    master_argv, worker_argv = loopback_commands(
+        locustfile,
+        port=port,
+        workers=processes,
+        users=users,
+        run_s=workload.duration_s,
+        csv_prefix=folder / "run",
     )
-    workers = [
-        subprocess.Popen(
-            [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(processes)
-    ]
+    quiet = {"cwd": folder, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    master = subprocess.Popen([*master_argv, "--only-summary"], **quiet)
+    workers = [subprocess.Popen(worker_argv, **quiet) for _ in range(processes)]
     try:
         master.wait(timeout=workload.duration_s + 60)
         for worker in workers:

@@ -10,12 +10,11 @@ import os
 import re
 import socket
 import subprocess
-import sys
 
 import pytest
 from cli_helpers import one_sentence, run_cli
 
-from pooltui.core.locustfile import EVENT_NAMES
+from pooltui.core.locustfile import EVENT_NAMES, loopback_commands
 from pooltui.core.probes import count_connections_by
 from pooltui.core.targets import parse_dsn
 
@@ -64,45 +63,19 @@ def test_a_locust_master_and_two_workers_report_the_pool_and_leave_nothing(
     )
     assert code == 0, err
     port = _free_port()
-    locust = [sys.executable, "-m", "locust", "-f", str(locustfile)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-    master = subprocess.Popen(
-        [
-            *locust,
-            "--headless",
-            "--master",
-            "--master-bind-host",
-            "127.0.0.1",
-            "--master-bind-port",
-            str(port),
-            "--expect-workers",
-            "2",
-            "-u",
-            "4",
-            "-r",
-            "4",
-            "-t",
-            "3s",
-            "--csv",
-            str(tmp_path / "run"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    master_argv, worker_argv = loopback_commands(
+        locustfile, port=port, workers=2, users=4, run_s=3, csv_prefix=tmp_path / "run"
     )
-    workers = [
-        subprocess.Popen(
-            [*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    piped = {
+        "cwd": tmp_path,
+        "env": env,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.STDOUT,
+        "text": True,
+    }
+    master = subprocess.Popen(master_argv, **piped)
+    workers = [subprocess.Popen(worker_argv, **piped) for _ in range(2)]
     try:
         master_out, _ = master.communicate(timeout=90)
         worker_out = [w.communicate(timeout=30)[0] for w in workers]

@@ -16,7 +16,9 @@ wait for each query, which measures nothing, so the export refuses it with a sen
 from __future__ import annotations
 
 import math
+import sys
 import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pooltui.core.config import SessionGuards, pooled_db_kwargs, validate
@@ -283,3 +285,35 @@ def to_locust(target: Target, profile: Profile) -> str:
         code.rstrip("\n"),
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def loopback_commands(
+    locustfile: Path, *, port: int, workers: int, users: int, run_s: float, csv_prefix: Path
+) -> tuple[list[str], list[str]]:
+    """The command lines of a headless Locust master (waiting for ``workers``, ``users``
+    spawned at once, ``run_s`` rounded up, CSV at ``csv_prefix``) and of one worker, both on
+    loopback: what tests/test_locust.py and bench/locust_vs_fleet.py run, and what a user runs
+    on one host before spreading the workers over several (``--master-host`` then names the
+    master's address)."""
+    locust = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    master = [
+        *locust,
+        "--headless",
+        "--master",
+        "--master-bind-host",
+        "127.0.0.1",
+        "--master-bind-port",
+        str(port),
+        "--expect-workers",
+        str(workers),
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{math.ceil(run_s)}s",
+        "--csv",
+        str(csv_prefix),
+    ]
+    worker = [*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    return master, worker
