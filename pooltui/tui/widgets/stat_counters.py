@@ -83,16 +83,18 @@ class StatCounters(Widget):
         self._changed = frozenset(
             key for key, value in mapping.items() if key in previous and value > previous[key]
         )
-        shape = self._shape()
+        rows = self._rows()
         self._values = {**self._values, **mapping}
         self._updated = True
         self.set_class(bool(self._changed), "-changed")
-        self.refresh(layout=self._shape() != shape)
+        # a re-layout only when the height changes: a count growing a digit (999 -> 1,000)
+        # widens the cells, and a layout pass mid-burst costs ~25 ms of the workers' GIL
+        self.refresh(layout=self._rows() != rows)
 
-    def _shape(self) -> tuple[int, int, int]:
-        """What the layout depends on: a re-layout only when it changes."""
-        cells, label_width, value_width = self._cells()
-        return len(cells), label_width, value_width
+    def _rows(self) -> int:
+        """The rows the counters take at the current width: all the layout depends on (the
+        width is the container's, 1fr)."""
+        return self.get_content_height(self.size, self.size, self.size.width)
 
     def label_for(self, name: str) -> str:
         return self._labels.get(name, name.replace("_", " "))
