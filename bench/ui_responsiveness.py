@@ -24,7 +24,11 @@ import json
 import statistics
 import subprocess
 import sys
-from time import perf_counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from time import perf_counter, thread_time
+
+from textual.screen import Screen
 
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.profiles import Profile
@@ -87,8 +91,23 @@ def sampled_child(dsn: str, seconds: float) -> None:
     print(result.throughput_rps)
 
 
-async def console_round(dsn: str, seconds: float) -> tuple[float, list[float], float]:
-    """The same burst started with `b` in the console: throughput, loop lags (s), redraws/s."""
+@dataclass
+class ConsoleRound:
+    """One console burst: its throughput, the loop's lags (s), gauge redraws per second, and
+    where the UI thread's CPU went while it ran (each CPU second of the UI thread is a second
+    the GIL-bound workers did not run)."""
+
+    throughput_rps: float
+    lags: list[float]
+    redraw_rate: float
+    wall_s: float
+    ui_cpu_s: float
+    paint_cpu_s: float  # of ui_cpu_s: Textual's compositor turning dirty widgets into a frame
+    layout_cpu_s: float  # of ui_cpu_s: layout passes
+
+
+async def console_round(dsn: str, seconds: float) -> ConsoleRound:
+    """The same burst started with `b` in the console."""
     profile = Profile(
         name="bench",
         pool=CONFIG,
@@ -96,13 +115,30 @@ async def console_round(dsn: str, seconds: float) -> tuple[float, list[float], f
     )
     app = make_app(parse_dsn(dsn), profile, check_target=False, keep_history=False)
     redraws: list[float] = []
-    original = LivePanel.show_stats
+    spent = {"paint": 0.0, "layout": 0.0}
+    patched = {
+        (LivePanel, "show_stats"): LivePanel.show_stats,
+        (Screen, "_compositor_refresh"): Screen._compositor_refresh,
+        (Screen, "_refresh_layout"): Screen._refresh_layout,
+    }
 
     def counted(panel: LivePanel, *args: object, **kwargs: object) -> None:
         redraws.append(perf_counter())
-        original(panel, *args, **kwargs)
+        patched[LivePanel, "show_stats"](panel, *args, **kwargs)
+
+    def timed(key: tuple[type, str], share: str) -> Callable[..., object]:
+        def call(self: object, *args: object, **kwargs: object) -> object:
+            began = thread_time()
+            try:
+                return patched[key](self, *args, **kwargs)
+            finally:
+                spent[share] += thread_time() - began
+
+        return call
 
     LivePanel.show_stats = counted  # type: ignore[method-assign]
+    Screen._compositor_refresh = timed((Screen, "_compositor_refresh"), "paint")  # type: ignore[method-assign]
+    Screen._refresh_layout = timed((Screen, "_refresh_layout"), "layout")  # type: ignore[method-assign]
     lags: list[float] = []
     try:
         async with app.run_test(size=(120, 36)) as pilot:
@@ -120,19 +156,30 @@ async def console_round(dsn: str, seconds: float) -> tuple[float, list[float], f
             await app.workers.wait_for_complete()
             await pilot.pause()
             redraws.clear()
-            started = perf_counter()
+            spent.update(paint=0.0, layout=0.0)
+            started, cpu_started = perf_counter(), thread_time()  # this is the UI thread
             task = asyncio.create_task(probe(started + seconds + 60))
             await pilot.press("b")
             await task  # the burst runs in its own threads; we only watch
-            ended = perf_counter()
+            ended, cpu_ended = perf_counter(), thread_time()
+            shares = dict(spent)
             if not app.history.records:
                 raise SystemExit("the console's burst did not finish within a minute")
             result = app.history.records[-1].result
             await pilot.press("ctrl+q")
     finally:
-        LivePanel.show_stats = original  # type: ignore[method-assign]
+        for (owner, name), original in patched.items():
+            setattr(owner, name, original)
     during = [t for t in redraws if started <= t <= ended]
-    return result.throughput_rps, lags, len(during) / (ended - started)
+    return ConsoleRound(
+        throughput_rps=result.throughput_rps,
+        lags=lags,
+        redraw_rate=len(during) / (ended - started),
+        wall_s=ended - started,
+        ui_cpu_s=cpu_ended - cpu_started,
+        paint_cpu_s=shares["paint"],
+        layout_cpu_s=shares["layout"],
+    )
 
 
 def main() -> None:
@@ -147,13 +194,15 @@ def main() -> None:
         return
 
     headless, sampled, console, all_lags, rates = [], [], [], [], []
+    rounds: list[ConsoleRound] = []
     for _ in range(args.rounds):
         headless.append(headless_round(args.dsn, args.seconds))
         sampled.append(sampled_round(args.dsn, args.seconds))
-        throughput, lags, rate = asyncio.run(console_round(args.dsn, args.seconds))
-        console.append(throughput)
-        all_lags.extend(lags)
-        rates.append(rate)
+        round_ = asyncio.run(console_round(args.dsn, args.seconds))
+        console.append(round_.throughput_rps)
+        all_lags.extend(round_.lags)
+        rates.append(round_.redraw_rate)
+        rounds.append(round_)
     p95_lag_ms = statistics.quantiles(all_lags, n=20)[-1] * 1000
     ratio = sum(console) / sum(headless)
     print(
@@ -175,6 +224,16 @@ def main() -> None:
     print(
         f"                   headless sampled at 0.2 s {statistics.mean(sampled):8.0f} req/s, "
         f"ratio to headless {sum(sampled) / sum(headless):.3f} (the engine's sampling alone)"
+    )
+    wall = sum(r.wall_s for r in rounds)
+    ui, paint, layout = (
+        sum(getattr(r, k) for r in rounds) for k in ("ui_cpu_s", "paint_cpu_s", "layout_cpu_s")
+    )
+    rest = ui - paint - layout
+    print(
+        f"UI thread CPU      {ui / wall:6.1%} of the bursts' wall time: painting "
+        f"{paint / wall:.1%}, layout {layout / wall:.1%}, the rest {rest / wall:.1%} "
+        "(each taken from the GIL-bound workers)"
     )
     print(
         f"rounds             console {[round(x) for x in console]} "
