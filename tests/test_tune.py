@@ -231,8 +231,15 @@ def test_tune_json_has_the_keys_ci_reads_and_toml_writes_a_loadable_winner(
     assert code == 0, err
     payload = json.loads(out)
     for key in ("objective", "figure", "winner", "sweep", "search", "proof", "cross_check",
-                "stopped", "seconds", "start", "targets", "processes", "budget"):  # fmt: skip
+                "stopped", "seconds", "start", "targets", "processes", "budget",
+                "phases"):  # fmt: skip
         assert key in payload, key
+    phases = payload["phases"]
+    assert phases["sweep"]["measurements"] == len(payload["sweep"]["points"])
+    assert phases["search"]["measurements"] == 4
+    assert phases["confirm"]["measurements"] == payload["search"]["confirm"]["batches"] >= 4
+    assert phases["proof"]["runs"] == 2 * 2 * 2  # A/B/B/A x 2 rounds, one run each
+    assert all(p["requests_needed"] == 0 for p in payload["sweep"]["points"])  # throughput
     assert payload["budget"] == {"seconds": None, "trials": 4}
     assert len(payload["search"]["trials"]) == 4
     assert {"lambda", "sigma", "kappa", "r2", "peak_n", "plateau"} <= set(

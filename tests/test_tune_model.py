@@ -11,6 +11,8 @@ import pytest
 
 from pooltui.core.errors import BadInput
 from pooltui.core.tune import usl
+from pooltui.core.tune.measure import TAIL_REQUESTS, Plan, requests_needed
+from pooltui.core.tune.search import Targets
 from pooltui.core.tune.sweep import coarse_sizes, dense_sizes, sweep_range
 from pooltui.core.tune.tuner import Budget, parse_budget
 
@@ -200,3 +202,18 @@ def test_a_percentile_objective_is_read_over_the_pooled_requests_of_the_runs():
     assert m.figure("p99_latency_ms").median == pytest.approx(10.0, rel=0.01)
     assert m.value("p99_latency_ms") == pytest.approx(100.0, rel=0.01)
     assert m.value("throughput_rps") == m.figure("throughput_rps").median == 100.0
+
+
+def test_the_requests_a_percentile_needs_follow_one_rule():
+    """TAIL_REQUESTS beyond the percentile: 1000 for a p99, 200 for a p95, 10 000 for a
+    p99.9, none for a figure that is no percentile; a plan takes the highest it is judged by."""
+    assert requests_needed(("p99_latency_ms",)) == 100 * TAIL_REQUESTS
+    assert requests_needed(("p95_latency_ms",)) == 20 * TAIL_REQUESTS
+    assert requests_needed(("p999_acquire_ms",)) == 1000 * TAIL_REQUESTS
+    assert requests_needed(("throughput_rps",)) == 0
+    assert requests_needed(("p95_latency_ms", "p99_acquire_ms")) == 100 * TAIL_REQUESTS
+    assert Plan().needed == 0  # throughput: a median of runs, no tail
+    assert Plan(objective="p99_latency_ms").needed == 100 * TAIL_REQUESTS
+    judged = Plan(judged=Targets(acquire_p99_ms=5.0).figures())
+    assert judged.tail_figures == ("p99_acquire_ms",) and judged.needed == 100 * TAIL_REQUESTS
+    assert Plan(objective="p99_latency_ms", min_requests=50).needed == 50

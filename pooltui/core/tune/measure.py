@@ -56,7 +56,7 @@ def requests_needed(figures: tuple[str, ...]) -> int:
     ]  # percent, 99 for a p99
     if not quantiles:
         return 0
-    return math.ceil(TAIL_REQUESTS / (1.0 - max(quantiles) / 100.0) - 1e-9)
+    return math.ceil(round(TAIL_REQUESTS / (1.0 - max(quantiles) / 100.0), 6))
 
 
 @dataclass(frozen=True)
