@@ -26,7 +26,7 @@ from pooltui.core.profiles import load_profile
 from pooltui.core.targets import parse_dsn
 from pooltui.core.tune import display
 from pooltui.core.tune import search as search_module
-from pooltui.core.tune.measure import Plan, measure, requests_needed
+from pooltui.core.tune.measure import Plan, measure, overloaded, requests_needed
 from pooltui.core.tune.proof import prove
 from pooltui.core.tune.search import CONFIRMED, Space, Targets, run_search, same_as
 from pooltui.core.tune.sweep import SweepProgress, run_sweep
@@ -342,7 +342,7 @@ def test_an_open_loop_p99_point_runs_until_its_tail_has_the_requests(pg_dsn):
     (and more batches if short) until it has TAIL_REQUESTS beyond it."""
     target = parse_dsn(pg_dsn)
     plan = Plan(run_s=0.2, runs_per_batch=2, max_batches=1, objective="p99_latency_ms")
-    workload = Workload(threads=4, hold_ms=1, pattern="poisson", rate=400)
+    workload = Workload(threads=4, hold_ms=5, pattern="poisson", rate=400)
     m = measure(target, PoolConfig(maxconnections=4, maxcached=4), workload, plan,
                 stop=threading.Event())  # fmt: skip
     assert plan.needed == requests_needed(("p99_latency_ms",)) == 1000
@@ -350,6 +350,12 @@ def test_an_open_loop_p99_point_runs_until_its_tail_has_the_requests(pg_dsn):
     assert m.complete[0].duration_s > 2 * plan.run_s  # stretched from the start: the rate
     # is known before the first run, so its runs were long enough, not a string of short ones
     assert m.as_dict()["requests"] == m.requests and m.as_dict()["low_confidence"] is False
+    # one connection holding 5 ms serves under 200/s of the 400: overloaded, its queue grows
+    # with the run, so it is not stretched further and says it is short
+    over = measure(target, PoolConfig(maxconnections=1, maxcached=1), workload, plan,
+                   stop=threading.Event())  # fmt: skip
+    assert overloaded(over.complete, workload) and len(over.runs) == plan.runs_per_batch
+    assert over.low_confidence and over.requests < 1000
 
 
 def test_a_point_too_slow_for_its_percentile_says_so_and_loses_to_a_trusted_one(mysql_dsn):

@@ -10,7 +10,8 @@ live (bench/compare_noise.py): the spread over batches includes that luck instea
 A percentile that decides (the objective, or a target's figure) needs requests beyond it:
 ``requests_needed`` is the one rule (TAIL_REQUESTS beyond the percentile). A measurement runs
 longer batches, and more of them, until its complete runs pool that many (within the deadline
-and MAX_EXTENSIONS); one that could not is ``low_confidence`` and says so.
+and MAX_EXTENSIONS, not for an overloaded open loop, whose tail only grows with the run); one
+that could not is ``low_confidence`` and says so.
 """
 
 from __future__ import annotations
@@ -223,6 +224,8 @@ def measure(
                 break
             if not _reachable(_complete(runs), needed - have, plan, MAX_EXTENSIONS - extensions):
                 break  # too slow to gather them in what is left: low confidence, said so
+            if overloaded(_complete(runs), workload):
+                break  # its queue grows with the run: a longer one only reads a longer queue
             extensions += 1
             run_s = _stretched(_complete(runs), needed - have, plan)
             if deadline is not None:  # a stretched batch ends by the deadline
@@ -284,6 +287,20 @@ def first_run_s(workload: Workload, plan: Plan) -> float:
     planned = plan.runs_per_batch * plan.max_batches
     wanted = 1.1 * plan.needed / (workload.rate * planned)  # 10 % over: arrivals are random
     return min(max(plan.run_s, wanted), MAX_RUN_FACTOR * plan.run_s)
+
+
+OVERLOAD_SHARE = 0.9  # an open loop serving less than this share of its rate is overloaded
+
+
+def overloaded(complete: tuple[RunResult, ...], workload: Workload) -> bool:
+    """A Poisson open loop whose runs served less than OVERLOAD_SHARE of its rate: arrivals
+    outrun the pool, the queue (and with it every percentile) grows for as long as it runs,
+    so more requests do not make its tail better known, only worse (it is far from any best).
+    Bursty's rate is its peak, so its mean is always below: never called overloaded here."""
+    if workload.pattern != "poisson" or workload.rate <= 0 or not complete:
+        return False
+    served = sorted(r.throughput_rps for r in complete)[len(complete) // 2]
+    return served < OVERLOAD_SHARE * workload.rate
 
 
 def _rate(complete: tuple[RunResult, ...], plan: Plan) -> float:
