@@ -177,7 +177,7 @@ def test_stop_keeps_the_points_measured(pg_dsn):
     for point, active in zip(sweep.points, sweep.active, strict=True):
         assert point.server is not None and point.server.active == active
         assert active is not None and point.server.in_use is not None
-        assert 0 <= active <= point.server.in_use
+        assert active >= 0  # others' sessions come and go: the private servers' test is exact
     assert sweep.as_dict()["server_active_sessions"] == list(sweep.active)
     assert "of them running a statement" in sweep.health_sentence()
     assert all(p.measurement.complete for p in sweep.points)
@@ -335,6 +335,14 @@ def _run_quietly(con, sql: str) -> None:
 
 def test_a_sqlite_file_cannot_say_how_many_sessions_are_active(sqlite_dsn):
     assert probes.probe_server(parse_dsn(sqlite_dsn)).active_sessions is None
+
+
+@pytest.mark.parametrize("odbc", ["odbc_pg_dsn", "odbc_mysql_dsn"])
+def test_active_sessions_are_read_through_odbc_too(odbc, request):
+    """The dialect's count, whichever DB-API driver carries its SQL."""
+    info = probes.probe_server(parse_dsn(request.getfixturevalue(odbc)))
+    assert isinstance(info.active_sessions, int) and info.active_sessions >= 0
+    assert info.connections_in_use is not None  # (others come and go between the two counts)
 
 
 def test_an_open_loop_p99_point_runs_until_its_tail_has_the_requests(pg_dsn):
