@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
-from pooltui.core.tune import usl
+from pooltui.core.tune import tuner, usl
 from pooltui.core.tune.measure import TAIL_REQUESTS, Plan, requests_needed
 from pooltui.core.tune.search import Targets
 from pooltui.core.tune.sweep import coarse_sizes, dense_sizes, sweep_range
-from pooltui.core.tune.tuner import Budget, parse_budget
+from pooltui.core.tune.tuner import Budget, TuneRequest, parse_budget
 
 pytest.importorskip("scipy")
 
@@ -217,3 +219,17 @@ def test_the_requests_a_percentile_needs_follow_one_rule():
     judged = Plan(judged=Targets(acquire_p99_ms=5.0).figures())
     assert judged.tail_figures == ("p99_acquire_ms",) and judged.needed == 100 * TAIL_REQUESTS
     assert Plan(objective="p99_latency_ms", min_requests=50).needed == 50
+
+
+def test_a_percentile_proof_runs_long_enough_for_its_requests():
+    """Each side of the proof pools its 2 x rounds runs: at 400/s a p99's 1000 requests (10 %
+    over) need runs of 0.69 s, not the tune's 0.2 s; a throughput proof keeps 0.2 s."""
+    request = TuneRequest(
+        PoolConfig(), Workload(threads=4, pattern="poisson", rate=400), Budget(trials=3),
+        objective="p99", run_s=0.2, proof_rounds=2,
+    )  # fmt: skip
+    assert tuner._proof_run_s(request, 1000, 400.0) == pytest.approx(1100 / (400 * 2 * 2))
+    assert tuner._proof_run_s(request, 0, 400.0) == 0.2
+    assert tuner._proof_run_s(request, 100_000, 400.0) == pytest.approx(10 * 0.2)  # capped
+    throughput = replace(request, objective="throughput")
+    assert tuner.proof_seconds(request) > tuner.proof_seconds(throughput)

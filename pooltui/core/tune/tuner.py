@@ -32,7 +32,7 @@ from pooltui.core.load.client_cpu import machine_cores
 from pooltui.core.probes import LeftOpen
 from pooltui.core.targets import Target
 from pooltui.core.tune import deps
-from pooltui.core.tune.measure import Plan
+from pooltui.core.tune.measure import MAX_RUN_FACTOR, Plan
 from pooltui.core.tune.proof import Proof, prove, rules_of_thumb
 from pooltui.core.tune.search import (
     CONFIRMED,
@@ -237,7 +237,15 @@ def phases(result: TuneResult) -> dict[str, Phase]:
 
 
 def proof_seconds(request: TuneRequest) -> float:
-    return request.proof_rounds * 4 * (request.run_s + RUN_OVERHEAD_S)
+    """The proof's share, set aside first: its runs as long as proof_run_s makes them (at
+    the workload's rate for an open loop; a closed loop's throughput is not known yet)."""
+    run_s = _proof_run_s(request, _needed(request), request.workload.rate)
+    return request.proof_rounds * 4 * (run_s + RUN_OVERHEAD_S)
+
+
+def _needed(request: TuneRequest) -> int:
+    figure = OBJECTIVES[request.objective][0]
+    return Plan(objective=figure, judged=request.targets.figures()).needed
 
 
 def point_seconds(request: TuneRequest) -> float:
@@ -384,7 +392,7 @@ def tune(
             (best.config, best.workload),
             figure=figure,
             rounds=request.proof_rounds,
-            run_s=request.run_s,
+            run_s=proof_run_s(request, plan, best),
             rules=rules,
             stop=stop,
             on_progress=lambda done: emit("proof", done.index / done.total, run=done),
@@ -402,6 +410,22 @@ def tune(
         seconds=time.monotonic() - started,
         proof_seconds=time.monotonic() - proof_started,
     )
+
+
+def proof_run_s(request: TuneRequest, plan: Plan, best: Trial) -> float:
+    """The proof's run length: the tune's, or longer when its figure is a percentile, so that
+    each side's runs pool the requests it needs (plan.needed over the 2 x rounds runs a side
+    has, at the workload's rate for an open loop, else at the winner's measured throughput),
+    within measure.MAX_RUN_FACTOR of the tune's."""
+    rate = request.workload.rate if is_open_loop(request.workload.pattern) else 0.0
+    return _proof_run_s(request, plan.needed, rate or best.judged.figure("throughput_rps").median)
+
+
+def _proof_run_s(request: TuneRequest, needed: int, rate: float) -> float:
+    if not needed or not rate > 0:
+        return request.run_s
+    wanted = 1.1 * needed / (rate * 2 * request.proof_rounds)
+    return min(max(request.run_s, wanted), MAX_RUN_FACTOR * request.run_s)
 
 
 def thread_starts(
