@@ -64,6 +64,8 @@ def test_too_few_sizes_give_no_fit():
 
 def test_the_sweep_plans_coarse_then_dense_around_peak_and_knee():
     assert coarse_sizes(16) == [1, 2, 4, 8, 16]
+    assert coarse_sizes(8) == [1, 2, 4, 8]  # doublings: a fifth size would not narrow a gap
+    assert coarse_sizes(12) == [1, 2, 3, 6, 12] and coarse_sizes(1) == [1]
     assert coarse_sizes(3) == [1, 2, 3]
     measured = {1: 100.0, 2: 200.0, 4: 390.0, 8: 400.0, 16: 300.0}
     added = dense_sizes(measured, 16)

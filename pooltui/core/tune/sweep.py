@@ -31,7 +31,7 @@ from pooltui.core.targets import Target
 from pooltui.core.tune import usl
 from pooltui.core.tune.measure import Measurement, Plan, measure
 
-COARSE_POINTS = 5  # the first pass: geometric from 1 to the top of the range
+COARSE_POINTS = 5  # the first pass at most: geometric from 1 to the top of the range
 MAX_POINTS = 14  # the sweep never measures more sizes than this
 DENSE_PASSES = 1  # passes of dense_sizes after the coarse one: the search refines the rest
 # (every point measured is one of its seeds), so a second pass bought time, not a better pick
@@ -184,7 +184,10 @@ def size_config(base: PoolConfig, size: int) -> PoolConfig:
 
 
 def coarse_sizes(upper: int, points: int = COARSE_POINTS) -> list[int]:
-    """Geometric sizes from 1 to ``upper`` (1, 2, 4, 8, 16 for 16)."""
+    """Geometric sizes from 1 to ``upper`` (1, 2, 4, 8, 16 for 16), no more of them than it
+    takes for each to be at most double the one before (1, 2, 4, 8 for 8, not 1, 2, 3, 5, 8):
+    a finer coarse pass costs a measurement the dense pass and the search refine anyway."""
+    points = min(points, math.ceil(math.log2(upper)) + 1) if upper > 1 else 1
     if upper <= points:
         return list(range(1, upper + 1))
     return sorted({max(1, round(upper ** (i / (points - 1)))) for i in range(points)})
