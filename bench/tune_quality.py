@@ -89,7 +89,7 @@ CASES = (
         # 500/s so that a grid point gathers a p99's 1000 requests in two 1.1 s runs (at 300/s
         # with 12 workers it took 3.7 s a point, 6 minutes a grid; 600/s outran a loaded
         # machine's client, 38 of 64 points overloaded); 5 ms hold: about 2.6 connections
-        # busy, so sizes up to 3 are overloaded and not stretched (measure.overloaded)
+        # busy, so sizes 1 and 2 are overloaded and not stretched (measure.overloaded)
         "open: poisson 500/s, 5 ms hold, 8 workers, p99",
         Workload(threads=8, hold_ms=5, pattern="poisson", rate=500),
         objective="p99",
