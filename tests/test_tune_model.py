@@ -10,11 +10,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from pooltui.core.compare.noise import spread
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
-from pooltui.core.tune import tuner, usl
+from pooltui.core.tune import search, tuner, usl
 from pooltui.core.tune.measure import TAIL_REQUESTS, Plan, requests_needed
-from pooltui.core.tune.search import Targets
+from pooltui.core.tune.search import Targets, Trial, contenders
 from pooltui.core.tune.sweep import coarse_sizes, dense_sizes, sweep_range
 from pooltui.core.tune.tuner import Budget, TuneRequest, parse_budget
 
@@ -120,7 +121,6 @@ def _trial(
     figure: str = "throughput_rps",
 ):
     """A trial with a chosen objective; ``runs``: its runs' values (the noise pick judges)."""
-    from pooltui.core.compare.noise import spread
     from pooltui.core.config import PoolConfig, Workload
     from pooltui.core.tune.measure import Measurement
     from pooltui.core.tune.search import Trial
@@ -235,3 +235,25 @@ def test_a_percentile_proof_runs_long_enough_for_its_requests():
     assert tuner._proof_run_s(request, 100_000, 400.0) == pytest.approx(10 * 0.2)  # capped
     throughput = replace(request, objective="throughput")
     assert tuner.proof_seconds(request) > tuner.proof_seconds(throughput)
+
+
+def _ran(number: int, values: list[float], feasible: bool = True) -> Trial:
+    """A trial whose runs had these throughputs (its value their median)."""
+    return _trial(number, number, float(np.median(values)), feasible, tuple(values))
+
+
+def test_the_confirmation_measures_the_best_two_and_a_third_only_in_reach():
+    best, second = _ran(1, [99.0, 101.0]), _ran(2, [94.0, 96.0])
+    far, close = _ran(3, [49.0, 51.0]), _ran(4, [89.0, 91.0])  # 50 % and 10 % behind
+    assert contenders([far, second, best], higher=True) == [best, second]
+    assert contenders([far, close, second, best], higher=True) == [best, second, close]
+    assert contenders([best], higher=True) == [best]
+
+
+def test_patience_counts_a_trial_as_near_when_it_beats_or_overlaps_the_best():
+    best = _ran(1, [95.0, 105.0])
+    assert search._near(_ran(2, [110.0, 112.0]), best, higher=True)  # better
+    assert search._near(_ran(3, [85.0, 96.0]), best, higher=True)  # runs overlap
+    assert not search._near(_ran(4, [60.0, 62.0]), best, higher=True)  # far and clear
+    assert not search._near(_ran(5, [200.0, 210.0], feasible=False), best, higher=True)
+    assert search.PATIENCE >= 2  # one unlucky trial never ends a search
