@@ -44,8 +44,13 @@ async def test_the_sweep_screen_draws_points_and_apply_moves_the_sliders(pg_dsn,
         text = screen_text(app)
         assert "throughput vs pool size" in text and "p95 latency vs pool size" in text
         assert "winner: maxconnections=" in text and "press a" in text
-        assert "server health:" in static_text(sweep, "#sweep-status")
-        assert "running a statement" in static_text(sweep, "#sweep-status")
+        # while it runs the status line says it (drawn here as a progress message draws it)
+        sweep._progress("search", 5.0, 0.5)
+        assert " · server: " in static_text(sweep, "#sweep-status")
+        assert " active" in static_text(sweep, "#sweep-status")
+        # at the end the report below says the sweep's range of both
+        assert any(line.startswith("  server health:") for line in sweep.lines)
+        assert any("running a statement" in line for line in sweep.lines)
         if result.sweep.knee is not None:
             assert "k" in axis_row(plot.x_range, plot.size.width, plot.marks)
         winner = result.best.config

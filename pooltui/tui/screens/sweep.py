@@ -3,7 +3,9 @@
 Throughput and p95 latency against the pool size as the sweep measures them, the USL curve over
 the points once four sizes are in, the knee (``k``) and N* (``*``) under the axis; a progress
 bar with the time left; the search's trials and the proof as lines below; the status says the
-server's load as the sweep's last probe saw it (other sessions, how many run a statement).
+server's load as the sweep's last probe saw it (other sessions, how many run a statement) while
+the tune runs, and the report below has the sweep's range of both at the end (an 80x24 status
+has no room for another line beside why a tune stopped).
 ``s`` stops (what was measured is kept and summarised), ``a`` applies the winner (the sliders
 move to it: the screen is dismissed with the winner's configuration and workload). The tune
 runs in a thread worker (core.tune.tuner.tune) that only posts the messages below; the
@@ -213,8 +215,6 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
             )
         else:
             status = "done: no configuration met the constraints"
-        if event.result.sweep is not None:
-            status += f"\n{event.result.sweep.health_sentence()}"
         if event.result.stopped:
             status = "stopped: what was measured is kept below" + (
                 "; press a to apply the best trial" if best is not None else ""
