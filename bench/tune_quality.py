@@ -23,11 +23,18 @@ Per workload and server:
   opens one connection per thread here: the grid's point at the thread count with ping=1,
   reset=True).
 
+A p99 (the open case's objective) is judged only on the requests measure.TAIL_REQUESTS asks
+for (1000): the grid's points and tune's alike run long enough for them (measure.measure); a
+point that could not is counted in the table's "low" column.
+
 Goal (issue 13): ratio >= 0.95 in <= 1/5 of the grid's time; tune beats DBUtils' defaults where
 they are poor (MariaDB's ping=1 and reset=True each cost a round trip). Other processes on the
-machine widen the noise: the load average is printed.
+machine widen the noise: the load average is printed. Per case, tune's time per phase (sweep,
+search, confirm, proof: measurements and runs) says where its fixed cost goes.
 
-    .venv/bin/python bench/tune_quality.py [--run-s 0.3] [--trials 6] [--only NAME] [--dsn DSN]
+    .venv/bin/python bench/tune_quality.py [--run-s 0.3] [--trials 4] [--only NAME] [--dsn DSN]
+    .venv/bin/python bench/tune_quality.py --quick     # QUICK: 4 cases, ~10 min on 2 quiet cores
+    .venv/bin/python bench/tune_quality.py --case pg:fast --case mariadb:open
 """
 
 from __future__ import annotations
@@ -49,9 +56,14 @@ from pooltui.core.tune.measure import Measurement, Plan, measure
 from pooltui.core.tune.proof import DBUTILS_DEFAULTS
 from pooltui.core.tune.search import OBJECTIVES
 from pooltui.core.tune.sweep import size_config
-from pooltui.core.tune.tuner import Budget, TuneRequest, tune
+from pooltui.core.tune.tuner import Budget, TuneRequest, phases, tune
 
-SERVERS = ("postgresql://postgres@127.0.0.1:5432/test", "mysql://root@127.0.0.1:3306/test")
+SERVERS = {
+    "pg": "postgresql://postgres@127.0.0.1:5432/test",
+    "mariadb": "mysql://root@127.0.0.1:3306/test",
+}
+#: a representative subset, one of each workload, the servers alternating (--quick)
+QUICK = ("pg:fast", "mariadb:hold", "pg:query", "mariadb:open")
 
 
 @dataclass(frozen=True)
@@ -74,11 +86,49 @@ CASES = (
         ),
     ),
     Case(
-        "open: poisson 300/s, 10 ms hold, 12 workers, p99",
-        Workload(threads=12, hold_ms=10, pattern="poisson", rate=300),
+        # 500/s so that a grid point gathers a p99's 1000 requests in two 1.1 s runs (at 300/s
+        # with 12 workers it took 3.7 s a point, 6 minutes a grid; 600/s outran a loaded
+        # machine's client, 38 of 64 points overloaded); 5 ms hold: about 2.6 connections
+        # busy, so sizes 1 and 2 are overloaded and not stretched (measure.overloaded)
+        "open: poisson 500/s, 5 ms hold, 8 workers, p99",
+        Workload(threads=8, hold_ms=5, pattern="poisson", rate=500),
         objective="p99",
     ),
 )
+
+
+def key(case: Case) -> str:
+    """The case's short name (``fast``, ``open``): what --case and --only name."""
+    return case.name.split(":")[0]
+
+
+def chosen(args: argparse.Namespace) -> list[tuple[str, str, Case]]:
+    """(server name, DSN, case) to run, in order: --case/--quick pairs, else every case (or
+    --only's) on every server (--dsn's, else SERVERS)."""
+    pairs = list(args.case or ()) + (list(QUICK) if args.quick else [])
+    by_key = {key(c): c for c in CASES}
+    if pairs:
+        found = []
+        for pair in pairs:
+            server, _, name = pair.partition(":")
+            if server not in SERVERS or name not in by_key:
+                raise SystemExit(
+                    f"--case {pair!r}: give server:case, server one of {', '.join(SERVERS)}, "
+                    f"case one of {', '.join(by_key)}."
+                )
+            found.append((server, SERVERS[server], by_key[name]))
+        return found
+    dsns = (
+        {f"{parse_dsn(d).backend}{i or ''}": d for i, d in enumerate(args.dsn)}
+        if args.dsn
+        else SERVERS
+    )
+    return [
+        (server, dsn, case)
+        for server, dsn in dsns.items()
+        for case in CASES
+        if not args.only or case.name.startswith(args.only)
+    ]
 
 
 def grid(base: PoolConfig, threads: int) -> list[PoolConfig]:
@@ -190,18 +240,52 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
     fit = result.sweep.fit if result.sweep else None
     if fit is not None:
         print(f"    USL         {fit.sentence()}")
+    spent = phases(result)
+    print(
+        "    phases      "
+        + ", ".join(
+            f"{name} {p.seconds:.1f} s ({p.measurements} measured, {p.runs} runs)"
+            for name, p in spent.items()
+        )
+        + f"; grid {len(measured)} measured"
+    )
+    low_grid = sum(m.low_confidence for m in measured)
+    low_tune = sum(p.low_confidence for p in spent.values())
+    if low_grid or low_tune:
+        print(
+            f"    requests    short of the {plan.needed} a {figure} needs: {low_grid} grid "
+            f"points, {low_tune} of tune's measurements (low confidence)"
+        )
     return {
         "ratio": ratio,
         "low": low,
+        "high": high,
+        "grid_value": value(best, figure),
+        "pick_value": pick.value,
+        "hikari_value": value(grid_at(hikari, 1, True), figure),
+        "hikari": hikari,
+        "unit": unit,
+        "grid_s": grid_s,
+        "tune_s": to_pick_s,
         "time_share": to_pick_s / grid_s,
         "blocking_share": to_pick_s / blocking_s,
+        "grid_size": best.config.maxconnections,
+        "pick_size": pick.config.maxconnections,
+        "pick_threads": pick.workload.threads,
+        "low_confidence": low_grid + low_tune,
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-s", type=float, default=0.3, help="each measured run, s")
-    parser.add_argument("--trials", type=int, default=6, help="tune's search trials")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=4,
+        help="tune's search trials (4: its three starts, the knee, the peak and the top "
+        "without ping and reset, and one of TPE's; 6 cost 0.26 of an 8-thread grid's time)",
+    )
     parser.add_argument("--proof-rounds", type=int, default=2)
     parser.add_argument(
         "--check-rounds",
@@ -219,27 +303,57 @@ def main() -> int:
     )
     parser.add_argument("--only", help="the cases whose name starts with this")
     parser.add_argument("--dsn", action="append", help="servers (default: the shared two)")
-    args = parser.parse_args()
-    print(f"load average before: {os.getloadavg()}; {machine_cores()} cores")
-    summary = []
-    for dsn in args.dsn or SERVERS:
-        target = parse_dsn(dsn)
-        print(f"\n{target.redacted}")
-        for case in CASES:
-            if args.only and not case.name.startswith(args.only):
-                continue
-            summary.append((target.backend, case.name.split(":")[0], run_case(target, case, args)))
-    print(f"\nload average after: {os.getloadavg()}")
-    print(
-        "\nserver      case   ratio  (low)   time share  (blocking half)"
-        "   (goal: ratio >= 0.95, time share <= 0.20)"
+    parser.add_argument(
+        "--case",
+        action="append",
+        metavar="SERVER:CASE",
+        help=f"one case on one server (pg or mariadb; {', '.join(key(c) for c in CASES)}), "
+        "repeatable",
     )
-    for backend, name, figures in summary:
-        print(
-            f"{backend:<11} {name:<6} {figures['ratio']:.3f}  ({figures['low']:.3f})  "
-            f"{figures['time_share']:.2f}        ({figures['blocking_share']:.2f})"
-        )
+    parser.add_argument("--quick", action="store_true", help=f"the cases {', '.join(QUICK)}")
+    args = parser.parse_args()
+    todo = chosen(args)
+    print(f"load average before: {os.getloadavg()}; {machine_cores()} cores")
+    started = time.monotonic()
+    summary = []
+    for server, dsn, case in todo:
+        target = parse_dsn(dsn)
+        print(f"\n{server} {target.redacted}")
+        summary.append((server, key(case), run_case(target, case, args)))
+    print(f"\nload average after: {os.getloadavg()}; {time.monotonic() - started:.0f} s in all")
+    print("\n" + "\n".join(table(summary)))
+    print("(goal: ratio >= 0.95 with its interval's low end near it, time share <= 0.20)")
     return 0
+
+
+def table(summary: list[tuple[str, str, dict[str, object]]]) -> list[str]:
+    """Per case: the grid's best, tune's pick, the ratio with its interval, both times, the
+    share, HikariCP's pick (its value read off the grid)."""
+    header = (
+        "server", "case", "grid best", "tune pick", "ratio [95 % interval]", "grid s", "tune s",
+        "share", "HikariCP", "low",
+    )  # fmt: skip
+    rows = []
+    for server, name, f in summary:
+        unit = f["unit"]
+        rows.append(
+            (
+                server,
+                name,
+                f"{f['grid_value']:.2f} {unit} @{f['grid_size']}",
+                f"{f['pick_value']:.2f} {unit} @{f['pick_size']}",
+                f"{f['ratio']:.3f} [{f['low']:.3f}, {f['high']:.3f}]",
+                f"{f['grid_s']:.0f}",
+                f"{f['tune_s']:.0f}",
+                f"{f['time_share']:.2f}",
+                f"{f['hikari_value']:.2f} {unit} @{f['hikari']}",
+                str(f["low_confidence"]),
+            )
+        )
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return lines
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ direction, bounds and contracts, not about figures (bench/tune_quality.py has th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 
 import pytest
 from cli_helpers import run_cli
@@ -22,10 +24,13 @@ from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.faults.proxy import FaultProxy
 from pooltui.core.profiles import load_profile
 from pooltui.core.targets import parse_dsn
-from pooltui.core.tune.measure import Plan
+from pooltui.core.tune import display
+from pooltui.core.tune import search as search_module
+from pooltui.core.tune.measure import Plan, measure, overloaded, requests_needed
 from pooltui.core.tune.proof import prove
-from pooltui.core.tune.search import Space, Targets, run_search, same_as
+from pooltui.core.tune.search import CONFIRMED, Space, Targets, run_search, same_as
 from pooltui.core.tune.sweep import SweepProgress, run_sweep
+from pooltui.core.tune.tuner import Budget, TuneRequest, tune
 
 pytest.importorskip("optuna")
 pytest.importorskip("scipy")
@@ -83,14 +88,17 @@ def test_no_trial_exceeds_the_headroom_divided_among_processes(pg_dsn):
 
 def test_a_latency_target_makes_slow_trials_infeasible(pg_dsn):
     target = parse_dsn(pg_dsn)
-    workload = Workload(threads=4, hold_ms=20)
+    workload = Workload(threads=4, hold_ms=30)
     search = run_search(
         target,
         PoolConfig(),
         workload,
-        FAST,
+        # without the rule's 1000 requests (tested on its own below): the two sides are far
+        # apart, and gathering 1000 at 33-130 req/s would take 10 s here
+        replace(FAST, min_requests=0),
         Space(max_size=4),
-        targets=Targets(p99_ms=45.0),  # one connection: 4 threads x 20 ms, p99 ~80 ms
+        targets=Targets(p99_ms=75.0),  # one connection: 4 threads x 30 ms, p99 ~120 ms; four
+        # connections: ~30 ms, with room for a loaded machine's stalls
         starts=[PoolConfig(maxconnections=1, maxcached=1), PoolConfig(maxconnections=4)],
         trials=2,
     )
@@ -120,7 +128,10 @@ def test_the_sweep_points_seed_the_search_and_nothing_is_measured_twice(pg_dsn):
     assert len(set(keys)) == len(keys), keys  # no configuration measured twice
     assert search.best in search.candidates
     confirmed = [t for t in search.candidates if t.confirmed]
-    assert len(confirmed) == 3 and search.best in confirmed  # the pick is among them
+    # the best two and, while it is a contender, the third: the pick is among them
+    assert 2 <= len(confirmed) <= CONFIRMED and search.best in confirmed
+    assert search.confirm_batches == 2 * len(confirmed)  # rank order, then reverse order
+    assert search.confirm_runs == 2 * len(confirmed) * FAST.runs_per_batch
     for t in confirmed:  # judged by its two interleaved batches alone, all runs kept
         assert t.confirmation is not None and len(t.confirmation.runs) == 2 * FAST.runs_per_batch
         assert t.value == t.confirmation.value("throughput_rps")
@@ -161,6 +172,14 @@ def test_stop_keeps_the_points_measured(pg_dsn):
     )
     assert sweep.stopped and sweep.stop_reason is None
     assert [p.point.size for p in seen] == sweep.sizes == [1, 2]
+    # the health watch: each size carries the probe before it, PostgreSQL's active sessions too
+    assert len(sweep.health) == len(sweep.active) == 2
+    for point, active in zip(sweep.points, sweep.active, strict=True):
+        assert point.server is not None and point.server.active == active
+        assert active is not None and point.server.in_use is not None
+        assert active >= 0  # others' sessions come and go: the private servers' test is exact
+    assert sweep.as_dict()["server_active_sessions"] == list(sweep.active)
+    assert "of them running a statement" in sweep.health_sentence()
     assert all(p.measurement.complete for p in sweep.points)
     assert all(left.verified and not left.sessions for p in sweep.points for left in
                p.measurement.closed)  # fmt: skip
@@ -180,7 +199,7 @@ def test_a_server_refusing_connections_stops_the_sweep_with_a_sentence(pg_dsn):
         )
     assert sweep.sizes == [1, 2]
     assert sweep.stop_reason is not None
-    assert sweep.stop_reason.startswith("The sweep stopped at size 3:")  # 1, 2, 3, 5, 8
+    assert sweep.stop_reason.startswith("The sweep stopped at size 4:")  # 1, 2, 4, 8
     assert "kept the 2 sizes" in sweep.stop_reason and "\n" not in sweep.stop_reason
 
 
@@ -212,8 +231,15 @@ def test_tune_json_has_the_keys_ci_reads_and_toml_writes_a_loadable_winner(
     assert code == 0, err
     payload = json.loads(out)
     for key in ("objective", "figure", "winner", "sweep", "search", "proof", "cross_check",
-                "stopped", "seconds", "start", "targets", "processes", "budget"):  # fmt: skip
+                "stopped", "seconds", "start", "targets", "processes", "budget",
+                "phases"):  # fmt: skip
         assert key in payload, key
+    phases = payload["phases"]
+    assert phases["sweep"]["measurements"] == len(payload["sweep"]["points"])
+    assert phases["search"]["measurements"] == 4
+    assert phases["confirm"]["measurements"] == payload["search"]["confirm"]["batches"] >= 4
+    assert phases["proof"]["runs"] == 2 * 2 * 2  # A/B/B/A x 2 rounds, one run each
+    assert all(p["requests_needed"] == 0 for p in payload["sweep"]["points"])  # throughput
     assert payload["budget"] == {"seconds": None, "trials": 4}
     assert len(payload["search"]["trials"]) == 4
     assert {"lambda", "sigma", "kappa", "r2", "peak_n", "plateau"} <= set(
@@ -265,3 +291,133 @@ def test_sigint_stops_the_tune_prints_what_it_measured_and_closes_every_pool(pg_
     assert "tune search" not in err  # no phase after the stop started
     assert "every connection was closed" in err and "Traceback" not in err
     assert pg_sessions_tagged(target, f"pooltui-{process.pid}-%") == 0
+
+
+@pytest.fixture(params=["private_pg", "private_mariadb"])
+def private(request: pytest.FixtureRequest):
+    """A server of this session's own: nothing else runs a statement on it."""
+    return request.getfixturevalue(request.param)
+
+
+def test_active_sessions_count_the_statements_running_and_not_the_probe(private):
+    """Dialect.active_sessions through the probe: 0 on an idle private server (the probe's
+    own statement is not counted), then exactly the sleepers while they sleep; sessions that
+    are only open count as in use, not active."""
+    target = parse_dsn(private.dsn)
+    sleep = "SELECT pg_sleep(60)" if target.backend == "postgresql" else "SELECT SLEEP(60)"
+    idle = target.connect(timeout_s=5)  # open, running nothing
+    sleepers = [target.connect(timeout_s=5) for _ in range(2)]
+    ids = {target.driver.backend_id(target, con) for con in sleepers}
+    threads = [threading.Thread(target=_run_quietly, args=(con, sleep)) for con in sleepers]
+    try:
+        wait_for(lambda: probes.probe_server(target).active_sessions == 0, "an idle server")
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: probes.probe_server(target).active_sessions == 2, "two sleepers")
+        info = probes.probe_server(target)
+        assert info.connections_in_use is not None and info.connections_in_use >= 3
+    finally:
+        probes.terminate_sessions(target, {i for i in ids if i is not None})
+        for thread in threads:
+            thread.join(DEADLINE_S)
+        for con in (idle, *sleepers):
+            with contextlib.suppress(Exception):
+                con.close()
+    wait_for(lambda: probes.probe_server(target).active_sessions == 0, "the sleepers ended")
+
+
+def _run_quietly(con, sql: str) -> None:
+    """Run ``sql`` until it ends or its session is ended (the test ends it)."""
+    with contextlib.suppress(Exception):
+        cursor = con.cursor()
+        cursor.execute(sql)
+
+
+def test_a_sqlite_file_cannot_say_how_many_sessions_are_active(sqlite_dsn):
+    assert probes.probe_server(parse_dsn(sqlite_dsn)).active_sessions is None
+
+
+@pytest.mark.parametrize("odbc", ["odbc_pg_dsn", "odbc_mysql_dsn"])
+def test_active_sessions_are_read_through_odbc_too(odbc, request):
+    """The dialect's count, whichever DB-API driver carries its SQL."""
+    info = probes.probe_server(parse_dsn(request.getfixturevalue(odbc)))
+    assert isinstance(info.active_sessions, int) and info.active_sessions >= 0
+    assert info.connections_in_use is not None  # (others come and go between the two counts)
+
+
+def test_an_open_loop_p99_point_runs_until_its_tail_has_the_requests(pg_dsn):
+    """0.2 s runs at 400/s pool 160 requests, 1.6 beyond the p99: the point runs longer runs
+    (and more batches if short) until it has TAIL_REQUESTS beyond it."""
+    target = parse_dsn(pg_dsn)
+    plan = Plan(run_s=0.2, runs_per_batch=2, max_batches=1, objective="p99_latency_ms")
+    workload = Workload(threads=4, hold_ms=5, pattern="poisson", rate=400)
+    m = measure(target, PoolConfig(maxconnections=4, maxcached=4), workload, plan,
+                stop=threading.Event())  # fmt: skip
+    assert plan.needed == requests_needed(("p99_latency_ms",)) == 1000
+    assert m.requests_needed == 1000 and m.requests >= 1000 and not m.low_confidence
+    assert m.complete[0].duration_s > 2 * plan.run_s  # stretched from the start: the rate
+    # is known before the first run, so its runs were long enough, not a string of short ones
+    assert m.as_dict()["requests"] == m.requests and m.as_dict()["low_confidence"] is False
+    # one connection holding 5 ms serves under 200/s of the 400: overloaded, its queue grows
+    # with the run, so it is not stretched further and says it is short
+    over = measure(target, PoolConfig(maxconnections=1, maxcached=1), workload, plan,
+                   stop=threading.Event())  # fmt: skip
+    assert overloaded(over.complete, workload) and len(over.runs) == plan.runs_per_batch
+    assert over.low_confidence and over.requests < 1000
+
+
+def test_a_point_too_slow_for_its_percentile_says_so_and_loses_to_a_trusted_one(mysql_dsn):
+    """One thread holding 50 ms serves 20 requests a second: no stretch within the limits
+    gathers 1000, so the measurement stops trying, says it is low-confidence, and the pick
+    prefers a trial that has its requests, whatever its value."""
+    target = parse_dsn(mysql_dsn)
+    plan = Plan(run_s=0.2, runs_per_batch=2, max_batches=1, objective="p99_latency_ms")
+    stop = threading.Event()
+    slow = measure(target, PoolConfig(maxconnections=1, maxcached=1),
+                   Workload(threads=1, hold_ms=50), plan, stop=stop)  # fmt: skip
+    assert slow.usable and slow.low_confidence and slow.requests < slow.requests_needed == 1000
+    assert len(slow.runs) == plan.runs_per_batch  # not extended: it could not have filled
+    assert slow.as_dict()["low_confidence"] is True
+    assert "of 1000?" in display._requests(slow)
+    fast = measure(target, PoolConfig(maxconnections=2, maxcached=2),
+                   Workload(threads=2, hold_ms=0), plan, stop=stop)  # fmt: skip
+    assert fast.usable and not fast.low_confidence
+    trusted = search_module._trial(0, fast, "p99_latency_ms", Targets(), None)
+    guess = search_module._trial(1, slow, "p99_latency_ms", Targets(), None)
+    guess = replace(guess, value=trusted.value / 10)  # the guess reads better: still not picked
+    assert search_module.pick([trusted, guess], higher=False) is trusted
+
+
+def test_vary_threads_searches_the_thread_count_within_bounds_and_reports_it(pg_dsn):
+    """--vary-threads: the search measures other thread counts (its thread start at the
+    peak's size is one), all within 1..threads, under the headroom; the winner's count is in
+    the report and its JSON."""
+    target = parse_dsn(pg_dsn)
+    free = probes.probe_server(target).free_connections
+    assert free is not None and free > 8
+    processes = free // 4  # about 4 connections a process
+    request = TuneRequest(
+        config=PoolConfig(),
+        workload=Workload(threads=6, hold_ms=2),
+        budget=Budget(trials=3),
+        processes=processes,
+        run_s=0.2,
+        vary_threads=True,
+        proof_rounds=1,
+        max_batches=1,
+    )
+    result = tune(target, request)
+    assert result.sweep is not None and result.search is not None and result.best is not None
+    headroom = result.sweep.headroom
+    assert headroom is not None and result.sweep.upper <= headroom
+    threads = {t.workload.threads for t in result.search.candidates}
+    assert threads <= set(range(1, 7)) and len(threads) > 1, threads
+    for t in result.search.trials:
+        assert 1 <= t.config.maxconnections <= headroom
+        assert t.measurement.peak_open <= headroom
+    payload = result.as_dict()
+    winner = payload["winner"]
+    assert winner["threads"] == result.best.workload.threads and 1 <= winner["threads"] <= 6
+    assert f"threads={winner['threads']}" in display.format_tune(result)
+    assert {"sweep", "search", "confirm", "proof"} <= set(payload["phases"])
+    assert payload["phases"]["search"]["measurements"] == len(result.search.trials)

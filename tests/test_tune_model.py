@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from pooltui.core.compare.noise import spread
+from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
-from pooltui.core.tune import usl
+from pooltui.core.tune import search, tuner, usl
+from pooltui.core.tune.measure import TAIL_REQUESTS, Plan, requests_needed
+from pooltui.core.tune.search import Targets, Trial, contenders
 from pooltui.core.tune.sweep import coarse_sizes, dense_sizes, sweep_range
-from pooltui.core.tune.tuner import Budget, parse_budget
+from pooltui.core.tune.tuner import Budget, TuneRequest, parse_budget
 
 pytest.importorskip("scipy")
 
@@ -60,6 +65,8 @@ def test_too_few_sizes_give_no_fit():
 
 def test_the_sweep_plans_coarse_then_dense_around_peak_and_knee():
     assert coarse_sizes(16) == [1, 2, 4, 8, 16]
+    assert coarse_sizes(8) == [1, 2, 4, 8]  # doublings: a fifth size would not narrow a gap
+    assert coarse_sizes(12) == [1, 2, 3, 6, 12] and coarse_sizes(1) == [1]
     assert coarse_sizes(3) == [1, 2, 3]
     measured = {1: 100.0, 2: 200.0, 4: 390.0, 8: 400.0, 16: 300.0}
     added = dense_sizes(measured, 16)
@@ -114,7 +121,6 @@ def _trial(
     figure: str = "throughput_rps",
 ):
     """A trial with a chosen objective; ``runs``: its runs' values (the noise pick judges)."""
-    from pooltui.core.compare.noise import spread
     from pooltui.core.config import PoolConfig, Workload
     from pooltui.core.tune.measure import Measurement
     from pooltui.core.tune.search import Trial
@@ -200,3 +206,54 @@ def test_a_percentile_objective_is_read_over_the_pooled_requests_of_the_runs():
     assert m.figure("p99_latency_ms").median == pytest.approx(10.0, rel=0.01)
     assert m.value("p99_latency_ms") == pytest.approx(100.0, rel=0.01)
     assert m.value("throughput_rps") == m.figure("throughput_rps").median == 100.0
+
+
+def test_the_requests_a_percentile_needs_follow_one_rule():
+    """TAIL_REQUESTS beyond the percentile: 1000 for a p99, 200 for a p95, 10 000 for a
+    p99.9, none for a figure that is no percentile; a plan takes the highest it is judged by."""
+    assert requests_needed(("p99_latency_ms",)) == 100 * TAIL_REQUESTS
+    assert requests_needed(("p95_latency_ms",)) == 20 * TAIL_REQUESTS
+    assert requests_needed(("p999_acquire_ms",)) == 1000 * TAIL_REQUESTS
+    assert requests_needed(("throughput_rps",)) == 0
+    assert requests_needed(("p95_latency_ms", "p99_acquire_ms")) == 100 * TAIL_REQUESTS
+    assert Plan().needed == 0  # throughput: a median of runs, no tail
+    assert Plan(objective="p99_latency_ms").needed == 100 * TAIL_REQUESTS
+    judged = Plan(judged=Targets(acquire_p99_ms=5.0).figures())
+    assert judged.tail_figures == ("p99_acquire_ms",) and judged.needed == 100 * TAIL_REQUESTS
+    assert Plan(objective="p99_latency_ms", min_requests=50).needed == 50
+
+
+def test_a_percentile_proof_runs_long_enough_for_its_requests():
+    """Each side of the proof pools its 2 x rounds runs: at 400/s a p99's 1000 requests (10 %
+    over) need runs of 0.69 s, not the tune's 0.2 s; a throughput proof keeps 0.2 s."""
+    request = TuneRequest(
+        PoolConfig(), Workload(threads=4, pattern="poisson", rate=400), Budget(trials=3),
+        objective="p99", run_s=0.2, proof_rounds=2,
+    )  # fmt: skip
+    assert tuner._proof_run_s(request, 1000, 400.0) == pytest.approx(1100 / (400 * 2 * 2))
+    assert tuner._proof_run_s(request, 0, 400.0) == 0.2
+    assert tuner._proof_run_s(request, 100_000, 400.0) == pytest.approx(10 * 0.2)  # capped
+    throughput = replace(request, objective="throughput")
+    assert tuner.proof_seconds(request) > tuner.proof_seconds(throughput)
+
+
+def _ran(number: int, values: list[float], feasible: bool = True) -> Trial:
+    """A trial whose runs had these throughputs (its value their median)."""
+    return _trial(number, number, float(np.median(values)), feasible, tuple(values))
+
+
+def test_the_confirmation_measures_the_best_two_and_a_third_only_in_reach():
+    best, second = _ran(1, [99.0, 101.0]), _ran(2, [94.0, 96.0])
+    far, close = _ran(3, [49.0, 51.0]), _ran(4, [89.0, 91.0])  # 50 % and 10 % behind
+    assert contenders([far, second, best], higher=True) == [best, second]
+    assert contenders([far, close, second, best], higher=True) == [best, second, close]
+    assert contenders([best], higher=True) == [best]
+
+
+def test_patience_counts_a_trial_as_near_when_it_beats_or_overlaps_the_best():
+    best = _ran(1, [95.0, 105.0])
+    assert search._near(_ran(2, [110.0, 112.0]), best, higher=True)  # better
+    assert search._near(_ran(3, [85.0, 96.0]), best, higher=True)  # runs overlap
+    assert not search._near(_ran(4, [60.0, 62.0]), best, higher=True)  # far and clear
+    assert not search._near(_ran(5, [200.0, 210.0], feasible=False), best, higher=True)
+    assert search.PATIENCE >= 2  # one unlucky trial never ends a search

@@ -9,7 +9,7 @@ from pooltui.core.tune.tuner import Budget
 from pooltui.tui.screens.sweep import SweepScreen
 from pooltui.tui.widgets.sweep_plot import SweepPlot, axis_row, plot_cells
 
-from .helpers import SIZE, Console, screen_text, until
+from .helpers import SIZE, Console, screen_text, static_text, until
 
 pytest.importorskip("optuna")
 
@@ -31,6 +31,10 @@ async def test_the_sweep_screen_draws_points_and_apply_moves_the_sliders(pg_dsn,
         await until(pilot, lambda: len(sweep.points) >= 2, timeout=60)  # live, mid-sweep
         plot = sweep.query_one("#sweep-throughput", SweepPlot)
         assert len(plot.points) >= 2
+        # the status carries the server's health from the sweep's probes (PostgreSQL can say
+        # how many sessions run a statement)
+        assert sweep.health is not None and sweep.health.active is not None
+        assert sweep.health.in_use is not None and sweep.health.active >= 0
         await until(pilot, lambda: sweep.result is not None or sweep.error, timeout=120)
         assert sweep.error is None
         result = sweep.result
@@ -40,6 +44,13 @@ async def test_the_sweep_screen_draws_points_and_apply_moves_the_sliders(pg_dsn,
         text = screen_text(app)
         assert "throughput vs pool size" in text and "p95 latency vs pool size" in text
         assert "winner: maxconnections=" in text and "press a" in text
+        # while it runs the status line says it (drawn here as a progress message draws it)
+        sweep._progress("search", 5.0, 0.5)
+        assert " · server: " in static_text(sweep, "#sweep-status")
+        assert " active" in static_text(sweep, "#sweep-status")
+        # at the end the report below says the sweep's range of both
+        assert any(line.startswith("  server health:") for line in sweep.lines)
+        assert any("running a statement" in line for line in sweep.lines)
         if result.sweep.knee is not None:
             assert "k" in axis_row(plot.x_range, plot.size.width, plot.marks)
         winner = result.best.config

@@ -124,6 +124,8 @@ class ServerInfo:
     wait_timeout_s: float | None  # MySQL: idle non-interactive sessions are closed after it
     idle_session_timeout_s: float | None  # PostgreSQL >= 14, None when 0 (off)
     product: str = ""  # "PostgreSQL" | "MariaDB" | "MySQL" | "SQLite" | DBMS name
+    # sessions running a statement now, not counting the probe's own (None: cannot say)
+    active_sessions: int | None = None
 
     @property
     def mysql_family(self) -> bool:
@@ -207,6 +209,11 @@ class Dialect:
 
     def probe(self, con: Any) -> ServerInfo | None:
         """The server's limits read over ``con`` (None: the dialect cannot say)."""
+        return None
+
+    def active_sessions(self, con: Any) -> int | None:
+        """The sessions running a statement now, not the asking one (None: the server
+        cannot say): what a tune's health watch reads as the server's own load."""
         return None
 
     def guard_statements(self, guards: SessionGuards, timeout_ms: int) -> list[str]:

@@ -126,6 +126,21 @@ class MysqlDialect(Dialect):
             wait_timeout_s=float(wait_timeout),
             idle_session_timeout_s=None,
             product="MariaDB" if "mariadb" in str(version).lower() else "MySQL",
+            active_sessions=self.active_sessions(con),
+        )
+
+    def active_sessions(self, con: Any) -> int | None:
+        """Threads running a command (not Sleep), the probe's own and the server's own
+        daemons (the event scheduler, replication's dump and slave threads) not counted: the
+        processlist's equivalent of Threads_running, which counts the asking thread too."""
+        return int(
+            rows(
+                con,
+                "SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND NOT IN "
+                "('Sleep', 'Daemon', 'Binlog Dump', 'Binlog Dump GTID', 'Slave_IO', "
+                "'Slave_SQL', 'Slave_worker') AND USER <> 'system user' "
+                "AND ID <> CONNECTION_ID()",
+            )[0][0]
         )
 
     def guard_statements(self, guards: SessionGuards, timeout_ms: int) -> list[str]:

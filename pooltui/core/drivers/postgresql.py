@@ -143,6 +143,18 @@ class PostgresDialect(Dialect):
             wait_timeout_s=None,
             idle_session_timeout_s=idle_ms / 1000 if idle_ms > 0 else None,
             product="PostgreSQL",
+            active_sessions=self.active_sessions(con),
+        )
+
+    def active_sessions(self, con: Any) -> int | None:
+        """Client backends in state 'active' (running a statement), the probe's own not
+        counted: idle and idle-in-transaction sessions hold a slot but no CPU."""
+        return int(
+            rows(
+                con,
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                "AND state = 'active' AND pid <> pg_backend_pid()",
+            )[0][0]
         )
 
     def guard_statements(self, guards: SessionGuards, timeout_ms: int) -> list[str]:

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 from pooltui.core.compare.noise import format_value
 from pooltui.core.config import PoolConfig
+from pooltui.core.tune.measure import TAIL_REQUESTS, Measurement
 from pooltui.core.tune.search import PICK_TOLERANCE
-from pooltui.core.tune.tuner import TuneProgress, TuneResult
+from pooltui.core.tune.tuner import TuneProgress, TuneResult, phases
 
 BEST_TRIALS_SHOWN = 5
 
@@ -53,11 +54,19 @@ def format_tune(result: TuneResult) -> str:
                 format_value(p.measurement.figure("max_acquire_ms").high),
                 str(p.measurement.errors),
                 str(len(p.measurement.complete)),
+                _requests(p.measurement),
             )
             for p in sweep.points
         ]
-        header = ("size", "req/s", "p95", "p99", "acquire p95", "acq max", "errors", "runs")
+        header = (
+            "size", "req/s", "p95", "p99", "acquire p95", "acq max", "errors", "runs", "requests"
+        )  # fmt: skip
         lines += ["  " + line for line in _table(header, rows)]
+        if any(p.measurement.low_confidence for p in sweep.points):
+            lines.append(
+                f"  ? fewer requests than its percentile needs ({TAIL_REQUESTS} beyond it) "
+                "within the budget: that size's tail is a guess"
+            )
         marks = [f"knee {sweep.knee}" if sweep.knee else "no knee"]
         if sweep.peak:
             marks.append(f"measured peak {sweep.peak}")
@@ -74,6 +83,7 @@ def format_tune(result: TuneResult) -> str:
         else:
             lines.append("  USL fit: too few sizes measured for a fit.")
         lines.append(f"  {result.cross_check.sentence(sweep.knee)}")
+        lines.append(f"  {sweep.health_sentence()}")
         if sweep.stop_reason:
             lines.append(f"  {sweep.stop_reason}")
     search = result.search
@@ -95,6 +105,8 @@ def format_tune(result: TuneResult) -> str:
         for t in ranked:
             mark = "*" if search.best is not None and t.number == search.best.number else " "
             why = "" if t.feasible else f"  (infeasible: {'; '.join(t.violations)})"
+            if t.judged.low_confidence:
+                why += f"  (low confidence: {_requests(t.judged)})"
             lines.append(
                 f" {mark}#{t.number:<3} {t.measurement.figure(figure).describe(unit):<22} "
                 f"{config_line(t.config, t.workload.threads)}"
@@ -108,6 +120,8 @@ def format_tune(result: TuneResult) -> str:
                 f"the winner's {best.value:.4g} (a smaller pool is picked only within "
                 f"{PICK_TOLERANCE:.0%} of the best and its noise)"
             )
+        if search.early_stop:
+            lines.append(f"  {search.early_stop}")
         if search.stop_reason:
             lines.append(f"  {search.stop_reason}")
     lines.append("")
@@ -129,22 +143,45 @@ def format_tune(result: TuneResult) -> str:
                 else "not measured"
             )
             lines.append(f"  {rule.name}: {rule.size} connections ({measured})")
+    spent = phases(result)
+    if spent:
+        lines.append(
+            "time: "
+            + ", ".join(
+                f"{name} {p.seconds:.1f} s ({p.measurements} measured, {p.runs} runs"
+                + (f", {p.low_confidence} low-confidence" if p.low_confidence else "")
+                + ")"
+                for name, p in spent.items()
+            )
+        )
     if result.stopped:
         lines.append("stopped: what was measured before the stop is kept above.")
     return "\n".join(lines)
+
+
+def _requests(m: Measurement) -> str:
+    """``1204`` or, short of what its percentile needs, ``420 of 1000?`` (a tail guessed)."""
+    if m.low_confidence:
+        return f"{m.requests} of {m.requests_needed}?"
+    return str(m.requests)
 
 
 def progress_line(progress: TuneProgress) -> str:
     """One line for a sweep point, a trial or a proof run (the CLI's stderr, the screen's log)."""
     if progress.point is not None:
         p = progress.point
+        guess = (
+            f" (low confidence: {_requests(p.measurement)})" if p.measurement.low_confidence else ""
+        )
         return (
             f"size {p.size}: {p.measurement.figure('throughput_rps').describe(' req/s')}, "
-            f"p95 {p.p95_ms:.2f} ms"
+            f"p95 {p.p95_ms:.2f} ms{guess}"
         )
     if progress.trial is not None:
         t = progress.trial
         feasible = "" if t.feasible else f" (infeasible: {'; '.join(t.violations)})"
+        if t.measurement.low_confidence:
+            feasible += f" (low confidence: {_requests(t.measurement)})"
         return f"trial {t.number}: {config_line(t.config)}: {t.value:.4g}{feasible}"
     if progress.run is not None:
         r = progress.run

@@ -50,6 +50,10 @@ class Targets:
     def as_dict(self) -> dict[str, float | None]:
         return {"p99_latency_ms": self.p99_ms, "p99_acquire_ms": self.acquire_p99_ms}
 
+    def figures(self) -> tuple[str, ...]:
+        """The figures the targets judge by (a trial's measurement needs their requests)."""
+        return tuple(name for name, limit in self.as_dict().items() if limit is not None)
+
 
 @dataclass(frozen=True)
 class Space:
@@ -111,6 +115,11 @@ class Search:
     headroom: int | None
     seeded: tuple[Trial, ...] = ()  # the sweep's points, taken as trials without a re-run
     smaller: Trial | None = None  # the smallest pool within noise of the best (not picked)
+    answered: int = 0  # asks answered from an earlier measurement (not measured again)
+    confirm_seconds: float = 0.0  # of ``seconds``, the confirmation's
+    confirm_batches: int = 0
+    confirm_runs: int = 0
+    early_stop: str | None = None  # why the search ended before its budget (PATIENCE)
 
     @property
     def candidates(self) -> tuple[Trial, ...]:
@@ -127,6 +136,13 @@ class Search:
             "stop_reason": self.stop_reason,
             "seconds": round(self.seconds, 3),
             "headroom": self.headroom,
+            "answered_from_earlier": self.answered,
+            "confirm": {
+                "seconds": round(self.confirm_seconds, 3),
+                "batches": self.confirm_batches,
+                "runs": self.confirm_runs,
+            },
+            "early_stop": self.early_stop,
         }
 
 
@@ -278,6 +294,7 @@ def run_search(
     trials: int | None = None,
     seed: int = 0,
     starts: Sequence[PoolConfig] = (),
+    start_pairs: Sequence[tuple[PoolConfig, Workload]] = (),
     seeds: Sequence[Measurement] = (),
     stop: threading.Event | None = None,
     on_trial: Callable[[Trial], None] | None = None,
@@ -286,14 +303,18 @@ def run_search(
     of the first two should be given); see the module doc. ``seeds``: configurations measured
     already (the sweep's points): each within the space is told to the study as a finished
     trial with its value and constraint, is a candidate for the winner like any trial, and a
-    start equal to one is not measured again; ``trials`` counts the new ones only."""
+    start equal to one is not measured again; ``trials`` counts the new ones only.
+    ``start_pairs``: starts with a workload of their own (a thread count, when it varies).
+    With ``budget_s``, PATIENCE trials in a row nowhere near the best end the search early."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     figure, higher = OBJECTIVES[objective]
     targets = targets or Targets()
     stop = stop if stop is not None else threading.Event()
-    plan = replace(plan, objective=figure)
+    plan = replace(
+        plan, objective=figure, judged=tuple(dict.fromkeys((*plan.judged, *targets.figures())))
+    )
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
     study = optuna.create_study(direction="maximize" if higher else "minimize", sampler=sampler)
     seen: set[tuple[Any, ...]] = set()
@@ -317,19 +338,23 @@ def run_search(
                 constraints={"feasible": constraint_value(m, targets, headroom)},
             )
         )
-    for config in starts:
-        params = params_of(config, workload, space)
-        again, _ = _as_suggested(params, base, workload, space)
+    enqueued = 0
+    for config, start_workload in [*((c, workload) for c in starts), *start_pairs]:
+        params = params_of(config, start_workload, space)
+        again, again_workload = _as_suggested(params, base, workload, space)
         key = tuple(sorted(params.items()))
-        if key not in seen and same_as(again, workload) not in known:
+        if key not in seen and same_as(again, again_workload) not in known:
             seen.add(key)
             study.enqueue_trial(params)
+            enqueued += 1
     started = time.monotonic()
     deadline = None if budget_s is None else started + budget_s
     done: list[Trial] = []
     measured = {same_as(t.config, t.workload): t.measurement for t in seeded}
     repeats = 0
+    stale = 0  # new trials since the starts that came nowhere near the best
     reason: str | None = None
+    early: str | None = None
     while not stop.is_set():
         if trials is not None and len(done) >= trials:
             break
@@ -366,12 +391,24 @@ def run_search(
             study.tell(ask, trial.value)
         else:
             study.tell(ask, state=optuna.trial.TrialState.FAIL)
+        best_before = pick([*seeded, *done], higher)
         done.append(trial)
         if on_trial is not None:
             on_trial(trial)
+        if deadline is not None and len(done) > enqueued and best_before is not None:
+            # a budget in seconds, past the starts, a feasible best to beat: TPE's own asks
+            stale = 0 if _near(trial, best_before, higher) else stale + 1
+            if stale >= PATIENCE:
+                early = (
+                    f"the search ended after {len(done)} trials: the last {PATIENCE} came "
+                    "nowhere near the best (beyond its noise and the pick's tolerance)."
+                )
+                break
     candidates = seeded + done
+    searched_s = time.monotonic() - started
+    checked = Confirmation()
     if not stop.is_set() and reason is None:
-        candidates = confirm(
+        candidates, checked = confirm(
             target, candidates, plan, higher, stop=stop, targets=targets, headroom=headroom
         )
     best = pick(candidates, higher)
@@ -381,11 +418,38 @@ def run_search(
         best=best,
         stopped=stop.is_set(),
         stop_reason=reason,
-        seconds=time.monotonic() - started,
+        seconds=searched_s + checked.seconds,
         headroom=headroom,
         seeded=tuple(candidates[: len(seeded)]),
         smaller=smaller_within_noise(candidates, best, higher),
+        answered=repeats,
+        confirm_seconds=checked.seconds,
+        confirm_batches=checked.batches,
+        confirm_runs=checked.runs,
+        early_stop=early,
     )
+
+
+#: New trials in a row (after the starts) that neither beat the best nor come within its noise
+#: and PICK_TOLERANCE before a search with a budget in seconds ends early: TPE has settled away
+#: from the best, and more of its asks buy time, not a better pick (the confirmation still
+#: follows). A budget in trials is the user's count, run whole.
+PATIENCE = 3
+
+
+def _near(t: Trial, best: Trial | None, higher: bool) -> bool:
+    """``t`` beats ``best``, or is close enough that it could be the winner."""
+    if best is None:
+        return t.feasible
+    if not t.feasible or not math.isfinite(t.value):
+        return False
+    better = t.value > best.value if higher else t.value < best.value
+    near = (
+        t.value >= (1 - PICK_TOLERANCE) * best.value
+        if higher
+        else t.value <= (1 + PICK_TOLERANCE) * best.value
+    )
+    return better or near or within_noise(t, best, _figure(higher))
 
 
 def _trial(
@@ -407,7 +471,39 @@ def _trial(
     )
 
 
-CONFIRMED = 3  # the best feasible trials measured again, side by side, before the pick
+CONFIRMED = 3  # at most this many of the best feasible trials measured again, side by side
+#: The third of them is confirmed only while it is a contender: within this share of the best
+#: (two pools of one configuration differ by 5-12 %: bench/compare_noise.py) or within its
+#: noise. The best two always are (the winner's curse needs a rival to be seen).
+CONTENDER_SHARE = 0.12
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What the confirmation cost."""
+
+    seconds: float = 0.0
+    batches: int = 0
+    runs: int = 0
+
+
+def contenders(feasible: list[Trial], higher: bool) -> list[Trial]:
+    """The trials confirm() measures again: the best two, and up to CONFIRMED those still in
+    reach of the best (CONTENDER_SHARE or its noise)."""
+    ranked = sorted(feasible, key=lambda t: -t.value if higher else t.value)[:CONFIRMED]
+    if not ranked:
+        return []
+    best, figure = ranked[0], _figure(higher)
+
+    def in_reach(t: Trial) -> bool:
+        close = (
+            t.value >= (1 - CONTENDER_SHARE) * best.value
+            if higher
+            else t.value <= (1 + CONTENDER_SHARE) * best.value
+        )
+        return close or within_noise(t, best, figure)
+
+    return ranked[:2] + [t for t in ranked[2:] if in_reach(t)]
 
 
 def confirm(
@@ -419,23 +515,26 @@ def confirm(
     stop: threading.Event,
     targets: Targets,
     headroom: int | None,
-) -> list[Trial]:
-    """The CONFIRMED best feasible trials measured again, interleaved: one batch (a fresh pool)
+) -> tuple[list[Trial], Confirmation]:
+    """The contenders (the best feasible trials, see contenders()) measured again,
+    interleaved: one batch (a fresh pool)
     each in rank order, then one each in reverse order, as a comparison alternates A and B. The
     pick judges them by these runs alone (``Trial.confirmation``): the best of many noisy
     trials is the luckiest as often as the best (the winner's curse), and trials measured
     minutes apart on a shared machine met different loads (a sweep point at a quiet moment
     beat the grid's best by half: bench/tune_quality.py); side by side, they met the same.
-    Every run is kept in the trial's measurement too. A confirmation cut short (``stop``, a
-    refusal) confirms nothing."""
+    Each batch gathers half the requests a percentile needs (the two pool them). Every run is
+    kept in the trial's measurement too. A confirmation cut short (``stop``, a refusal)
+    confirms nothing."""
     feasible = [t for t in trials if t.feasible and math.isfinite(t.value)]
-    ranked = sorted(feasible, key=lambda t: -t.value if higher else t.value)[:CONFIRMED]
     if len(feasible) < 2:
-        return trials
+        return trials, Confirmation()
+    ranked = contenders(feasible, higher)
     figure = plan.objective
-    again = replace(plan, max_batches=1)
+    again = replace(plan, max_batches=1, min_requests=math.ceil(plan.needed / 2))
     extra: dict[int, list[Measurement]] = {t.number: [] for t in ranked}
     whole = True
+    started = time.monotonic()
     for t in [*ranked, *reversed(ranked)]:
         if stop.is_set():
             whole = False
@@ -449,13 +548,15 @@ def confirm(
         if not m.usable:
             whole = False
             break
+    done = [m for ms in extra.values() for m in ms]
+    cost = Confirmation(time.monotonic() - started, len(done), sum(len(m.runs) for m in done))
     updated = {t.number: t for t in trials}
     for t in ranked:
-        done = extra[t.number]
-        if not done:
+        batches = extra[t.number]
+        if not batches:
             continue
-        merged = _merged(t.measurement, done)
-        confirmation = _merged(done[0], done[1:])
+        merged = _merged(t.measurement, batches)
+        confirmation = replace(_merged(batches[0], batches[1:]), requests_needed=plan.needed)
         updated[t.number] = replace(
             t,
             measurement=merged,
@@ -464,7 +565,7 @@ def confirm(
             confirmed=whole,
             confirmation=confirmation if whole else None,
         )
-    return [updated[t.number] for t in trials]
+    return [updated[t.number] for t in trials], cost
 
 
 def _merged(first: Measurement, more: Sequence[Measurement]) -> Measurement:
@@ -492,7 +593,10 @@ def _eligible(trials: Sequence[Trial]) -> list[Trial]:
     trial measured once that beats every confirmed one is the winner's curse again)."""
     feasible = [t for t in trials if t.feasible and math.isfinite(t.value)]
     confirmed = [t for t in feasible if t.confirmed]
-    return confirmed or feasible
+    pool = confirmed or feasible
+    # a trial too short for its percentile is a guess: picked only when nothing better is
+    trusted = [t for t in pool if not t.judged.low_confidence]
+    return trusted or pool
 
 
 def within_noise(t: Trial, best: Trial, figure: str) -> bool:

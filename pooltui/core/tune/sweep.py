@@ -4,6 +4,9 @@ one batch (it ranks sizes far apart); the one dense pass (its DENSE_POINTS
 nearest the peak) measures as the plan says. Every point is a seed of the search
 (search.run_search), which refines the rest and confirms the best side by side.
 
+Before each size the server's health is probed (``Health``: other sessions in use and, where
+the dialect can say, how many run a statement: ``Dialect.active_sessions``) and kept with it.
+
 The range is 1 to the most connections the workload can use (its threads: a closed loop keeps
 at most one connection per thread, an open loop serves with that many workers), capped by the
 server's headroom for this process. Each point is a ``measure.Measurement`` (repeated until its
@@ -23,16 +26,18 @@ from typing import Any
 
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput, PooltuiError
-from pooltui.core.probes import probe_server
+from pooltui.core.probes import ServerInfo, probe_server
 from pooltui.core.targets import Target
 from pooltui.core.tune import usl
 from pooltui.core.tune.measure import Measurement, Plan, measure
 
-COARSE_POINTS = 5  # the first pass: geometric from 1 to the top of the range
+COARSE_POINTS = 5  # the first pass at most: geometric from 1 to the top of the range
 MAX_POINTS = 14  # the sweep never measures more sizes than this
 DENSE_PASSES = 1  # passes of dense_sizes after the coarse one: the search refines the rest
 # (every point measured is one of its seeds), so a second pass bought time, not a better pick
-DENSE_POINTS = 2  # of that pass, the sizes nearest the measured peak
+DENSE_POINTS = 1  # of that pass, the size nearest the measured peak: the search's starts
+# are at the knee, the peak and the top, and its TPE trials refine sizes (a second dense
+# point was one measurement in seven of the sweep for a size the search could ask for)
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Point:
 
     size: int
     measurement: Measurement
+    server: Health | None = None  # the server's health probed just before it
 
     @property
     def throughput(self) -> float:
@@ -61,7 +67,29 @@ class Point:
         return self.measurement.value("p99_latency_ms")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"size": self.size, **self.measurement.as_dict()}
+        server = None if self.server is None else self.server.as_dict()
+        return {"size": self.size, "server": server, **self.measurement.as_dict()}
+
+
+@dataclass(frozen=True)
+class Health:
+    """The server's load as a probe between sizes saw it (the sweep's own pools closed):
+    other clients' sessions, and how many of them were running a statement."""
+
+    in_use: int | None  # sessions in use (ServerInfo.connections_in_use)
+    active: int | None  # of them running a statement (Dialect.active_sessions; None: unknown)
+
+    def sentence(self) -> str:
+        in_use = "?" if self.in_use is None else str(self.in_use)
+        active = "" if self.active is None else f", {self.active} active"
+        return f"server: {in_use} other sessions{active}"
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {"sessions_in_use": self.in_use, "active_sessions": self.active}
+
+
+def health_of(server: ServerInfo) -> Health:
+    return Health(server.connections_in_use, server.active_sessions)
 
 
 @dataclass(frozen=True)
@@ -90,6 +118,7 @@ class Sweep:
     stop_reason: str | None = None  # one sentence when the server ended it
     seconds: float = 0.0
     health: tuple[int | None, ...] = field(default=())  # the server's sessions in use per probe
+    active: tuple[int | None, ...] = field(default=())  # of them running a statement, per probe
 
     @property
     def sizes(self) -> list[int]:
@@ -117,7 +146,26 @@ class Sweep:
             "stop_reason": self.stop_reason,
             "seconds": round(self.seconds, 3),
             "server_sessions_in_use": list(self.health),
+            "server_active_sessions": list(self.active),
         }
+
+    def health_sentence(self) -> str:
+        """The server's load during the sweep, by the probes between its sizes."""
+        in_use = [n for n in self.health if n is not None]
+        active = [n for n in self.active if n is not None]
+        if not in_use:
+            return "server health: the server cannot count its sessions."
+        text = f"server health: {_span(in_use)} other sessions in use"
+        if active:
+            text += f", {_span(active)} of them running a statement"
+        elif self.active:
+            text += " (the server cannot say how many were running a statement)"
+        return text + f" (probed before each of {len(self.health)} sizes)."
+
+
+def _span(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def size_config(base: PoolConfig, size: int) -> PoolConfig:
@@ -136,7 +184,10 @@ def size_config(base: PoolConfig, size: int) -> PoolConfig:
 
 
 def coarse_sizes(upper: int, points: int = COARSE_POINTS) -> list[int]:
-    """Geometric sizes from 1 to ``upper`` (1, 2, 4, 8, 16 for 16)."""
+    """Geometric sizes from 1 to ``upper`` (1, 2, 4, 8, 16 for 16), no more of them than it
+    takes for each to be at most double the one before (1, 2, 4, 8 for 8, not 1, 2, 3, 5, 8):
+    a finer coarse pass costs a measurement the dense pass and the search refine anyway."""
+    points = min(points, math.ceil(math.log2(upper)) + 1) if upper > 1 else 1
     if upper <= points:
         return list(range(1, upper + 1))
     return sorted({max(1, round(upper ** (i / (points - 1)))) for i in range(points)})
@@ -198,7 +249,7 @@ def run_sweep(
         )
     upper = sweep_range(workload, headroom, top)
     points: dict[int, Point] = {}
-    health: list[int | None] = [server.connections_in_use]
+    health: list[Health] = [health_of(server)]
     queue = coarse_sizes(upper)
     planned = len(queue)
     passes = 0
@@ -212,7 +263,7 @@ def run_sweep(
         size = queue.pop(0)
         try:
             if points:  # the first probe was the one above
-                health.append(probe_server(target).connections_in_use)
+                health.append(health_of(probe_server(target)))
             point_deadline = None if deadline is None else max(deadline, time.monotonic())
             m = measure(
                 target,
@@ -229,7 +280,7 @@ def run_sweep(
             )
             break
         if m.usable:
-            points[size] = Point(size, m)
+            points[size] = Point(size, m, health[-1])
         if m.fatal_error:
             reason = (
                 f"The sweep stopped at size {size}: {m.fatal_error} It kept the "
@@ -256,7 +307,8 @@ def run_sweep(
         seconds=time.monotonic() - started,
         latency_target_ms=latency_target_ms,
         latency_figure=latency_figure,
-        health=tuple(health),
+        health=tuple(h.in_use for h in health),
+        active=tuple(h.active for h in health),
     )
 
 
@@ -271,6 +323,7 @@ def summarise(
     latency_target_ms: float | None = None,
     latency_figure: str = "p99_latency_ms",
     health: tuple[int | None, ...] = (),
+    active: tuple[int | None, ...] = (),
 ) -> Sweep:
     """The Sweep of the points measured so far: fit, knee, peak (the console calls it on a
     partial sweep too)."""
@@ -297,4 +350,5 @@ def summarise(
         stop_reason=reason,
         seconds=seconds,
         health=health,
+        active=active,
     )

@@ -32,7 +32,7 @@ from pooltui.core.load.client_cpu import machine_cores
 from pooltui.core.probes import LeftOpen
 from pooltui.core.targets import Target
 from pooltui.core.tune import deps
-from pooltui.core.tune.measure import Plan
+from pooltui.core.tune.measure import MAX_RUN_FACTOR, Plan
 from pooltui.core.tune.proof import Proof, prove, rules_of_thumb
 from pooltui.core.tune.search import (
     CONFIRMED,
@@ -125,6 +125,24 @@ class CrossCheck:
 
 
 @dataclass(frozen=True)
+class Phase:
+    """Where a tune's time went: one phase's wall time and what it measured."""
+
+    seconds: float
+    measurements: int  # configurations measured (batches, for the confirmation)
+    runs: int  # measured runs (each batch's unmeasured run not counted)
+    low_confidence: int = 0  # measurements short of the requests their percentile needs
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 3),
+            "measurements": self.measurements,
+            "runs": self.runs,
+            "low_confidence": self.low_confidence,
+        }
+
+
+@dataclass(frozen=True)
 class TuneResult:
     request: TuneRequest
     sweep: Sweep | None
@@ -134,6 +152,7 @@ class TuneResult:
     stopped: bool
     stop_reason: str | None
     seconds: float
+    proof_seconds: float = 0.0
 
     @property
     def best(self) -> Trial | None:
@@ -176,11 +195,57 @@ class TuneResult:
             "stopped": self.stopped,
             "stop_reason": self.stop_reason,
             "seconds": round(self.seconds, 3),
+            "phases": {name: phase.as_dict() for name, phase in phases(self).items()},
         }
 
 
+def phases(result: TuneResult) -> dict[str, Phase]:
+    """Per phase (sweep, search, confirm, proof) its time, measurements and runs: where a
+    tune's fixed cost goes (bench/tune_quality.py prints it beside the grid's)."""
+    found: dict[str, Phase] = {}
+    sweep, search = result.sweep, result.search
+    if sweep is not None:
+        found["sweep"] = Phase(
+            sweep.seconds,
+            len(sweep.points),
+            sum(len(p.measurement.runs) for p in sweep.points),
+            sum(p.measurement.low_confidence for p in sweep.points),
+        )
+    if search is not None:
+        trial_runs = sum(len(t.measurement.runs) for t in search.trials)
+        confirmed_in_trials = sum(
+            len(t.confirmation.runs) for t in search.trials if t.confirmation is not None
+        )
+        found["search"] = Phase(
+            search.seconds - search.confirm_seconds,
+            len(search.trials),
+            trial_runs - confirmed_in_trials,
+            sum(t.measurement.low_confidence for t in search.trials if t.confirmation is None),
+        )
+        found["confirm"] = Phase(
+            search.confirm_seconds,
+            search.confirm_batches,
+            search.confirm_runs,
+            sum(t.judged.low_confidence for t in search.candidates if t.confirmation is not None),
+        )
+    proof = result.proof
+    if proof is not None and proof.comparison is not None:
+        found["proof"] = Phase(
+            result.proof_seconds, len(proof.comparison.runs), len(proof.comparison.runs)
+        )
+    return found
+
+
 def proof_seconds(request: TuneRequest) -> float:
-    return request.proof_rounds * 4 * (request.run_s + RUN_OVERHEAD_S)
+    """The proof's share, set aside first: its runs as long as proof_run_s makes them (at
+    the workload's rate for an open loop; a closed loop's throughput is not known yet)."""
+    run_s = _proof_run_s(request, _needed(request), request.workload.rate)
+    return request.proof_rounds * 4 * (run_s + RUN_OVERHEAD_S)
+
+
+def _needed(request: TuneRequest) -> int:
+    figure = OBJECTIVES[request.objective][0]
+    return Plan(objective=figure, judged=request.targets.figures()).needed
 
 
 def point_seconds(request: TuneRequest) -> float:
@@ -243,6 +308,7 @@ def tune(
         runs_per_batch=request.runs_per_batch,
         max_batches=request.max_batches,
         objective=figure,
+        judged=request.targets.figures(),  # their percentiles need requests too
     )
 
     def left() -> float:
@@ -287,7 +353,10 @@ def tune(
         if total is not None:
             reserved = proof_seconds(request) + confirm_seconds(request)
             search_budget = max(0.0, total - (time.monotonic() - started) - reserved)
-        starts = search_starts(request.config, sweep)
+        # the knee as swept, the knee without ping and reset, then (threads varying) the
+        # thread start before the rest, so that a short budget measures it too
+        pairs = [(c, request.workload) for c in search_starts(request.config, sweep)]
+        pairs[2:2] = thread_starts(request.config, request.workload, sweep, space)
         search = run_search(
             target,
             request.config,
@@ -300,7 +369,7 @@ def tune(
             budget_s=search_budget,
             trials=budget.trials,
             seed=request.seed,
-            starts=starts,
+            start_pairs=pairs,
             seeds=[p.measurement for p in sweep.points],
             stop=stop,
             on_trial=lambda t: emit(
@@ -314,6 +383,7 @@ def tune(
     # --- proof --------------------------------------------------------------------------------
     cores = request.db_cores or machine_cores()
     rules = rules_of_thumb(sweep, request.workload, cores, request.spindles)
+    proof_started = time.monotonic()
     if search is not None and search.best is not None and not stop.is_set() and reason is None:
         best = search.best
         proof = prove(
@@ -322,7 +392,7 @@ def tune(
             (best.config, best.workload),
             figure=figure,
             rounds=request.proof_rounds,
-            run_s=request.run_s,
+            run_s=proof_run_s(request, plan, best),
             rules=rules,
             stop=stop,
             on_progress=lambda done: emit("proof", done.index / done.total, run=done),
@@ -338,7 +408,41 @@ def tune(
         stopped=stop.is_set(),
         stop_reason=reason,
         seconds=time.monotonic() - started,
+        proof_seconds=time.monotonic() - proof_started,
     )
+
+
+def proof_run_s(request: TuneRequest, plan: Plan, best: Trial) -> float:
+    """The proof's run length: the tune's, or longer when its figure is a percentile, so that
+    each side's runs pool the requests it needs (plan.needed over the 2 x rounds runs a side
+    has, at the workload's rate for an open loop, else at the winner's measured throughput),
+    within measure.MAX_RUN_FACTOR of the tune's."""
+    rate = request.workload.rate if is_open_loop(request.workload.pattern) else 0.0
+    return _proof_run_s(request, plan.needed, rate or best.judged.figure("throughput_rps").median)
+
+
+def _proof_run_s(request: TuneRequest, needed: int, rate: float) -> float:
+    if not needed or not rate > 0:
+        return request.run_s
+    wanted = 1.1 * needed / (rate * 2 * request.proof_rounds)
+    return min(max(request.run_s, wanted), MAX_RUN_FACTOR * request.run_s)
+
+
+def thread_starts(
+    config: PoolConfig, workload: Workload, sweep: Sweep, space: Space
+) -> list[tuple[PoolConfig, Workload]]:
+    """With the thread count free (--vary-threads), one more start: the peak's pool (without
+    ping and reset) with as many threads as connections, so no thread waits for one and the
+    search measures a thread count other than the user's from its first trials instead of
+    only if TPE wanders there."""
+    if space.threads is None or sweep.peak is None:
+        return []
+    low, high = space.threads
+    threads = min(max(sweep.peak, low), high)
+    if threads == workload.threads:
+        return []
+    pool = replace(size_config(config, sweep.peak), ping=0, reset=False)
+    return [(pool, replace(workload, threads=threads))]
 
 
 def search_starts(config: PoolConfig, sweep: Sweep) -> list[PoolConfig]:

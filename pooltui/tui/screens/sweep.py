@@ -2,10 +2,14 @@
 
 Throughput and p95 latency against the pool size as the sweep measures them, the USL curve over
 the points once four sizes are in, the knee (``k``) and N* (``*``) under the axis; a progress
-bar with the time left; the search's trials and the proof as lines below. ``s`` stops (what was
-measured is kept and summarised), ``a`` applies the winner (the sliders move to it: the screen
-is dismissed with the winner's configuration and workload). The tune runs in a thread worker
-(core.tune.tuner.tune) that only posts the messages below; the handlers own the state.
+bar with the time left; the search's trials and the proof as lines below; the status says the
+server's load as the sweep's last probe saw it (other sessions, how many run a statement) while
+the tune runs, and the report below has the sweep's range of both at the end (an 80x24 status
+has no room for another line beside why a tune stopped).
+``s`` stops (what was measured is kept and summarised), ``a`` applies the winner (the sliders
+move to it: the screen is dismissed with the winner's configuration and workload). The tune
+runs in a thread worker (core.tune.tuner.tune) that only posts the messages below; the
+handlers own the state.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from textual.widgets import Footer, ProgressBar, Static
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import PooltuiError, describe_db_error
 from pooltui.core.targets import Target
-from pooltui.core.tune.sweep import Point, summarise
+from pooltui.core.tune.sweep import Health, Point, summarise
 from pooltui.core.tune.tuner import Budget, TuneProgress, TuneRequest, TuneResult
 from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.widgets.sweep_plot import SweepPlot
@@ -115,6 +119,7 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
         self.result: TuneResult | None = None
         self.error: str | None = None
         self.lines: list[str] = []
+        self.health: Health | None = None  # the server's, as the last sweep probe saw it
         self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -177,6 +182,7 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
     @on(PointMeasured)
     def _point_measured(self, event: PointMeasured) -> None:
         self.points[event.point.size] = event.point
+        self.health = event.point.server or self.health
         self._draw()
         self._add_line(event.text)
         self._progress("sweep", event.left_s, event.fraction)
@@ -231,7 +237,8 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
         self.query_one("#sweep-progress", ProgressBar).update(progress=round(fraction * 100))
         left = "" if math.isnan(left_s) else f", {left_s:.0f} s left"
         stopping = " (stopping…)" if self._stop.is_set() else ""
-        self.query_one("#sweep-status", Static).update(f"{phase}{left}{stopping}")
+        health = "" if self.health is None else f" · {self.health.sentence()}"
+        self.query_one("#sweep-status", Static).update(f"{phase}{left}{stopping}{health}")
 
     def _add_line(self, text: str) -> None:
         self.lines.append(text)
