@@ -23,7 +23,7 @@ from pooltui.tui.widgets.history_table import HistoryTable
 from pooltui.tui.widgets.param_panel import ParamPanel
 from pooltui.tui.widgets.slider import Slider
 
-from .helpers import SHORT_BURST, SMALL_POOL, Console, until
+from .helpers import SHORT_BURST, SMALL_POOL, Console, screen_text, until
 from .test_tune import _show_fixed_live_data, fixed_result, frozen_clock, snapshot_app
 
 __all__ = ["frozen_clock"]  # the fixture, imported to be used here
@@ -267,6 +267,29 @@ async def test_a_shared_gauge_shows_when_the_pool_shares(sqlite_dsn):
         pool = console.app.session.pool
         assert pool is not None and pool.snapshot().maxshared == 2
         assert shared.display is True and shared.value_text().endswith("/2")
+
+
+async def test_a_run_just_finished_is_in_view_at_80x24(sqlite_dsn):
+    """At 24 rows the dashboard scrolls and the Runs table starts below its fold: with older
+    runs kept (history survives a restart), the run that just finished must still be seen."""
+    console = Console(sqlite_dsn)
+    for extra in range(3):
+        console.app.history.add(SMALL_POOL, SHORT_BURST, fixed_result(1100.0 + extra, 2.5))
+    async with console.run(size=(80, 24)) as pilot:
+        app = await ready(pilot)
+        table = app.tune.query_one(HistoryTable)
+        table.show(app.history)
+        await pilot.pause()
+        result = fixed_result(2620.0, 2.3)
+        app.tune.post_message(BurstFinished(0, SMALL_POOL, SHORT_BURST, result))
+        await until(pilot, lambda: len(app.history) == 4)
+        await pilot.pause()
+        await pilot.pause()
+        dash = app.tune.query_one("#dash")
+        row_top = table.region.y + 1 + table.cursor_row - int(table.scroll_y)  # under the header
+        assert table.cursor_row == table.row_count - 1
+        assert dash.region.y <= row_top < dash.region.bottom
+        assert "2,620" in screen_text(app)
 
 
 async def test_event_lines_rewrap_after_a_resize(sqlite_dsn):
