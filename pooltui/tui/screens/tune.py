@@ -999,7 +999,7 @@ class TuneScreen(Screen[None]):
         limit = report.server.max_connections
         self.events.add(
             "connected",
-            f"{report.server.version}: connect "
+            f"{report.server.described}: connect "
             f"{report.latencies.connect_ms:.1f} ms, query "
             f"{report.latencies.query_ms:.2f} ms" + (f", max_connections {limit}" if limit else ""),
         )
