@@ -292,6 +292,23 @@ async def test_a_run_just_finished_is_in_view_at_80x24(sqlite_dsn):
         assert "2,620" in screen_text(app)
 
 
+async def test_ping_query_says_what_empty_means_for_the_driver(sqlite_dsn):
+    """sqlite3, psycopg and pyodbc have no ping(): an empty ping_query checks nothing there,
+    so the field must not promise "driver ping()"; the hint fits the field at 80x24."""
+    from pooltui.core.drivers.base import driver_facts
+
+    console = Console(sqlite_dsn)
+    async with console.run(size=(80, 24)) as pilot:
+        app = await ready(pilot)
+        field = app.tune.query_one("#param-ping_query", Input)
+        assert not app.session.target.facts.can_ping
+        assert "ping()" not in field.placeholder
+        assert len(field.placeholder) <= field.content_region.width
+        app.tune.panel.set_facts(driver_facts("pymysql"))  # a driver whose ping() works
+        await pilot.pause()
+        assert field.placeholder == "driver ping()"
+
+
 async def test_event_lines_rewrap_after_a_resize(sqlite_dsn):
     console = Console(sqlite_dsn)
     async with console.run(size=(80, 24)) as pilot:
