@@ -311,16 +311,30 @@ async def test_ping_query_says_what_empty_means_for_the_driver(sqlite_dsn):
 
 async def test_event_lines_rewrap_after_a_resize(sqlite_dsn):
     console = Console(sqlite_dsn)
-    async with console.run(size=(80, 24)) as pilot:
+    text = "a long line " * 12
+    async with console.run(size=(120, 36)) as pilot:
         log = console.log
-        log.add("info", "a long line " * 12)
+
+        def fits() -> bool:
+            """Every row within the log's width: wrapped, not written whole and cut."""
+            width = log.scrollable_content_region.width
+            return all(strip.cell_length <= width for strip in log.lines)
+
+        log.add("info", text)
         await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert fits()
         narrow = len(log.lines)
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
         await pilot.pause()
         assert len(log.lines) < narrow
-        assert log.texts()[-1] == "a long line " * 12
+        assert fits()
+        assert log.texts()[-1] == text
+        shown = "".join(strip.text for strip in log.lines).replace(" ", "")
+        assert shown.endswith(text.replace(" ", ""))
 
 
 # --- snapshots after a burst ----------------------------------------------------------------
