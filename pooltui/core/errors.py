@@ -324,7 +324,9 @@ def _sentence(exc: BaseException, target: Any) -> str:
         or s.says("no such table", "syntax error")
     ):
         return f"The query failed ({s.line}): fix the SQL (the workload's query) and run it again."
-    if not getattr(getattr(target, "driver", None), "has_server", True):
+    if not getattr(getattr(target, "driver", None), "has_server", True) or getattr(
+        dialect, "is_file", False
+    ):  # a file (SQLite, natively or over ODBC): no server, no server's log
         return f"{product} reported an error on {where} ({s.line}): check the query and the file."
     return (
         f"The {product} server at {where} reported an error ({s.line}): check the DSN and the "
