@@ -373,6 +373,29 @@ def test_a_lost_connection_is_rerun_and_counted(pg_dsn, pools) -> None:
     assert stats.reexecutions == 1 and stats.reconnects == 1
 
 
+def test_a_rerun_statement_of_a_read_only_run_is_not_called_a_write(pg_dsn, pools) -> None:
+    """Connections cut under a read-only burst (the fault proxy resets them, the server is not
+    touched): DBUtils reruns the statements, and the note says what that means for an
+    application's writes, not that this run's write ran twice (it had none)."""
+    from pooltui.core.faults.proxy import FaultProxy
+
+    direct = parse_dsn(pg_dsn)
+    with FaultProxy(direct.host, direct.port or 5432) as proxy:
+        host, port = proxy.address
+        pool = pools(direct.via(host, port), PoolConfig(maxconnections=2, mincached=2))
+
+        def cut(sample: engine.Sample) -> None:
+            if sample.throughput_rps > 0:
+                proxy.reset_all()
+
+        result = engine.run(
+            pool, Workload(threads=2, duration_s=1.5), on_sample=cut, sample_interval_s=0.2
+        )
+    assert result.pool.reexecutions > 0, result.events  # the cuts landed under a statement
+    (note,) = result.noted(RunNote.REEXECUTED)
+    assert "read-only" in note and "ran twice" not in note
+
+
 def test_a_failing_ping_query_is_refused_before_the_pool_exists(pg_dsn) -> None:
     with pytest.raises(BadInput, match="The ping_query 'SELECT nosuch' fails"):
         InstrumentedPool(parse_dsn(pg_dsn), PoolConfig(ping_query="SELECT nosuch"))

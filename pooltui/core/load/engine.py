@@ -881,10 +881,18 @@ def _result(
             "the server, cut at a stop) or used up (maxusage)",
         )
     if stats.reexecutions:
+        # a read-only session (the default workload) cannot have written: say what it means
+        # for the application's writes, not that this run's did run twice
+        consequence = (
+            "harmless for this read-only workload, but an application's write that had "
+            "reached the server would run twice (wrap writes in begin() ... commit())"
+            if state.read_only
+            else "a write that had reached the server ran twice"
+        )
         state.note(
             RunNote.REEXECUTED,
             f"DBUtils ran {counted(stats.reexecutions, 'statement')} again after losing their "
-            "connection: a write that had reached the server ran twice",
+            f"connection: {consequence}",
         )
     if client.saturated:
         state.note(
