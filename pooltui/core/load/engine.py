@@ -891,8 +891,8 @@ def _result(
         )
         state.note(
             RunNote.REEXECUTED,
-            f"DBUtils ran {counted(stats.reexecutions, 'statement')} again after losing their "
-            f"connection: {consequence}",
+            f"DBUtils ran {counted(stats.reexecutions, 'statement')} again after losing "
+            f"{'its' if stats.reexecutions == 1 else 'their'} connection: {consequence}",
         )
     if client.saturated:
         state.note(
