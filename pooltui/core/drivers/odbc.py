@@ -243,6 +243,16 @@ class OdbcDriver(Driver):
     password_env = "POOLTUI_ODBC_PASSWORD"
     placeholder = "?"
     connect_timeout_key = "timeout"
+    # ODBC's own SQLSTATEs, the same for every ODBC driver: a run's error table says them in
+    # words (errors.explain_error_kind) instead of "OperationalError(08S01)"
+    code_meanings = {
+        "08S01": "the connection to the server was lost (communication link failure)",
+        "08003": "the connection was already closed",
+        "08001": "the client could not connect to the server",
+        "HYT00": "a timeout expired",
+        "HY008": "the statement was cancelled",
+        "HY000": "the ODBC driver reported an error of no standard class",
+    }
     notes = (
         "pyodbc.pooling (on by default) lets the ODBC driver manager pool underneath "
         "DBUtils wherever it pools (Windows, unixODBC with Pooling=Yes), so a "
