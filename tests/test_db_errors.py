@@ -293,3 +293,16 @@ def test_sqlite_over_odbc_never_creates_a_missing_file(odbc_sqlite_dsn, tmp_path
         assert scalar(con, "SELECT count(*) FROM items") == 20
     finally:
         con.close()
+
+
+def test_a_password_given_twice_to_psqlodbc_is_a_dsn_mistake(odbc_pg_dsn) -> None:
+    """psqlODBC refuses PWD= beside pqopt's password= before it connects ("conflicts with
+    other ordinary option"): a mistake in the DSN to correct, not a lost connection to wait
+    for, and neither password in the sentence."""
+    dsn = ODBC_PG.format(port=5432, db="test") + f"PWD={SECRET};pqopt={{password={SECRET}2}}"
+    message = _connect_error(dsn)
+    assert message == (
+        "The ODBC connection string gives the password twice, as an ordinary option (PWD) "
+        "and inside pqopt, which psqlODBC refuses: keep one."
+    )
+    assert "lost" not in message and "retries" not in message

@@ -40,6 +40,9 @@ _LIBPQ_SECRET_KEYS = frozenset({"password", "sslpassword"})
 _LIBPQ_PAIR = re.compile(
     r"(?P<sep>\s*)(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'|(?:\\.|[^\s\\])*)"
 )
+# psqlODBC refuses an option given both in pqopt and as an ordinary one (PWD= and pqopt's
+# password=): "password parameter in pqopt option conflicts with other ordinary option"
+_PQOPT_CLASH = re.compile(r"(\w+) parameter in pqopt option conflicts with other ordinary option")
 # MariaDB ends a message with its native code: "... (2006) (SQLExecDirectW)"
 _NATIVE_ERRNO = re.compile(r"\((\d{4})\) \(SQL\w+\)\s*$")
 
@@ -439,6 +442,14 @@ class OdbcDriver(Driver):
         return by_sqlstate(state) if re.fullmatch(r"[0-9A-Z]{5}", state) else SQL
 
     def setup_sentence(self, exc: BaseException, seen: Any) -> str | None:
+        clash = _PQOPT_CLASH.search(str(exc))
+        if clash:  # a DSN mistake psqlODBC refuses before it connects: not a lost connection
+            what = clash.group(1)
+            return (
+                f"The ODBC connection string gives the {what} twice, as an ordinary option "
+                f"({'PWD' if what == 'password' else what}) and inside pqopt, which psqlODBC "
+                "refuses: keep one."
+            )
         if not (seen.says("can't open lib", "data source name not found") or seen.state == "IM002"):
             return None
         found = re.search(r"can't open lib '([^']*)'", str(exc), re.I)
