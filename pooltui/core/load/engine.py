@@ -837,10 +837,12 @@ def _result(
     elif state.stopped:
         state.note(RunNote.STOPPED, f"stopped on request after {duration_s:.2f} s")
     if state.interrupted:
+        target = pool.target  # SQLite's statements are interrupted in this process, no server
+        asked = target.dialect.product if target.dialect.is_file else "the server"
         state.note(
             RunNote.CANCELLED,
-            f"the end of the run asked the server to cancel {len(state.interrupted)} "
-            "statements still running",
+            f"the end of the run asked {asked} to cancel "
+            f"{counted(len(state.interrupted), 'statement')} still running",
         )
     if kinds.get(OVERLOAD):
         state.note(
