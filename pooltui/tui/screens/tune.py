@@ -1141,7 +1141,14 @@ class TuneScreen(Screen[None]):
 
     def action_fleet(self) -> None:
         """Show or hide the fleet panel: with it shown, bursts run in its processes."""
-        shown = self.query_one(FleetPanel).toggle()
+        fleet = self.query_one(FleetPanel)
+        shown = fleet.toggle()
+        # its one control takes the focus (the next arrow key sets the processes, not a pool
+        # slider); hidden, it hands the focus back to the parameters
+        if shown:
+            self.call_after_refresh(fleet.query_one("#processes", Slider).focus)
+        elif self.focused is not None and fleet in self.focused.ancestors_with_self:
+            self.panel.focus()
         self.events.add(
             "info",
             "fleet shown: bursts run in the processes it sets, each with its own pool"
