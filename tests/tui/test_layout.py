@@ -292,6 +292,34 @@ async def test_a_run_just_finished_is_in_view_at_80x24(sqlite_dsn):
         assert "2,620" in screen_text(app)
 
 
+async def test_the_new_run_shows_under_a_pinned_baseline_with_the_fleet_shown(sqlite_dsn):
+    """120x36 with the fleet panel open squeezed the Runs table to its minimum: the pinned
+    baseline filled it and the run that just finished was never in view."""
+    console = Console(sqlite_dsn)
+    for extra in range(3):
+        console.app.history.add(SMALL_POOL, SHORT_BURST, fixed_result(1100.0 + extra, 2.5))
+    console.app.history.mark_baseline(1)
+    async with console.run(size=(120, 36)) as pilot:
+        app = await ready(pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        table = app.tune.query_one(HistoryTable)
+        table.show(app.history)
+        await pilot.pause()
+        result = fixed_result(2620.0, 2.3)
+        app.tune.post_message(BurstFinished(0, SMALL_POOL, SHORT_BURST, result))
+        await until(pilot, lambda: len(app.history) == 4)
+        await pilot.pause()
+        await pilot.pause()
+        dash = app.tune.query_one("#dash")
+        inner = table.content_region
+        row = table._get_row_region(table.cursor_row)  # in the table's virtual space
+        top = inner.y + row.y - int(table.scroll_y)
+        assert table.cursor_row == table.row_count - 1
+        assert inner.y <= top < inner.bottom, (table.size, row, table.scroll_y)
+        assert dash.region.y <= top < dash.region.bottom
+
+
 async def test_ping_query_says_what_empty_means_for_the_driver(sqlite_dsn):
     """sqlite3, psycopg and pyodbc have no ping(): an empty ping_query checks nothing there,
     so the field must not promise "driver ping()"; the hint fits the field at 80x24."""
