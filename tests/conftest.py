@@ -106,6 +106,15 @@ def odbc_mysql_dsn(mysql_dsn: str) -> str:
 
 
 @pytest.fixture
+def odbc_sqlite_dsn(sqlite_dsn: str) -> str:
+    """sqlite_dsn's file through the SQLite ODBC driver (libsqliteodbc): a file, no server."""
+    reason = _once("odbc-sqlite", lambda: _check_odbc("SQLite3"))
+    if reason:
+        _absent(reason)
+    return f"odbc:Driver={{SQLite3}};Database={sqlite_dsn.removeprefix('sqlite:///')};"
+
+
+@pytest.fixture
 def sqlite_dsn(tmp_path: Path) -> str:
     """A file database with a small table, made fresh for each test."""
     import sqlite3

@@ -274,3 +274,35 @@ def test_server_starting_or_stopping_sentence() -> None:
     )
     message = describe_db_error(exc, target)
     assert message.startswith("The server at 127.0.0.1:5432 is starting up or shutting down")
+
+
+def test_sqlite_over_odbc_never_creates_a_missing_file(odbc_sqlite_dsn, tmp_path) -> None:
+    """sqliteodbc creates a missing file unless told not to; pooltui never creates one (as
+    sqlite:/// with mode=rw), and says so in SQLite's words, not a server's."""
+    missing = tmp_path / "typo.db"
+    message = _connect_error(f"odbc:Driver={{SQLite3}};Database={missing};")
+    assert not missing.exists()
+    assert message == (
+        f"The SQLite database {str(missing)!r} cannot be opened: check that the file exists "
+        "and is readable (pooltui never creates it)."
+    )
+    assert "server" not in message
+    target = parse_dsn(odbc_sqlite_dsn)  # the file that exists opens
+    con = target.connect()
+    try:
+        assert scalar(con, "SELECT count(*) FROM items") == 20
+    finally:
+        con.close()
+
+
+def test_a_password_given_twice_to_psqlodbc_is_a_dsn_mistake(odbc_pg_dsn) -> None:
+    """psqlODBC refuses PWD= beside pqopt's password= before it connects ("conflicts with
+    other ordinary option"): a mistake in the DSN to correct, not a lost connection to wait
+    for, and neither password in the sentence."""
+    dsn = ODBC_PG.format(port=5432, db="test") + f"PWD={SECRET};pqopt={{password={SECRET}2}}"
+    message = _connect_error(dsn)
+    assert message == (
+        "The ODBC connection string gives the password twice, as an ordinary option (PWD) "
+        "and inside pqopt, which psqlODBC refuses: keep one."
+    )
+    assert "lost" not in message and "retries" not in message

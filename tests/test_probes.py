@@ -97,6 +97,8 @@ def test_probe_postgresql(fixture, request) -> None:
         target, "SELECT setting FROM pg_settings WHERE name = 'idle_session_timeout'"
     )
     assert info.product == "PostgreSQL" and info.version == version
+    # PostgreSQL's version does not name it; over ODBC nothing else on screen would
+    assert info.described == f"PostgreSQL {version}"
     assert info.max_connections == int(max_connections)
     assert info.reserved_connections >= int(reserved)  # + reserved_connections on PG >= 16
     assert info.usable_connections == info.max_connections - info.reserved_connections
@@ -117,6 +119,9 @@ def test_probe_mariadb(fixture, request) -> None:
         )
     )
     assert info.product == "MariaDB" and info.version == variables["version"]
+    # MariaDB's version names itself: said once
+    assert info.described == variables["version"]
+    assert info.described.lower().count("mariadb") == 1
     assert info.max_connections == int(variables["max_connections"])
     assert info.wait_timeout_s == float(variables["wait_timeout"])
     assert info.reserved_connections == 1
@@ -137,6 +142,7 @@ def test_probe_sqlite(sqlite_dsn: str) -> None:
     info = probe_server(parse_dsn(sqlite_dsn))
     assert info == ServerInfo(sqlite3.sqlite_version, None, None, None, None, None, "SQLite")
     assert info.usable_connections is None
+    assert info.described == f"SQLite {sqlite3.sqlite_version}"
 
 
 def test_probe_unreachable_is_cannot_connect(pg_dsn: str) -> None:

@@ -121,7 +121,11 @@ def test_a_run_reaching_its_duration_cancels_statements_still_running(fixture, r
     )
     assert result.requests == 0 and result.cancelled == 2
     assert result.pool.checked_out == 0
-    assert any("cancel 2 statements" in text for text in result.noted(RunNote.CANCELLED))
+    (cancelled,) = result.noted(RunNote.CANCELLED)
+    assert "cancel 2 statements" in cancelled
+    # SQLite (natively or over ODBC) is a file in this process: no server was asked
+    assert ("asked SQLite" in cancelled) == target.dialect.is_file
+    assert ("the server" in cancelled) != target.dialect.is_file
     pool.close()
     assert pool.unclosed == 0
     if target.backend != "sqlite":
@@ -371,6 +375,29 @@ def test_a_lost_connection_is_rerun_and_counted(pg_dsn, pools) -> None:
         assert cursor.fetchone() == (1,)
     stats = pool.snapshot()
     assert stats.reexecutions == 1 and stats.reconnects == 1
+
+
+def test_a_rerun_statement_of_a_read_only_run_is_not_called_a_write(pg_dsn, pools) -> None:
+    """Connections cut under a read-only burst (the fault proxy resets them, the server is not
+    touched): DBUtils reruns the statements, and the note says what that means for an
+    application's writes, not that this run's write ran twice (it had none)."""
+    from pooltui.core.faults.proxy import FaultProxy
+
+    direct = parse_dsn(pg_dsn)
+    with FaultProxy(direct.host, direct.port or 5432) as proxy:
+        host, port = proxy.address
+        pool = pools(direct.via(host, port), PoolConfig(maxconnections=2, mincached=2))
+
+        def cut(sample: engine.Sample) -> None:
+            if sample.throughput_rps > 0:
+                proxy.reset_all()
+
+        result = engine.run(
+            pool, Workload(threads=2, duration_s=1.5), on_sample=cut, sample_interval_s=0.2
+        )
+    assert result.pool.reexecutions > 0, result.events  # the cuts landed under a statement
+    (note,) = result.noted(RunNote.REEXECUTED)
+    assert "read-only" in note and "ran twice" not in note
 
 
 def test_a_failing_ping_query_is_refused_before_the_pool_exists(pg_dsn) -> None:

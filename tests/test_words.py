@@ -27,6 +27,24 @@ def test_error_codes_are_said_in_words() -> None:
     assert explain_error_kind("ValueError") == "ValueError"
 
 
+def test_a_runs_error_table_is_said_in_words_with_its_step() -> None:
+    """A run's errors are keyed by step ("query: OperationalError(08S01)", what MariaDB's and
+    psqlODBC's drivers raise when the server goes): said in words, the step kept."""
+    assert explain_error_kind("query: AdminShutdown(57P01)") == (
+        "query: the server ended the session (a shutdown or pg_terminate_backend) [57P01]"
+    )
+    assert explain_error_kind("query: OperationalError(08S01)") == (
+        "query: the connection to the server was lost (communication link failure) [08S01]"
+    )
+    assert explain_error_kind("connect: OperationalError(08003)") == (
+        "connect: the connection was already closed [08003]"
+    )
+    assert explain_error_kind("query: Error(HY000)").endswith("[HY000]")
+    assert "Error(" not in explain_error_kind("query: Error(HY000)")
+    assert explain_error_kind("query: ValueError") == "query: ValueError"
+    assert explain_error_kind("rejected").startswith("the pool refused")
+
+
 def test_every_dbutils_caller_is_said_in_words() -> None:
     for words in FOUND_DEAD_BY.values():
         assert "found it dead" in words

@@ -324,7 +324,9 @@ def _sentence(exc: BaseException, target: Any) -> str:
         or s.says("no such table", "syntax error")
     ):
         return f"The query failed ({s.line}): fix the SQL (the workload's query) and run it again."
-    if not getattr(getattr(target, "driver", None), "has_server", True):
+    if not getattr(getattr(target, "driver", None), "has_server", True) or getattr(
+        dialect, "is_file", False
+    ):  # a file (SQLite, natively or over ODBC): no server, no server's log
         return f"{product} reported an error on {where} ({s.line}): check the query and the file."
     return (
         f"The {product} server at {where} reported an error ({s.line}): check the DSN and the "
@@ -335,10 +337,17 @@ def _sentence(exc: BaseException, target: Any) -> str:
 _KIND = re.compile(r"(?P<name>[A-Za-z_][\w.]*)\((?P<code>[^()]*)\)")
 
 
+# the steps of a request a run's error table names its errors by (load.engine)
+_STEPS = frozenset({"connect", "query"})
+
+
 def explain_error_kind(kind: str) -> str:
     """An error-table key (``AdminShutdown(57P01)``, ``OperationalError(2013)``) in words:
     ``the server ended the session (a shutdown or pg_terminate_backend) [57P01]``; a code no
     server family knows (or no code) stays as it was."""
+    step, said, rest = kind.strip().partition(": ")
+    if said and step in _STEPS:  # a run's table: "query: OperationalError(08003)"
+        return f"{step}: {explain_error_kind(rest)}"
     match = _KIND.fullmatch(kind.strip())
     if match is None:
         return {
@@ -350,7 +359,10 @@ def explain_error_kind(kind: str) -> str:
     code = match["code"].strip().strip("'\"")
     for driver in drivers():
         dialect = getattr(driver, "server", None)
-        meaning = getattr(dialect, "code_meanings", {}).get(code)
+        # the server family's codes, then the driver's own (ODBC's SQLSTATEs)
+        meaning = getattr(dialect, "code_meanings", {}).get(code) or getattr(
+            driver, "code_meanings", {}
+        ).get(code)
         if meaning:
             return f"{meaning} [{code}]"
     return kind

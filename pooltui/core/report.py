@@ -36,7 +36,7 @@ def check_rows(report: CheckReport) -> list[tuple[str, str]]:
             "yes" if facts.can_ping else "no: DBUtils' ping is a no-op unless ping_query is set",
         ),
         ("can share", "yes" if facts.can_share else "no: maxshared is ignored"),
-        ("server", server.version),
+        ("server", server.described),
         ("max_connections", _or_dash(server.max_connections)),
         ("reserved", _or_dash(server.reserved_connections)),
         ("in use now", _or_dash(server.connections_in_use)),

@@ -73,3 +73,21 @@ async def test_ctrl_q_mid_fleet_ends_every_process_and_connection(pg_dsn):
     assert fleet.left.sessions == 0 and fleet.left.verified
     assert all(p.ok for p in fleet.processes) and {p.pid for p in fleet.processes} == set(pids)
     assert count_groups(console.target, [(p.tag, set()) for p in fleet.processes]) == [0, 0, 0]
+
+
+async def test_f_hands_the_focus_to_the_processes_and_back(sqlite_dsn):
+    """After f the next arrow key set a pool slider (the focus stayed in the parameters): the
+    fleet's one control takes the focus, and hiding the panel gives it back."""
+    console = Console(sqlite_dsn)
+    async with console.run(size=(80, 24)) as pilot:
+        await pilot.pause()
+        before = console.panel.config
+        panel = console.app.tune.query_one(FleetPanel)
+        await pilot.press("f")
+        await until(pilot, lambda: console.app.focused is panel.query_one("#processes", Slider))
+        await pilot.press("right")
+        assert panel.processes == 2 and console.panel.config == before
+        await pilot.press("f")
+        await pilot.pause()
+        focused = console.app.focused
+        assert focused is not None and panel not in focused.ancestors_with_self

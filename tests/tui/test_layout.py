@@ -23,7 +23,7 @@ from pooltui.tui.widgets.history_table import HistoryTable
 from pooltui.tui.widgets.param_panel import ParamPanel
 from pooltui.tui.widgets.slider import Slider
 
-from .helpers import SHORT_BURST, SMALL_POOL, Console, until
+from .helpers import SHORT_BURST, SMALL_POOL, Console, screen_text, until
 from .test_tune import _show_fixed_live_data, fixed_result, frozen_clock, snapshot_app
 
 __all__ = ["frozen_clock"]  # the fixture, imported to be used here
@@ -269,18 +269,100 @@ async def test_a_shared_gauge_shows_when_the_pool_shares(sqlite_dsn):
         assert shared.display is True and shared.value_text().endswith("/2")
 
 
-async def test_event_lines_rewrap_after_a_resize(sqlite_dsn):
+async def test_a_run_just_finished_is_in_view_at_80x24(sqlite_dsn):
+    """At 24 rows the dashboard scrolls and the Runs table starts below its fold: with older
+    runs kept (history survives a restart), the run that just finished must still be seen."""
+    console = Console(sqlite_dsn)
+    for extra in range(3):
+        console.app.history.add(SMALL_POOL, SHORT_BURST, fixed_result(1100.0 + extra, 2.5))
+    async with console.run(size=(80, 24)) as pilot:
+        app = await ready(pilot)
+        table = app.tune.query_one(HistoryTable)
+        table.show(app.history)
+        await pilot.pause()
+        result = fixed_result(2620.0, 2.3)
+        app.tune.post_message(BurstFinished(0, SMALL_POOL, SHORT_BURST, result))
+        await until(pilot, lambda: len(app.history) == 4)
+        await pilot.pause()
+        await pilot.pause()
+        dash = app.tune.query_one("#dash")
+        row_top = table.region.y + 1 + table.cursor_row - int(table.scroll_y)  # under the header
+        assert table.cursor_row == table.row_count - 1
+        assert dash.region.y <= row_top < dash.region.bottom
+        assert "2,620" in screen_text(app)
+
+
+async def test_the_new_run_shows_under_a_pinned_baseline_with_the_fleet_shown(sqlite_dsn):
+    """120x36 with the fleet panel open squeezed the Runs table to its minimum: the pinned
+    baseline filled it and the run that just finished was never in view."""
+    console = Console(sqlite_dsn)
+    for extra in range(3):
+        console.app.history.add(SMALL_POOL, SHORT_BURST, fixed_result(1100.0 + extra, 2.5))
+    console.app.history.mark_baseline(1)
+    async with console.run(size=(120, 36)) as pilot:
+        app = await ready(pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        table = app.tune.query_one(HistoryTable)
+        table.show(app.history)
+        await pilot.pause()
+        result = fixed_result(2620.0, 2.3)
+        app.tune.post_message(BurstFinished(0, SMALL_POOL, SHORT_BURST, result))
+        await until(pilot, lambda: len(app.history) == 4)
+        await pilot.pause()
+        await pilot.pause()
+        dash = app.tune.query_one("#dash")
+        inner = table.content_region
+        row = table._get_row_region(table.cursor_row)  # in the table's virtual space
+        top = inner.y + row.y - int(table.scroll_y)
+        assert table.cursor_row == table.row_count - 1
+        assert inner.y <= top < inner.bottom, (table.size, row, table.scroll_y)
+        assert dash.region.y <= top < dash.region.bottom
+
+
+async def test_ping_query_says_what_empty_means_for_the_driver(sqlite_dsn):
+    """sqlite3, psycopg and pyodbc have no ping(): an empty ping_query checks nothing there,
+    so the field must not promise "driver ping()"; the hint fits the field at 80x24."""
+    from pooltui.core.drivers.base import driver_facts
+
     console = Console(sqlite_dsn)
     async with console.run(size=(80, 24)) as pilot:
-        log = console.log
-        log.add("info", "a long line " * 12)
+        app = await ready(pilot)
+        field = app.tune.query_one("#param-ping_query", Input)
+        assert not app.session.target.facts.can_ping
+        assert "ping()" not in field.placeholder
+        assert len(field.placeholder) <= field.content_region.width
+        app.tune.panel.set_facts(driver_facts("pymysql"))  # a driver whose ping() works
         await pilot.pause()
+        assert field.placeholder == "driver ping()"
+
+
+async def test_event_lines_rewrap_after_a_resize(sqlite_dsn):
+    console = Console(sqlite_dsn)
+    text = "a long line " * 12
+    async with console.run(size=(120, 36)) as pilot:
+        log = console.log
+
+        def fits() -> bool:
+            """Every row within the log's width: wrapped, not written whole and cut."""
+            width = log.scrollable_content_region.width
+            return all(strip.cell_length <= width for strip in log.lines)
+
+        log.add("info", text)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert fits()
         narrow = len(log.lines)
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
         await pilot.pause()
         assert len(log.lines) < narrow
-        assert log.texts()[-1] == "a long line " * 12
+        assert fits()
+        assert log.texts()[-1] == text
+        shown = "".join(strip.text for strip in log.lines).replace(" ", "")
+        assert shown.endswith(text.replace(" ", ""))
 
 
 # --- snapshots after a burst ----------------------------------------------------------------

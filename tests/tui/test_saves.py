@@ -98,3 +98,18 @@ async def test_profile_save_asks_before_replacing_one() -> None:
         await until(pilot, lambda: isinstance(host.screen, ConfirmScreen))
         await pilot.press("y")
         await until(pilot, lambda: load_profile(path) == current_profile())
+
+
+async def test_every_export_key_is_in_the_footer_at_80_columns() -> None:
+    """At 80x24 the footer is one row: "j Runs JSON" was cut to "j Runs JSO", the last key
+    half hidden."""
+    from .helpers import screen_text
+
+    screen = ExportScreen(export_profile(), secret_target())
+    host = Host(screen)
+    async with host.run_test(size=(80, 24)) as pilot:
+        await opened(pilot)
+        text = " ".join(screen_text(host).split())
+        for key, words in (("t", "TOML"), ("y", "Python"), ("l", "Locust"), ("v", "CSV")):
+            assert f"{key} {words}" in text
+        assert "j JSON" in text

@@ -195,6 +195,28 @@ async def type_dsn(pilot: Pilot, screen: ConnectScreen, dsn: str) -> None:
     await pilot.press("enter")
 
 
+async def test_the_password_hint_names_the_typed_dsns_variable() -> None:
+    """The hint said PGPASSWORD whatever was typed: an ODBC DSN reads POOLTUI_ODBC_PASSWORD,
+    MySQL's MYSQL_PWD, and a SQLite file has none."""
+    screen, host, _ = connect_host()
+    async with host.run_test(size=(80, 24)) as pilot:
+        await opened(pilot)
+        dsn, password = screen.query_one("#dsn", Input), screen.query_one("#password", Input)
+        assert password.placeholder.endswith("PGPASSWORD")  # the example DSN is PostgreSQL's
+        for typed, said in (
+            ("odbc:Driver={MariaDB Unicode};Server=127.0.0.1", "POOLTUI_ODBC_PASSWORD"),
+            ("mysql://root@127.0.0.1/test", "MYSQL_PWD"),
+            ("postgresql://u@h/db", "PGPASSWORD"),
+        ):
+            dsn.value = typed
+            await pilot.pause()
+            assert password.placeholder.endswith(said), typed
+            assert len(password.placeholder) <= password.content_region.width
+        dsn.value = "sqlite:///x.db"
+        await pilot.pause()
+        assert "no password" in password.placeholder
+
+
 def checked(messages: list[Any]) -> list[ConnectScreen.TargetChecked]:
     return [m for m in messages if isinstance(m, ConnectScreen.TargetChecked)]
 

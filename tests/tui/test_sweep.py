@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.app import App, ComposeResult
 
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.tune.tuner import Budget
@@ -71,3 +72,27 @@ def test_the_plot_puts_points_where_they_belong():
     assert marked[3][0] and marked[0][7]  # the y scale starts at 0: bottom left, top right
     assert sum(map(sum, marked)) == 2 and any(any(row) for row in bits)
     assert axis_row((1.0, 8.0), 20, [(4.0, "k")]).count("k") == 1
+
+
+class _Plots(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SweepPlot("throughput vs pool size", "req/s", id="rps")
+        yield SweepPlot("p95 latency vs pool size", "ms", lower_is_better=True, id="p95")
+
+
+async def test_a_latency_plot_calls_its_lowest_point_best_and_the_marks_are_named():
+    """p95 falls as the pool grows: "best" is the lowest p95, not the highest (that is the
+    worst size), and the axis marks say what they are at 80 columns."""
+    app = _Plots()
+    async with app.run_test(size=(80, 24)) as pilot:
+        rps, p95 = app.query_one("#rps", SweepPlot), app.query_one("#p95", SweepPlot)
+        marks = [(2.0, "k")]
+        rps.show([(1, 400.0), (2, 700.0), (4, 710.0)], x_range=(1.0, 4.0), marks=marks)
+        p95.show([(1, 87.4), (2, 9.5), (4, 9.1)], x_range=(1.0, 4.0), marks=marks)
+        await pilot.pause()
+        p95_header = str(p95.render()).splitlines()[0]
+        rps_header = str(rps.render()).splitlines()[0]
+        assert "best 9.1" in p95_header and "best 87.4" not in p95_header
+        assert "best 710" in rps_header
+        assert "k knee" in p95_header and "k knee" in rps_header
+        assert len(p95_header) <= p95.size.width

@@ -100,10 +100,14 @@ async def test_a_dead_target_is_tried_again_before_a_burst(pg_dsn: str) -> None:
         console = Console(f"postgresql://postgres@{host}:{port}/test", check=True)
         async with console.run() as pilot:
             await until(pilot, lambda: console.log.texts("error"))
+            await pilot.pause()
+            # the status line does not say "ready" about a target that did not answer
+            assert "did not answer" in console.status() and "ready" not in console.status()
             await pilot.press("b")
             await until(pilot, lambda: console.seen(TargetRechecked))
             await pilot.pause()
             assert console.seen(TargetRechecked)[-1].error is not None
+            assert "did not answer" in console.status()
             assert any(t.startswith("Still no answer from") for t in console.log.texts("error"))
             assert console.app.tune.running is None and not console.seen(BurstFinished)
             proxy.accept_new()
@@ -112,3 +116,5 @@ async def test_a_dead_target_is_tried_again_before_a_burst(pg_dsn: str) -> None:
             assert console.seen(TargetRechecked)[-1].error is None
             assert any("answers again" in t for t in console.log.texts("connected"))
             await console.app.workers.wait_for_complete()
+            await pilot.pause()
+            assert console.status().startswith("ready")

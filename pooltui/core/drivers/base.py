@@ -128,6 +128,15 @@ class ServerInfo:
     active_sessions: int | None = None
 
     @property
+    def described(self) -> str:
+        """The server as a person names it: "PostgreSQL 15.20 (Debian ...)", not the bare
+        "15.20 (Debian ...)" PostgreSQL reports (over ODBC nothing else says which family it
+        is); MariaDB's version names itself already, so it is not said twice."""
+        if not self.product or self.product.lower() in self.version.lower():
+            return self.version or self.product
+        return f"{self.product} {self.version}".strip()
+
+    @property
     def mysql_family(self) -> bool:
         """MySQL or MariaDB, by what the server calls itself."""
         name = f"{self.product} {self.version}".lower()

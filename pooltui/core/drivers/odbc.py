@@ -40,6 +40,9 @@ _LIBPQ_SECRET_KEYS = frozenset({"password", "sslpassword"})
 _LIBPQ_PAIR = re.compile(
     r"(?P<sep>\s*)(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'|(?:\\.|[^\s\\])*)"
 )
+# psqlODBC refuses an option given both in pqopt and as an ordinary one (PWD= and pqopt's
+# password=): "password parameter in pqopt option conflicts with other ordinary option"
+_PQOPT_CLASH = re.compile(r"(\w+) parameter in pqopt option conflicts with other ordinary option")
 # MariaDB ends a message with its native code: "... (2006) (SQLExecDirectW)"
 _NATIVE_ERRNO = re.compile(r"\((\d{4})\) \(SQL\w+\)\s*$")
 
@@ -167,6 +170,14 @@ class OdbcBackend:
     def add_timeout(self, kwargs: dict[str, Any], given: dict[str, Any], seconds: int) -> None:
         """The ODBC driver's own connect timeout, where it ignores ODBC's login timeout."""
 
+    def add_options(self, kwargs: dict[str, Any], given: dict[str, Any]) -> None:
+        """What pooltui's own connections need from this ODBC driver besides the DSN's."""
+
+    def local_sentence(self, state: str, native: int | None, target: Target) -> str | None:
+        """What a failure of the ODBC driver itself means, by the ODBC state and the
+        backend's native code (None: the shared sentences)."""
+        return None
+
 
 class _PsqlOdbc(OdbcBackend):
     def add_tag(self, kwargs: dict[str, Any], tag: str) -> None:
@@ -184,11 +195,33 @@ class _MariaDbOdbc(OdbcBackend):
             kwargs["CONN_TIMEOUT"] = str(seconds)
 
 
+# sqliteodbc ends a message with SQLite's result code: "[SQLite]connect failed (14)"
+_SQLITE_CODE = re.compile(r"\((\d+)\)(?: \(SQL\w+\))?\s*$")
+_SQLITE_CANTOPEN = 14
+
+
+class _SqliteOdbc(OdbcBackend):
+    def add_options(self, kwargs: dict[str, Any], given: dict[str, Any]) -> None:
+        """sqliteodbc creates a missing file, as sqlite3 does without mode=rw: a typo in
+        the path would be tuned as an empty database, and a file left behind. pooltui never
+        creates one (sqlite:/// opens with mode=rw); the DSN's own NoCreat wins."""
+        if odbc_key(given, "nocreat") is None:
+            kwargs["NoCreat"] = "1"
+
+    def local_sentence(self, state: str, native: int | None, target: Target) -> str | None:
+        if native == _SQLITE_CANTOPEN:
+            return (
+                f"The SQLite database {target.database!r} cannot be opened: check that the "
+                "file exists and is readable (pooltui never creates it)."
+            )
+        return None
+
+
 _UNKNOWN_BACKEND = OdbcBackend(UNKNOWN, ())
 BACKENDS = (
     _PsqlOdbc(POSTGRESQL, ("postgres", "psql")),
     _MariaDbOdbc(MYSQL, ("mariadb", "mysql")),
-    OdbcBackend(SQLITE, ("sqlite",)),
+    _SqliteOdbc(SQLITE, ("sqlite",)),
 )
 _BY_NAME = {backend.dialect.name: backend for backend in BACKENDS}
 
@@ -213,6 +246,16 @@ class OdbcDriver(Driver):
     password_env = "POOLTUI_ODBC_PASSWORD"
     placeholder = "?"
     connect_timeout_key = "timeout"
+    # ODBC's own SQLSTATEs, the same for every ODBC driver: a run's error table says them in
+    # words (errors.explain_error_kind) instead of "OperationalError(08S01)"
+    code_meanings = {
+        "08S01": "the connection to the server was lost (communication link failure)",
+        "08003": "the connection was already closed",
+        "08001": "the client could not connect to the server",
+        "HYT00": "a timeout expired",
+        "HY008": "the statement was cancelled",
+        "HY000": "the ODBC driver reported an error of no standard class",
+    }
     notes = (
         "pyodbc.pooling (on by default) lets the ODBC driver manager pool underneath "
         "DBUtils wherever it pools (Windows, unixODBC with Pooling=Yes), so a "
@@ -355,6 +398,7 @@ class OdbcDriver(Driver):
         kwargs["timeout"] = math.ceil(DEFAULT_CONNECT_TIMEOUT_S)
         backend = _backend_of(target)
         backend.add_timeout(kwargs, kwargs, math.ceil(DEFAULT_CONNECT_TIMEOUT_S))
+        backend.add_options(kwargs, dict(target._params))
         if tag:
             backend.add_tag(kwargs, tag)
         return kwargs
@@ -398,6 +442,14 @@ class OdbcDriver(Driver):
         return by_sqlstate(state) if re.fullmatch(r"[0-9A-Z]{5}", state) else SQL
 
     def setup_sentence(self, exc: BaseException, seen: Any) -> str | None:
+        clash = _PQOPT_CLASH.search(str(exc))
+        if clash:  # a DSN mistake psqlODBC refuses before it connects: not a lost connection
+            what = clash.group(1)
+            return (
+                f"The ODBC connection string gives the {what} twice, as an ordinary option "
+                f"({'PWD' if what == 'password' else what}) and inside pqopt, which psqlODBC "
+                "refuses: keep one."
+            )
         if not (seen.says("can't open lib", "data source name not found") or seen.state == "IM002"):
             return None
         found = re.search(r"can't open lib '([^']*)'", str(exc), re.I)
@@ -407,6 +459,22 @@ class OdbcDriver(Driver):
             else "The ODBC connection string names no installed driver or defined data source"
         )
         return f"{what}: name one in Driver={{...}} ({self._installed()})."
+
+    def local_sentence(self, exc: BaseException, seen: Any, target: Any) -> str | None:
+        if not isinstance(target, Target) or target.kind != self.name:
+            return None
+        args: tuple[Any, ...] = getattr(exc, "args", ())
+        state = args[0] if args and isinstance(args[0], str) else ""
+        text = args[1] if len(args) > 1 and isinstance(args[1], str) else str(exc)
+        code = _SQLITE_CODE.search(text)
+        native = int(code.group(1)) if code else None
+        return _backend_of(target).local_sentence(state, native, target)
+
+    def where(self, target: Any) -> str | None:
+        """A SQLite file over ODBC is a file, not a server at "the local server"."""
+        if isinstance(target, Target) and target.kind == self.name and target.dialect.is_file:
+            return f"the SQLite file {target.database}"
+        return None
 
     def _installed(self) -> str:
         try:

@@ -837,10 +837,12 @@ def _result(
     elif state.stopped:
         state.note(RunNote.STOPPED, f"stopped on request after {duration_s:.2f} s")
     if state.interrupted:
+        target = pool.target  # SQLite's statements are interrupted in this process, no server
+        asked = target.dialect.product if target.dialect.is_file else "the server"
         state.note(
             RunNote.CANCELLED,
-            f"the end of the run asked the server to cancel {len(state.interrupted)} "
-            "statements still running",
+            f"the end of the run asked {asked} to cancel "
+            f"{counted(len(state.interrupted), 'statement')} still running",
         )
     if kinds.get(OVERLOAD):
         state.note(
@@ -881,10 +883,18 @@ def _result(
             "the server, cut at a stop) or used up (maxusage)",
         )
     if stats.reexecutions:
+        # a read-only session (the default workload) cannot have written: say what it means
+        # for the application's writes, not that this run's did run twice
+        consequence = (
+            "harmless for this read-only workload, but an application's write that had "
+            "reached the server would run twice (wrap writes in begin() ... commit())"
+            if state.read_only
+            else "a write that had reached the server ran twice"
+        )
         state.note(
             RunNote.REEXECUTED,
-            f"DBUtils ran {counted(stats.reexecutions, 'statement')} again after losing their "
-            "connection: a write that had reached the server ran twice",
+            f"DBUtils ran {counted(stats.reexecutions, 'statement')} again after losing "
+            f"{'its' if stats.reexecutions == 1 else 'their'} connection: {consequence}",
         )
     if client.saturated:
         state.note(

@@ -44,6 +44,18 @@ def report_table(report: CheckReport) -> Table:
     return grid
 
 
+def password_hint(dsn: str) -> str:
+    """Where else the typed DSN's driver reads a password: PGPASSWORD was said for every
+    DSN, an ODBC or MySQL one included (the field's example is PostgreSQL's)."""
+    scheme = (dsn.strip().split(":", 1)[0] or "postgresql").lower()
+    driver = next((d for d in drivers() if scheme in d.schemes), None)
+    if driver is not None and not driver.has_server:
+        return "none needed: a database file has no password"
+    if driver is None or not driver.password_env:
+        return "optional; or put it in the DSN"
+    return f"optional; or put it in the DSN or {driver.password_env}"
+
+
 class ConnectScreen(DialogScreen[Target | None]):
     """Test a DSN against the real server and hand the working Target back to the app."""
 
@@ -108,11 +120,7 @@ class ConnectScreen(DialogScreen[Target | None]):
                 yield Input(placeholder="postgresql://user@127.0.0.1:5432/db", id="dsn")
             with Horizontal(classes="row"):
                 yield Label("Password")
-                yield Input(
-                    placeholder="optional; or put it in the DSN or PGPASSWORD",
-                    password=True,
-                    id="password",
-                )
+                yield Input(placeholder=password_hint(""), password=True, id="password")
             yield Static(DSN_FORMS, id="forms", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Test", id="test", variant="primary")
@@ -219,6 +227,7 @@ class ConnectScreen(DialogScreen[Target | None]):
 
     @on(Input.Changed, "#dsn")
     def _edited(self, event: Input.Changed) -> None:
+        self.query_one("#password", Input).placeholder = password_hint(event.input.value)
         if event.input.value != self._shown_dsn:  # edited: a running check is moot now
             self._attempt += 1
             self._checked = None

@@ -132,7 +132,7 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
                 id="sweep-title",
             )
             yield SweepPlot("throughput vs pool size", "req/s", id="sweep-throughput")
-            yield SweepPlot("p95 latency vs pool size", "ms", id="sweep-p95")
+            yield SweepPlot("p95 latency vs pool size", "ms", lower_is_better=True, id="sweep-p95")
             yield ProgressBar(total=100, show_eta=False, id="sweep-progress")
             yield Static("starting…", id="sweep-status")
             yield Static("", id="error")

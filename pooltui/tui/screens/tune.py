@@ -430,6 +430,11 @@ class TuneScreen(Screen[None]):
                 f"✖ refused: {error.message if error else ''}",
                 style=self.app.current_theme.error or "red",
             )
+        elif self._dead:  # not "ready": the last try found nothing there
+            text = Text(
+                "✖ the target did not answer: w or b tries it again, c connects elsewhere",
+                style=self.app.current_theme.error or "red",
+            )
         elif session.pool is None:
             text = "ready · no pool yet: w warms up, b runs a burst"
         elif session.needs_build(panel.validation.requested):  # the controls, read once
@@ -547,6 +552,7 @@ class TuneScreen(Screen[None]):
     def _note_dead(self, why: str) -> None:
         """The target did not answer: the next run tries it again before it starts."""
         self._dead = why or "it did not answer"
+        self._show_status()
 
     def action_warm_up(self) -> None:
         if not self._can_start("warm up") or self._recheck("warm_up"):
@@ -801,6 +807,7 @@ class TuneScreen(Screen[None]):
     def target_changed(self, target: Target) -> None:
         """The console switched targets: the same values may mean something else there."""
         self._dead = ""
+        self._show_status()
         self.panel.set_facts(target.facts)
         self.events.add("connected", f"now on {target.redacted}")
         self._say_session_name(target)
@@ -995,11 +1002,12 @@ class TuneScreen(Screen[None]):
         if message.target is not self.pooltui.session.target:
             return
         self._dead = ""
+        self._show_status()
         report = message.report
         limit = report.server.max_connections
         self.events.add(
             "connected",
-            f"{report.server.version}: connect "
+            f"{report.server.described}: connect "
             f"{report.latencies.connect_ms:.1f} ms, query "
             f"{report.latencies.query_ms:.2f} ms" + (f", max_connections {limit}" if limit else ""),
         )
@@ -1133,7 +1141,14 @@ class TuneScreen(Screen[None]):
 
     def action_fleet(self) -> None:
         """Show or hide the fleet panel: with it shown, bursts run in its processes."""
-        shown = self.query_one(FleetPanel).toggle()
+        fleet = self.query_one(FleetPanel)
+        shown = fleet.toggle()
+        # its one control takes the focus (the next arrow key sets the processes, not a pool
+        # slider); hidden, it hands the focus back to the parameters
+        if shown:
+            self.call_after_refresh(fleet.query_one("#processes", Slider).focus)
+        elif self.focused is not None and fleet in self.focused.ancestors_with_self:
+            self.panel.focus()
         self.events.add(
             "info",
             "fleet shown: bursts run in the processes it sets, each with its own pool"

@@ -122,7 +122,7 @@ def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
     rows = [
         ("connect", f"{f.connect_ms:.3g} ms (median of 3)"),
         (f.query, f"{f.query_ms:.3g} ms" + (" (median of 5)" if f.representative else "")),
-        ("server", f"{s.product} {s.version}".strip()),
+        ("server", s.described),
         (
             "max_connections",
             "-"

@@ -138,5 +138,7 @@ class EventLog(RichLog):
             return
         self.clear()
         for line in self._lines:
-            self.write(line, shrink=False, scroll_end=False)
+            # shrink: wrapped to the new width (without it a line is written at its own
+            # length, one row, and cut at the border)
+            self.write(line, shrink=True, scroll_end=False)
         self.scroll_end(animate=False)

@@ -310,6 +310,9 @@ class HistoryTable(DataTable):
             self.move_cursor(row=self.row_count - 1)
 
     def move_to(self, number: int) -> None:
-        """Put the cursor on group ``number``'s row."""
+        """Put the cursor on group ``number``'s row, and the table in view: on a short
+        screen (80x24) the dashboard scrolls and the table starts below its fold, so a run
+        that just finished would otherwise show only the first row, not its own."""
         if str(number) in self.rows:
             self.move_cursor(row=self.get_row_index(str(number)))
+            self.call_after_refresh(self.scroll_visible, animate=False)

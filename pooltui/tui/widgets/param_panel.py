@@ -95,6 +95,13 @@ DEFAULT_REPEATS = 3
 NORMALISED = ("maxcached", "maxshared", "maxconnections")
 
 
+def ping_query_placeholder(facts: DriverFacts) -> str:
+    """What an empty ping_query means for this driver, in the 17 columns the field has at
+    80x24: the driver's ping(), or nothing at all (psycopg, pyodbc and sqlite3 have no
+    ping(), so DBUtils checks nothing)."""
+    return "driver ping()" if facts.can_ping else "off: try SELECT 1"
+
+
 class ParamPanel(VerticalScroll):
     """Sliders, switches, choices and inputs for a PoolConfig and a Workload, with findings."""
 
@@ -209,7 +216,7 @@ class ParamPanel(VerticalScroll):
             yield Label("ping_query")
             yield Input(
                 config.ping_query,
-                placeholder="driver ping() (e.g. SELECT 1)",
+                placeholder=ping_query_placeholder(self.facts),
                 compact=True,
                 id="param-ping_query",
                 name="ping_query",
@@ -347,6 +354,7 @@ class ParamPanel(VerticalScroll):
     def set_facts(self, facts: DriverFacts) -> None:
         """A new target: the same values may now mean something else (threadsafety, ping)."""
         self.facts = facts
+        self.query_one("#param-ping_query", Input).placeholder = ping_query_placeholder(facts)
         self.revalidate()
 
     # --- validation ---------------------------------------------------------------------------

@@ -65,6 +65,10 @@ def plot_cells(
     return bits, marked, top
 
 
+# the glyphs under the axis and what they mark (sweep.py puts them there)
+MARK_NAMES = {"k": "k knee", "*": "* peak (N*)"}
+
+
 def axis_row(x_range: tuple[float, float], columns: int, marks: Sequence[tuple[float, str]]) -> str:
     """The bottom row: the first and last size, the marks under their columns."""
     low_x, high_x = x_range
@@ -114,6 +118,7 @@ class SweepPlot(Widget):
         title: str,
         unit: str = "",
         *,
+        lower_is_better: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -121,6 +126,8 @@ class SweepPlot(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.title = title
         self.unit = unit
+        # a latency's best is its lowest: "best" over the highest p95 named the worst size
+        self.lower_is_better = lower_is_better
         self.points: tuple[tuple[float, float], ...] = ()
         self.curve: Callable[[float], float] | None = None
         self.marks: tuple[tuple[float, str], ...] = ()
@@ -145,13 +152,18 @@ class SweepPlot(Widget):
         width, height = self.size
         rows = max(1, height - 2)
         bits, marked, top = plot_cells(self.points, self.curve, self.x_range, width, rows)
-        best = max((y for _, y in self.points), default=None)
+        pick = min if self.lower_is_better else max
+        best = pick((y for _, y in self.points), default=None)
         summary = (
             "no points yet"
             if best is None
             else f"best {format_number(best)}{' ' + self.unit if self.unit else ''}"
             f"  top {format_number(top)}"
         )
+        # the axis marks say what they are: a lone "k" where the smallest size was is a riddle
+        legend = "  ".join(MARK_NAMES[glyph] for glyph in sorted({g for _, g in self.marks}))
+        if legend and len(self.title) + len(summary) + len(legend) + 4 <= width:
+            summary = f"{legend}  {summary}"
         gap = max(1, width - len(self.title) - len(summary))
         header = Content.assemble(
             (self.title, self.get_visual_style("sweepplot--title")),
