@@ -30,6 +30,9 @@ from pooltui.tui.crash import crash_report
 from pooltui.tui.screens.tune import TuneScreen
 
 DEFAULT_LEAK_THRESHOLD_S = 10.0
+# after a signal, once every connection is closed: how long Textual may take to restore the
+# terminal before the process ends without it (a hung-up terminal can block its writes)
+SIGNAL_EXIT_GRACE_S = 5.0
 
 
 class PoolTuiApp(App[int]):
@@ -172,7 +175,15 @@ class PoolTuiApp(App[int]):
         # a failed or cancelled worker must not keep the console from closing its connections
         await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(None, self.session.close)
-        self.exit(self._exit_code)
+        if self._exit_code and not self.is_headless:
+            # a signal, and the connections are closed: after SIGHUP the terminal may be gone
+            # and Textual's restore writes to a pty nobody reads can block for ever (a console
+            # killed with its tmux session was seen hanging in them), so the process ends
+            # within the grace whatever the terminal does
+            timer = threading.Timer(SIGNAL_EXIT_GRACE_S, os._exit, (self._exit_code,))
+            timer.daemon = True
+            timer.start()
+        self.exit(return_code=self._exit_code)  # the first argument is the app's result
 
     # --- crashes ---------------------------------------------------------------------------------
 
