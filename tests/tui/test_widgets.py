@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual import on
 from textual.app import App, ComposeResult
 from textual.widget import Widget
@@ -9,7 +10,7 @@ from textual.widgets import Button
 
 from pooltui.tui.widgets import Gauge, Slider, StatCounters, TrendPlot
 from pooltui.tui.widgets.live_panel import wait_text
-from pooltui.tui.widgets.trend_plot import BRAILLE_BASE, BRAILLE_DOTS
+from pooltui.tui.widgets.trend_plot import BRAILLE_BASE, BRAILLE_DOTS, format_number
 
 from .widget_demo import WidgetDemo
 
@@ -359,6 +360,28 @@ async def test_trend_plot_of_a_count_shows_whole_numbers():
         plot.set_values([0, 2, 4, 3])
         await pilot.pause()
         assert line(plot).endswith("last 3  max 4")
+
+
+async def test_trend_plot_after_a_run_gives_the_runs_figure_until_the_next_run():
+    plot = TrendPlot("throughput", "req/s")
+    app = Harness(plot)
+    async with app.run_test(size=(60, 5)) as pilot:
+        plot.set_values([5_000, 11_763])  # the last window ran fast
+        plot.show_run(5_744)
+        await pilot.pause()
+        assert line(plot).endswith("run 5,744 req/s  max 11,763 req/s")
+        plot.clear()  # a new run
+        plot.push(900)
+        await pilot.pause()
+        assert line(plot).endswith("last 900 req/s  max 900 req/s")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(9.994, "9.99"), (9.996, "10.0"), (99.94, "99.9"), (99.96, "100"), (1234.5, "1,234")],
+)
+def test_a_plot_number_has_the_decimals_of_what_it_rounds_to(value, text):
+    assert format_number(value) == text
 
 
 async def test_trend_plot_fewer_samples_are_right_aligned():

@@ -1334,8 +1334,10 @@ class TuneScreen(Screen[None]):
         for advice in run_findings(result):  # starvation, the pool lock: what the run showed
             log.add("warning", f"run #{record.number}: {advice.message}")
         self._trouble = ""
-        client = result.client  # the plots now show the whole run: so does their CPU mark
-        self.query_one(LivePanel).show_client_cpu(client.cores if client.saturated else None)
+        client = result.client  # the plots now show the whole run: so do their headers
+        live = self.query_one(LivePanel)
+        live.show_client_cpu(client.cores if client.saturated else None)
+        live.show_run(result.throughput_rps, result.latency.p95, result.acquire.p95)
         unrecovered = next((o for o in result.outages if o.ended_s is None), None)
         if result.fatal_error:
             self.notify(

@@ -244,6 +244,14 @@ class LivePanel(Widget):
         if box.border_title != title:
             box.border_title = title
 
+    def show_run(self, throughput_rps: float, p95_ms: float, p95_acquire_ms: float) -> None:
+        """The finished run's own figures on the plots' headers, the Runs row's figures (see
+        TrendPlot.show_run); the waiting plot keeps its last count (the queue at the end: its
+        peak is already the header's max). The next run clears them."""
+        values = (throughput_rps, p95_ms, p95_acquire_ms, None)
+        for plot, value in zip(self._plots(), values, strict=True):
+            plot.show_run(value)
+
     def clear_plots(self) -> None:
         """A new run starts with empty plots."""
         self._plots_pending = False
