@@ -273,7 +273,9 @@ async def test_gauge_of_an_age_shows_its_text_and_keeps_the_bar():
 
 def test_oldest_wait_text_picks_one_unit_for_both():
     assert wait_text(1234.0, 4960.0) == "1.2/5.0 s"
-    assert wait_text(0.31, 40.0) == "0.31/40.0 ms"
+    assert wait_text(0.31, 40.0) == "0.3/40.0 ms"  # the peak's decimals for both
+    assert wait_text(1.74, 310.0) == "2/310 ms"
+    assert wait_text(0.31, 4.0) == "0.31/4.00 ms"
     assert wait_text(0.0, 0.0) == "0.00/0.00 ms"
 
 

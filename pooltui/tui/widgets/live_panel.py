@@ -55,10 +55,13 @@ def value_width(*limits: int) -> int:
 
 
 def wait_text(age_ms: float, peak_ms: float) -> str:
-    """``1.2/5.0 s`` or ``0.31/40 ms``: the oldest wait now and its peak, one unit for both."""
+    """``1.2/5.0 s`` or ``0.3/40.0 ms``: the oldest wait now and its peak, one unit and the
+    peak's decimals for both (``0.00/34.7`` and ``1.74/310`` mixed them in one cell)."""
     if peak_ms >= 1000.0:
         return f"{age_ms / 1000.0:.1f}/{peak_ms / 1000.0:.1f} s"
-    return f"{format_number(age_ms)}/{format_number(peak_ms)} ms"
+    peak = format_number(peak_ms)
+    decimals = len(peak.partition(".")[2])
+    return f"{age_ms:.{decimals}f}/{peak} ms"
 
 
 # A sample whose interval is shorter than this share of the sample interval is not plotted: a
