@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from pooltui.core.config import PoolConfig
+from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis import queueing as q
 from pooltui.core.diagnosis.rules import (
     RULES,
@@ -51,6 +51,7 @@ __all__ = [
     "recommend",
     "recommendation_as_dict",
     "validate_answers",
+    "workload_answers",
 ]
 
 SYMPTOMS = (
@@ -214,6 +215,35 @@ def answers_from_mapping(data: Mapping[str, Any]) -> Answers:
     answers = replace(DEFAULT_ANSWERS, **values, assumed=DEFAULT_ANSWERS.assumed - set(values))
     validate_answers(answers)
     return answers
+
+
+def workload_answers(workload: Workload, query_ms: float | None = None) -> dict[str, Any]:
+    """What a workload (the console's sliders, a profile's [workload]) says about the
+    application, as answers: the one reading the wizard prefills from and `diagnose --profile`
+    starts from, so the two agree on the same profile.
+
+    Its threads; an open loop's rate, or, for a closed loop with think time, the rate its
+    threads offer when nobody waits (threads / (hold + think): without think time a closed loop
+    keeps every thread busy and says nothing of the rate); bursty as the shape; its query
+    unless SELECT 1; its hold plus the query's time (``query_ms``, measured, else the default
+    answer's), since an answer's hold includes the query. Rounded as a field shows them."""
+    w = workload
+    values: dict[str, Any] = {"threads_per_process": w.threads}
+    query = w.query.strip()
+    if query and query.upper() != "SELECT 1":
+        values["query"] = w.query
+    spent = DEFAULT_ANSWERS.query_ms if query_ms is None else query_ms
+    hold = round(float(w.hold_ms) + spent, 1) if w.hold_ms > 0 else None
+    if hold is not None:
+        values["hold_ms"] = hold
+    if w.pattern in ("poisson", "bursty") and w.rate > 0:
+        values["peak_rate_per_s"] = float(w.rate)
+    elif w.think_ms > 0:
+        busy_ms = (hold if hold is not None else spent) + float(w.think_ms)
+        values["peak_rate_per_s"] = float(f"{w.threads * 1000.0 / busy_ms:.3g}")
+    if w.pattern == "bursty":
+        values["shape"] = "bursty"
+    return values
 
 
 def _context(

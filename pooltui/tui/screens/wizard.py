@@ -46,6 +46,7 @@ from pooltui.core.diagnosis.recommend import (
     Recommendation,
     recommend,
     validate_answers,
+    workload_answers,
 )
 from pooltui.core.diagnosis.verify import (
     VERIFY_DURATION_S,
@@ -175,6 +176,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         self._verify_run = 0
         self._answers_used: Answers | None = None
         self._prefill: dict[str, str] = initial_prefill(workload)
+        self._prefill_from_workload = frozenset(workload_answers(workload))
         self._touched: set[str] = set()  # answers the user edited: given, even if = prefill
         self._remembered = remembered
         self.memory: WizardMemory | None = None  # what the wizard keeps when it closes
@@ -531,9 +533,13 @@ class WizardScreen(DialogScreen[Recommendation | None]):
 
     def _prefill_hold(self, query_ms: float) -> None:
         """The console's workload holds its connection hold_ms after its query: the answer
-        (the hold, query included) is both, with the query's measured time."""
-        if self.workload.hold_ms > 0 and self._raw("query") == self.workload.query:
-            self._set_prefill("hold_ms", shown(round(self.workload.hold_ms + query_ms, 1)))
+        (the hold, query included) is both, with the query's measured time; a closed loop's
+        rate with think time follows the hold (``workload_answers``)."""
+        if self._raw("query") == self.workload.query:
+            read = workload_answers(self.workload, query_ms)
+            for name in ("hold_ms", "peak_rate_per_s"):
+                if name in read and name in self._prefill_from_workload:
+                    self._set_prefill(name, shown(read[name]))
 
     @on(MeasurementFailed)
     def _measure_failed(self, message: MeasurementFailed) -> None:
