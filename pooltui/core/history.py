@@ -382,6 +382,23 @@ def same_setup_note(group: RunGroup, base: RunGroup, *, compact: bool = False) -
     )
 
 
+@dataclass(frozen=True)
+class KeptComparison:
+    """An A/B comparison as the history keeps it: its number (1, 2, ... never reused), the
+    comparison, and the history numbers of its runs in time order (``comparison.runs``')."""
+
+    number: int
+    comparison: Comparison
+    runs: tuple[int, ...]
+
+    def side_of(self, run: int) -> str | None:
+        """ "A" or "B" for one of its runs (None for another run)."""
+        sides = [r.side for r in self.comparison.runs]
+        if run not in self.runs or len(sides) != len(self.runs):
+            return None
+        return sides[self.runs.index(run)]
+
+
 class RunHistory:
     """The runs in order, their groups, their notes, and which group is the baseline.
 
@@ -392,7 +409,8 @@ class RunHistory:
     def __init__(self) -> None:
         self._records: dict[int, RunRecord] = {}
         self._baseline: int | None = None
-        self._comparisons: dict[int, Comparison] = {}  # by the group numbers of its runs
+        self._comparisons: dict[int, KeptComparison] = {}  # by the group numbers of its runs
+        self._next_comparison = 1
         self._notes: dict[int, str] = {}  # by group number
         self._next = 1
 
@@ -515,16 +533,29 @@ class RunHistory:
             return None
         return newest.number
 
-    def add_comparison(self, comparison: Comparison, numbers: Iterable[int]) -> None:
-        """Keep an A/B comparison beside the groups of its runs (``numbers``: the runs)."""
-        for number in numbers:
-            record = self.get(number)
+    def add_comparison(
+        self, comparison: Comparison, numbers: Iterable[int], *, number: int | None = None
+    ) -> KeptComparison:
+        """Keep an A/B comparison beside the groups of its runs (``numbers``: the runs, in
+        time order); it gets the next comparison number (``number``: a store's, kept)."""
+        runs = tuple(numbers)
+        number = max(self._next_comparison, number or 0)
+        kept = KeptComparison(number, comparison, runs)
+        self._next_comparison = number + 1
+        for run in runs:
+            record = self.get(run)
             if record is not None:
-                self._comparisons[record.group] = comparison
+                self._comparisons[record.group] = kept
+        return kept
 
     def comparison(self, group: RunGroup) -> Comparison | None:
         """The A/B comparison ``group``'s runs were part of, if any."""
-        return self._comparisons.get(group.number)
+        kept = self._comparisons.get(group.number)
+        return None if kept is None else kept.comparison
+
+    def kept_comparison(self, group: int) -> KeptComparison | None:
+        """The comparison group ``group``'s runs were part of, with its number and runs."""
+        return self._comparisons.get(group)
 
     def mark_baseline(self, number: int | None) -> None:
         """Make the group of run ``number`` the baseline (None clears it)."""

@@ -316,8 +316,8 @@ async def test_the_wizard_and_diagnose_take_the_same_answers_from_a_profile(
         assert figures is not None and figures.query == w.query
         prefilled = workload_answers(w, figures.query_ms)
         for answer, value in prefilled.items():
-            field = wizard.query_one(f"#a-{answer}")
-            assert getattr(field, "value") == shown(value), answer
+            field = wizard.query_one(f"#a-{answer}", Input | Select)
+            assert field.value == shown(value), answer
 
     argv = ["diagnose", "--profile", name, "--dsn", dsn, *given]
     assert main([*argv, "--json"]) == 0
@@ -342,9 +342,7 @@ async def test_the_wizard_and_diagnose_take_the_same_answers_from_a_profile(
     assert "Measured: connect" in text and f"the pool of profile {name}" in text
 
 
-async def test_diagnose_refuses_batch_mariadb_s_default_rate_as_the_wizard_does(
-    capsys, mysql_dsn
-):
+async def test_diagnose_refuses_batch_mariadb_s_default_rate_as_the_wizard_does(capsys, mysql_dsn):
     """4 threads holding ~230 ms cannot keep up with the assumed 50/s: the wizard refuses it on
     the rate's step (above), the CLI names the default and the option to give instead."""
     from pooltui.cli import main
@@ -352,5 +350,6 @@ async def test_diagnose_refuses_batch_mariadb_s_default_rate_as_the_wizard_does(
     code = main(["diagnose", "--profile", "batch-mariadb", "--dsn", mysql_dsn])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
-    assert "could never keep up" in err and "peak_rate_per_s (50), processes (1) are defaults" in err
+    assert "could never keep up" in err
+    assert "peak_rate_per_s (50), processes (1) are defaults" in err
     assert "give --rate" in err and "Traceback" not in err
