@@ -19,6 +19,7 @@ from pooltui.core.errors import BadInput
 from pooltui.core.load import engine
 from pooltui.core.load.notes import RunNote
 from pooltui.core.load.results import STARVED_SHARE
+from pooltui.core.numbers import ms
 from pooltui.core.pool import InstrumentedPool, PoolEvent
 from pooltui.core.report import format_run
 
@@ -568,7 +569,7 @@ def test_sqlite_starves_threads_through_the_unfair_handoff(sqlite_dsn: str, pool
     assert finding.level == "warning"
     assert f"{len(starved)} of 8 threads were starved" in finding.message
     assert f"Jain's fairness {result.fairness:.2f}" in finding.message
-    assert f"acquire max was {result.acquire.max:,.0f} ms" in finding.message
+    assert f"acquire max was {ms(result.acquire.max)}" in finding.message
     text = format_run(result)
     assert f"{len(starved)} starved" in text and "finding: " in text
     assert "p99.9" in text

@@ -56,6 +56,7 @@ from pooltui.core.diagnosis.recommend import (
 )
 from pooltui.core.diagnosis.verify import TargetFigures, measure_target, verify_workload
 from pooltui.core.errors import BadInput, CannotConnect
+from pooltui.core.numbers import ms
 from pooltui.core.profiles import Profile, read_toml_file
 from pooltui.core.targets import DriverFacts
 
@@ -279,7 +280,7 @@ def profile_lines(
             spent = value - w.hold_ms
             timed = measured is not None and measured.representative
             source = "measured" if timed else "the default query_ms"
-            text += f" (its {w.hold_ms:g} ms hold + the query's {spent:.3g} ms, {source})"
+            text += f" (its {w.hold_ms:g} ms hold + the query's {ms(spent)}, {source})"
         elif name == "peak_rate_per_s" and w.pattern == "steady":
             text += f" (its {w.threads} threads with {w.think_ms:g} ms think time, nobody waiting)"
         parts.append(text)
@@ -310,8 +311,8 @@ def format_text(
         )
         timeout = "" if not s.wait_timeout_s else f", wait_timeout {s.wait_timeout_s:g} s"
         out.append(
-            f"Measured: connect {measured.connect_ms:.3g} ms, {measured.query} "
-            f"{measured.query_ms:.3g} ms; {s.product or 'server'} {s.version}"
+            f"Measured: connect {ms(measured.connect_ms)}, {measured.query} "
+            f"{ms(measured.query_ms)}; {s.product or 'server'} {s.version}"
             f"{limit}{timeout}"
         )
     out += origin or []

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pooltui.core.compare.noise import Spread
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
+from pooltui.core.numbers import figure, ms
 
 if TYPE_CHECKING:
     from pooltui.core.compare.runner import Comparison
@@ -59,12 +60,8 @@ def unit_of(key: str) -> str:
 
 
 def format_value(value: float, unit: str) -> str:
-    """A figure as one cell shows it: counts whole, rates and milliseconds with sane digits."""
-    if unit == "":
-        return f"{round(value):,}"
-    if unit == "req/s":
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
-    return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.2f}"
+    """A figure as one cell shows it: the shared number format (``numbers.figure``)."""
+    return figure(value, unit)
 
 
 def format_difference(difference: float, unit: str, *, compact: bool = False) -> str:
@@ -300,7 +297,7 @@ class RunGroup:
             f"runs {self.numbers()}: {band(lambda r: r.throughput_rps, ' req/s')}, p95 "
             f"{band(lambda r: r.latency.p95, ' ms')}, acquire p95 "
             f"{band(lambda r: r.acquire.p95, ' ms')}; worst run: acquire max "
-            f"{worst_wait:,.2f} ms, errors {worst_errors:,}"
+            f"{ms(worst_wait)}, errors {worst_errors:,}"
         )
 
     def figure(self, key: str) -> Figure:

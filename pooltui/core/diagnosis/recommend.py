@@ -25,7 +25,7 @@ from pooltui.core.diagnosis.rules import (
     symptom_advice,
 )
 from pooltui.core.errors import BadInput
-from pooltui.core.numbers import is_int, is_number
+from pooltui.core.numbers import is_int, is_number, ms, rate
 
 if TYPE_CHECKING:
     from pooltui.core.probes import ServerInfo
@@ -146,8 +146,8 @@ def _check_keep_up(threads: int, rate_per_process: float, hold_ms: float) -> Non
     interval_ms = threads / rate_per_process * 1000.0
     if hold_ms >= interval_ms:
         raise AnswerRefused(
-            f"At {rate_per_process:g} requests/s per process each of the {threads} threads must "
-            f"start a request every {interval_ms:.3g} ms but holds a connection for "
+            f"At {rate(rate_per_process, ' requests/s')} per process each of the {threads} "
+            f"threads must start a request every {ms(interval_ms)} but holds a connection for "
             f"{hold_ms:g} ms, so the threads could never keep up; check the rate, the hold time "
             "or the threads.",
             KEEP_UP_ANSWERS,
@@ -254,20 +254,20 @@ def _context(
     query_ms, connect_ms, hold_ms = a.query_ms, a.connect_ms, a.hold_ms
     if "query_ms" in a.assumed and m.query_ms is not None:
         query_ms = m.query_ms
-        notes.append(f"query_ms is the {query_ms:.3g} ms measured on the target.")
+        notes.append(f"query_ms is the {ms(query_ms)} measured on the target.")
     elif "query_ms" in a.assumed and "complexity" not in a.assumed:
         query_ms = TYPICAL_QUERY_MS[a.complexity]
         notes.append(f"query_ms {query_ms:g} ms is typical of {a.complexity} queries, not timed.")
     if "connect_ms" in a.assumed and m.connect_ms is not None:
         connect_ms = m.connect_ms
-        notes.append(f"connect_ms is the {connect_ms:.3g} ms measured on the target.")
+        notes.append(f"connect_ms is the {ms(connect_ms)} measured on the target.")
     if hold_ms < query_ms:
-        notes.append(f"hold_ms raised from {hold_ms:g} ms to the query time, {query_ms:.3g} ms.")
+        notes.append(f"hold_ms raised from {hold_ms:g} ms to the query time, {ms(query_ms)}.")
         hold_ms = query_ms
-    rate = a.peak_rate_per_s / a.processes
-    _check_keep_up(a.threads_per_process, rate, hold_ms)
+    per_process = a.peak_rate_per_s / a.processes
+    _check_keep_up(a.threads_per_process, per_process, hold_ms)
     cpr = a.connections_per_request
-    load = q.littles_law(rate, hold_ms / 1000.0) * cpr
+    load = q.littles_law(per_process, hold_ms / 1000.0) * cpr
     ctx = Context(
         answers=a,
         facts=facts,
@@ -275,7 +275,7 @@ def _context(
         hold_s=hold_ms / 1000.0,
         query_ms=query_ms,
         connect_ms=connect_ms,
-        rate=rate,
+        rate=per_process,
         load=load,
         load_avg=load / a.peak_to_average,
         usable=a.threads_per_process * cpr,

@@ -21,6 +21,7 @@ from pooltui.core.diagnosis.recommend import (
     SHAPES,
     workload_answers,
 )
+from pooltui.core.numbers import ms
 
 if TYPE_CHECKING:
     from pooltui.core.config import Workload
@@ -119,8 +120,8 @@ def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
     grid.add_column(style="bold")
     grid.add_column()
     rows = [
-        ("connect", f"{f.connect_ms:.3g} ms (median of 3)"),
-        (f.query, f"{f.query_ms:.3g} ms" + (" (median of 5)" if f.representative else "")),
+        ("connect", f"{ms(f.connect_ms)} (median of 3)"),
+        (f.query, ms(f.query_ms) + (" (median of 5)" if f.representative else "")),
         ("server", f"{s.product} {s.version}".strip()),
         (
             "max_connections",
