@@ -141,15 +141,11 @@ async def test_an_ab_comparison_and_its_verdicts_last_across_two_consoles(
     from pooltui.tui.messages import ComparisonFinished
     from pooltui.tui.screens.run_details import RunDetailsScreen
 
-    from .helpers import SHORT_BURST, set_slider
+    from .helpers import SHORT_BURST, prepare_ab
 
     first = Console(sqlite_dsn, PoolConfig(maxconnections=2, maxcached=2), SHORT_BURST)
     async with first.run() as pilot:
-        await pilot.pause()
-        await burst(pilot, first)
-        await pilot.press("m")
-        await set_slider(pilot, first, "maxconnections", 4)
-        await set_slider(pilot, first, "repeats", 1)  # one round: A/B/B/A
+        await prepare_ab(pilot, first, 4)
         await pilot.press("a")
         await until(pilot, lambda: first.seen(ComparisonFinished))
         await until(pilot, lambda: isinstance(first.app.screen, RunDetailsScreen))
