@@ -619,7 +619,7 @@ def test_callers_still_waiting_at_the_end_count_with_their_wait(name: str, reque
     assert max(row.waiting_ms for row in result.per_thread) > ages[-1]
     (note,) = result.noted(RunNote.STILL_WAITING)
     assert note.startswith("2 callers were still waiting for a connection at the end")
-    assert f"{result.unfinished_wait_max_ms:,.0f} ms" in note
+    assert ms(result.unfinished_wait_max_ms) in note
     # an application timeout at any rung below those waits would have failed both
     assert result.timeout_what_if() and all(s == 1.0 for _, s in result.timeout_what_if())
     data = json.loads(json.dumps(result.as_dict()))
