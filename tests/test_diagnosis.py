@@ -29,6 +29,7 @@ from pooltui.core.diagnosis.recommend import (
 from pooltui.core.errors import BadInput
 from pooltui.core.load import engine
 from pooltui.core.load.results import RunResult
+from pooltui.core.numbers import ms
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.pool.histogram import Summary
 from pooltui.core.pool.lock_time import LockTime
@@ -174,7 +175,7 @@ def test_maxconnections_for_fewest_connections_accepts_more_waiting():
     assert q.erlang_c(n - 1, 3.0) > 0.5 or 3.0 / (n - 1) > 0.85
     latency = one_change(rules._rule_maxconnections(ctx(), PoolConfig()), "maxconnections").new
     assert n < latency
-    assert "3.00 busy connections" in change.why and "200/s x 15 ms" in change.why
+    assert "3.00 busy connections" in change.why and "200/s x 15.00 ms" in change.why
 
 
 def test_maxconnections_without_blocking_uses_erlang_b():
@@ -249,7 +250,7 @@ def test_hikari_bound_warns_only_far_above_or_when_the_database_saturates():
     cores2 = replace(WEB, processes=4, peak_rate_per_s=200, db_cores=2)  # Hikari size 4
     assert "HikariCP" in messages(rules._rule_hikari(ctx(cores2), PoolConfig(maxconnections=8)))
     busy = replace(cores2, peak_rate_per_s=800)  # 4 x 3 = 12 busy > 4
-    assert "12.0 connections busy" in messages(rules._rule_hikari(ctx(busy), PoolConfig()))
+    assert "12.00 connections busy" in messages(rules._rule_hikari(ctx(busy), PoolConfig()))
     roomy = replace(cores2, db_cores=32)
     assert rules._rule_hikari(ctx(roomy), PoolConfig(maxconnections=8)) == ([], [])
     assert rules._rule_hikari(ctx(), PoolConfig(maxconnections=8)) == ([], [])
@@ -340,7 +341,7 @@ def test_idle_timeout_compares_fifo_idle_time_with_wait_timeout():
     outcome = rules._rule_idle_timeout(ctx(quiet, PYMYSQL, srv), cfg)
     advice = outcome[1][0]
     assert advice.level == "warning" and "20 s (wait_timeout)" in advice.message
-    assert "about 32 s" in advice.message  # 8 cached connections / 0.25 per s
+    assert "about 32.00 s" in advice.message  # 8 cached connections / 0.25 per s
     pinged = rules._rule_idle_timeout(ctx(quiet, PYMYSQL, srv), replace(cfg, ping=1))
     assert pinged[1][0].level == "info" and "replaces dead ones" in pinged[1][0].message
     busy = rules._rule_idle_timeout(ctx(WEB, PYMYSQL, srv), cfg)
@@ -459,7 +460,7 @@ def test_defaults_with_measurements_say_what_was_assumed_and_measured():
     rec = recommend(DEFAULT_ANSWERS, PoolConfig(), SQLITE, measured)
     check_consistent(rec, SQLITE)
     text = " ".join(rec.assumptions)
-    assert "30 ms measured" in text and "7.5 ms measured" in text
+    assert "30.00 ms measured" in text and "7.50 ms measured" in text
     assert "hold_ms raised" in text and "threads_per_process = 8 is a default" in text
     assert rec.prediction.offered_load == pytest.approx(50 * 0.030)
 
@@ -519,7 +520,7 @@ def test_recommend_against_the_real_mariadb_limits(mysql_dsn):
     assert rec.advice[0].level == "error" and f"leaving {free}" in rec.advice[0].message
     assert "wait_timeout" in " ".join(a.message for a in rec.advice)
     assert rec.config.ping == 1  # PyMySQL really has ping()
-    assert any(f"{connect_ms:.3g} ms measured" in s for s in rec.assumptions)
+    assert any(f"{ms(connect_ms)} measured" in s for s in rec.assumptions)
 
 
 @pytest.mark.postgres
@@ -566,7 +567,7 @@ def test_starvation_finding_needs_starved_threads_that_waited(sqlite_dsn):
     (finding,) = rules.run_findings(loud)
     assert finding.level == "warning"
     assert "1 of 3 threads were starved" in finding.message
-    assert "longest wait of a starved thread 2,500 ms" in finding.message
+    assert "longest wait of a starved thread 2,500.0 ms" in finding.message
     for cure in ("fewer threads than connections", "think time", "a FIFO queue"):
         assert cure in finding.message
 

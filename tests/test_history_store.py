@@ -196,3 +196,114 @@ def test_history_command_sets_a_damaged_file_aside(
     assert main(["history", "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out) == [] and "set aside" in err
+
+
+# --- A/B comparisons, and the schema they brought ----------------------------------------------
+
+
+@pytest.fixture
+def comparison(sqlite_dsn: str):
+    """A real A/B/B/A comparison on a SQLite file: B has twice the connections."""
+    from pooltui.core.compare.runner import Side, run_comparison
+
+    a = Side(CONFIG, WORKLOAD, "A")
+    b = Side(PoolConfig(maxconnections=4, maxcached=4), WORKLOAD, "B")
+    return run_comparison(parse_dsn(sqlite_dsn), a, b, 1, warmup_s=0.1)
+
+
+def keep_comparison(history: StoredHistory, comparison) -> list[int]:
+    """Its runs into the history (each side one group, as the console does), then itself."""
+    sides = {"A": comparison.a, "B": comparison.b}
+    groups: dict[str, int] = {}
+    numbers = []
+    for run in comparison.runs:
+        side = sides[run.side]
+        record = history.add(side.config, side.workload, run.result, repeats=groups.get(run.side))
+        groups.setdefault(run.side, record.number)
+        numbers.append(record.number)
+    history.add_comparison(comparison, numbers)
+    return numbers
+
+
+def test_a_comparison_and_its_verdicts_are_read_back_equal(
+    comparison, store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    numbers = keep_comparison(StoredHistory(HistoryStore(store_path)), comparison)
+    again = StoredHistory(HistoryStore(store_path))
+    assert again.problems == []
+    for number in numbers:
+        group = again.group(number)
+        assert group is not None and again.comparison(group) == comparison
+    kept = again.kept_comparison(again.group(numbers[0]).number)
+    assert kept is not None and kept.number == 1 and kept.runs == tuple(numbers)
+    assert [kept.side_of(n) for n in numbers] == list("ABBA")
+
+    os.environ[DATA_DIR_ENV] = str(store_path.parent)  # `pooltui history` reads this file
+    try:
+        assert main(["history", "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out)  # strict JSON: no Infinity
+        assert main(["history", "--csv"]) == 0
+        rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+        assert main(["history"]) == 0
+        text = capsys.readouterr().out
+    finally:
+        del os.environ[DATA_DIR_ENV]
+    verdicts = {name: str(d.verdict) for name, d in comparison.differences.items()}
+    for run, row, side in zip(listed, rows, "ABBA", strict=True):
+        assert run["comparison"]["number"] == 1 and run["comparison"]["side"] == side
+        assert run["comparison"]["changes"] == ["maxcached 2→4", "maxconnections 2→4"]
+        got = {name: d["verdict"] for name, d in run["comparison"]["figures"].items()}
+        assert got == verdicts
+        assert row["ab"] == "1" and row["ab.side"] == side
+        assert row["ab.throughput_rps.verdict"] == verdicts["throughput_rps"]
+    assert "(A/B 1, A)" in text and "(A/B 1, B)" in text
+    runs = ", ".join(f"#{n}" for n in numbers)
+    assert f"A/B 1: runs {runs} (ABBA), B changes maxcached 2→4, maxconnections 2→4" in text
+
+
+def test_a_comparison_goes_with_the_last_of_its_runs(comparison, store_path: Path) -> None:
+    history = StoredHistory(HistoryStore(store_path))
+    numbers = keep_comparison(history, comparison)
+    history.remove(numbers[0])  # the A group: B's runs still show the comparison
+    store = HistoryStore(store_path)
+    assert [s["number"] for s in store.summaries()] == [1]
+    history.remove(numbers[1])
+    assert HistoryStore(store_path).summaries() == []
+    second = keep_comparison(StoredHistory(HistoryStore(store_path)), comparison)
+    kept = StoredHistory(HistoryStore(store_path)).kept_comparison(second[0])
+    assert kept is not None and kept.number == 2  # never reused, as run numbers
+
+
+def test_an_older_history_is_upgraded_keeping_its_runs(
+    runs: list[engine.RunResult], comparison, store_path: Path
+) -> None:
+    """A schema-1 file (before comparisons were kept) opens, is migrated in place (not set
+    aside), keeps its runs, and then keeps comparisons too."""
+    store = HistoryStore(store_path)
+    StoredHistory(store).add(CONFIG, WORKLOAD, runs[0])
+    store.close()
+    with sqlite3.connect(store_path) as db:  # what schema 1 was: no comparisons table
+        db.execute("DROP TABLE comparisons")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    upgraded = HistoryStore(store_path)
+    assert upgraded.notice == ""  # nothing set aside
+    assert [r.number for r in upgraded.runs()] == [1]
+    assert not list(store_path.parent.glob("*.damaged-*"))
+    version = upgraded._db.execute("PRAGMA user_version").fetchone()[0]
+    assert version == SCHEMA_VERSION == 2
+    history = StoredHistory(upgraded)
+    keep_comparison(history, comparison)
+    assert [s["number"] for s in HistoryStore(store_path).summaries()] == [1]
+
+
+def test_a_comparison_that_cannot_be_read_back_is_a_sentence(comparison, store_path: Path) -> None:
+    keep_comparison(StoredHistory(HistoryStore(store_path)), comparison)
+    with sqlite3.connect(store_path) as db:
+        db.execute("UPDATE comparisons SET comparison = '{\"a\": 7}'")
+    db.close()
+    history = StoredHistory(HistoryStore(store_path))
+    assert history.problems == [history.problems[0]]
+    assert history.problems[0].startswith("A/B comparison 1 could not be read back")
+    assert len(history) == 4  # its runs are still there

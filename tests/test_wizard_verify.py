@@ -84,7 +84,7 @@ def test_the_verify_step_explains_a_measured_load_far_from_the_prediction(sqlite
     slow = replace(measured, rate_per_s=10.0, arrivals=400)
     (note, *_) = verify_notes(rec, 50.0, {"current": slow})
     assert "beyond the noise" in note and "±10%" in note  # 1.96 / sqrt(400)
-    assert "offered 10/s of the 50/s asked" in note and "utilisation" in note
+    assert "offered 10.0/s of the 50.0/s asked" in note and "utilisation" in note
     fair = replace(
         measured, rate_per_s=50.0, arrivals=400, hold_ms=rec.prediction_before.offered_load * 20
     )

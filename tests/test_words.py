@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pooltui.core.errors import explain_error_kind
-from pooltui.core.numbers import count
+from pooltui.core.numbers import count, figure, ms, percent, rate, seconds, share
 from pooltui.core.pool.instrumented import FOUND_DEAD_BY
 
 
@@ -15,6 +15,44 @@ def test_counts_agree_and_have_separators() -> None:
     assert count(0, "error") == "0 errors"
     assert count(1116042, "error") == "1,116,042 errors"
     assert count(2, "process", "processes") == "2 processes"
+
+
+def test_one_number_format_per_unit_with_separators() -> None:
+    """The same decimals per unit wherever a figure is shown (the history table's cells, the
+    CLI's text, the diagnosis): no 3.68e+03, no 1234.5678."""
+    assert figure(1116042, "") == "1,116,042"
+    assert (figure(3680.4, "req/s"), figure(9.94, "req/s")) == ("3,680", "9.9")
+    assert (figure(0.0412, "ms"), figure(203.17, "ms"), figure(12345.6, "ms")) == (
+        "0.04",
+        "203.2",
+        "12,345.6",
+    )
+    assert figure(13.625, "connections") == "13.62" or figure(13.625, "connections") == "13.63"
+    assert (ms(1234.5), ms(float("inf")), seconds(28800)) == (
+        "1,234.5 ms",
+        "unbounded",
+        "28,800.0 s",
+    )
+    assert (rate(3680.0), rate(52.25, " req/s")) == ("3,680/s", "52.2 req/s")
+    assert (percent(0.1788), percent(0.00002), percent(0), share(0.554)) == (
+        "17.88%",
+        "2.0e-05",
+        "0.00%",
+        "55%",
+    )
+
+
+def test_the_cli_and_the_diagnosis_take_the_shared_format() -> None:
+    """Sentences the CLI prints from a diagnosis: a rate of thousands and a hold of seconds
+    read with separators, never in scientific notation."""
+    from pooltui.core.config import PoolConfig
+    from pooltui.core.diagnosis.recommend import answers_from_mapping, recommend
+    from pooltui.core.targets import driver_facts
+
+    answers = answers_from_mapping({"threads_per_process": 128, "peak_rate_per_s": 3680.0})
+    rec = recommend(answers, PoolConfig(), driver_facts("psycopg"))
+    why = next(c.why for c in rec.changes if c.param == "maxconnections")
+    assert "3,680/s x 20.00 ms" in why and "e+" not in why
 
 
 def test_error_codes_are_said_in_words() -> None:

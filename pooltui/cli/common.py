@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pooltui.core.errors import BadInput, PooltuiError, redact
-from pooltui.core.numbers import count
+from pooltui.core.numbers import count, ms, rate, seconds
 
 if TYPE_CHECKING:
     from pooltui.core.compare.runner import RunDone
@@ -257,10 +257,10 @@ def print_run_done(done: RunDone) -> None:
     """One stderr line per finished run of a repeat or a comparison (its side, if it has two)."""
     r = done.result
     side = f" ({done.side})" if done.compared else ""
-    cut = f" (stopped after {r.duration_s:.2f} s: not judged)" if r.stopped else ""
+    cut = f" (stopped after {seconds(r.duration_s)}: not judged)" if r.stopped else ""
     print(
-        f"pooltui: run {done.index}/{done.total}{side}: {r.throughput_rps:,.1f} req/s, latency "
-        f"p95 {r.latency.p95:,.2f} ms, acquire max {r.acquire.max:,.2f} ms, "
+        f"pooltui: run {done.index}/{done.total}{side}: {rate(r.throughput_rps, ' req/s')}, "
+        f"latency p95 {ms(r.latency.p95)}, acquire max {ms(r.acquire.max)}, "
         f"{count(r.errors, 'error')}{cut}",
         file=sys.stderr,
         flush=True,

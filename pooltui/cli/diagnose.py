@@ -17,6 +17,9 @@ Decisions, documented in ``--help`` too:
   (median of several runs), since it is what the profile's bursts run; without either, the
   measured SELECT 1 round trip is shown but not used as ``query_ms``: it is a floor, not the
   application's query, and it would override ``--complexity``.
+* The profile's workload answers what the options and the file leave open, exactly as the
+  wizard prefills from it (``workload_answers``: threads, rate, shape, query, hold with the
+  measured query); the text and ``from_profile`` in the JSON say which answers it gave.
 
 Nothing here imports textual.
 """
@@ -27,6 +30,7 @@ import argparse
 import json
 import sys
 import textwrap
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +41,7 @@ from pooltui.core.diagnosis.display import assumed_names, prediction_table
 from pooltui.core.diagnosis.recommend import (
     ANSWER_NAMES,
     COMPLEXITIES,
+    DEFAULT_ANSWERS,
     GOALS,
     SHAPES,
     SYMPTOMS,
@@ -47,9 +52,11 @@ from pooltui.core.diagnosis.recommend import (
     answers_from_mapping,
     recommend,
     recommendation_as_dict,
+    workload_answers,
 )
 from pooltui.core.diagnosis.verify import TargetFigures, measure_target, verify_workload
 from pooltui.core.errors import BadInput, CannotConnect
+from pooltui.core.numbers import ms
 from pooltui.core.profiles import Profile, read_toml_file
 from pooltui.core.targets import DriverFacts
 
@@ -174,29 +181,50 @@ def read_answers_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def gather_answers(args: argparse.Namespace) -> Answers:
-    """Options beat the file, the file beats the defaults; the rest is marked assumed."""
+def given_answers(args: argparse.Namespace) -> dict[str, Any]:
+    """The answers the user gave: options beat the file."""
     data = read_answers_file(args.answers) if args.answers else {}
     for name in ANSWER_NAMES:
         value = getattr(args, f"answer_{name}", None)
         if value is not None:
             data[name] = value
-    return answers_from_mapping(data)
+    return data
+
+
+def profile_answers(
+    profile: Profile | None, given: Mapping[str, Any], measured: TargetFigures | None
+) -> dict[str, Any]:
+    """The profile's workload as answers, for those not given: what the wizard prefills from
+    the same profile (``workload_answers``), its hold with the measured time of the profile's
+    query when that is the query timed."""
+    if profile is None:
+        return {}
+    timed = (
+        measured is not None
+        and measured.representative
+        and measured.query == profile.workload.query
+    )
+    read = workload_answers(profile.workload, measured.query_ms if timed and measured else None)
+    return {name: value for name, value in read.items() if name not in given}
 
 
 # --- target and measurement ---------------------------------------------------------------------
 
 
-def refusal_with_defaults(error: AnswerRefused, answers: Answers) -> str:
-    """The refusal, plus which of the answers it names are defaults and the option for each:
-    a default rate the measured query cannot keep up with is the likeliest to be wrong."""
+def refusal_with_defaults(error: AnswerRefused, data: Mapping[str, Any]) -> str:
+    """The refusal, plus which of the answers it names are defaults (not in ``data``, the
+    answers given or read off the profile) and the option for each: a default rate the
+    measured query cannot keep up with is the likeliest to be wrong."""
     options = {name: flag for flag, name, _, _ in ANSWER_OPTIONS}
-    defaults = [name for name in error.answers if name in answers.assumed and name in options]
+    defaults = [name for name in error.answers if name not in data and name in options]
     if not defaults:
         return str(error)
-    named = ", ".join(f"{name} ({_answer_value(answers, name)})" for name in defaults)
+    named = ", ".join(f"{name} ({_answer_value(DEFAULT_ANSWERS, name)})" for name in defaults)
     flags = ", ".join(options[name] for name in defaults)
-    return f"{str(error).rstrip('.')}; {named} are defaults, not your figures: give {flags}."
+    are = (
+        "is a default, not your figure" if len(defaults) == 1 else "are defaults, not your figures"
+    )
+    return f"{str(error).rstrip('.')}; {named} {are}: give {flags}."
 
 
 def profile_query(profile: Profile | None) -> str | None:
@@ -233,6 +261,32 @@ def _wrap(text: str, indent: str) -> str:
     return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent)
 
 
+def profile_lines(
+    profile: Profile | None, from_profile: Mapping[str, Any], measured: TargetFigures | None
+) -> list[str]:
+    """Which answers came from the profile's workload (and the hold's parts), so a reader tells
+    the profile's figures from the measured ones."""
+    if profile is None:
+        return []
+    if not from_profile:
+        return [f"From the profile {profile.name}: nothing (every answer it holds was given)."]
+    w = profile.workload
+    parts = []
+    for name, value in from_profile.items():
+        text = f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}"
+        if name == "query":
+            text = f"query = {value!r} (timed: see Measured)" if measured else f"query = {value!r}"
+        elif name == "hold_ms":
+            spent = value - w.hold_ms
+            timed = measured is not None and measured.representative
+            source = "measured" if timed else "the default query_ms"
+            text += f" (its {w.hold_ms:g} ms hold + the query's {ms(spent)}, {source})"
+        elif name == "peak_rate_per_s" and w.pattern == "steady":
+            text += f" (its {w.threads} threads with {w.think_ms:g} ms think time, nobody waiting)"
+        parts.append(text)
+    return [_wrap(f"From the profile {profile.name}'s workload: " + "; ".join(parts) + ".", "")]
+
+
 def format_text(
     rec: Recommendation,
     answers: Answers,
@@ -240,8 +294,10 @@ def format_text(
     target_label: str,
     measured: TargetFigures | None,
     assumed: list[str],
+    origin: list[str] | None = None,
 ) -> str:
-    """The recommendation for a terminal: changes, advice, prediction, assumptions."""
+    """The recommendation for a terminal: what was measured and what came from the profile
+    (``origin``), changes, advice, prediction, assumptions."""
     out = [f"pooltui diagnose: {target_label}; current configuration: {current_label}"]
     if measured is not None:
         s = measured.server
@@ -255,10 +311,11 @@ def format_text(
         )
         timeout = "" if not s.wait_timeout_s else f", wait_timeout {s.wait_timeout_s:g} s"
         out.append(
-            f"Measured: connect {measured.connect_ms:.3g} ms, {measured.query} "
-            f"{measured.query_ms:.3g} ms; {s.product or 'server'} {s.version}"
+            f"Measured: connect {ms(measured.connect_ms)}, {measured.query} "
+            f"{ms(measured.query_ms)}; {s.product or 'server'} {s.version}"
             f"{limit}{timeout}"
         )
+    out += origin or []
     out += ["", "Changes" if rec.changes else "Changes: none, the current configuration fits"]
     for change in rec.changes:
         out.append(f"  {change.param}: {change.old!r} -> {change.new!r}")
@@ -428,7 +485,7 @@ def run(args: argparse.Namespace) -> int:
     current, _ = apply_overrides(
         profile.pool if profile else PoolConfig(), Workload(), args.overrides
     )
-    answers = gather_answers(args)
+    given = given_answers(args)
     dsn = args.dsn or (profile.dsn if profile else None)
     target = resolve_target(args, dsn) if dsn else None  # no target: nothing to measure
     facts = target.facts if target else driver_facts("sqlite3")
@@ -438,7 +495,7 @@ def run(args: argparse.Namespace) -> int:
     measured = None
     if target is not None and not args.no_measure:
         try:
-            measured = measure_target(target, answers.query or profile_query(profile))
+            measured = measure_target(target, given.get("query") or profile_query(profile))
         except CannotConnect as error:
             if args.dsn:
                 raise CannotConnect(
@@ -450,10 +507,12 @@ def run(args: argparse.Namespace) -> int:
                 "defaults instead of measured figures.",
                 file=sys.stderr,
             )
+    from_profile = profile_answers(profile, given, measured)
     try:
+        answers = answers_from_mapping(from_profile | given)
         rec = recommend(answers, current, facts, measured.measurements() if measured else None)
     except AnswerRefused as error:
-        raise BadInput(refusal_with_defaults(error, answers)) from None
+        raise BadInput(refusal_with_defaults(error, from_profile | given)) from None
     assumed = assumed_names(answers, measured.measurements() if measured else None)
     if target is None:
         target_label = "no target (nothing measured; demo driver facts)"
@@ -461,7 +520,7 @@ def run(args: argparse.Namespace) -> int:
         target_label = f"{target.redacted} (not measured)"
     else:
         target_label = target.redacted
-    current_label = f"profile {profile.name}" if profile else "pooltui's defaults"
+    current_label = f"the pool of profile {profile.name}" if profile else "pooltui's defaults"
     if args.overrides:
         current_label += " with " + ", ".join(args.overrides)
 
@@ -471,12 +530,21 @@ def run(args: argparse.Namespace) -> int:
         data = as_json(
             rec, answers, current, facts, target.redacted if target else None, measured, assumed
         )
+        data["from_profile"] = from_profile
         text = json.dumps(data, indent=2) + "\n"
     elif form == "toml":
         name = f"{profile.name}-recommended" if profile else "diagnosed"
         text = as_profile_toml(rec, answers, measured, name, dsn)
     else:
-        text = format_text(rec, answers, current_label, target_label, measured, assumed)
+        text = format_text(
+            rec,
+            answers,
+            current_label,
+            target_label,
+            measured,
+            assumed,
+            profile_lines(profile, from_profile, measured),
+        )
         text += fleet_text(target, answers, rec, measured, fleet)
     write_output(args.output, text, f"the {form} recommendation", force=args.force)
     if fleet is not None:

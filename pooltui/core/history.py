@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pooltui.core.compare.noise import Spread
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
+from pooltui.core.numbers import figure, ms
 
 if TYPE_CHECKING:
     from pooltui.core.compare.runner import Comparison
@@ -59,12 +60,8 @@ def unit_of(key: str) -> str:
 
 
 def format_value(value: float, unit: str) -> str:
-    """A figure as one cell shows it: counts whole, rates and milliseconds with sane digits."""
-    if unit == "":
-        return f"{round(value):,}"
-    if unit == "req/s":
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
-    return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.2f}"
+    """A figure as one cell shows it: the shared number format (``numbers.figure``)."""
+    return figure(value, unit)
 
 
 def format_difference(difference: float, unit: str, *, compact: bool = False) -> str:
@@ -300,7 +297,7 @@ class RunGroup:
             f"runs {self.numbers()}: {band(lambda r: r.throughput_rps, ' req/s')}, p95 "
             f"{band(lambda r: r.latency.p95, ' ms')}, acquire p95 "
             f"{band(lambda r: r.acquire.p95, ' ms')}; worst run: acquire max "
-            f"{worst_wait:,.2f} ms, errors {worst_errors:,}"
+            f"{ms(worst_wait)}, errors {worst_errors:,}"
         )
 
     def figure(self, key: str) -> Figure:
@@ -382,6 +379,23 @@ def same_setup_note(group: RunGroup, base: RunGroup, *, compact: bool = False) -
     )
 
 
+@dataclass(frozen=True)
+class KeptComparison:
+    """An A/B comparison as the history keeps it: its number (1, 2, ... never reused), the
+    comparison, and the history numbers of its runs in time order (``comparison.runs``')."""
+
+    number: int
+    comparison: Comparison
+    runs: tuple[int, ...]
+
+    def side_of(self, run: int) -> str | None:
+        """ "A" or "B" for one of its runs (None for another run)."""
+        sides = [r.side for r in self.comparison.runs]
+        if run not in self.runs or len(sides) != len(self.runs):
+            return None
+        return sides[self.runs.index(run)]
+
+
 class RunHistory:
     """The runs in order, their groups, their notes, and which group is the baseline.
 
@@ -392,7 +406,8 @@ class RunHistory:
     def __init__(self) -> None:
         self._records: dict[int, RunRecord] = {}
         self._baseline: int | None = None
-        self._comparisons: dict[int, Comparison] = {}  # by the group numbers of its runs
+        self._comparisons: dict[int, KeptComparison] = {}  # by the group numbers of its runs
+        self._next_comparison = 1
         self._notes: dict[int, str] = {}  # by group number
         self._next = 1
 
@@ -515,16 +530,29 @@ class RunHistory:
             return None
         return newest.number
 
-    def add_comparison(self, comparison: Comparison, numbers: Iterable[int]) -> None:
-        """Keep an A/B comparison beside the groups of its runs (``numbers``: the runs)."""
-        for number in numbers:
-            record = self.get(number)
+    def add_comparison(
+        self, comparison: Comparison, numbers: Iterable[int], *, number: int | None = None
+    ) -> KeptComparison:
+        """Keep an A/B comparison beside the groups of its runs (``numbers``: the runs, in
+        time order); it gets the next comparison number (``number``: a store's, kept)."""
+        runs = tuple(numbers)
+        number = max(self._next_comparison, number or 0)
+        kept = KeptComparison(number, comparison, runs)
+        self._next_comparison = number + 1
+        for run in runs:
+            record = self.get(run)
             if record is not None:
-                self._comparisons[record.group] = comparison
+                self._comparisons[record.group] = kept
+        return kept
 
     def comparison(self, group: RunGroup) -> Comparison | None:
         """The A/B comparison ``group``'s runs were part of, if any."""
-        return self._comparisons.get(group.number)
+        kept = self._comparisons.get(group.number)
+        return None if kept is None else kept.comparison
+
+    def kept_comparison(self, group: int) -> KeptComparison | None:
+        """The comparison group ``group``'s runs were part of, with its number and runs."""
+        return self._comparisons.get(group)
 
     def mark_baseline(self, number: int | None) -> None:
         """Make the group of run ``number`` the baseline (None clears it)."""

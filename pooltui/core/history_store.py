@@ -16,21 +16,23 @@ import contextlib
 import dataclasses
 import enum
 import json
+import math
 import os
 import sqlite3
+import time
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pooltui.core.config import PoolConfig, SessionGuards, Workload
 from pooltui.core.errors import RunFailed, redact
-from pooltui.core.history import DELTA_KEYS, RunHistory, RunRecord
+from pooltui.core.history import DELTA_KEYS, KeptComparison, RunHistory, RunRecord
 from pooltui.core.load.client_cpu import ClientCpu
 from pooltui.core.load.notes import RunNote
 from pooltui.core.load.results import (
@@ -40,12 +42,16 @@ from pooltui.core.load.results import (
     Stall,
     ThreadFigures,
 )
+from pooltui.core.numbers import count
 from pooltui.core.pool.histogram import EMPTY, HistogramSnapshot, Summary
 from pooltui.core.pool.leaks import LeakReport
 from pooltui.core.pool.lock_time import LockTime
 from pooltui.core.pool.stats import PoolStats
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from pooltui.core.compare.runner import Comparison
+
+SCHEMA_VERSION = 2  # 2: the comparisons table (A/B comparisons and their verdicts)
 FILE_NAME = "history.sqlite"
 DATA_DIR_ENV = "POOLTUI_DATA_DIR"
 BUSY_TIMEOUT_S = 5.0  # another console writing the same file: wait this long for its lock
@@ -65,7 +71,20 @@ CREATE TABLE runs (
 CREATE TABLE notes (grp INTEGER PRIMARY KEY, note TEXT NOT NULL);
 CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-_TABLES = {"runs", "notes", "state"}
+_COMPARISONS = """
+CREATE TABLE comparisons (
+    number     INTEGER PRIMARY KEY,
+    saved_at   TEXT    NOT NULL,    -- ISO 8601, UTC
+    runs       TEXT    NOT NULL,    -- JSON: the history numbers of its runs, in time order
+    summary    TEXT    NOT NULL,    -- JSON: what `pooltui history` lists (comparison_summary)
+    comparison TEXT    NOT NULL     -- JSON: the whole Comparison, for the console
+);
+"""
+_SCHEMA += _COMPARISONS
+#: the tables of each schema version, and the script that takes a file from one to the next
+_TABLES_OF = {1: {"runs", "notes", "state"}, 2: {"runs", "notes", "state", "comparisons"}}
+_TABLES = _TABLES_OF[SCHEMA_VERSION]
+_MIGRATIONS = {1: _COMPARISONS}
 
 
 def data_dir() -> Path:
@@ -181,6 +200,8 @@ class StoredRun:
     figures: dict[str, float]
     note: str = ""
     baseline: bool = False
+    #: the A/B comparison the run was part of (comparison_summary, with the run's "side")
+    comparison: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The ``pooltui history --json`` object of one run."""
@@ -195,7 +216,51 @@ class StoredRun:
             "figures": self.figures,
             "config": self.config,
             "workload": self.workload,
+            "comparison": self.comparison,
         }
+
+
+def comparison_summary(kept: KeptComparison) -> dict[str, Any]:
+    """What `pooltui history` says of an A/B comparison: its number, its runs (history
+    numbers, in time order) and their order, what B changes, the pairs judged and each
+    figure's verdict with its interval (as `pooltui compare --json` gives them)."""
+    from pooltui.core.compare.runner import changes
+
+    c = kept.comparison
+    figures = {name: _finite(d.as_dict()) for name, d in c.differences.items()}
+    return {
+        "number": kept.number,
+        "runs": list(kept.runs),
+        "order": "".join(run.side for run in c.runs),
+        "a": c.a.label,
+        "b": c.b.label,
+        "changes": changes(c.a, c.b),
+        "pairs": len(c.pairs),
+        "rounds_judged": c.rounds_judged,
+        "figures": figures,
+        "stopped": c.outcome.stopped,
+        "fatal_error": c.outcome.fatal_error,
+    }
+
+
+def _finite(value: Any) -> Any:
+    """Strict JSON: an unbounded interval's end (one pair: no noise estimate) is null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def run_in(summary: dict[str, Any] | None, number: int) -> dict[str, Any] | None:
+    """A comparison's summary as one of its runs carries it: with the run's side."""
+    if summary is None or number not in summary["runs"]:
+        return None
+    order, runs = summary["order"], summary["runs"]
+    side = order[runs.index(number)] if len(order) == len(runs) else None
+    return summary | {"side": side}
 
 
 def iso(at: float) -> str:
@@ -269,11 +334,13 @@ class HistoryStore:
                 raise DamagedHistory(
                     f"it was written by a newer pooltui, schema {version} > {SCHEMA_VERSION}"
                 )
-            elif version != SCHEMA_VERSION or not tables >= _TABLES:
+            elif not tables >= _TABLES_OF.get(version, _TABLES | {"?"}):
                 raise DamagedHistory("it is not a pooltui history")
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise DamagedHistory(f"integrity check: {check}")
+            if version in _MIGRATIONS:
+                self._migrate(db)
             return db
         except sqlite3.DatabaseError as exc:
             if db is not None:
@@ -283,6 +350,27 @@ class HistoryStore:
             if db is not None:
                 db.close()
             raise
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Take an older history up to SCHEMA_VERSION, one version a transaction, keeping
+        every run; a file that cannot be written (read-only) is left as it is, with a
+        sentence (RunFailed), never set aside."""
+        try:
+            while True:
+                with _transaction(db):  # another console may have migrated it meanwhile
+                    version = db.execute("PRAGMA user_version").fetchone()[0]
+                    if version not in _MIGRATIONS:
+                        return
+                    for statement in _MIGRATIONS[version].split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {version + 1}")
+        except sqlite3.OperationalError as exc:
+            db.close()
+            raise RunFailed(
+                f"The run history {self.path} is from an older pooltui and cannot be "
+                f"upgraded ({exc}): make it writable."
+            ) from None
 
     def _set_aside(self) -> Path:
         """Rename the damaged file (one rename: atomic) to a name no other file has."""
@@ -330,6 +418,29 @@ class HistoryStore:
         with self._write():
             self._db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?)", row)
 
+    def save_comparison(self, kept: KeptComparison, secrets: Any = None) -> None:
+        """Keep one A/B comparison (one transaction): its runs' numbers, its summary and the
+        whole comparison, every string redacted."""
+
+        def clean(text: str) -> str:
+            return redact(text, secrets)
+
+        row = (
+            kept.number,
+            iso(time.time()),
+            json.dumps(list(kept.runs)),
+            json.dumps(encode(comparison_summary(kept), clean)),
+            json.dumps(encode(kept.comparison, clean)),
+        )
+        with self._write():
+            self._db.execute("INSERT OR REPLACE INTO comparisons VALUES (?,?,?,?,?)", row)
+
+    def next_comparison(self) -> int:
+        """As next_number, for comparisons: a deleted comparison's number is not given again."""
+        row = self._db.execute("SELECT max(number) FROM comparisons").fetchone()
+        stored = self._get("next_comparison")
+        return max((row[0] or 0) + 1, int(stored) if stored else 1)
+
     def next_number(self) -> int:
         """One more than the highest number ever kept here (another console's runs too)."""
         row = self._db.execute("SELECT max(number) FROM runs").fetchone()
@@ -343,6 +454,15 @@ class HistoryStore:
             self._db.executemany("DELETE FROM runs WHERE number = ?", [(n,) for n in numbers])
             self._db.execute("DELETE FROM notes WHERE grp = ?", (group,))
             self._set("next", str(keep))
+            kept = {n for (n,) in self._db.execute("SELECT number FROM runs")}
+            gone = [  # a comparison none of whose runs is kept any more
+                (number,)
+                for number, runs in self._db.execute("SELECT number, runs FROM comparisons")
+                if not kept & set(json.loads(runs))
+            ]
+            if gone:
+                self._set("next_comparison", str(self.next_comparison()))
+                self._db.executemany("DELETE FROM comparisons WHERE number = ?", gone)
             if self._get("baseline") == str(group):
                 self._db.execute("DELETE FROM state WHERE key = 'baseline'")
 
@@ -388,9 +508,33 @@ class HistoryStore:
     def notes(self) -> dict[int, str]:
         return {int(g): str(n) for g, n in self._db.execute("SELECT grp, note FROM notes")}
 
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every kept comparison's summary, oldest first (a damaged row is left out)."""
+        out = []
+        for (summary,) in self._db.execute("SELECT summary FROM comparisons ORDER BY number"):
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(summary))
+        return out
+
+    def comparisons(self) -> tuple[list[tuple[int, tuple[int, ...], Comparison]], list[str]]:
+        """Every kept comparison (its number, its runs, the Comparison), oldest first, and a
+        sentence for each that could not be read back."""
+        from pooltui.core.compare.runner import Comparison
+
+        kept, problems = [], []
+        rows = self._db.execute("SELECT number, runs, comparison FROM comparisons ORDER BY number")
+        for number, runs, comparison in rows:
+            try:
+                numbers = tuple(int(n) for n in json.loads(runs))
+                kept.append((int(number), numbers, decode(Comparison, json.loads(comparison))))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                problems.append(f"A/B comparison {number} could not be read back ({exc}).")
+        return kept, problems
+
     def runs(self) -> list[StoredRun]:
         """Every kept run, oldest first, without decoding the results (the CLI's list)."""
         notes, baseline = self.notes(), self.baseline()
+        compared = {n: summary for summary in self.summaries() for n in summary.get("runs", ())}
         rows = self._db.execute(
             "SELECT number, grp, saved_at, target, driver, config, workload, figures "
             "FROM runs ORDER BY number"
@@ -409,6 +553,7 @@ class HistoryStore:
                     json.loads(figures),
                     notes.get(group, ""),
                     baseline == group,
+                    run_in(compared.get(number), number),
                 )
             )
         return out
@@ -481,6 +626,10 @@ class StoredHistory(RunHistory):
         if baseline is not None and self.get(baseline) is not None:
             super().mark_baseline(baseline)
         self._next = max(self._next, store.next_number())
+        comparisons, problems = store.comparisons()
+        self.problems += problems
+        for number, runs, comparison in comparisons:
+            super().add_comparison(comparison, runs, number=number)
 
     def _keep(self, write: Callable[[], None]) -> None:
         try:
@@ -498,6 +647,15 @@ class StoredHistory(RunHistory):
         record = super().add(config, workload, result, **kwargs)
         self._keep(lambda: self.store.save(record, self._secrets()))
         return record
+
+    def add_comparison(
+        self, comparison: Comparison, numbers: Iterable[int], *, number: int | None = None
+    ) -> KeptComparison:
+        with contextlib.suppress(sqlite3.Error):
+            number = max(number or 0, self.store.next_comparison())
+        kept = super().add_comparison(comparison, numbers, number=number)
+        self._keep(lambda: self.store.save_comparison(kept, self._secrets()))
+        return kept
 
     def remove(self, number: int) -> tuple[int, ...]:
         group = self.group(number)
@@ -530,9 +688,14 @@ def stored_runs(history: RunHistory) -> list[StoredRun]:
             record.figures(),
             history.note(record.group),
             history.baseline == record.group,
+            run_in(_summary(history.kept_comparison(record.group)), record.number),
         )
         for record in history.records
     ]
+
+
+def _summary(kept: KeptComparison | None) -> dict[str, Any] | None:
+    return None if kept is None else encode(comparison_summary(kept))
 
 
 def export_rows(runs: list[StoredRun]) -> list[dict[str, Any]]:
@@ -549,10 +712,32 @@ def export_rows(runs: list[StoredRun]) -> list[dict[str, Any]]:
             "note": run.note,
         }
         row |= {key: run.figures.get(key, "") for key in DELTA_KEYS}
+        row |= comparison_columns(run.comparison)
         row |= {f"pool.{k}": _flat(v) for k, v in run.config.items()}
         row |= {f"workload.{k}": _flat(v) for k, v in run.workload.items()}
         rows.append(row)
     return rows
+
+
+def comparison_columns(comparison: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's A/B comparison as CSV columns: its number, the run's side, B's changes, and per
+    figure the verdict, the change (a ratio, or a difference near zero) and its interval."""
+    from pooltui.core.compare.runner import FIGURE_NAMES
+
+    c = comparison or {}
+    row: dict[str, Any] = {
+        "ab": c.get("number", ""),
+        "ab.side": c.get("side") or "",
+        "ab.changes": "; ".join(c.get("changes", ())),
+    }
+    figures = c.get("figures", {})
+    for name in FIGURE_NAMES:
+        d = figures.get(name, {})
+        low, high = d.get("interval", ("", ""))
+        row[f"ab.{name}.verdict"] = d.get("verdict", "")
+        row[f"ab.{name}.change"] = d.get("ratio", d.get("difference", ""))
+        row[f"ab.{name}.low"], row[f"ab.{name}.high"] = low, high
+    return row
 
 
 def _flat(value: Any) -> Any:
@@ -599,8 +784,34 @@ def format_runs(runs: list[StoredRun], path: Path) -> str:
         ]
         mark = "*" if run.baseline else " "
         group = "" if run.group == run.number else f" (repeats #{run.group})"
+        if run.comparison is not None:
+            group += f" (A/B {run.comparison['number']}, {run.comparison['side'] or '?'})"
         line = f"{run.number:>4}{mark}  {run.saved_at[:19].replace('T', ' '):<19}  "
         line += " ".join(cells) + f"  {run.target}{group}"
         lines.append(line + (f"  — {run.note}" if run.note else ""))
     lines.append("(* the baseline; latencies in ms)")
+    summaries = {r.comparison["number"]: r.comparison for r in runs if r.comparison is not None}
+    lines += [comparison_line(summary) for _, summary in sorted(summaries.items())]
     return "\n".join(lines) + "\n"
+
+
+def comparison_line(summary: dict[str, Any]) -> str:
+    """One kept A/B comparison in words: its runs, what B changes, each figure's verdict."""
+    from pooltui.core.compare.runner import FIGURES
+
+    labels = {f.name: f.label for f in FIGURES}
+    runs = ", ".join(f"#{n}" for n in summary["runs"])
+    changed = ", ".join(summary.get("changes", ())) or "nothing"
+    text = f"A/B {summary['number']}: runs {runs} ({summary.get('order', '')}), B changes {changed}"
+    figures = summary.get("figures", {})
+    if not figures:
+        return text + "; no pair of runs completed: nothing compared."
+    said = []
+    for verdict in ("better", "worse"):
+        names = [labels.get(n, n) for n, d in figures.items() if d.get("verdict") == verdict]
+        if names:
+            said.append(f"{verdict}: {', '.join(names)}")
+    rest = len([d for d in figures.values() if d.get("verdict") not in ("better", "worse")])
+    if rest:
+        said.append(f"{count(rest, 'figure')} within noise or unknown")
+    return f"{text}; {count(summary.get('pairs', 0), 'pair')}: " + "; ".join(said) + "."

@@ -1,5 +1,5 @@
-"""What counts as a number in input pooltui checks (profiles, answers, model arguments), and
-how a count reads in a sentence.
+"""What counts as a number in input pooltui checks (profiles, answers, model arguments), how a
+count reads in a sentence, and the one number format every figure shown to a person takes.
 
 TOML and JSON give bools where numbers are expected (``true`` is an int to Python), and floats
 that are not finite; neither is a count, a rate or a time. A count in a sentence has thousands
@@ -26,3 +26,56 @@ def count(n: int | float, noun: str, plural: str | None = None) -> str:
     errors (``plural`` for a noun that does not just take an s)."""
     whole = round(n)
     return f"{whole:,} {noun if whole == 1 else plural or noun + 's'}"
+
+
+# --- the shared number format: the same decimals per unit, thousands separators ------------------
+#
+# Every figure shown to a person goes through these (the console, the CLI's text, reports,
+# comments in exports); machine formats (JSON, CSV, TOML values) keep the exact value.
+
+
+def figure(value: float, unit: str) -> str:
+    """A figure's number as every front end shows it, by unit: a count ("") whole; req/s
+    whole from 100, else 1 decimal; ms and s 2 decimals, 1 from 100; any other unit (cores,
+    Erlangs, connections) 2 decimals; always with thousands separators."""
+    if math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "unbounded" if value > 0 else "-unbounded"
+    if unit == "":
+        return f"{round(value):,}"
+    if unit == "req/s":
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+    if unit in ("ms", "s"):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.2f}"
+    return f"{value:,.2f}"
+
+
+def ms(value: float) -> str:
+    """Milliseconds for people: ``0.04 ms``, ``203.2 ms``, ``1,234.5 ms``; an unbounded wait
+    says so."""
+    if math.isinf(value) or math.isnan(value):
+        return "unbounded"
+    return f"{figure(value, 'ms')} ms"
+
+
+def seconds(value: float) -> str:
+    """Seconds for people: ``0.30 s``, ``28,800.0 s``."""
+    return f"{figure(value, 's')} s"
+
+
+def rate(value: float, unit: str = "/s") -> str:
+    """A rate for people: ``3,680/s``, ``9.9/s`` (``unit=" req/s"`` for a throughput)."""
+    return f"{figure(value, 'req/s')}{unit}"
+
+
+def percent(fraction: float) -> str:
+    """A probability or a fraction where the small ones matter (P(wait), rejections): two
+    decimals, ``17.88%``; below 0.01 % in scientific notation (``3.2e-05``), not ``0.00%``."""
+    return f"{fraction:.2%}" if fraction >= 0.0001 or fraction == 0 else f"{fraction:.1e}"
+
+
+def share(fraction: float) -> str:
+    """A share of a whole where whole percents say enough (utilisation, part of a run):
+    ``55%``."""
+    return f"{fraction:.0%}"

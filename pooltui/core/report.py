@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.errors import explain_error_kind
 from pooltui.core.load.results import STARVED_SHARE
-from pooltui.core.numbers import count
+from pooltui.core.numbers import count, figure, ms, rate, seconds, share
 
 if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
@@ -42,8 +42,8 @@ def check_rows(report: CheckReport) -> list[tuple[str, str]]:
         ("in use now", _or_dash(server.connections_in_use)),
         ("usable for apps", _or_dash(server.usable_connections)),
         ("wait_timeout", _or_dash(server.wait_timeout_s) + (" s" if server.wait_timeout_s else "")),
-        ("connect", f"{report.latencies.connect_ms:.2f} ms (median of {report.latencies.samples})"),
-        ("SELECT 1", f"{report.latencies.query_ms:.2f} ms"),
+        ("connect", f"{ms(report.latencies.connect_ms)} (median of {report.latencies.samples})"),
+        ("SELECT 1", ms(report.latencies.query_ms)),
     ]
 
 
@@ -54,9 +54,14 @@ def format_check(report: CheckReport) -> str:
 
 def _summary_line(summary: Any) -> str:
     return (
-        f"p50 {summary.p50:8.2f}  p95 {summary.p95:8.2f}  p99 {summary.p99:8.2f}  "
-        f"p99.9 {summary.p999:8.2f}  max {summary.max:8.2f}  mean {summary.mean:8.2f} ms"
+        f"p50 {_ms8(summary.p50)}  p95 {_ms8(summary.p95)}  p99 {_ms8(summary.p99)}  "
+        f"p99.9 {_ms8(summary.p999)}  max {_ms8(summary.max)}  mean {_ms8(summary.mean)} ms"
     )
+
+
+def _ms8(value: float) -> str:
+    """Milliseconds in an 8-column cell of the shared format."""
+    return figure(value, "ms").rjust(8)
 
 
 WORST_THREADS = 3  # the least-served threads the text summary names (the JSON has them all)
@@ -83,14 +88,14 @@ def tail_lines(result: RunResult) -> list[str]:
     if threads and fairness is not None:
         worst = sorted(threads, key=lambda t: (t.ok, -t.longest_wait_ms))[:WORST_THREADS]
         named = "; ".join(
-            f"{t.name} {t.ok:,} ok, {t.waits:,} waited, longest {t.longest_wait_ms:,.1f} ms"
-            + (f" (still waiting {t.waiting_ms:,.0f} ms)" if t.waiting_ms else "")
+            f"{t.name} {t.ok:,} ok, {t.waits:,} waited, longest {ms(t.longest_wait_ms)}"
+            + (f" (still waiting {ms(t.waiting_ms)})" if t.waiting_ms else "")
             for t in worst
         )
         lines.append(
-            f"threads: {len(threads)}, fairness {fairness:.3f} (Jain's index on successful "
-            f"requests, 1 = even), {len(result.starved)} starved (served < "
-            f"{STARVED_SHARE:.0%} of the mean); least served: {named}"
+            f"threads: {len(threads)}, fairness {figure(fairness, 'index')} (Jain's index on "
+            f"successful requests, 1 = even), {len(result.starved)} starved (served < "
+            f"{share(STARVED_SHARE)} of the mean); least served: {named}"
         )
     rungs = result.timeout_what_if()
     if rungs:
@@ -111,13 +116,13 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     if warmup is not None:
         lines.append(
             f"warm-up: opened {count(warmup.opened, 'connection')} "
-            f"(cold acquire {warmup.cold_acquire_ms:.2f} ms, "
-            f"warm {warmup.warm_acquire_ms:.2f} ms)"
+            f"(cold acquire {ms(warmup.cold_acquire_ms)}, "
+            f"warm {ms(warmup.warm_acquire_ms)})"
         )
     state = "failed" if result.fatal_error else "stopped early" if result.stopped else "finished"
     lines.append(
         f"run {state}: {count(result.requests, 'request')}, {count(result.errors, 'error')} in "
-        f"{result.duration_s:,.2f} s = {result.throughput_rps:,.1f} req/s"
+        f"{seconds(result.duration_s)} = {rate(result.throughput_rps, ' req/s')}"
     )
     lines.append(
         _rows(
@@ -151,23 +156,23 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     for outage in result.outages:
         recovery = outage.recovery_s
         lines.append(
-            f"outage: from {outage.started_s:.2f} s, "
+            f"outage: from {seconds(outage.started_s)}, "
             + (
-                f"recovered after {recovery:.2f} s"
+                f"recovered after {seconds(recovery)}"
                 if recovery is not None
                 else "not recovered by the end"
             )
             + f", {count(outage.failed, 'request')} failed: {outage.error}"
         )
     for stall in result.stalls:
-        until = f"{stall.ended_s:.2f} s" if stall.ended_s is not None else "the end"
+        until = seconds(stall.ended_s) if stall.ended_s is not None else "the end"
         lines.append(
-            f"stall: no request completed from {stall.started_s:.2f} s to {until} "
+            f"stall: no request completed from {seconds(stall.started_s)} to {until} "
             f"with up to {stall.in_flight} in flight"
         )
     for leak in result.leaks:
         lines.append(
-            f"leak: held {leak.held_s:.1f} s by thread {leak.thread}, acquired at:\n{leak.stack}"
+            f"leak: held {seconds(leak.held_s)} by thread {leak.thread}, acquired at:\n{leak.stack}"
         )
     guards = result.guards
     lines.append(
@@ -181,20 +186,20 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
 def _lock_line(result: RunResult) -> str:
     """The round trips DBUtils made holding its pool lock: each kind's total and count."""
     lock = result.pool.under_lock
-    share = lock.total_ms / 1000.0 / result.duration_s if result.duration_s > 0 else 0.0
+    of_run = lock.total_ms / 1000.0 / result.duration_s if result.duration_s > 0 else 0.0
+    share_of_run = share(of_run)
     parts = ", ".join(
-        f"{kind} {lock.ms(kind):.1f} ms ({lock.count(kind)})"
-        for kind in ("connect", "ping", "reset")
+        f"{kind} {ms(lock.ms(kind))} ({lock.count(kind)})" for kind in ("connect", "ping", "reset")
     )
-    return f"pool lock held for round trips: {parts} = {share:.0%} of the run"
+    return f"pool lock held for round trips: {parts} = {share_of_run} of the run"
 
 
 def _client_line(result: RunResult) -> str:
     """The client process's own CPU: when it is saturated the run measured the client."""
     client = result.client
     return (
-        f"client CPU: {client.cores:.2f} cores ({client.share:.0%} of the machine's "
-        f"{client.machine_cores}) over {client.wall_s:.2f} s"
+        f"client CPU: {figure(client.cores, 'cores')} cores ({share(client.share)} of the "
+        f"machine's {client.machine_cores}) over {seconds(client.wall_s)}"
         + (": saturated, the client, not the pool, set this ceiling" if client.saturated else "")
     )
 
@@ -202,9 +207,9 @@ def _client_line(result: RunResult) -> str:
 def _drill_row(report: DrillReport) -> list[str]:
     t = report.timeline
     detected = (
-        "not seen" if t.detected_after_s is None else f"{t.detected_after_s:.2f} s ({t.symptom})"
+        "not seen" if t.detected_after_s is None else f"{seconds(t.detected_after_s)} ({t.symptom})"
     )
-    recovered = "no" if t.recovered_after_s is None else f"{t.recovered_after_s:.2f} s"
+    recovered = "no" if t.recovered_after_s is None else seconds(t.recovered_after_s)
     outcome = (
         "ok"
         if report.ok
@@ -240,8 +245,8 @@ def format_drills(reports: list[DrillReport]) -> str:
     ]
     for report in reports:
         lines.append(
-            f"{report.scenario}: {report.fault}; {report.requests} requests in "
-            f"{report.duration_s:.1f} s"
+            f"{report.scenario}: {report.fault}; {count(report.requests, 'request')} in "
+            f"{seconds(report.duration_s)}"
         )
         if report.fatal_error:
             lines.append(f"  run ended early: {report.fatal_error}")

@@ -130,6 +130,16 @@ async def set_slider(pilot: Pilot, console: Console, name: str, value: float) ->
     assert slider.value == value
 
 
+async def prepare_ab(pilot: Pilot, console: Console, maxconnections: int) -> None:
+    """A burst made the baseline, then the sliders at B (``maxconnections``) for one round of
+    A/B/B/A: what `a` compares next."""
+    await pilot.pause()
+    await burst(pilot, console)
+    await pilot.press("m")
+    await set_slider(pilot, console, "maxconnections", maxconnections)
+    await set_slider(pilot, console, "repeats", 1)  # one round: A/B/B/A
+
+
 class Host(App[None]):
     """An empty app whose only job is to push the screen under test and keep its result."""
 

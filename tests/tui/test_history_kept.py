@@ -129,3 +129,60 @@ async def test_a_damaged_history_is_set_aside_with_a_message(sqlite_dsn: str) ->
         assert len(console.app.history) == 1
     assert [p for p in path.parent.iterdir() if ".damaged-" in p.name]
     assert b"certainly not" not in path.read_bytes()
+
+
+async def test_an_ab_comparison_and_its_verdicts_last_across_two_consoles(
+    sqlite_dsn: str, capsys
+) -> None:
+    """The comparison `a` ran is kept beside its runs: a second console opens the same verdicts
+    in the run details, and `pooltui history` lists it."""
+    from pooltui.cli import main
+    from pooltui.core.config import PoolConfig
+    from pooltui.tui.messages import ComparisonFinished
+    from pooltui.tui.screens.run_details import RunDetailsScreen
+
+    from .helpers import SHORT_BURST, prepare_ab
+
+    first = Console(sqlite_dsn, PoolConfig(maxconnections=2, maxcached=2), SHORT_BURST)
+    async with first.run() as pilot:
+        await prepare_ab(pilot, first, 4)
+        await pilot.press("a")
+        await until(pilot, lambda: first.seen(ComparisonFinished))
+        await until(pilot, lambda: isinstance(first.app.screen, RunDetailsScreen))
+        await first.app.workers.wait_for_complete()
+        await pilot.pause()
+        shown_first = " ".join(screen_text(first.app).split())
+        comparison = first.seen(ComparisonFinished)[0].comparison
+        b_group = first.app.screen.group.number
+
+    second = Console(sqlite_dsn)
+    async with second.run() as pilot:
+        await pilot.pause()
+        history = second.app.history
+        assert [r.number for r in history.records] == [1, 2, 3, 4, 5]
+        a_runs, b_runs = history.group(2), history.group(3)
+        assert a_runs is not None and b_runs is not None and b_runs.number == b_group
+        assert history.comparison(a_runs) == comparison == history.comparison(b_runs)
+        assert history.comparison(history.group(1)) is None  # the baseline ran alone
+        second.app.tune.show_details(b_runs)
+        await until(pilot, lambda: isinstance(second.app.screen, RunDetailsScreen))
+        await pilot.pause()
+        shown_second = " ".join(screen_text(second.app).split())
+    start = shown_first.index("A/B comparison (A/B/B/A")
+    verdicts = shown_first[start : start + 400]
+    assert "A/B comparison (A/B/B/A, 4 runs ABBA, 2 pairs" in shown_second
+    assert verdicts in shown_second  # the same words and figures, after the restart
+
+    assert main(["history", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [run["comparison"] and run["comparison"]["side"] for run in listed] == [
+        None,
+        "A",
+        "B",
+        "B",
+        "A",
+    ]
+    assert main(["history", "--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["ab"] for row in rows] == ["", "1", "1", "1", "1"]
+    assert rows[2]["ab.changes"] == "maxconnections 2→4"

@@ -14,6 +14,7 @@ from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.rules import lock_time_finding
 from pooltui.core.history import RunHistory
 from pooltui.core.load import engine
+from pooltui.core.numbers import figure
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.targets import parse_dsn
 from pooltui.tui.messages import PoolBuilt, StatsSampled, WarmupFinished
@@ -191,7 +192,7 @@ async def test_run_details_show_the_lock_time_and_its_finding(pg_dsn: str) -> No
         await pilot.pause()
         text = " ".join(screen_text(host).split())  # the figures' end: lock time, CPU
         lock = result.pool.under_lock
-        assert f"lock: ping (ms) {lock.ping_ms:,.2f}" in text
+        assert f"lock: ping (ms) {figure(lock.ping_ms, 'ms')}" in text
         assert f"lock: pings {lock.pings:,}" in text
         assert f"lock: resets {lock.resets:,}" in text
         assert f"client CPU (cores) {result.client.cores:,.2f}" in text

@@ -18,6 +18,7 @@ from pooltui.core.compare.display import change_cells
 from pooltui.core.compare.runner import FIGURES as COMPARED
 from pooltui.core.config import PoolConfig
 from pooltui.core.history import Delta, format_value
+from pooltui.core.numbers import figure as number
 from pooltui.tui.messages import (
     BurstFinished,
     ComparisonFinished,
@@ -27,7 +28,7 @@ from pooltui.tui.messages import (
 from pooltui.tui.screens.run_details import RunDetailsScreen
 from pooltui.tui.widgets.history_table import HistoryTable
 
-from .helpers import SHORT_BURST, Console, burst, screen_text, set_slider, until
+from .helpers import SHORT_BURST, Console, burst, prepare_ab, screen_text, set_slider, until
 
 
 def table(console: Console) -> HistoryTable:
@@ -89,7 +90,7 @@ async def test_repeats_join_the_run_they_repeat_as_one_row_with_its_band(sqlite_
         text = " ".join(screen_text(console.app).split())
         assert "Runs #1-#3 (3 runs of one configuration)" in text
         for run in group.runs:  # the repeats, one line each
-            assert f"#{run.number} {run.result.throughput_rps:,.1f}" in text
+            assert f"#{run.number} {number(run.result.throughput_rps, 'req/s')}" in text
 
 
 async def test_postgres_repeats_of_a_new_configuration_start_their_own_group(pg_dsn):
@@ -224,11 +225,7 @@ async def test_a_delta_from_a_base_within_noise_of_zero_is_a_difference(sqlite_d
 async def test_ab_alternates_the_baseline_with_the_sliders_and_opens_its_verdicts(sqlite_dsn):
     console = Console(sqlite_dsn, PoolConfig(maxconnections=2, maxcached=2), SHORT_BURST)
     async with console.run() as pilot:
-        await pilot.pause()
-        await burst(pilot, console)
-        await pilot.press("m")
-        await set_slider(pilot, console, "maxconnections", 4)
-        await set_slider(pilot, console, "repeats", 1)  # one round: A/B/B/A
+        await prepare_ab(pilot, console, 4)
         assert enabled(console, "a") == {"a": True}
         await pilot.press("a")
         await until(pilot, lambda: console.app.tune.running == "comparison")

@@ -19,6 +19,7 @@ from pooltui.core.config import PARAMETER_HELP, POOL_FIELDS, WORKLOAD_FIELDS, Po
 from pooltui.core.history import RunHistory
 from pooltui.core.load import engine
 from pooltui.core.load.engine import RunResult
+from pooltui.core.numbers import figure, ms
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.profiles import Profile, load_profile, user_profiles_dir
 from pooltui.core.targets import Target, parse_dsn
@@ -232,7 +233,7 @@ def assert_report_shown(host: Host, message: ConnectScreen.TargetChecked) -> Non
     assert f"{report.facts.module_name}, threadsafety {report.facts.threadsafety}" in text
     if report.server.max_connections is not None:
         assert f"max_connections {report.server.max_connections}" in text
-    assert f"{report.latencies.query_ms:.2f} ms" in text
+    assert ms(report.latencies.query_ms) in text
     for note in report.facts.notes:
         assert note[:30] in text
 
@@ -473,11 +474,14 @@ async def test_run_details_show_figures_deltas_and_load(sqlite_dsn: str) -> None
         mine, theirs = record.result, baseline.result
         change = (mine.throughput_rps - theirs.throughput_rps) / theirs.throughput_rps
         throughput_row = (
-            f"throughput (req/s) {mine.throughput_rps:,.2f} "
-            f"{theirs.throughput_rps:,.2f} {change:+.1%}"
+            f"throughput (req/s) {figure(mine.throughput_rps, 'req/s')} "
+            f"{figure(theirs.throughput_rps, 'req/s')} {change:+.1%}"
         )
         assert throughput_row in text
-        assert f"latency p95 (ms) {mine.latency.p95:,.2f} {theirs.latency.p95:,.2f}" in text
+        assert (
+            f"latency p95 (ms) {figure(mine.latency.p95, 'ms')} "
+            f"{figure(theirs.latency.p95, 'ms')}" in text
+        )
         assert f"peak open {mine.pool.peak_open:,} {theirs.pool.peak_open:,}" in text
         assert f"connects {mine.pool.connects:,} {theirs.pool.connects:,}" in text
         assert "maxconnections 3 2" in text and "threads 3 2" in text and "hold_ms 0.5 0" in text
@@ -514,7 +518,7 @@ async def test_run_details_show_the_tail_of_a_starved_run(sqlite_dsn: str) -> No
     async with host.run_test(size=(120, 80)) as pilot:
         await opened(pilot)
         text = " ".join(screen_text(host).split())
-        assert f"acquire wait p99.9 (ms) {result.acquire.p999:,.2f}" in text
+        assert f"acquire wait p99.9 (ms) {figure(result.acquire.p999, 'ms')}" in text
         assert f"fairness (Jain, 1 = even) {result.fairness:,.2f}" in text
         assert f"starved threads {len(result.starved):,}" in text
         assert f"{len(result.starved)} starved (served < 10% of the mean)" in text

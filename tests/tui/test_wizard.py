@@ -284,3 +284,72 @@ async def test_answers_are_remembered_and_apply_sets_the_load_verify_used(sqlite
             answers.peak_rate_per_s / answers.processes,
             6,
         )
+
+
+# --- the wizard and `diagnose --profile` read a profile alike ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "dsn_fixture", "given"),
+    [("web-api", "pg_dsn", ()), ("batch-mariadb", "mysql_dsn", ("--rate", "5"))],
+)
+async def test_the_wizard_and_diagnose_take_the_same_answers_from_a_profile(
+    capsys, request, name, dsn_fixture, given
+):
+    """Both read the profile's workload through workload_answers, each with the profile query's
+    time it measured itself; the CLI judges the profile's pool as the current one and says
+    which figures came from the profile and which were measured."""
+    import json
+
+    from pooltui.cli import main
+    from pooltui.core.diagnosis.recommend import workload_answers
+    from pooltui.core.profiles import find_profile, load_profile
+    from pooltui.tui.screens.wizard_views import shown
+
+    dsn = request.getfixturevalue(dsn_fixture)
+    profile = load_profile(find_profile(name))
+    w = profile.workload
+    wizard = WizardScreen(parse_dsn(dsn), profile.pool, w)
+    async with Host(wizard).run_test(size=(120, 46)) as pilot:
+        await until(pilot, lambda: wizard.figures is not None or wizard.measure_error is not None)
+        figures = wizard.figures
+        assert figures is not None and figures.query == w.query
+        prefilled = workload_answers(w, figures.query_ms)
+        for answer, value in prefilled.items():
+            field = wizard.query_one(f"#a-{answer}", Input | Select)
+            assert field.value == shown(value), answer
+
+    argv = ["diagnose", "--profile", name, "--dsn", dsn, *given]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    cli = data["from_profile"]
+    given_names = {"peak_rate_per_s"} if given else set()
+    assert set(cli) == set(prefilled) - given_names  # the same answers, from the same profile
+    assert cli["threads_per_process"] == w.threads and cli["query"] == w.query
+    assert data["measured"]["query"] == w.query and data["measured"]["representative"]
+    query_ms = data["measured"]["query_ms"]
+    assert cli["hold_ms"] == pytest.approx(w.hold_ms + query_ms, abs=0.051)
+    if w.think_ms > 0:  # a closed loop with think time: the rate its threads offer
+        expected = w.threads * 1000 / (cli["hold_ms"] + w.think_ms)
+        assert cli["peak_rate_per_s"] == pytest.approx(expected, rel=0.01)
+    assert data["answers"]["threads_per_process"] == w.threads
+    assert not set(cli) & set(data["assumed"])
+    assert data["current"] == profile.pool.as_dict()  # the profile's pool is judged
+
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"From the profile {name}'s workload: threads_per_process = {w.threads}" in text
+    assert "Measured: connect" in text and f"the pool of profile {name}" in text
+
+
+async def test_diagnose_refuses_batch_mariadb_s_default_rate_as_the_wizard_does(capsys, mysql_dsn):
+    """4 threads holding ~230 ms cannot keep up with the assumed 50/s: the wizard refuses it on
+    the rate's step (above), the CLI names the default and the option to give instead."""
+    from pooltui.cli import main
+
+    code = main(["diagnose", "--profile", "batch-mariadb", "--dsn", mysql_dsn])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert "could never keep up" in err
+    assert "peak_rate_per_s (50), processes (1) are defaults" in err
+    assert "give --rate" in err and "Traceback" not in err

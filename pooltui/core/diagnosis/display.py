@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pooltui.core.diagnosis.recommend import ANSWER_NAMES
 from pooltui.core.diagnosis.rules import ms, pct
+from pooltui.core.numbers import figure, rate, share
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Answers, Measurements, Prediction, Recommendation
@@ -48,8 +49,8 @@ def assumed_names(
 def prediction_cells(p: Prediction) -> list[str]:
     """A prediction's figures as people read them, in PREDICTION_FIGURES order."""
     return [
-        f"{p.offered_load:.2f}",
-        f"{p.utilisation:.0%}",
+        figure(p.offered_load, "Erlangs"),
+        share(p.utilisation),
         pct(p.p_wait),
         ms(p.mean_wait_ms),
         ms(p.p95_wait_ms),
@@ -68,13 +69,13 @@ def measured_cells(m: Measured | None) -> list[str]:
     if m is None:
         return ["…"] * (len(PREDICTION_FIGURES) + 1)
     return [
-        f"{m.offered_load:.2f}",
-        f"{m.utilisation:.0%}",
+        figure(m.offered_load, "Erlangs"),
+        share(m.utilisation),
         pct(m.p_wait),
         ms(m.mean_wait_ms),
         ms(m.p95_wait_ms),
         f"{pct(m.p_reject)} ({m.rejections})",
-        f"{m.throughput_rps:.3g}/s",
+        rate(m.throughput_rps),
     ]
 
 
@@ -112,7 +113,7 @@ def prediction_table(
         if threads_wait:
             predicted.append(thread_wait_cell(prediction))
         if rate_per_s is not None:
-            predicted.append(f"{rate_per_s * (1 - prediction.p_reject):.3g}/s")
+            predicted.append(rate(rate_per_s * (1 - prediction.p_reject)))
         columns.append((which, "predicted"))
         cells.append(predicted)
         if verified is not None:
@@ -147,8 +148,11 @@ def verify_notes(
             continue
         band = 1.96 / math.sqrt(m.arrivals)
         ratio = m.offered_load / prediction.offered_load
-        loads = f"{which}: measured {m.offered_load:.2f} Erlangs, {prediction.offered_load:.2f}"
-        noise = f"a burst of {m.arrivals} arrivals measures the load within about ±{band:.0%}"
+        loads = (
+            f"{which}: measured {figure(m.offered_load, 'Erlangs')} Erlangs, "
+            f"{figure(prediction.offered_load, 'Erlangs')}"
+        )
+        noise = f"a burst of {m.arrivals} arrivals measures the load within about ±{share(band)}"
         if abs(ratio - 1) <= max(band, LARGE_DIFFERENCE):
             notes.append(f"{loads} predicted: within the noise ({noise}).")
             continue
@@ -156,23 +160,24 @@ def verify_notes(
         if m.rate_per_s < rate_per_s * (1 - max(band, 0.1)):
             client = m.result.client
             pace = (
-                f"the client was CPU-bound ({client.cores:.2f} cores: the GIL), so it could not "
-                "offer the load"
+                f"the client was CPU-bound ({figure(client.cores, 'cores')} cores: the GIL), "
+                "so it could not offer the load"
                 if client.saturated
                 else "the threads were all busy, so requests waited for a thread and arrived "
                 f"late (mean {ms(m.result.schedule_lag.mean)})"
             )
             why.append(
-                f"the burst offered {m.rate_per_s:.3g}/s of the {rate_per_s:.3g}/s asked: {pace}"
+                f"the burst offered {rate(m.rate_per_s)} of the {rate(rate_per_s)} asked: {pace}"
             )
         hold_answered = prediction.offered_load / rate_per_s * 1000.0 if rate_per_s else 0.0
         if hold_answered and abs(m.hold_ms / hold_answered - 1) > LARGE_DIFFERENCE:
             why.append(
-                f"a connection was held {m.hold_ms:.3g} ms on average, not the {hold_answered:.3g}"
-                " ms answered (query and hold)"
+                f"a connection was held {ms(m.hold_ms)} on average, not the {ms(hold_answered)}"
+                " answered (query and hold)"
             )
         why.append(
-            f"utilisation {m.utilisation:.0%} measured, {prediction.utilisation:.0%} predicted"
+            f"utilisation {share(m.utilisation)} measured, "
+            f"{share(prediction.utilisation)} predicted"
         )
         notes.append(f"{loads} predicted, beyond the noise ({noise}): " + "; ".join(why) + ".")
     return notes

@@ -20,6 +20,7 @@ from pooltui.core.diagnosis.queueing import (
     min_connections_for,
     wait_percentile_s,
 )
+from pooltui.core.numbers import figure, ms, percent, rate
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,15 @@ class PoolerComparison:
             if math.isinf(layout.mean_wait_ms):
                 return "cannot keep up (offered load >= connections)"
             return (
-                f"P(wait) {layout.wait_probability:.1%}, mean wait {layout.mean_wait_ms:.3f} ms, "
-                f"p99 wait {layout.p99_wait_ms:.3f} ms"
+                f"P(wait) {percent(layout.wait_probability)}, mean wait "
+                f"{ms(layout.mean_wait_ms)}, p99 wait {ms(layout.p99_wait_ms)}"
             )
 
         load = self.rate_per_s * self.hold_ms / 1000.0
         out = [
-            f"shared pooler vs private pools (queueing model, M/M/N: {self.rate_per_s:,.0f} "
-            f"req/s x {self.hold_ms:.3f} ms held = {load:.2f} connections busy on average):",
+            f"shared pooler vs private pools (queueing model, M/M/N: "
+            f"{rate(self.rate_per_s, ' req/s')} x {ms(self.hold_ms)} held = "
+            f"{figure(load, 'connections')} connections busy on average):",
             f"  {self.processes} private pools of {self.per_process}: {wait(self.private)}",
             f"  one {pooler} sharing {self.shared.server_connections} server connections: "
             f"{wait(self.shared)}",

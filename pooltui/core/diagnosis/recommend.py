@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from pooltui.core.config import PoolConfig
+from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis import queueing as q
 from pooltui.core.diagnosis.rules import (
     RULES,
@@ -25,7 +25,7 @@ from pooltui.core.diagnosis.rules import (
     symptom_advice,
 )
 from pooltui.core.errors import BadInput
-from pooltui.core.numbers import is_int, is_number
+from pooltui.core.numbers import is_int, is_number, ms, rate
 
 if TYPE_CHECKING:
     from pooltui.core.probes import ServerInfo
@@ -51,6 +51,7 @@ __all__ = [
     "recommend",
     "recommendation_as_dict",
     "validate_answers",
+    "workload_answers",
 ]
 
 SYMPTOMS = (
@@ -145,8 +146,8 @@ def _check_keep_up(threads: int, rate_per_process: float, hold_ms: float) -> Non
     interval_ms = threads / rate_per_process * 1000.0
     if hold_ms >= interval_ms:
         raise AnswerRefused(
-            f"At {rate_per_process:g} requests/s per process each of the {threads} threads must "
-            f"start a request every {interval_ms:.3g} ms but holds a connection for "
+            f"At {rate(rate_per_process, ' requests/s')} per process each of the {threads} "
+            f"threads must start a request every {ms(interval_ms)} but holds a connection for "
             f"{hold_ms:g} ms, so the threads could never keep up; check the rate, the hold time "
             "or the threads.",
             KEEP_UP_ANSWERS,
@@ -216,6 +217,35 @@ def answers_from_mapping(data: Mapping[str, Any]) -> Answers:
     return answers
 
 
+def workload_answers(workload: Workload, query_ms: float | None = None) -> dict[str, Any]:
+    """What a workload (the console's sliders, a profile's [workload]) says about the
+    application, as answers: the one reading the wizard prefills from and `diagnose --profile`
+    starts from, so the two agree on the same profile.
+
+    Its threads; an open loop's rate, or, for a closed loop with think time, the rate its
+    threads offer when nobody waits (threads / (hold + think): without think time a closed loop
+    keeps every thread busy and says nothing of the rate); bursty as the shape; its query
+    unless SELECT 1; its hold plus the query's time (``query_ms``, measured, else the default
+    answer's), since an answer's hold includes the query. Rounded as a field shows them."""
+    w = workload
+    values: dict[str, Any] = {"threads_per_process": w.threads}
+    query = w.query.strip()
+    if query and query.upper() != "SELECT 1":
+        values["query"] = w.query
+    spent = DEFAULT_ANSWERS.query_ms if query_ms is None else query_ms
+    hold = round(float(w.hold_ms) + spent, 1) if w.hold_ms > 0 else None
+    if hold is not None:
+        values["hold_ms"] = hold
+    if w.pattern in ("poisson", "bursty") and w.rate > 0:
+        values["peak_rate_per_s"] = float(w.rate)
+    elif w.think_ms > 0:
+        busy_ms = (hold if hold is not None else spent) + float(w.think_ms)
+        values["peak_rate_per_s"] = float(f"{w.threads * 1000.0 / busy_ms:.3g}")
+    if w.pattern == "bursty":
+        values["shape"] = "bursty"
+    return values
+
+
 def _context(
     answers: Answers, facts: DriverFacts, measurements: Measurements | None
 ) -> tuple[Context, list[str]]:
@@ -224,20 +254,20 @@ def _context(
     query_ms, connect_ms, hold_ms = a.query_ms, a.connect_ms, a.hold_ms
     if "query_ms" in a.assumed and m.query_ms is not None:
         query_ms = m.query_ms
-        notes.append(f"query_ms is the {query_ms:.3g} ms measured on the target.")
+        notes.append(f"query_ms is the {ms(query_ms)} measured on the target.")
     elif "query_ms" in a.assumed and "complexity" not in a.assumed:
         query_ms = TYPICAL_QUERY_MS[a.complexity]
         notes.append(f"query_ms {query_ms:g} ms is typical of {a.complexity} queries, not timed.")
     if "connect_ms" in a.assumed and m.connect_ms is not None:
         connect_ms = m.connect_ms
-        notes.append(f"connect_ms is the {connect_ms:.3g} ms measured on the target.")
+        notes.append(f"connect_ms is the {ms(connect_ms)} measured on the target.")
     if hold_ms < query_ms:
-        notes.append(f"hold_ms raised from {hold_ms:g} ms to the query time, {query_ms:.3g} ms.")
+        notes.append(f"hold_ms raised from {hold_ms:g} ms to the query time, {ms(query_ms)}.")
         hold_ms = query_ms
-    rate = a.peak_rate_per_s / a.processes
-    _check_keep_up(a.threads_per_process, rate, hold_ms)
+    per_process = a.peak_rate_per_s / a.processes
+    _check_keep_up(a.threads_per_process, per_process, hold_ms)
     cpr = a.connections_per_request
-    load = q.littles_law(rate, hold_ms / 1000.0) * cpr
+    load = q.littles_law(per_process, hold_ms / 1000.0) * cpr
     ctx = Context(
         answers=a,
         facts=facts,
@@ -245,7 +275,7 @@ def _context(
         hold_s=hold_ms / 1000.0,
         query_ms=query_ms,
         connect_ms=connect_ms,
-        rate=rate,
+        rate=per_process,
         load=load,
         load_avg=load / a.peak_to_average,
         usable=a.threads_per_process * cpr,

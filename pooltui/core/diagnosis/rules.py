@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from pooltui.core.config import PoolConfig
 from pooltui.core.diagnosis import queueing as q
 from pooltui.core.load.results import STARVED_SHARE, WAITED_S
+from pooltui.core.numbers import figure, percent, rate, seconds, share
+from pooltui.core.numbers import ms as shared_ms
 from pooltui.core.pool.lock_time import KINDS
 
 if TYPE_CHECKING:
@@ -123,14 +125,13 @@ def _change(cfg: PoolConfig, param: str, new: Any, why: str) -> list[Change]:
 
 
 def pct(p: float) -> str:
-    return f"{p:.2%}" if p >= 0.0001 or p == 0 else f"{p:.1e}"
+    """A probability for people (the shared format's ``percent``)."""
+    return percent(p)
 
 
 def ms(value: float) -> str:
-    """Milliseconds for people; an unbounded wait says so."""
-    if math.isinf(value) or math.isnan(value):
-        return "unbounded"
-    return f"{value:.3g} ms" if value else "0 ms"
+    """Milliseconds for people (the shared format); an unbounded wait says so."""
+    return "0 ms" if value == 0 else shared_ms(value)
 
 
 def _rule_blocking(ctx: Context, cfg: PoolConfig) -> Outcome:
@@ -169,8 +170,8 @@ def _rule_maxconnections(ctx: Context, cfg: PoolConfig) -> Outcome:
             max_p95_wait_s=LATENCY_MAX_P95_SHARE * hold,
             hold_s=hold,
         )
-        share = f"{LATENCY_MAX_P95_SHARE:.0%}"
-        goal = f"P(wait) <= {LATENCY_MAX_P_WAIT:g} and a p95 wait <= {share} of the hold"
+        share_ = share(LATENCY_MAX_P95_SHARE)
+        goal = f"P(wait) <= {LATENCY_MAX_P_WAIT:g} and a p95 wait <= {share_} of the hold"
     else:
         need = max(
             q.min_connections_for(a, max_wait_probability=FEWEST_MAX_P_WAIT, hold_s=hold),
@@ -179,8 +180,8 @@ def _rule_maxconnections(ctx: Context, cfg: PoolConfig) -> Outcome:
         goal = f"utilisation <= {FEWEST_MAX_UTILISATION:g} and P(wait) <= {FEWEST_MAX_P_WAIT:g}"
     n = max(min(need, ctx.usable), ctx.deadlock, 1)
     why = (
-        f"Little's law gives {a:.2f} busy connections per process at peak ({ctx.rate:.3g}/s x "
-        f"{hold * 1000:.3g} ms); {need} is the smallest pool with {goal}"
+        f"Little's law gives {figure(a, 'connections')} busy connections per process at peak "
+        f"({rate(ctx.rate)} x {ms(hold * 1000)}); {need} is the smallest pool with {goal}"
     )
     advice = []
     if need > ctx.usable:
@@ -255,7 +256,8 @@ def _rule_hikari(ctx: Context, cfg: PoolConfig) -> Outcome:
     busy, fleet = ctx.load * procs, _limit(cfg, ctx) * procs
     if busy > size:
         message = (
-            f"At peak the fleet keeps {busy:.1f} connections busy, more than the {size} "
+            f"At peak the fleet keeps {figure(busy, 'connections')} connections busy, more "
+            f"than the {size} "
             f"(2 x {cores} cores) the database works on efficiently: shorten hold and query times "
             "or add database capacity, not connections."
         )
@@ -296,14 +298,14 @@ def _rule_mincached(ctx: Context, cfg: PoolConfig) -> Outcome:
     busy_at = "peak" if bursty else "average load"
     if want == 1:
         why = (
-            f"On a cold pool the first request pays the {ctx.connect_ms:.3g} ms connect; "
+            f"On a cold pool the first request pays the {ms(ctx.connect_ms)} connect; "
             f"pre-open the 1 connection busy at {busy_at} (DBUtils never refills it)."
         )
     else:
         why = (
             f"DBUtils opens connections one at a time under the pool lock, so on a cold pool "
             f"the last of {want} concurrent requests waits about {want} x "
-            f"{ctx.connect_ms:.3g} ms; pre-open the {want} busy at {busy_at} (DBUtils never "
+            f"{ms(ctx.connect_ms)}; pre-open the {want} busy at {busy_at} (DBUtils never "
             "refills them)."
         )
     return _change(cfg, "mincached", want, why), []
@@ -316,7 +318,7 @@ def _rule_maxcached(ctx: Context, cfg: PoolConfig) -> Outcome:
         cause = "the churn" if ctx.has("churn") else "each burst"
         why = (
             f"A returned connection is closed once maxcached are idle; maxcached = maxconnections "
-            f"keeps all {n} open, so {cause} stops paying {ctx.connect_ms:.3g} ms per reconnect."
+            f"keeps all {n} open, so {cause} stops paying {ms(ctx.connect_ms)} per reconnect."
         )
         return _change(cfg, "maxcached", n, why), []
     if ctx.answers.goal == "fewest_connections":
@@ -409,8 +411,8 @@ def _rule_idle_timeout(ctx: Context, cfg: PoolConfig) -> Outcome:
         fix = f"turn on a checkout ping, lower maxcached or raise {name} above the longest lull"
     message = (
         f"The server closes connections idle for {timeout:g} s ({name}) and DBUtils reuses idle "
-        f"ones in FIFO order: at the average {avg_rate:.3g}/s each of {kept} sits idle about "
-        f"{reuse_s:.3g} s, and longer lulls kill them; {fix}."
+        f"ones in FIFO order: at the average {rate(avg_rate)} each of {kept} sits idle about "
+        f"{seconds(reuse_s)}, and longer lulls kill them; {fix}."
     )
     return [], [Advice("info" if checked else "warning", message)]
 
@@ -472,7 +474,7 @@ def symptom_advice(
             f"At peak requests wait {ms(before.mean_wait_ms)} for a connection on average now "
             f"(p95 {ms(before.p95_wait_ms)}) and {ms(after.mean_wait_ms)} (p95 "
             f"{ms(after.p95_wait_ms)}) as recommended; the rest is query time "
-            f"({ctx.query_ms:.3g} ms) or server load."
+            f"({ms(ctx.query_ms)}) or server load."
         )
         advice.append(Advice("info", message))
     if ctx.answers.complexity == "report" and "complexity" not in ctx.answers.assumed:
@@ -511,10 +513,11 @@ def _finding_starvation(result: RunResult) -> Advice | None:
     mean = sum(t.ok for t in result.per_thread) / threads
     message = (
         f"{len(starved)} of {threads} threads were starved: served fewer than "
-        f"{STARVED_SHARE:.0%} of the mean {mean:,.0f} requests (Jain's fairness "
-        f"{fairness:.2f}, 1 is even), while the acquire max was {result.acquire.max:,.0f} ms "
+        f"{share(STARVED_SHARE)} of the mean {figure(mean, '')} requests (Jain's fairness "
+        f"{figure(fairness, 'index')}, 1 is even), while the acquire max was "
+        f"{ms(result.acquire.max)} "
         f"(p99.9 {ms(result.acquire.p999)}, the longest wait of a starved thread "
-        f"{longest:,.0f} ms). DBUtils' pool Condition is not FIFO: a thread that returns a "
+        f"{ms(longest)}). DBUtils' pool Condition is not FIFO: a thread that returns a "
         "connection can take it again before a thread that has waited for seconds (unfair "
         "handoff). What helps: fewer threads than connections (maxconnections >= threads: "
         "nobody waits), think time between requests, or a FIFO queue in front of the pool "
@@ -536,8 +539,8 @@ LOCK_SHARE_OF_RUN = 0.5
 
 
 def _total(ms_: float) -> str:
-    """A total in milliseconds for people: 1,027 ms, 71.1 ms, 0.52 ms."""
-    return f"{ms_:,.0f} ms" if ms_ >= 100 else f"{ms_:.3g} ms"
+    """A total in milliseconds for people: 1,027.0 ms, 71.10 ms, 0.52 ms."""
+    return shared_ms(ms_)
 
 
 def _lock_remedy(result: RunResult, kind: str) -> str:
@@ -545,7 +548,7 @@ def _lock_remedy(result: RunResult, kind: str) -> str:
     config, lock = result.config, result.pool.under_lock
     each = lock.ms(kind) / max(lock.count(kind), 1)
     if kind == "reset":
-        did = f"{lock.resets} rollbacks on return ({each:.2f} ms each)"
+        did = f"{lock.resets} rollbacks on return ({ms(each)} each)"
         if not config.reset:
             return (
                 f"{did}: with reset=False they are of transactions opened with begin(); end "
@@ -562,12 +565,12 @@ def _lock_remedy(result: RunResult, kind: str) -> str:
         )
     if kind == "ping":
         return (
-            f"{lock.pings} liveness checks at checkout ({each:.2f} ms each): ping less often "
+            f"{lock.pings} liveness checks at checkout ({ms(each)} each): ping less often "
             "(ping=0: DBUtils still replaces a connection a statement finds dead) or use a "
             "cheaper ping_query"
         )
     return (
-        f"{lock.connects} connections opened at checkout ({each:.2f} ms each): open them "
+        f"{lock.connects} connections opened at checkout ({ms(each)} each): open them "
         f"before the burst (mincached={max(result.pool.peak_checked_out, 1)}, or a warm-up) "
         "and keep maxcached at least that, so returns do not close them"
     )
@@ -592,7 +595,7 @@ def lock_time_finding(result: RunResult) -> Advice | None:
     largest = lock.largest()
     message = (
         f"DBUtils held its pool lock for {_total(held_s * 1000)} of round trips ({parts}): "
-        f"{of_run:.0%} of the run and {of_wait:.0%} of the {_total(waited_s * 1000)} callers "
+        f"{share(of_run)} of the run and {share(of_wait)} of the {_total(waited_s * 1000)} callers "
         "waited to acquire, and every other checkout and return waits while it is held. Most "
         f"of it was {largest}: {_lock_remedy(result, largest)}."
     )

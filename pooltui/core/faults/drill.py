@@ -31,7 +31,7 @@ from pooltui.core.config import PoolConfig, Validation, Workload, validate, vali
 from pooltui.core.errors import BadInput, redact
 from pooltui.core.faults.proxy import FaultProxy, loopback_address
 from pooltui.core.load import engine
-from pooltui.core.numbers import count
+from pooltui.core.numbers import count, ms, rate, seconds
 from pooltui.core.pool import InstrumentedPool
 
 if TYPE_CHECKING:
@@ -408,15 +408,15 @@ def _latency_advice(
     limited = config.maxconnections and config.maxconnections < workload.threads
     if limited and t.during.p95_acquire_ms > 2 * t.before.p95_acquire_ms + 1:
         out.append(
-            f"Threads waited {t.during.p95_acquire_ms:.1f} ms (p95) for one of the "
+            f"Threads waited {ms(t.during.p95_acquire_ms)} (p95) for one of the "
             f"{config.maxconnections} connections while each round trip was slower: a "
             "higher maxconnections keeps throughput up on a slow network."
         )
     else:
         out.append(
-            f"Throughput went from {t.before.throughput_rps:.0f} to "
-            f"{t.during.throughput_rps:.0f} req/s and p95 from {t.before.p95_ms:.1f} to "
-            f"{t.during.p95_ms:.1f} ms: every thread had a connection, so no pool "
+            f"Throughput went from {rate(t.before.throughput_rps, '')} to "
+            f"{rate(t.during.throughput_rps, ' req/s')} and p95 from {ms(t.before.p95_ms)} to "
+            f"{ms(t.during.p95_ms)}: every thread had a connection, so no pool "
             "setting hides network latency, only fewer round trips per request do."
         )
     extra = []  # DBUtils' own round trips, both under its pool lock (connection(), cache())
@@ -455,12 +455,12 @@ def _freeze_advice(
         return [
             f"{option}=SECONDS in the DSN ({target.driver.label}) would have failed the "
             "requests stuck on the frozen server after that long instead of holding their "
-            f"connections for the whole {report.fault_s:.1f} s; a statement timeout cannot "
+            f"connections for the whole {seconds(report.fault_s)}; a statement timeout cannot "
             "fire on a server that does not run."
         ]
     if t.during.requests < t.before.throughput_rps * report.fault_s / 2:
         return [
-            f"Requests waited out the whole {report.fault_s:.1f} s freeze: "
+            f"Requests waited out the whole {seconds(report.fault_s)} freeze: "
             f"{target.facts.module_name} has no read timeout and a frozen server runs no "
             "statement_timeout, so only the application can bound them (a deadline that "
             "cancels the statement, as pooltui's stop does)."

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pooltui.core.checks import most_connections
 from pooltui.core.diagnosis.fleet import PoolerComparison, compare_pooler
+from pooltui.core.numbers import count, ms, rate
 
 if TYPE_CHECKING:
     from pooltui.core.fleet.runner import FleetResult
@@ -99,9 +100,9 @@ def diagnosis_lines(
             lines.append(f"  no process finished its run: {fleet.fatal_error}")
         else:
             lines.append(
-                f"  {merged.throughput_rps:,.1f} req/s, acquire p95 {merged.acquire.p95:.2f} ms"
-                f" p99 {merged.acquire.p99:.2f} ms max {merged.acquire.max:.2f} ms, "
-                f"{merged.errors} errors ({merged.server_full} too many connections); the "
+                f"  {rate(merged.throughput_rps, ' req/s')}, acquire p95 {ms(merged.acquire.p95)}"
+                f" p99 {ms(merged.acquire.p99)} max {ms(merged.acquire.max)}, "
+                f"{count(merged.errors, 'error')} ({merged.server_full} too many connections); the "
                 f"server counted up to {fleet.peak_server} of the fleet's sessions"
             )
         lines += [f"  {p.name}: {p.error}" for p in fleet.failed]

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from pooltui.core.numbers import figure, share
+
 # Cores of CPU time per wall second at which the client counts as saturated: just under one,
 # because the GIL lets Python threads run Python code on one core at a time (the C parts, a
 # driver's I/O, SQLite's engine, may use more, but the Python part is already the ceiling
@@ -66,7 +68,7 @@ class ClientCpu:
         inside = " (the embedded database runs in it too)" if embedded else ""
         return (
             f"the client, not the pool, set this ceiling: pooltui's process{inside} used "
-            f"{self.cores:.2f} cores of CPU ({self.share:.0%} of the machine's "
+            f"{figure(self.cores, 'cores')} cores of CPU ({share(self.share)} of the machine's "
             f"{self.machine_cores}), and with the GIL Python threads cannot use much more than "
             "one core: more threads will not raise the throughput; run the load from several "
             "processes or a bigger machine to measure the pool"

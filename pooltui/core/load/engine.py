@@ -77,6 +77,7 @@ from pooltui.core.load.results import (
 )
 from pooltui.core.load.warmup import warm_up
 from pooltui.core.numbers import count as counted
+from pooltui.core.numbers import ms, rate, seconds
 from pooltui.core.pool.histogram import (
     EMPTY,
     PENDING,
@@ -525,7 +526,7 @@ class _Run:
                 self.stall = Stall(since - self.start)
                 self.note(
                     RunNote.STALL,
-                    f"no request completed for {now - since:.1f} s while {in_flight} "
+                    f"no request completed for {seconds(now - since)} while {in_flight} "
                     "were in flight (a frozen server, a lock, or slower statements)",
                 )
             self.stall.in_flight = max(self.stall.in_flight, in_flight)
@@ -632,7 +633,7 @@ class _StopPath:
             self.aborted_at = now
             cut = self.state.pool.abort_all()
             why = (
-                f"nothing had completed for {now - self.state.progress[0]:.1f} s"
+                f"nothing had completed for {seconds(now - self.state.progress[0])}"
                 if stall is not None
                 else f"their statements had not ended {CANCEL_WAIT_S:g} s after the cancel"
             )
@@ -822,8 +823,8 @@ def _result(
         recovery = outage.recovery_s
         state.note(
             RunNote.OUTAGE,
-            f"the server was unreachable from {outage.started_s:.2f} s"
-            + (f" for {recovery:.2f} s" if recovery is not None else " to the end")
+            f"the server was unreachable from {seconds(outage.started_s)}"
+            + (f" for {seconds(recovery)}" if recovery is not None else " to the end")
             + f" ({counted(outage.failed, 'request')} failed; pooltui backed off and retried)",
         )
     stalls = list(state.stalls)
@@ -835,7 +836,7 @@ def _result(
         if state.fatal_note:
             state.note(*state.fatal_note)
     elif state.stopped:
-        state.note(RunNote.STOPPED, f"stopped on request after {duration_s:.2f} s")
+        state.note(RunNote.STOPPED, f"stopped on request after {seconds(duration_s)}")
     if state.interrupted:
         target = pool.target  # SQLite's statements are interrupted in this process, no server
         asked = target.dialect.product if target.dialect.is_file else "the server"
@@ -863,7 +864,7 @@ def _result(
         state.note(
             RunNote.STILL_WAITING,
             f"{len(unfinished)} callers were still waiting for a connection at the end, the "
-            f"longest for {max(unfinished) * 1000.0:,.0f} ms: their waits so far count in the "
+            f"longest for {ms(max(unfinished) * 1000.0)}: their waits so far count in the "
             "acquire figures (not as checkouts)",
         )
     acquire = timings["acquire"] + snapshot_of(unfinished)
@@ -937,6 +938,6 @@ def _result(
     pool.emit(
         "run_finished",
         f"Run finished: {counted(result.requests, 'request')}, "
-        f"{counted(result.errors, 'error')}, {result.throughput_rps:,.1f} req/s.",
+        f"{counted(result.errors, 'error')}, {rate(result.throughput_rps, ' req/s')}.",
     )
     return result

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pooltui.core.errors import BadInput
 from pooltui.core.load.results import WarmupResult
 from pooltui.core.numbers import count as counted
+from pooltui.core.numbers import ms
 
 if TYPE_CHECKING:
     from pooltui.core.pool.protocol import PoolLike
@@ -65,6 +66,6 @@ def warm_up(pool: PoolLike, count: int | None = None) -> WarmupResult:
     pool.emit(
         "warmup_done",
         f"Warm-up done: {counted(result.idle, 'connection')} idle; acquire "
-        f"{result.cold_acquire_ms:.2f} ms cold, {result.warm_acquire_ms:.2f} ms warm.",
+        f"{ms(result.cold_acquire_ms)} cold, {ms(result.warm_acquire_ms)} warm.",
     )
     return result

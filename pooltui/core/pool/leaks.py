@@ -20,6 +20,7 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.errors import BadInput
+from pooltui.core.numbers import seconds
 from pooltui.core.pool import leases
 from pooltui.core.pool.leases import Borrower
 
@@ -110,7 +111,7 @@ class LeakDetector:
                     self._reports.append(LeakReport(now - watch.started, watch.thread, stack))
             self.emit(
                 "leak",
-                f"A connection has been held for {now - watch.started:.1f} s, "
+                f"A connection has been held for {seconds(now - watch.started)}, "
                 f"longer than the leak threshold of {threshold:g} s, by thread "
                 f"{watch.thread}; the stack that acquired it follows.",
                 stack,
@@ -131,7 +132,7 @@ class LeakDetector:
         self.emit(
             "leak_returned",
             f"A connection reported as leaked was returned after "
-            f"{held:.1f} s (thread {watch.thread}).",
+            f"{seconds(held)} (thread {watch.thread}).",
             "",
         )
 

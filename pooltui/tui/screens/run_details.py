@@ -30,6 +30,7 @@ from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.errors import explain_error_kind
 from pooltui.core.history import Delta, Figure, RunGroup, RunHistory, RunRecord
 from pooltui.core.load.notes import RunNote
+from pooltui.core.numbers import figure as number
 from pooltui.core.pool.lock_time import KINDS
 from pooltui.core.pool.stats import COUNTERS as STATS_COUNTERS
 from pooltui.core.pool.stats import GAUGES
@@ -50,11 +51,11 @@ PERCENTILES = ("p50", "p95", "p99", "p999", "max")
 TAILS = ("p999", "max")  # read off the worst repeat, never a median
 # (label, how one run's value is read) of the repeats' list: the figures that vary run to run
 REPEAT_COLUMNS = (
-    ("req/s", lambda r: f"{r.throughput_rps:,.1f}"),
-    ("p95 ms", lambda r: f"{r.latency.p95:,.2f}"),
-    ("acq p95", lambda r: f"{r.acquire.p95:,.2f}"),
-    ("acq max", lambda r: f"{r.acquire.max:,.2f}"),
-    ("errors", lambda r: f"{r.errors:,}"),
+    ("req/s", lambda r: number(r.throughput_rps, "req/s")),
+    ("p95 ms", lambda r: number(r.latency.p95, "ms")),
+    ("acq p95", lambda r: number(r.acquire.p95, "ms")),
+    ("acq max", lambda r: number(r.acquire.max, "ms")),
+    ("errors", lambda r: number(r.errors, "")),
 )
 
 
@@ -67,12 +68,9 @@ VERDICT_STYLES = {
 }
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
-
-
-def _as_shown(value: float, whole: bool) -> str:
-    return f"{round(value):,}" if whole else f"{value:,.2f}"
+def _as_shown(value: float, whole: bool, unit: str) -> str:
+    """The shared number format: a whole count whole, any other figure by its unit."""
+    return number(value, "" if whole else unit or "value")
 
 
 # (label, one run's value, unit, which way is better (True up, False down, None neither),
@@ -152,7 +150,7 @@ def group_figures(group: RunGroup) -> dict[str, tuple[Figure, bool]]:
 
 def describe(figure: Figure, whole: bool) -> str:
     """One value as the run's column shows it; repeats add their band (or say it is the worst)."""
-    shown = _as_shown(figure.value, whole)
+    shown = _as_shown(figure.value, whole, figure.unit)
     spread = figure.spread
     if figure.n < 2 or spread.low == spread.high:
         return shown
@@ -160,7 +158,7 @@ def describe(figure: Figure, whole: bool) -> str:
         return f"{shown} (worst)"
     relative = spread.relative
     if relative is None or spread.near_zero:
-        return f"{shown} ±{_as_shown((spread.high - spread.low) / 2, whole)}"
+        return f"{shown} ±{_as_shown((spread.high - spread.low) / 2, whole, figure.unit)}"
     return f"{shown} ±{relative * 100:.1f} %"
 
 

@@ -53,7 +53,7 @@ from pooltui.core.errors import (
 )
 from pooltui.core.history import describe_changes
 from pooltui.core.load import engine
-from pooltui.core.numbers import count
+from pooltui.core.numbers import count, ms, rate
 from pooltui.core.pool.stats import PoolStats
 from pooltui.core.profiles import Profile
 from pooltui.tui.messages import (
@@ -1411,7 +1411,7 @@ class TuneScreen(Screen[None]):
         self.events.add(
             "run_finished",
             f"A/B run {done.index}/{done.total} ({done.side}) is run #{record.number}: "
-            f"{result.throughput_rps:,.0f} req/s, p95 {result.latency.p95:,.2f} ms, "
+            f"{rate(result.throughput_rps, ' req/s')}, p95 {ms(result.latency.p95)}, "
             f"{count(result.errors, 'error')}",
         )
         self._show_status()

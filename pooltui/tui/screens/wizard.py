@@ -46,6 +46,7 @@ from pooltui.core.diagnosis.recommend import (
     Recommendation,
     recommend,
     validate_answers,
+    workload_answers,
 )
 from pooltui.core.diagnosis.verify import (
     VERIFY_DURATION_S,
@@ -56,6 +57,7 @@ from pooltui.core.diagnosis.verify import (
     verify_workload,
 )
 from pooltui.core.errors import BadInput, PooltuiError, describe_db_error
+from pooltui.core.numbers import ms, rate
 from pooltui.core.targets import Target
 from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.screens.wizard_views import (
@@ -175,6 +177,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         self._verify_run = 0
         self._answers_used: Answers | None = None
         self._prefill: dict[str, str] = initial_prefill(workload)
+        self._prefill_from_workload = frozenset(workload_answers(workload))
         self._touched: set[str] = set()  # answers the user edited: given, even if = prefill
         self._remembered = remembered
         self.memory: WizardMemory | None = None  # what the wizard keeps when it closes
@@ -531,9 +534,13 @@ class WizardScreen(DialogScreen[Recommendation | None]):
 
     def _prefill_hold(self, query_ms: float) -> None:
         """The console's workload holds its connection hold_ms after its query: the answer
-        (the hold, query included) is both, with the query's measured time."""
-        if self.workload.hold_ms > 0 and self._raw("query") == self.workload.query:
-            self._set_prefill("hold_ms", shown(round(self.workload.hold_ms + query_ms, 1)))
+        (the hold, query included) is both, with the query's measured time; a closed loop's
+        rate with think time follows the hold (``workload_answers``)."""
+        if self._raw("query") == self.workload.query:
+            read = workload_answers(self.workload, query_ms)
+            for name in ("hold_ms", "peak_rate_per_s"):
+                if name in read and name in self._prefill_from_workload:
+                    self._set_prefill(name, shown(read[name]))
 
     @on(MeasurementFailed)
     def _measure_failed(self, message: MeasurementFailed) -> None:
@@ -557,17 +564,17 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         from pooltui.core.checks import measure_latencies
 
         try:
-            ms = measure_latencies(self.target, query).query_ms
+            timed = measure_latencies(self.target, query).query_ms
         except Exception as error:
             self.post_message(self.QueryTimingFailed(query, describe_db_error(error, self.target)))
         else:
-            self.post_message(self.QueryTimed(query, ms))
+            self.post_message(self.QueryTimed(query, timed))
 
     @on(QueryTimed)
     def _query_timed(self, message: QueryTimed) -> None:
         self.timed[message.query] = message.query_ms
         self.query_one("#query-status", Static).update(
-            f"Measured: {message.query_ms:.3g} ms (median of 3); it is now query_ms."
+            f"Measured: {ms(message.query_ms)} (median of 3); it is now query_ms."
         )
         if self._raw("query") == message.query:
             self._set_prefill("query_ms", f"{message.query_ms:.3g}")
@@ -596,8 +603,8 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         )
         self.query_one("#verify-status", Static).update(
             f"v verifies: two bursts of {workload.duration_s:g} s on {self.target.redacted}, "
-            f"{workload.threads} threads, Poisson {workload.rate:.3g}/s, {workload.query!r} "
-            f"then {workload.hold_ms:.3g} ms held; first the current pool, then the "
+            f"{workload.threads} threads, Poisson {rate(workload.rate)}, {workload.query!r} "
+            f"then {ms(workload.hold_ms)} held; first the current pool, then the "
             "recommended one. a applies the recommendation to the sliders."
         )
 
@@ -665,8 +672,8 @@ class WizardScreen(DialogScreen[Recommendation | None]):
             status += f" The {message.which} run failed: {fatal}"
         if done and self.recommendation is not None and self._answers_used is not None:
             answers = self._answers_used
-            rate = answers.peak_rate_per_s / answers.processes
-            notes = verify_notes(self.recommendation, rate, self.verified)
+            per_process = answers.peak_rate_per_s / answers.processes
+            notes = verify_notes(self.recommendation, per_process, self.verified)
             status += "".join(f"\n{note}" for note in notes)
         self.query_one("#verify-status", Static).update(status)
         self._show_prediction()

@@ -14,7 +14,14 @@ from rich.text import Text
 from textual.validation import ValidationResult, Validator
 
 from pooltui.core.diagnosis.display import prediction_table as prediction_rows
-from pooltui.core.diagnosis.recommend import COMPLEXITIES, DEFAULT_ANSWERS, GOALS, SHAPES
+from pooltui.core.diagnosis.recommend import (
+    COMPLEXITIES,
+    DEFAULT_ANSWERS,
+    GOALS,
+    SHAPES,
+    workload_answers,
+)
+from pooltui.core.numbers import ms
 
 if TYPE_CHECKING:
     from pooltui.core.config import Workload
@@ -98,18 +105,11 @@ def shown(value: object) -> str:
 
 def initial_prefill(workload: Workload) -> dict[str, str]:
     """What the fields start with: the defaults, and what the console's workload already says
-    about the application (its threads, rate, pattern, query and hold)."""
+    about the application (``workload_answers``: what `diagnose --profile` reads too)."""
     values = {name: shown(getattr(DEFAULT_ANSWERS, name)) for name in NUMBERS}
     values |= {name: getattr(DEFAULT_ANSWERS, name) for name in CHOICES}
-    w = workload
-    values["threads_per_process"] = str(w.threads)
-    if w.rate > 0:
-        values["peak_rate_per_s"] = shown(float(w.rate))
-    if w.pattern == "bursty":
-        values["shape"] = "bursty"
-    values["query"] = w.query if w.query.strip().upper() != "SELECT 1" else ""
-    if w.hold_ms > 0:
-        values["hold_ms"] = shown(float(w.hold_ms) + DEFAULT_ANSWERS.query_ms)
+    values["query"] = ""
+    values |= {name: shown(value) for name, value in workload_answers(workload).items()}
     return values
 
 
@@ -120,8 +120,8 @@ def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
     grid.add_column(style="bold")
     grid.add_column()
     rows = [
-        ("connect", f"{f.connect_ms:.3g} ms (median of 3)"),
-        (f.query, f"{f.query_ms:.3g} ms" + (" (median of 5)" if f.representative else "")),
+        ("connect", f"{ms(f.connect_ms)} (median of 3)"),
+        (f.query, ms(f.query_ms) + (" (median of 5)" if f.representative else "")),
         ("server", s.described),
         (
             "max_connections",
