@@ -567,7 +567,7 @@ def test_starvation_finding_needs_starved_threads_that_waited(sqlite_dsn):
     (finding,) = rules.run_findings(loud)
     assert finding.level == "warning"
     assert "1 of 3 threads were starved" in finding.message
-    assert "longest wait of a starved thread 2,500.0 ms" in finding.message
+    assert "longest wait of a starved thread 2,500 ms" in finding.message
     for cure in ("fewer threads than connections", "think time", "a FIFO queue"):
         assert cure in finding.message
 

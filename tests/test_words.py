@@ -25,13 +25,19 @@ def test_one_number_format_per_unit_with_separators() -> None:
     assert (figure(0.0412, "ms"), figure(203.17, "ms"), figure(12345.6, "ms")) == (
         "0.04",
         "203.2",
-        "12,345.6",
+        "12,346",
+    )
+    # the decimals of what a value rounds to, at each step
+    assert (figure(99.996, "ms"), figure(999.96, "ms"), figure(99.96, "req/s")) == (
+        "100.0",
+        "1,000",
+        "100",
     )
     assert figure(13.625, "connections") == "13.62" or figure(13.625, "connections") == "13.63"
     assert (ms(1234.5), ms(float("inf")), seconds(28800)) == (
-        "1,234.5 ms",
+        "1,234 ms",  # round half to even
         "unbounded",
-        "28,800.0 s",
+        "28,800 s",
     )
     assert (rate(3680.0), rate(52.25, " req/s")) == ("3,680/s", "52.2 req/s")
     assert (percent(0.1788), percent(0.00002), percent(0), share(0.554)) == (

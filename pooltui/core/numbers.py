@@ -36,8 +36,10 @@ def count(n: int | float, noun: str, plural: str | None = None) -> str:
 
 def figure(value: float, unit: str) -> str:
     """A figure's number as every front end shows it, by unit: a count ("") whole; req/s
-    whole from 100, else 1 decimal; ms and s 2 decimals, 1 from 100; any other unit (cores,
-    Erlangs, connections) 2 decimals; always with thousands separators."""
+    whole from 100, else 1 decimal; ms and s 2 decimals, 1 from 100, whole from 1,000 (a
+    4,093.8 ms tail pushed a column out of an 80-column table); any other unit (cores, Erlangs,
+    connections) 2 decimals; always with thousands separators. A value takes the decimals of
+    what it rounds to: 99.996 ms is "100.0", not "100.00"."""
     if math.isnan(value):
         return "n/a"
     if math.isinf(value):
@@ -45,14 +47,25 @@ def figure(value: float, unit: str) -> str:
     if unit == "":
         return f"{round(value):,}"
     if unit == "req/s":
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+        return f"{value:,.{_decimals(value, ((100, 0),), 1)}f}"
     if unit in ("ms", "s"):
-        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.2f}"
+        return f"{value:,.{_decimals(value, ((1000, 0), (100, 1)), 2)}f}"
     return f"{value:,.2f}"
 
 
+def _decimals(value: float, steps: tuple[tuple[float, int], ...], finest: int) -> int:
+    """The decimals for ``value``: those of the first (threshold, decimals) step it reaches,
+    largest first, judged on the value as the next finer step would round it."""
+    magnitude = abs(value)
+    for index, (threshold, decimals) in enumerate(steps):
+        finer = steps[index + 1][1] if index + 1 < len(steps) else finest
+        if round(magnitude, finer) >= threshold:
+            return decimals
+    return finest
+
+
 def ms(value: float) -> str:
-    """Milliseconds for people: ``0.04 ms``, ``203.2 ms``, ``1,234.5 ms``; an unbounded wait
+    """Milliseconds for people: ``0.04 ms``, ``203.2 ms``, ``4,094 ms``; an unbounded wait
     says so."""
     if math.isinf(value) or math.isnan(value):
         return "unbounded"
@@ -60,7 +73,7 @@ def ms(value: float) -> str:
 
 
 def seconds(value: float) -> str:
-    """Seconds for people: ``0.30 s``, ``28,800.0 s``."""
+    """Seconds for people: ``0.30 s``, ``28,800 s``."""
     return f"{figure(value, 's')} s"
 
 

@@ -162,7 +162,8 @@ async def test_a_saturated_client_is_reported_live_and_after_the_run(sqlite_dsn:
         assert all(t.startswith("the client, not the pool, set this ceiling") for t in noted)
         # the pool's box says it for the run just shown, with the run's own figure
         subtitle = console.app.tune.query_one("#live").border_subtitle
-        want = f"client CPU-bound: {client.cores:.2f} cores" if client.saturated else ""
+        cores = figure(client.cores, "cores")
+        want = f"client CPU-bound: {cores} cores" if client.saturated else ""
         assert subtitle == want
 
 

@@ -539,7 +539,7 @@ LOCK_SHARE_OF_RUN = 0.5
 
 
 def _total(ms_: float) -> str:
-    """A total in milliseconds for people: 1,027.0 ms, 71.10 ms, 0.52 ms."""
+    """A total in milliseconds for people: 1,027 ms, 71.10 ms, 0.52 ms."""
     return shared_ms(ms_)
 
 

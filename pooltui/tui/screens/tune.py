@@ -53,7 +53,7 @@ from pooltui.core.errors import (
 )
 from pooltui.core.history import describe_changes
 from pooltui.core.load import engine
-from pooltui.core.numbers import count, ms, rate
+from pooltui.core.numbers import count, figure, ms, rate
 from pooltui.core.pool.stats import PoolStats
 from pooltui.core.profiles import Profile
 from pooltui.tui.messages import (
@@ -942,7 +942,7 @@ class TuneScreen(Screen[None]):
                 )
                 why += (
                     f", with the load verify used ({verified.threads} threads, "
-                    f"{verified.pattern} {verified.rate:.3g}/s, hold {verified.hold_ms:.3g} ms)"
+                    f"{verified.pattern} {rate(verified.rate)}, hold {ms(verified.hold_ms)})"
                 )
             self.load_config(recommendation.config, workload, why)
 
@@ -1008,8 +1008,8 @@ class TuneScreen(Screen[None]):
         self.events.add(
             "connected",
             f"{report.server.described}: connect "
-            f"{report.latencies.connect_ms:.1f} ms, query "
-            f"{report.latencies.query_ms:.2f} ms" + (f", max_connections {limit}" if limit else ""),
+            f"{ms(report.latencies.connect_ms)}, query {ms(report.latencies.query_ms)}"
+            + (f", max_connections {limit}" if limit else ""),
         )
 
     @on(TargetCheckFailed)
@@ -1264,8 +1264,8 @@ class TuneScreen(Screen[None]):
             self._client_cpu_logged = True
             self.events.add(
                 "warning",
-                f"the client uses {sample.client_cores:.2f} cores of CPU: the client, not the "
-                "pool, may set this run's ceiling",
+                f"the client uses {figure(sample.client_cores, 'cores')} cores of CPU: the client, "
+                "not the pool, may set this run's ceiling",
             )
 
     def _note_trouble(self, sample: engine.Sample) -> None:
@@ -1320,8 +1320,8 @@ class TuneScreen(Screen[None]):
         log = self.events
         log.add(
             "run_finished",
-            f"run #{record.number} finished: {result.throughput_rps:,.0f} "
-            f"req/s, p95 {result.latency.p95:,.2f} ms, {count(result.errors, 'error')}",
+            f"run #{record.number} finished: {rate(result.throughput_rps, ' req/s')}, "
+            f"p95 {ms(result.latency.p95)}, {count(result.errors, 'error')}",
         )
         if result.error_kinds:
             kinds = ", ".join(

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from pooltui.core.numbers import ms, rate
 from pooltui.tui.widgets.slider import Slider
 
 if TYPE_CHECKING:
@@ -62,12 +63,12 @@ def fleet_summary(fleet: FleetResult) -> Text:
             text.append(f"{p.name}: {p.error}\n", style="red")
         else:
             text.append(
-                f"{p.name}: {r.throughput_rps:,.0f} req/s, p95 {r.latency.p95:.2f} ms, "
+                f"{p.name}: {rate(r.throughput_rps, ' req/s')}, p95 {ms(r.latency.p95)}, "
                 f"peak open {r.pool.peak_open}\n"
             )
     if merged is not None:
         text.append(
-            f"fleet: {merged.throughput_rps:,.0f} req/s, p95 {merged.latency.p95:.2f} ms "
+            f"fleet: {rate(merged.throughput_rps, ' req/s')}, p95 {ms(merged.latency.p95)} "
             f"(merged), server counted up to {fleet.peak_server}; ",
             style="bold",
         )

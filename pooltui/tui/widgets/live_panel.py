@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 
 from pooltui.core.load.results import Sample
+from pooltui.core.numbers import figure
 from pooltui.core.pool.stats import PoolStats
 from pooltui.tui.widgets.gauge import Gauge
 from pooltui.tui.widgets.stat_counters import StatCounters
@@ -234,7 +235,7 @@ class LivePanel(Widget):
         On a box, not in the status line: at 80 columns that is cut after the run's time. On
         the pool's box, not the plots': its gauges repaint every sample anyway, while a
         changed plots' box repainted the four plots between their draws (~4 ms a frame)."""
-        text = f"client CPU-bound: {cores:.2f} cores" if cores is not None else ""
+        text = f"client CPU-bound: {figure(cores, 'cores')} cores" if cores is not None else ""
         box = self.query_one("#live")
         if box.border_subtitle != text:
             box.border_subtitle = text
