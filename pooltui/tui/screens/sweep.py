@@ -216,8 +216,8 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
         else:
             status = "done: no configuration met the constraints"
         if event.result.stopped:
-            status = "stopped: what was measured is kept below" + (
-                "; press a to apply the best trial" if best is not None else ""
+            status = "stopped: the report below keeps what was measured" + (
+                "; a applies the best trial" if best is not None else ""
             )
         self.query_one("#sweep-status", Static).update(status)
         self.lines.append("")
