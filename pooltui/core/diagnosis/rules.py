@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pooltui.core.config import PoolConfig
 from pooltui.core.diagnosis import queueing as q
 from pooltui.core.load.results import STARVED_SHARE, WAITED_S
-from pooltui.core.numbers import figure, percent, rate, seconds, share
+from pooltui.core.numbers import count, figure, percent, rate, seconds, share
 from pooltui.core.numbers import ms as shared_ms
 from pooltui.core.pool.lock_time import KINDS
 
@@ -548,7 +548,7 @@ def _lock_remedy(result: RunResult, kind: str) -> str:
     config, lock = result.config, result.pool.under_lock
     each = lock.ms(kind) / max(lock.count(kind), 1)
     if kind == "reset":
-        did = f"{lock.resets} rollbacks on return ({ms(each)} each)"
+        did = f"{count(lock.resets, 'rollback')} on return ({ms(each)} each)"
         if not config.reset:
             return (
                 f"{did}: with reset=False they are of transactions opened with begin(); end "
