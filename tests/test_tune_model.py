@@ -153,6 +153,20 @@ def test_the_winner_is_the_best_unless_a_smaller_pool_is_within_two_percent_and_
     assert pick([_trial(0, 1, 5.0, feasible=False)], higher=True) is None
 
 
+def test_within_noise_at_one_size_the_pool_without_ping_and_reset_wins():
+    from pooltui.core.tune.search import pick, round_trips
+
+    paying = _trial(0, 4, 1000.0, runs=(960.0, 1040.0), confirmed=True)  # ping=1, reset=True
+    free = _trial(1, 4, 995.0, runs=(970.0, 1020.0), confirmed=True)
+    free = replace(free, config=replace(free.config, ping=0, reset=False))
+    assert (round_trips(paying.config), round_trips(free.config)) == (2, 0)
+    assert pick([paying, free], higher=True) is free  # 0.5 % behind, inside the noise
+    clear = replace(free, measurement=replace(
+        free.measurement, spreads={"throughput_rps": spread((900.0, 910.0))}
+    ), value=905.0)  # fmt: skip
+    assert pick([paying, clear], higher=True) is paying  # a real loss is not taken
+
+
 def test_a_confirmed_trial_beats_a_lucky_single_batch_and_the_smaller_alternative_is_named():
     from pooltui.core.tune.search import pick, smaller_within_noise
 

@@ -17,6 +17,13 @@ from pooltui.core.tune.tuner import TuneProgress, TuneResult, phases
 BEST_TRIALS_SHOWN = 5
 
 
+# how a trial came to be measured, where it was not the search's own ask
+SOURCE_NOTES = {
+    "sweep": " (sweep)",
+    "sibling": " (the leader without ping and reset)",
+}
+
+
 def config_line(config: PoolConfig, threads: int | None = None) -> str:
     """``maxconnections=4 maxcached=4 mincached=0 ping=0 reset=False blocking=True``."""
     text = (
@@ -110,7 +117,7 @@ def format_tune(result: TuneResult) -> str:
             lines.append(
                 f" {mark}#{t.number:<3} {t.measurement.figure(figure).describe(unit):<22} "
                 f"{config_line(t.config, t.workload.threads)}"
-                f"{' (sweep)' if t.source == 'sweep' else ''}{why}"
+                f"{SOURCE_NOTES.get(t.source, '')}{why}"
             )
         smaller, best = search.smaller, search.best
         if smaller is not None and best is not None:
