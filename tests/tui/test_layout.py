@@ -269,6 +269,20 @@ async def test_a_shared_gauge_shows_when_the_pool_shares(sqlite_dsn):
         assert shared.display is True and shared.value_text().endswith("/2")
 
 
+async def finish_a_run_after_three(pilot: Any, app: Any) -> HistoryTable:
+    """The Runs table showing three kept runs, then a fourth (2,620 req/s) finished: the table,
+    drawn."""
+    table = app.tune.query_one(HistoryTable)
+    table.show(app.history)
+    await pilot.pause()
+    result = fixed_result(2620.0, 2.3)
+    app.tune.post_message(BurstFinished(0, SMALL_POOL, SHORT_BURST, result))
+    await until(pilot, lambda: len(app.history) == 4)
+    await pilot.pause()
+    await pilot.pause()
+    return table
+
+
 async def test_a_run_just_finished_is_in_view_at_80x24(sqlite_dsn):
     """At 24 rows the dashboard scrolls and the Runs table starts below its fold: with older
     runs kept (history survives a restart), the run that just finished must still be seen."""
@@ -277,14 +291,7 @@ async def test_a_run_just_finished_is_in_view_at_80x24(sqlite_dsn):
         console.app.history.add(SMALL_POOL, SHORT_BURST, fixed_result(1100.0 + extra, 2.5))
     async with console.run(size=(80, 24)) as pilot:
         app = await ready(pilot)
-        table = app.tune.query_one(HistoryTable)
-        table.show(app.history)
-        await pilot.pause()
-        result = fixed_result(2620.0, 2.3)
-        app.tune.post_message(BurstFinished(0, SMALL_POOL, SHORT_BURST, result))
-        await until(pilot, lambda: len(app.history) == 4)
-        await pilot.pause()
-        await pilot.pause()
+        table = await finish_a_run_after_three(pilot, app)
         dash = app.tune.query_one("#dash")
         row_top = table.region.y + 1 + table.cursor_row - int(table.scroll_y)  # under the header
         assert table.cursor_row == table.row_count - 1
@@ -303,14 +310,7 @@ async def test_the_new_run_shows_under_a_pinned_baseline_with_the_fleet_shown(sq
         app = await ready(pilot)
         await pilot.press("f")
         await pilot.pause()
-        table = app.tune.query_one(HistoryTable)
-        table.show(app.history)
-        await pilot.pause()
-        result = fixed_result(2620.0, 2.3)
-        app.tune.post_message(BurstFinished(0, SMALL_POOL, SHORT_BURST, result))
-        await until(pilot, lambda: len(app.history) == 4)
-        await pilot.pause()
-        await pilot.pause()
+        table = await finish_a_run_after_three(pilot, app)
         dash = app.tune.query_one("#dash")
         inner = table.content_region
         row = table._get_row_region(table.cursor_row)  # in the table's virtual space
