@@ -10,6 +10,12 @@ from typing import Any
 
 import pytest
 
+from pooltui.core.host.hosted import preload_also
+
+# each console pool's process is a fork of the pool host's forkserver, and re-runs the main
+# script (pytest's here) as __mp_main__: with pytest imported there once, a pool starts at once
+preload_also("pytest")
+
 PG_DSN = os.environ.get("POOLTUI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_DSN = os.environ.get("POOLTUI_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
 ODBC_PG_DSN = (

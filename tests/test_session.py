@@ -13,7 +13,7 @@ import pytest
 
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import RunFailed
-from pooltui.core.load import engine
+from pooltui.core.load.results import RunResult
 from pooltui.core.probes import count_connections_by
 from pooltui.core.session import PoolSession
 from pooltui.core.targets import parse_dsn
@@ -45,17 +45,13 @@ def test_runs_land_in_the_history_and_stop_runs_stops_the_burst(sqlite_dsn: str)
     session = PoolSession(parse_dsn(sqlite_dsn), leak_threshold_s=None)
     pool, _ = session.ensure(PoolConfig(maxconnections=2, maxcached=2))
     stop = session.start_run()
-    results: list[engine.RunResult] = []
+    results: list[RunResult] = []
     first_sample = threading.Event()
     workload = Workload(threads=2, duration_s=60.0, hold_ms=1.0)
     worker = threading.Thread(
         target=lambda: results.append(
-            engine.run(
-                pool,
-                workload,
-                stop=stop,
-                on_sample=lambda _: first_sample.set(),
-                sample_interval_s=0.05,
+            pool.run(
+                workload, stop=stop, on_sample=lambda _: first_sample.set(), sample_interval_s=0.05
             )
         )
     )

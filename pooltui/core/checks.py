@@ -16,6 +16,7 @@ from pooltui.core.probes import ServerInfo, probe_server
 from pooltui.core.targets import DriverFacts, Target
 
 if TYPE_CHECKING:
+    from pooltui.core.host import HostedPool
     from pooltui.core.pool import InstrumentedPool
 
 
@@ -183,7 +184,7 @@ def _fleet_problem(
     )
 
 
-def refuse_beyond_capacity(pool: InstrumentedPool, workload: Workload) -> None:
+def refuse_beyond_capacity(pool: InstrumentedPool | HostedPool, workload: Workload) -> None:
     """Before a run on an existing pool: BadInput (capacity_problem's sentence) when the server
     has fewer free slots than the run could take."""
     server = probe_server(pool.target)

@@ -1,7 +1,8 @@
 """A console session: the target, the one pool built for it and the history of its runs.
 
 No textual here: the console holds one session and drives it from its screens and workers;
-tests (and any other front end) use it directly.
+tests (and any other front end) use it directly. The pool lives in a process of its own
+(core/host: a HostedPool), so the console's drawing never takes the GIL from a burst's threads.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable
 from pooltui.core.config import PoolConfig
 from pooltui.core.errors import RunFailed
 from pooltui.core.history import RunHistory
-from pooltui.core.pool import InstrumentedPool, PoolEvent
+from pooltui.core.host import HostedPool
+from pooltui.core.pool import PoolEvent
 from pooltui.core.targets import Target
 
 
@@ -21,7 +23,8 @@ class PoolSession:
 
     Building and closing may block (PooledDB opens mincached connections in its constructor,
     closing waits for a connect in progress), so only workers call ``ensure``; the UI thread
-    only reads ``pool``, which is a plain attribute and never waits.
+    only reads ``pool``, which is a plain attribute, and the pool's snapshot, which is the
+    child's last report: neither waits.
     """
 
     def __init__(
@@ -30,7 +33,7 @@ class PoolSession:
         self.target = target
         self.leak_threshold_s = leak_threshold_s
         self.history = history if history is not None else RunHistory()
-        self.pool: InstrumentedPool | None = None
+        self.pool: HostedPool | None = None
         self.built_config: PoolConfig | None = None
         self._build = threading.Lock()  # held while a worker builds or replaces the pool
         self._state = threading.Lock()  # held only to swap pool/closed: never blocks the UI
@@ -53,23 +56,28 @@ class PoolSession:
     def needs_build(self, config: PoolConfig) -> bool:
         """True when a run with ``config`` must (re)build the pool first."""
         pool = self.pool
-        return pool is None or self.built_config != config or pool.target is not self.target
+        return (
+            pool is None
+            or pool.closed  # its process died: the next run builds a new one
+            or self.built_config != config
+            or pool.target is not self.target
+        )
 
     def ensure(
         self,
         config: PoolConfig,
         on_event: Callable[[PoolEvent], None] | None = None,
-    ) -> tuple[InstrumentedPool, bool]:
+    ) -> tuple[HostedPool, bool]:
         """The pool for ``config`` (worker threads only): (pool, True) when it was (re)built."""
         with self._build:
             self._check_open()
             pool = self.pool
-            if pool is not None and self.built_config == config and pool.target is self.target:
+            if not self.needs_build(config) and pool is not None:
                 return pool, False
             self.detach()
             if pool is not None:
                 pool.close()
-            pool = InstrumentedPool(
+            pool = HostedPool(
                 self.target, config, on_event=on_event, leak_threshold_s=self.leak_threshold_s
             )
             with self._state:
@@ -85,14 +93,14 @@ class PoolSession:
         if self._closed:
             raise RunFailed("The console is closing: no new pool is built.")
 
-    def retarget(self, target: Target) -> InstrumentedPool | None:
+    def retarget(self, target: Target) -> HostedPool | None:
         """Point the session at ``target``; the old pool is returned for the caller to close
         (in a worker: closing may block)."""
         pool = self.detach()
         self.target = target
         return pool
 
-    def detach(self) -> InstrumentedPool | None:
+    def detach(self) -> HostedPool | None:
         """Forget the pool (the caller closes it, in a worker when it may block)."""
         with self._state:
             pool, self.pool, self.built_config = self.pool, None, None

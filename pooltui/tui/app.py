@@ -21,7 +21,7 @@ from textual.widgets import Input
 from pooltui.core.errors import PooltuiError
 from pooltui.core.history import RunHistory
 from pooltui.core.history_store import HistoryStore, StoredHistory
-from pooltui.core.pool import InstrumentedPool
+from pooltui.core.host import HostedPool
 from pooltui.core.profiles import Profile, strip_password
 from pooltui.core.session import PoolSession
 from pooltui.core.targets import PASSWORD_ENVS, Target, dsn_secrets
@@ -135,7 +135,7 @@ class PoolTuiApp(App[int]):
         self.profile = profile
         self._update_titles()
 
-    def use_target(self, target: Target) -> InstrumentedPool | None:
+    def use_target(self, target: Target) -> HostedPool | None:
         """Point the session at ``target``; its old pool is returned for the caller to close
         (in a worker: closing may block)."""
         old_pool = self.session.retarget(target)

@@ -6,6 +6,8 @@ Quitting is checked the way the issue asks: the server's own count of the pool's
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +146,9 @@ async def test_ctrl_q_mid_burst_stops_it_and_closes_every_connection(pg_dsn):
         assert pool is not None
         tag, target = pool.tag, app.session.target
         assert count_connections_by(target, tag, set()) > 0
+        # the burst's threads run in the pool's own process, not under the console's GIL
+        assert pool.pid not in (None, os.getpid())
+        assert not [t for t in threading.enumerate() if t.name.startswith("pooltui-worker")]
         await pilot.press("ctrl+q")
         await until(pilot, lambda: app.return_code is not None)
     assert app.return_code == 0

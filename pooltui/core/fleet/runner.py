@@ -24,10 +24,8 @@ import contextlib
 import itertools
 import os
 import signal
-import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from multiprocessing.connection import wait as wait_for
@@ -49,6 +47,7 @@ from pooltui.core.fleet.worker import (
     WorkerSpec,
     worker_main,
 )
+from pooltui.core.host.hosted import real_stdio
 from pooltui.core.load.results import merge_results
 from pooltui.core.probes import LeftOpen, confirm_closed, count_groups
 
@@ -436,7 +435,7 @@ def run_fleet(
     stopped = False
     try:
         context = get_context("spawn")
-        with _real_stdio():
+        with real_stdio():
             _start(context, workers)
         go_at: float | None = None
         stop_at: float | None = None
@@ -535,24 +534,6 @@ def run_fleet(
         ready_census=ready_census,
         stopped=stopped,
     )
-
-
-@contextmanager
-def _real_stdio() -> Iterator[None]:
-    """Spawning passes the parent's stderr to multiprocessing's resource tracker by its file
-    descriptor: a front end that replaced sys.stderr (Textual captures it: fileno() is -1)
-    would make the spawn fail, so the real streams stand in while the processes start."""
-    saved = sys.stdout, sys.stderr
-    try:
-        real = all(stream.fileno() >= 0 for stream in saved)
-    except (AttributeError, OSError, ValueError):
-        real = False
-    if not real and sys.__stdout__ is not None and sys.__stderr__ is not None:
-        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = saved
 
 
 def _start(context: Any, workers: list[_Worker]) -> None:

@@ -19,9 +19,10 @@ import contextlib
 import os
 import signal
 import threading
-import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from pooltui.core.host.protocol import Channel, failure_sentence
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -81,22 +82,6 @@ class Closed:
     unclosed: int
 
 
-class _Channel:
-    """The pipe to the parent: sends from any thread, never raises (a parent that has gone
-    cannot be told anything; the worker still closes its pool)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.lock = threading.Lock()
-
-    def send(self, kind: str, payload: Any) -> None:
-        try:
-            with self.lock:
-                self.conn.send((kind, payload))
-        except (OSError, ValueError, EOFError):
-            pass
-
-
 def _listen(conn: Connection, go: threading.Event, stop: threading.Event) -> None:
     """The parent's orders: ``go``, ``stop``; its end (EOF) is a stop."""
     while True:
@@ -124,7 +109,7 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    channel = _Channel(conn)
+    channel = Channel(conn)
     threading.Thread(
         target=_listen, args=(conn, go, stop), daemon=True, name="pooltui-fleet-orders"
     ).start()
@@ -166,24 +151,10 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
         )
         channel.send(DONE, result)
     except BaseException as exc:
-        channel.send(FAILED, _sentence(exc, spec.target))
+        channel.send(FAILED, failure_sentence(exc, spec.target))
     finally:
         if pool is not None:
             pool.close()
             channel.send(CLOSED, Closed(frozenset(pool.opened_ids()), pool.unclosed))
         with contextlib.suppress(OSError):
             conn.close()
-
-
-def _sentence(exc: BaseException, target: Target) -> str:
-    """A failure as the parent shows it: pooltui's own sentence, a driver's error described,
-    or a bug's redacted last frame (never a secret)."""
-    from pooltui.core.drivers import driver_for_error
-    from pooltui.core.errors import PooltuiError, describe_db_error, redact
-
-    if isinstance(exc, PooltuiError):
-        return redact(str(exc), target)
-    if driver_for_error(exc) is not None:  # a driver's error: described as everywhere else
-        return describe_db_error(exc, target)
-    last = "".join(traceback.format_exception_only(exc)).strip()
-    return redact(f"internal error in the process: {last}", target)

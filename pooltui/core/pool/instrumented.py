@@ -81,6 +81,12 @@ FOUND_DEAD_BY = {
 }
 
 
+def new_tag(target: Target) -> str:
+    """A new pool's session tag: this process's id and its pool number, after the DSN's own
+    application_name / program_name if it has one (the server shows both)."""
+    return target.session_tag(f"pooltui-{os.getpid()}-{next(_TAGS)}")
+
+
 class InstrumentedPool:
     """A PooledDB over ``target`` with ``config``, counted as it is used. See the module doc."""
 
@@ -101,7 +107,7 @@ class InstrumentedPool:
         _dbutils.require_installed()
         self.leak_detector = LeakDetector(leak_threshold_s, self.emit)
         # the DSN's own application_name / program_name stays visible, as the tag's prefix
-        self.tag = tag or target.session_tag(f"pooltui-{os.getpid()}-{next(_TAGS)}")
+        self.tag = tag or new_tag(target)
         self.leak_threshold_s = leak_threshold_s
         self.on_event = on_event
         self._module = target.module()

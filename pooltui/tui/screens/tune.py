@@ -21,7 +21,6 @@ lock-free snapshot, so the gauges always show the pool as it is.
 
 from __future__ import annotations
 
-import gc
 import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -85,7 +84,8 @@ from pooltui.tui.widgets.slider import Slider
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Recommendation
     from pooltui.core.history import RunGroup, RunRecord
-    from pooltui.core.pool import InstrumentedPool, PoolEvent
+    from pooltui.core.host import HostedPool
+    from pooltui.core.pool import PoolEvent
     from pooltui.core.targets import Target
     from pooltui.tui.app import PoolTuiApp
     from pooltui.tui.screens.wizard import WizardMemory
@@ -990,7 +990,7 @@ class TuneScreen(Screen[None]):
             self.post_message(TargetChecked(target, report))
 
     @work(thread=True, exit_on_error=False, group="pool-close")
-    def _close_pool(self, pool: InstrumentedPool) -> None:
+    def _close_pool(self, pool: HostedPool) -> None:
         """Closing may wait for a connect in progress: never on the UI thread."""
         try:
             pool.close()
@@ -1029,20 +1029,20 @@ class TuneScreen(Screen[None]):
         """The pool's callback, from any thread."""
         self.post_message(PoolEventOccurred(event.kind, event.message))
 
-    def _ensure_pool(self, config: PoolConfig, *, warm: bool = False) -> InstrumentedPool:
+    def _ensure_pool(self, config: PoolConfig, *, warm: bool = False) -> HostedPool:
         """The session's pool for ``config``; ``warm``: one built now is warmed up first."""
         pool, built = self.pooltui.session.ensure(config, self._pool_event)
         if built:
             self.post_message(PoolBuilt(pool.tag))
             if warm:
-                engine.warm_up(pool)
+                pool.warm_up()
         return pool
 
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _warm_up(self, run_id: int, config: PoolConfig) -> None:
 
         try:
-            result = engine.warm_up(self._ensure_pool(config))
+            result = self._ensure_pool(config).warm_up()
         except Exception as error:
             target = self.pooltui.session.target
             self.post_message(
@@ -1067,18 +1067,13 @@ class TuneScreen(Screen[None]):
         def on_sample(sample: engine.Sample) -> None:
             self.post_message(StatsSampled(run_id, sample))
 
-        # the console's heap (its widgets, ~120k objects) is frozen out of the collector for the
-        # burst: a full collection walking it held the GIL ~80 ms, every worker stalled
-        gc.freeze()
+        # the run's threads are in the pool's own process (core/host): the console's drawing
+        # and its collections no longer take the GIL from them
         try:
             pool = self._ensure_pool(config, warm=warm)
             refuse_beyond_capacity(pool, workload)
-            result = engine.run(
-                pool,
-                workload,
-                stop=stop,
-                on_sample=on_sample,
-                sample_interval_s=self.SAMPLE_INTERVAL_S,
+            result = pool.run(
+                workload, stop=stop, on_sample=on_sample, sample_interval_s=self.SAMPLE_INTERVAL_S
             )
         except Exception as error:
             target = self.pooltui.session.target
@@ -1087,8 +1082,6 @@ class TuneScreen(Screen[None]):
             )
         else:
             self.post_message(BurstFinished(run_id, config, workload, result))
-        finally:
-            gc.unfreeze()
 
     @work(thread=True, exit_on_error=False, group="pool-work")
     def _fleet_burst(
