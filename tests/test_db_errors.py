@@ -263,6 +263,20 @@ def test_describe_never_leaks_a_password_the_driver_echoes() -> None:
     assert SECRET not in message and "weird failure" in message
 
 
+def test_pooltuis_own_failure_is_not_blamed_on_the_server() -> None:
+    """A built-in error no driver raised (multiprocessing's, seen when a process could not
+    start) is pooltui's: the sentence must not say the PostgreSQL server reported it."""
+    import psycopg
+
+    target = parse_dsn(f"postgresql://app:{SECRET}@127.0.0.1:5432/test")
+    message = describe_db_error(ValueError(f"bad value(s) in fds_to_keep {SECRET}"), target)
+    assert message.startswith("pooltui failed inside (ValueError: bad value(s) in fds_to_keep")
+    assert "server" not in message and SECRET not in message
+    # the database's own errors and a refused socket keep their sentences
+    assert "pooltui failed inside" not in describe_db_error(psycopg.OperationalError("x"), target)
+    assert "pooltui failed inside" not in describe_db_error(ConnectionRefusedError(111), target)
+
+
 def test_server_starting_or_stopping_sentence() -> None:
     """Restarting the shared server is not an option: the real class with PostgreSQL's text."""
     import psycopg

@@ -159,6 +159,17 @@ def failure_class(exc: BaseException) -> str:
     return driver.failure_class(exc) if driver is not None else SQL
 
 
+def _is_own_bug(exc: BaseException) -> bool:
+    """A Python built-in error no driver raised (a ValueError from multiprocessing, a
+    TypeError): pooltui's own failure. OSError and ImportError stay the database's or the
+    driver's (a refused socket, a missing library)."""
+    if isinstance(exc, (OSError, ImportError)) or type(exc).__module__ != "builtins":
+        return False
+    from pooltui.core.drivers import driver_for_error  # the drivers import this module
+
+    return driver_for_error(exc) is None
+
+
 def _where(target: Any) -> str:
     host = getattr(target, "host", "") or ""
     port = getattr(target, "port", None)
@@ -386,6 +397,13 @@ def describe_db_error(exc: BaseException, target: Any = None) -> str:
     """
     if isinstance(exc, PooltuiError):
         return redact(str(exc), target)
+    if _is_own_bug(exc):  # not the database's: a sentence blaming the server would mislead
+        line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return redact(
+            f"pooltui failed inside ({type(exc).__name__}{': ' + line if line else ''}), "
+            "not the database: please report it with the steps that led here.",
+            target,
+        )
     try:
         sentence = _sentence(exc, target)
     except Exception:  # describing an error must never raise one of its own
