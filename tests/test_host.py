@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from pooltui.core.compare.runner import Comparison, Side
 from pooltui.core.config import PoolConfig, Workload
-from pooltui.core.errors import CannotConnect, RunFailed
+from pooltui.core.errors import BadInput, CannotConnect, RunFailed
 from pooltui.core.host import HostedPool
+from pooltui.core.host.job import comparison as hosted_comparison
+from pooltui.core.host.job import run_hosted
 from pooltui.core.load.results import RunResult
 from pooltui.core.pool import PoolEvent
 from pooltui.core.probes import count_connections_by
@@ -183,3 +186,49 @@ def test_a_killed_console_leaves_its_pool_process_to_close_the_pool(
         console.wait(30)
     assert eventually(lambda: not alive(int(pid)))
     assert eventually(lambda: count_connections_by(target, tag, set()) == 0)
+
+
+# --- a whole job in a process of its own: the console's A/B ---------------------------------
+
+
+def test_a_comparison_runs_as_a_hosted_job_and_reports_each_run(pg_dsn: str) -> None:
+    workload = Workload(threads=2, duration_s=0.3, hold_ms=1.0)
+    a = Side(PoolConfig(maxconnections=2, maxcached=2), workload, "A")
+    b = Side(PoolConfig(maxconnections=1, maxcached=1), workload, "B")
+    reports: list[tuple[str, object]] = []
+    comparison = run_hosted(
+        hosted_comparison,
+        parse_dsn(pg_dsn),
+        a,
+        b,
+        1,
+        None,
+        on_report=lambda kind, payload: reports.append((kind, payload)),
+    )
+    assert isinstance(comparison, Comparison) and not comparison.outcome.fatal_error
+    assert comparison.outcome.left_open == 0 and comparison.differences  # judged, all closed
+    assert "".join(run.side for run in comparison.runs) == "ABBA"
+    progress = [payload for kind, payload in reports if kind == "progress"]
+    assert [done.side for done in progress] == ["A", "B", "B", "A"]  # type: ignore[attr-defined]
+    assert all(done.pool is None for done in progress)  # type: ignore[attr-defined]
+    assert any(kind == "sample" for kind, _ in reports)
+    assert not [t for t in threading.enumerate() if t.name.startswith("pooltui-worker")]
+
+
+def test_a_hosted_job_stops_when_told_and_fails_in_words(sqlite_dsn: str) -> None:
+    target = parse_dsn(sqlite_dsn)
+    long = Side(PoolConfig(maxconnections=2), Workload(threads=2, duration_s=60.0), "A")
+    stop = threading.Event()
+
+    def on_report(kind: str, _payload: object) -> None:
+        if kind == "sample":
+            stop.set()
+
+    began = time.monotonic()
+    comparison = run_hosted(
+        hosted_comparison, target, long, long, 3, None, stop=stop, on_report=on_report
+    )
+    assert stop.is_set() and comparison.outcome.stopped
+    assert time.monotonic() - began < 60.0
+    with pytest.raises(BadInput, match="rounds is 0"):
+        run_hosted(hosted_comparison, target, long, long, 0, None)

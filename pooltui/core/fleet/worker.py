@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pooltui.core.host.protocol import Channel, failure_sentence
+from pooltui.core.host.protocol import Channel, failure_sentence, settle_child
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -100,15 +99,8 @@ def _listen(conn: Connection, go: threading.Event, stop: threading.Event) -> Non
 
 def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     """The spawned process's whole life (see the module doc)."""
-    if spec.quiet:  # nothing a library prints may land on the console's screen
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        os.close(devnull)
     go, stop = threading.Event(), threading.Event()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    settle_child(stop.set, quiet=spec.quiet)
     channel = Channel(conn)
     threading.Thread(
         target=_listen, args=(conn, go, stop), daemon=True, name="pooltui-fleet-orders"

@@ -15,9 +15,7 @@ never keeps a connection.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
-import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -36,21 +34,21 @@ from pooltui.core.host.protocol import (
     STOP,
     WARM_UP,
     Channel,
-    Failure,
     HostSpec,
     HostState,
-    failure_sentence,
+    failure_of,
+    settle_child,
 )
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
     from pooltui.core.pool import InstrumentedPool, PoolEvent
-    from pooltui.core.targets import Target
 
 
-class _Orders:
-    """What the parent asked for, read off the pipe by a thread of its own."""
+class Orders:
+    """What the parent asked for, read off the pipe by a thread of its own (a hosted job
+    only ever gets STOP, and its end)."""
 
     def __init__(self) -> None:
         self.calls: queue.Queue[tuple[int, str, Any] | None] = queue.Queue()  # None: close
@@ -78,19 +76,6 @@ class _Orders:
                 return
 
 
-def _failure(exc: BaseException, target: Target) -> Failure:
-    """The error class the console tells apart, and its sentence."""
-    from pooltui.core.errors import CONNECTION, BadInput, CannotConnect, failure_class
-
-    if isinstance(exc, BadInput):
-        kind = "bad_input"
-    elif isinstance(exc, CannotConnect) or failure_class(exc) == CONNECTION:
-        kind = "cannot_connect"
-    else:
-        kind = "run_failed"
-    return Failure(failure_sentence(exc, target), kind)
-
-
 def _state(pool: InstrumentedPool) -> HostState:
     return HostState(
         pool.snapshot(),
@@ -100,7 +85,7 @@ def _state(pool: InstrumentedPool) -> HostState:
     )
 
 
-def _serve(pool: InstrumentedPool, orders: _Orders, channel: Channel) -> None:
+def _serve(pool: InstrumentedPool, orders: Orders, channel: Channel) -> None:
     """One call at a time until CLOSE; between calls the pool's state every POLL_S."""
     from pooltui.core.load import engine
 
@@ -132,7 +117,7 @@ def _serve(pool: InstrumentedPool, orders: _Orders, channel: Channel) -> None:
                 raise ValueError(f"unknown operation {operation!r}")
         except Exception as exc:
             channel.send(STATE, _state(pool))
-            channel.send(FAILED, (call_id, _failure(exc, pool.target)))
+            channel.send(FAILED, (call_id, failure_of(exc, pool.target)))
         else:
             channel.send(STATE, _state(pool))  # before DONE: the parent reads it after
             channel.send(DONE, (call_id, outcome))
@@ -140,15 +125,8 @@ def _serve(pool: InstrumentedPool, orders: _Orders, channel: Channel) -> None:
 
 def host_main(spec: HostSpec, conn: Connection) -> None:
     """The pool's process, from its build to its close (see the module doc)."""
-    if spec.quiet:  # nothing a library prints may land on the console's screen
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-    orders = _Orders()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: orders.close())
+    orders = Orders()
+    settle_child(orders.close, quiet=spec.quiet)
     channel = Channel(conn)
     threading.Thread(
         target=orders.listen, args=(conn,), daemon=True, name="pooltui-host-orders"
@@ -171,7 +149,7 @@ def host_main(spec: HostSpec, conn: Connection) -> None:
         channel.send(READY, _state(pool))
         _serve(pool, orders, channel)
     except BaseException as exc:
-        channel.send(FAILED, (0, _failure(exc, spec.target)))
+        channel.send(FAILED, (0, failure_of(exc, spec.target)))
     finally:
         if pool is not None:
             pool.close()

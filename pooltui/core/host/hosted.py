@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.config import validate
-from pooltui.core.errors import BadInput, CannotConnect, RunFailed
+from pooltui.core.errors import RunFailed
 from pooltui.core.host.child import host_main
 from pooltui.core.host.protocol import (
     CALL,
@@ -43,6 +42,8 @@ from pooltui.core.host.protocol import (
     Failure,
     HostSpec,
     HostState,
+    death_sentence,
+    raised,
 )
 from pooltui.core.pool.instrumented import new_tag
 from pooltui.core.pool.stats import PoolStats
@@ -60,18 +61,18 @@ BUILD_TIMEOUT_S = 120.0
 # the child's close is bounded (InstrumentedPool.close: twice CLOSE_WAIT_S); then it is ended
 CLOSE_TIMEOUT_S = 15.0
 STOP_POLL_S = 0.05  # how soon a caller's own stop event reaches the child
-_FORKSERVER = multiprocessing.get_context("forkserver")
+FORKSERVER = multiprocessing.get_context("forkserver")
 # The forkserver imports these once and each pool's process is a fork of it. A forked child
 # still runs the parent's main script (as __mp_main__: multiprocessing's rule), and the
 # ``pooltui`` script imports pooltui.cli: preloaded, that costs nothing (100 ms otherwise).
 PRELOAD = ["pooltui.core.host.child", "pooltui.core.load.engine", "pooltui.cli"]
-_FORKSERVER.set_forkserver_preload(PRELOAD)
+FORKSERVER.set_forkserver_preload(PRELOAD)
 
 
 def preload_also(*modules: str) -> None:
     """Have the forkserver import ``modules`` too (before the first pool is built): a front end
     whose main script imports more (pytest's does) keeps its pools' start fast."""
-    _FORKSERVER.set_forkserver_preload([*PRELOAD, *modules])
+    FORKSERVER.set_forkserver_preload([*PRELOAD, *modules])
 
 
 class _Call:
@@ -116,9 +117,9 @@ class HostedPool:
         self._clean = False  # the child said CLOSED: its pool closed before it ended
         build = _Call()
         self._calls[0] = build
-        parent_end, child_end = _FORKSERVER.Pipe()
+        parent_end, child_end = FORKSERVER.Pipe()
         spec = HostSpec(target, config, self.tag, leak_threshold_s)
-        self._process: BaseProcess = _FORKSERVER.Process(
+        self._process: BaseProcess = FORKSERVER.Process(
             target=host_main, args=(spec, child_end), daemon=True, name="pooltui-pool-host"
         )
         with real_stdio():
@@ -136,7 +137,7 @@ class HostedPool:
             )
         if build.failure is not None:
             self.close()
-            raise _raised(build.failure)
+            raise raised(build.failure)
 
     # --- what the UI thread reads: the child's last report, never a wait -------------------
 
@@ -207,7 +208,7 @@ class HostedPool:
             if stop is not None and stop.is_set() and not stop_sent:
                 stop_sent = self._channel.send(STOP)
         if call.failure is not None:
-            raise _raised(call.failure)
+            raise raised(call.failure)
         return call.outcome
 
     def stop(self) -> None:
@@ -265,18 +266,7 @@ class HostedPool:
 
     def _death(self) -> str:
         """Why the child's pipe ended before it answered."""
-        self._process.join(1.0)
-        code = self._process.exitcode
-        if code is not None and code < 0:
-            how = f"was killed by {signal.Signals(-code).name}"
-        elif code is not None:
-            how = f"ended with exit code {code}"
-        else:
-            how = "stopped answering"
-        return (
-            f"The pool's process {how}: its connections closed with it (the next run builds "
-            "a new pool)."
-        )
+        return death_sentence(self._process, "The pool's process")
 
     # --- closing ----------------------------------------------------------------------------
 
@@ -341,15 +331,6 @@ def real_stdio() -> Iterator[None]:
 
 def _or_none(kind: str, outcome: Any) -> Failure | None:
     return outcome if kind == FAILED else None
-
-
-def _raised(failure: Failure) -> Exception:
-    """The child's failure as the error class the console tells apart."""
-    if failure.kind == "bad_input":
-        return BadInput(failure.sentence)
-    if failure.kind == "cannot_connect":
-        return CannotConnect(failure.sentence)
-    return RunFailed(failure.sentence)
 
 
 def _limits(effective: PoolConfig) -> PoolStats:

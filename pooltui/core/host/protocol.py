@@ -9,13 +9,17 @@ DONE or FAILED for each call, and CLOSED when its pool is closed, just before it
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
     from pooltui.core.config import PoolConfig
     from pooltui.core.pool.stats import PoolStats
@@ -98,3 +102,55 @@ def failure_sentence(exc: BaseException, target: Target) -> str:
         return describe_db_error(exc, target)
     last = "".join(traceback.format_exception_only(exc)).strip()
     return redact(f"internal error in the process: {last}", target)
+
+
+def failure_of(exc: BaseException, target: Target) -> Failure:
+    """The error class the console tells apart, and its sentence."""
+    from pooltui.core.errors import CONNECTION, BadInput, CannotConnect, failure_class
+
+    if isinstance(exc, BadInput):
+        kind = "bad_input"
+    elif isinstance(exc, CannotConnect) or failure_class(exc) == CONNECTION:
+        kind = "cannot_connect"
+    else:
+        kind = "run_failed"
+    return Failure(failure_sentence(exc, target), kind)
+
+
+def raised(failure: Failure) -> Exception:
+    """The child's failure as the error class the console tells apart."""
+    from pooltui.core.errors import BadInput, CannotConnect, RunFailed
+
+    if failure.kind == "bad_input":
+        return BadInput(failure.sentence)
+    if failure.kind == "cannot_connect":
+        return CannotConnect(failure.sentence)
+    return RunFailed(failure.sentence)
+
+
+def death_sentence(process: BaseProcess, who: str) -> str:
+    """Why a child's pipe ended before it answered (it is reaped here)."""
+    process.join(1.0)
+    code = process.exitcode
+    if code is not None and code < 0:
+        how = f"was killed by {signal.Signals(-code).name}"
+    elif code is not None:
+        how = f"ended with exit code {code}"
+    else:
+        how = "stopped answering"
+    return f"{who} {how}: its connections closed with it (the next run builds a new pool)."
+
+
+def settle_child(on_terminate: Callable[[], None], *, quiet: bool = True) -> None:
+    """What every child of the console does first: ``quiet``, its stdout and stderr go to
+    /dev/null (nothing a library prints may land on the console's screen); SIGINT and SIGHUP
+    are ignored (a terminal sends them to the whole process group, and the console, which
+    owns the signals, tells its children what to do); SIGTERM calls ``on_terminate``."""
+    if quiet:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: on_terminate())

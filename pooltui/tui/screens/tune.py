@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -39,7 +39,7 @@ from textual.worker import Worker, WorkerState
 
 from pooltui.core import checks
 from pooltui.core.checks import refuse_beyond_capacity
-from pooltui.core.compare.runner import ROUND, RunDone, Side, run_comparison
+from pooltui.core.compare.runner import ROUND, Side
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.errors import (
@@ -51,6 +51,8 @@ from pooltui.core.errors import (
     failure_class,
 )
 from pooltui.core.history import describe_changes
+from pooltui.core.host.job import comparison as hosted_comparison
+from pooltui.core.host.job import run_hosted
 from pooltui.core.load import engine
 from pooltui.core.numbers import count, figure, ms, rate
 from pooltui.core.pool.stats import PoolStats
@@ -1170,25 +1172,27 @@ class TuneScreen(Screen[None]):
     def _compare(
         self, run_id: int, sides: dict[str, Side], rounds: int, stop: threading.Event
     ) -> None:
-        """The comparison's runner builds, warms and closes its own two pools."""
+        """The comparison's runner builds, warms and closes its own two pools, in a process
+        of its own (core/host/job.py) as the bursts beside it in the Runs table ran."""
         session = self.pooltui.session
 
-        def on_progress(done: RunDone) -> None:
-            self.post_message(ComparisonRunFinished(run_id, done))
-
-        def on_sample(_side: str, sample: engine.Sample) -> None:
-            self.post_message(StatsSampled(run_id, sample))
+        def on_report(kind: str, payload: Any) -> None:
+            if kind == "progress":
+                self.post_message(ComparisonRunFinished(run_id, payload))
+            elif kind == "sample":
+                _side, sample = payload
+                self.post_message(StatsSampled(run_id, sample))
 
         try:
-            comparison = run_comparison(
+            comparison = run_hosted(
+                hosted_comparison,
                 session.target,
                 sides["A"],
                 sides["B"],
                 rounds,
+                session.leak_threshold_s,
                 stop=stop,
-                on_progress=on_progress,
-                on_sample=on_sample,
-                leak_threshold_s=session.leak_threshold_s,
+                on_report=on_report,
             )
         except Exception as error:
             self.post_message(ComparisonFailed(run_id, describe_db_error(error, session.target)))
