@@ -2,12 +2,13 @@
 
 An A/B comparison builds, warms, runs and closes its own two pools: in the console's process
 its runs would share the UI's GIL while the bursts beside them in the Runs table did not, and
-the table would compare the two. ``run_hosted`` forks a child from the pool host's forkserver
-that calls ``job(target, *args, stop=..., report=...)``; what the job reports (``report(kind,
-payload)``: picklable values) reaches ``on_report`` in the caller's thread, the caller's stop
-reaches the job within STOP_POLL_S, and the job's result or failure comes back as
-HostedPool's do. The child ends with the job; the console's end (the pipe closes, even on
-SIGKILL) or SIGTERM sets the job's stop, and every job closes what it opened on its stop path.
+the table would compare the two; the wizard's verify burst, set beside its prediction, too.
+``run_hosted`` forks a child from the pool host's forkserver that calls ``job(target, *args,
+stop=..., report=...)``; what the job reports (``report(kind, payload)``: picklable values)
+reaches ``on_report`` in the caller's thread, the caller's stop reaches the job within
+STOP_POLL_S, and the job's result or failure comes back as HostedPool's do. The child ends
+with the job; the console's end (the pipe closes, even on SIGKILL) or SIGTERM sets the job's
+stop, and every job closes what it opened on its stop path.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
     from pooltui.core.compare.runner import Comparison, Side
+    from pooltui.core.config import PoolConfig, Workload
+    from pooltui.core.diagnosis.verify import Measured
     from pooltui.core.targets import Target
 
 REPORT = "report"  # child -> parent: (kind, payload) from the job
@@ -143,3 +146,18 @@ def comparison(
         on_sample=lambda side, sample: report("sample", (side, sample)),
         leak_threshold_s=leak_threshold_s,
     )
+
+
+def verification(
+    target: Target,
+    config: PoolConfig,
+    workload: Workload,
+    *,
+    stop: threading.Event,
+    report: Report,
+) -> Measured:
+    """The wizard's verify burst (``diagnosis.verify.measure``) as a hosted job: what it
+    measures is set beside the queueing prediction, so it runs as the bursts do."""
+    from pooltui.core.diagnosis.verify import measure
+
+    return measure(target, config, workload, stop=stop)

@@ -52,11 +52,11 @@ from pooltui.core.diagnosis.verify import (
     VERIFY_DURATION_S,
     Measured,
     TargetFigures,
-    measure,
     measure_target,
     verify_workload,
 )
 from pooltui.core.errors import BadInput, PooltuiError, describe_db_error
+from pooltui.core.host.job import run_hosted, verification
 from pooltui.core.numbers import ms, rate
 from pooltui.core.targets import Target
 from pooltui.tui.screens.dialog import DialogScreen
@@ -644,13 +644,14 @@ class WizardScreen(DialogScreen[Recommendation | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="wizard-verify")
     def _verify(self, run: int, recommended: PoolConfig, workload: Workload) -> None:
-        """Thread: the same burst on both pools; each result posted as it is measured."""
+        """Thread: the same burst on both pools, each in a process of its own (as the console's
+        bursts run); each result posted as it is measured."""
         stop = get_current_worker().cancelled_event
         try:
             for which, config in (("current", self.current), ("recommended", recommended)):
                 if stop.is_set():
                     return
-                result = measure(self.target, config, workload, stop=stop)
+                result = run_hosted(verification, self.target, config, workload, stop=stop)
                 self.post_message(self.BurstMeasured(run, which, result))
         except Exception as error:
             self.post_message(self.VerificationFailed(run, describe_db_error(error, self.target)))
