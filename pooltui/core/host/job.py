@@ -2,7 +2,8 @@
 
 An A/B comparison builds, warms, runs and closes its own two pools: in the console's process
 its runs would share the UI's GIL while the bursts beside them in the Runs table did not, and
-the table would compare the two; the wizard's verify burst, set beside its prediction, too.
+the table would compare the two; the wizard's verify burst, set beside its prediction, and
+the Sweep screen's tune, whose figures are the CLI's, too.
 ``run_hosted`` forks a child from the pool host's forkserver that calls ``job(target, *args,
 stop=..., report=...)``; what the job reports (``report(kind, payload)``: picklable values)
 reaches ``on_report`` in the caller's thread, the caller's stop reaches the job within
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from pooltui.core.config import PoolConfig, Workload
     from pooltui.core.diagnosis.verify import Measured
     from pooltui.core.targets import Target
+    from pooltui.core.tune.tuner import TuneProgress, TuneRequest, TuneResult
 
 REPORT = "report"  # child -> parent: (kind, payload) from the job
 T = TypeVar("T")
@@ -161,3 +163,19 @@ def verification(
     from pooltui.core.diagnosis.verify import measure
 
     return measure(target, config, workload, stop=stop)
+
+
+def tuning(
+    target: Target, request: TuneRequest, *, stop: threading.Event, report: Report
+) -> TuneResult:
+    """``tune.tuner.tune`` as a hosted job (the Sweep screen's): each step reported as
+    ``("progress", TuneProgress)``; its measurements are the CLI's, with no UI beside them."""
+    from dataclasses import replace
+
+    from pooltui.core.tune.tuner import tune
+
+    def progress(p: TuneProgress) -> None:
+        # a proof run's pool stays in the child (it holds locks; the runner closes it)
+        report("progress", replace(p, run=replace(p.run, pool=None)) if p.run else p)
+
+    return tune(target, request, stop=stop, on_progress=progress)

@@ -155,10 +155,10 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
 
     @work(thread=True, exit_on_error=False, group="tune")
     def _tune(self, request: TuneRequest, stop: threading.Event) -> None:
+        from pooltui.core.host.job import run_hosted, tuning
         from pooltui.core.tune.display import progress_line
-        from pooltui.core.tune.tuner import tune
 
-        def progress(p: TuneProgress) -> None:
+        def progress(_kind: str, p: TuneProgress) -> None:
             if p.point is not None:
                 self.post_message(
                     self.PointMeasured(p.point, progress_line(p), p.elapsed_s, p.left_s, p.fraction)
@@ -169,7 +169,8 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
                 self.post_message(self.StepFinished(phase, text, p.elapsed_s, p.left_s, p.fraction))
 
         try:
-            result = tune(self.target, request, stop=stop, on_progress=progress)
+            # in a process of its own, as the console's bursts: no UI beside its measurements
+            result = run_hosted(tuning, self.target, request, stop=stop, on_report=progress)
         except PooltuiError as error:
             self.post_message(self.TuneFailed(str(error)))
         except Exception as error:
