@@ -32,6 +32,22 @@ def sessions(con: psycopg.Connection, count: str) -> int:
     return int(row[0])
 
 
+def group_members(pgid: int) -> set[int]:
+    """Live processes of a process group: the console and what it started (its pool's
+    forkserver and pool process inherit its group)."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.add(int(entry.name))
+    return members
+
+
 def _drain(master: int, seconds: float) -> None:
     """Read what the console drew for up to ``seconds`` (a full pty would block its writes)."""
     end = time.monotonic() + seconds
@@ -72,6 +88,8 @@ def test_a_signal_mid_burst_closes_everything_and_exits_with_its_code(
                 assert time.monotonic() < end, "the console's burst never reached the server"
                 os.write(master, b"b")
                 _drain(master, 0.5)
+            # the burst runs in the pool's own process, beside the console (its group)
+            assert len(group_members(console.pid)) >= 2
             if hang_up:  # the terminal goes first, as when tmux kills the session
                 os.close(master)
             os.killpg(console.pid, signum)
@@ -82,6 +100,12 @@ def test_a_signal_mid_burst_closes_everything_and_exits_with_its_code(
             code = console.wait(timeout=DEADLINE_S)
             assert code == 128 + signum
             assert sessions(con, count) == 0  # every connection closed
+            # and nothing it started outlives it: the pool's process and its forkserver end
+            # on their own once the console's pipes close (polled: they exit after it does)
+            end = time.monotonic() + DEADLINE_S
+            while group_members(console.pid) and time.monotonic() < end:
+                time.sleep(0.05)
+            assert not group_members(console.pid)
     finally:
         if console.poll() is None:
             console.kill()
