@@ -26,9 +26,11 @@ def run(args: argparse.Namespace) -> int:
     the session's pool is closed."""
     settings = resolve_settings(args, default=lambda: starting_profile(args.dsn))
     target = resolve_target(args, settings.dsn)
+    from pooltui.core.host.hosted import start_pool_host
     from pooltui.tui.app import make_app  # textual only when the console is asked for
 
     app = make_app(target, settings, dsn=args.dsn or settings.dsn)
+    start_pool_host()  # its imports run while the console draws, not in the first burst
     try:
         app.run()
     finally:
