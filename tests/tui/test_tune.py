@@ -6,6 +6,8 @@ a message or a state the console reaches, never a sleep standing in for it.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import types
 from dataclasses import replace
@@ -424,6 +426,44 @@ async def test_connections_killed_mid_burst(pg_dsn):
         counters = console.app.tune.query_one(StatCounters).values
         assert counters["reconnects"] == result.pool.reconnects
         assert counters["errors"] == result.errors
+
+
+async def test_a_killed_pool_process_fails_the_burst_in_words_and_the_next_builds_anew(pg_dsn):
+    """The burst runs in the pool's own process (core/host): killed mid-burst, the console
+    says how it ended, leaves nothing on the server, and the next burst builds a new pool."""
+    console = Console(
+        pg_dsn,
+        PoolConfig(maxconnections=4, maxcached=4),
+        Workload(threads=4, duration_s=30.0, hold_ms=2.0),
+    )
+    killed: list[str] = []
+
+    def kill_on_first_sample(message: Message) -> None:
+        pool = console.app.session.pool
+        if isinstance(message, StatsSampled) and not killed and pool is not None:
+            killed.append(pool.tag)
+            assert pool.pid is not None
+            os.kill(pool.pid, signal.SIGKILL)
+
+    console.on_message = kill_on_first_sample
+    async with console.run() as pilot:
+        await pilot.pause()
+        await pilot.press("b")
+        await until(pilot, lambda: console.seen(BurstFailed))
+        (failed,) = console.seen(BurstFailed)
+        assert "killed by SIGKILL" in failed.error and "Traceback" not in failed.error
+        await until(pilot, lambda: console.app.tune.running is None)
+        assert "the pool's process ended" in console.status()
+        samples = len(console.seen(StatsSampled))
+        await pilot.press("b")  # the next burst, stopped once it runs
+        await until(pilot, lambda: len(console.seen(StatsSampled)) > samples)
+        await pilot.press("s")
+        await until(pilot, lambda: console.seen(BurstFinished))
+        (finished,) = console.seen(BurstFinished)
+        assert not finished.result.fatal_error and finished.result.requests > 0
+        pool = console.app.session.pool
+        assert pool is not None and pool.tag != killed[0]  # built anew
+    assert count_connections_by(console.target, killed[0], set()) == 0
 
 
 # --- snapshots ------------------------------------------------------------------------------

@@ -269,6 +269,10 @@ class HostedPool:
             conn.close()
         with self._mutex:
             waiting = list(self._calls)
+        if not self._clean:  # it died: the kernel closed its connections with it
+            self._state = HostState(
+                _limits(self.validation.effective), frozenset(), self._state.opened_ids
+            )
         if waiting:  # it died under a call: say how (the join reaps it; close has not yet)
             died = Failure(self._death(), "run_failed")
             for call_id in waiting:

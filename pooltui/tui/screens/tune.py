@@ -439,6 +439,8 @@ class TuneScreen(Screen[None]):
             )
         elif session.pool is None:
             text = "ready · no pool yet: w warms up, b runs a burst"
+        elif session.pool.closed:  # its process died (the run's failure said how)
+            text = "ready · the pool's process ended: the next run builds a new pool"
         elif session.needs_build(panel.validation.requested):  # the controls, read once
             text = "ready · the parameters changed: the next run rebuilds the pool"
         else:
