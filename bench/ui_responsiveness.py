@@ -2,7 +2,7 @@
 
 With the console open (headless Textual, 120x36) and a burst of 64 threads against
 maxconnections 8 on PostgreSQL, this measures:
-- the event loop's lag: a 50 ms timer on the console's loop, late by how much (goal: p95 < 50 ms);
+- the event loop's lag: a 100 ms timer on the console's loop, late by how much (goal: p95 < 50 ms);
 - the gauge refresh rate: how often the live gauges were redrawn during the run (goal: >= 4/s);
 - the burst's throughput in the console vs the same burst run headless by `pooltui bench` in a
   subprocess, alternating console/headless rounds in one run (goal: >= 0.95);
@@ -40,9 +40,9 @@ from pooltui.tui.app import make_app
 from pooltui.tui.widgets.live_panel import LivePanel
 
 THREADS, LIMIT = 64, 8
-# how often the lag probe wakes the event loop (in-process, each wake-up had to win the GIL from
-# 64 busy threads and a 10 ms probe cost the burst ~4 %; the burst now runs in the pool's process)
-PROBE_S = 0.05
+# how often the lag probe wakes the event loop: the probe is the bench's, not the console's, so
+# it wakes as little as a lag figure allows (in-process, a 10 ms probe cost the burst ~4 %)
+PROBE_S = 0.1
 CONFIG = PoolConfig(mincached=LIMIT, maxcached=LIMIT, maxconnections=LIMIT, blocking=True, ping=0)
 
 
