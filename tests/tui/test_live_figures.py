@@ -21,7 +21,7 @@ from pooltui.tui.messages import PoolBuilt, StatsSampled, WarmupFinished
 from pooltui.tui.screens.connect import ConnectScreen
 from pooltui.tui.screens.run_details import RunDetailsScreen
 from pooltui.tui.screens.tune import TuneScreen
-from pooltui.tui.widgets.live_panel import COUNTERS, SLIVER_SHARE, plottable
+from pooltui.tui.widgets.live_panel import COUNTERS, SLIVER_SHARE, LivePanel, plottable
 from pooltui.tui.widgets.stat_counters import StatCounters
 from pooltui.tui.widgets.trend_plot import TrendPlot
 
@@ -86,6 +86,29 @@ async def test_a_new_target_starts_every_counter_at_zero(pg_dsn: str, sqlite_dsn
         assert console.app.session.pool is None
         assert counters(console) == dict.fromkeys(COUNTERS, 0)
         assert console.gauge("open").value == 0
+
+
+async def test_counters_follow_the_plots_draws_in_a_run_and_end_on_its_totals(
+    sqlite_dsn: str,
+) -> None:
+    """During a run the counters wait for the plots' next draw (a frame with fewer widgets to
+    paint); its last sample and the end of the run show the run's own totals."""
+    console = Console(sqlite_dsn, PoolConfig(maxconnections=2), Workload(threads=2, duration_s=0.5))
+    async with console.run() as pilot:
+        await pilot.pause()
+        finished = await burst(pilot, console)
+        assert counters(console)["checkouts"] == finished.result.pool.checkouts > 0
+        live = console.app.tune.query_one(LivePanel)
+        live.flush_plots()  # the draw clock starts now: a sample right after is held
+        stats = replace(finished.result.pool, checkouts=finished.result.pool.checkouts + 5)
+        live.push(1.0, 1.0, 1.0, 0)
+        live.show_stats(stats, 2, 0, running=True)
+        assert counters(console)["checkouts"] == finished.result.pool.checkouts
+        live.flush_plots()
+        assert counters(console)["checkouts"] == stats.checkouts
+        stats = replace(stats, checkouts=stats.checkouts + 1)
+        live.show_stats(stats, 2, 0)  # not a run's sample: at once
+        assert counters(console)["checkouts"] == stats.checkouts
 
 
 # --- the live plots -------------------------------------------------------------------------------

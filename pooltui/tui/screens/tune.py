@@ -415,7 +415,7 @@ class TuneScreen(Screen[None]):
             # screen repainted 5 times a second made every frame repaint the whole width
             stop = " · stopping…" if self.stopping else " · s stops"
             text = f"▶ {running}{self._trouble}{stop}"
-            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.1f} / {self._duration:g} s")
+            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.0f} / {self._duration:g} s")
         elif self.running == "comparison" and self._ab is not None:
             ab = self._ab
             text = (
@@ -423,7 +423,7 @@ class TuneScreen(Screen[None]):
                 + self._trouble
                 + (" · stopping…" if self.stopping else " · s stops")
             )
-            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.1f} s")
+            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.0f} s")
         elif self.running:
             text = f"▶ {self.running}…"
         elif not panel.is_ok:
@@ -467,8 +467,8 @@ class TuneScreen(Screen[None]):
             self.panel.workload.threads,
         )
 
-    def _show_stats(self, stats: PoolStats, threads: int) -> None:
-        self.query_one(LivePanel).show_stats(stats, threads, self._run_errors)
+    def _show_stats(self, stats: PoolStats, threads: int, *, running: bool = False) -> None:
+        self.query_one(LivePanel).show_stats(stats, threads, self._run_errors, running=running)
 
     def _poll(self) -> None:
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
@@ -1239,7 +1239,7 @@ class TuneScreen(Screen[None]):
         self._note_trouble(sample)
         with self.app.batch_update():
             self._note_client_cpu(sample)
-            self._show_stats(sample.stats, self._run_threads)
+            self._show_stats(sample.stats, self._run_threads, running=not sample.final)
             live = self.query_one(LivePanel)
             if plottable(sample, self.SAMPLE_INTERVAL_S):
                 live.push(

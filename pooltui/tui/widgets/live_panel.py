@@ -40,7 +40,9 @@ PLOTS = (
 # the run began, but against at least this, so a healthy run's sub-millisecond waits stay an
 # empty bar instead of a full red one
 OLDEST_WAIT_FLOOR_MS = 100
-# the plots are drawn at most this often (the gauges at every sample): 2.5 draws a second
+# the plots and the counters are drawn at most this often during a run (the gauges at every
+# sample): 2.5 draws a second. The counters are running totals a glance reads, and at 5 draws a
+# second they were the costliest widget of a burst's frames (~2 ms each)
 PLOT_DRAW_S = 0.4
 
 
@@ -129,6 +131,7 @@ class LivePanel(Widget):
         self._plot_widgets: list[TrendPlot] = []
         self._plots_drawn_at = -math.inf
         self._plots_pending = False
+        self._counters_pending: dict[str, float] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="live"):
@@ -153,8 +156,11 @@ class LivePanel(Widget):
         self.query_one("#gauge-shared").display = False  # until a pool shares
         self.query_one("#plots").border_title = "Live"
 
-    def show_stats(self, stats: PoolStats, threads: int, errors: int) -> None:
-        """Gauges against maxconnections / maxcached (waiting against the threads), counters."""
+    def show_stats(
+        self, stats: PoolStats, threads: int, errors: int, *, running: bool = False
+    ) -> None:
+        """Gauges against maxconnections / maxcached (waiting against the threads), counters.
+        ``running``: a sample of a run, whose counters wait for the plots' next draw."""
         limit, cached, shares = stats.maxconnections, stats.maxcached, stats.maxshared
         shown = {
             "checked_out": (stats.checked_out, limit, cached),
@@ -185,7 +191,9 @@ class LivePanel(Widget):
                     continue
                 self._shown[name] = values
                 if name == "counters":
-                    self.query_one(StatCounters).update(dict(zip(COUNTERS, values, strict=True)))
+                    self._counters_pending = dict(zip(COUNTERS, values, strict=True))
+                    if not running:
+                        self._flush_counters()
                 else:
                     self.query_one(f"#gauge-{name}", Gauge).update(*values)
             self._show_oldest_wait(stats)
@@ -216,12 +224,19 @@ class LivePanel(Widget):
             self.flush_plots(now)
 
     def flush_plots(self, now: float | None = None) -> None:
-        """Draw the samples pushed since the last draw (a run's last sample is never held)."""
+        """Draw the samples pushed since the last draw, and the counters held since then (a
+        run's last sample is never held)."""
+        self._flush_counters()
         if self._plots_pending:
             self._plots_pending = False
             self._plots_drawn_at = perf_counter() if now is None else now
             for plot in self._plots():
                 plot.draw()
+
+    def _flush_counters(self) -> None:
+        if self._counters_pending is not None:
+            self.query_one(StatCounters).update(self._counters_pending)
+            self._counters_pending = None
 
     def _plots(self) -> list[TrendPlot]:
         if not self._plot_widgets:  # looked up once: four query_one calls per sample add up
@@ -241,8 +256,9 @@ class LivePanel(Widget):
             box.border_subtitle = text
 
     def show_elapsed(self, text: str) -> None:
-        """The running time on the pool's box title ("" when nothing runs): in the box the
-        samples already repaint (see show_client_cpu)."""
+        """The running time on the pool's box title ("" when nothing runs), in whole seconds:
+        a changed title repaints the whole box, and at every sample (0.2 s) that was a quarter
+        of a burst's painting (bench/ui_responsiveness.py)."""
         box = self.query_one("#live")
         title = f"Pool · {text}" if text else "Pool"
         if box.border_title != title:
