@@ -32,10 +32,11 @@ What bench/compare_noise.py measured (A/A: the same configuration on both sides)
   for the whole comparison, 3-round A/A comparisons called the pools' luck a change in
   throughput or p95 in 7 of 80 (PostgreSQL) and 12 of 80 (MariaDB); with a fresh pool per run
   in 4 of 80 and 6 of 60. So each run of a comparison gets a fresh pool of its side, its
-  connections opened before the run is timed (no connect is measured; the server's caches are
-  shared and stay warm), which turns the pool's luck into run-to-run noise the pairs measure.
-  ``fresh_pools=False`` keeps one pool per side (warmed by ``warm_up`` and one unmeasured run)
-  to reproduce the defect.
+  connections opened and one unmeasured run of ``warmup_s`` made before the run is timed (no
+  connect and no session's first statements are measured; the server's shared caches stay
+  warm), which turns the pool's luck into run-to-run noise the pairs measure. Both modes warm
+  a pool alike: ``fresh_pools=False`` keeps one pool per side (warmed by ``warm_up`` and one
+  unmeasured run) to reproduce the defect.
 - A percentile figure is judged over every request of the paired runs (noise.compare_pooled):
   one run's p95 jumps between the two sides of a cliff when about 5 % of its requests wait.
 
@@ -163,6 +164,9 @@ class Outcome:
     closed: dict[str, LeftOpen] = field(default_factory=dict)  # per side: the server's count
     warmups: dict[str, WarmupResult] = field(default_factory=dict)  # each pool's warm-up
     warmup_runs: dict[str, RunResult] = field(default_factory=dict)  # the unmeasured first runs
+    # every pool's unmeasured run in time order, by side: one per pool (a fresh pool's before
+    # its one measured run, a warm pool's before its first)
+    unmeasured: tuple[tuple[str, RunResult], ...] = ()
 
     @property
     def left_open(self) -> int:
@@ -446,6 +450,7 @@ class _Runner:
         runs: list[Run] = []
         warmups: dict[str, WarmupResult] = {}
         warmup_runs: dict[str, RunResult] = {}
+        unmeasured: list[tuple[str, RunResult]] = []
         fatal: str | None = None
         try:
             for key, side in self.sides.items():
@@ -459,6 +464,7 @@ class _Runner:
                 warm = self._warmup_run(key, side, server)
                 if warm is not None:
                     warmup_runs[key] = warm
+                    unmeasured.append((key, warm))
                     fatal = fatal or warm.fatal_error
             for index, key in enumerate(plan):
                 if self.stop.is_set() or fatal:
@@ -489,7 +495,16 @@ class _Runner:
                     self.pools[key] = self._pool(key, side)
                     warm_up = engine.warm_up(self.pools[key], self._connections(key, side))
                     warmups.setdefault(key, warm_up)
-                    if self.stop.is_set():
+                    # the unmeasured run a warm pool gets once, on every fresh pool: a new
+                    # session's first statements pay what the measured ones must not (its
+                    # catalog and plan caches, the driver's first round trips)
+                    warm = None if self.stop.is_set() else self._warmup_run(key, side, server)
+                    if warm is not None:
+                        warmup_runs.setdefault(key, warm)
+                        unmeasured.append((key, warm))
+                        fatal = warm.fatal_error
+                    if self.stop.is_set() or fatal:
+                        self.built[-1][1].close()
                         break
                 result = self._measure(key, side, server, seed=index // 2)
                 runs.append(Run(key, result))
@@ -507,7 +522,7 @@ class _Runner:
             closed = self._close()
         cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)
         stopped = self.stop.is_set() and cut and not fatal
-        return runs, Outcome(stopped, fatal, closed, warmups, warmup_runs)
+        return runs, Outcome(stopped, fatal, closed, warmups, warmup_runs, tuple(unmeasured))
 
     def _check(self) -> ServerInfo:
         """The server's limits, and whether every pool (of every process of a fleet) fits in
