@@ -404,11 +404,15 @@ def run_repeats(
     warmup_s: float = WARMUP_RUN_S,
     leak_threshold_s: float | None = None,
     pool: PoolLike | None = None,
+    end_after: Callable[[RunResult], bool] | None = None,
 ) -> Repeats:
-    """``repeats`` runs of one side on one warm pool (``pool``: the caller's, kept open)."""
+    """``repeats`` runs of one side on one warm pool (``pool``: the caller's, kept open);
+    ``end_after``: no run follows one it is true of (a tune ends a measurement at its first
+    run with errors). Not ``stop``: the repeats end as planned, not stopped."""
     if repeats < 1:
         raise BadInput(f"repeats is {repeats} but must be at least 1.")
     runner = _Runner(target, {"A": side}, stop, on_sample, warmup_s, leak_threshold_s, pool)
+    runner.end_after = end_after
     runs, outcome = runner.run("A" * repeats, on_progress)
     return Repeats(side, tuple(run.result for run in runs), outcome)
 
@@ -442,6 +446,7 @@ class _Runner:
         if self.fleet:
             self.fresh = True
         self.fleet_left: dict[str, LeftOpen] = {}
+        self.end_after: Callable[[RunResult], bool] | None = None  # run_repeats' end_after
 
     def run(
         self, plan: str, on_progress: Callable[[RunDone], None] | None
@@ -516,11 +521,14 @@ class _Runner:
                     )
                 if self.fresh:
                     self.built[-1][1].close()
+                if self.end_after is not None and self.end_after(result):
+                    break
         except _FleetFailed as failed:
             fatal = str(failed)
         finally:
             closed = self._close()
-        cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)
+        cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)  # (an end_after
+        # end is cut short too, but not by ``stop``: stopped stays False unless it is set)
         stopped = self.stop.is_set() and cut and not fatal
         return runs, Outcome(stopped, fatal, closed, warmups, warmup_runs, tuple(unmeasured))
 
