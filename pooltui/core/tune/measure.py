@@ -76,8 +76,9 @@ class Plan:
     min_requests: int | None = None  # None: requests_needed of the objective and judged
     #: end the measurement at its first run with errors: under the no-errors constraint one
     #: such run makes the configuration infeasible, so its other runs only spend the budget
-    #: (blocking=False below the threads fails every run with rejections). The search's;
-    #: not the sweep's (its points are the curve the fit reads, and blocking) nor the proof's
+    #: (blocking=False below the threads rejected in every run, before the search stopped
+    #: asking for it; a server's errors still can). The search's; not the sweep's (its points
+    #: are the curve the fit reads, and block) nor the proof's (a comparison, run whole)
     end_on_errors: bool = False
 
     @property
