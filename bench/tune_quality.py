@@ -292,6 +292,16 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
         )
         + f"; grid {len(measured)} measured"
     )
+    trials = result.search.trials if result.search else ()
+    # which configuration erred, and how (the search spent one run on it)
+    for t in (t for t in trials if t.measurement.ended_early):
+        kinds: dict[str, int] = {}
+        for r in t.measurement.runs:
+            kinds.update(r.error_kinds)
+        print(
+            f"    ended early #{t.number} {config_line(t.config, t.workload.threads)}: "
+            f"{t.measurement.errors} errors {dict(sorted(kinds.items()))}"
+        )
     low_grid = sum(m.low_confidence for m in measured)
     low_tune = sum(p.low_confidence for p in spent.values())
     if low_grid or low_tune:
