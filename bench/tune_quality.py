@@ -35,7 +35,8 @@ search, confirm, proof: measurements and runs) says where its fixed cost goes.
 
     .venv/bin/python bench/tune_quality.py [--run-s 0.3] [--trials 4] [--only NAME] [--dsn DSN]
     .venv/bin/python bench/tune_quality.py --quick     # QUICK: 4 cases, ~10 min on 2 quiet cores
-    # (--check-tail 300 costs the open case's check about 100 s more than --check-tail 0)
+    # (551 s once at load 2-4; --check-tail 300 made the open case's check runs 6.6 s, not
+    # 1 s: about 110 s of it)
     .venv/bin/python bench/tune_quality.py --case pg:fast --case mariadb:open
 """
 
