@@ -5,20 +5,21 @@ thread count and pattern.
 Per workload and server:
 - the grid: the space tune's search varies (search.SEARCHED), exhaustively: every
   maxconnections 1..threads (maxcached following, mincached 0 as in DBUtils' defaults) x ping
-  {0, 1} x reset {True, False} x blocking {True, False}, each measured as tune measures a
-  point (one batch: a fresh pre-opened pool, an unmeasured run, two measured runs); its best
-  by Measurement.value (a percentile pooled over the batch's requests, as tune judges it).
-  blocking=False is a real part of that space but a dull one: below the threads it gives
-  errors (infeasible), from the threads up it is the blocking pool again; the grid measures
-  it anyway because tune's search may try it (the time share against the grid without it,
-  half as long, is printed too);
+  {0, 1} x reset {True, False} x blocking where the search asks for it (True, and False only
+  from the threads up: search.blocking_searched; below them a non-blocking pool only
+  rejects), each measured as tune measures a point (one batch: a fresh pre-opened pool, an
+  unmeasured run, two measured runs); its best by Measurement.value (a percentile pooled over
+  the batch's requests, as tune judges it);
 - tune: ``core.tune.tuner.tune`` from DBUtils' defaults, its budget in search trials; its time
   to a recommendation (sweep + search) and with the proof (which is tune vs DBUtils' defaults:
   A/B/B/A with a 95 % interval);
 - the ratio: the grid's best (A) against tune's pick (B) in one fresh A/B/B/A comparison (the
   objective's B/A with its interval, a p99 over the pooled requests; for p99, A/B so that
   >= 0.95 is good either way), not the two searches' own numbers, which are the best of many
-  noisy draws; its runs are --check-s long (1 s: a p99 at 300/s needs the requests);
+  noisy draws; its runs are --check-s long (1 s), and for a percentile objective long enough
+  that each side pools --check-tail requests beyond the percentile (300: 30 000 requests a
+  side for a p99, the search's own judgement pools 10 beyond it), so the ratio of two p99s is
+  read off a tail known to about ±2/sqrt(300) = ±12 % in rank, not ±63 %;
 - HikariCP's (2 x cores) + 0 and DBUtils' defaults read off the grid (DBUtils' unbounded pool
   opens one connection per thread here: the grid's point at the thread count with ping=1,
   reset=True).
@@ -34,6 +35,8 @@ search, confirm, proof: measurements and runs) says where its fixed cost goes.
 
     .venv/bin/python bench/tune_quality.py [--run-s 0.3] [--trials 4] [--only NAME] [--dsn DSN]
     .venv/bin/python bench/tune_quality.py --quick     # QUICK: 4 cases, ~10 min on 2 quiet cores
+    # (551 s once at load 2-4; --check-tail 300 made the open case's check runs 6.6 s, not
+    # 1 s: about 110 s of it)
     .venv/bin/python bench/tune_quality.py --case pg:fast --case mariadb:open
 """
 
@@ -41,20 +44,28 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import os
 import threading
 import time
 from dataclasses import dataclass, replace
 
-from pooltui.core.compare.runner import Side, run_comparison
+from pooltui.core.compare.runner import FIGURES, Comparison, Side, run_comparison
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.queueing import hikari_pool_size
+from pooltui.core.load.arrivals import is_open_loop
 from pooltui.core.load.client_cpu import machine_cores
 from pooltui.core.targets import Target, parse_dsn
 from pooltui.core.tune.display import config_line
-from pooltui.core.tune.measure import Measurement, Plan, measure
+from pooltui.core.tune.measure import (
+    Measurement,
+    Plan,
+    measure,
+    pooled_count,
+    pooled_percentile,
+)
 from pooltui.core.tune.proof import DBUTILS_DEFAULTS
-from pooltui.core.tune.search import OBJECTIVES
+from pooltui.core.tune.search import OBJECTIVES, blocking_searched
 from pooltui.core.tune.sweep import size_config
 from pooltui.core.tune.tuner import Budget, TuneRequest, phases, tune
 
@@ -132,12 +143,39 @@ def chosen(args: argparse.Namespace) -> list[tuple[str, str, Case]]:
 
 
 def grid(base: PoolConfig, threads: int) -> list[PoolConfig]:
+    """Every configuration the search could ask for: blocking=False only where it is a
+    parameter of the search (search.blocking_searched)."""
     return [
         replace(size_config(base, n), ping=ping, reset=reset, blocking=blocking)
         for n, ping, reset, blocking in itertools.product(
             range(1, threads + 1), (0, 1), (True, False), (True, False)
         )
+        if blocking or blocking_searched(n, threads)
     ]
+
+
+def quantile_of(figure: str) -> float | None:
+    """The percentile (99 for a p99) figure ``figure`` pools, None for one that is none."""
+    found = next(f for f in FIGURES if f.name == figure)
+    return None if found.pooled is None else found.pooled[1]
+
+
+def check_run_s(
+    args: argparse.Namespace, workload: Workload, figure: str, rates: tuple[float, float]
+) -> float:
+    """The check's run length: --check-s, or longer for a percentile objective, so that each
+    side's 2 x --check-rounds runs pool --check-tail requests beyond the percentile at the
+    workload's rate (an open loop) or the slower side's measured throughput."""
+    quantile = quantile_of(figure)
+    if quantile is None or args.check_tail <= 0:
+        return float(args.check_s)
+    tail: int = args.check_tail
+    needed = math.ceil(tail / (1.0 - quantile / 100.0))
+    rate = workload.rate if is_open_loop(workload.pattern) and workload.rate > 0 else min(rates)
+    if rate <= 0:
+        return float(args.check_s)
+    rounds: int = args.check_rounds
+    return max(float(args.check_s), 1.1 * needed / (rate * 2 * rounds))
 
 
 def value(m: Measurement, figure: str) -> float:
@@ -155,11 +193,8 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
 
     started = time.monotonic()
     measured = []
-    blocking_s = 0.0  # the grid's time on its blocking=True half
     for config in grid(DBUTILS_DEFAULTS, workload.threads):
-        m = measure(target, config, workload, plan, stop=stop)
-        measured.append(m)
-        blocking_s += m.seconds if config.blocking else 0.0
+        measured.append(measure(target, config, workload, plan, stop=stop))
     grid_s = time.monotonic() - started
     feasible = [m for m in measured if m.usable and not m.errors]
     best = (max if higher else min)(feasible, key=lambda m: value(m, figure))
@@ -180,10 +215,15 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
         result.search.seconds if result.search else 0.0
     )
 
+    rates = (
+        best.figure("throughput_rps").median,
+        pick.judged.figure("throughput_rps").median,
+    )
+    check_s = check_run_s(args, workload, figure, rates)
     check = run_comparison(
         target,
-        Side(best.config, replace(workload, duration_s=args.check_s), "grid best"),
-        Side(pick.config, replace(pick.workload, duration_s=args.check_s, requests=0), "tune pick"),
+        Side(best.config, replace(workload, duration_s=check_s), "grid best"),
+        Side(pick.config, replace(pick.workload, duration_s=check_s, requests=0), "tune pick"),
         args.check_rounds,
         stop=stop,
         warmup_s=0.1,
@@ -220,14 +260,16 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
     print(
         f"    tune pick   {pick.value:9.2f} {unit}  {config_line(pick.config)}  "
         f"({to_pick_s:.1f} s to the pick = {to_pick_s / grid_s:.2f} of the grid's, "
-        f"{to_pick_s / blocking_s:.2f} of its blocking half's; "
         f"{result.seconds:.1f} s with the proof)"
     )
     print(
         f"    ratio       {ratio:.3f} [{low:.3f}, {high:.3f}] (A/B/B/A x{args.check_rounds} of "
-        f"{args.check_s:g} s, "
+        f"{check_s:.3g} s, "
         f"{d.verdict} for tune's pick vs the grid's best)"
     )
+    tail = tail_check(check, figure, args, (value(best, figure), pick.value), unit)
+    if tail is not None:
+        print(f"    tail        {tail[0]}")
     print(
         f"    HikariCP    {value(grid_at(hikari, 1, True), figure):9.2f} {unit}  "
         f"maxconnections={hikari} (2 x {machine_cores()} cores, capped at the threads)"
@@ -244,11 +286,23 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
     print(
         "    phases      "
         + ", ".join(
-            f"{name} {p.seconds:.1f} s ({p.measurements} measured, {p.runs} runs)"
+            f"{name} {p.seconds:.1f} s ({p.measurements} measured, {p.runs} runs"
+            + (f", {p.ended_early} ended at errors" if p.ended_early else "")
+            + ")"
             for name, p in spent.items()
         )
         + f"; grid {len(measured)} measured"
     )
+    trials = result.search.trials if result.search else ()
+    # which configuration erred, and how (the search spent one run on it)
+    for t in (t for t in trials if t.measurement.ended_early):
+        kinds: dict[str, int] = {}
+        for r in t.measurement.runs:
+            kinds.update(r.error_kinds)
+        print(
+            f"    ended early #{t.number} {config_line(t.config, t.workload.threads)}: "
+            f"{t.measurement.errors} errors {dict(sorted(kinds.items()))}"
+        )
     low_grid = sum(m.low_confidence for m in measured)
     low_tune = sum(p.low_confidence for p in spent.values())
     if low_grid or low_tune:
@@ -268,7 +322,8 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
         "grid_s": grid_s,
         "tune_s": to_pick_s,
         "time_share": to_pick_s / grid_s,
-        "blocking_share": to_pick_s / blocking_s,
+        "check_s": check_s,
+        "tail": "-" if tail is None else str(tail[1]),
         "grid_size": best.config.maxconnections,
         "pick_size": pick.config.maxconnections,
         "pick_threads": pick.workload.threads,
@@ -301,6 +356,15 @@ def main() -> int:
         help="each run of that comparison, s (its p99 at "
         "300/s needs the requests: 0.3 s runs gave intervals of 0.4-2.4)",
     )
+    parser.add_argument(
+        "--check-tail",
+        type=int,
+        default=300,
+        metavar="N",
+        help="for a percentile objective (the open case's p99), stretch that comparison's "
+        "runs until each side pools N requests beyond the percentile (300: 30 000 for a p99; "
+        "0: --check-s alone)",
+    )
     parser.add_argument("--only", help="the cases whose name starts with this")
     parser.add_argument("--dsn", action="append", help="servers (default: the shared two)")
     parser.add_argument(
@@ -323,7 +387,41 @@ def main() -> int:
     print(f"\nload average after: {os.getloadavg()}; {time.monotonic() - started:.0f} s in all")
     print("\n" + "\n".join(table(summary)))
     print("(goal: ratio >= 0.95 with its interval's low end near it, time share <= 0.20)")
+    print(
+        "(low: measurements short of their percentile's requests; tail: the check's requests "
+        "beyond the p99, the fewer side's, for a p99 objective)"
+    )
     return 0
+
+
+def tail_check(
+    check: Comparison,
+    figure: str,
+    args: argparse.Namespace,
+    searched: tuple[float, float],
+    unit: str,
+) -> tuple[str, int] | None:
+    """The requests the check pooled beyond the percentile per side (what a p99's ratio rests
+    on) beside the two p99s it read and the ones the grid and tune had read on their own
+    TAIL_REQUESTS, and the fewer of the two sides' requests beyond it; None for an objective
+    that is no percentile."""
+    quantile = quantile_of(figure)
+    if quantile is None:
+        return None
+    share = 1.0 - quantile / 100.0
+    counts, pooled = {}, {}
+    for side in "AB":
+        runs = tuple(r.result for r in check.runs if r.side == side and r.complete)
+        counts[side] = pooled_count(runs, figure)
+        pooled[side] = pooled_percentile(runs, figure) or math.nan
+    wanted = f"wanted {args.check_tail}" if args.check_tail > 0 else "--check-tail 0"
+    line = (
+        f"{figure} over {counts['A']} / {counts['B']} requests, "
+        f"{counts['A'] * share:.0f} / {counts['B'] * share:.0f} beyond it ({wanted}): "
+        f"grid best {pooled['A']:.2f} {unit}, tune pick {pooled['B']:.2f} {unit} "
+        f"(their own measurements read {searched[0]:.2f} and {searched[1]:.2f})"
+    )
+    return line, math.floor(min(counts.values()) * share)
 
 
 def table(summary: list[tuple[str, str, dict[str, object]]]) -> list[str]:
@@ -331,7 +429,7 @@ def table(summary: list[tuple[str, str, dict[str, object]]]) -> list[str]:
     share, HikariCP's pick (its value read off the grid)."""
     header = (
         "server", "case", "grid best", "tune pick", "ratio [95 % interval]", "grid s", "tune s",
-        "share", "HikariCP", "low",
+        "share", "HikariCP", "low", "tail",
     )  # fmt: skip
     rows = []
     for server, name, f in summary:
@@ -348,6 +446,7 @@ def table(summary: list[tuple[str, str, dict[str, object]]]) -> list[str]:
                 f"{f['time_share']:.2f}",
                 f"{f['hikari_value']:.2f} {unit} @{f['hikari']}",
                 str(f["low_confidence"]),
+                str(f["tail"]),
             )
         )
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]

@@ -86,6 +86,29 @@ def test_the_runner_alternates_abba_and_pairs_each_b_run_with_its_neighbour(fres
     assert set(payload["figures"]) == set(FIGURE_NAMES)
 
 
+@pytest.mark.parametrize("fresh", [True, False])
+def test_every_pool_makes_one_unmeasured_run_before_it_is_measured(fresh, pg_dsn):
+    """A fresh pool per run warms up as a warm pool per side does: its connections opened and
+    one unmeasured run of warmup_s, so no session's first statements are measured (the fresh
+    mode once skipped the run: only its connects were kept out of the figures)."""
+    target = parse_dsn(pg_dsn)
+    watched = Watched(target)
+    comparison = run_comparison(
+        target, A, B, 1, on_progress=watched, warmup_s=0.1, fresh_pools=fresh
+    )
+    unmeasured = comparison.outcome.unmeasured
+    # one before each run's fresh pool, in the runs' order; one a side for warm pools
+    assert "".join(side for side, _ in unmeasured) == ("ABBA" if fresh else "AB")
+    for side, run in unmeasured:
+        assert run.requests > 0 and run.errors == 0 and not run.stopped
+        assert run.duration_s < RUN_S  # warmup_s long, not a measured run's length
+        assert run.workload.hold_ms == (2 if side == "B" else 0)  # its side's own workload
+    assert set(comparison.outcome.warmup_runs) == {"A", "B"}
+    assert "".join(run.side for run in comparison.runs) == "ABBA"  # none of them measured
+    assert all(done.result.pool.connects == 0 for done in watched.done)
+    assert watched.left_on_server() == {"A": 0, "B": 0}
+
+
 @pytest.mark.parametrize("fixture", ["pg_dsn", "mysql_dsn"])
 def test_both_pools_are_closed_on_the_server_after_a_normal_end(fixture, request):
     target = parse_dsn(request.getfixturevalue(fixture))

@@ -28,9 +28,22 @@ from pooltui.core.tune import display
 from pooltui.core.tune import search as search_module
 from pooltui.core.tune.measure import Plan, measure, overloaded, requests_needed
 from pooltui.core.tune.proof import prove
-from pooltui.core.tune.search import CONFIRMED, Space, Targets, run_search, same_as
+from pooltui.core.tune.search import (
+    CONFIRMED,
+    Search,
+    Space,
+    Targets,
+    confirm,
+    confirmation_order,
+    distributions,
+    in_space,
+    params_of,
+    run_search,
+    same_as,
+    suggest,
+)
 from pooltui.core.tune.sweep import SweepProgress, run_sweep
-from pooltui.core.tune.tuner import Budget, TuneRequest, tune
+from pooltui.core.tune.tuner import Budget, CrossCheck, TuneRequest, TuneResult, phases, tune
 
 pytest.importorskip("optuna")
 pytest.importorskip("scipy")
@@ -161,12 +174,15 @@ def test_the_sweep_points_seed_the_search_and_nothing_is_measured_twice(pg_dsn):
     confirmed = [t for t in search.candidates if t.confirmed]
     # the best two and, while it is a contender, the third: the pick is among them
     assert 2 <= len(confirmed) <= CONFIRMED + 1 and search.best in confirmed
-    assert search.confirm_batches == 2 * len(confirmed)  # rank order, then reverse order
-    assert search.confirm_runs == 2 * len(confirmed) * FAST.runs_per_batch
-    for t in confirmed:  # judged by its two interleaved batches alone, all runs kept
-        assert t.confirmation is not None and len(t.confirmation.runs) == 2 * FAST.runs_per_batch
+    # a run on a fresh pool each, rank order then reverse, as many runs as two batches had
+    each = 2 * FAST.runs_per_batch
+    assert search.confirm_batches == search.confirm_runs == each * len(confirmed)
+    for t in confirmed:  # judged by its interleaved runs alone, all runs kept
+        assert t.confirmation is not None and len(t.confirmation.runs) == each
+        assert len(t.confirmation.closed) == each  # one pool a run, each closed and counted
+        assert all(left.verified and not left.sessions for left in t.confirmation.closed)
         assert t.value == t.confirmation.value("throughput_rps")
-        assert len(t.measurement.runs) == 3 * FAST.runs_per_batch
+        assert len(t.measurement.runs) == FAST.runs_per_batch + each
 
 
 def test_the_proof_finds_a_real_gain_and_its_interval(dsn):
@@ -452,3 +468,113 @@ def test_vary_threads_searches_the_thread_count_within_bounds_and_reports_it(pg_
     assert f"threads={winner['threads']}" in display.format_tune(result)
     assert {"sweep", "search", "confirm", "proof"} <= set(payload["phases"])
     assert payload["phases"]["search"]["measurements"] == len(result.search.trials)
+
+
+def test_a_trial_with_errors_ends_at_its_first_run_and_is_reported_as_ended_early(pg_dsn):
+    """blocking=False with one connection for 4 threads: rejections in the first run make it
+    infeasible, so a plan that ends on errors (the search's) measures nothing more of it; the
+    same plan without it runs all four runs. The report counts it per phase."""
+    target = parse_dsn(pg_dsn)
+    rejecting = PoolConfig(maxconnections=1, maxcached=1, blocking=False)
+    workload = Workload(threads=4, hold_ms=5)
+    plan = Plan(run_s=0.25, runs_per_batch=2, max_batches=2, end_on_errors=True)
+    stop = threading.Event()
+    m = measure(target, rejecting, workload, plan, stop=stop)
+    assert len(m.runs) == 1 and m.errors > 0 and m.runs[0].pool.rejections > 0
+    assert m.ended_early and m.as_dict()["ended_early"] is True and not m.stopped
+    assert m.left_open == 0 and all(left.verified for left in m.closed)
+    whole = measure(target, rejecting, workload, replace(plan, end_on_errors=False), stop=stop)
+    assert len(whole.runs) == 4 and whole.errors > 0 and not whole.ended_early
+    trial = search_module._trial(0, m, "throughput_rps", Targets(), None)
+    assert not trial.feasible and any("errors" in v for v in trial.violations)
+    search = Search("throughput", (trial,), None, False, None, m.seconds, None)
+    result = TuneResult(
+        TuneRequest(PoolConfig(), workload, Budget(trials=1)), None, search, None,
+        CrossCheck(None, None, None), False, None, m.seconds,
+    )  # fmt: skip
+    assert phases(result)["search"].ended_early == 1
+    payload = result.as_dict()
+    assert payload["phases"]["search"]["ended_early"] == 1
+    assert payload["phases"]["confirm"]["ended_early"] == 0
+    assert payload["search"]["trials"][0]["ended_early"] is True
+    text = display.format_tune(result)
+    assert "1 ended at errors" in text and "ended at its first run with errors" in text
+
+
+def test_the_search_asks_for_blocking_only_where_every_thread_has_a_connection():
+    """Optuna's define-by-run conditional parameter: below the threads a non-blocking pool can
+    only reject, so ``blocking`` is no parameter there (the pool blocks); from the threads up
+    it is searched. TPE is rewarded for blocking=False here and still never gets it below."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    for space, workload in (
+        (Space(max_size=8), Workload(threads=6)),
+        (Space(max_size=8, threads=(1, 8)), Workload(threads=8)),  # --vary-threads
+    ):
+        sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=4)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        unblocked_above = 0
+        for _ in range(60):
+            ask = study.ask()
+            config, asked = suggest(ask, space, PoolConfig(), workload)
+            searched = config.maxconnections >= asked.threads
+            assert ("blocking" in ask.params) == searched, ask.params
+            assert config.blocking or searched, (config, asked.threads)
+            unblocked_above += not config.blocking
+            study.tell(ask, config.maxconnections + (0.0 if config.blocking else 100.0))
+        assert unblocked_above > 0  # from the threads up it is still a parameter
+    # a measured configuration becomes a trial with the same parameters, blocking only above
+    space, workload = Space(max_size=8), Workload(threads=6)
+    below = params_of(PoolConfig(maxconnections=2, blocking=False), workload, space)
+    above = params_of(PoolConfig(maxconnections=6, blocking=False), workload, space)
+    assert "blocking" not in below and above["blocking"] is False
+    assert set(distributions(space, below)) == set(below)
+    study = optuna.create_study()
+    for params in (below, above):
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions=distributions(space, params), value=1.0
+        ))  # fmt: skip
+    assert suggest(optuna.trial.FixedTrial(below), space, PoolConfig(), workload)[0].blocking
+    rejecting = measure_stub(PoolConfig(maxconnections=2, maxcached=2, blocking=False), workload)
+    assert not in_space(rejecting, space)  # no trial of the search could have asked for it
+
+
+def measure_stub(config: PoolConfig, workload: Workload):
+    """A Measurement of no runs: what in_space reads (its configuration and workload)."""
+    from pooltui.core.tune.measure import Measurement
+
+    return Measurement(config=config, workload=workload, runs=())
+
+
+def test_the_confirmation_order_alternates_rank_and_reverse_order():
+    a, b, c = "ABC"
+    assert "".join(confirmation_order([a, b, c], 4)) == "ABCCBAABCCBA"  # type: ignore[list-item]
+    assert "".join(confirmation_order([a, b], 3)) == "ABBAAB"  # type: ignore[list-item]
+
+
+def test_the_confirmation_runs_each_contender_on_fresh_pools_and_pools_its_tail(pg_dsn):
+    """Two contenders by p99 in an open loop at 400/s with 0.2 s runs: each is measured again
+    2 x runs_per_batch times, interleaved, a fresh pool a run, and its runs are long enough
+    that together they pool the 1000 requests its p99 needs."""
+    target = parse_dsn(pg_dsn)
+    plan = Plan(run_s=0.2, runs_per_batch=2, max_batches=1, objective="p99_latency_ms",
+                min_requests=0)  # fmt: skip
+    workload = Workload(threads=4, hold_ms=2, pattern="poisson", rate=400)
+    stop = threading.Event()
+    trials = []
+    for i, n in enumerate((3, 4)):
+        m = measure(target, PoolConfig(maxconnections=n, maxcached=n), workload, plan, stop=stop)
+        trials.append(search_module._trial(i, m, "p99_latency_ms", Targets(), None))
+    judged = replace(plan, min_requests=None)  # the rule's 1000 requests
+    assert judged.needed == 1000
+    checked, cost = confirm(target, trials, judged, False, stop=stop, targets=Targets(),
+                            headroom=None)  # fmt: skip
+    assert cost.batches == cost.runs == 2 * 2 * plan.runs_per_batch and cost.ended_early == 0
+    for t in checked:
+        assert t.confirmed and t.confirmation is not None
+        assert len(t.confirmation.runs) == len(t.confirmation.closed) == 2 * plan.runs_per_batch
+        assert t.confirmation.requests >= 1000 and not t.confirmation.low_confidence
+        assert all(r.duration_s > plan.run_s for r in t.confirmation.runs)  # stretched
+        assert t.value == t.confirmation.value("p99_latency_ms")
+        assert t.confirmation.left_open == 0

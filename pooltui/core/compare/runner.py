@@ -32,10 +32,11 @@ What bench/compare_noise.py measured (A/A: the same configuration on both sides)
   for the whole comparison, 3-round A/A comparisons called the pools' luck a change in
   throughput or p95 in 7 of 80 (PostgreSQL) and 12 of 80 (MariaDB); with a fresh pool per run
   in 4 of 80 and 6 of 60. So each run of a comparison gets a fresh pool of its side, its
-  connections opened before the run is timed (no connect is measured; the server's caches are
-  shared and stay warm), which turns the pool's luck into run-to-run noise the pairs measure.
-  ``fresh_pools=False`` keeps one pool per side (warmed by ``warm_up`` and one unmeasured run)
-  to reproduce the defect.
+  connections opened and one unmeasured run of ``warmup_s`` made before the run is timed (no
+  connect and no session's first statements are measured; the server's shared caches stay
+  warm), which turns the pool's luck into run-to-run noise the pairs measure. Both modes warm
+  a pool alike: ``fresh_pools=False`` keeps one pool per side (warmed by ``warm_up`` and one
+  unmeasured run) to reproduce the defect.
 - A percentile figure is judged over every request of the paired runs (noise.compare_pooled):
   one run's p95 jumps between the two sides of a cliff when about 5 % of its requests wait.
 
@@ -163,6 +164,9 @@ class Outcome:
     closed: dict[str, LeftOpen] = field(default_factory=dict)  # per side: the server's count
     warmups: dict[str, WarmupResult] = field(default_factory=dict)  # each pool's warm-up
     warmup_runs: dict[str, RunResult] = field(default_factory=dict)  # the unmeasured first runs
+    # every pool's unmeasured run in time order, by side: one per pool (a fresh pool's before
+    # its one measured run, a warm pool's before its first)
+    unmeasured: tuple[tuple[str, RunResult], ...] = ()
 
     @property
     def left_open(self) -> int:
@@ -400,11 +404,15 @@ def run_repeats(
     warmup_s: float = WARMUP_RUN_S,
     leak_threshold_s: float | None = None,
     pool: PoolLike | None = None,
+    end_after: Callable[[RunResult], bool] | None = None,
 ) -> Repeats:
-    """``repeats`` runs of one side on one warm pool (``pool``: the caller's, kept open)."""
+    """``repeats`` runs of one side on one warm pool (``pool``: the caller's, kept open);
+    ``end_after``: no run follows one it is true of (a tune ends a measurement at its first
+    run with errors). Not ``stop``: the repeats end as planned, not stopped."""
     if repeats < 1:
         raise BadInput(f"repeats is {repeats} but must be at least 1.")
     runner = _Runner(target, {"A": side}, stop, on_sample, warmup_s, leak_threshold_s, pool)
+    runner.end_after = end_after
     runs, outcome = runner.run("A" * repeats, on_progress)
     return Repeats(side, tuple(run.result for run in runs), outcome)
 
@@ -438,6 +446,7 @@ class _Runner:
         if self.fleet:
             self.fresh = True
         self.fleet_left: dict[str, LeftOpen] = {}
+        self.end_after: Callable[[RunResult], bool] | None = None  # run_repeats' end_after
 
     def run(
         self, plan: str, on_progress: Callable[[RunDone], None] | None
@@ -446,6 +455,7 @@ class _Runner:
         runs: list[Run] = []
         warmups: dict[str, WarmupResult] = {}
         warmup_runs: dict[str, RunResult] = {}
+        unmeasured: list[tuple[str, RunResult]] = []
         fatal: str | None = None
         try:
             for key, side in self.sides.items():
@@ -459,6 +469,7 @@ class _Runner:
                 warm = self._warmup_run(key, side, server)
                 if warm is not None:
                     warmup_runs[key] = warm
+                    unmeasured.append((key, warm))
                     fatal = fatal or warm.fatal_error
             for index, key in enumerate(plan):
                 if self.stop.is_set() or fatal:
@@ -489,7 +500,16 @@ class _Runner:
                     self.pools[key] = self._pool(key, side)
                     warm_up = engine.warm_up(self.pools[key], self._connections(key, side))
                     warmups.setdefault(key, warm_up)
-                    if self.stop.is_set():
+                    # the unmeasured run a warm pool gets once, on every fresh pool: a new
+                    # session's first statements pay what the measured ones must not (its
+                    # catalog and plan caches, the driver's first round trips)
+                    warm = None if self.stop.is_set() else self._warmup_run(key, side, server)
+                    if warm is not None:
+                        warmup_runs.setdefault(key, warm)
+                        unmeasured.append((key, warm))
+                        fatal = warm.fatal_error
+                    if self.stop.is_set() or fatal:
+                        self.built[-1][1].close()
                         break
                 result = self._measure(key, side, server, seed=index // 2)
                 runs.append(Run(key, result))
@@ -501,13 +521,16 @@ class _Runner:
                     )
                 if self.fresh:
                     self.built[-1][1].close()
+                if self.end_after is not None and self.end_after(result):
+                    break
         except _FleetFailed as failed:
             fatal = str(failed)
         finally:
             closed = self._close()
-        cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)
+        cut = len(runs) < len(plan) or any(run.result.stopped for run in runs)  # (an end_after
+        # end is cut short too, but not by ``stop``: stopped stays False unless it is set)
         stopped = self.stop.is_set() and cut and not fatal
-        return runs, Outcome(stopped, fatal, closed, warmups, warmup_runs)
+        return runs, Outcome(stopped, fatal, closed, warmups, warmup_runs, tuple(unmeasured))
 
     def _check(self) -> ServerInfo:
         """The server's limits, and whether every pool (of every process of a fleet) fits in

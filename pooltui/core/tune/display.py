@@ -112,6 +112,8 @@ def format_tune(result: TuneResult) -> str:
         for t in ranked:
             mark = "*" if search.best is not None and t.number == search.best.number else " "
             why = "" if t.feasible else f"  (infeasible: {'; '.join(t.violations)})"
+            if t.measurement.ended_early:
+                why += "  (ended at its first run with errors)"
             if t.judged.low_confidence:
                 why += f"  (low confidence: {_requests(t.judged)})"
             lines.append(
@@ -157,6 +159,7 @@ def format_tune(result: TuneResult) -> str:
             + ", ".join(
                 f"{name} {p.seconds:.1f} s ({p.measurements} measured, {p.runs} runs"
                 + (f", {p.low_confidence} low-confidence" if p.low_confidence else "")
+                + (f", {p.ended_early} ended at errors" if p.ended_early else "")
                 + ")"
                 for name, p in spent.items()
             )

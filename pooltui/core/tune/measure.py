@@ -12,6 +12,9 @@ A percentile that decides (the objective, or a target's figure) needs requests b
 longer batches, and more of them, until its complete runs pool that many (within the deadline
 and MAX_EXTENSIONS, not for an overloaded open loop, whose tail only grows with the run); one
 that could not is ``low_confidence`` and says so.
+
+``Plan.end_on_errors`` (the search's) ends a measurement after its first run with errors: one
+is enough to make it infeasible, and it is ``ended_early``.
 """
 
 from __future__ import annotations
@@ -71,6 +74,12 @@ class Plan:
     objective: str = "throughput_rps"  # the figure whose band decides
     judged: tuple[str, ...] = ()  # other figures that decide (the targets' percentiles)
     min_requests: int | None = None  # None: requests_needed of the objective and judged
+    #: end the measurement at its first run with errors: under the no-errors constraint one
+    #: such run makes the configuration infeasible, so its other runs only spend the budget
+    #: (blocking=False below the threads rejected in every run, before the search stopped
+    #: asking for it; a server's errors still can). The search's; not the sweep's (its points
+    #: are the curve the fit reads, and block) nor the proof's (a comparison, run whole)
+    end_on_errors: bool = False
 
     @property
     def tail_figures(self) -> tuple[str, ...]:
@@ -100,6 +109,8 @@ class Measurement:
     spreads: dict[str, Spread] = field(default_factory=dict)
     requests_needed: int = 0  # Plan.needed: pooled requests its percentiles need
     tail_figures: tuple[str, ...] = ()  # the percentiles it is judged by
+    ended_early: bool = False  # Plan.end_on_errors ended it at a run with errors, runs before
+    # its plan's last
 
     @property
     def requests(self) -> int:
@@ -160,6 +171,7 @@ class Measurement:
             "requests": self.requests,
             "requests_needed": self.requests_needed,
             "low_confidence": self.low_confidence,
+            "ended_early": self.ended_early,
             "figures": {name: s.as_dict() for name, s in self.spreads.items()},
         }
 
@@ -214,6 +226,7 @@ def measure(
     closed: list[LeftOpen] = []
     fatal: str | None = None
     extensions = 0
+    ended = False
     for batch in itertools.count():
         if stop.is_set():
             break
@@ -241,6 +254,7 @@ def measure(
             stop=stop,
             warmup_s=UNMEASURED_RUN_S,
             on_progress=(lambda done: on_run(done.result)) if on_run else None,
+            end_after=_has_errors if plan.end_on_errors else None,
         )
         runs.extend(repeats.runs)
         closed.extend(repeats.outcome.closed.values())
@@ -248,6 +262,10 @@ def measure(
             (r.fatal_error for r in repeats.runs if r.fatal_error), None
         )
         if fatal or stop.is_set():
+            break
+        if plan.end_on_errors and any(r.errors for r in repeats.runs):
+            # infeasible already: no more of its runs (early, when more were planned)
+            ended = len(repeats.runs) < plan.runs_per_batch or batch + 1 < plan.max_batches
             break
         complete = _complete(runs)
         enough = pooled_requests(complete, plan) >= needed
@@ -266,7 +284,12 @@ def measure(
         spreads=spreads_of(finished or result),
         requests_needed=needed,
         tail_figures=plan.tail_figures,
+        ended_early=ended,
     )
+
+
+def _has_errors(run: RunResult) -> bool:
+    return run.errors > 0
 
 
 def _complete(runs: list[RunResult]) -> tuple[RunResult, ...]:

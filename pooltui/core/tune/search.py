@@ -28,8 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import PooltuiError
+from pooltui.core.load.arrivals import is_open_loop
 from pooltui.core.targets import Target
-from pooltui.core.tune.measure import Measurement, Plan, measure, spreads_of
+from pooltui.core.tune.measure import (
+    MAX_RUN_FACTOR,
+    Measurement,
+    Plan,
+    measure,
+    pooled_requests,
+    spreads_of,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -119,6 +127,7 @@ class Search:
     confirm_seconds: float = 0.0  # of ``seconds``, the confirmation's
     confirm_batches: int = 0
     confirm_runs: int = 0
+    confirm_ended_early: int = 0
     early_stop: str | None = None  # why the search ended before its budget (PATIENCE)
 
     @property
@@ -141,6 +150,7 @@ class Search:
                 "seconds": round(self.confirm_seconds, 3),
                 "batches": self.confirm_batches,
                 "runs": self.confirm_runs,
+                "ended_early": self.confirm_ended_early,
             },
             "early_stop": self.early_stop,
         }
@@ -190,21 +200,38 @@ def suggest(
     trial: optuna.Trial, space: Space, base: PoolConfig, workload: Workload
 ) -> tuple[PoolConfig, Workload]:
     """One configuration from the trial. ``maxcached`` follows the size and ``mincached`` stays
-    the starting one's (within the size): see SEARCHED."""
+    the starting one's (within the size): see SEARCHED. ``blocking`` is a parameter of the
+    trial only where the pool has a connection for every thread (see blocking_searched);
+    below that it is True."""
     size = trial.suggest_int("maxconnections", space.min_size, space.max_size)
+    ping = trial.suggest_categorical("ping", [0, 1])
+    reset = trial.suggest_categorical("reset", [True, False])
+    if space.threads is not None:
+        workload = replace(workload, threads=trial.suggest_int("threads", *space.threads))
+    blocking = True
+    if blocking_searched(size, workload.threads):
+        blocking = trial.suggest_categorical("blocking", [True, False])
     config = replace(
         base,
         maxconnections=size,
         maxcached=size,
         mincached=min(base.mincached, size),
         maxshared=0,
-        ping=trial.suggest_categorical("ping", [0, 1]),
-        reset=trial.suggest_categorical("reset", [True, False]),
-        blocking=trial.suggest_categorical("blocking", [True, False]),
+        ping=ping,
+        reset=reset,
+        blocking=blocking,
     )
-    if space.threads is not None:
-        workload = replace(workload, threads=trial.suggest_int("threads", *space.threads))
     return config, workload
+
+
+def blocking_searched(size: int, threads: int) -> bool:
+    """Whether ``blocking`` is a dimension at this size (Optuna's define-by-run conditional
+    parameter: it is suggested only in this branch). Below the threads, ``blocking=False``
+    can only fail: a closed loop's threads, or an open loop's workers, ask for more
+    connections than the pool may open, and each one beyond is a rejection (an error: the
+    trial is infeasible). TPE proposed it anyway and spent trials on it, so there the pool
+    blocks and the parameter does not exist."""
+    return size >= threads
 
 
 #: What the search varies. Not ``maxcached`` below the size: a connection returned beyond it is
@@ -213,11 +240,13 @@ def suggest(
 #: connections open before it is timed, so mincached cannot change a measured figure, and a
 #: dimension the objective cannot see only lets the search crown noise (PostgreSQL's "fast"
 #: workload picked maxcached=7 mincached=7 from one lucky batch: bench/tune_quality.py).
+#: ``blocking`` only from the threads up (blocking_searched).
 SEARCHED = ("maxconnections", "ping", "reset", "blocking")
 
 
-def distributions(space: Space) -> dict[str, Any]:
-    """Optuna's distributions of suggest()'s parameters (for trials measured elsewhere)."""
+def distributions(space: Space, params: dict[str, Any]) -> dict[str, Any]:
+    """Optuna's distributions of the parameters ``params`` has (a trial measured elsewhere:
+    suggest()'s, with ``blocking`` only where it is searched)."""
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
     found: dict[str, Any] = {
@@ -228,20 +257,21 @@ def distributions(space: Space) -> dict[str, Any]:
     }
     if space.threads is not None:
         found["threads"] = IntDistribution(*space.threads)
-    return found
+    return {name: found[name] for name in params}
 
 
 def params_of(config: PoolConfig, workload: Workload, space: Space) -> dict[str, Any]:
-    """A configuration as the trial parameters that suggest() turns back into it."""
+    """A configuration as the trial parameters that suggest() turns back into it (blocking
+    below the threads is not one: suggest() makes such a pool block)."""
     size = min(max(config.maxconnections or space.max_size, space.min_size), space.max_size)
-    params: dict[str, Any] = {
-        "maxconnections": size,
-        "ping": 1 if config.ping else 0,
-        "reset": config.reset,
-        "blocking": config.blocking,
-    }
+    params: dict[str, Any] = {"maxconnections": size, "ping": 1 if config.ping else 0}
+    params["reset"] = config.reset
+    threads = workload.threads
     if space.threads is not None:
-        params["threads"] = min(max(workload.threads, space.threads[0]), space.threads[1])
+        threads = min(max(workload.threads, space.threads[0]), space.threads[1])
+        params["threads"] = threads
+    if blocking_searched(size, threads):
+        params["blocking"] = config.blocking
     return params
 
 
@@ -275,6 +305,8 @@ def in_space(m: Measurement, space: Space) -> bool:
         return False
     if c.ping not in (0, 1):
         return False
+    if not c.blocking and not blocking_searched(size, m.workload.threads):
+        return False  # no trial asks for it (suggest() makes such a pool block)
     if space.threads is None:
         return True
     return space.threads[0] <= m.workload.threads <= space.threads[1]
@@ -313,7 +345,10 @@ def run_search(
     targets = targets or Targets()
     stop = stop if stop is not None else threading.Event()
     plan = replace(
-        plan, objective=figure, judged=tuple(dict.fromkeys((*plan.judged, *targets.figures())))
+        plan,
+        objective=figure,
+        judged=tuple(dict.fromkeys((*plan.judged, *targets.figures()))),
+        end_on_errors=True,  # a trial with errors is infeasible at its first: no more runs
     )
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4)
     study = optuna.create_study(direction="maximize" if higher else "minimize", sampler=sampler)
@@ -333,7 +368,7 @@ def run_search(
         study.add_trial(
             optuna.trial.create_trial(
                 params=params,
-                distributions=distributions(space),
+                distributions=distributions(space, params),
                 value=trial.value,
                 constraints={"feasible": constraint_value(m, targets, headroom)},
             )
@@ -442,6 +477,7 @@ def run_search(
         confirm_seconds=checked.seconds,
         confirm_batches=checked.batches,
         confirm_runs=checked.runs,
+        confirm_ended_early=checked.ended_early,
         early_stop=early,
     )
 
@@ -538,8 +574,9 @@ class Confirmation:
     """What the confirmation cost."""
 
     seconds: float = 0.0
-    batches: int = 0
+    batches: int = 0  # measurements: one run on a fresh pool each
     runs: int = 0
+    ended_early: int = 0  # of them, ended at a run with errors
 
 
 def contenders(feasible: list[Trial], higher: bool) -> list[Trial]:
@@ -561,6 +598,31 @@ def contenders(feasible: list[Trial], higher: bool) -> list[Trial]:
     return ranked[:2] + [t for t in ranked[2:] if in_reach(t)]
 
 
+def confirmation_order(ranked: Sequence[Trial], runs_each: int) -> list[Trial]:
+    """Rank order then reverse (ABC CBA), repeated until each has ``runs_each`` runs (an odd
+    count ends on a rank-order pass): every contender is as often early as late in a pass,
+    as a comparison's A/B/B/A."""
+    passes = [list(ranked) if i % 2 == 0 else list(reversed(ranked)) for i in range(runs_each)]
+    return [t for one in passes for t in one]
+
+
+def confirmation_run_s(t: Trial, plan: Plan, runs_each: int) -> float:
+    """One confirmation run of ``t``: the plan's length, or longer when a percentile decides,
+    so that its ``runs_each`` runs pool the plan's requests at the rate its trial served them
+    (an open loop's known rate), within MAX_RUN_FACTOR of the plan's."""
+    if not plan.needed:
+        return plan.run_s
+    complete = t.measurement.complete
+    seconds = sum(r.duration_s for r in complete)
+    rate = pooled_requests(complete, plan) / seconds if seconds > 0 else 0.0
+    if is_open_loop(t.workload.pattern) and t.workload.rate > 0:
+        rate = min(rate, t.workload.rate) if rate > 0 else t.workload.rate
+    if rate <= 0:
+        return plan.run_s
+    wanted = 1.1 * plan.needed / (rate * runs_each)  # 10 % over: a slower run still fills
+    return min(max(plan.run_s, wanted), MAX_RUN_FACTOR * plan.run_s)
+
+
 def confirm(
     target: Target,
     trials: list[Trial],
@@ -573,15 +635,19 @@ def confirm(
     also: Trial | None = None,
 ) -> tuple[list[Trial], Confirmation]:
     """The contenders (the best feasible trials, see contenders()) measured again,
-    interleaved: one batch (a fresh pool)
-    each in rank order, then one each in reverse order, as a comparison alternates A and B. The
-    pick judges them by these runs alone (``Trial.confirmation``): the best of many noisy
+    interleaved: each measurement one run on a fresh pool (pre-opened, one unmeasured run),
+    in rank order, then in reverse, and so on (ABC CBA ABC CBA: confirmation_order) until
+    each has the 2 x ``plan.runs_per_batch`` runs its two batches used to have, so it costs
+    the same runs and requests. Two pools of one configuration differ by 5-12 % for as long
+    as they live (bench/compare_noise.py), more than runs within one pool do: a run per pool
+    samples that pool-to-pool noise, where a batch per contender drew one or two pools' luck.
+    The pick judges them by these runs alone (``Trial.confirmation``): the best of many noisy
     trials is the luckiest as often as the best (the winner's curse), and trials measured
     minutes apart on a shared machine met different loads (a sweep point at a quiet moment
     beat the grid's best by half: bench/tune_quality.py); side by side, they met the same.
-    Each batch gathers half the requests a percentile needs (the two pool them). Every run is
-    kept in the trial's measurement too. A confirmation cut short (``stop``, a refusal)
-    confirms nothing."""
+    A percentile's requests are gathered over all of a contender's runs, each run as long as
+    its trial's rate asks (confirmation_run_s). Every run is kept in the trial's measurement
+    too. A confirmation cut short (``stop``, a refusal) confirms nothing."""
     feasible = [t for t in trials if t.feasible and math.isfinite(t.value)]
     if len(feasible) < 2:
         return trials, Confirmation()
@@ -589,16 +655,26 @@ def confirm(
     if also is not None and also.feasible and all(t.number != also.number for t in ranked):
         ranked.append(also)  # the leader's round-trip-free sibling, side by side with it
     figure = plan.objective
-    again = replace(plan, max_batches=1, min_requests=math.ceil(plan.needed / 2))
+    runs_each = 2 * plan.runs_per_batch
+    one_run = {
+        t.number: replace(
+            plan,
+            run_s=confirmation_run_s(t, plan, runs_each),
+            runs_per_batch=1,
+            max_batches=1,
+            min_requests=0,  # gathered over its runs (their length), not by extending one
+        )
+        for t in ranked
+    }
     extra: dict[int, list[Measurement]] = {t.number: [] for t in ranked}
     whole = True
     started = time.monotonic()
-    for t in [*ranked, *reversed(ranked)]:
+    for t in confirmation_order(ranked, runs_each):
         if stop.is_set():
             whole = False
             break
         try:
-            m = measure(target, t.config, t.workload, again, stop=stop)
+            m = measure(target, t.config, t.workload, one_run[t.number], stop=stop)
         except PooltuiError:
             whole = False
             break
@@ -607,14 +683,23 @@ def confirm(
             whole = False
             break
     done = [m for ms in extra.values() for m in ms]
-    cost = Confirmation(time.monotonic() - started, len(done), sum(len(m.runs) for m in done))
+    cost = Confirmation(
+        time.monotonic() - started,
+        len(done),
+        sum(len(m.runs) for m in done),
+        sum(m.ended_early for m in done),
+    )
     updated = {t.number: t for t in trials}
     for t in ranked:
         batches = extra[t.number]
         if not batches:
             continue
         merged = _merged(t.measurement, batches)
-        confirmation = replace(_merged(batches[0], batches[1:]), requests_needed=plan.needed)
+        confirmation = replace(
+            _merged(batches[0], batches[1:]),
+            requests_needed=plan.needed,
+            tail_figures=plan.tail_figures,
+        )
         updated[t.number] = replace(
             t,
             measurement=merged,

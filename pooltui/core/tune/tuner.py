@@ -132,6 +132,7 @@ class Phase:
     measurements: int  # configurations measured (batches, for the confirmation)
     runs: int  # measured runs (each batch's unmeasured run not counted)
     low_confidence: int = 0  # measurements short of the requests their percentile needs
+    ended_early: int = 0  # measurements ended at their first run with errors (infeasible)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +140,7 @@ class Phase:
             "measurements": self.measurements,
             "runs": self.runs,
             "low_confidence": self.low_confidence,
+            "ended_early": self.ended_early,
         }
 
 
@@ -210,6 +212,7 @@ def phases(result: TuneResult) -> dict[str, Phase]:
             len(sweep.points),
             sum(len(p.measurement.runs) for p in sweep.points),
             sum(p.measurement.low_confidence for p in sweep.points),
+            sum(p.measurement.ended_early for p in sweep.points),
         )
     if search is not None:
         trial_runs = sum(len(t.measurement.runs) for t in search.trials)
@@ -221,12 +224,14 @@ def phases(result: TuneResult) -> dict[str, Phase]:
             len(search.trials),
             trial_runs - confirmed_in_trials,
             sum(t.measurement.low_confidence for t in search.trials if t.confirmation is None),
+            sum(t.measurement.ended_early for t in search.trials),
         )
         found["confirm"] = Phase(
             search.confirm_seconds,
             search.confirm_batches,
             search.confirm_runs,
             sum(t.judged.low_confidence for t in search.candidates if t.confirmation is not None),
+            search.confirm_ended_early,
         )
     proof = result.proof
     if proof is not None and proof.comparison is not None:
@@ -254,9 +259,9 @@ def point_seconds(request: TuneRequest) -> float:
 
 
 def confirm_seconds(request: TuneRequest) -> float:
-    """The best trials' two interleaved batches each (search.confirm), after the search's own
-    budget."""
-    return 2 * CONFIRMED * point_seconds(request) / request.max_batches
+    """The best trials' interleaved runs (search.confirm: 2 x runs_per_batch each, a fresh
+    pool a run), after the search's own budget."""
+    return CONFIRMED * 2 * request.runs_per_batch * (request.run_s + RUN_OVERHEAD_S)
 
 
 def check_request(request: TuneRequest) -> None:
