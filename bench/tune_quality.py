@@ -5,11 +5,12 @@ thread count and pattern.
 Per workload and server:
 - the grid: the space tune's search varies (search.SEARCHED), exhaustively: every
   maxconnections 1..threads (maxcached following, mincached 0 as in DBUtils' defaults) x ping
-  {0, 1} x reset {True, False} x blocking where the search asks for it (True, and False only
-  from the threads up: search.blocking_searched; below them a non-blocking pool only
-  rejects), each measured as tune measures a point (one batch: a fresh pre-opened pool, an
-  unmeasured run, two measured runs); its best by Measurement.value (a percentile pooled over
-  the batch's requests, as tune judges it);
+  {0, 1} x reset {True, False} x blocking {True, False}, as a user scripting it would; tune's
+  search asks for blocking=False only from the threads up (search.blocking_searched: below
+  them a non-blocking pool only rejects), so the time share is also printed against the part
+  of the grid the search can ask for, the stricter figure; each measured as tune measures a
+  point (one batch: a fresh pre-opened pool, an unmeasured run, two measured runs); its best
+  by Measurement.value (a percentile pooled over the batch's requests, as tune judges it);
 - tune: ``core.tune.tuner.tune`` from DBUtils' defaults, its budget in search trials; its time
   to a recommendation (sweep + search) and with the proof (which is tune vs DBUtils' defaults:
   A/B/B/A with a 95 % interval);
@@ -143,15 +144,18 @@ def chosen(args: argparse.Namespace) -> list[tuple[str, str, Case]]:
 
 
 def grid(base: PoolConfig, threads: int) -> list[PoolConfig]:
-    """Every configuration the search could ask for: blocking=False only where it is a
-    parameter of the search (search.blocking_searched)."""
+    """Every configuration of the space: the searched parameters' every combination."""
     return [
         replace(size_config(base, n), ping=ping, reset=reset, blocking=blocking)
         for n, ping, reset, blocking in itertools.product(
             range(1, threads + 1), (0, 1), (True, False), (True, False)
         )
-        if blocking or blocking_searched(n, threads)
     ]
+
+
+def searchable(config: PoolConfig, threads: int) -> bool:
+    """Whether tune's search can ask for ``config`` (search.blocking_searched)."""
+    return config.blocking or blocking_searched(config.maxconnections, threads)
 
 
 def quantile_of(figure: str) -> float | None:
@@ -196,6 +200,7 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
     for config in grid(DBUTILS_DEFAULTS, workload.threads):
         measured.append(measure(target, config, workload, plan, stop=stop))
     grid_s = time.monotonic() - started
+    searchable_s = sum(m.seconds for m in measured if searchable(m.config, workload.threads))
     feasible = [m for m in measured if m.usable and not m.errors]
     best = (max if higher else min)(feasible, key=lambda m: value(m, figure))
 
@@ -260,6 +265,7 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
     print(
         f"    tune pick   {pick.value:9.2f} {unit}  {config_line(pick.config)}  "
         f"({to_pick_s:.1f} s to the pick = {to_pick_s / grid_s:.2f} of the grid's, "
+        f"{to_pick_s / searchable_s:.2f} of its searchable part's; "
         f"{result.seconds:.1f} s with the proof)"
     )
     print(
@@ -322,6 +328,7 @@ def run_case(target: Target, case: Case, args: argparse.Namespace) -> dict[str, 
         "grid_s": grid_s,
         "tune_s": to_pick_s,
         "time_share": to_pick_s / grid_s,
+        "searchable_share": to_pick_s / searchable_s,
         "check_s": check_s,
         "tail": "-" if tail is None else str(tail[1]),
         "grid_size": best.config.maxconnections,
@@ -429,7 +436,7 @@ def table(summary: list[tuple[str, str, dict[str, object]]]) -> list[str]:
     share, HikariCP's pick (its value read off the grid)."""
     header = (
         "server", "case", "grid best", "tune pick", "ratio [95 % interval]", "grid s", "tune s",
-        "share", "HikariCP", "low", "tail",
+        "share", "of searchable", "HikariCP", "low", "tail",
     )  # fmt: skip
     rows = []
     for server, name, f in summary:
@@ -444,6 +451,7 @@ def table(summary: list[tuple[str, str, dict[str, object]]]) -> list[str]:
                 f"{f['grid_s']:.0f}",
                 f"{f['tune_s']:.0f}",
                 f"{f['time_share']:.2f}",
+                f"{f['searchable_share']:.2f}",
                 f"{f['hikari_value']:.2f} {unit} @{f['hikari']}",
                 str(f["low_confidence"]),
                 str(f["tail"]),
