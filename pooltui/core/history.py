@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from pooltui.core.compare.runner import Comparison
     from pooltui.core.load.engine import RunResult
 
+# why a row has no delta against the baseline: it ran against another server or database, so a
+# change is the target's, not the pool's, and a percentage across them means nothing
+OTHER_TARGET = "other target"
+
 # the figures a delta is computed for, in the order the console shows them
 DELTA_KEYS = (
     "throughput",
@@ -573,7 +577,11 @@ class RunHistory:
                 return "baseline"
             if base.first.same_setup(group.config, group.workload, group.target):
                 return same_setup_note(group, base, compact=True)
-            return describe_changes(base, group.config, group.workload, group.target)
+            changed = describe_changes(base, group.config, group.workload, group.target)
+            if self.no_delta(group) is None:
+                return changed
+            # the target first (describe_changes puts it there), said as why there is no delta
+            return f"no Δ, {OTHER_TARGET}{changed.removeprefix('target')}"
         groups = self.groups
         index = next(i for i, g in enumerate(groups) if g.number == group.number)
         before = groups[index - 1] if index else None
@@ -589,10 +597,19 @@ class RunHistory:
             return None
         return same_setup_note(group, base)
 
-    def delta(self, group: RunGroup) -> dict[str, Delta] | None:
-        """Each figure of ``group`` against the baseline's; None when there is no baseline."""
+    def no_delta(self, group: RunGroup) -> str | None:
+        """Why ``group`` has no delta against the baseline although there is one (it ran
+        against another target: ``OTHER_TARGET``), else None."""
         base = self.baseline_group()
-        if base is None:
+        if base is None or base.number == group.number or base.target == group.target:
+            return None
+        return OTHER_TARGET
+
+    def delta(self, group: RunGroup) -> dict[str, Delta] | None:
+        """Each figure of ``group`` against the baseline's; None when there is no baseline or
+        when there is no meaningful one (``no_delta`` says why)."""
+        base = self.baseline_group()
+        if base is None or self.no_delta(group) is not None:
             return None
         theirs = base.figures()
         return {key: Delta(figure, theirs[key]) for key, figure in group.figures().items()}

@@ -28,7 +28,7 @@ from pooltui.core.compare.runner import FIGURES as COMPARED
 from pooltui.core.compare.runner import Comparison, changes
 from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.errors import explain_error_kind
-from pooltui.core.history import Delta, Figure, RunGroup, RunHistory, RunRecord
+from pooltui.core.history import OTHER_TARGET, Delta, Figure, RunGroup, RunHistory, RunRecord
 from pooltui.core.load.notes import RunNote
 from pooltui.core.numbers import figure as number
 from pooltui.core.pool.lock_time import KINDS
@@ -193,15 +193,18 @@ def figures_table(group: RunGroup, baseline: RunGroup | None) -> Table:
         table.add_column(f"baseline {other.number}", justify="right")
         table.add_column("change", justify="right")
     theirs = group_figures(other) if other is not None else {}
-    for label, (figure, whole) in group_figures(group).items():
+    # against another target a change is the target's, not the pool's: none is computed
+    other_target = other is not None and other.target != group.target
+    for row, (label, (figure, whole)) in enumerate(group_figures(group).items()):
         cells: list[Any] = [Text(label), Text(describe(figure, whole))]
         if other is not None:
             base = theirs.get(label)
-            cells += (
-                [Text("-"), Text("")]
-                if base is None
-                else [Text(describe(*base)), delta_text(Delta(figure, base[0]))]
-            )
+            if base is None:
+                cells += [Text("-"), Text("")]
+            elif other_target:
+                cells += [Text(describe(*base)), Text("" if row else OTHER_TARGET, style="dim")]
+            else:
+                cells += [Text(describe(*base)), delta_text(Delta(figure, base[0]))]
         table.add_row(*cells)
     return table
 

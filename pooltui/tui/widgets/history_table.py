@@ -20,7 +20,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from pooltui.core.history import Delta, RunGroup, RunHistory, format_value
+from pooltui.core.history import OTHER_TARGET, Delta, RunGroup, RunHistory, format_value
 
 LABEL_WIDTH = 18  # the "changed" column at its narrowest when it is shown
 LABEL_MAX_WIDTH = 40  # and at its widest: what is left of the row goes to it
@@ -199,6 +199,7 @@ class HistoryTable(DataTable):
         baseline); the label uncut (``_row`` fits it to its column)."""
         figures = group.figures()
         deltas = history.delta(group)
+        no_delta = history.no_delta(group)  # another target: a "-" for each delta, and why
         is_baseline = history.baseline == group.number
         note = history.note(group)
         label = ("(stopped) " if group.stopped else "") + history.changes(group)
@@ -221,6 +222,8 @@ class HistoryTable(DataTable):
                 text.stylize(error_style)
             if group.n > 1:
                 text.append("\n" + figure.band(), style="dim")
+            if no_delta is not None:
+                text.append("\n-", style="dim")
             if deltas is not None:
                 delta = deltas[key]
                 if is_baseline:
@@ -262,6 +265,15 @@ class HistoryTable(DataTable):
             "Runs (ms, changed vs row above)"
             if history.baseline is None
             else "Runs (ms, Δ vs baseline)"
+        )
+        # a row against another target has "-" for its deltas: the table's foot says why, at
+        # every width (the "changed" column that says it too is left out at 80 columns)
+        others = [group.number for group in history.groups if history.no_delta(group)]
+        self.border_subtitle = (
+            f"no Δ for {', '.join(f'#{n}' for n in others[-3:])}"
+            f"{' and more' if len(others) > 3 else ''}: {OTHER_TARGET}"
+            if others
+            else ""
         )
         groups = list(history.groups)
         if history.baseline is not None:  # the baseline first, pinned: every row's reference
