@@ -37,6 +37,7 @@ from pooltui.core.load.client_cpu import ClientCpu
 from pooltui.core.load.notes import RunNote
 from pooltui.core.load.results import (
     Outage,
+    PoolLock,
     RunHistograms,
     RunResult,
     Stall,
@@ -110,6 +111,7 @@ _NAMES: dict[str, Any] = {
     "LeakReport": LeakReport,
     "Summary": Summary,
     "LockTime": LockTime,
+    "PoolLock": PoolLock,
     "ClientCpu": ClientCpu,
     "RunNote": RunNote,
     "Outage": Outage,
