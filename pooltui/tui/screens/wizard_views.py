@@ -120,8 +120,8 @@ def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
     grid.add_column(style="bold")
     grid.add_column()
     rows = [
-        ("connect", f"{ms(f.connect_ms)} (median of 3)"),
-        (f.query, ms(f.query_ms) + (" (median of 5)" if f.representative else "")),
+        ("connect", f"{ms(f.connect_ms)} (median of {f.samples})"),
+        (f.query, f"{ms(f.query_ms)} (median of {f.samples})"),
         ("server", s.described),
         (
             "max_connections",
