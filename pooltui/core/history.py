@@ -241,9 +241,21 @@ class RunRecord:
             "peak_open": float(result.pool.peak_open),
         }
 
-    def same_setup(self, config: PoolConfig, workload: Workload, target: str) -> bool:
-        """Ran with exactly this configuration, workload and target."""
-        return (self.config, self.workload, self.target) == (config, workload, target)
+    @property
+    def processes(self) -> int:
+        """How many processes ran it at once, each with its own pool (1: the console's own)."""
+        return self.result.processes
+
+    def same_setup(
+        self, config: PoolConfig, workload: Workload, target: str, processes: int = 1
+    ) -> bool:
+        """Ran with exactly this configuration, workload and target, in as many processes."""
+        return (self.config, self.workload, self.target, self.processes) == (
+            config,
+            workload,
+            target,
+            processes,
+        )
 
 
 @dataclass(frozen=True)
@@ -275,6 +287,10 @@ class RunGroup:
     @property
     def target(self) -> str:
         return self.first.target
+
+    @property
+    def processes(self) -> int:
+        return self.first.processes
 
     @property
     def stopped(self) -> bool:
@@ -335,13 +351,19 @@ def _cut(text: str, width: int) -> str:
 
 
 def describe_changes(
-    before: RunGroup | RunRecord | None, config: PoolConfig, workload: Workload, target: str
+    before: RunGroup | RunRecord | None,
+    config: PoolConfig,
+    workload: Workload,
+    target: str,
+    processes: int = 1,
 ) -> str:
-    """What differs from ``before`` (target, pool, workload), e.g. "maxconnections 8→12,
-    hold_ms 0→5"; "no change" when nothing does."""
+    """What differs from ``before`` (target, processes, pool, workload), e.g.
+    "maxconnections 8→12, hold_ms 0→5"; "no change" when nothing does."""
     if before is None:
         return "first run"
     changes = [] if before.target == target else [f"target {_cut(target, 28)}"]
+    if before.processes != processes:  # a fleet: W pools, W times the threads
+        changes.append(f"processes {before.processes}→{processes}")
     changes += setting_changes(before.config, before.workload, config, workload)
     return ", ".join(changes) if changes else "no change"
 
@@ -381,6 +403,11 @@ def same_setup_note(group: RunGroup, base: RunGroup, *, compact: bool = False) -
     return (
         f"same configuration as the baseline: the difference is noise ({x} over {len(values)} runs)"
     )
+
+
+def _setup(group: RunGroup) -> tuple[PoolConfig, Workload, str, int]:
+    """What a group ran: its configuration, workload, target and processes."""
+    return group.config, group.workload, group.target, group.processes
 
 
 @dataclass(frozen=True)
@@ -474,7 +501,9 @@ class RunHistory:
         group = number
         if repeats is not None:
             other = self.get(repeats)
-            if other is None or not other.same_setup(config, workload, result.target):
+            if other is None or not other.same_setup(
+                config, workload, result.target, result.processes
+            ):
                 raise BadInput(
                     f"run {number} repeats run {repeats}, which does not exist or ran another "
                     "configuration; repeat a run with its own configuration."
@@ -524,11 +553,14 @@ class RunHistory:
             self._notes.pop(group.number, None)
         return group.number
 
-    def repeatable(self, config: PoolConfig, workload: Workload, target: str) -> int | None:
+    def repeatable(
+        self, config: PoolConfig, workload: Workload, target: str, processes: int = 1
+    ) -> int | None:
         """The newest run, when a repeat of this setup extends its group: it ran the same
-        setup, to its end, without a fatal error (a run cut short is no repeat)."""
+        setup (in as many processes), to its end, without a fatal error (a run cut short is
+        no repeat)."""
         newest = next(reversed(self._records.values()), None)
-        if newest is None or not newest.same_setup(config, workload, target):
+        if newest is None or not newest.same_setup(config, workload, target, processes):
             return None
         if newest.result.stopped or newest.result.fatal_error:
             return None
@@ -575,9 +607,9 @@ class RunHistory:
         if base is not None:
             if base.number == group.number:
                 return "baseline"
-            if base.first.same_setup(group.config, group.workload, group.target):
+            if base.first.same_setup(*_setup(group)):
                 return same_setup_note(group, base, compact=True)
-            changed = describe_changes(base, group.config, group.workload, group.target)
+            changed = describe_changes(base, *_setup(group))
             if self.no_delta(group) is None:
                 return changed
             # the target first (describe_changes puts it there), said as why there is no delta
@@ -585,7 +617,7 @@ class RunHistory:
         groups = self.groups
         index = next(i for i, g in enumerate(groups) if g.number == group.number)
         before = groups[index - 1] if index else None
-        return describe_changes(before, group.config, group.workload, group.target)
+        return describe_changes(before, *_setup(group))
 
     def same_as_baseline(self, group: RunGroup) -> str | None:
         """The same-configuration sentence when ``group`` repeats the baseline's setup exactly
@@ -593,7 +625,7 @@ class RunHistory:
         base = self.baseline_group()
         if base is None or base.number == group.number:
             return None
-        if not base.first.same_setup(group.config, group.workload, group.target):
+        if not base.first.same_setup(*_setup(group)):
             return None
         return same_setup_note(group, base)
 

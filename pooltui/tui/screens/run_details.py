@@ -294,7 +294,14 @@ def settings_table(group: RunGroup, baseline: RunGroup | None) -> Table:
     if other is not None:
         table.add_column(f"baseline {other.number}")
     sections: list[tuple[str, list[tuple[str, object, object]]]] = [
-        ("target", [("dsn", group.target, other.target if other else group.target)]),
+        (
+            "target",
+            [
+                ("dsn", group.target, other.target if other else group.target),
+                # a fleet: this many processes, each with its own pool (1: the console's)
+                ("processes", group.processes, other.processes if other else group.processes),
+            ],
+        ),
     ]
     for section, mine, theirs in (
         ("pool", group.config, other.config if other else None),

@@ -579,7 +579,10 @@ class TuneScreen(Screen[None]):
             return
         session, panel = self.pooltui.session, self.panel
         config, workload, total = panel.config, panel.workload, panel.repeats
-        joins = self.pooltui.history.repeatable(config, workload, session.target.redacted)
+        processes = self.query_one(FleetPanel).processes  # a fleet's repeats join a fleet's
+        joins = self.pooltui.history.repeatable(
+            config, workload, session.target.redacted, processes
+        )
         self._series = Series(config, workload, total, joins)
         self.events.add(
             "info",
@@ -1302,12 +1305,13 @@ class TuneScreen(Screen[None]):
             self._note_dead(lost.error)
         elif result.requests > result.errors:
             self._dead = ""
-        record = history.add(
-            message.config,
-            message.workload,
-            result,
-            repeats=series.group if series is not None and whole else None,
-        )
+        joins = series.group if series is not None and whole else None
+        joined = history.get(joins) if joins is not None else None
+        if joined is not None and not joined.same_setup(
+            message.config, message.workload, result.target, result.processes
+        ):  # a fleet that lost a process ran in fewer: a group of its own, not a repeat
+            joins = None
+        record = history.add(message.config, message.workload, result, repeats=joins)
         self._run_errors = result.errors
         going_on = series is not None and self._series_goes_on(series, record, whole)
         if not going_on:
