@@ -136,11 +136,17 @@ class HistoryTable(DataTable):
         """The keys of the columns shown now, in their order."""
         return self._layout.columns
 
-    def _fit(self) -> Layout:
+    def _fit(self, rows_height: int) -> Layout:
         """The columns that fit the width now (in COLUMNS order) and their widths: with a
-        cell's padding on both sides when they fit so, else with one column between them."""
+        cell's padding on both sides when they fit so, else with one column between them.
+
+        ``rows_height``: the lines the rows will take once shown. The table's virtual size is
+        the rows shown so far: a row an A/B run adds that makes them scroll brings a vertical
+        scrollbar, which a fit read off the old rows did not leave room for (the last column
+        was cut, and a resize then fitted to the stale height again)."""
         width = self.size.width
-        if self.virtual_size.height > self.size.height:  # the rows scroll: a scrollbar shows
+        header = self.header_height if self.show_header else 0
+        if rows_height + header > self.size.height:  # the rows scroll: a scrollbar shows
             width -= self.styles.scrollbar_size_vertical
         if width <= 0:
             return self._layout
@@ -283,7 +289,7 @@ class HistoryTable(DataTable):
         heights = {str(group.number): self._height(history, group) for group in groups}
         regrown = any(self._heights.get(key, height) != height for key, height in heights.items())
         regrown = regrown or any(key.value not in heights for key in self.rows)  # deleted
-        layout = self._fit()
+        layout = self._fit(sum(heights.values()))
         refit = layout != self._layout
         if history.baseline != self._baseline or regrown or refit:
             self._baseline = history.baseline
