@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
-from pooltui.core.compare.display import change_cells, tail_line
+from pooltui.core.compare.display import change_cells, client_bound_note, tail_line
 from pooltui.core.compare.noise import Verdict
 from pooltui.core.compare.runner import FIGURES as COMPARED
 from pooltui.core.compare.runner import Comparison, changes
@@ -257,6 +257,9 @@ def comparison_text(comparison: Comparison) -> Text:
         text.append("\nOne pair only: no noise estimate; more rounds (repeats) give a verdict.")
     if not comparison.differences:
         text.append("\nNo pair of runs completed: nothing to compare.", style="yellow")
+    note = client_bound_note(comparison)
+    if note:  # why identical sides can differ by half on SQLite
+        text.append(f"\n{note}", style="yellow")
     return text
 
 
