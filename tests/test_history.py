@@ -306,3 +306,16 @@ def test_the_baselines_setup_says_its_difference_is_noise() -> None:
         "same configuration as the baseline: the difference is noise (±5.0 % over 3 runs)"
     )
     assert history.changes(history.group(3)) == "same as baseline: noise ±5%"
+
+
+def test_an_unlimited_zero_is_said_as_the_sliders_say_it() -> None:
+    """maxconnections 0 is no limit (the slider shows ∞): "maxconnections 0→4" read as a pool
+    that had no connection; a 0 that means none (mincached, hold_ms) stays 0."""
+    before = RunHistory().add(PoolConfig(), Workload(), result())
+    label = describe_changes(
+        before,
+        PoolConfig(maxconnections=4, maxcached=4, mincached=2),
+        replace(Workload(), hold_ms=5.0),
+        TARGET,
+    )
+    assert label == "mincached 0→2, maxcached ∞→4, maxconnections ∞→4, hold_ms 0→5"

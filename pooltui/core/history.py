@@ -333,6 +333,19 @@ class RunGroup:
         return {key: self.figure(key) for key in self.first.figures()}
 
 
+# pool fields whose 0 means "no limit": said as the sliders show it, ∞, not as a 0 a reader
+# takes for "none" ("maxconnections 0→4" read as a pool that had no connections)
+UNLIMITED_AT_ZERO = frozenset({"maxconnections", "maxcached", "maxusage"})
+
+
+def show_setting(name: str, value: object) -> str:
+    """A pool or workload value as a person reads it: ``∞`` for an unlimited 0, else
+    ``_show``'s form."""
+    if name in UNLIMITED_AT_ZERO and value == 0 and not isinstance(value, bool):
+        return "∞"
+    return _show(value)
+
+
 def _show(value: object) -> str:
     """A parameter value as a person reads it in one cell: 0.5, true, 'SELECT 1', [a; b]."""
     if isinstance(value, bool):
@@ -378,7 +391,7 @@ def setting_changes(
         for f in fields(new_obj):
             old, new = getattr(old_obj, f.name), getattr(new_obj, f.name)
             if old != new:
-                found.append(f"{f.name} {_show(old)}→{_show(new)}")
+                found.append(f"{f.name} {show_setting(f.name, old)}→{show_setting(f.name, new)}")
     return found
 
 
