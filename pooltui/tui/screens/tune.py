@@ -542,10 +542,9 @@ class TuneScreen(Screen[None]):
             return
         if message.error is not None:
             self._dead = message.error
-            sentence = (
-                f"Still no answer from {message.target.redacted}, so no run started: "
-                f"{message.error}"
-            )
+            # the error names the host and port; the DSN is in the title: a toast at 80
+            # columns broke it mid-word and ran its sentence into the error's
+            sentence = f"Still no answer, so no run started. {message.error}"
             self.events.add("error", sentence)
             self.notify(sentence, title="Target down", severity="error", timeout=10)
             return
