@@ -160,12 +160,19 @@ class HistoryTable(DataTable):
         wanted = PRIORITY[: PRIORITY.index("label")]  # what 80 columns must still show
         roomy = sum(content[key] + 2 for key in wanted) <= width
         gap = 2 if roomy else 1  # padding 1 on both sides, or one blank column in the width
+
+        def needs(key: str) -> int:
+            """Its width with its gap; packed, the first column (#, flush left) needs none:
+            the blank on the left of the right-aligned figure after it parts them (at 80
+            columns the column it saves is the one errors needed beside an A/B's rows)."""
+            return content[key] + (0 if not roomy and key == "number" else gap)
+
         chosen: list[str] = []
         used = 0
         for key in PRIORITY:
-            if used + content[key] + gap <= width or key == "number":
+            if used + needs(key) <= width or key == "number":
                 chosen.append(key)
-                used += content[key] + gap
+                used += needs(key)
         if "label" in chosen:
             longest = max((len(label) for label in self._labels.values()), default=0)
             room = LABEL_WIDTH + width - used
@@ -173,7 +180,7 @@ class HistoryTable(DataTable):
         columns = tuple(key for key in HEADERS if key in chosen)
         if roomy:
             return Layout(columns, tuple(content[key] for key in columns), 1)
-        return Layout(columns, tuple(content[key] + 1 for key in columns), 0)
+        return Layout(columns, tuple(needs(key) for key in columns), 0)
 
     def on_resize(self) -> None:
         if self._history is not None:
