@@ -313,7 +313,7 @@ def test_b_profile_runs_the_profiles_pool_with_as_options(sqlite_dsn, tmp_path, 
     payload = json.loads(out)
     assert payload["b"]["config"]["maxconnections"] == 1
     assert payload["b"]["workload"]["threads"] == payload["a"]["workload"]["threads"] == 2
-    assert "maxconnections 0→1" in payload["changes"]
+    assert "maxconnections ∞→1" in payload["changes"]  # 0: no limit, as the sliders say
 
 
 def pg_sessions_tagged(target, pattern: str) -> int:
@@ -419,3 +419,35 @@ def test_compare_output_never_holds_the_password(pg_dsn, capsys) -> None:
     assert code == 0, err
     assert "Secret-Pw9" not in out and "Secret-Pw9" not in err
     assert json.loads(out)["runs"][0]["target"]["dsn"].count("***") == 1
+
+
+def test_identical_sides_on_sqlite_explain_their_drift_by_the_client_cpu(sqlite_dsn, pg_dsn):
+    """SQLite runs its queries in pooltui's own process: a run of SELECT 1 is bound by the
+    client's CPU (about one core, the GIL), and two runs of one configuration differed by
+    half on a shared 2-core machine. The report says so, with the drift its runs showed; a
+    server workload that waits on its holds, not on the client, gets no such note."""
+    from pooltui.core.compare.display import client_bound_note, format_comparison
+    from pooltui.core.numbers import share
+
+    side = Side(PoolConfig(maxconnections=2, maxcached=2), Workload(threads=4, duration_s=0.3))
+    comparison = run_comparison(parse_dsn(sqlite_dsn), side, side, 1)
+    runs = comparison.runs
+    bound = [run for run in runs if run.result.client.saturated]
+    note = client_bound_note(comparison)
+    if 2 * len(bound) < len(runs):  # a machine fast enough to leave the client idle
+        assert note is None
+    else:
+        assert note is not None and f"{len(bound)} of {len(runs)} runs" in note
+        assert "the embedded database runs its queries in that same process" in note
+        drifts = []
+        for name in "AB":
+            rates = [run.result.throughput_rps for run in runs if run.side == name]
+            drifts.append(1 - min(rates) / max(rates))
+        assert f"differed by up to {share(max(drifts))}" in note
+        assert f"note: {note}" in format_comparison(comparison)
+
+    held = Side(PoolConfig(maxconnections=2), Workload(threads=2, duration_s=0.3, hold_ms=20))
+    waiting = run_comparison(parse_dsn(pg_dsn), held, held, 1)
+    assert not any(run.result.client.saturated for run in waiting.runs)
+    assert client_bound_note(waiting) is None
+    assert "note:" not in format_comparison(waiting)

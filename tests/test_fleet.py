@@ -290,6 +290,8 @@ def test_bench_processes_json_has_every_process_and_the_merge(capsys, sqlite_dsn
     payload = json.loads(out)
     fleet = payload["fleet"]
     assert fleet["processes"] == 2 and fleet["threads_per_process"] == 2
+    assert payload["processes"] == 2  # the merged result says how many processes made it
+    assert [p["result"]["processes"] for p in fleet["per_process"]] == [1, 1]
     per = fleet["per_process"]
     assert [p["ok"] for p in per] == [True, True]
     assert payload["requests"] == sum(p["result"]["requests"] for p in per) > 0

@@ -11,6 +11,7 @@ from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import BadInput
 from pooltui.core.history import (
     DELTA_KEYS,
+    OTHER_TARGET,
     Delta,
     Figure,
     RunHistory,
@@ -84,8 +85,29 @@ def test_a_target_change_is_a_change() -> None:
     history.add(PoolConfig(), Workload(), result(target=other))
     history.mark_baseline(1)
     label = history.changes(history.group(2))
-    assert label.startswith("target postgresql://") and "no change" not in label
+    assert label.startswith(f"no Δ, {OTHER_TARGET} postgresql://") and "no change" not in label
     assert history.same_as_baseline(history.group(2)) is None
+
+
+def test_a_run_against_another_target_gets_no_delta_and_says_why() -> None:
+    """A percentage across two servers is the servers' difference, not the pool's: a run on
+    another target than the baseline's has no delta, and its label says why."""
+    history = RunHistory()
+    history.add(PoolConfig(), Workload(), result(throughput=100))
+    other = "postgresql://postgres@127.0.0.1:5432/test"
+    history.add(PoolConfig(maxconnections=8), Workload(), result(throughput=900, target=other))
+    history.add(PoolConfig(maxconnections=8), Workload(), result(throughput=150))
+    history.mark_baseline(1)
+    away, here = history.group(2), history.group(3)
+    assert history.no_delta(away) == OTHER_TARGET and history.delta(away) is None
+    label = history.changes(away)
+    assert label.startswith(f"no Δ, {OTHER_TARGET} postgresql://") and "maxconnections" in label
+    # the same target keeps its delta; the baseline's own row has none to explain
+    assert history.no_delta(here) is None and history.no_delta(history.group(1)) is None
+    delta = history.delta(here)
+    assert delta is not None and delta["throughput"].relative == pytest.approx(0.5)
+    history.mark_baseline(2)  # from the other side the same holds
+    assert history.delta(history.group(1)) is None and history.delta(here) is None
 
 
 def test_describe_changes_shows_every_kind_of_value() -> None:
@@ -284,3 +306,16 @@ def test_the_baselines_setup_says_its_difference_is_noise() -> None:
         "same configuration as the baseline: the difference is noise (±5.0 % over 3 runs)"
     )
     assert history.changes(history.group(3)) == "same as baseline: noise ±5%"
+
+
+def test_an_unlimited_zero_is_said_as_the_sliders_say_it() -> None:
+    """maxconnections 0 is no limit (the slider shows ∞): "maxconnections 0→4" read as a pool
+    that had no connection; a 0 that means none (mincached, hold_ms) stays 0."""
+    before = RunHistory().add(PoolConfig(), Workload(), result())
+    label = describe_changes(
+        before,
+        PoolConfig(maxconnections=4, maxcached=4, mincached=2),
+        replace(Workload(), hold_ms=5.0),
+        TARGET,
+    )
+    assert label == "mincached 0→2, maxcached ∞→4, maxconnections ∞→4, hold_ms 0→5"

@@ -99,3 +99,48 @@ def test_a_slow_ping_query_dominates_and_the_finding_says_ping(server, pools):
     assert finding is not None and finding.level == "warning"
     assert "Most of it was ping" in finding.message and "ping less often" in finding.message
     assert f"finding: {finding.message}" in format_run(result)
+
+
+def test_a_fleets_lock_finding_reads_its_busiest_process_not_their_mean(pg_dsn, pools):
+    """Each process of a fleet has its own pool lock: the finding reads the busiest one's
+    shares, where a mean over the processes (a quiet process's long waits for a connection
+    diluting the busy one's) or a sum (W pools' lock time over one run) hides it."""
+    from pooltui.core.compare.runner import one_after_another
+    from pooltui.core.fleet import merge_fleet
+    from pooltui.core.fleet.runner import ProcessOutcome
+    from pooltui.core.history_store import decode, encode
+    from pooltui.core.numbers import share
+    from pooltui.core.probes import LeftOpen
+
+    busy = short_run(pools(pg_dsn, warm(ping_query=SLEEPS["pg_dsn"])), threads=2 * WARM)
+    # one connection for four threads holding it 20 ms: long waits, none of them for the lock
+    quiet = short_run(pools(pg_dsn, PoolConfig(maxconnections=1, maxcached=1)), hold_ms=20)
+    assert quiet.pool.under_lock.ping_ms == 0 and quiet.acquire.mean > 1.0
+
+    def outcome(index: int, result: engine.RunResult) -> ProcessOutcome:
+        return ProcessOutcome(index, f"p{index}", None, result, None, False, 0, LeftOpen(0, True))
+
+    fleet = merge_fleet([outcome(1, quiet), outcome(2, busy)])
+    assert fleet is not None and fleet.processes == 2
+    assert [lock.process for lock in fleet.locks] == [1, 2]
+    own = busy.locks[0]
+    held_ms = own.under_lock.total_ms
+    own_of_wait = held_ms / own.waited_ms
+    pooled_of_wait = fleet.pool.under_lock.total_ms / sum(lock.waited_ms for lock in fleet.locks)
+    assert share(own_of_wait) != share(pooled_of_wait)  # the mean would read otherwise
+    finding = lock_time_finding(fleet)
+    assert finding is not None
+    assert "In process 2, the busiest of the fleet's 2 pools" in finding.message
+    assert f"{share(own.of_run)} of the run and {share(own_of_wait)} of the" in finding.message
+    assert (
+        finding.message
+        == lock_time_finding(merge_fleet([outcome(2, busy), outcome(1, quiet)])).message
+    )  # the order the processes are merged in does not matter
+    # kept in the history and read back; two fleet runs one after another stay a fleet of 2
+    again = decode(engine.RunResult, encode(fleet))
+    assert again.processes == 2 and again.locks == fleet.locks
+    both = one_after_another([fleet, fleet])
+    assert both.processes == 2 and [lock.process for lock in both.locks] == [1, 2]
+    assert both.locks[1].under_lock.pings == 2 * own.under_lock.pings
+    # a single pool reads as itself
+    assert busy.processes == 1 and lock_time_finding(busy).message.startswith("DBUtils held")

@@ -14,9 +14,11 @@ Decisions, documented in ``--help`` too:
   explicitly, so it is an error (exit 3, with a hint to use ``--no-measure``); when it came from
   a profile, a warning on stderr and the recommendation from the answers alone (exit 0).
 * Without ``--query`` the profile's workload query is timed as the representative query
-  (median of several runs), since it is what the profile's bursts run; without either, the
-  measured SELECT 1 round trip is shown but not used as ``query_ms``: it is a floor, not the
-  application's query, and it would override ``--complexity``.
+  (median of several runs), since it is what the profile's bursts run. A profile whose query is
+  the default SELECT 1 has it timed the same way (its bursts run it, so its time goes into the
+  hold read off the profile), but, as without a profile, the SELECT 1 round trip is not used as
+  ``query_ms``: it is a floor, not the application's query, and it would override
+  ``--complexity``.
 * The profile's workload answers what the options and the file leave open, exactly as the
   wizard prefills from it (``workload_answers``: threads, rate, shape, query, hold with the
   measured query); the text and ``from_profile`` in the JSON say which answers it gave.
@@ -199,11 +201,7 @@ def profile_answers(
     query when that is the query timed."""
     if profile is None:
         return {}
-    timed = (
-        measured is not None
-        and measured.representative
-        and measured.query == profile.workload.query
-    )
+    timed = timed_profile_query(profile, measured)
     read = workload_answers(profile.workload, measured.query_ms if timed and measured else None)
     return {name: value for name, value in read.items() if name not in given}
 
@@ -225,6 +223,23 @@ def refusal_with_defaults(error: AnswerRefused, data: Mapping[str, Any]) -> str:
         "is a default, not your figure" if len(defaults) == 1 else "are defaults, not your figures"
     )
     return f"{str(error).rstrip('.')}; {named} {are}: give {flags}."
+
+
+def measure(target: Target, query: str | None, profile: Profile | None) -> TargetFigures:
+    """Time ``--query``, else the profile's own query (its bursts run it: its median over
+    several samples goes into the hold it prefills), else the SELECT 1 round trip. A profile's
+    default SELECT 1 is timed all the same, but is not the application's query_ms."""
+    chosen = query or profile_query(profile)
+    if chosen:
+        return measure_target(target, chosen)
+    if profile is not None and profile.workload.query.strip():
+        return measure_target(target, profile.workload.query, representative=False)
+    return measure_target(target)
+
+
+def timed_profile_query(profile: Profile | None, measured: TargetFigures | None) -> bool:
+    """The query timed is the profile's own (its time goes into the hold read off it)."""
+    return profile is not None and measured is not None and measured.query == profile.workload.query
 
 
 def profile_query(profile: Profile | None) -> str | None:
@@ -278,7 +293,7 @@ def profile_lines(
             text = f"query = {value!r} (timed: see Measured)" if measured else f"query = {value!r}"
         elif name == "hold_ms":
             spent = value - w.hold_ms
-            timed = measured is not None and measured.representative
+            timed = timed_profile_query(profile, measured)
             source = "measured" if timed else "the default query_ms"
             text += f" (its {w.hold_ms:g} ms hold + the query's {ms(spent)}, {source})"
         elif name == "peak_rate_per_s" and w.pattern == "steady":
@@ -312,7 +327,8 @@ def format_text(
         timeout = "" if not s.wait_timeout_s else f", wait_timeout {s.wait_timeout_s:g} s"
         out.append(
             f"Measured: connect {ms(measured.connect_ms)}, {measured.query} "
-            f"{ms(measured.query_ms)}; {s.product or 'server'} {s.version}"
+            f"{ms(measured.query_ms)} (medians of {measured.samples}); "
+            f"{s.product or 'server'} {s.version}"
             f"{limit}{timeout}"
         )
     out += origin or []
@@ -374,6 +390,7 @@ def as_json(
             "query_ms": round(measured.query_ms, 3),
             "query": measured.query,
             "representative": measured.representative,
+            "samples": measured.samples,
             "server": server,
         }
     return {
@@ -495,7 +512,7 @@ def run(args: argparse.Namespace) -> int:
     measured = None
     if target is not None and not args.no_measure:
         try:
-            measured = measure_target(target, given.get("query") or profile_query(profile))
+            measured = measure(target, given.get("query"), profile)
         except CannotConnect as error:
             if args.dsn:
                 raise CannotConnect(

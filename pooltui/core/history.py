@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from pooltui.core.compare.runner import Comparison
     from pooltui.core.load.engine import RunResult
 
+# why a row has no delta against the baseline: it ran against another server or database, so a
+# change is the target's, not the pool's, and a percentage across them means nothing
+OTHER_TARGET = "other target"
+
 # the figures a delta is computed for, in the order the console shows them
 DELTA_KEYS = (
     "throughput",
@@ -237,9 +241,21 @@ class RunRecord:
             "peak_open": float(result.pool.peak_open),
         }
 
-    def same_setup(self, config: PoolConfig, workload: Workload, target: str) -> bool:
-        """Ran with exactly this configuration, workload and target."""
-        return (self.config, self.workload, self.target) == (config, workload, target)
+    @property
+    def processes(self) -> int:
+        """How many processes ran it at once, each with its own pool (1: the console's own)."""
+        return self.result.processes
+
+    def same_setup(
+        self, config: PoolConfig, workload: Workload, target: str, processes: int = 1
+    ) -> bool:
+        """Ran with exactly this configuration, workload and target, in as many processes."""
+        return (self.config, self.workload, self.target, self.processes) == (
+            config,
+            workload,
+            target,
+            processes,
+        )
 
 
 @dataclass(frozen=True)
@@ -271,6 +287,10 @@ class RunGroup:
     @property
     def target(self) -> str:
         return self.first.target
+
+    @property
+    def processes(self) -> int:
+        return self.first.processes
 
     @property
     def stopped(self) -> bool:
@@ -313,6 +333,19 @@ class RunGroup:
         return {key: self.figure(key) for key in self.first.figures()}
 
 
+# pool fields whose 0 means "no limit": said as the sliders show it, ∞, not as a 0 a reader
+# takes for "none" ("maxconnections 0→4" read as a pool that had no connections)
+UNLIMITED_AT_ZERO = frozenset({"maxconnections", "maxcached", "maxusage"})
+
+
+def show_setting(name: str, value: object) -> str:
+    """A pool or workload value as a person reads it: ``∞`` for an unlimited 0, else
+    ``_show``'s form."""
+    if name in UNLIMITED_AT_ZERO and value == 0 and not isinstance(value, bool):
+        return "∞"
+    return _show(value)
+
+
 def _show(value: object) -> str:
     """A parameter value as a person reads it in one cell: 0.5, true, 'SELECT 1', [a; b]."""
     if isinstance(value, bool):
@@ -331,13 +364,19 @@ def _cut(text: str, width: int) -> str:
 
 
 def describe_changes(
-    before: RunGroup | RunRecord | None, config: PoolConfig, workload: Workload, target: str
+    before: RunGroup | RunRecord | None,
+    config: PoolConfig,
+    workload: Workload,
+    target: str,
+    processes: int = 1,
 ) -> str:
-    """What differs from ``before`` (target, pool, workload), e.g. "maxconnections 8→12,
-    hold_ms 0→5"; "no change" when nothing does."""
+    """What differs from ``before`` (target, processes, pool, workload), e.g.
+    "maxconnections 8→12, hold_ms 0→5"; "no change" when nothing does."""
     if before is None:
         return "first run"
     changes = [] if before.target == target else [f"target {_cut(target, 28)}"]
+    if before.processes != processes:  # a fleet: W pools, W times the threads
+        changes.append(f"processes {before.processes}→{processes}")
     changes += setting_changes(before.config, before.workload, config, workload)
     return ", ".join(changes) if changes else "no change"
 
@@ -352,7 +391,7 @@ def setting_changes(
         for f in fields(new_obj):
             old, new = getattr(old_obj, f.name), getattr(new_obj, f.name)
             if old != new:
-                found.append(f"{f.name} {_show(old)}→{_show(new)}")
+                found.append(f"{f.name} {show_setting(f.name, old)}→{show_setting(f.name, new)}")
     return found
 
 
@@ -377,6 +416,11 @@ def same_setup_note(group: RunGroup, base: RunGroup, *, compact: bool = False) -
     return (
         f"same configuration as the baseline: the difference is noise ({x} over {len(values)} runs)"
     )
+
+
+def _setup(group: RunGroup) -> tuple[PoolConfig, Workload, str, int]:
+    """What a group ran: its configuration, workload, target and processes."""
+    return group.config, group.workload, group.target, group.processes
 
 
 @dataclass(frozen=True)
@@ -470,7 +514,9 @@ class RunHistory:
         group = number
         if repeats is not None:
             other = self.get(repeats)
-            if other is None or not other.same_setup(config, workload, result.target):
+            if other is None or not other.same_setup(
+                config, workload, result.target, result.processes
+            ):
                 raise BadInput(
                     f"run {number} repeats run {repeats}, which does not exist or ran another "
                     "configuration; repeat a run with its own configuration."
@@ -520,11 +566,14 @@ class RunHistory:
             self._notes.pop(group.number, None)
         return group.number
 
-    def repeatable(self, config: PoolConfig, workload: Workload, target: str) -> int | None:
+    def repeatable(
+        self, config: PoolConfig, workload: Workload, target: str, processes: int = 1
+    ) -> int | None:
         """The newest run, when a repeat of this setup extends its group: it ran the same
-        setup, to its end, without a fatal error (a run cut short is no repeat)."""
+        setup (in as many processes), to its end, without a fatal error (a run cut short is
+        no repeat)."""
         newest = next(reversed(self._records.values()), None)
-        if newest is None or not newest.same_setup(config, workload, target):
+        if newest is None or not newest.same_setup(config, workload, target, processes):
             return None
         if newest.result.stopped or newest.result.fatal_error:
             return None
@@ -571,13 +620,17 @@ class RunHistory:
         if base is not None:
             if base.number == group.number:
                 return "baseline"
-            if base.first.same_setup(group.config, group.workload, group.target):
+            if base.first.same_setup(*_setup(group)):
                 return same_setup_note(group, base, compact=True)
-            return describe_changes(base, group.config, group.workload, group.target)
+            changed = describe_changes(base, *_setup(group))
+            if self.no_delta(group) is None:
+                return changed
+            # the target first (describe_changes puts it there), said as why there is no delta
+            return f"no Δ, {OTHER_TARGET}{changed.removeprefix('target')}"
         groups = self.groups
         index = next(i for i, g in enumerate(groups) if g.number == group.number)
         before = groups[index - 1] if index else None
-        return describe_changes(before, group.config, group.workload, group.target)
+        return describe_changes(before, *_setup(group))
 
     def same_as_baseline(self, group: RunGroup) -> str | None:
         """The same-configuration sentence when ``group`` repeats the baseline's setup exactly
@@ -585,14 +638,23 @@ class RunHistory:
         base = self.baseline_group()
         if base is None or base.number == group.number:
             return None
-        if not base.first.same_setup(group.config, group.workload, group.target):
+        if not base.first.same_setup(*_setup(group)):
             return None
         return same_setup_note(group, base)
 
-    def delta(self, group: RunGroup) -> dict[str, Delta] | None:
-        """Each figure of ``group`` against the baseline's; None when there is no baseline."""
+    def no_delta(self, group: RunGroup) -> str | None:
+        """Why ``group`` has no delta against the baseline although there is one (it ran
+        against another target: ``OTHER_TARGET``), else None."""
         base = self.baseline_group()
-        if base is None:
+        if base is None or base.number == group.number or base.target == group.target:
+            return None
+        return OTHER_TARGET
+
+    def delta(self, group: RunGroup) -> dict[str, Delta] | None:
+        """Each figure of ``group`` against the baseline's; None when there is no baseline or
+        when there is no meaningful one (``no_delta`` says why)."""
+        base = self.baseline_group()
+        if base is None or self.no_delta(group) is not None:
             return None
         theirs = base.figures()
         return {key: Delta(figure, theirs[key]) for key, figure in group.figures().items()}

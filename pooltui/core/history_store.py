@@ -37,6 +37,7 @@ from pooltui.core.load.client_cpu import ClientCpu
 from pooltui.core.load.notes import RunNote
 from pooltui.core.load.results import (
     Outage,
+    PoolLock,
     RunHistograms,
     RunResult,
     Stall,
@@ -110,6 +111,7 @@ _NAMES: dict[str, Any] = {
     "LeakReport": LeakReport,
     "Summary": Summary,
     "LockTime": LockTime,
+    "PoolLock": PoolLock,
     "ClientCpu": ClientCpu,
     "RunNote": RunNote,
     "Outage": Outage,
@@ -202,6 +204,7 @@ class StoredRun:
     baseline: bool = False
     #: the A/B comparison the run was part of (comparison_summary, with the run's "side")
     comparison: dict[str, Any] | None = None
+    processes: int = 1  # how many processes ran it at once, each with its own pool (a fleet)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``pooltui history --json`` object of one run."""
@@ -211,6 +214,7 @@ class StoredRun:
             "saved_at": self.saved_at,
             "target": self.target,
             "driver": self.driver,
+            "processes": self.processes,
             "baseline": self.baseline,
             "note": self.note,
             "figures": self.figures,
@@ -536,11 +540,11 @@ class HistoryStore:
         notes, baseline = self.notes(), self.baseline()
         compared = {n: summary for summary in self.summaries() for n in summary.get("runs", ())}
         rows = self._db.execute(
-            "SELECT number, grp, saved_at, target, driver, config, workload, figures "
-            "FROM runs ORDER BY number"
-        )
+            "SELECT number, grp, saved_at, target, driver, config, workload, figures, "
+            "json_extract(result, '$.processes') FROM runs ORDER BY number"
+        )  # a run kept before results knew their processes ran in one
         out = []
-        for number, group, saved_at, target, driver, config, workload, figures in rows:
+        for number, group, saved_at, target, driver, config, workload, figures, procs in rows:
             out.append(
                 StoredRun(
                     number,
@@ -554,6 +558,7 @@ class HistoryStore:
                     notes.get(group, ""),
                     baseline == group,
                     run_in(compared.get(number), number),
+                    int(procs or 1),
                 )
             )
         return out
@@ -689,6 +694,7 @@ def stored_runs(history: RunHistory) -> list[StoredRun]:
             history.note(record.group),
             history.baseline == record.group,
             run_in(_summary(history.kept_comparison(record.group)), record.number),
+            record.processes,
         )
         for record in history.records
     ]
@@ -708,6 +714,7 @@ def export_rows(runs: list[StoredRun]) -> list[dict[str, Any]]:
             "saved_at": run.saved_at,
             "target": run.target,
             "driver": run.driver,
+            "processes": run.processes,
             "baseline": run.baseline,
             "note": run.note,
         }
@@ -755,7 +762,8 @@ def to_csv(runs: list[StoredRun]) -> str:
     for row in rows:
         columns += [key for key in row if key not in columns]
     if not columns:
-        columns = ["number", "group", "saved_at", "target", "driver", "baseline", "note"]
+        columns = ["number", "group", "saved_at", "target", "driver", "processes", "baseline"]
+        columns.append("note")
         columns += list(DELTA_KEYS)
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -783,7 +791,8 @@ def format_runs(runs: list[StoredRun], path: Path) -> str:
             for key in ("throughput", "p95", "acquire_p95", "errors")
         ]
         mark = "*" if run.baseline else " "
-        group = "" if run.group == run.number else f" (repeats #{run.group})"
+        group = "" if run.processes == 1 else f" ({run.processes} processes)"
+        group += "" if run.group == run.number else f" (repeats #{run.group})"
         if run.comparison is not None:
             group += f" (A/B {run.comparison['number']}, {run.comparison['side'] or '?'})"
         line = f"{run.number:>4}{mark}  {run.saved_at[:19].replace('T', ' '):<19}  "

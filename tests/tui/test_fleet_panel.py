@@ -91,3 +91,56 @@ async def test_f_hands_the_focus_to_the_processes_and_back(sqlite_dsn):
         await pilot.pause()
         focused = console.app.focused
         assert focused is not None and panel not in focused.ancestors_with_self
+
+
+async def test_a_fleet_run_keeps_its_processes_in_history_exports_and_details(capsys, sqlite_dsn):
+    """A fleet's result says how many processes produced it: the history's row says
+    "processes 1→2" against a one-process baseline (never "same as baseline": two pools serve
+    twice the threads), a repeat of the console's pool does not join the fleet's group, and
+    the run details, the console's CSV / JSON export and `pooltui history --json` show it."""
+    import csv
+    import io
+    import json
+
+    from pooltui.cli import main
+    from pooltui.core.history_store import stored_runs, to_csv, to_json
+    from pooltui.tui.screens.run_details import RunDetailsScreen
+    from pooltui.tui.widgets.history_table import HistoryTable
+
+    from .helpers import burst, screen_text
+
+    console = Console(sqlite_dsn, PoolConfig(maxconnections=2), Workload(threads=2, duration_s=0.5))
+    async with console.run(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await burst(pilot, console)
+        await pilot.press("m")
+        await _fleet_of(pilot, console, 2)
+        await burst(pilot, console)
+        history = console.app.history
+        first, fleet = history.records
+        assert (first.processes, fleet.processes) == (1, 2)
+        assert fleet.result.processes == 2 and len(fleet.result.locks) == 2
+        assert history.changes(history.group(2)) == "processes 1→2"
+        # the same sliders in the console's own pool are no repeat of the fleet's run
+        assert history.repeatable(fleet.config, fleet.workload, fleet.target, 1) is None
+        assert history.repeatable(fleet.config, fleet.workload, fleet.target, 2) == 2
+        runs = stored_runs(history)
+        assert [run.processes for run in runs] == [1, 2]
+        assert [row["processes"] for row in csv.DictReader(io.StringIO(to_csv(runs)))] == [
+            "1",
+            "2",
+        ]
+        assert [run["processes"] for run in json.loads(to_json(runs))] == [1, 2]
+        table = console.app.tune.query_one(HistoryTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("2"))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(console.app.screen, RunDetailsScreen))
+        await pilot.pause()
+        assert "processes 2 1" in " ".join(screen_text(console.app).split())
+
+    assert main(["history", "--json"]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    assert [run["processes"] for run in kept] == [1, 2]
+    assert main(["history"]) == 0
+    assert "(2 processes)" in capsys.readouterr().out

@@ -186,3 +186,47 @@ async def test_an_ab_comparison_and_its_verdicts_last_across_two_consoles(
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [row["ab"] for row in rows] == ["", "1", "1", "1", "1"]
     assert rows[2]["ab.changes"] == "maxconnections 2→4"
+
+
+async def test_a_run_on_another_target_shows_why_it_has_no_delta(
+    sqlite_dsn: str, tmp_path: Path
+) -> None:
+    """A delta across two targets is meaningless: the row of a run on another database than
+    the baseline's has "-" for each delta, and the table (also at 80 columns, where the
+    "changed" column is left out) and the run details say "other target"."""
+    import sqlite3
+
+    from pooltui.core.history import OTHER_TARGET
+    from pooltui.core.targets import parse_dsn
+    from pooltui.tui.screens.run_details import RunDetailsScreen
+
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).close()
+    console = Console(sqlite_dsn)
+    async with console.run(size=(80, 24)) as pilot:
+        await burst(pilot, console)
+        await pilot.press("m")
+        await until(pilot, lambda: console.app.history.baseline == 1)
+        await pilot.press("c")
+        await until(pilot, lambda: console.app.screen.query("#dsn"))
+        field = console.app.screen.query_one("#dsn", Input)
+        field.value = f"sqlite:///{other}"
+        await pilot.press("ctrl+u")
+        await until(pilot, lambda: console.app.session.target == parse_dsn(f"sqlite:///{other}"))
+        await burst(pilot, console)
+        table = console.app.tune.query_one(HistoryTable)
+        assert "label" not in table.columns_shown  # 80 columns: the foot must say why
+        for column in ("throughput", "p95", "acquire_p95", "errors"):
+            lines = cell(console, 2, column).split("\n")
+            assert lines[-1] == "-", (column, lines)
+            assert "%" not in cell(console, 2, column)
+        assert "base" in cell(console, 1, "throughput")
+        assert table.border_subtitle == f"no Δ for #2: {OTHER_TARGET}"
+        assert f"no Δ for #2: {OTHER_TARGET}" in screen_text(console.app)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("2"))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(console.app.screen, RunDetailsScreen))
+        await pilot.pause()
+        text = screen_text(console.app)
+        assert OTHER_TARGET in text and "no Δ" in text

@@ -203,6 +203,16 @@ async def test_at_80x24_the_runs_table_keeps_the_figures_that_matter():
         table = await runs_table(pilot)
         assert set(MUST_SHOW) <= set(table.columns_shown)
         _table_fits(table)
+        # packed, no column is wasted: the first (#, flush left) has no blank of its own (the
+        # figure after it is right-aligned behind one) and the scrollbar takes one column
+        assert table.cell_padding == 0 and table.styles.scrollbar_size_vertical == 1
+        numbers = [
+            line
+            for row in table.ordered_rows
+            for line in str(table.get_cell(row.key, "number")).splitlines()
+        ]
+        number = next(c for c in table.ordered_columns if c.key.value == "number")
+        assert number.get_render_width(table) == max(len(line) for line in [*numbers, "#"])
         second = table.get_row_at(1)  # a row under the baseline: its deltas are shown
         assert len(str(second[table.get_column_index("throughput")]).splitlines()) >= 2
 

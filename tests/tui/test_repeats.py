@@ -295,3 +295,41 @@ async def test_ab_stops_on_s_and_closes_its_pools(sqlite_dsn):
         )
         assert console.log.texts("stopped")[-1] == "A/B stopped after 2 of 12 runs"
         assert enabled(console, "s", "a") == {"s": False, "a": True}
+
+
+async def test_the_runs_table_refits_its_columns_when_resized_during_an_ab(sqlite_dsn):
+    """While an A/B runs its rows grow (a group's band line, new groups) until the table
+    scrolls, and the terminal may be resized: after every run and every resize the columns
+    are fitted to the width that is left beside the scrollbar, none cut (a fit read off the
+    rows shown before the new ones left the scrollbar no room, and the last column went
+    under it)."""
+    from pooltui.tui.widgets.history_table import HistoryTable
+
+    console = Console(sqlite_dsn, PoolConfig(maxconnections=2, maxcached=2), SHORT_BURST)
+    async with console.run(size=(120, 36)) as pilot:
+        await prepare_ab(pilot, console, 4)
+        await set_slider(pilot, console, "repeats", 2)  # two rounds: A/B/B/A/A/B/B/A
+        table = console.app.tune.query_one(HistoryTable)
+
+        def uncut() -> bool:
+            return 0 < table.virtual_size.width <= table.scrollable_content_region.width
+
+        shown, scrolled = [], False
+        await pilot.press("a")
+        # the rows scroll from the third run on at 120x36; then narrow, then wide
+        for run, size in ((1, None), (2, None), (3, (80, 24)), (5, (160, 48)), (8, None)):
+            await until(pilot, lambda run=run: len(console.seen(ComparisonRunFinished)) >= run)
+            await pilot.pause()
+            scrolled = scrolled or table.virtual_size.height > table.size.height
+            assert uncut(), (run, table.virtual_size, table.scrollable_content_region)
+            if size is not None and console.app.tune.running == "comparison":
+                before = table.columns_shown
+                await pilot.resize_terminal(*size)
+                await until(pilot, lambda before=before: table.columns_shown != before, timeout=5)
+                await pilot.pause()
+                assert uncut(), (size, table.virtual_size, table.scrollable_content_region)
+                shown.append(table.columns_shown)
+        assert scrolled  # the rows came to scroll: the case the fit got wrong
+        assert len(shown) == 2 and "label" not in shown[0] and "label" in shown[1]
+        await until(pilot, lambda: console.seen(ComparisonFinished))
+        await console.app.workers.wait_for_complete()

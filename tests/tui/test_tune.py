@@ -374,7 +374,8 @@ async def test_an_unreachable_server_is_a_message_not_a_crash(pg_dsn):
             await pilot.press(key)
             await until(pilot, lambda n=notes: len(console.notes) == n)
             assert console.notes[-1][0] == "error"
-            assert console.notes[-1][1].startswith("Still no answer from")
+            assert console.notes[-1][1].startswith("Still no answer, so no run started. ")
+            assert "127.0.0.1:1" in console.notes[-1][1]  # the error names where
         assert console.app.tune.running is None and console.app.session.pool is None
         assert not console.seen(BurstFailed) and not console.log.texts("warmup_failed")
     # not known to be dead: mincached=1, building the pool already needs the server

@@ -353,3 +353,47 @@ async def test_diagnose_refuses_batch_mariadb_s_default_rate_as_the_wizard_does(
     assert "could never keep up" in err
     assert "peak_rate_per_s (50), processes (1) are defaults" in err
     assert "give --rate" in err and "Traceback" not in err
+
+
+async def test_a_profiles_default_select_1_is_timed_for_its_hold_by_wizard_and_diagnose(
+    capsys, pg_dsn
+):
+    """bursty-workers runs the default SELECT 1: it is the profile's own query, so both the
+    wizard and `diagnose --profile` time it (several samples, the median) and prefill the
+    hold with its time, not with the default query_ms; yet a round trip is no application
+    query, so it is not query_ms."""
+    import json
+
+    from pooltui.cli import main
+    from pooltui.core.diagnosis.verify import QUERY_SAMPLES
+    from pooltui.core.profiles import find_profile, load_profile
+
+    profile = load_profile(find_profile("bursty-workers"))
+    w = profile.workload
+    assert w.query == "SELECT 1"
+    wizard = WizardScreen(parse_dsn(pg_dsn), profile.pool, w)
+    async with Host(wizard).run_test(size=(120, 46)) as pilot:
+        await until(pilot, lambda: wizard.figures is not None or wizard.measure_error is not None)
+        figures = wizard.figures
+        assert figures is not None and figures.query == "SELECT 1"
+        assert figures.samples == QUERY_SAMPLES
+        hold = float(wizard.query_one("#a-hold_ms", Input).value)
+        assert hold == round(w.hold_ms + figures.query_ms, 1)
+        assert wizard.query_one("#a-query", Input).value == ""  # no application query
+        measurements = wizard.measurements()
+        assert measurements is not None and measurements.query_ms is None
+        assert f"(median of {QUERY_SAMPLES})" in await screen_text(pilot)
+
+    argv = ["diagnose", "--profile", "bursty-workers", "--dsn", pg_dsn, "--rate", "250"]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    measured = data["measured"]
+    assert measured["query"] == "SELECT 1" and measured["samples"] == QUERY_SAMPLES
+    assert measured["representative"] is False and "query_ms" in data["assumed"]
+    assert data["from_profile"]["hold_ms"] == pytest.approx(
+        w.hold_ms + measured["query_ms"], abs=0.051
+    )
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"(medians of {QUERY_SAMPLES})" in text
+    assert "the query's" in text and "measured)" in text  # the hold's parts: measured

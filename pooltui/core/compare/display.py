@@ -96,7 +96,54 @@ def format_comparison(comparison: Comparison) -> str:
             "A and B are the same configuration: every difference above is noise; its size is "
             "what a real change has to exceed."
         )
+    note = client_bound_note(comparison)
+    if note:
+        lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def client_bound_note(comparison: Comparison) -> str | None:
+    """Why two runs of one side can differ by half on SQLite: when most runs were bound by the
+    client's CPU (about one core, the GIL's ceiling), the throughput measures how fast the
+    interpreter ran on a shared machine at that moment, not the pool; an embedded database
+    runs its queries in that same process. The note names how far runs of one side drifted
+    apart, the size a real change must exceed. None when the client was not the bottleneck."""
+    from pooltui.core.drivers.registry import driver_for_module
+    from pooltui.core.numbers import figure, share
+
+    runs = [run for run in comparison.runs if run.result.requests]
+    bound = [run for run in runs if run.result.client.saturated]
+    if not runs or 2 * len(bound) < len(runs):
+        return None
+    worst: tuple[float, str] | None = None
+    for side in ("A", "B"):
+        rates = [
+            (run.result.throughput_rps, i + 1) for i, run in enumerate(runs) if run.side == side
+        ]
+        if len(rates) < 2:
+            continue
+        (low, slow), (high, fast) = min(rates), max(rates)
+        if high > 0 and (worst is None or 1 - low / high > worst[0]):
+            worst = (1 - low / high, f"{side}: run {fast} against run {slow}")
+    cores = sorted(run.result.client.cores for run in bound)[len(bound) // 2]
+    driver = driver_for_module(runs[0].result.driver)
+    inside = (
+        "; the embedded database runs its queries in that same process"
+        if driver is not None and not driver.has_server
+        else ""
+    )
+    drift = (
+        ""
+        if worst is None
+        else f" Runs of one side differed by up to {share(worst[0])} ({worst[1]}): a "
+        "difference smaller than that is this machine's noise, not the pool's."
+    )
+    return (
+        f"{len(bound)} of {len(runs)} runs were bound by the client's CPU ({figure(cores, 'cores')}"
+        f" cores: with the GIL about all Python threads can use){inside}, so their throughput "
+        "follows how fast the interpreter ran on this machine at that moment (other processes, "
+        f"the CPU's caches and clock) more than the pool.{drift}"
+    )
 
 
 def tail_line(comparison: Comparison) -> str:

@@ -64,7 +64,13 @@ from pooltui.core.config import PoolConfig, SessionGuards, Workload, validate, v
 from pooltui.core.errors import BadInput
 from pooltui.core.history import setting_changes
 from pooltui.core.load import engine
-from pooltui.core.load.results import RunResult, Sample, WarmupResult, merge_results
+from pooltui.core.load.results import (
+    PoolLock,
+    RunResult,
+    Sample,
+    WarmupResult,
+    merge_results,
+)
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.pool.histogram import bucket_values_s
 from pooltui.core.pool.protocol import PoolLike
@@ -214,7 +220,8 @@ def one_after_another(results: Sequence[RunResult]) -> RunResult:
     """Runs of one pool in sequence as one run: counts add, the histograms merge (percentiles of
     every request of every run), the durations add and throughput is over their sum; the pool's
     counters add, its peaks are the highest, its gauges the last run's (merge_results is for
-    runs at the same time, whose throughputs and pools add)."""
+    runs at the same time, whose throughputs, pools and processes add); a fleet's runs stay
+    one fleet of as many processes."""
     merged = functools.reduce(merge_results, results)
     duration = sum(r.duration_s for r in results)
     ok = merged.requests - merged.errors
@@ -231,11 +238,20 @@ def one_after_another(results: Sequence[RunResult]) -> RunResult:
         maxcached=stats[-1].maxcached,
         leaks=stats[-1].leaks,
     )
+    # the same processes ran one run after another: each pool's lock figures add up, by
+    # process (a single pool's are the run's own again)
+    locks: dict[int, PoolLock] = {}
+    for result in results:
+        for lock in result.locks:
+            before = locks.get(lock.process)
+            locks[lock.process] = lock if before is None else before.after(lock)
     return replace(
         merged,
         duration_s=duration,
         throughput_rps=ok / duration if duration else 0.0,
         pool=pool,
+        processes=max(r.processes for r in results),
+        pool_locks=tuple(locks.values()) if len(locks) > 1 else (),
     )
 
 

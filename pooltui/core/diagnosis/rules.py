@@ -23,7 +23,7 @@ from pooltui.core.pool.lock_time import KINDS
 
 if TYPE_CHECKING:
     from pooltui.core.diagnosis.recommend import Answers
-    from pooltui.core.load.results import RunResult
+    from pooltui.core.load.results import PoolLock, RunResult
     from pooltui.core.probes import ServerInfo
     from pooltui.core.targets import DriverFacts
 
@@ -543,12 +543,13 @@ def _total(ms_: float) -> str:
     return shared_ms(ms_)
 
 
-def _lock_remedy(result: RunResult, kind: str) -> str:
-    """What helps against the round trips of ``kind`` (connect, ping or reset) under the lock."""
-    config, lock = result.config, result.pool.under_lock
-    each = lock.ms(kind) / max(lock.count(kind), 1)
+def _lock_remedy(result: RunResult, lock: PoolLock, kind: str) -> str:
+    """What helps against the round trips of ``kind`` (connect, ping or reset) under the lock
+    of one pool (``lock``: a fleet's busiest process's)."""
+    config, held = result.config, lock.under_lock
+    each = held.ms(kind) / max(held.count(kind), 1)
     if kind == "reset":
-        did = f"{count(lock.resets, 'rollback')} on return ({ms(each)} each)"
+        did = f"{count(held.resets, 'rollback')} on return ({ms(each)} each)"
         if not config.reset:
             return (
                 f"{did}: with reset=False they are of transactions opened with begin(); end "
@@ -565,13 +566,13 @@ def _lock_remedy(result: RunResult, kind: str) -> str:
         )
     if kind == "ping":
         return (
-            f"{lock.pings} liveness checks at checkout ({ms(each)} each): ping less often "
+            f"{held.pings} liveness checks at checkout ({ms(each)} each): ping less often "
             "(ping=0: DBUtils still replaces a connection a statement finds dead) or use a "
             "cheaper ping_query"
         )
     return (
-        f"{lock.connects} connections opened at checkout ({ms(each)} each): open them "
-        f"before the burst (mincached={max(result.pool.peak_checked_out, 1)}, or a warm-up) "
+        f"{held.connects} connections opened at checkout ({ms(each)} each): open them "
+        f"before the burst (mincached={max(lock.peak_checked_out, 1)}, or a warm-up) "
         "and keep maxcached at least that, so returns do not close them"
     )
 
@@ -579,25 +580,36 @@ def _lock_remedy(result: RunResult, kind: str) -> str:
 def lock_time_finding(result: RunResult) -> Advice | None:
     """A warning when the connects, pings and resets DBUtils made while holding its pool lock
     dominate the run's acquire waits (or held the lock for most of the run), naming the
-    largest of the three and what helps; None otherwise."""
-    lock = result.pool.under_lock
-    held_s = lock.total_ms / 1000.0
-    if held_s <= 0 or result.duration_s <= 0:
+    largest of the three and what helps; None otherwise.
+
+    A fleet's processes each have their own pool lock, so the finding reads the busiest one
+    (the longest held share of its run), never a sum or mean over processes: a mean hides the
+    one process whose callers queue behind its lock, a sum over W pools can pass 100 %."""
+    lock = max(result.locks, key=lambda lock: (lock.of_run, lock.under_lock.total_ms))
+    held = lock.under_lock
+    held_s = held.total_ms / 1000.0
+    if held_s <= 0 or lock.duration_s <= 0:
         return None
-    waited_s = result.acquire.mean * result.acquire.count / 1000.0  # the means are exact
-    spent_s = result.latency.mean * result.latency.count / 1000.0
+    waited_s, spent_s = lock.waited_ms / 1000.0, lock.spent_ms / 1000.0
     of_wait = held_s / waited_s if waited_s > 0 else 0.0
-    of_run = held_s / result.duration_s
+    of_run = lock.of_run
     material = waited_s >= LOCK_MATERIAL_WAIT * spent_s
     if not ((of_wait >= LOCK_SHARE_OF_WAIT and material) or of_run >= LOCK_SHARE_OF_RUN):
         return None
-    parts = ", ".join(f"{kind} {_total(lock.ms(kind))}" for kind in KINDS if lock.count(kind))
-    largest = lock.largest()
+    parts = ", ".join(f"{kind} {_total(held.ms(kind))}" for kind in KINDS if held.count(kind))
+    largest = held.largest()
+    pools = len(result.locks)
+    where = (
+        f"In process {lock.process}, the busiest of the fleet's {pools} pools (each process "
+        "has a lock of its own), DBUtils"
+        if pools > 1
+        else "DBUtils"
+    )
     message = (
-        f"DBUtils held its pool lock for {_total(held_s * 1000)} of round trips ({parts}): "
+        f"{where} held its pool lock for {_total(held_s * 1000)} of round trips ({parts}): "
         f"{share(of_run)} of the run and {share(of_wait)} of the {_total(waited_s * 1000)} callers "
         "waited to acquire, and every other checkout and return waits while it is held. Most "
-        f"of it was {largest}: {_lock_remedy(result, largest)}."
+        f"of it was {largest}: {_lock_remedy(result, lock, largest)}."
     )
     return Advice("warning", message)
 

@@ -61,6 +61,7 @@ class TargetFigures:
     query: str  # the timed query: the representative one, else SELECT 1
     representative: bool  # the user's query: its time is the answer query_ms
     server: ServerInfo
+    samples: int = 3  # connects and queries timed (each figure is their median)
 
     def measurements(self) -> Measurements:
         """The diagnosis' input; a SELECT 1 round trip is not the application's query time."""
@@ -71,22 +72,28 @@ class TargetFigures:
         )
 
 
-# samples of a representative query (its median is the answer query_ms): a report's first run
-# may read cold pages, so one sample could be far from the typical time
+# samples of a workload's query (its median is the answer query_ms and goes into the hold): a
+# report's first run may read cold pages, so one sample could be far from the typical time
 QUERY_SAMPLES = 5
 
 
-def measure_target(target: Target, query: str | None = None) -> TargetFigures:
-    """Connect and query times (medians of 3, or of QUERY_SAMPLES for a representative query)
-    and the server's limits: CannotConnect if down, RunFailed if the query fails. Without
-    ``query`` the SELECT 1 round trip is timed."""
-    report = check_target(target, query or "SELECT 1", QUERY_SAMPLES if query else 3)
+def measure_target(
+    target: Target, query: str | None = None, *, representative: bool | None = None
+) -> TargetFigures:
+    """Connect and query times and the server's limits: CannotConnect if down, RunFailed if the
+    query fails. ``query`` (the user's, or a workload's own, SELECT 1 included) is timed
+    QUERY_SAMPLES times and its median kept; without it the SELECT 1 round trip, 3 times.
+    ``representative`` (default: a query was given) says its time is the application's
+    query_ms; a workload's default SELECT 1 is timed for its hold but is not."""
+    timed = query or "SELECT 1"
+    report = check_target(target, timed, QUERY_SAMPLES if query else 3)
     return TargetFigures(
         report.latencies.connect_ms,
         report.latencies.query_ms,
-        query or "SELECT 1",
-        bool(query),
+        timed,
+        bool(query) if representative is None else representative,
         report.server,
+        report.latencies.samples,
     )
 
 

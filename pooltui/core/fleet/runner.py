@@ -48,7 +48,7 @@ from pooltui.core.fleet.worker import (
     worker_main,
 )
 from pooltui.core.host.hosted import real_stdio
-from pooltui.core.load.results import merge_results
+from pooltui.core.load.results import PoolLock, merge_results
 from pooltui.core.probes import LeftOpen, confirm_closed, count_groups
 
 if TYPE_CHECKING:
@@ -563,6 +563,7 @@ def merge_fleet(outcomes: list[ProcessOutcome]) -> RunResult | None:
         named = replace(
             result,
             per_thread=[replace(t, name=f"p{outcome.index}/{t.name}") for t in result.per_thread],
+            pool_locks=(PoolLock.of(result, outcome.index),),  # its own lock, kept apart
         )
         merged = named if merged is None else merge_results(merged, named)
     return merged

@@ -17,6 +17,7 @@ from pooltui.core.config import PoolConfig, SessionGuards, Workload
 from pooltui.core.load.client_cpu import ClientCpu
 from pooltui.core.load.notes import RunNote
 from pooltui.core.pool.histogram import EMPTY, HistogramSnapshot, Summary
+from pooltui.core.pool.lock_time import LockTime
 
 if TYPE_CHECKING:
     from pooltui.core.pool import LeakReport
@@ -175,6 +176,50 @@ class Stall:
 
 
 @dataclass(frozen=True)
+class PoolLock:
+    """One pool's lock over its run: the round trips DBUtils made holding it, and the waits
+    and the time they are a share of. A fleet's processes each have a pool and so a lock of
+    their own: the lock finding reads the busiest one, as a sum or a mean over processes hides
+    the process whose callers queue behind it."""
+
+    process: int  # the fleet process's index (0: the only pool)
+    under_lock: LockTime
+    duration_s: float
+    waited_ms: float  # every acquire's wait added (exact: the mean times the count)
+    spent_ms: float  # every successful request's latency added
+    peak_checked_out: int = 0
+
+    @classmethod
+    def of(cls, result: RunResult, process: int = 0) -> PoolLock:
+        """A single pool's run as its lock's figures."""
+        return cls(
+            process,
+            result.pool.under_lock,
+            result.duration_s,
+            result.acquire.mean * result.acquire.count,
+            result.latency.mean * result.latency.count,
+            result.pool.peak_checked_out,
+        )
+
+    @property
+    def of_run(self) -> float:
+        """The share of the run the lock was held for round trips."""
+        return self.under_lock.total_ms / 1000.0 / self.duration_s if self.duration_s > 0 else 0.0
+
+    def after(self, other: PoolLock) -> PoolLock:
+        """This pool's run, then ``other`` on the same pool: everything adds, the peak is the
+        higher."""
+        return PoolLock(
+            self.process,
+            self.under_lock + other.under_lock,
+            self.duration_s + other.duration_s,
+            self.waited_ms + other.waited_ms,
+            self.spent_ms + other.spent_ms,
+            max(self.peak_checked_out, other.peak_checked_out),
+        )
+
+
+@dataclass(frozen=True)
 class RunResult:
     """A finished run. Latency and throughput count successful requests only."""
 
@@ -239,6 +284,15 @@ class RunResult:
         return [(t, acquire.fraction_above(t)) for t in TIMEOUT_LADDER_S if t < acquire.max]
 
     client: ClientCpu = field(default_factory=ClientCpu)  # pooltui's own CPU during the run
+    # how many processes ran it at once, each with its own pool (a fleet; 1: one pool), and
+    # each one's pool lock (empty for one pool: its own figures are the lock's)
+    processes: int = 1
+    pool_locks: tuple[PoolLock, ...] = ()
+
+    @property
+    def locks(self) -> tuple[PoolLock, ...]:
+        """Each pool's lock figures: one per process of a fleet, else the run's own."""
+        return self.pool_locks or (PoolLock.of(self),)
 
     def __add__(self, other: RunResult) -> RunResult:
         """``merge_results(self, other)``."""
@@ -285,6 +339,7 @@ class RunResult:
                 "statement_timeout_ms": round(self.guards.statement_timeout_s * 1000),
             },
             "client_cpu": self.client.as_dict(),
+            "processes": self.processes,
             **self._tail_dict(),
         }
 
@@ -363,8 +418,9 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
     (rates of processes running at once add); the pool figures add (see ``_merged_stats``);
     outages, stalls, leaks and events are kept from both (times stay relative to each run's
     own start); the per-thread tables concatenate (fairness is recomputed over all threads)
-    and the unfinished waits add; stopped if either stopped, the first fatal error; the
-    configuration, target, driver, workload, server version and session guards are ``a``'s.
+    and the unfinished waits add; the processes add and each pool's lock is kept apart;
+    stopped if either stopped, the first fatal error; the configuration, target, driver,
+    workload, server version and session guards are ``a``'s.
     """
     histograms = a.histograms + b.histograms
     event_kinds, events = _merged_events(a, b)
@@ -396,4 +452,6 @@ def merge_results(a: RunResult, b: RunResult) -> RunResult:
         unfinished_wait_max_ms=max(a.unfinished_wait_max_ms, b.unfinished_wait_max_ms),
         server_full=a.server_full + b.server_full,
         client=a.client + b.client,
+        processes=a.processes + b.processes,
+        pool_locks=a.locks + b.locks,
     )

@@ -95,7 +95,9 @@ def help_markdown(keys: Iterable[tuple[str, str]] = KEYS) -> str:
         "figure that is itself within noise of zero (acquire p95 0.00 ms, 0 errors) is a "
         "difference (`+0.4ms`), never a ratio; a delta inside the repeats' band is not "
         "coloured. The `changed` column says how a row differs from the baseline (target, "
-        "pool and workload), or from the row above while there is no baseline. `a` alternates "
+        "a fleet's processes, pool and workload), or from the row above while there is no "
+        "baseline; a run on another target than the baseline's has no delta (`-`: the "
+        "targets differ, not the pools). `a` alternates "
         "the baseline's configuration (A) with the current one (B), A/B/B/A, and says for each "
         "figure whether B is better, worse or within noise, with the 95 % interval.",
         "",

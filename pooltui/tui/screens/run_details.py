@@ -22,13 +22,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Static
 
-from pooltui.core.compare.display import change_cells, tail_line
+from pooltui.core.compare.display import change_cells, client_bound_note, tail_line
 from pooltui.core.compare.noise import Verdict
 from pooltui.core.compare.runner import FIGURES as COMPARED
 from pooltui.core.compare.runner import Comparison, changes
 from pooltui.core.diagnosis.rules import run_findings
 from pooltui.core.errors import explain_error_kind
-from pooltui.core.history import Delta, Figure, RunGroup, RunHistory, RunRecord
+from pooltui.core.history import OTHER_TARGET, Delta, Figure, RunGroup, RunHistory, RunRecord
 from pooltui.core.load.notes import RunNote
 from pooltui.core.numbers import figure as number
 from pooltui.core.pool.lock_time import KINDS
@@ -193,15 +193,18 @@ def figures_table(group: RunGroup, baseline: RunGroup | None) -> Table:
         table.add_column(f"baseline {other.number}", justify="right")
         table.add_column("change", justify="right")
     theirs = group_figures(other) if other is not None else {}
-    for label, (figure, whole) in group_figures(group).items():
+    # against another target a change is the target's, not the pool's: none is computed
+    other_target = other is not None and other.target != group.target
+    for row, (label, (figure, whole)) in enumerate(group_figures(group).items()):
         cells: list[Any] = [Text(label), Text(describe(figure, whole))]
         if other is not None:
             base = theirs.get(label)
-            cells += (
-                [Text("-"), Text("")]
-                if base is None
-                else [Text(describe(*base)), delta_text(Delta(figure, base[0]))]
-            )
+            if base is None:
+                cells += [Text("-"), Text("")]
+            elif other_target:
+                cells += [Text(describe(*base)), Text("" if row else OTHER_TARGET, style="dim")]
+            else:
+                cells += [Text(describe(*base)), delta_text(Delta(figure, base[0]))]
         table.add_row(*cells)
     return table
 
@@ -254,6 +257,9 @@ def comparison_text(comparison: Comparison) -> Text:
         text.append("\nOne pair only: no noise estimate; more rounds (repeats) give a verdict.")
     if not comparison.differences:
         text.append("\nNo pair of runs completed: nothing to compare.", style="yellow")
+    note = client_bound_note(comparison)
+    if note:  # why identical sides can differ by half on SQLite
+        text.append(f"\n{note}", style="yellow")
     return text
 
 
@@ -291,7 +297,14 @@ def settings_table(group: RunGroup, baseline: RunGroup | None) -> Table:
     if other is not None:
         table.add_column(f"baseline {other.number}")
     sections: list[tuple[str, list[tuple[str, object, object]]]] = [
-        ("target", [("dsn", group.target, other.target if other else group.target)]),
+        (
+            "target",
+            [
+                ("dsn", group.target, other.target if other else group.target),
+                # a fleet: this many processes, each with its own pool (1: the console's)
+                ("processes", group.processes, other.processes if other else group.processes),
+            ],
+        ),
     ]
     for section, mine, theirs in (
         ("pool", group.config, other.config if other else None),

@@ -542,10 +542,9 @@ class TuneScreen(Screen[None]):
             return
         if message.error is not None:
             self._dead = message.error
-            sentence = (
-                f"Still no answer from {message.target.redacted}, so no run started: "
-                f"{message.error}"
-            )
+            # the error names the host and port; the DSN is in the title: a toast at 80
+            # columns broke it mid-word and ran its sentence into the error's
+            sentence = f"Still no answer, so no run started. {message.error}"
             self.events.add("error", sentence)
             self.notify(sentence, title="Target down", severity="error", timeout=10)
             return
@@ -579,7 +578,10 @@ class TuneScreen(Screen[None]):
             return
         session, panel = self.pooltui.session, self.panel
         config, workload, total = panel.config, panel.workload, panel.repeats
-        joins = self.pooltui.history.repeatable(config, workload, session.target.redacted)
+        processes = self.query_one(FleetPanel).processes  # a fleet's repeats join a fleet's
+        joins = self.pooltui.history.repeatable(
+            config, workload, session.target.redacted, processes
+        )
         self._series = Series(config, workload, total, joins)
         self.events.add(
             "info",
@@ -1302,12 +1304,13 @@ class TuneScreen(Screen[None]):
             self._note_dead(lost.error)
         elif result.requests > result.errors:
             self._dead = ""
-        record = history.add(
-            message.config,
-            message.workload,
-            result,
-            repeats=series.group if series is not None and whole else None,
-        )
+        joins = series.group if series is not None and whole else None
+        joined = history.get(joins) if joins is not None else None
+        if joined is not None and not joined.same_setup(
+            message.config, message.workload, result.target, result.processes
+        ):  # a fleet that lost a process ran in fewer: a group of its own, not a repeat
+            joins = None
+        record = history.add(message.config, message.workload, result, repeats=joins)
         self._run_errors = result.errors
         going_on = series is not None and self._series_goes_on(series, record, whole)
         if not going_on:

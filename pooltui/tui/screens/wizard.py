@@ -49,6 +49,7 @@ from pooltui.core.diagnosis.recommend import (
     workload_answers,
 )
 from pooltui.core.diagnosis.verify import (
+    QUERY_SAMPLES,
     VERIFY_DURATION_S,
     Measured,
     TargetFigures,
@@ -530,13 +531,17 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         self._set_prefill("connect_ms", f"{f.connect_ms:.3g}")
         if f.query == self._raw("query"):
             self._set_prefill("query_ms", f"{f.query_ms:.3g}")
+        if f.query == self.workload.query:  # the workload's own query, its default SELECT 1 too
             self._prefill_hold(f.query_ms)
 
     def _prefill_hold(self, query_ms: float) -> None:
         """The console's workload holds its connection hold_ms after its query: the answer
         (the hold, query included) is both, with the query's measured time; a closed loop's
-        rate with think time follows the hold (``workload_answers``)."""
-        if self._raw("query") == self.workload.query:
+        rate with think time follows the hold (``workload_answers``). Only while the query
+        field is the workload's query (left empty for its default SELECT 1: a round trip is
+        no application query, yet it is what the workload's bursts run)."""
+        raw = self._raw("query")
+        if raw == self.workload.query or (not raw and "query" not in self._prefill_from_workload):
             read = workload_answers(self.workload, query_ms)
             for name in ("hold_ms", "peak_rate_per_s"):
                 if name in read and name in self._prefill_from_workload:
@@ -564,7 +569,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
         from pooltui.core.checks import measure_latencies
 
         try:
-            timed = measure_latencies(self.target, query).query_ms
+            timed = measure_latencies(self.target, query, QUERY_SAMPLES).query_ms
         except Exception as error:
             self.post_message(self.QueryTimingFailed(query, describe_db_error(error, self.target)))
         else:
@@ -574,7 +579,7 @@ class WizardScreen(DialogScreen[Recommendation | None]):
     def _query_timed(self, message: QueryTimed) -> None:
         self.timed[message.query] = message.query_ms
         self.query_one("#query-status", Static).update(
-            f"Measured: {ms(message.query_ms)} (median of 3); it is now query_ms."
+            f"Measured: {ms(message.query_ms)} (median of {QUERY_SAMPLES}); it is now query_ms."
         )
         if self._raw("query") == message.query:
             self._set_prefill("query_ms", f"{message.query_ms:.3g}")

@@ -21,6 +21,7 @@ from pooltui.core.diagnosis.recommend import (
     SHAPES,
     workload_answers,
 )
+from pooltui.core.history import UNLIMITED_AT_ZERO, show_setting
 from pooltui.core.numbers import ms
 
 if TYPE_CHECKING:
@@ -120,8 +121,8 @@ def figures_table(figures: TargetFigures, facts: DriverFacts) -> Table:
     grid.add_column(style="bold")
     grid.add_column()
     rows = [
-        ("connect", f"{ms(f.connect_ms)} (median of 3)"),
-        (f.query, ms(f.query_ms) + (" (median of 5)" if f.representative else "")),
+        ("connect", f"{ms(f.connect_ms)} (median of {f.samples})"),
+        (f.query, f"{ms(f.query_ms)} (median of {f.samples})"),
         ("server", s.described),
         (
             "max_connections",
@@ -155,7 +156,11 @@ def changes_view(rec: Recommendation) -> Table | Text:
     table.add_column("now → recommended", no_wrap=True)
     table.add_column("why", ratio=1)
     for c in rec.changes:
-        table.add_row(Text(c.param), Text(f"{c.old!r} → {c.new!r}"), Text(c.why))
+        old, new = (
+            show_setting(c.param, v) if c.param in UNLIMITED_AT_ZERO else repr(v)
+            for v in (c.old, c.new)
+        )
+        table.add_row(Text(c.param), Text(f"{old} → {new}"), Text(c.why))
     return table
 
 

@@ -20,7 +20,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from pooltui.core.history import Delta, RunGroup, RunHistory, format_value
+from pooltui.core.history import OTHER_TARGET, Delta, RunGroup, RunHistory, format_value
 
 LABEL_WIDTH = 18  # the "changed" column at its narrowest when it is shown
 LABEL_MAX_WIDTH = 40  # and at its widest: what is left of the row goes to it
@@ -136,11 +136,17 @@ class HistoryTable(DataTable):
         """The keys of the columns shown now, in their order."""
         return self._layout.columns
 
-    def _fit(self) -> Layout:
+    def _fit(self, rows_height: int) -> Layout:
         """The columns that fit the width now (in COLUMNS order) and their widths: with a
-        cell's padding on both sides when they fit so, else with one column between them."""
+        cell's padding on both sides when they fit so, else with one column between them.
+
+        ``rows_height``: the lines the rows will take once shown. The table's virtual size is
+        the rows shown so far: a row an A/B run adds that makes them scroll brings a vertical
+        scrollbar, which a fit read off the old rows did not leave room for (the last column
+        was cut, and a resize then fitted to the stale height again)."""
         width = self.size.width
-        if self.virtual_size.height > self.size.height:  # the rows scroll: a scrollbar shows
+        header = self.header_height if self.show_header else 0
+        if rows_height + header > self.size.height:  # the rows scroll: a scrollbar shows
             width -= self.styles.scrollbar_size_vertical
         if width <= 0:
             return self._layout
@@ -154,12 +160,19 @@ class HistoryTable(DataTable):
         wanted = PRIORITY[: PRIORITY.index("label")]  # what 80 columns must still show
         roomy = sum(content[key] + 2 for key in wanted) <= width
         gap = 2 if roomy else 1  # padding 1 on both sides, or one blank column in the width
+
+        def needs(key: str) -> int:
+            """Its width with its gap; packed, the first column (#, flush left) needs none:
+            the blank on the left of the right-aligned figure after it parts them (at 80
+            columns the column it saves is the one errors needed beside an A/B's rows)."""
+            return content[key] + (0 if not roomy and key == "number" else gap)
+
         chosen: list[str] = []
         used = 0
         for key in PRIORITY:
-            if used + content[key] + gap <= width or key == "number":
+            if used + needs(key) <= width or key == "number":
                 chosen.append(key)
-                used += content[key] + gap
+                used += needs(key)
         if "label" in chosen:
             longest = max((len(label) for label in self._labels.values()), default=0)
             room = LABEL_WIDTH + width - used
@@ -167,7 +180,7 @@ class HistoryTable(DataTable):
         columns = tuple(key for key in HEADERS if key in chosen)
         if roomy:
             return Layout(columns, tuple(content[key] for key in columns), 1)
-        return Layout(columns, tuple(content[key] + 1 for key in columns), 0)
+        return Layout(columns, tuple(needs(key) for key in columns), 0)
 
     def on_resize(self) -> None:
         if self._history is not None:
@@ -199,6 +212,7 @@ class HistoryTable(DataTable):
         baseline); the label uncut (``_row`` fits it to its column)."""
         figures = group.figures()
         deltas = history.delta(group)
+        no_delta = history.no_delta(group)  # another target: a "-" for each delta, and why
         is_baseline = history.baseline == group.number
         note = history.note(group)
         label = ("(stopped) " if group.stopped else "") + history.changes(group)
@@ -221,6 +235,8 @@ class HistoryTable(DataTable):
                 text.stylize(error_style)
             if group.n > 1:
                 text.append("\n" + figure.band(), style="dim")
+            if no_delta is not None:
+                text.append("\n-", style="dim")
             if deltas is not None:
                 delta = deltas[key]
                 if is_baseline:
@@ -263,6 +279,15 @@ class HistoryTable(DataTable):
             if history.baseline is None
             else "Runs (ms, Δ vs baseline)"
         )
+        # a row against another target has "-" for its deltas: the table's foot says why, at
+        # every width (the "changed" column that says it too is left out at 80 columns)
+        others = [group.number for group in history.groups if history.no_delta(group)]
+        self.border_subtitle = (
+            f"no Δ for {', '.join(f'#{n}' for n in others[-3:])}"
+            f"{' and more' if len(others) > 3 else ''}: {OTHER_TARGET}"
+            if others
+            else ""
+        )
         groups = list(history.groups)
         if history.baseline is not None:  # the baseline first, pinned: every row's reference
             groups = sorted(groups, key=lambda group: group.number != history.baseline)
@@ -271,7 +296,7 @@ class HistoryTable(DataTable):
         heights = {str(group.number): self._height(history, group) for group in groups}
         regrown = any(self._heights.get(key, height) != height for key, height in heights.items())
         regrown = regrown or any(key.value not in heights for key in self.rows)  # deleted
-        layout = self._fit()
+        layout = self._fit(sum(heights.values()))
         refit = layout != self._layout
         if history.baseline != self._baseline or regrown or refit:
             self._baseline = history.baseline
