@@ -43,7 +43,15 @@ from pooltui.core.tune.search import (
     suggest,
 )
 from pooltui.core.tune.sweep import SweepProgress, run_sweep
-from pooltui.core.tune.tuner import Budget, CrossCheck, TuneRequest, TuneResult, phases, tune
+from pooltui.core.tune.tuner import (
+    Budget,
+    CrossCheck,
+    TuneRequest,
+    TuneResult,
+    phases,
+    tune,
+    winner_profile_config,
+)
 
 pytest.importorskip("optuna")
 pytest.importorskip("scipy")
@@ -578,3 +586,31 @@ def test_the_confirmation_runs_each_contender_on_fresh_pools_and_pools_its_tail(
         assert all(r.duration_s > plan.run_s for r in t.confirmation.runs)  # stretched
         assert t.value == t.confirmation.value("p99_latency_ms")
         assert t.confirmation.left_open == 0
+
+
+def test_a_proof_that_measures_the_winner_worse_keeps_the_start(pg_dsn):
+    """A 'winner' of one connection for 4 threads holding 5 ms against a start of four: the
+    A/B refutes it, so the start is the recommendation: the report says so, --json says
+    'start', and what --format writes (winner_profile_config) is the start and its workload."""
+    target = parse_dsn(pg_dsn)
+    workload = Workload(threads=4, hold_ms=5)
+    start, loser = PoolConfig(maxconnections=4, maxcached=4), PoolConfig(maxconnections=1)
+    proof = prove(
+        target, (start, workload), (loser, workload), figure="throughput_rps", rounds=3,
+        run_s=0.25,
+    )  # fmt: skip
+    assert proof.refuted and proof.as_dict()["refuted"] is True, proof.sentence()
+    stop = threading.Event()
+    m = measure(target, loser, workload, FAST, stop=stop)
+    trial = search_module._trial(0, m, "throughput_rps", Targets(), None)
+    search = Search("throughput", (trial,), trial, False, None, m.seconds, None)
+    result = TuneResult(
+        TuneRequest(start, workload, Budget(trials=1)), None, search, proof,
+        CrossCheck(None, None, None), False, None, m.seconds,
+    )  # fmt: skip
+    assert result.keeps_start and result.as_dict()["recommendation"] == "start"
+    assert winner_profile_config(result) == (start, workload)
+    assert display.KEEP_START in display.format_tune(result)
+    kept = replace(result, proof=replace(proof, comparison=None, reason="stopped"))
+    assert not kept.keeps_start and kept.as_dict()["recommendation"] == "winner"
+    assert winner_profile_config(kept) == (loser, workload)

@@ -16,6 +16,12 @@ from pooltui.core.tune.tuner import TuneProgress, TuneResult, phases
 
 BEST_TRIALS_SHOWN = 5
 
+#: What the report says when the proof measured the winner worse than the start
+KEEP_START = (
+    "recommendation: keep the starting configuration: side by side it beat the winner, whose "
+    "search figures were the luck of its draws (--format writes the start)"
+)
+
 
 # how a trial came to be measured, where it was not the search's own ask
 SOURCE_NOTES = {
@@ -142,6 +148,8 @@ def format_tune(result: TuneResult) -> str:
     proof = result.proof
     if proof is not None:
         lines.append(f"proof: {proof.sentence()}")
+        if result.keeps_start:
+            lines.append(KEEP_START)
         for rule in proof.rules:
             measured = (
                 f"sweep at {rule.measured_size}: {rule.throughput_rps:.1f} req/s, p99 "

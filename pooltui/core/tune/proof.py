@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pooltui.core.compare.noise import Difference
+from pooltui.core.compare.noise import Difference, Verdict
 from pooltui.core.compare.runner import Comparison, RunDone, Side, run_comparison
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.queueing import hikari_pool_size
@@ -78,6 +78,13 @@ class Proof:
             return None
         return self.comparison.differences.get(self.figure)
 
+    @property
+    def refuted(self) -> bool:
+        """The A/B measured the winner worse than the start, beyond the noise: the search's
+        figures were its draws' luck, and the start is what to keep."""
+        d = self.difference
+        return d is not None and d.verdict is Verdict.WORSE
+
     def sentence(self) -> str:
         d = self.difference
         if d is None:
@@ -96,6 +103,7 @@ class Proof:
             "reason": self.reason,
             "comparison": None if self.comparison is None else self.comparison.as_dict(),
             "rules": [r.as_dict() for r in self.rules],
+            "refuted": self.refuted,
             "sentence": self.sentence(),
         }
 

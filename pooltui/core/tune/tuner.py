@@ -170,6 +170,12 @@ class TuneResult:
         best = self.best
         return None if best is None else best.workload
 
+    @property
+    def keeps_start(self) -> bool:
+        """The proof measured the winner worse than the start: the start is the recommendation
+        (what ``--format`` writes and the console's apply moves the sliders to)."""
+        return self.best is not None and self.proof is not None and self.proof.refuted
+
     def as_dict(self) -> dict[str, Any]:
         best = self.best
         return {
@@ -190,6 +196,7 @@ class TuneResult:
                 "value": round(best.value, 6),
                 "trial": best.number,
             },
+            "recommendation": None if best is None else ("start" if self.keeps_start else "winner"),
             "sweep": None if self.sweep is None else self.sweep.as_dict(),
             "search": None if self.search is None else self.search.as_dict(),
             "proof": None if self.proof is None else self.proof.as_dict(),
@@ -494,10 +501,13 @@ def cross_check(sweep: Sweep, workload: Workload) -> CrossCheck:
 
 
 def winner_profile_config(result: TuneResult) -> tuple[PoolConfig, Workload] | None:
-    """The winner and its workload (the user's, with the threads the search chose)."""
+    """What to use: the winner and its workload (the user's, with the threads the search
+    chose), or the start and the user's workload when the proof measured the winner worse."""
     best = result.best
     if best is None:
         return None
+    if result.keeps_start:
+        return result.request.config, result.request.workload
     return best.config, replace(result.request.workload, threads=best.workload.threads)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
@@ -31,7 +31,13 @@ from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.errors import PooltuiError, describe_db_error
 from pooltui.core.targets import Target
 from pooltui.core.tune.sweep import Health, Point, summarise
-from pooltui.core.tune.tuner import Budget, TuneProgress, TuneRequest, TuneResult
+from pooltui.core.tune.tuner import (
+    Budget,
+    TuneProgress,
+    TuneRequest,
+    TuneResult,
+    winner_profile_config,
+)
 from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.widgets.sweep_plot import SweepPlot
 
@@ -212,7 +218,11 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
             status = (
                 f"done. winner: {config_line(best.config, best.workload.threads)}\n"
                 + (f"proof: {proof.sentence()}\n" if proof is not None else "")
-                + "press a to move the sliders to the winner"
+                + (
+                    "the start beat it side by side: a keeps the starting configuration"
+                    if event.result.keeps_start
+                    else "press a to move the sliders to the winner"
+                )
             )
         else:
             status = "done: no configuration met the constraints"
@@ -286,8 +296,7 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
         result = self.result
         if result is None or result.best is None:
             return
-        best = result.best
-        self.dismiss((best.config, replace(self.request.workload, threads=best.workload.threads)))
+        self.dismiss(winner_profile_config(result))  # the start when the proof refuted it
 
     def action_close(self) -> None:
         self._stop.set()  # the worker ends its run through the stop path; nothing is applied
