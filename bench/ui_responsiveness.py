@@ -184,6 +184,21 @@ async def console_round(dsn: str, seconds: float) -> ConsoleRound:
     )
 
 
+def ratio_interval(
+    console: list[float], headless: list[float], resamples: int = 10_000
+) -> tuple[float, float]:
+    """A 95 % bootstrap interval of sum(console) / sum(headless), resampling whole rounds (a
+    round's two sides met the same moment of the machine): a ratio without it read 0.91 on a
+    quiet machine and 0.95 on a loaded one, runs apart."""
+    import numpy as np
+
+    pairs = np.array([console, headless], dtype=float)
+    picks = np.random.default_rng(0).integers(0, pairs.shape[1], (resamples, pairs.shape[1]))
+    ratios = pairs[0][picks].sum(axis=1) / pairs[1][picks].sum(axis=1)
+    low, high = np.quantile(ratios, [0.025, 0.975])
+    return float(low), float(high)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
@@ -219,9 +234,11 @@ def main() -> None:
         f"gauge refresh      {min(rates):6.1f} /s min, {statistics.mean(rates):.1f} /s mean "
         f"(goal >= 4 /s)"
     )
+    low, high = ratio_interval(console, headless)
     print(
         f"throughput         console {statistics.mean(console):8.0f} req/s, headless "
-        f"{statistics.mean(headless):8.0f} req/s, ratio {ratio:.3f} (goal >= 0.95)"
+        f"{statistics.mean(headless):8.0f} req/s, ratio {ratio:.3f} [{low:.3f}, {high:.3f}] "
+        "(95 % over the rounds; goal >= 0.95)"
     )
     print(
         f"                   headless sampled at 0.2 s {statistics.mean(sampled):8.0f} req/s, "
