@@ -161,6 +161,8 @@ def decode(kind: Any, data: Any) -> Any:
         return decode(options[0], data) if len(options) == 1 else data
     if origin in (list, tuple):
         args = typing.get_args(kind)
+        if origin is tuple and args and args[-1] is not Ellipsis:  # tuple[str, RunResult]
+            return tuple(decode(item, v) for item, v in zip(args, data, strict=False))
         item = args[0] if args else Any
         items = [decode(item, v) for v in data]
         return items if origin is list else tuple(items)

@@ -282,6 +282,9 @@ async def test_ab_stops_on_s_and_closes_its_pools(sqlite_dsn):
         await pilot.press("a")
         await until(pilot, lambda: console.seen(ComparisonRunFinished))  # A's first run
         await until(pilot, lambda: "A/B run 2/12" in console.status())
+        # B's measured run has begun: its fresh pool's unmeasured run first sends no sample
+        sampled = len(console.seen(StatsSampled))
+        await until(pilot, lambda: len(console.seen(StatsSampled)) > sampled)
         await pilot.press("s")
         await until(pilot, lambda: console.seen(ComparisonFinished))
         await idle(pilot, console)
