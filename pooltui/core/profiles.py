@@ -20,7 +20,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import tomli_w
 
 from pooltui.core.config import POOL_FIELDS, WORKLOAD_FIELDS, PoolConfig, Workload
@@ -400,6 +399,8 @@ def _umask() -> int:
 
 def user_profiles_dir() -> Path:
     """Where the user's own profiles live (the console saves there)."""
+    import platformdirs  # only where a profile directory is looked up
+
     return Path(platformdirs.user_config_dir("pooltui")) / "profiles"
 
 
