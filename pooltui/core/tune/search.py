@@ -264,8 +264,11 @@ def params_of(config: PoolConfig, workload: Workload, space: Space) -> dict[str,
     """A configuration as the trial parameters that suggest() turns back into it (blocking
     below the threads is not one: suggest() makes such a pool block)."""
     size = min(max(config.maxconnections or space.max_size, space.min_size), space.max_size)
-    params: dict[str, Any] = {"maxconnections": size, "ping": 1 if config.ping else 0}
-    params["reset"] = config.reset
+    params: dict[str, Any] = {
+        "maxconnections": size,
+        "ping": 1 if config.ping else 0,
+        "reset": config.reset,
+    }
     threads = workload.threads
     if space.threads is not None:
         threads = min(max(workload.threads, space.threads[0]), space.threads[1])
