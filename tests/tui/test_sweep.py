@@ -96,3 +96,32 @@ async def test_a_latency_plot_calls_its_lowest_point_best_and_the_marks_are_name
         assert "best 710" in rps_header
         assert "k knee" in p95_header and "k knee" in rps_header
         assert len(p95_header) <= p95.size.width
+
+
+async def test_at_80x24_a_finished_tune_keeps_its_status_and_report_in_the_dialog(
+    pg_dsn, monkeypatch
+):
+    """A finished tune's status takes 5 rows at 80 columns (winner, proof, what a does): the
+    plots give up rows for it, and the status, the report and the footer stay inside the
+    dialog (the plots' minimums once did not fit, and every 1fr row took 10)."""
+    from textual.widgets import Footer
+
+    monkeypatch.setattr(SweepScreen, "DEFAULT_BUDGET", Budget(trials=3))
+    monkeypatch.setattr(SweepScreen, "DEFAULT_RUN_S", 0.2)
+    console = Console(
+        pg_dsn, PoolConfig(maxconnections=1, maxcached=1), Workload(threads=4, hold_ms=5)
+    )
+    app = console.app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen))
+        sweep = app.screen
+        assert isinstance(sweep, SweepScreen)
+        await until(pilot, lambda: sweep.result is not None or sweep.error, timeout=120)
+        await pilot.pause()
+        inside = sweep.query_one("#dialog").content_region
+        for selector in ("#sweep-status", "#sweep-log"):
+            assert inside.contains_region(sweep.query_one(selector).region), selector
+        assert inside.contains_region(sweep.query_one(Footer).region)
+        assert sweep.query_one("#sweep-status").size.height >= 4  # the whole finished status
+        assert "winner: maxconnections=" in screen_text(app)

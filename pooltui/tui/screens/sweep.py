@@ -90,10 +90,12 @@ class SweepScreen(DialogScreen[tuple[PoolConfig, Workload] | None]):
     SweepScreen #sweep-title { text-style: bold; height: 1; }
     SweepScreen #sweep-progress { height: 1; }
     SweepScreen #sweep-status { height: auto; color: $foreground-muted; }
-    SweepScreen #sweep-log { height: 1fr; min-height: 3; max-height: 12; }
+    SweepScreen #sweep-log { height: 1fr; min-height: 2; max-height: 12; }
     /* the plots share what the status, the error and the log leave, so at 80x24 the sentence
-       that says why a tune stopped stays on screen */
-    SweepScreen SweepPlot { height: 1fr; min-height: 4; max-height: 14; }
+       that says why a tune stopped stays on screen. The minimums must fit with a finished
+       tune's status (winner, proof, what a does: 5 rows at 80 columns): when they did not,
+       Textual gave every 1fr row 10 rows and the status and report fell below the dialog */
+    SweepScreen SweepPlot { height: 1fr; min-height: 3; max-height: 14; }
     """
 
     running: var[bool] = var(False, init=False, bindings=True)
