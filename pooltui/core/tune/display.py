@@ -19,7 +19,8 @@ BEST_TRIALS_SHOWN = 5
 #: What the report says when the proof measured the winner worse than the start
 KEEP_START = (
     "recommendation: keep the starting configuration: side by side it beat the winner, whose "
-    "search figures were the luck of its draws (--format writes the start)"
+    "search figures were the luck of its draws (the start is what --format writes and the "
+    "console's a applies)"
 )
 
 
