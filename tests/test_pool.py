@@ -512,6 +512,46 @@ def test_leak_detector_reports_the_acquiring_stack(name, request, pools):
     assert pool.snapshot().leaks == 0
 
 
+def held_stack_lines(pool: InstrumentedPool) -> list[tuple[str, int]]:
+    """The (function, line) pairs of the one checkout the detector watches now."""
+    [(_started, stack, _thread)] = pool.leak_detector.watched.values()
+    return [(code.co_name, line) for code, line in stack]
+
+
+def test_leak_detector_reuses_a_stack_only_where_it_is_the_same(sqlite_dsn, pools):
+    """The borrower walks a repeated stack once (leaks.WatchedBorrower._stack_of): a second
+    checkout from another line, or through another caller, must still get its own stack."""
+    pool = pools(parse_dsn(sqlite_dsn), PoolConfig(maxconnections=2), leak_threshold_s=60)
+    seen: list[list[tuple[str, int]]] = []
+
+    def checkout_here() -> None:
+        with pool.connection():
+            seen.append(held_stack_lines(pool))
+
+    def first_caller() -> None:
+        for _ in range(2):
+            checkout_here()
+
+    def second_caller() -> None:
+        checkout_here()
+
+    first_caller()
+    second_caller()
+    with pool.connection():
+        seen.append(held_stack_lines(pool))
+    callers = [[name for name, _line in stack[:2]] for stack in seen]
+    assert callers[:3] == [
+        ["checkout_here", "first_caller"],
+        ["checkout_here", "first_caller"],
+        ["checkout_here", "second_caller"],
+    ]
+    assert seen[0] == seen[1]  # the same stack: reused
+    test_name = "test_leak_detector_reuses_a_stack_only_where_it_is_the_same"
+    assert seen[3][0][0] == seen[2][2][0] == test_name
+    assert seen[3][0][1] != seen[2][2][1]  # the test's own checkout, not its second_caller()
+    assert pool.leak_detector.watched == {}
+
+
 def test_leak_detector_off_costs_no_stack(sqlite_dsn, pools):
     events: list[PoolEvent] = []
     pool = pools(parse_dsn(sqlite_dsn), PoolConfig(), on_event=events.append)

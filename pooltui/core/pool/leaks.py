@@ -10,13 +10,14 @@ no stack is taken: the hot path pays nothing for it.
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from time import perf_counter
-from types import CodeType
+from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.errors import BadInput
@@ -50,25 +51,30 @@ class LeakReport:
         }
 
 
-class LeakWatch:
-    """A checkout the leak detector watches: when, by whom, from where, whether reported."""
+Stack = tuple[tuple[CodeType, int], ...]  # (code, line) pairs, innermost first
+# A checkout the detector watches: when it was handed over, the acquiring stack, the thread.
+# A tuple, made in C: what runs while a connection is held costs a saturated pool most.
+Checkout = tuple[float, Stack, str]
 
-    __slots__ = ("report", "reported", "stack", "started", "thread")
 
-    def __init__(self, started: float, stack: list[tuple[CodeType, int]]) -> None:
-        self.started = started
-        self.stack = stack
-        self.thread = threading.current_thread().name
-        self.reported = False
-        self.report: int | None = None  # its index in the detector's reports
+class Late:
+    """A watched checkout held past the threshold and reported: its report's index (None past
+    MAX_LEAK_REPORTS or after an interval's reset)."""
+
+    __slots__ = ("checkout", "report")
+
+    def __init__(self, checkout: Checkout) -> None:
+        self.checkout = checkout
+        self.report: int | None = None
 
 
 class LeakDetector:
     """The watched checkouts of one pool and the leaks reported since the interval began.
 
-    ``watched`` is a dict keyed by the id of the pooled connection, which is alive, and so
-    unique, while it is held; a dict's set and pop are atomic under the GIL, and ``check``
-    copies it before reading. ``threshold_s`` None: off.
+    ``watched`` maps the id of each held pooled connection (alive, so unique, while held) to
+    its checkout; ``late`` those of them already reported. The borrowers set and pop both
+    without a lock (a dict's set and pop are atomic under the GIL); ``check`` copies ``watched``
+    and makes sure a checkout it reports is still held. ``threshold_s`` None: off.
     """
 
     def __init__(self, threshold_s: float | None, emit: Callable[[str, str, str], None]) -> None:
@@ -76,7 +82,8 @@ class LeakDetector:
             raise BadInput(f"The leak threshold is {threshold_s} s but must be more than 0.")
         self.threshold_s = threshold_s
         self.emit = emit
-        self.watched: dict[int, LeakWatch] = {}
+        self.watched: dict[int, Checkout] = {}
+        self.late: dict[int, Late] = {}
         self._lock = threading.Lock()
         self._reports: list[LeakReport] = []
 
@@ -90,49 +97,54 @@ class LeakDetector:
         if threshold is None:
             return 0
         now = perf_counter()
+        held_past = 0
+        fresh: list[Late] = []
         with self._lock:
-            late = [
-                watch for watch in list(self.watched.values()) if now - watch.started > threshold
-            ]
-            fresh = [watch for watch in late if not watch.reported]
-            for watch in fresh:
-                watch.reported = True
-        with self._lock:  # the reports of those still held say how long they have been now
-            for watch in late:
-                if watch.report is not None and watch.report < len(self._reports):
-                    self._reports[watch.report] = replace(
-                        self._reports[watch.report], held_s=now - watch.started
+            for key, checkout in list(self.watched.items()):
+                started = checkout[0]
+                if now - started <= threshold:
+                    continue
+                held_past += 1
+                late = self.late.get(key)
+                if late is None or late.checkout is not checkout:
+                    late = self.late[key] = Late(checkout)
+                    if self.watched.get(key) is not checkout:  # returned meanwhile
+                        self.late.pop(key, None)
+                        continue
+                    fresh.append(late)
+                elif late.report is not None:  # its report says how long it has been now
+                    self._reports[late.report] = replace(
+                        self._reports[late.report], held_s=now - started
                     )
-        for watch in fresh:
-            stack = format_stack(watch.stack)
+        for late in fresh:
+            started, stack, thread = late.checkout
+            text = format_stack(stack)
             with self._lock:
                 if len(self._reports) < MAX_LEAK_REPORTS:
-                    watch.report = len(self._reports)
-                    self._reports.append(LeakReport(now - watch.started, watch.thread, stack))
+                    late.report = len(self._reports)
+                    self._reports.append(LeakReport(now - started, thread, text))
             self.emit(
                 "leak",
-                f"A connection has been held for {seconds(now - watch.started)}, "
+                f"A connection has been held for {seconds(now - started)}, "
                 f"longer than the leak threshold of {threshold:g} s, by thread "
-                f"{watch.thread}; the stack that acquired it follows.",
-                stack,
+                f"{thread}; the stack that acquired it follows.",
+                text,
             )
-        return len(late)
+        return held_past
 
-    def returned(self, watch: LeakWatch) -> None:
-        """A watched connection came back: say so if it had been reported, and let its report
-        carry the whole hold."""
-        if not watch.reported:
-            return
-        held = perf_counter() - watch.started
+    def returned(self, late: Late) -> None:
+        """A reported connection came back: say so, and let its report carry the whole hold."""
+        started, _stack, thread = late.checkout
+        held = perf_counter() - started
         with self._lock:
-            if watch.report is not None and watch.report < len(self._reports):
-                self._reports[watch.report] = replace(
-                    self._reports[watch.report], held_s=held, returned=True
+            if late.report is not None and late.report < len(self._reports):
+                self._reports[late.report] = replace(
+                    self._reports[late.report], held_s=held, returned=True
                 )
         self.emit(
             "leak_returned",
-            f"A connection reported as leaked was returned after "
-            f"{seconds(held)} (thread {watch.thread}).",
+            f"A connection reported as leaked was returned after {seconds(held)} "
+            f"(thread {thread}).",
             "",
         )
 
@@ -142,41 +154,81 @@ class LeakDetector:
             return list(self._reports)
 
     def reset(self) -> None:
-        """Start of an interval: forget the reports (watched checkouts stay watched)."""
+        """Start of an interval: forget the reports (watched checkouts stay watched, and those
+        already reported are not reported again)."""
         with self._lock:
             self._reports = []
-            for watch in self.watched.values():
-                watch.report = None
+            for late in self.late.values():
+                late.report = None
+
+
+# the flags of code whose frame can be suspended and resumed under another caller
+_SUSPENDABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 class WatchedBorrower(Borrower):
-    """A borrower while the leak detector is on: every checkout is registered with its stack."""
+    """A borrower while the leak detector is on: every checkout is registered with its stack.
 
-    __slots__ = ("_detector", "_watched")
+    As little as possible runs per checkout: in a saturated pool every other thread waits for
+    the connection this one holds, and any Python run then must also win the GIL from them
+    (64 threads on 8 connections paid ~23 us of CPU a request for a 3 us stack walk and an
+    object: 6 % of their throughput, bench/leak_detection.py). So the stack is taken before
+    the wait, a load loop's repeated stack is walked once (``_stack_of``), and a checkout is
+    a tuple.
+    """
+
+    __slots__ = ("_detector", "_key", "_late", "_outer", "_stack", "_thread", "_watched")
 
     def __init__(self, owner: InstrumentedPool) -> None:
         super().__init__(owner)
         self._detector = owner.leak_detector
         self._watched = self._detector.watched
+        self._late = self._detector.late
+        self._thread = threading.current_thread().name  # a borrower serves one thread
+        # the last checkout's caller's caller, where both stood, and its stack
+        self._outer: FrameType | None = None
+        self._key: tuple[CodeType, int, int] | None = None
+        self._stack: Stack = ()
 
     def acquire(self, shareable: bool = True) -> Any:
+        stack = self._stack_of(sys._getframe(1))
         con = super().acquire(shareable)
-        self._watched[id(con)] = LeakWatch(self.acquired_at, grab_stack(sys._getframe(1)))
+        self._watched[id(con)] = (self.acquired_at, stack, self._thread)
         return con
 
     def release(self, con: Any, acquired_at: float) -> None:
-        watch = self._watched.pop(id(con), None)
+        key = id(con)
+        self._watched.pop(key, None)
+        late = self._late.pop(key, None) if self._late else None
         try:
             super().release(con, acquired_at)
         finally:
-            if watch is not None:
-                self._detector.returned(watch)
+            if late is not None:
+                self._detector.returned(late)
+
+    def _stack_of(self, frame: FrameType) -> Stack:
+        """The acquiring stack; the last one again when the caller's code is at the same
+        instruction, called from the same frame at the same instruction. Exact: a plain
+        function's frame that is still running sits on the same callers, each stopped at the
+        same call, as when it was last seen. The caller's own frame is compared by its code: a
+        load loop calls a new closure per request (engine.requester), under a loop that lives
+        as long as its thread. Instructions, not lines: ``f_lineno`` scans a line table."""
+        while frame.f_code.co_filename in _POOLTUI_FRAMES and frame.f_back is not None:
+            frame = frame.f_back  # pooltui's own lease frames
+        outer = frame.f_back
+        if outer is None or outer.f_code.co_flags & _SUSPENDABLE:  # its callers may change
+            return grab_stack(frame)
+        key = (frame.f_code, frame.f_lasti, outer.f_lasti)
+        if outer is self._outer and key == self._key:
+            return self._stack
+        self._outer, self._key, self._stack = outer, key, grab_stack(frame)
+        return self._stack
 
 
 _POOLTUI_FRAMES = frozenset({__file__, leases.__file__})
 
 
-def grab_stack(frame: Any) -> list[tuple[CodeType, int]]:
+def grab_stack(frame: FrameType | None) -> Stack:
     """The acquiring stack as (code, line) pairs, pooltui's own lease frames left out: cheap
     now, formatted only if it leaks."""
     out: list[tuple[CodeType, int]] = []
@@ -185,10 +237,10 @@ def grab_stack(frame: Any) -> list[tuple[CodeType, int]]:
         if code.co_filename not in _POOLTUI_FRAMES:
             out.append((code, frame.f_lineno))
         frame = frame.f_back
-    return out
+    return tuple(out)
 
 
-def format_stack(stack: list[tuple[CodeType, int]]) -> str:
+def format_stack(stack: Stack) -> str:
     """Outermost call first, like a traceback."""
     lines = []
     for code, lineno in reversed(stack):
