@@ -172,12 +172,21 @@ class WatchedBorrower(Borrower):
     As little as possible runs per checkout: in a saturated pool every other thread waits for
     the connection this one holds, and any Python run then must also win the GIL from them
     (64 threads on 8 connections paid ~23 us of CPU a request for a 3 us stack walk and an
-    object: 6 % of their throughput, bench/leak_detection.py). So the stack is taken before
-    the wait, a load loop's repeated stack is walked once (``_stack_of``), and a checkout is
-    a tuple.
+    object: 6 % of their throughput, bench/leak_detection.py). So a load loop's repeated
+    stack is walked once (``_walk``), and a checkout is a tuple.
     """
 
-    __slots__ = ("_detector", "_key", "_late", "_outer", "_stack", "_thread", "_watched")
+    __slots__ = (
+        "_at",
+        "_code",
+        "_detector",
+        "_late",
+        "_outer",
+        "_outer_at",
+        "_stack",
+        "_thread",
+        "_watched",
+    )
 
     def __init__(self, owner: InstrumentedPool) -> None:
         super().__init__(owner)
@@ -185,44 +194,57 @@ class WatchedBorrower(Borrower):
         self._watched = self._detector.watched
         self._late = self._detector.late
         self._thread = threading.current_thread().name  # a borrower serves one thread
-        # the last checkout's caller's caller, where both stood, and its stack
+        # the last walked checkout: its caller's code and instruction, the caller's caller and
+        # its instruction, and the stack (see _walk)
+        self._code: CodeType | None = None
+        self._at = self._outer_at = -1
         self._outer: FrameType | None = None
-        self._key: tuple[CodeType, int, int] | None = None
         self._stack: Stack = ()
 
     def acquire(self, shareable: bool = True) -> Any:
-        stack = self._stack_of(sys._getframe(1))
-        con = super().acquire(shareable)
+        frame = sys._getframe(1)
+        outer = frame.f_back
+        if (
+            outer is self._outer  # None (never cached) is never a caller's caller
+            and frame.f_code is self._code
+            and frame.f_lasti == self._at
+            and outer.f_lasti == self._outer_at  # type: ignore[union-attr]
+        ):
+            stack = self._stack
+        else:
+            stack = self._walk(frame, outer)
+        con = Borrower.acquire(self, shareable)
         self._watched[id(con)] = (self.acquired_at, stack, self._thread)
         return con
 
     def release(self, con: Any, acquired_at: float) -> None:
         key = id(con)
         self._watched.pop(key, None)
-        late = self._late.pop(key, None) if self._late else None
+        if not self._late:  # nothing reported: the usual case
+            Borrower.release(self, con, acquired_at)
+            return
+        late = self._late.pop(key, None)
         try:
-            super().release(con, acquired_at)
+            Borrower.release(self, con, acquired_at)
         finally:
             if late is not None:
                 self._detector.returned(late)
 
-    def _stack_of(self, frame: FrameType) -> Stack:
-        """The acquiring stack; the last one again when the caller's code is at the same
-        instruction, called from the same frame at the same instruction. Exact: a plain
-        function's frame that is still running sits on the same callers, each stopped at the
-        same call, as when it was last seen. The caller's own frame is compared by its code: a
-        load loop calls a new closure per request (engine.requester), under a loop that lives
-        as long as its thread. Instructions, not lines: ``f_lineno`` scans a line table."""
-        while frame.f_code.co_filename in _POOLTUI_FRAMES and frame.f_back is not None:
-            frame = frame.f_back  # pooltui's own lease frames
-        outer = frame.f_back
+    def _walk(self, frame: FrameType, outer: FrameType | None) -> Stack:
+        """The acquiring stack, walked, and kept for the next checkout (``acquire`` reuses it
+        when the caller's code is at the same instruction, called from the same frame at the
+        same instruction). Exact: a plain function's frame that is still running sits on the
+        same callers, each stopped at the same call, as when it was last seen. The caller is
+        compared by its code, not its frame: a load loop calls a new closure per request
+        (engine.requester), under a loop that lives as long as its thread. Instructions, not
+        lines: ``f_lineno`` scans a line table."""
+        stack = grab_stack(frame)
         if outer is None or outer.f_code.co_flags & _SUSPENDABLE:  # its callers may change
-            return grab_stack(frame)
-        key = (frame.f_code, frame.f_lasti, outer.f_lasti)
-        if outer is self._outer and key == self._key:
-            return self._stack
-        self._outer, self._key, self._stack = outer, key, grab_stack(frame)
-        return self._stack
+            self._outer = None
+        else:
+            self._outer, self._outer_at = outer, outer.f_lasti
+            self._code, self._at, self._stack = frame.f_code, frame.f_lasti, stack
+        return stack
 
 
 _POOLTUI_FRAMES = frozenset({__file__, leases.__file__})
