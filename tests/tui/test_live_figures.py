@@ -3,6 +3,7 @@ rate over a sliver, and a client at its CPU ceiling says so (real databases, dri
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 
 from db_helpers import poisson_ceiling
@@ -13,11 +14,11 @@ from textual.widgets import Input
 from pooltui.core.config import PoolConfig, Workload
 from pooltui.core.diagnosis.rules import lock_time_finding
 from pooltui.core.history import RunHistory
-from pooltui.core.load import engine
+from pooltui.core.load import collector, engine
 from pooltui.core.numbers import figure
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.targets import parse_dsn
-from pooltui.tui.messages import PoolBuilt, StatsSampled, WarmupFinished
+from pooltui.tui.messages import BurstFinished, PoolBuilt, StatsSampled, WarmupFinished
 from pooltui.tui.screens.connect import ConnectScreen
 from pooltui.tui.screens.run_details import RunDetailsScreen
 from pooltui.tui.screens.tune import TuneScreen
@@ -188,6 +189,42 @@ async def test_a_saturated_client_is_reported_live_and_after_the_run(sqlite_dsn:
         cores = figure(client.cores, "cores")
         want = f"client CPU-bound: {cores} cores" if client.saturated else ""
         assert subtitle == want
+
+
+async def test_a_live_client_cpu_figure_waits_for_the_next_second(sqlite_dsn: str) -> None:
+    """The figure moves on every sample; each change repainted the pool's whole box. Its
+    coming and going show at once, a new figure with the box's next whole second."""
+    console = Console(sqlite_dsn, PoolConfig(maxconnections=2), Workload(threads=2))
+    async with console.run() as pilot:
+        await pilot.pause()
+        live = console.app.tune.query_one(LivePanel)
+        box = console.app.tune.query_one("#live")
+        live.show_elapsed("1 / 5 s")
+        live.show_client_cpu(0.91, live=True)
+        assert box.border_subtitle == f"client CPU-bound: {figure(0.91, 'cores')} cores"
+        live.show_client_cpu(0.97, live=True)
+        live.show_elapsed("1 / 5 s")  # the same second: held
+        assert figure(0.91, "cores") in box.border_subtitle
+        live.show_elapsed("2 / 5 s")
+        assert box.border_subtitle == f"client CPU-bound: {figure(0.97, 'cores')} cores"
+        live.show_client_cpu(None, live=True)
+        assert box.border_subtitle == ""
+        live.show_client_cpu(0.5)  # not a sample (the run's end): at once
+        assert figure(0.5, "cores") in box.border_subtitle
+
+
+async def test_the_console_holds_the_collector_while_a_burst_runs(sqlite_dsn: str) -> None:
+    """No full pass over the console's heap mid-burst (core/load/collector), none left held."""
+    console = Console(sqlite_dsn, PoolConfig(maxconnections=2), Workload(threads=2, duration_s=1))
+    async with console.run() as pilot:
+        await pilot.pause()
+        assert not collector.held()
+        await pilot.press("b")
+        await until(pilot, lambda: console.app.tune.running == "burst")
+        assert collector.held() and gc.get_freeze_count() > 0
+        await until(pilot, lambda: bool(console.seen(BurstFinished)))
+        await until(pilot, lambda: console.app.tune.running is None)
+        assert not collector.held() and gc.get_freeze_count() == 0
 
 
 # --- run details ------------------------------------------------------------------------------

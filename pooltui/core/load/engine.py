@@ -63,6 +63,7 @@ from pooltui.core.errors import (
 from pooltui.core.load import arrivals
 from pooltui.core.load.arrivals import BURST_PHASE_S, BURST_QUIET_DIVISOR
 from pooltui.core.load.client_cpu import ClientCpu, client_saturated, machine_cores
+from pooltui.core.load.collector import without_full_collections
 from pooltui.core.load.notes import RunNote
 from pooltui.core.load.results import (
     WAITED_S,
@@ -645,6 +646,7 @@ class _StopPath:
         return self.aborted_at is not None and now >= self.aborted_at + ABORT_WAIT_S
 
 
+@without_full_collections  # a full pass would stall every worker at once
 def run(
     pool: PoolLike,
     workload: Workload,

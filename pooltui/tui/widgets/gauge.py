@@ -11,8 +11,10 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import ClassVar
 
+from rich.segment import Segment
 from textual.content import Content
 from textual.geometry import Size
+from textual.strip import Strip
 from textual.style import Style
 from textual.widget import Widget
 
@@ -159,7 +161,8 @@ class Gauge(Widget):
         filled = int(self._value * cells / self._maximum + 0.5)
         return min(max(filled, 1), cells - 1)
 
-    def render(self) -> Content:
+    def _parts(self) -> list[tuple[str, Style]]:
+        """The row as (text, style) runs: the label, the bar with its mark, the value."""
         style = self.get_visual_style
         label_columns = self._label_width + 1 if self._label_width else 0
         value_width = self._value_width()
@@ -182,7 +185,18 @@ class Gauge(Widget):
             parts.append((self.EMPTY * (end - fill_end), style("gauge--empty")))
         parts.append(("]", style("gauge--empty")))
         parts.append((" " + self.value_text().rjust(value_width), style(f"gauge--value{full}")))
-        return Content.assemble(*parts)
+        return parts
+
+    def render(self) -> Content:
+        """The row as Content (what a test reads); Textual draws ``render_line``'s strip."""
+        return Content.assemble(*self._parts())
+
+    def render_line(self, y: int) -> Strip:
+        """The row as segments, not Content: a saturated pool's gauges repaint on every
+        sample, and Content's path (spans, offsets for selection) cost ~5x this."""
+        if y:
+            return Strip.blank(self.size.width, self.rich_style)
+        return Strip([Segment(text, style.rich_style) for text, style in self._parts()])
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         label_columns = self._label_width + 1 if self._label_width else 0

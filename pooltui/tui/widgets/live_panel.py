@@ -132,6 +132,7 @@ class LivePanel(Widget):
         self._plots_drawn_at = -math.inf
         self._plots_pending = False
         self._counters_pending: dict[str, float] | None = None
+        self._client_cpu_pending: str | None = None  # a live figure for the next second
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="live"):
@@ -245,24 +246,38 @@ class LivePanel(Widget):
             ]
         return self._plot_widgets
 
-    def show_client_cpu(self, cores: float | None) -> None:
+    def show_client_cpu(self, cores: float | None, *, live: bool = False) -> None:
         """Say on the pool's box that the client's CPU is the run's ceiling (None: it is not).
         On a box, not in the status line: at 80 columns that is cut after the run's time. On
         the pool's box, not the plots': its gauges repaint every sample anyway, while a
-        changed plots' box repainted the four plots between their draws (~4 ms a frame)."""
+        changed plots' box repainted the four plots between their draws (~4 ms a frame).
+
+        ``live`` (a run's sample): a new figure waits for the box's next whole second
+        (show_elapsed), as the time does: the figure moves on every sample, and each change
+        repainted the whole box with its border, five times a second. Its coming and going
+        show at once."""
         text = f"client CPU-bound: {figure(cores, 'cores')} cores" if cores is not None else ""
         box = self.query_one("#live")
+        if live and bool(text) == bool(box.border_subtitle):
+            self._client_cpu_pending = text
+            return
+        self._client_cpu_pending = None
         if box.border_subtitle != text:
             box.border_subtitle = text
 
     def show_elapsed(self, text: str) -> None:
         """The running time on the pool's box title ("" when nothing runs), in whole seconds:
         a changed title repaints the whole box, and at every sample (0.2 s) that was a quarter
-        of a burst's painting (bench/ui_responsiveness.py)."""
+        of a burst's painting (bench/ui_responsiveness.py). A client-CPU figure held since the
+        last second goes up with it, in the same repaint."""
         box = self.query_one("#live")
         title = f"Pool · {text}" if text else "Pool"
         if box.border_title != title:
-            box.border_title = title
+            with self.app.batch_update():
+                box.border_title = title
+                pending, self._client_cpu_pending = self._client_cpu_pending, None
+                if pending is not None and box.border_subtitle != pending:
+                    box.border_subtitle = pending
 
     def show_run(self, throughput_rps: float, p95_ms: float, p95_acquire_ms: float) -> None:
         """The finished run's own figures on the plots' headers, the Runs row's figures (see

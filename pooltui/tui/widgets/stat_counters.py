@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
+from rich.segment import Segment
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.style import Style
 from textual.widget import Widget
 
@@ -80,16 +82,28 @@ class StatCounters(Widget):
         counters did not "just" grow, they were simply never shown before.
         """
         previous = self._values if self._updated else {}
+        rows, drawn = self._rows(), self._row_keys()
         self._changed = frozenset(
             key for key, value in mapping.items() if key in previous and value > previous[key]
         )
-        rows = self._rows()
         self._values = {**self._values, **mapping}
         self._updated = True
         self.set_class(bool(self._changed), "-changed")
-        # a re-layout only when the height changes: a count growing a digit (999 -> 1,000)
-        # widens the cells, and a layout pass mid-burst costs ~25 ms of the workers' GIL
-        self.refresh(layout=self._rows() != rows)
+        if self._rows() != rows:
+            # a re-layout only when the height changes: a count growing a digit (999 ->
+            # 1,000) widens the cells, and a layout pass mid-burst costs ~25 ms of the GIL
+            self.refresh(layout=True)
+            return
+        now = self._row_keys()
+        if len(now) != len(drawn):
+            self.refresh()
+            return
+        # only the rows that changed: in a burst, checkouts grow on every update and the
+        # rest sit still
+        width = self.size.width
+        for row, (old, new) in enumerate(zip(drawn, now, strict=True)):
+            if old != new:
+                self.refresh(Region(0, row, width, 1))
 
     def _rows(self) -> int:
         """The rows the counters take at the current width: all the layout depends on (the
@@ -111,24 +125,43 @@ class StatCounters(Widget):
         cell_width = label_width + 1 + value_width
         return max(1, (width + len(GAP)) // (cell_width + len(GAP)))
 
-    def render(self) -> Content:
+    def _row_keys(self) -> list[tuple[tuple[str, str, bool], ...]]:
+        """What each row shows: (label, value, highlighted) per cell."""
         cells, label_width, value_width = self._cells()
         columns = self._columns(self.size.width)
+        return [
+            tuple(
+                (label.ljust(label_width), value.rjust(value_width), name in self._changed)
+                for name, label, value in cells[start : start + columns]
+            )
+            for start in range(0, len(cells), columns)
+        ]
+
+    def _line_parts(self, row: tuple[tuple[str, str, bool], ...]) -> list[tuple[str, Style]]:
         label_style = self.get_visual_style("statcounters--label")
         styles: dict[bool, Style] = {
             False: self.get_visual_style("statcounters--value"),
             True: self.get_visual_style("statcounters--changed"),
         }
-        lines: list[Content] = []
-        for start in range(0, len(cells), columns):
-            parts: list[str | tuple[str, Style]] = []
-            for index, (name, label, value) in enumerate(cells[start : start + columns]):
-                if index:
-                    parts.append(GAP)
-                parts.append((label.ljust(label_width) + " ", label_style))
-                parts.append((value.rjust(value_width), styles[name in self._changed]))
-            lines.append(Content.assemble(*parts))
+        parts: list[tuple[str, Style]] = []
+        for index, (label, value, changed) in enumerate(row):
+            if index:
+                parts.append((GAP, self.visual_style))
+            parts.append((label + " ", label_style))
+            parts.append((value, styles[changed]))
+        return parts
+
+    def render(self) -> Content:
+        """The counters as Content (what a test reads); Textual draws ``render_line``'s."""
+        lines = [Content.assemble(*self._line_parts(row)) for row in self._row_keys()]
         return Content("\n").join(lines)
+
+    def render_line(self, y: int) -> Strip:
+        """One row as segments, not Content (see update: only changed rows repaint)."""
+        rows = self._row_keys()
+        if y >= len(rows):
+            return Strip.blank(self.size.width, self.rich_style)
+        return Strip([Segment(text, style.rich_style) for text, style in self._line_parts(rows[y])])
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         cells, label_width, value_width = self._cells()

@@ -12,7 +12,9 @@ from collections import deque
 from collections.abc import Iterable
 from typing import ClassVar
 
+from rich.segment import Segment
 from textual.content import Content
+from textual.strip import Strip
 from textual.style import Style
 from textual.widget import Widget
 
@@ -101,6 +103,8 @@ class TrendPlot(Widget):
         self.whole = whole
         self._values: deque[float] = deque(maxlen=capacity)
         self._run_figure: float | None = None  # the finished run's own figure (show_run)
+        self._version = 0  # bumped by every change of the samples: the rows' cache key
+        self._rows: tuple[tuple[int, int, int], list[str]] = ((-1, 0, 0), [])
 
     @property
     def capacity(self) -> int:
@@ -123,6 +127,7 @@ class TrendPlot(Widget):
         """Append one sample; the oldest drops out once ``capacity`` is reached (``draw``
         False: kept for the next ``draw()``, so a caller can draw less often than it samples)."""
         self._values.append(float(value))
+        self._version += 1
         if draw:
             self.refresh()
 
@@ -134,6 +139,7 @@ class TrendPlot(Widget):
         """Replace every sample (only the last ``capacity`` are kept)."""
         self._values.clear()
         self._values.extend(float(value) for value in values)
+        self._version += 1
         self.refresh()
 
     def show_run(self, value: float | None) -> None:
@@ -145,6 +151,7 @@ class TrendPlot(Widget):
 
     def clear(self) -> None:
         self._values.clear()
+        self._version += 1
         self._run_figure = None
         self.refresh()
 
@@ -181,15 +188,38 @@ class TrendPlot(Widget):
         summary = forms[-1][:width]
         return self.title[: max(width - len(summary) - 1, 0)], summary
 
-    def render(self) -> Content:
-        width, height = self.size
+    def _header(self, width: int) -> list[tuple[str, Style]]:
         title, summary = self.header_text(width)
         gap = max(width - len(title) - len(summary), 0 if not title else 1)
-        header = Content.assemble(
+        return [
             (title, self.get_visual_style("trendplot--title")),
-            " " * gap,
+            (" " * gap, self.visual_style),
             (summary, self.get_visual_style("trendplot--value")),
-        )
+        ]
+
+    def _plot_rows(self, width: int, rows: int) -> list[str]:
+        """The braille rows, drawn once per change of the samples or the size: Textual asks
+        for each row of the plot apart."""
+        key = (self._version, width, rows)
+        if self._rows[0] != key:
+            self._rows = (key, braille_rows(list(self._values), width, rows))
+        return self._rows[1]
+
+    def render(self) -> Content:
+        """The plot as Content (what a test reads); Textual draws ``render_line``'s strips."""
+        width, height = self.size
+        header = Content.assemble(*self._header(width))
         line_style: Style = self.get_visual_style("trendplot--line")
-        rows = braille_rows(list(self._values), width, height - 1)
+        rows = self._plot_rows(width, height - 1)
         return Content("\n").join([header, *(Content.styled(row, line_style) for row in rows)])
+
+    def render_line(self, y: int) -> Strip:
+        """One row as segments, not Content: the four plots repaint 2.5 times a second in a
+        burst, and Content's path cost ~5x this (bench/ui_responsiveness.py)."""
+        width, height = self.size
+        if y == 0:
+            return Strip([Segment(text, style.rich_style) for text, style in self._header(width)])
+        rows = self._plot_rows(width, height - 1)
+        if y - 1 >= len(rows):
+            return Strip.blank(width, self.rich_style)
+        return Strip([Segment(rows[y - 1], self.get_visual_style("trendplot--line").rich_style)])
