@@ -39,6 +39,11 @@ def test_a_fleet_comparison_judges_merged_runs_and_leaves_no_session(pg_dsn):
         )
     assert len(comparison.pairs) == 2 and comparison.differences
     assert all(d.verdict for d in comparison.differences.values())
+    # each fleet made the unmeasured run a fresh pool makes, before its go: one per run
+    unmeasured = comparison.outcome.unmeasured
+    assert [key for key, _ in unmeasured] == list("ABBA")
+    assert set(comparison.outcome.warmup_runs) == {"A", "B"}
+    assert all(warm.requests > 0 and warm.duration_s <= RUN_S + 0.5 for _, warm in unmeasured)
     closed = comparison.outcome.closed
     assert set(closed) == {"A", "B"} and comparison.outcome.left_open == 0
     assert all(left.verified and left.server for left in closed.values())

@@ -41,7 +41,8 @@ What bench/compare_noise.py measured (A/A: the same configuration on both sides)
   one run's p95 jumps between the two sides of a cliff when about 5 % of its requests wait.
 
 ``processes=W`` (``compare --processes``): each run is a fleet of W spawned processes, each with
-its own fresh pool of its side (core.fleet.run_fleet, connections opened before the go), and the
+its own fresh pool of its side (core.fleet.run_fleet: connections opened and one unmeasured run
+of ``warmup_s`` made in every process before the go, as a fresh pool's), and the
 run's result is the fleet's exact merge, so ``judge`` reads merged histograms unchanged. The
 headroom check counts W times each side's connections; every process's sessions are confirmed
 gone after each run (the fleet's ``left``, added into ``outcome.closed``). A process that fails
@@ -493,7 +494,12 @@ class _Runner:
                 side = self.sides[key]
                 if self.fleet:
                     fleet_result = self._fleet_run(
-                        key, side, server, seed=index // 2, warmups=warmups
+                        key,
+                        side,
+                        server,
+                        seed=index // 2,
+                        warmups=warmups,
+                        unmeasured=(warmup_runs, unmeasured),
                     )
                     if fleet_result is None:  # stopped, or no process ran
                         break
@@ -596,10 +602,13 @@ class _Runner:
         server: ServerInfo,
         seed: int,
         warmups: dict[str, WarmupResult],
+        unmeasured: tuple[dict[str, RunResult], list[tuple[str, RunResult]]],
     ) -> RunResult | None:
         """One run of ``side`` as a fleet: the merged result (None when it has none: stopped
         while starting); the fleet's sessions on the server added to the side's count.
-        _FleetFailed when no process ran."""
+        Every process makes the unmeasured run a fresh pool makes (``warmup_s``) before the
+        go; the first process's is kept with the others' unmeasured runs (``unmeasured``: the
+        first per side, and all in time order). _FleetFailed when no process ran."""
         from pooltui.core.fleet.runner import run_fleet
 
         fleet = run_fleet(
@@ -614,11 +623,17 @@ class _Runner:
             server=server,
             seed=seed,
             quiet=True,
+            warmup_run_s=max(self.warmup_s, 0.0),
         )
         self.fleet_left[key] = _added(self.fleet_left.get(key), fleet.left)
         first = fleet.processes[0].warmup if fleet.processes else None
         if first is not None:
             warmups.setdefault(key, first)
+        warm = fleet.processes[0].warmup_run if fleet.processes else None
+        if warm is not None:
+            first_runs, in_order = unmeasured
+            first_runs.setdefault(key, warm)
+            in_order.append((key, warm))
         result = fleet.result
         if result is None:
             if self.stop.is_set():

@@ -103,6 +103,7 @@ class ProcessOutcome:
     exitcode: int | None
     left: LeftOpen
     warmup: WarmupResult | None = None
+    warmup_run: RunResult | None = None  # the unmeasured run before the go (warmup_run_s)
 
     @property
     def ok(self) -> bool:
@@ -390,13 +391,16 @@ def run_fleet(
     seed: int | None = None,
     quiet: bool = False,
     warmup_connections: int | None = None,
+    warmup_run_s: float = 0.0,
 ) -> FleetResult:
     """Run ``workload`` in ``processes`` processes at once, each with its own pool of
     ``config`` and ``workload.threads`` threads; see the module doc. Never raises for a failing
     process or database (each outcome says what happened); BadInput for a fleet no run can be.
     ``quiet``: the processes print nothing (a console owns the terminal).
     ``warmup_connections``: with ``warmup``, the connections each pool opens before the go
-    (None: mincached; compare opens one per thread so no connect is timed)."""
+    (None: mincached; compare opens one per thread so no connect is timed).
+    ``warmup_run_s``: each process makes an unmeasured run this long before the go, as
+    compare's fresh pools do (its result is each ProcessOutcome's ``warmup_run``)."""
     if not 1 <= processes <= MAX_PROCESSES:
         raise BadInput(
             f"processes is {processes} but must be from 1 to {MAX_PROCESSES}: beyond that one "
@@ -424,6 +428,7 @@ def run_fleet(
                 server_version=server.version if server is not None else None,
                 quiet=quiet,
                 warmup_connections=warmup_connections,
+                warmup_run_s=warmup_run_s,
             )
         )
         for i in range(processes)
@@ -515,6 +520,7 @@ def run_fleet(
                 exitcode=w.process.exitcode if w.process is not None else None,
                 left=left,
                 warmup=w.ready.warmup if w.ready is not None else None,
+                warmup_run=w.ready.warmup_run if w.ready is not None else None,
             )
         )
     merge_started = perf_counter()

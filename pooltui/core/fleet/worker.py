@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pooltui.core.host.protocol import Channel, failure_sentence, settle_child
@@ -52,6 +52,9 @@ class WorkerSpec:
     server_version: str | None = None
     quiet: bool = False  # the process's stdout and stderr go to /dev/null (under the console)
     warmup_connections: int | None = None  # with warmup: how many to open (None: mincached)
+    # an unmeasured run of the workload this long before ready (0: none): a new session's
+    # first statements pay what the measured ones must not (catalog and plan caches)
+    warmup_run_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Ready:
     open: int
     ids: frozenset[int]
     warmup: Any = None  # WarmupResult | None
+    warmup_run: Any = None  # RunResult | None: the unmeasured run's
 
 
 @dataclass(frozen=True)
@@ -119,10 +123,20 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
             guards=SessionGuards.of(spec.workload),
         )
         warmup = engine.warm_up(pool, spec.warmup_connections) if spec.warmup else None
+        warmup_run = None
+        if spec.warmup_run_s > 0:
+            workload = spec.workload
+            warmup_run = engine.run(
+                pool,
+                replace(
+                    workload, duration_s=min(spec.warmup_run_s, workload.duration_s), requests=0
+                ),
+                stop=stop,
+                server_version=spec.server_version,
+            )
         sent = pool.opened_ids()
-        channel.send(
-            READY, Ready(os.getpid(), pool.snapshot(timings=False).open, frozenset(sent), warmup)
-        )
+        open_now = pool.snapshot(timings=False).open
+        channel.send(READY, Ready(os.getpid(), open_now, frozenset(sent), warmup, warmup_run))
         go.wait()
         built = pool
 
