@@ -232,3 +232,33 @@ def test_no_code_outside_drivers_branches_on_a_driver_name() -> None:
     assert found == [], "ask the driver (target.driver / target.dialect) instead:\n" + "\n".join(
         found
     )
+
+
+def test_pymysql_builds_a_tls_context_per_connect_unless_the_dsn_disables_it(mysql_dsn):
+    """What MysqlDriver's advice says (drivers/mysql.py TLS_CONTEXT_ADVICE): PyMySQL 1.2 makes
+    each connect's TLS context anew when no ssl option is given, none with ssl_disabled=true;
+    the recommendation carries the advice only where the installed PyMySQL does so."""
+    import ssl
+    from importlib.metadata import version
+
+    from pooltui.core.diagnosis.recommend import Answers, recommend
+    from pooltui.core.drivers.mysql import TLS_BY_DEFAULT_SINCE, TLS_CONTEXT_ADVICE
+    from pooltui.core.targets import driver_facts
+
+    tries_tls = tuple(int(p) for p in version("pymysql").split(".")[:2]) >= TLS_BY_DEFAULT_SINCE
+    contexts = []
+    for dsn in (mysql_dsn, f"{mysql_dsn}{'&' if '?' in mysql_dsn else '?'}ssl_disabled=true"):
+        target = parse_dsn(dsn)
+        pairs = [target.module().connect(**target.connect_kwargs("t")) for _ in range(2)]
+        try:
+            contexts.append([getattr(con, "ctx", None) for con in pairs])
+        finally:
+            for con in pairs:
+                con.close()
+    default, disabled = contexts
+    if tries_tls:
+        assert all(isinstance(ctx, ssl.SSLContext) for ctx in default)
+        assert default[0] is not default[1]  # made anew for each connect
+    assert disabled == [None, None]
+    advice = [a.message for a in recommend(Answers(), PoolConfig(), driver_facts("pymysql")).advice]
+    assert (TLS_CONTEXT_ADVICE in advice) == tries_tls
