@@ -386,6 +386,32 @@ def test_a_plot_number_has_the_decimals_of_what_it_rounds_to(value, text):
     assert format_number(value) == text
 
 
+async def test_an_interval_without_a_figure_is_a_gap_and_a_dash_not_a_zero():
+    """A stalled interval (nothing completed) has no latency: the header says "-" where it
+    said "0.00 ms", the max ignores it, and the plot draws no dot for it and no join over it."""
+    plot = TrendPlot("p95", "ms")
+    app = Harness(plot)
+    async with app.run_test(size=(40, 5)) as pilot:
+        plot.push(None)
+        await pilot.pause()
+        assert line(plot).endswith("no data") and plot.last is None and plot.maximum is None
+        for value in (4.0, 8.0, None):
+            plot.push(value)
+        await pilot.pause()
+        assert line(plot).endswith("last -  max 8.00 ms")
+        assert plot.last is None and plot.maximum == 8.0
+        grid = dots(plot)
+        columns = len(grid[0])
+        assert not any(row[columns - 1] for row in grid)  # the gap: nothing in its column
+        assert any(row[columns - 2] for row in grid)  # the 8.0 before it
+        plot.push(2.0)
+        await pilot.pause()
+        assert line(plot).endswith("last 2.00 ms  max 8.00 ms")
+        grid = dots(plot)
+        assert not any(row[columns - 2] for row in grid)  # no join drawn across the gap
+        assert sum(row[columns - 1] for row in grid) == 1  # the 2.0, one dot: nothing to join
+
+
 async def test_trend_plot_fewer_samples_are_right_aligned():
     plot = TrendPlot("throughput", "req/s")
     app = Harness(plot)

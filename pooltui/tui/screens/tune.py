@@ -1252,10 +1252,13 @@ class TuneScreen(Screen[None]):
             self._show_stats(sample.stats, self._run_threads, running=not sample.final)
             live = self.query_one(LivePanel)
             if plottable(sample, self.SAMPLE_INTERVAL_S):
+                # an interval in which nothing completed has no latency: a gap on the plots
+                # and "-" in their headers, not a 0.00 ms that reads as instant (a stall)
+                ended = sample.interval_requests > 0
                 live.push(
                     sample.throughput_rps,
-                    sample.p95_ms,
-                    sample.p95_acquire_ms,
+                    sample.p95_ms if ended else None,
+                    sample.p95_acquire_ms if ended or sample.p95_acquire_ms else None,
                     sample.stats.waiting,
                 )
             if sample.final:

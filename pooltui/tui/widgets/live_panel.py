@@ -211,11 +211,16 @@ class LivePanel(Widget):
         )
 
     def push(
-        self, throughput_rps: float, p95_ms: float, p95_acquire_ms: float, waiting: int
+        self,
+        throughput_rps: float,
+        p95_ms: float | None,
+        p95_acquire_ms: float | None,
+        waiting: int,
     ) -> None:
         """One sample of a run onto the four plots, drawn at most every PLOT_DRAW_S: during a
         saturating burst each repaint of the plots takes the GIL from the workers, and a plot
-        one sample behind for 0.2 s loses nothing (``flush_plots`` draws the last ones)."""
+        one sample behind for 0.2 s loses nothing (``flush_plots`` draws the last ones). A
+        latency None: nothing completed in the interval, so it has none (a gap, not a 0)."""
         values = (throughput_rps, p95_ms, p95_acquire_ms, waiting)
         for plot, value in zip(self._plots(), values, strict=True):
             plot.push(value, draw=False)

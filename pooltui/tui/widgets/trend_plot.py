@@ -8,6 +8,7 @@ the samples and the size, so snapshots are stable.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from typing import ClassVar
@@ -38,20 +39,25 @@ def braille_rows(values: list[float], columns: int, rows: int) -> list[str]:
     """The plot as ``rows`` strings of ``columns`` cells, newest sample at the right edge.
 
     The y scale runs from min(0, lowest) to the highest visible value; consecutive samples
-    are joined by a vertical run of dots so the line stays continuous.
+    are joined by a vertical run of dots so the line stays continuous. A NaN (a sample with no
+    figure: nothing completed in its interval) is a gap: no dot, and no join across it.
     """
     width, height = columns * 2, rows * 4
     if width <= 0 or height <= 0:
         return [""] * max(rows, 0)
     visible = values[-width:]
     cells = [[0] * columns for _ in range(rows)]
-    if visible:
-        low = min(0.0, min(visible))
-        high = max(visible)
+    known = [value for value in visible if not math.isnan(value)]
+    if known:
+        low = min(0.0, min(known))
+        high = max(known)
         span = (high - low) or 1.0
         offset = width - len(visible)
         previous: int | None = None
         for index, value in enumerate(visible):
+            if math.isnan(value):
+                previous = None
+                continue
             y = height - 1 - int((value - low) / span * (height - 1) + 0.5)
             top, bottom = (y, y) if previous is None else (min(y, previous), max(y, previous))
             x = offset + index
@@ -117,16 +123,23 @@ class TrendPlot(Widget):
 
     @property
     def last(self) -> float | None:
-        return self._values[-1] if self._values else None
+        """The newest sample (None: none yet, or it had no figure)."""
+        if not self._values or math.isnan(self._values[-1]):
+            return None
+        return self._values[-1]
 
     @property
     def maximum(self) -> float | None:
-        return max(self._values) if self._values else None
+        """The highest sample kept (None: none has a figure)."""
+        known = [value for value in self._values if not math.isnan(value)]
+        return max(known) if known else None
 
-    def push(self, value: float, *, draw: bool = True) -> None:
+    def push(self, value: float | None, *, draw: bool = True) -> None:
         """Append one sample; the oldest drops out once ``capacity`` is reached (``draw``
-        False: kept for the next ``draw()``, so a caller can draw less often than it samples)."""
-        self._values.append(float(value))
+        False: kept for the next ``draw()``, so a caller can draw less often than it samples).
+        None: the interval has no figure (nothing completed in it, so no latency): a gap on
+        the plot and ``-`` in the header, not a 0 that reads as instant."""
+        self._values.append(math.nan if value is None else float(value))
         self._version += 1
         if draw:
             self.refresh()
@@ -168,17 +181,18 @@ class TrendPlot(Widget):
         Widest form ``last 12.3 ms  max 40.0 ms`` (``run`` after show_run), then ``12.3 ms  max
         40.0``, then ``12.3 ms``, then ``12.3``; ``no data`` (or ``-``) before the first sample.
         """
-        if not self._values:
+        highest = self.maximum
+        if highest is None:
             forms = ["no data", "-"]
         else:
             run = self._run_figure
-            word, shown = ("last", self._values[-1]) if run is None else ("run", run)
-            last, maximum = self._with_unit(shown), self._with_unit(max(self._values))
+            word, shown = ("last", self.last) if run is None else ("run", run)
+            last = "-" if shown is None else self._with_unit(shown)
             forms = [
-                f"{word} {last}  max {maximum}",
-                f"{last}  max {self._number(max(self._values))}",
+                f"{word} {last}  max {self._with_unit(highest)}",
+                f"{last}  max {self._number(highest)}",
                 last,
-                self._number(shown),  # the unit goes before the title is cut
+                "-" if shown is None else self._number(shown),  # the unit goes before the title
             ]
         if width is None:
             return self.title, forms[0]
