@@ -262,6 +262,7 @@ class TuneScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._run_id = 0
+        self._collector_held = False  # this screen holds core/load/collector (a run goes on)
         self._stop: threading.Event | None = None
         self._run_errors = 0
         self._burst_number = 0
@@ -498,13 +499,19 @@ class TuneScreen(Screen[None]):
             return False
         return True
 
-    def watch_running(self, before: str | None, now: str | None) -> None:
+    def watch_running(self, _before: str | None, now: str | None) -> None:
         """No full pass of the garbage collector over the console's heap while a run is
         measured: one took 100 ms of the UI thread in a 5 s burst (core/load/collector)."""
-        if before is None and now is not None:
+        self._hold_collector(now is not None)
+
+    def _hold_collector(self, hold: bool) -> None:
+        """Hold the collector once while a run goes on; give it back when it ends or the
+        screen goes (quitting mid-run left it held for the rest of the process)."""
+        if hold and not self._collector_held:
             collector.hold()
-        elif before is not None and now is None:
+        elif not hold and self._collector_held:
             collector.release()
+        self._collector_held = hold
 
     def _start(self, what: str) -> int:
         self._run_id += 1
@@ -1484,3 +1491,4 @@ class TuneScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self.pooltui.session.stop_runs()
+        self._hold_collector(False)
