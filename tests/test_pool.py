@@ -552,6 +552,27 @@ def test_leak_detector_reuses_a_stack_only_where_it_is_the_same(sqlite_dsn, pool
     assert pool.leak_detector.watched == {}
 
 
+def test_a_leak_returned_after_a_reset_does_not_mark_the_new_intervals_report():
+    """A borrower that took its Late before reset() and returns after it must not mark
+    whichever report of the new interval now has its old index."""
+    from pooltui.core.pool.leaks import LeakDetector
+
+    events: list[str] = []
+    detector = LeakDetector(0.01, lambda kind, _message, _detail: events.append(kind))
+    long_ago = time.perf_counter() - 1.0
+    detector.watched[1] = (long_ago, (), "first")
+    assert detector.check() == 1 and events == ["leak"]
+    first = detector.late.pop(1)  # what the first borrower's release takes
+    del detector.watched[1]
+    detector.reset()  # a new interval, while that release is still in the pool
+    detector.watched[2] = (long_ago, (), "second")
+    assert detector.check() == 1
+    detector.returned(first)
+    [report] = detector.reports()
+    assert report.thread == "second" and not report.returned  # the second is still held
+    assert events == ["leak", "leak", "leak_returned"]
+
+
 def test_leak_detector_off_costs_no_stack(sqlite_dsn, pools):
     events: list[PoolEvent] = []
     pool = pools(parse_dsn(sqlite_dsn), PoolConfig(), on_event=events.append)

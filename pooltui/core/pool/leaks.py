@@ -58,14 +58,16 @@ Checkout = tuple[float, Stack, str]
 
 
 class Late:
-    """A watched checkout held past the threshold and reported: its report's index (None past
-    MAX_LEAK_REPORTS or after an interval's reset)."""
+    """A watched checkout held past the threshold and reported: its report's index in the
+    interval's list of reports (None past MAX_LEAK_REPORTS), and that list: after reset()
+    the index means another checkout's report in the new list."""
 
-    __slots__ = ("checkout", "report")
+    __slots__ = ("checkout", "report", "reports")
 
     def __init__(self, checkout: Checkout) -> None:
         self.checkout = checkout
         self.report: int | None = None
+        self.reports: list[LeakReport] | None = None
 
 
 class LeakDetector:
@@ -104,25 +106,29 @@ class LeakDetector:
                 started = checkout[0]
                 if now - started <= threshold:
                     continue
-                held_past += 1
                 late = self.late.get(key)
                 if late is None or late.checkout is not checkout:
                     late = self.late[key] = Late(checkout)
                     if self.watched.get(key) is not checkout:  # returned meanwhile
                         self.late.pop(key, None)
                         continue
+                    if len(self._reports) < MAX_LEAK_REPORTS:  # its place, taken now: a
+                        # return before its stack is formatted below marks it returned
+                        late.report, late.reports = len(self._reports), self._reports
+                        self._reports.append(LeakReport(now - started, checkout[2], ""))
                     fresh.append(late)
-                elif late.report is not None:  # its report says how long it has been now
+                elif late.report is not None and late.reports is self._reports:
+                    # its report says how long it has been now
                     self._reports[late.report] = replace(
                         self._reports[late.report], held_s=now - started
                     )
+                held_past += 1
         for late in fresh:
             started, stack, thread = late.checkout
             text = format_stack(stack)
             with self._lock:
-                if len(self._reports) < MAX_LEAK_REPORTS:
-                    late.report = len(self._reports)
-                    self._reports.append(LeakReport(now - started, thread, text))
+                if late.report is not None and late.reports is self._reports:
+                    self._reports[late.report] = replace(self._reports[late.report], stack=text)
             self.emit(
                 "leak",
                 f"A connection has been held for {seconds(now - started)}, "
@@ -136,8 +142,8 @@ class LeakDetector:
         """A reported connection came back: say so, and let its report carry the whole hold."""
         started, _stack, thread = late.checkout
         held = perf_counter() - started
-        with self._lock:
-            if late.report is not None and late.report < len(self._reports):
+        with self._lock:  # its report, if it is this interval's (reset() starts a new list)
+            if late.report is not None and late.reports is self._reports:
                 self._reports[late.report] = replace(
                     self._reports[late.report], held_s=held, returned=True
                 )
@@ -205,10 +211,11 @@ class WatchedBorrower(Borrower):
         frame = sys._getframe(1)
         outer = frame.f_back
         if (
-            outer is self._outer  # None (never cached) is never a caller's caller
+            outer is not None  # a thread's bottom frame has no caller
+            and outer is self._outer
             and frame.f_code is self._code
             and frame.f_lasti == self._at
-            and outer.f_lasti == self._outer_at  # type: ignore[union-attr]
+            and outer.f_lasti == self._outer_at
         ):
             stack = self._stack
         else:

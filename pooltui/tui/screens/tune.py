@@ -516,6 +516,8 @@ class TuneScreen(Screen[None]):
     def _start(self, what: str) -> int:
         self._run_id += 1
         self.stopping = False
+        # the last run's client-CPU note (and one held for its next second) goes with it
+        self.query_one(LivePanel).show_client_cpu(None)
         self.running = what
         self._show_status()
         return self._run_id
@@ -613,7 +615,6 @@ class TuneScreen(Screen[None]):
         self._client_cpu_logged = False
         self._run_threads, self._duration = workload.threads, workload.duration_s
         self.query_one(LivePanel).clear_plots()
-        self.query_one(LivePanel).show_client_cpu(None)
         run_id = self._start("burst")
         rebuild = " (building the pool)" if session.needs_build(config) else ""
         self._burst_number = self.pooltui.history.next_number
@@ -1359,7 +1360,11 @@ class TuneScreen(Screen[None]):
         client = result.client  # the plots now show the whole run: so do their headers
         live = self.query_one(LivePanel)
         live.show_client_cpu(client.cores if client.saturated else None)
-        live.show_run(result.throughput_rps, result.latency.p95, result.acquire.p95)
+        live.show_run(  # a run in which nothing completed has no p95: its last sample's "-"
+            result.throughput_rps,
+            result.latency.p95 if result.latency.count else None,
+            result.acquire.p95 if result.acquire.count else None,
+        )
         unrecovered = next((o for o in result.outages if o.ended_s is None), None)
         if result.fatal_error:
             self.notify(

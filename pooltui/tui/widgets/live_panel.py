@@ -284,7 +284,9 @@ class LivePanel(Widget):
                 if pending is not None and box.border_subtitle != pending:
                     box.border_subtitle = pending
 
-    def show_run(self, throughput_rps: float, p95_ms: float, p95_acquire_ms: float) -> None:
+    def show_run(
+        self, throughput_rps: float, p95_ms: float | None, p95_acquire_ms: float | None
+    ) -> None:
         """The finished run's own figures on the plots' headers, the Runs row's figures (see
         TrendPlot.show_run); the waiting plot keeps its last count (the queue at the end: its
         peak is already the header's max). The next run clears them."""
