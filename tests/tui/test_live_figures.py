@@ -189,6 +189,8 @@ async def test_a_saturated_client_is_reported_live_and_after_the_run(sqlite_dsn:
         cores = figure(client.cores, "cores")
         want = f"client CPU-bound: {cores} cores" if client.saturated else ""
         assert subtitle == want
+        # the run's time left the box's title with the run (it read "5 / 5 s" until the next)
+        assert console.app.tune.query_one("#live").border_title == "Pool"
 
 
 async def test_a_live_client_cpu_figure_waits_for_the_next_second(sqlite_dsn: str) -> None:

@@ -523,6 +523,7 @@ class TuneScreen(Screen[None]):
         return self._run_id
 
     def _finish(self) -> None:
+        self.query_one(LivePanel).show_elapsed("")  # the box's title says a run goes on
         self.running = None
         self.stopping = False
         self._stop = None
