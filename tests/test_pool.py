@@ -573,6 +573,79 @@ def test_a_leak_returned_after_a_reset_does_not_mark_the_new_intervals_report():
     assert events == ["leak", "leak", "leak_returned"]
 
 
+def leak_watched_pool(
+    pools: Callable[..., InstrumentedPool], dsn: str, *, maxconnections: int, threshold_s: float
+) -> tuple[InstrumentedPool, list[PoolEvent]]:
+    events: list[PoolEvent] = []
+    pool = pools(
+        parse_dsn(dsn),
+        PoolConfig(maxconnections=maxconnections),
+        leak_threshold_s=threshold_s,
+        on_event=events.append,
+    )
+    return pool, events
+
+
+def hold_in_a_load_loop(pool: InstrumentedPool, holding: threading.Event, done: threading.Event):
+    """A load loop's worker: one connection at a time, held until ``done``."""
+    borrower = pool.borrower(one_at_a_time=True)
+    con = borrower.acquire()
+    acquired_at = borrower.acquired_at
+    try:
+        select_one(con)
+        holding.set()
+        done.wait(30)
+    finally:
+        borrower.release(con, acquired_at)
+    quick = borrower.acquire()  # and one more, returned at once: never a leak
+    borrower.release(quick, borrower.acquired_at)
+
+
+def test_a_load_loops_leak_is_read_off_its_borrower_and_shows_where_it_holds(pg_dsn, pools):
+    """A load loop's checkouts are not recorded (leaks.ScannedBorrower): check() reads the
+    borrower's checkout, reports it with the stack its thread holds it at, and its return
+    with the whole hold."""
+    from pooltui.core.pool.leaks import HOLDING, ScannedBorrower
+
+    pool, events = leak_watched_pool(pools, pg_dsn, maxconnections=2, threshold_s=0.05)
+    holding, done = threading.Event(), threading.Event()
+    worker = threading.Thread(
+        target=hold_in_a_load_loop, args=(pool, holding, done), name="loop-worker"
+    )
+    worker.start()
+    try:
+        assert holding.wait(10)
+        [borrower] = pool.leak_detector.scanned
+        assert type(borrower) is ScannedBorrower and pool.leak_detector.watched == {}
+        eventually(lambda: pool.check_leaks(), 1, "the loop's held connection as a leak")
+        assert pool.check_leaks() == 1 and [e.kind for e in events] == ["leak"]  # once
+        [report] = pool.leak_reports()
+        assert report.thread == "loop-worker" and report.stack_at == HOLDING
+        assert "hold_in_a_load_loop" in events[0].detail and "holds it now" in events[0].message
+        assert "hold_in_a_load_loop" in report.stack
+    finally:
+        done.set()
+        worker.join(10)
+    assert [e.kind for e in events] == ["leak", "leak_returned"]
+    [report] = pool.leak_reports()
+    assert report.returned and report.held_s > 0.05
+    assert borrower.acquired_at == 0.0 and borrower.late is None
+    assert pool.check_leaks() == 0 and len(events) == 2  # the quick checkout: nothing
+
+
+def test_a_scanned_release_with_a_stale_flag_reports_nothing(sqlite_dsn, pools):
+    """The flag check() set for a checkout that ended before it was seen (the race _scan
+    guards against) is dropped by the next release, which reports no return."""
+    from pooltui.core.pool.leaks import Late
+
+    pool, events = leak_watched_pool(pools, sqlite_dsn, maxconnections=1, threshold_s=60)
+    borrower = pool.borrower(one_at_a_time=True)
+    con = borrower.acquire()
+    borrower.late = Late((borrower.acquired_at - 1.0, (), "earlier"))  # another checkout's
+    borrower.release(con, borrower.acquired_at)
+    assert borrower.late is None and events == []
+
+
 def test_leak_detector_off_costs_no_stack(sqlite_dsn, pools):
     events: list[PoolEvent] = []
     pool = pools(parse_dsn(sqlite_dsn), PoolConfig(), on_event=events.append)

@@ -497,6 +497,7 @@ def test_bench_reports_leaks_with_thread_and_stack(sqlite_dsn) -> None:
     assert leaks[0]["held_s"] >= 0.6  # the whole hold, not the age at detection
     assert leaks[0]["thread"].startswith("pooltui-worker-")
     assert "engine.py" in leaks[0]["stack"]
+    assert leaks[0]["stack_at"] == "holding"  # a load loop's: where its worker held it
 
 
 def test_closing_never_waits_behind_a_blocked_read(mysql_dsn, pools) -> None:

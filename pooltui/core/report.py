@@ -172,7 +172,8 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
         )
     for leak in result.leaks:
         lines.append(
-            f"leak: held {seconds(leak.held_s)} by thread {leak.thread}, acquired at:\n{leak.stack}"
+            f"leak: held {seconds(leak.held_s)} by thread {leak.thread}, "
+            f"{leak.stack_title}:\n{leak.stack}"
         )
     guards = result.guards
     lines.append(

@@ -192,8 +192,8 @@ class WaitCountingPool:
         self.released = 0
         self._held = 0
 
-    def borrower(self) -> _CountingBorrower:
-        return _CountingBorrower(self, self._pool.borrower())
+    def borrower(self, one_at_a_time: bool = False) -> _CountingBorrower:
+        return _CountingBorrower(self, self._pool.borrower(one_at_a_time))
 
     def connection(self, shareable: bool = True) -> Lease:
         return Lease(self, shareable)  # through borrower() above: counted too

@@ -246,7 +246,9 @@ class _Run:
         thread, and in a saturated burst each µs of Python here costs the pool being measured
         throughput (leases.py says why), so nothing is looked up twice.
         """
-        borrower = tally.borrower = self.pool.borrower()
+        # one connection at a time, always returned (the finally below): leak detection reads
+        # this worker's checkouts instead of recording each (pool/leaks.py)
+        borrower = tally.borrower = self.pool.borrower(one_at_a_time=True)
         acquire, release, record_query = borrower.acquire, borrower.release, borrower.record_query
         latency = self.latency.shard()
         record_latency, unfolded, fold_latency = latency.add, latency.unfolded, latency.fold

@@ -393,14 +393,17 @@ class InstrumentedPool:
         """``with pool.connection() as con``: a DBUtils pooled connection, timed and counted."""
         return Lease(self, shareable)
 
-    def borrower(self) -> Borrower:
+    def borrower(self, one_at_a_time: bool = False) -> Borrower:
         """The calling thread's way into the pool (made on its first checkout, and anew after
-        reset_interval). A load loop keeps it: ``acquire``/``release`` are the cheapest path."""
+        reset_interval). A load loop keeps it: ``acquire``/``release`` are the cheapest path.
+        ``one_at_a_time``: this thread holds at most one connection and always returns it (a
+        load loop), so leak detection reads its checkouts instead of recording each; the
+        thread's first borrower decides."""
         try:
             borrower: Borrower = self._local.borrower  # a threading.local's attributes are untyped
             return borrower
         except AttributeError:
-            mine = self.leak_detector.borrower_class()(self)  # watched: every stack kept
+            mine = self.leak_detector.borrower_class(one_at_a_time)(self)
             with self._mutex:
                 self._borrowers.append(mine)
                 self._local.borrower = mine

@@ -20,6 +20,7 @@ from pooltui.core.pool.histogram import PENDING, HistogramSnapshot
 
 if TYPE_CHECKING:
     from pooltui.core.pool.instrumented import InstrumentedPool
+    from pooltui.core.pool.leaks import Late
     from pooltui.core.pool.protocol import PoolLike
 
 
@@ -42,6 +43,7 @@ class Borrower:
         "acquired_at",
         "hold_shard",
         "inside",
+        "late",
         "peak_checked_out",
         "peak_idle",
         "peak_shared",
@@ -71,7 +73,11 @@ class Borrower:
         # inside: the sampler counts the waiting and ages the oldest wait from it, and a run's
         # end counts a wait still unfinished (a float store costs what the bool's did)
         self.inside = 0.0
-        self.acquired_at = 0.0  # when the last acquire() handed its connection over
+        # when the last acquire() handed its connection over, 0.0 once it is back: a load
+        # loop's borrower holds one at a time, and the leak detector reads its age from here
+        # (leaks.ScannedBorrower)
+        self.acquired_at = 0.0
+        self.late: Late | None = None  # that checkout, once reported as leaked
 
     @property
     def checkouts(self) -> int:
@@ -106,6 +112,7 @@ class Borrower:
 
     def release(self, con: Any, acquired_at: float) -> None:
         """Give ``con`` back (DBUtils rolls it back and caches or closes it); count the hold."""
+        self.acquired_at = 0.0  # before ``late`` is read below: see LeakDetector.check
         self._add_hold(perf_counter() - acquired_at)
         if self._unfolded() >= PENDING:  # one return per checkout: the three fill alike
             self.settle()
@@ -124,6 +131,8 @@ class Borrower:
         finally:
             if self._owner._closed:  # returned after close(): not to sit in the idle cache
                 self._close_pool()
+            if self.late is not None:  # a scanned checkout reported as leaked: it is back
+                self._owner.leak_detector.came_back(self, acquired_at)
 
     def acquire_snapshot(self) -> HistogramSnapshot:
         """This thread's finished acquire waits (its share of a run's per-thread table)."""
