@@ -35,6 +35,7 @@ from pooltui.core.tune.search import (
     Targets,
     confirm,
     confirmation_order,
+    confirmation_runs,
     distributions,
     in_space,
     params_of,
@@ -182,8 +183,8 @@ def test_the_sweep_points_seed_the_search_and_nothing_is_measured_twice(pg_dsn):
     confirmed = [t for t in search.candidates if t.confirmed]
     # the best two and, while it is a contender, the third: the pick is among them
     assert 2 <= len(confirmed) <= CONFIRMED + 1 and search.best in confirmed
-    # a run on a fresh pool each, rank order then reverse, as many runs as two batches had
-    each = 2 * FAST.runs_per_batch
+    # a run on a fresh pool each, rank order then reverse, as many runs as a trial may make
+    each = confirmation_runs(FAST)
     assert search.confirm_batches == search.confirm_runs == each * len(confirmed)
     for t in confirmed:  # judged by its interleaved runs alone, all runs kept
         assert t.confirmation is not None and len(t.confirmation.runs) == each
@@ -555,6 +556,12 @@ def measure_stub(config: PoolConfig, workload: Workload):
     return Measurement(config=config, workload=workload, runs=())
 
 
+def test_the_confirmation_gives_each_contender_a_trials_runs_and_both_orders():
+    assert confirmation_runs(Plan(runs_per_batch=2, max_batches=2)) == 4  # tune's default
+    assert confirmation_runs(Plan(runs_per_batch=2, max_batches=1)) == 2
+    assert confirmation_runs(Plan(runs_per_batch=1, max_batches=1)) == 2  # ABC CBA at least
+
+
 def test_the_confirmation_order_alternates_rank_and_reverse_order():
     a, b, c = "ABC"
     assert "".join(confirmation_order([a, b, c], 4)) == "ABCCBAABCCBA"  # type: ignore[list-item]
@@ -563,8 +570,8 @@ def test_the_confirmation_order_alternates_rank_and_reverse_order():
 
 def test_the_confirmation_runs_each_contender_on_fresh_pools_and_pools_its_tail(pg_dsn):
     """Two contenders by p99 in an open loop at 400/s with 0.2 s runs: each is measured again
-    2 x runs_per_batch times, interleaved, a fresh pool a run, and its runs are long enough
-    that together they pool the 1000 requests its p99 needs."""
+    as many times as a trial's batch has runs, interleaved, a fresh pool a run, and its runs
+    are long enough that together they pool the 1000 requests its p99 needs."""
     target = parse_dsn(pg_dsn)
     plan = Plan(run_s=0.2, runs_per_batch=2, max_batches=1, objective="p99_latency_ms",
                 min_requests=0)  # fmt: skip
@@ -578,10 +585,12 @@ def test_the_confirmation_runs_each_contender_on_fresh_pools_and_pools_its_tail(
     assert judged.needed == 1000
     checked, cost = confirm(target, trials, judged, False, stop=stop, targets=Targets(),
                             headroom=None)  # fmt: skip
-    assert cost.batches == cost.runs == 2 * 2 * plan.runs_per_batch and cost.ended_early == 0
+    each = confirmation_runs(plan)
+    assert each == plan.runs_per_batch  # one batch a trial: its runs
+    assert cost.batches == cost.runs == 2 * each and cost.ended_early == 0
     for t in checked:
         assert t.confirmed and t.confirmation is not None
-        assert len(t.confirmation.runs) == len(t.confirmation.closed) == 2 * plan.runs_per_batch
+        assert len(t.confirmation.runs) == len(t.confirmation.closed) == each
         assert t.confirmation.requests >= 1000 and not t.confirmation.low_confidence
         assert all(r.duration_s > plan.run_s for r in t.confirmation.runs)  # stretched
         assert t.value == t.confirmation.value("p99_latency_ms")

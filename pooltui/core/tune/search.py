@@ -601,6 +601,15 @@ def contenders(feasible: list[Trial], higher: bool) -> list[Trial]:
     return ranked[:2] + [t for t in ranked[2:] if in_reach(t)]
 
 
+def confirmation_runs(plan: Plan) -> int:
+    """Each contender's runs in the confirmation: as many as a measurement of the plan may
+    make (its batches' runs: 4 in tune's default plan), and at least one rank-order pass and
+    one reverse one (ABC CBA), so that no contender is always first. A plan of one batch
+    asked for quick measurements; its confirmation had been twice a trial's runs and, on a
+    small space, a third of tune's time (bench/tune_quality.py's 8-thread query)."""
+    return max(2, plan.max_batches * plan.runs_per_batch)
+
+
 def confirmation_order(ranked: Sequence[Trial], runs_each: int) -> list[Trial]:
     """Rank order then reverse (ABC CBA), repeated until each has ``runs_each`` runs (an odd
     count ends on a rank-order pass): every contender is as often early as late in a pass,
@@ -637,20 +646,20 @@ def confirm(
     headroom: int | None,
     also: Trial | None = None,
 ) -> tuple[list[Trial], Confirmation]:
-    """The contenders (the best feasible trials, see contenders()) measured again,
-    interleaved: each measurement one run on a fresh pool (pre-opened, one unmeasured run),
-    in rank order, then in reverse, and so on (ABC CBA ABC CBA: confirmation_order) until
-    each has the 2 x ``plan.runs_per_batch`` runs its two batches used to have, so it costs
-    the same runs and requests. Two pools of one configuration differ by 5-12 % for as long
-    as they live (bench/compare_noise.py), more than runs within one pool do: a run per pool
-    samples that pool-to-pool noise, where a batch per contender drew one or two pools' luck.
-    The pick judges them by these runs alone (``Trial.confirmation``): the best of many noisy
-    trials is the luckiest as often as the best (the winner's curse), and trials measured
-    minutes apart on a shared machine met different loads (a sweep point at a quiet moment
-    beat the grid's best by half: bench/tune_quality.py); side by side, they met the same.
-    A percentile's requests are gathered over all of a contender's runs, each run as long as
-    its trial's rate asks (confirmation_run_s). Every run is kept in the trial's measurement
-    too. A confirmation cut short (``stop``, a refusal) confirms nothing."""
+    """The contenders (the best feasible trials, see contenders()) measured again, interleaved:
+    each measurement one run on a fresh pool (pre-opened, one unmeasured run), in rank order,
+    then in reverse, and so on (ABC CBA ABC CBA: confirmation_order) until each has the runs a
+    measurement of the plan may make (confirmation_runs), so it costs the runs and requests a
+    trial could have. Two pools of one configuration differ by 5-12 % for as long as they live
+    (bench/compare_noise.py), more than runs within one pool do: a run per pool samples that
+    pool-to-pool noise, where a batch per contender drew one or two pools' luck. The pick judges
+    them by these runs alone (``Trial.confirmation``): the best of many noisy trials is the
+    luckiest as often as the best (the winner's curse), and trials measured minutes apart on a
+    shared machine met different loads (a sweep point at a quiet moment beat the grid's best by
+    half: bench/tune_quality.py); side by side, they met the same. A percentile's requests are
+    gathered over all of a contender's runs, each run as long as its trial's rate asks
+    (confirmation_run_s). Every run is kept in the trial's measurement too. A confirmation cut
+    short (``stop``, a refusal) confirms nothing."""
     feasible = [t for t in trials if t.feasible and math.isfinite(t.value)]
     if len(feasible) < 2:
         return trials, Confirmation()
@@ -658,7 +667,7 @@ def confirm(
     if also is not None and also.feasible and all(t.number != also.number for t in ranked):
         ranked.append(also)  # the leader's round-trip-free sibling, side by side with it
     figure = plan.objective
-    runs_each = 2 * plan.runs_per_batch
+    runs_each = confirmation_runs(plan)
     one_run = {
         t.number: replace(
             plan,

@@ -266,9 +266,10 @@ def point_seconds(request: TuneRequest) -> float:
 
 
 def confirm_seconds(request: TuneRequest) -> float:
-    """The best trials' interleaved runs (search.confirm: 2 x runs_per_batch each, a fresh
+    """The best trials' interleaved runs (search.confirm: a measurement's runs each, a fresh
     pool a run), after the search's own budget."""
-    return CONFIRMED * 2 * request.runs_per_batch * (request.run_s + RUN_OVERHEAD_S)
+    runs_each = max(2, request.max_batches * request.runs_per_batch)  # confirmation_runs
+    return CONFIRMED * runs_each * (request.run_s + RUN_OVERHEAD_S)
 
 
 def check_request(request: TuneRequest) -> None:
