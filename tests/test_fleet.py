@@ -74,6 +74,19 @@ def test_fleet_result_is_the_exact_merge_of_its_processes(tmp_path):
     )
 
 
+def test_a_process_whose_unmeasured_run_failed_makes_no_measured_run():
+    """What ends a process's unmeasured run (here a query the server rejects every time)
+    ends its measured one the same way: the process reports that error instead of a second
+    run of it."""
+    query = "SELECT * FROM pooltui_no_such_table"
+    workload = Workload(threads=1, duration_s=5.0, query=query)
+    fleet = run_fleet(demo_target(), PoolConfig(maxconnections=1), workload, 2, warmup_run_s=1.0)
+    assert len(fleet.processes) == 2 and fleet.result is None
+    for p in fleet.processes:
+        assert p.warmup_run is not None and p.warmup_run.fatal_error
+        assert p.result is None and p.error == p.warmup_run.fatal_error and not p.died
+
+
 def test_merged_percentiles_equal_those_of_the_concatenated_samples():
     """Snapshots pickled as the processes send them, added: the percentiles one histogram fed
     every sample gives, where averaging the processes' percentiles is wrong."""

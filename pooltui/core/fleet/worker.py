@@ -138,6 +138,11 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
         open_now = pool.snapshot(timings=False).open
         channel.send(READY, Ready(os.getpid(), open_now, frozenset(sent), warmup, warmup_run))
         go.wait()
+        if warmup_run is not None and warmup_run.fatal_error:
+            # what ended the unmeasured run ends the measured one the same way (a refused
+            # session setting, a query the server rejects): the error, not a second run of it
+            channel.send(FAILED, warmup_run.fatal_error)
+            return
         built = pool
 
         def on_sample(sample: Sample) -> None:
