@@ -518,9 +518,9 @@ def held_stack_lines(pool: InstrumentedPool) -> list[tuple[str, int]]:
     return [(code.co_name, line) for code, line in stack]
 
 
-def test_leak_detector_reuses_a_stack_only_where_it_is_the_same(sqlite_dsn, pools):
-    """The borrower walks a repeated stack once (leaks.WatchedBorrower._stack_of): a second
-    checkout from another line, or through another caller, must still get its own stack."""
+def test_leak_detector_takes_each_checkouts_own_stack(sqlite_dsn, pools):
+    """A watched checkout keeps its own acquiring stack: one from another line, or through
+    another caller, is told apart from the one before."""
     pool = pools(parse_dsn(sqlite_dsn), PoolConfig(maxconnections=2), leak_threshold_s=60)
     seen: list[list[tuple[str, int]]] = []
 
@@ -545,8 +545,8 @@ def test_leak_detector_reuses_a_stack_only_where_it_is_the_same(sqlite_dsn, pool
         ["checkout_here", "first_caller"],
         ["checkout_here", "second_caller"],
     ]
-    assert seen[0] == seen[1]  # the same stack: reused
-    test_name = "test_leak_detector_reuses_a_stack_only_where_it_is_the_same"
+    assert seen[0] == seen[1]  # the same call site twice: the same stack
+    test_name = "test_leak_detector_takes_each_checkouts_own_stack"
     assert seen[3][0][0] == seen[2][2][0] == test_name
     assert seen[3][0][1] != seen[2][2][1]  # the test's own checkout, not its second_caller()
     assert pool.leak_detector.watched == {}

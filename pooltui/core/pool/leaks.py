@@ -21,7 +21,6 @@ plain Borrower and no stack is taken.
 
 from __future__ import annotations
 
-import inspect
 import linecache
 import sys
 import threading
@@ -268,58 +267,22 @@ class ScannedBorrower(Borrower):
         owner.leak_detector.scan(self)
 
 
-# the flags of code whose frame can be suspended and resumed under another caller
-_SUSPENDABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-
-
 class WatchedBorrower(Borrower):
-    """A borrower while the leak detector is on: every checkout is registered with its stack.
+    """A borrower while the leak detector is on, for a thread that may hold several
+    connections or drop one and move on: every checkout is registered with its acquiring
+    stack, since the thread may be elsewhere when the leak is found. A load loop's worker
+    does not pay this (ScannedBorrower), so the stack is simply walked: ~3 us a checkout."""
 
-    As little as possible runs per checkout: in a saturated pool every other thread waits for
-    the connection this one holds, and any Python run then must also win the GIL from them
-    (64 threads on 8 connections paid ~23 us of CPU a request for a 3 us stack walk and an
-    object: 6 % of their throughput, bench/leak_detection.py). So a load loop's repeated
-    stack is walked once (``_walk``), and a checkout is a tuple.
-    """
-
-    __slots__ = (
-        "_at",
-        "_code",
-        "_detector",
-        "_late",
-        "_outer",
-        "_outer_at",
-        "_stack",
-        "_thread",
-        "_watched",
-    )
+    __slots__ = ("_late", "_thread", "_watched")
 
     def __init__(self, owner: InstrumentedPool) -> None:
         super().__init__(owner)
-        self._detector = owner.leak_detector
-        self._watched = self._detector.watched
-        self._late = self._detector.late
+        detector = owner.leak_detector
+        self._watched, self._late = detector.watched, detector.late
         self._thread = threading.current_thread().name  # a borrower serves one thread
-        # the last walked checkout: its caller's code and instruction, the caller's caller and
-        # its instruction, and the stack (see _walk)
-        self._code: CodeType | None = None
-        self._at = self._outer_at = -1
-        self._outer: FrameType | None = None
-        self._stack: Stack = ()
 
     def acquire(self, shareable: bool = True) -> Any:
-        frame = sys._getframe(1)
-        outer = frame.f_back
-        if (
-            outer is not None  # a thread's bottom frame has no caller
-            and outer is self._outer
-            and frame.f_code is self._code
-            and frame.f_lasti == self._at
-            and outer.f_lasti == self._outer_at
-        ):
-            stack = self._stack
-        else:
-            stack = self._walk(frame, outer)
+        stack = grab_stack(sys._getframe(1))
         con = Borrower.acquire(self, shareable)
         self._watched[id(con)] = (self.acquired_at, stack, self._thread)
         return con
@@ -327,31 +290,12 @@ class WatchedBorrower(Borrower):
     def release(self, con: Any, acquired_at: float) -> None:
         key = id(con)
         self._watched.pop(key, None)
-        if not self._late:  # nothing reported: the usual case
-            Borrower.release(self, con, acquired_at)
-            return
         late = self._late.pop(key, None)
         try:
             Borrower.release(self, con, acquired_at)
         finally:
             if late is not None:
-                self._detector.returned(late)
-
-    def _walk(self, frame: FrameType, outer: FrameType | None) -> Stack:
-        """The acquiring stack, walked, and kept for the next checkout (``acquire`` reuses it
-        when the caller's code is at the same instruction, called from the same frame at the
-        same instruction). Exact: a plain function's frame that is still running sits on the
-        same callers, each stopped at the same call, as when it was last seen. The caller is
-        compared by its code, not its frame: a load loop calls a new closure per request
-        (engine.requester), under a loop that lives as long as its thread. Instructions, not
-        lines: ``f_lineno`` scans a line table."""
-        stack = grab_stack(frame)
-        if outer is None or outer.f_code.co_flags & _SUSPENDABLE:  # its callers may change
-            self._outer = None
-        else:
-            self._outer, self._outer_at = outer, outer.f_lasti
-            self._code, self._at, self._stack = frame.f_code, frame.f_lasti, stack
-        return stack
+                self._owner.leak_detector.returned(late)
 
 
 _POOLTUI_FRAMES = frozenset({__file__, leases.__file__})
