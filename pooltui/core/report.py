@@ -110,6 +110,25 @@ def tail_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def leak_lines(result: RunResult, limit: int | None = None) -> list[str]:
+    """One entry per leak reported (the first ``limit``): how long, by whom, and its stack
+    (where it was taken, or where a load loop's worker held it when found)."""
+    lines = []
+    for leak in result.leaks[:limit]:
+        held = seconds(leak.held_s)
+        if not leak.returned:
+            held += " or more (not back when last seen)"
+        lines.append(
+            f"leak: held {held} by thread {leak.thread}, {leak.stack_title}:\n{leak.stack}"
+        )
+    if limit is not None and len(result.leaks) > limit:
+        lines.append(
+            f"and {count(len(result.leaks) - limit, 'more leak')}: `pooltui history --json` "
+            "has every one"
+        )
+    return lines
+
+
 def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
     stats = result.pool
     lines = []
@@ -170,11 +189,7 @@ def format_run(result: RunResult, warmup: WarmupResult | None = None) -> str:
             f"stall: no request completed from {seconds(stall.started_s)} to {until} "
             f"with up to {stall.in_flight} in flight"
         )
-    for leak in result.leaks:
-        lines.append(
-            f"leak: held {seconds(leak.held_s)} by thread {leak.thread}, "
-            f"{leak.stack_title}:\n{leak.stack}"
-        )
+    lines.extend(leak_lines(result))
     guards = result.guards
     lines.append(
         f"session: {'read-only' if guards.read_only else 'writes allowed'}, statement "

@@ -19,7 +19,7 @@ from pooltui.core.config import PARAMETER_HELP, POOL_FIELDS, WORKLOAD_FIELDS, Po
 from pooltui.core.history import RunHistory
 from pooltui.core.load import engine
 from pooltui.core.load.engine import RunResult
-from pooltui.core.numbers import figure, ms
+from pooltui.core.numbers import figure, ms, seconds
 from pooltui.core.pool import InstrumentedPool
 from pooltui.core.profiles import Profile, load_profile, user_profiles_dir
 from pooltui.core.targets import Target, parse_dsn
@@ -524,3 +524,25 @@ async def test_run_details_show_the_tail_of_a_starved_run(sqlite_dsn: str) -> No
         assert f"{len(result.starved)} starved (served < 10% of the mean)" in text
         assert "acquire timeout what-if" in text
         assert "finding: " in text and "unfair handoff" in text
+
+
+async def test_run_details_show_each_leak_with_its_stack(sqlite_dsn: str) -> None:
+    """The event log only says a leak was found; the details show where: a load loop's
+    worker's stack when it was found, inside the engine's request."""
+    config, workload = PoolConfig(maxconnections=1), Workload(threads=1, duration_s=1, hold_ms=400)
+    pool = InstrumentedPool(parse_dsn(sqlite_dsn), config, leak_threshold_s=0.1)
+    try:
+        result = engine.run(pool, workload)
+    finally:
+        pool.close()
+    assert result.leaks and all(leak.returned for leak in result.leaks)
+    history = RunHistory()
+    record = history.add(config, workload, result)
+    screen = RunDetailsScreen(history, history.group(record.number))
+    host = Host(screen)
+    async with host.run_test(size=(120, 80)) as pilot:
+        await opened(pilot)
+        text = " ".join(screen_text(host).split())
+        first = result.leaks[0]
+        assert f"leak: held {seconds(first.held_s)} by thread {first.thread}" in text
+        assert "held at, when found:" in text and "engine.py" in text and "in request" in text

@@ -163,9 +163,10 @@ class LeakDetector:
             started, stack, thread = late.checkout
             if ident:  # a scanned checkout: where its thread holds it now
                 text = format_stack(grab_stack(frames.get(ident))) or "(its thread has ended)"
-                whose = "where that thread holds it now follows"
+                whose = "the run's leak report has the stack it is held at"
             else:
-                text, whose = format_stack(stack), "the stack that acquired it follows"
+                text = format_stack(stack)
+                whose = "the run's leak report has the stack that took it"
             with self._lock:
                 if late.report is not None and late.reports is self._reports:
                     self._reports[late.report] = replace(self._reports[late.report], stack=text)

@@ -34,7 +34,7 @@ from pooltui.core.numbers import figure as number
 from pooltui.core.pool.lock_time import KINDS
 from pooltui.core.pool.stats import COUNTERS as STATS_COUNTERS
 from pooltui.core.pool.stats import GAUGES
-from pooltui.core.report import tail_lines
+from pooltui.core.report import leak_lines, tail_lines
 from pooltui.tui.screens.dialog import DialogScreen
 from pooltui.tui.screens.profiles import toml_value
 
@@ -388,6 +388,21 @@ def tail_text(record: RunRecord) -> Text:
     return Text("\n").join(Text(line, style="yellow" if line in findings else "") for line in lines)
 
 
+SHOWN_LEAKS = 5  # leak reports with their stacks in the details (the JSON history has all)
+
+
+def leaks_text(record: RunRecord) -> Text:
+    """The run's leak reports, each with its stack (the event log only says one was found)."""
+    entries = []
+    for entry in leak_lines(record.result, SHOWN_LEAKS):
+        head, _, stack = entry.partition("\n")
+        text = Text(head, style="yellow")
+        if stack:
+            text.append("\n" + stack, style="dim")
+        entries.append(text)
+    return Text("\n").join(entries)
+
+
 class RunDetailsScreen(DialogScreen[bool]):
     """A history row's figures, repeats and settings; ``l`` dismisses True to load its
     configuration."""
@@ -405,6 +420,8 @@ class RunDetailsScreen(DialogScreen[bool]):
     RunDetailsScreen #body { height: 1fr; scrollbar-size-vertical: 1; }
     RunDetailsScreen #tail { height: auto; padding-bottom: 1; }
     RunDetailsScreen #tail.-empty { display: none; }
+    RunDetailsScreen #leaks { height: auto; padding-bottom: 1; }
+    RunDetailsScreen #leaks.-empty { display: none; }
     RunDetailsScreen #tables { height: auto; }
     RunDetailsScreen #tables.-narrow { layout: vertical; }
     RunDetailsScreen #tables.-narrow > Static { width: 1fr; padding: 0 0 1 0; }
@@ -447,6 +464,8 @@ class RunDetailsScreen(DialogScreen[bool]):
                     yield Static(repeats_table(self.group), id="repeats")
                 tail = tail_text(self.group.runs[-1])  # the latest repeat's tail, in full
                 yield Static(tail, id="tail", classes="" if tail.plain else "-empty")
+                leaks = leaks_text(self.group.runs[-1])
+                yield Static(leaks, id="leaks", classes="" if leaks.plain else "-empty")
                 with Horizontal(id="tables"):
                     yield Static(figures_table(self.group, self.baseline), id="figures")
                     yield Static(settings_table(self.group, self.baseline), id="settings")
