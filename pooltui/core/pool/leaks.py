@@ -87,7 +87,7 @@ class Late:
     __slots__ = ("checkout", "report", "reports")
 
     def __init__(self, checkout: Checkout) -> None:
-        self.checkout = checkout  # a scanned checkout's has no stack: it is taken when found
+        self.checkout = checkout  # a scanned checkout's stack: where it was held when found
         self.report: int | None = None
         self.reports: list[LeakReport] | None = None
 
@@ -158,37 +158,35 @@ class LeakDetector:
                 held_past += 1
             scanned_past, found = self._scan(now, threshold)
             held_past += scanned_past
-        frames = sys._current_frames() if found else {}
-        for late, ident in [*((late, 0) for late in fresh), *found]:
+        for late, holding in [*((late, False) for late in fresh), *found]:
             started, stack, thread = late.checkout
-            if ident:  # a scanned checkout: where its thread holds it now
-                text = format_stack(grab_stack(frames.get(ident))) or "(its thread has ended)"
-                whose = "the run's leak report has the stack it is held at"
-            else:
-                text = format_stack(stack)
-                whose = "the run's leak report has the stack that took it"
+            text = format_stack(stack) or "(its thread has ended)"
             with self._lock:
                 if late.report is not None and late.reports is self._reports:
                     self._reports[late.report] = replace(self._reports[late.report], stack=text)
+            whose = "it is held at" if holding else "that took it"
             self.emit(
                 "leak",
                 f"A connection has been held for {seconds(now - started)}, "
                 f"longer than the leak threshold of {threshold:g} s, by thread "
-                f"{thread}; {whose}.",
+                f"{thread}; the run's leak report has the stack {whose}.",
                 text,
             )
         return held_past
 
-    def _scan(self, now: float, threshold: float) -> tuple[int, list[tuple[Late, int]]]:
+    def _scan(self, now: float, threshold: float) -> tuple[int, list[tuple[Late, bool]]]:
         """Under the lock: how many scanned checkouts are past the threshold, and those of
-        them reported now, each with its thread's ident (to take the stack it holds at).
+        them reported now (with True: their stack is where the thread holds it).
 
         A borrower's release clears ``acquired_at`` and then reads ``late``; here ``late`` is
         set and then ``acquired_at`` read again. So either the release sees the flag (and
         reports the return in came_back, under this lock) or this sees the release (and
-        reports nothing): the GIL runs each thread's two steps in its order."""
+        reports nothing): the GIL runs each thread's two steps in its order. The threads'
+        frames are read between the two reads of ``acquired_at``, and walked at once: the
+        checkout (begun before ``now``) was held throughout, so the stack is where it is held."""
         past = 0
-        fresh: list[tuple[Late, int]] = []
+        fresh: list[tuple[Late, bool]] = []
+        frames: dict[int, FrameType] | None = None
         for borrower in self.scanned:
             started = borrower.acquired_at
             if not started or now - started <= threshold:
@@ -201,15 +199,18 @@ class LeakDetector:
                     )
                 past += 1
                 continue
+            if frames is None:
+                frames = sys._current_frames()
             thread = borrower.thread_name
-            late = borrower.late = Late((started, (), thread))
+            stack = grab_stack(frames.get(borrower.thread_ident))
+            late = borrower.late = Late((started, stack, thread))
             if borrower.acquired_at != started:  # returned meanwhile
                 borrower.late = None
                 continue
             if len(self._reports) < MAX_LEAK_REPORTS:
                 late.report, late.reports = len(self._reports), self._reports
                 self._reports.append(LeakReport(now - started, thread, "", stack_at=HOLDING))
-            fresh.append((late, borrower.thread_ident))
+            fresh.append((late, True))
             past += 1
         return past, fresh
 
