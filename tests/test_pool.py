@@ -634,6 +634,25 @@ def test_a_load_loops_leak_is_read_off_its_borrower_and_shows_where_it_holds(pg_
     assert pool.check_leaks() == 0 and len(events) == 2  # the quick checkout: nothing
 
 
+def test_a_lease_on_a_load_loops_thread_is_watched_not_scanned(sqlite_dsn, pools):
+    """A load loop's thread that also checks out with ``pool.connection()`` gets a watched
+    borrower for it: a lease may be nested or outlive the loop's checkout, which a scanned
+    borrower (one checkout at a time) would lose."""
+    from pooltui.core.pool.leaks import ScannedBorrower, WatchedBorrower
+
+    pool, _events = leak_watched_pool(pools, sqlite_dsn, maxconnections=2, threshold_s=60)
+    loop = pool.borrower(one_at_a_time=True)
+    con = loop.acquire()
+    with pool.connection() as inner:  # nested, on the same thread
+        select_one(inner)
+        assert type(pool.borrower()) is WatchedBorrower
+        assert len(pool.leak_detector.watched) == 1  # the lease, with its stack
+        assert loop.acquired_at  # the loop's checkout is still seen
+    loop.release(con, loop.acquired_at)
+    assert type(loop) is ScannedBorrower and pool.borrower(one_at_a_time=True) is loop
+    assert pool.leak_detector.scanned == [loop] and pool.leak_detector.watched == {}
+
+
 def test_a_scanned_release_with_a_stale_flag_reports_nothing(sqlite_dsn, pools):
     """The flag check() set for a checkout that ended before it was seen (the race _scan
     guards against) is dropped by the next release, which reports no return."""

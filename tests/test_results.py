@@ -59,8 +59,8 @@ class RecordingPool(InstrumentedPool):
         super().__init__(*args, **kwargs)
         self.query_samples: list[float] = []
 
-    def borrower(self) -> _Recording:  # type: ignore[override]
-        return _Recording(super().borrower(), self.query_samples)
+    def borrower(self, one_at_a_time: bool = False) -> _Recording:  # type: ignore[override]
+        return _Recording(super().borrower(one_at_a_time), self.query_samples)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pooltui.core.checks import CheckReport
     from pooltui.core.faults.drill import DrillReport
     from pooltui.core.load.engine import RunResult, WarmupResult
+    from pooltui.core.pool.leaks import LeakReport
 
 
 def _rows(pairs: list[tuple[str, Any]]) -> str:
@@ -110,22 +111,27 @@ def tail_lines(result: RunResult) -> list[str]:
     return lines
 
 
-def leak_lines(result: RunResult, limit: int | None = None) -> list[str]:
-    """One entry per leak reported (the first ``limit``): how long, by whom, and its stack
-    (where it was taken, or where a load loop's worker held it when found)."""
+def leak_lines(result: RunResult) -> list[str]:
+    """The run's leaks, one entry per stack (a load loop's 64 workers held at one line are
+    one entry, not 64): the first's hold and thread, how many more and the longest hold, and
+    the stack (where it was taken, or where a load loop's worker held it when found)."""
+    by_stack: dict[tuple[str, str], list[LeakReport]] = {}
+    for leak in result.leaks:
+        by_stack.setdefault((leak.stack_at, leak.stack), []).append(leak)
     lines = []
-    for leak in result.leaks[:limit]:
-        held = seconds(leak.held_s)
-        if not leak.returned:
+    for leaks in by_stack.values():
+        first = leaks[0]
+        held = seconds(first.held_s)
+        if not first.returned:
             held += " or more (not back when last seen)"
-        lines.append(
-            f"leak: held {held} by thread {leak.thread}, {leak.stack_title}:\n{leak.stack}"
-        )
-    if limit is not None and len(result.leaks) > limit:
-        lines.append(
-            f"and {count(len(result.leaks) - limit, 'more leak')}: `pooltui history --json` "
-            "has every one"
-        )
+        head = f"leak: held {held} by thread {first.thread}"
+        if len(leaks) > 1:
+            longest = max(leak.held_s for leak in leaks)
+            head += (
+                f", and {count(len(leaks) - 1, 'more leak')} at this stack (the longest held "
+                f"{seconds(longest)})"
+            )
+        lines.append(f"{head}, {first.stack_title}:\n{first.stack}")
     return lines
 
 

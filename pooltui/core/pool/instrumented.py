@@ -46,7 +46,7 @@ from pooltui.core.errors import (
 )
 from pooltui.core.pool import _dbutils
 from pooltui.core.pool.histogram import HistogramSnapshot, LatencyHistogram
-from pooltui.core.pool.leaks import LeakDetector, LeakReport
+from pooltui.core.pool.leaks import LeakDetector, LeakReport, ScannedBorrower
 from pooltui.core.pool.leases import Borrower, Lease
 from pooltui.core.pool.lock_time import LockClock, timed_sql_pinger
 from pooltui.core.pool.raw_connection import RawConnection, proxy_class
@@ -397,17 +397,27 @@ class InstrumentedPool:
         """The calling thread's way into the pool (made on its first checkout, and anew after
         reset_interval). A load loop keeps it: ``acquire``/``release`` are the cheapest path.
         ``one_at_a_time``: this thread holds at most one connection and always returns it (a
-        load loop), so leak detection reads its checkouts instead of recording each; the
-        thread's first borrower decides."""
-        try:
-            borrower: Borrower = self._local.borrower  # a threading.local's attributes are untyped
-            return borrower
-        except AttributeError:
-            mine = self.leak_detector.borrower_class(one_at_a_time)(self)
-            with self._mutex:
-                self._borrowers.append(mine)
-                self._local.borrower = mine
+        load loop), so leak detection reads its checkouts instead of recording each. A
+        thread's first borrower decides, except that a checkout not made one at a time
+        (``with pool.connection()``) on a load loop's thread gets a borrower of its own: it
+        may be nested, or outlive the loop's."""
+        local = self._local
+        mine: Borrower | None = getattr(local, "borrower", None)
+        if mine is None:
+            return self._new_borrower("borrower", one_at_a_time)
+        if one_at_a_time or not isinstance(mine, ScannedBorrower):
             return mine
+        other: Borrower | None = getattr(local, "other", None)
+        return other if other is not None else self._new_borrower("other", False)
+
+    def _new_borrower(self, slot: str, one_at_a_time: bool) -> Borrower:
+        mine = self.leak_detector.borrower_class(one_at_a_time)(self)
+        with self._mutex:  # with reset_interval's: a borrower made during one is not lost
+            if isinstance(mine, ScannedBorrower):
+                self.leak_detector.scan(mine)
+            self._borrowers.append(mine)
+            setattr(self._local, slot, mine)
+        return mine
 
     def _count_rejection(self) -> None:
         with self._mutex:

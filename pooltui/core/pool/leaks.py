@@ -160,7 +160,9 @@ class LeakDetector:
             held_past += scanned_past
         for late, holding in [*((late, False) for late in fresh), *found]:
             started, stack, thread = late.checkout
-            text = format_stack(stack) or "(its thread has ended)"
+            text = format_stack(stack)
+            if holding and not text:
+                text = "(its thread has ended)"
             with self._lock:
                 if late.report is not None and late.reports is self._reports:
                     self._reports[late.report] = replace(self._reports[late.report], stack=text)
@@ -181,12 +183,12 @@ class LeakDetector:
         A borrower's release clears ``acquired_at`` and then reads ``late``; here ``late`` is
         set and then ``acquired_at`` read again. So either the release sees the flag (and
         reports the return in came_back, under this lock) or this sees the release (and
-        reports nothing): the GIL runs each thread's two steps in its order. The threads'
-        frames are read between the two reads of ``acquired_at``, and walked at once: the
-        checkout (begun before ``now``) was held throughout, so the stack is where it is held."""
+        reports nothing): the GIL runs each thread's two steps in its order. The thread's
+        frame is read and walked between the two reads of ``acquired_at``: the checkout
+        (begun before ``now``) was held throughout, so every frame walked is one the thread
+        held it in (the walk can yield the GIL, so the innermost may since have returned)."""
         past = 0
         fresh: list[tuple[Late, bool]] = []
-        frames: dict[int, FrameType] | None = None
         for borrower in self.scanned:
             started = borrower.acquired_at
             if not started or now - started <= threshold:
@@ -199,10 +201,8 @@ class LeakDetector:
                     )
                 past += 1
                 continue
-            if frames is None:
-                frames = sys._current_frames()
             thread = borrower.thread_name
-            stack = grab_stack(frames.get(borrower.thread_ident))
+            stack = grab_stack(sys._current_frames().get(borrower.thread_ident))
             late = borrower.late = Late((started, stack, thread))
             if borrower.acquired_at != started:  # returned meanwhile
                 borrower.late = None
@@ -265,8 +265,7 @@ class ScannedBorrower(Borrower):
         super().__init__(owner)
         thread = threading.current_thread()  # a borrower serves one thread
         self.thread_name = thread.name
-        self.thread_ident = thread.ident or 0
-        owner.leak_detector.scan(self)
+        self.thread_ident = thread.ident or 0  # the pool registers it (LeakDetector.scan)
 
 
 class WatchedBorrower(Borrower):

@@ -105,6 +105,7 @@ class Borrower:
             self.inside = 0.0
         self.acquired_at = now = perf_counter()
         if self._owner._closed:  # closed while we waited: hand nothing out
+            self.acquired_at = 0.0  # and hold nothing (a scanned borrower's leak is read here)
             con.close()
             self._owner._check_open()
         self._add_wait(now - started)

@@ -41,6 +41,7 @@ from pooltui.core.tune.search import (
     Space,
     Targets,
     Trial,
+    confirmation_runs,
     run_search,
 )
 from pooltui.core.tune.sweep import Point, Sweep, run_sweep, size_config
@@ -268,8 +269,8 @@ def point_seconds(request: TuneRequest) -> float:
 def confirm_seconds(request: TuneRequest) -> float:
     """The best trials' interleaved runs (search.confirm: a measurement's runs each, a fresh
     pool a run), after the search's own budget."""
-    runs_each = max(2, request.max_batches * request.runs_per_batch)  # confirmation_runs
-    return CONFIRMED * runs_each * (request.run_s + RUN_OVERHEAD_S)
+    plan = Plan(runs_per_batch=request.runs_per_batch, max_batches=request.max_batches)
+    return CONFIRMED * confirmation_runs(plan) * (request.run_s + RUN_OVERHEAD_S)
 
 
 def check_request(request: TuneRequest) -> None:

@@ -388,13 +388,10 @@ def tail_text(record: RunRecord) -> Text:
     return Text("\n").join(Text(line, style="yellow" if line in findings else "") for line in lines)
 
 
-SHOWN_LEAKS = 5  # leak reports with their stacks in the details (the JSON history has all)
-
-
 def leaks_text(record: RunRecord) -> Text:
     """The run's leak reports, each with its stack (the event log only says one was found)."""
     entries = []
-    for entry in leak_lines(record.result, SHOWN_LEAKS):
+    for entry in leak_lines(record.result):
         head, _, stack = entry.partition("\n")
         text = Text(head, style="yellow")
         if stack:
