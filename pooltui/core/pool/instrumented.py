@@ -411,6 +411,7 @@ class InstrumentedPool:
         return other if other is not None else self._new_borrower("other", False)
 
     def _new_borrower(self, slot: str, one_at_a_time: bool) -> Borrower:
+        """Made, counted in snapshots and (scanned) watched for leaks, kept in ``slot``."""
         mine = self.leak_detector.borrower_class(one_at_a_time)(self)
         with self._mutex:  # with reset_interval's: a borrower made during one is not lost
             if isinstance(mine, ScannedBorrower):
