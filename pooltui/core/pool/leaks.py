@@ -150,11 +150,8 @@ class LeakDetector:
                         late.report, late.reports = len(self._reports), self._reports
                         self._reports.append(LeakReport(now - started, checkout[2], ""))
                     fresh.append(late)
-                elif late.report is not None and late.reports is self._reports:
-                    # its report says how long it has been now
-                    self._reports[late.report] = replace(
-                        self._reports[late.report], held_s=now - started
-                    )
+                else:  # its report says how long it has been now
+                    self._amend(late, held_s=now - started)
                 held_past += 1
             scanned_past, found = self._scan(now, threshold)
             held_past += scanned_past
@@ -164,8 +161,7 @@ class LeakDetector:
             if holding and not text:
                 text = "(its thread has ended)"
             with self._lock:
-                if late.report is not None and late.reports is self._reports:
-                    self._reports[late.report] = replace(self._reports[late.report], stack=text)
+                self._amend(late, stack=text)
             whose = "it is held at" if holding else "that took it"
             self.emit(
                 "leak",
@@ -195,10 +191,7 @@ class LeakDetector:
                 continue
             late = borrower.late
             if late is not None and late.checkout[0] == started:  # reported: how long now
-                if late.report is not None and late.reports is self._reports:
-                    self._reports[late.report] = replace(
-                        self._reports[late.report], held_s=now - started
-                    )
+                self._amend(late, held_s=now - started)
                 past += 1
                 continue
             thread = borrower.thread_name
@@ -225,17 +218,20 @@ class LeakDetector:
         """A reported connection came back: say so, and let its report carry the whole hold."""
         started, _stack, thread = late.checkout
         held = perf_counter() - started
-        with self._lock:  # its report, if it is this interval's (reset() starts a new list)
-            if late.report is not None and late.reports is self._reports:
-                self._reports[late.report] = replace(
-                    self._reports[late.report], held_s=held, returned=True
-                )
+        with self._lock:
+            self._amend(late, held_s=held, returned=True)
         self.emit(
             "leak_returned",
             f"A connection reported as leaked was returned after {seconds(held)} "
             f"(thread {thread}).",
             "",
         )
+
+    def _amend(self, late: Late, **changes: Any) -> None:
+        """Under the lock: ``late``'s report, changed, if it has one in this interval's list
+        (reset() starts a new list, where its index means another checkout's report)."""
+        if late.report is not None and late.reports is self._reports:
+            self._reports[late.report] = replace(self._reports[late.report], **changes)
 
     def reports(self) -> list[LeakReport]:
         """The leaks reported since the interval began, oldest first."""
