@@ -21,7 +21,8 @@ from pooltui.core.targets import parse_dsn
 from pooltui.tui.app import PoolTuiApp, make_app
 from pooltui.tui.messages import BurstFinished
 from pooltui.tui.widgets.event_log import EventLog
-from pooltui.tui.widgets.gauge import Gauge
+from pooltui.tui.widgets.gauge import GaugeRow
+from pooltui.tui.widgets.live_panel import LivePanel
 from pooltui.tui.widgets.param_panel import ParamPanel
 from pooltui.tui.widgets.slider import Slider
 
@@ -100,8 +101,8 @@ class Console:
     def slider(self, name: str) -> Slider:
         return self.app.tune.query_one(f"#param-{name}", Slider)
 
-    def gauge(self, name: str) -> Gauge:
-        return self.app.tune.query_one(f"#gauge-{name}", Gauge)
+    def gauge(self, name: str) -> GaugeRow:
+        return self.app.tune.query_one(LivePanel).gauges.row(name)
 
     def status(self) -> str:
         return str(self.app.tune.query_one("#status", Static).render())

@@ -18,8 +18,8 @@ from pooltui.tui.app import PoolTuiApp
 from pooltui.tui.messages import BurstFinished
 from pooltui.tui.screens.tune import WrappingFooter, footer_rows
 from pooltui.tui.widgets.event_log import EventLog
-from pooltui.tui.widgets.gauge import Gauge
 from pooltui.tui.widgets.history_table import HistoryTable
+from pooltui.tui.widgets.live_panel import GAUGES, LivePanel
 from pooltui.tui.widgets.param_panel import ParamPanel
 from pooltui.tui.widgets.slider import Slider
 
@@ -252,11 +252,10 @@ async def test_gauge_bars_line_up_with_two_digit_limits(sqlite_dsn):
     )
     async with console.run() as pilot:
         await pilot.pause()
-        ends = set()
-        for gauge in console.app.tune.query(Gauge).results(Gauge):
-            if gauge.display:
-                ends.add(gauge.render().plain.index("]"))
-        assert len(ends) == 1, ends
+        gauges = console.app.tune.query_one(LivePanel).gauges
+        names = [name for name, _label in GAUGES if console.gauge(name).display]
+        ends = {gauges.text(name).index("]") for name in [*names, "oldest_wait"]}
+        assert len(names) == 5 and len(ends) == 1, ends
 
 
 async def test_a_shared_gauge_shows_when_the_pool_shares(sqlite_dsn):

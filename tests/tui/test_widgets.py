@@ -9,6 +9,8 @@ from textual.widget import Widget
 from textual.widgets import Button
 
 from pooltui.tui.widgets import Gauge, Slider, StatCounters, TrendPlot
+from pooltui.tui.widgets.gauge import GaugeRow
+from pooltui.tui.widgets.gauge_stack import GaugeStack
 from pooltui.tui.widgets.live_panel import wait_text
 from pooltui.tui.widgets.trend_plot import BRAILLE_BASE, BRAILLE_DOTS, format_number
 
@@ -229,12 +231,12 @@ async def test_gauge_full_and_back():
         await pilot.pause()
         assert line(gauge).endswith("8/8")
         assert Gauge.EMPTY not in bar_of(gauge)
-        assert gauge.is_full
+        assert gauge.row.is_full
         full = gauge.get_component_rich_style("gauge--bar-full")
         assert full != gauge.get_component_rich_style("gauge--bar")  # drawn as an alarm
         gauge.update(7)
         await pilot.pause()
-        assert not gauge.is_full
+        assert not gauge.row.is_full
         assert Gauge.EMPTY in bar_of(gauge)
         gauge.update(1, maximum=1000)  # tiny but non-zero still shows one cell
         await pilot.pause()
@@ -249,7 +251,7 @@ async def test_gauge_unlimited_shows_infinity():
         gauge.update(5, mark=3)
         await pilot.pause()
         assert line(gauge).endswith("5/∞")
-        assert gauge.has_class("-unlimited") and not gauge.is_full
+        assert gauge.has_class("-unlimited") and not gauge.row.is_full
         assert Gauge.FILL not in bar_of(gauge) and Gauge.MARK not in bar_of(gauge)
 
 
@@ -262,10 +264,10 @@ async def test_gauge_of_an_age_shows_its_text_and_keeps_the_bar():
         await pilot.pause()
         assert line(gauge).endswith("] 1.2/4.9 s")
         assert abs(bar_of(gauge).count(Gauge.FILL) / len(bar_of(gauge)) - 1200 / 4900) < 0.1
-        assert not gauge.is_full
+        assert not gauge.row.is_full
         gauge.update(4900, 4900, 0, text="4.9/4.9 s")  # the longest wait is going on now
         await pilot.pause()
-        assert gauge.is_full and Gauge.EMPTY not in bar_of(gauge)
+        assert gauge.row.is_full and Gauge.EMPTY not in bar_of(gauge)
         gauge.update(3)  # no text: the counts again
         await pilot.pause()
         assert line(gauge).endswith("3/4900")
@@ -300,6 +302,49 @@ async def test_gauge_mark_sits_between_cells_at_its_fraction():
         gauge.update(6, mark=0)
         await pilot.pause()
         assert Gauge.MARK not in bar_of(gauge)
+
+
+async def test_a_gauge_stack_draws_its_rows_as_gauges_do_and_leaves_out_a_hidden_one():
+    """The live panel's gauges are rows of one widget (fewer widgets per frame): each row is
+    drawn as a Gauge of the same width is, a calm row is not drawn as an alarm when full, and
+    a hidden row takes no line."""
+    rows = [
+        ("open", GaugeRow("open", maximum=8, label_width=11)),
+        ("shared", GaugeRow("shared", maximum=2, label_width=11)),
+        ("idle", GaugeRow("idle", maximum=4, label_width=11, calm_when_full=True)),
+    ]
+    stack = GaugeStack(rows)
+    alone = Gauge("open", maximum=8, label_width=11)
+    app = Harness(stack, alone)
+    async with app.run_test(size=(50, 6)) as pilot:
+        stack.update("open", 6, mark=4)
+        alone.update(6, mark=4)
+        stack.update("idle", 4)
+        stack.show("shared", False)
+        await pilot.pause()
+        assert stack.size.height == 2 and [r.label for r in stack.rows] == ["open", "idle"]
+        assert line(stack, 0) == line(alone) == stack.text("open")
+        assert line(stack, 1) == stack.text("idle") and stack.row("idle").is_full
+        calm = [s.style for s in stack.render_line(1) if GaugeRow.FILL in s.text]
+        assert calm == [stack.get_component_rich_style("gauge--bar")]  # full, yet no alarm
+        stack.update("open", 8)
+        await pilot.pause()
+        alarm = {s.style for s in stack.render_line(0) if GaugeRow.FILL in s.text}
+        assert alarm == {
+            stack.get_component_rich_style("gauge--bar-full")
+        }  # both sides of the mark
+        stack.show("shared", True)
+        await pilot.pause()
+        assert stack.size.height == 3 and line(stack, 1) == stack.text("shared")
+
+
+def test_a_gauge_row_says_whether_its_drawing_changed():
+    """What spares a repaint: a sample that changes nothing a row draws repaints nothing."""
+    row = GaugeRow("waiting", maximum=64)
+    assert row.update(3) and not row.update(3)
+    assert not row.update(3, maximum=64) and row.update(3, maximum=32)
+    assert row.update(3, text="3 ms") and not row.update(3, text="3 ms") and row.update(3)
+    assert row.set_value_width(9) and not row.set_value_width(9)
 
 
 # ---------------------------------------------------------------- TrendPlot

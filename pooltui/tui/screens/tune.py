@@ -280,6 +280,8 @@ class TuneScreen(Screen[None]):
         self._rechecking = False
         self._last_param: Widget | None = None  # the control 1 focuses again
         self._wizard_memory: WizardMemory | None = None  # the wizard's answers, kept
+        self._live: LivePanel | None = None
+        self._status_line: Static | None = None
 
     @property
     def pooltui(self) -> PoolTuiApp:
@@ -292,6 +294,21 @@ class TuneScreen(Screen[None]):
     @property
     def events(self) -> EventLog:
         return self.query_one(EventLog)
+
+    @property
+    def live(self) -> LivePanel:
+        """The live panel, looked up once (never recomposed): a sample's handler walked the
+        DOM for it three times, and the status line once more."""
+        if self._live is None:
+            self._live = self.query_one(LivePanel)
+        return self._live
+
+    @property
+    def status_line(self) -> Static:
+        """The status line under the header, looked up once too."""
+        if self._status_line is None:
+            self._status_line = self.query_one("#status", Static)
+        return self._status_line
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -416,7 +433,7 @@ class TuneScreen(Screen[None]):
             # screen repainted 5 times a second made every frame repaint the whole width
             stop = " · stopping…" if self.stopping else " · s stops"
             text = f"▶ {running}{self._trouble}{stop}"
-            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.0f} / {self._duration:g} s")
+            self.live.show_elapsed(f"{self._elapsed:.0f} / {self._duration:g} s")
         elif self.running == "comparison" and self._ab is not None:
             ab = self._ab
             text = (
@@ -424,7 +441,7 @@ class TuneScreen(Screen[None]):
                 + self._trouble
                 + (" · stopping…" if self.stopping else " · s stops")
             )
-            self.query_one(LivePanel).show_elapsed(f"{self._elapsed:.0f} s")
+            self.live.show_elapsed(f"{self._elapsed:.0f} s")
         elif self.running:
             text = f"▶ {self.running}…"
         elif not panel.is_ok:
@@ -455,7 +472,7 @@ class TuneScreen(Screen[None]):
             )
         if text != self._status_text:  # one fixed row: no layout pass needed
             self._status_text = text
-            self.query_one("#status", Static).update(text, layout=False)
+            self.status_line.update(text, layout=False)
 
     def _show_limits(self) -> None:
         effective = self.panel.validation.effective
@@ -469,7 +486,7 @@ class TuneScreen(Screen[None]):
         )
 
     def _show_stats(self, stats: PoolStats, threads: int, *, running: bool = False) -> None:
-        self.query_one(LivePanel).show_stats(stats, threads, self._run_errors, running=running)
+        self.live.show_stats(stats, threads, self._run_errors, running=running)
 
     def _poll(self) -> None:
         """Between runs: the pool as it is now (a lock-free read, it never blocks)."""
@@ -517,13 +534,13 @@ class TuneScreen(Screen[None]):
         self._run_id += 1
         self.stopping = False
         # the last run's client-CPU note (and one held for its next second) goes with it
-        self.query_one(LivePanel).show_client_cpu(None)
+        self.live.show_client_cpu(None)
         self.running = what
         self._show_status()
         return self._run_id
 
     def _finish(self) -> None:
-        self.query_one(LivePanel).show_elapsed("")  # the box's title says a run goes on
+        self.live.show_elapsed("")  # the box's title says a run goes on
         self.running = None
         self.stopping = False
         self._stop = None
@@ -615,7 +632,7 @@ class TuneScreen(Screen[None]):
         self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
         self._client_cpu_logged = False
         self._run_threads, self._duration = workload.threads, workload.duration_s
-        self.query_one(LivePanel).clear_plots()
+        self.live.clear_plots()
         run_id = self._start("burst")
         rebuild = " (building the pool)" if session.needs_build(config) else ""
         self._burst_number = self.pooltui.history.next_number
@@ -659,7 +676,7 @@ class TuneScreen(Screen[None]):
         self._stop = session.start_run()
         self._run_errors, self._elapsed, self._trouble = 0, 0.0, ""
         self._run_threads = max(side.workload.threads for side in sides.values())
-        self.query_one(LivePanel).clear_plots()
+        self.live.clear_plots()
         run_id = self._start("comparison")
         b_changes = describe_changes(base, panel.config, panel.workload, base.target)
         self.events.add(
@@ -1259,7 +1276,7 @@ class TuneScreen(Screen[None]):
         with self.app.batch_update():
             self._note_client_cpu(sample)
             self._show_stats(sample.stats, self._run_threads, running=not sample.final)
-            live = self.query_one(LivePanel)
+            live = self.live
             if plottable(sample, self.SAMPLE_INTERVAL_S):
                 # an interval in which nothing completed has no latency: a gap on the plots
                 # and "-" in their headers, not a 0.00 ms that reads as instant (a stall)
@@ -1280,9 +1297,7 @@ class TuneScreen(Screen[None]):
         if sample.final:  # its CPU interval includes the end of the run
             return
         saturated = sample.client_saturated
-        self.query_one(LivePanel).show_client_cpu(
-            sample.client_cores if saturated else None, live=True
-        )
+        self.live.show_client_cpu(sample.client_cores if saturated else None, live=True)
         if saturated and not self._client_cpu_logged:
             self._client_cpu_logged = True
             self.events.add(
@@ -1359,7 +1374,7 @@ class TuneScreen(Screen[None]):
             log.add("warning", f"run #{record.number}: {advice.message}")
         self._trouble = ""
         client = result.client  # the plots now show the whole run: so do their headers
-        live = self.query_one(LivePanel)
+        live = self.live
         live.show_client_cpu(client.cores if client.saturated else None)
         live.show_run(  # a run in which nothing completed has no p95: its last sample's "-"
             result.throughput_rps,

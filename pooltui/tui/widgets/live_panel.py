@@ -11,13 +11,14 @@ import math
 from time import perf_counter
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widget import Widget
 
 from pooltui.core.load.results import Sample
 from pooltui.core.numbers import figure
 from pooltui.core.pool.stats import PoolStats
-from pooltui.tui.widgets.gauge import Gauge
+from pooltui.tui.widgets.gauge import GaugeRow
+from pooltui.tui.widgets.gauge_stack import GaugeStack
 from pooltui.tui.widgets.stat_counters import StatCounters
 from pooltui.tui.widgets.trend_plot import TrendPlot, format_number
 
@@ -92,12 +93,7 @@ class LivePanel(Widget):
             border: round $primary 45%;
             border-title-color: $accent;
         }
-        & #gauges { width: 1fr; height: auto; padding: 0 1; }
-        /* a full idle cache or a pool open to its limit is normal, not an alarm */
-        & #gauge-idle, & #gauge-open {
-            & > .gauge--bar-full { color: $success; }
-            & > .gauge--value-full { color: $foreground; text-style: none; }
-        }
+        & #gauges { padding: 0 1; }
         & #counters { width: 24; padding: 0 1; border-left: vkey $primary 45%; }
         & #plots {
             height: 7;
@@ -129,6 +125,8 @@ class LivePanel(Widget):
         self._shown_wait = ""
         self._value_width = 0
         self._plot_widgets: list[TrendPlot] = []
+        self._gauge_stack: GaugeStack | None = None
+        self._pool_box: Widget | None = None
         self._plots_drawn_at = -math.inf
         self._plots_pending = False
         self._counters_pending: dict[str, float] | None = None
@@ -136,25 +134,30 @@ class LivePanel(Widget):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="live"):
-            with Vertical(id="gauges"):
-                for name, label in GAUGES:
-                    yield Gauge(
-                        label, id=f"gauge-{name}", label_width=11, value_width=WAIT_TEXT_WIDTH
+            yield GaugeStack(
+                (
+                    (
+                        name,
+                        GaugeRow(
+                            label,
+                            label_width=11,
+                            value_width=WAIT_TEXT_WIDTH,
+                            # a full idle cache or a pool open to its limit is no alarm
+                            calm_when_full=name in ("idle", "open"),
+                        ),
                     )
-                yield Gauge(
-                    "oldest wait",
-                    id="gauge-oldest_wait",
-                    label_width=11,
-                    value_width=WAIT_TEXT_WIDTH,
-                )
+                    for name, label in (*GAUGES, ("oldest_wait", "oldest wait"))
+                ),
+                id="gauges",
+            )
             yield StatCounters(COUNTERS, id="counters")
         with Horizontal(id="plots"):
             for name, title, unit in PLOTS:
                 yield TrendPlot(title, unit, id=f"plot-{name}", whole=name == "waiting")
 
     def on_mount(self) -> None:
-        self.query_one("#live").border_title = "Pool"
-        self.query_one("#gauge-shared").display = False  # until a pool shares
+        self._box().border_title = "Pool"
+        self.gauges.show("shared", False)  # until a pool shares
         self.query_one("#plots").border_title = "Live"
 
     def show_stats(
@@ -180,13 +183,13 @@ class LivePanel(Widget):
             ),
         }
         width = value_width(limit, cached, threads, shares)
+        gauges = self.gauges
         with self.app.batch_update():
             if width != self._value_width:
                 self._value_width = width
-                for gauge in self.query(Gauge).results(Gauge):
-                    gauge.set_value_width(width)
+                gauges.set_value_width(width)
             if self._shown.get("shared", (0, -1, 0))[1] != shares:
-                self.query_one("#gauge-shared").display = shares > 0
+                gauges.show("shared", shares > 0)
             for name, values in shown.items():
                 if self._shown.get(name) == values:
                     continue
@@ -196,7 +199,7 @@ class LivePanel(Widget):
                     if not running:
                         self._flush_counters()
                 else:
-                    self.query_one(f"#gauge-{name}", Gauge).update(*values)
+                    gauges.update(name, *values)
             self._show_oldest_wait(stats)
 
     def _show_oldest_wait(self, stats: PoolStats) -> None:
@@ -206,8 +209,8 @@ class LivePanel(Widget):
         if self._shown_wait == text:
             return
         self._shown_wait = text
-        self.query_one("#gauge-oldest_wait", Gauge).update(
-            round(age), max(round(peak), OLDEST_WAIT_FLOOR_MS), 0, text=text
+        self.gauges.update(
+            "oldest_wait", round(age), max(round(peak), OLDEST_WAIT_FLOOR_MS), 0, text=text
         )
 
     def push(
@@ -244,6 +247,19 @@ class LivePanel(Widget):
             self.query_one(StatCounters).update(self._counters_pending)
             self._counters_pending = None
 
+    @property
+    def gauges(self) -> GaugeStack:
+        """The pool's gauges, one row each (``GAUGES`` and the oldest wait)."""
+        if self._gauge_stack is None:  # looked up once, as the plots are
+            self._gauge_stack = self.query_one("#gauges", GaugeStack)
+        return self._gauge_stack
+
+    def _box(self) -> Widget:
+        """The pool's box (``#live``), whose border carries the run's time and CPU note."""
+        if self._pool_box is None:
+            self._pool_box = self.query_one("#live")
+        return self._pool_box
+
     def _plots(self) -> list[TrendPlot]:
         if not self._plot_widgets:  # looked up once: four query_one calls per sample add up
             self._plot_widgets = [
@@ -262,7 +278,7 @@ class LivePanel(Widget):
         repainted the whole box with its border, five times a second. Its coming and going
         show at once."""
         text = f"client CPU-bound: {figure(cores, 'cores')} cores" if cores is not None else ""
-        box = self.query_one("#live")
+        box = self._box()
         if live and bool(text) == bool(box.border_subtitle):
             self._client_cpu_pending = text
             return
@@ -275,7 +291,7 @@ class LivePanel(Widget):
         a changed title repaints the whole box, and at every sample (0.2 s) that was a quarter
         of a burst's painting (bench/ui_responsiveness.py). A client-CPU figure held since the
         last second goes up with it, in the same repaint."""
-        box = self.query_one("#live")
+        box = self._box()
         title = f"Pool · {text}" if text else "Pool"
         if box.border_title != title:
             with self.app.batch_update():
