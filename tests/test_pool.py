@@ -634,6 +634,62 @@ def test_a_load_loops_leak_is_read_off_its_borrower_and_shows_where_it_holds(pg_
     assert pool.check_leaks() == 0 and len(events) == 2  # the quick checkout: nothing
 
 
+def test_a_return_while_its_leak_is_told_comes_after_the_leak(sqlite_dsn, pools, monkeypatch):
+    """check() formats a leak's stack outside its lock: a load loop's connection returned
+    meanwhile is said after its leak, never before it (an event log read "returned" first)."""
+    from pooltui.core.pool import leaks
+
+    pool, events = leak_watched_pool(pools, sqlite_dsn, maxconnections=1, threshold_s=0.05)
+    holding, done = threading.Event(), threading.Event()
+    worker = threading.Thread(target=hold_in_a_load_loop, args=(pool, holding, done))
+    formatted = leaks.format_stack
+
+    def returned_while_formatting(stack: leaks.Stack) -> str:
+        done.set()  # the worker returns its connection now, before the leak is emitted
+        worker.join(10)
+        return formatted(stack)
+
+    worker.start()
+    try:
+        assert holding.wait(10)
+        monkeypatch.setattr(leaks, "format_stack", returned_while_formatting)
+        eventually(lambda: pool.check_leaks(), 1, "the loop's held connection as a leak")
+    finally:
+        done.set()
+        worker.join(10)
+    assert [e.kind for e in events] == ["leak", "leak_returned"]
+    [report] = pool.leak_reports()
+    assert report.returned and report.held_s > 0.05
+
+
+def test_a_watched_return_before_its_leak_is_told_waits_for_it(monkeypatch):
+    """The same for a watched checkout: the return seen while the leak is formatted is said
+    after it; one whose leak was never told (back before check saw it) says nothing."""
+    from pooltui.core.pool import leaks
+
+    events: list[str] = []
+    detector = leaks.LeakDetector(0.01, lambda kind, _message, _detail: events.append(kind))
+    long_ago = time.perf_counter() - 1.0
+    detector.watched[1] = (long_ago, (), "worker")
+    formatted = leaks.format_stack
+
+    def returned_while_formatting(stack: leaks.Stack) -> str:
+        late = detector.late.pop(1)  # what the borrower's release does
+        del detector.watched[1]
+        detector.returned(late)
+        assert events == []  # not before its leak
+        return formatted(stack)
+
+    monkeypatch.setattr(leaks, "format_stack", returned_while_formatting)
+    assert detector.check() == 1
+    assert events == ["leak", "leak_returned"]
+    [report] = detector.reports()
+    assert report.returned
+    never_told = leaks.Late((long_ago, (), "other"))
+    detector.returned(never_told)
+    assert events == ["leak", "leak_returned"]
+
+
 def test_a_lease_on_a_load_loops_thread_is_watched_not_scanned(sqlite_dsn, pools):
     """A load loop's thread that also checks out with ``pool.connection()`` gets a watched
     borrower for it: a lease may be nested or outlive the loop's checkout, which a scanned

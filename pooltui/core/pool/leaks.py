@@ -15,8 +15,9 @@ While the detector is on, a thread checks out through one of two borrowers:
 
 ``LeakDetector.check`` (run by every ``snapshot()`` and every engine sample: no timer thread of
 its own) reports once each connection held past the threshold, as a ``leak`` event with that
-stack, and a ``leak_returned`` event when it comes back. While it is off, threads use the
-plain Borrower and no stack is taken.
+stack, and a ``leak_returned`` event when it comes back, always after its ``leak`` (a stack
+is formatted outside the lock, and a return meanwhile waits for it: ``Late.announced``). While
+it is off, threads use the plain Borrower and no stack is taken.
 """
 
 from __future__ import annotations
@@ -82,14 +83,18 @@ Checkout = tuple[float, Stack, str]
 class Late:
     """A watched checkout held past the threshold and reported: its report's index in the
     interval's list of reports (None past MAX_LEAK_REPORTS), and that list: after reset()
-    the index means another checkout's report in the new list."""
+    the index means another checkout's report in the new list. ``announced``: its ``leak``
+    event is out; a return before that waits in ``returned_after`` for ``check`` to say it
+    after the leak (a return must never be read before the leak it ends)."""
 
-    __slots__ = ("checkout", "report", "reports")
+    __slots__ = ("announced", "checkout", "report", "reports", "returned_after")
 
-    def __init__(self, checkout: Checkout) -> None:
+    def __init__(self, checkout: Checkout, *, announced: bool = False) -> None:
         self.checkout = checkout  # a scanned checkout's stack: where it was held when found
         self.report: int | None = None
         self.reports: list[LeakReport] | None = None
+        self.announced = announced
+        self.returned_after: float | None = None
 
 
 class LeakDetector:
@@ -170,6 +175,11 @@ class LeakDetector:
                 f"{thread}; the run's leak report has the stack {whose}.",
                 text,
             )
+            with self._lock:
+                late.announced = True
+                held = late.returned_after
+            if held is not None:  # it came back while its stack was formatted
+                self._emit_returned(late, held)
         return held_past
 
     def _scan(self, now: float, threshold: float) -> tuple[int, list[tuple[Late, bool]]]:
@@ -215,11 +225,18 @@ class LeakDetector:
             self.returned(late)
 
     def returned(self, late: Late) -> None:
-        """A reported connection came back: say so, and let its report carry the whole hold."""
-        started, _stack, thread = late.checkout
-        held = perf_counter() - started
+        """A reported connection came back: say so (after its leak event: ``check`` says it
+        if that is not out yet), and let its report carry the whole hold."""
+        held = perf_counter() - late.checkout[0]
         with self._lock:
             self._amend(late, held_s=held, returned=True)
+            if not late.announced:
+                late.returned_after = held
+                return
+        self._emit_returned(late, held)
+
+    def _emit_returned(self, late: Late, held: float) -> None:
+        thread = late.checkout[2]
         self.emit(
             "leak_returned",
             f"A connection reported as leaked was returned after {seconds(held)} "
