@@ -690,6 +690,24 @@ def test_a_watched_return_before_its_leak_is_told_waits_for_it(monkeypatch):
     assert events == ["leak", "leak_returned"]
 
 
+def test_a_leak_whose_stack_cannot_be_read_is_still_told_and_so_is_its_return(monkeypatch):
+    from pooltui.core.pool import leaks
+
+    events: list[str] = []
+    detector = leaks.LeakDetector(0.01, lambda kind, _message, _detail: events.append(kind))
+    detector.watched[1] = (time.perf_counter() - 1.0, (), "worker")
+
+    def unreadable(_stack: leaks.Stack) -> str:
+        raise OSError("source gone")
+
+    monkeypatch.setattr(leaks, "format_stack", unreadable)
+    assert detector.check() == 1 and events == ["leak"]
+    [report] = detector.reports()
+    assert report.stack == "(its stack could not be read)"
+    detector.returned(detector.late.pop(1))
+    assert events == ["leak", "leak_returned"]
+
+
 def test_a_lease_on_a_load_loops_thread_is_watched_not_scanned(sqlite_dsn, pools):
     """A load loop's thread that also checks out with ``pool.connection()`` gets a watched
     borrower for it: a lease may be nested or outlive the loop's checkout, which a scanned

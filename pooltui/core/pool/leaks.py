@@ -162,7 +162,10 @@ class LeakDetector:
             held_past += scanned_past
         for late, holding in [*((late, False) for late in fresh), *found]:
             started, stack, thread = late.checkout
-            text = format_stack(stack)
+            try:
+                text = format_stack(stack)
+            except Exception:  # a leak is told whatever its stack (and its return after it)
+                text = "(its stack could not be read)"
             if holding and not text:
                 text = "(its thread has ended)"
             with self._lock:
