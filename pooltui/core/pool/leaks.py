@@ -89,11 +89,11 @@ class Late:
 
     __slots__ = ("announced", "checkout", "report", "reports", "returned_after")
 
-    def __init__(self, checkout: Checkout, *, announced: bool = False) -> None:
+    def __init__(self, checkout: Checkout) -> None:
         self.checkout = checkout  # a scanned checkout's stack: where it was held when found
         self.report: int | None = None
         self.reports: list[LeakReport] | None = None
-        self.announced = announced
+        self.announced = False
         self.returned_after: float | None = None
 
 
