@@ -238,7 +238,6 @@ class Gauge(Widget):
         self.row = GaugeRow(
             label, maximum=maximum, label_width=label_width, value_width=value_width
         )
-        self.label = label
         self._apply_classes()
 
     def update(

@@ -42,7 +42,6 @@ class GaugeStack(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._rows = dict(rows)
-        self._shown = [row for row in self._rows.values() if row.display]
 
     def row(self, name: str) -> GaugeRow:
         """The row called ``name`` (its figures; what it draws is ``text(name)``)."""
@@ -50,8 +49,8 @@ class GaugeStack(Widget):
 
     @property
     def rows(self) -> list[GaugeRow]:
-        """The rows shown, top to bottom."""
-        return list(self._shown)
+        """The rows shown, top to bottom (read off the rows: nothing to keep in step)."""
+        return [row for row in self._rows.values() if row.display]
 
     def update(
         self,
@@ -66,7 +65,7 @@ class GaugeStack(Widget):
         its drawing changed."""
         row = self._rows[name]
         if row.update(value, maximum, mark, text=text) and row.display:
-            self.refresh(Region(0, self._shown.index(row), self.size.width, 1))
+            self.refresh(Region(0, self.rows.index(row), self.size.width, 1))
 
     def set_value_width(self, width: int) -> None:
         """One value column for every row, so their bars start and end in the same columns."""
@@ -79,7 +78,6 @@ class GaugeStack(Widget):
         row = self._rows[name]
         if row.display != shown:
             row.display = shown
-            self._shown = [r for r in self._rows.values() if r.display]
             self.refresh(layout=True)
 
     def text(self, name: str) -> str:
@@ -89,12 +87,13 @@ class GaugeStack(Widget):
         ).plain
 
     def render_line(self, y: int) -> Strip:
-        if y >= len(self._shown):
+        rows = self.rows
+        if y >= len(rows):
             return Strip.blank(self.size.width, self.rich_style)
-        return self._shown[y].strip(self.size.width, self.get_visual_style)
+        return rows[y].strip(self.size.width, self.get_visual_style)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
-        return max((row.content_width() for row in self._shown), default=0)
+        return max((row.content_width() for row in self.rows), default=0)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._shown)
+        return len(self.rows)
